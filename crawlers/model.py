@@ -1,0 +1,119 @@
+"""Value objects every venue hands to the ingest sink, and what file readers yield.
+
+These are the contracts between the crawl side (spiders, Telegram reader, export importer,
+file readers) and the matching/storage side. They are frozen and carry no database state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (every stored time is UTC)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file that came with a post: in memory (``data``) or on local disk (``path``).
+
+    ``name`` is what the sender called it: untrusted, metadata only, never a path to write to.
+    """
+
+    name: str
+    data: bytes | None = None
+    path: Path | None = None
+    declared_size: int | None = None
+    mime_type: str | None = None
+    url: str | None = None
+    skipped_reason: str | None = None  # set when the venue did not fetch it (over cap, not exported...)
+
+    def open_bytes(self) -> bytes:
+        """The content in memory (small attachments only)."""
+        if self.data is not None:
+            return self.data
+        if self.path is not None:
+            return self.path.read_bytes()
+        raise ValueError(f"attachment {self.name!r} has no content")
+
+    def sha256(self) -> str | None:
+        """Hex SHA-256 of the content, streamed from disk when on disk; None when not fetched."""
+        if self.data is not None:
+            return hashlib.sha256(self.data).hexdigest()
+        if self.path is not None:
+            digest = hashlib.sha256()
+            with self.path.open("rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+            return digest.hexdigest()
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class CrawledPost:
+    """One post (forum post, paste, Telegram message or album, scanned file) ready to ingest.
+
+    ``source`` is the configured source name; ``external_id`` is stable within the source
+    (canonical URL, ``<marked chat id>/<message id>``, file path). ``venue`` is one of
+    ``forum``, ``paste``, ``tme_preview``, ``site``, ``telegram``, ``telegram_export``, ``file``.
+    """
+
+    source: str
+    external_id: str
+    venue: str
+    text: str = ""
+    url: str | None = None
+    title: str | None = None
+    author: str | None = None
+    posted_at: datetime | None = None
+    edited_at: datetime | None = None
+    captured_at: datetime = field(default_factory=utcnow)
+    attachments: tuple[Attachment, ...] = ()
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def content_hash(self) -> str:
+        """SHA-256 over the text and the attachments' identities: equal hashes mean an unchanged post."""
+        digest = hashlib.sha256(self.text.encode("utf-8", "surrogatepass"))
+        for attachment in self.attachments:
+            digest.update(b"\x00")
+            digest.update((attachment.sha256() or attachment.name).encode())
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class TextBlock:
+    """A decoded, newline-aligned piece of text in which every line is one record.
+
+    File readers yield these; the matcher scans them. ``first_line`` is the 1-based number of
+    the block's first line within its file, so a hit on line ``i`` of ``text`` (0-based) is
+    reported as ``f"{locator}:{unit} {first_line + i}"`` (e.g. ``sample.zip!inner/users.csv:row 812``).
+    For tabular data each line is one row with fields joined by ``delimiter`` and ``columns``
+    names the header, which raises confidence and lets a name pair with the row's other values.
+    """
+
+    locator: str
+    text: str
+    first_line: int = 1
+    unit: str = "line"
+    columns: tuple[str, ...] | None = None
+    delimiter: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Something a reader or crawler skipped, capped or failed on, with the reason.
+
+    ``kind`` is a stable string (stored, so it is API): e.g. ``skipped_binary``, ``cap_bytes``,
+    ``cap_ratio``, ``cap_members``, ``cap_depth``, ``cap_line``, ``cap_time``, ``path_traversal``,
+    ``encrypted_no_password``, ``unsupported_format``, ``tool_missing``, ``decode_fallback``,
+    ``corrupt``, ``http_error``, ``dns_error``, ``timeout``, ``redirect_loop``, ``flood_wait``.
+    """
+
+    locator: str
+    kind: str
+    reason: str

@@ -1,0 +1,102 @@
+"""Identifier type names, match kinds and the frozen results the matchers produce.
+
+Stored strings (type names, match kinds, obfuscation classes) are API: change them only with a
+migration and a changelog line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Built-in identifier types.
+PHONE = "phone"
+EMAIL = "email"
+RRN = "rrn"
+FRN = "frn"
+CARD = "card"
+NAME = "name"
+BIRTHDATE = "birthdate"
+ADDRESS = "address"
+BUILTIN_TYPES = (PHONE, EMAIL, RRN, FRN, CARD, NAME, BIRTHDATE, ADDRESS)
+
+#: Weak evidence: counts only beside another identifier of the same subject in the same record/post.
+WEAK_TYPES = frozenset({NAME, BIRTHDATE})
+#: PIPA "unique identifying information": one leaked value makes a regulator report mandatory.
+UNIQUE_ID_TYPES = frozenset({RRN, FRN})
+
+# Match kinds.
+EXACT = "exact"
+COMPOSITE = "composite"
+PARTIAL = "partial"
+
+# Obfuscation classes (a hit may carry several, joined by "+"; "none" when plain).
+OBF_NONE = "none"
+OBF_UNICODE_DIGITS = "unicode_digits"  # full-width / other Unicode digit forms (NFKC)
+OBF_INVISIBLE = "invisible_chars"  # zero-width and other invisible characters
+OBF_SEPARATORS = "separators"  # spaces/dots/dashes/slashes/line breaks inside a number
+OBF_LETTER_SWAP = "letter_swap"  # O/o->0, l/I->1 in numeric context
+OBF_HANGUL_DIGITS = "hangul_digits"  # 공일공 ...
+OBF_INTERNATIONAL = "international"  # +82, 82, 0082, 001-82
+OBF_EXCEL_ZERO = "excel_leading_zero"  # 1012345678 for 01012345678
+OBF_MARKUP = "markup"  # HTML/markup splitting a value
+OBF_EMAIL_WORDS = "email_words"  # (at) [at] 골뱅이 (dot), spaces around @
+OBF_MASKED = "masked"  # 010-****-5678, 김*수: partial only
+
+#: The version of the canonical forms; part of every digest's input, so a change re-keys the set.
+CANONICAL_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An identifier-shaped value found in text, already canonicalized.
+
+    ``canonical`` is plaintext and must never leave ``matchers/``: only its keyed digest and
+    ``masked`` rendering may. ``form`` is ``full`` for a complete value or a mask form name
+    (e.g. ``p3s4`` for 010-****-5678) for a partial one.
+    """
+
+    id_type: str
+    canonical: str
+    start: int
+    end: int
+    form: str = "full"
+    obfuscation: tuple[str, ...] = ()
+    validation: str | None = None  # e.g. "checksum_ok", "checksum_mismatch", "luhn_ok"
+    context: tuple[str, ...] = ()  # context words seen near it (column header, label)
+    extractor: str = ""
+
+    @property
+    def is_partial(self) -> bool:
+        return self.form != "full"
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a hit has the confidence it has (every finding explains itself)."""
+
+    extractor: str
+    validation: str | None
+    context: tuple[str, ...]
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A candidate whose keyed digest is in the protected set (or compatible with it, if partial)."""
+
+    id_type: str
+    digest: bytes  # full 32-byte keyed digest (never the value)
+    key_id: str
+    subject_ids: tuple[int, ...]  # internal subject ids compatible with the digest
+    match_kind: str  # exact | composite | partial
+    obfuscation: tuple[str, ...]
+    confidence: float
+    masked: str  # a masked rendering, e.g. 010-****-5678
+    line: int  # 0-based line within the scanned block
+    form: str = "full"
+    explanation: Explanation | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def obfuscation_label(self) -> str:
+        return "+".join(self.obfuscation) if self.obfuscation else OBF_NONE
