@@ -1,0 +1,31 @@
+"""`leakmon init`: create the workspace, migrate the database, create the key file."""
+
+from __future__ import annotations
+
+import typer
+
+from leakmon.app import App
+from leakmon.keyring import ensure_keyring
+from leakmon.output import console
+from storage.repositories.keys import record_key
+
+
+def init() -> None:
+    """Create the workspace, bring the database schema up to date and create a key file if none exists."""
+    app = App()
+    app.settings.home.mkdir(parents=True, exist_ok=True)
+    app.migrate()
+    ring, created = ensure_keyring(app.settings.resolved_key_file)
+    with app.sessions.begin() as session:
+        for purpose in ("hmac", "evidence"):
+            if ring.active.get(purpose):
+                record_key(session, ring.active[purpose], purpose)
+    where = app.settings.resolved_key_file
+    console.print(f"workspace: {app.settings.home}")
+    console.print(f"database:  {app.engine.url.render_as_string(hide_password=True)} (migrated)")
+    console.print(f"key file:  {where} ({'created, mode 0600' if created else 'kept'})")
+    app.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)

@@ -1,0 +1,114 @@
+"""Settings: defaults < config/leakmon.toml (or $LEAKMON_CONFIG) < environment (LEAKMON_...).
+
+Nested values use ``__`` in the environment: ``LEAKMON_EVIDENCE__STORE_POST_TEXT=none``.
+Secrets (the HMAC and evidence keys, Telegram sessions, forum cookies) never live in the TOML:
+they come from the key file / environment / secret files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_PATH = Path("config/leakmon.toml")
+
+
+class EvidenceSettings(BaseModel):
+    """What crawled evidence is kept, and for how long."""
+
+    store_post_text: Literal["encrypted", "none"] = Field(
+        "encrypted", description="Keep post text encrypted at rest, or not at all."
+    )
+    store_files: bool = Field(False, description="Keep captured attachments (encrypted at rest).")
+    retention_days: int = Field(180, ge=1, description="Days to keep raw evidence before `purge`.")
+
+
+class ScanSettings(BaseModel):
+    """Matching options."""
+
+    jobs: int = Field(1, ge=1, description="Worker processes for big files.")
+    min_confidence: float = Field(0.0, ge=0, le=1, description="Hits below this are not reported.")
+
+
+class CustomIdentifier(BaseModel):
+    """A user-declared identifier type, e.g. a messenger's internal member serial number."""
+
+    pattern: str = Field(description="Regular expression (RE2 syntax) matching the value.")
+    canonical: Literal["digits", "lowercase", "strip"] = Field(
+        "strip", description="How values are canonicalized before hashing."
+    )
+    context: list[str] = Field(default_factory=list, description="Words near a value that raise confidence.")
+
+
+class IdentifierSettings(BaseModel):
+    custom: dict[str, CustomIdentifier] = Field(default_factory=dict, description="Custom identifier types.")
+
+
+class Settings(BaseSettings):
+    """Everything leakmon reads from configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEAKMON_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    home: Path = Field(Path(".leakmon"), description="Workspace: SQLite database, key file, evidence.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in the workspace.")
+    key_file: Path | None = Field(None, description="Key file (mode 0600); default <home>/keys.json.")
+    redis_url: str | None = Field(None, description="Private Redis for a shared crawl frontier.")
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
+    scan: ScanSettings = Field(default_factory=ScanSettings)
+    identifiers: IdentifierSettings = Field(default_factory=IdentifierSettings)
+    files: dict[str, Any] = Field(default_factory=dict, description="Leaked-file reader limits.")
+    sources: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Web sources to crawl.")
+    telegram: dict[str, Any] = Field(default_factory=dict, description="Telegram reader settings and chats.")
+    alerts: dict[str, Any] = Field(default_factory=dict, description="Alert channels.")
+    retention: dict[str, Any] = Field(default_factory=dict, description="Retention per table, in days.")
+    brands: list[str] = Field(
+        default_factory=list, description="The company's brand names for trade scoring."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_path())
+        return (init_settings, env_settings, file_secret_settings, toml)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'leakmon.db'}"
+
+    @property
+    def resolved_key_file(self) -> Path:
+        return self.key_file or self.home / "keys.json"
+
+
+def config_path() -> Path | None:
+    """The TOML file in force: $LEAKMON_CONFIG, else config/leakmon.toml when present."""
+    explicit = os.environ.get("LEAKMON_CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise FileNotFoundError(f"LEAKMON_CONFIG points to {path}, which is not a file")
+        return path
+    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)
