@@ -98,6 +98,8 @@ class Post(Base):
     versions: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str16] = mapped_column(default="ok")  # ok | partial | failed
     text_length: Mapped[int] = mapped_column(Integer, default=0)
+    trade_score: Mapped[float | None] = mapped_column(Float)
+    trade_terms: Mapped[list[str]] = mapped_column(JSON, default=list)
     text_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     text_key_id: Mapped[str | None] = mapped_column(String(32))
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_core
 Revises:
-Create Date: 2026-11-23 18:05:22.027061
+Create Date: 2026-11-23 18:06:50.414326
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import storage.base
+
 
 revision: str = "0001_core"
 down_revision: str | Sequence[str] | None = None
@@ -58,6 +59,8 @@ def upgrade() -> None:
         sa.Column("versions", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("text_length", sa.Integer(), nullable=False),
+        sa.Column("trade_score", sa.Float(), nullable=True),
+        sa.Column("trade_terms", sa.JSON(), nullable=False),
         sa.Column("text_ciphertext", sa.LargeBinary(), nullable=True),
         sa.Column("text_key_id", sa.String(length=32), nullable=True),
         sa.Column("extra", sa.JSON(), nullable=False),
