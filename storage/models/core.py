@@ -39,30 +39,19 @@ class Subject(Base):
 class ProtectedIdentifier(Base):
     """One keyed digest of one canonical form of one identifier of one subject.
 
+    The digest's input already separates key, type and form, so (digest, subject) is the identity.
     The unique index is named so the bulk loader can drop and rebuild it around big imports.
     """
 
     __tablename__ = "protected_identifiers"
-    __table_args__ = (
-        Index(
-            "ux_protected_identity",
-            "key_id",
-            "digest",
-            "subject_id",
-            "id_type",
-            "form",
-            unique=True,
-        ),
-    )
+    __table_args__ = (Index("ux_protected_identity", "digest", "subject_id", unique=True),)
 
     id: Mapped[intpk]
     key_id: Mapped[str32]
     id_type: Mapped[str32]
     form: Mapped[str16]
     digest: Mapped[digest32]
-    subject_id: Mapped[int] = mapped_column(
-        BigIntPK, ForeignKey("subjects.id", ondelete="CASCADE"), index=True
-    )
+    subject_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("subjects.id", ondelete="CASCADE"))
 
 
 class KeyRecord(Base):

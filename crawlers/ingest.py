@@ -1,0 +1,384 @@
+"""The one ingest sink every venue hands posts to.
+
+``analyze`` does the slow part outside any transaction: read attachments through the leaked-files
+reader, match the post text and every file. ``store`` then writes, in ONE transaction: the post
+(text only encrypted, or not at all), its attachments' metadata, its hits (insert-or-ignore on
+(post, type, form, digest, subject)), findings, the checkpoint, and the post-ingest hooks
+(incidents). A crash before the commit leaves nothing; the re-run stores exactly the same rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawlers.files import ReadLimits, passwords_from_text, read_bytes, read_path
+from crawlers.interface import CheckpointUpdate, IngestResult
+from crawlers.model import Attachment, CrawledPost, Finding, TextBlock
+from matchers.model import Hit
+from storage.evidence import EvidenceSealer
+from storage.models.core import AttachmentRecord, HitRecord, Post
+from storage.repositories.checkpoints import set_checkpoint
+from storage.repositories.hits import insert_hits
+from storage.repositories.runs import add_findings
+
+PostHook = Callable[[Session, Post, Sequence[HitRecord]], None]
+RemovedHook = Callable[[Session, Post], None]
+TradeScorer = Callable[[str], tuple[float, tuple[str, ...]]]
+
+#: Evidence files above this size are not kept (a finding says so).
+MAX_EVIDENCE_FILE_BYTES = 64 * 1024 * 1024
+_TITLE_MAX = 300
+# Identifier-shaped runs in titles are masked before a title is stored in clear: titles are kept
+# for takedown requests, and a seller sometimes puts a sample value in one.
+_TITLE_REDACT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\d[\d\s().\-]{5,}\d")
+
+
+class TextMatcher(Protocol):
+    def scan_text(
+        self,
+        text: str,
+        *,
+        columns: Sequence[str] | None = None,
+        delimiter: str | None = None,
+        record_scope: str = "line",
+    ) -> list[Hit]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LocatedHit:
+    """A matcher hit with where it was found."""
+
+    hit: Hit
+    locator: str
+    attachment_sha256: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FileOutcome:
+    name: str
+    sha256: str | None
+    size: int | None
+    status: str  # ok | partial | skipped | failed
+    detected_type: str | None = None
+
+
+@dataclass
+class Analysis:
+    """Everything learned about one post before it is stored."""
+
+    post: CrawledPost
+    content_hash: str
+    hits: list[LocatedHit] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    files: list[FileOutcome] = field(default_factory=list)
+    trade_score: float | None = None
+    trade_terms: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> str:
+        if any(f.status == "failed" for f in self.files):
+            return "partial"
+        return "partial" if any(f.status in ("partial", "skipped") for f in self.files) else "ok"
+
+
+class IngestSink:
+    """Implements :class:`crawlers.interface.PostSink` on top of the database and the matcher."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        matcher: TextMatcher,
+        *,
+        sealer: EvidenceSealer | None = None,
+        store_post_text: bool = True,
+        store_files: bool = False,
+        evidence_dir: Path | None = None,
+        read_limits: ReadLimits | None = None,
+        trade_scorer: TradeScorer | None = None,
+        post_hooks: Sequence[PostHook] = (),
+        removed_hooks: Sequence[RemovedHook] = (),
+        run_id: int | None = None,
+    ) -> None:
+        if (store_post_text or store_files) and sealer is None:
+            raise ValueError("storing evidence needs an evidence key (sealer)")
+        self.sessions = sessions
+        self.matcher = matcher
+        self.sealer = sealer
+        self.store_post_text = store_post_text
+        self.store_files = store_files
+        self.evidence_dir = evidence_dir
+        self.read_limits = read_limits or ReadLimits()
+        self.trade_scorer = trade_scorer
+        self.post_hooks = tuple(post_hooks)
+        self.removed_hooks = tuple(removed_hooks)
+        self.run_id = run_id
+
+    # -- PostSink -------------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        post: CrawledPost,
+        *,
+        checkpoint: CheckpointUpdate | None = None,
+        passwords: tuple[str, ...] = (),
+        findings: tuple[Finding, ...] = (),
+    ) -> IngestResult:
+        content_hash = post.content_hash()
+        if self._unchanged(post, content_hash):
+            with self.sessions.begin() as session:
+                stored = self._touch(session, post)
+                if checkpoint is not None:
+                    set_checkpoint(session, checkpoint.scope, checkpoint.key, checkpoint.value)
+                if findings:
+                    add_findings(session, post.source, _rows(findings), post_id=stored.id, run_id=self.run_id)
+            return IngestResult(post_id=stored.id, status="unchanged", findings=findings)
+        analysis = self.analyze(post, passwords=passwords, content_hash=content_hash)
+        analysis.findings.extend(findings)
+        return self.store(analysis, checkpoint=checkpoint)
+
+    def record_removed(self, source: str, external_id: str) -> bool:
+        with self.sessions.begin() as session:
+            post = session.scalar(select(Post).where(Post.source == source, Post.external_id == external_id))
+            if post is None or post.removed_at is not None:
+                return False
+            post.removed_at = datetime.now(UTC)
+            for hook in self.removed_hooks:
+                hook(session, post)
+            return True
+
+    def record_findings(self, source: str, findings: tuple[Finding, ...]) -> None:
+        if findings:
+            with self.sessions.begin() as session:
+                add_findings(session, source, _rows(findings), run_id=self.run_id)
+
+    # -- the two halves ----------------------------------------------------------------------------
+
+    def analyze(
+        self, post: CrawledPost, *, passwords: Sequence[str] = (), content_hash: str | None = None
+    ) -> Analysis:
+        """Read and match the post and its files (no database writes)."""
+        analysis = Analysis(post=post, content_hash=content_hash or post.content_hash())
+        if post.text:
+            for hit in self.matcher.scan_text(post.text, record_scope="all"):
+                analysis.hits.append(LocatedHit(hit, f"text:line {hit.line + 1}", None))
+            if self.trade_scorer is not None:
+                analysis.trade_score, analysis.trade_terms = self.trade_scorer(post.text)
+        candidates = tuple(dict.fromkeys([*passwords, *passwords_from_text(post.text)]))
+        for attachment in post.attachments:
+            self._analyze_attachment(analysis, attachment, candidates)
+        return analysis
+
+    def store(self, analysis: Analysis, *, checkpoint: CheckpointUpdate | None = None) -> IngestResult:
+        """Write the analysed post, its hits and the checkpoint in one transaction."""
+        post = analysis.post
+        now = datetime.now(UTC)
+        with self.sessions.begin() as session:
+            stored, status = self._upsert_post(session, analysis, now)
+            self._store_attachments(session, stored, analysis, now)
+            new_hits, total = insert_hits(session, stored.id, _hit_rows(analysis, post.source), now)
+            if analysis.findings:
+                add_findings(session, post.source, _rows(analysis.findings), post_id=stored.id, run_id=self.run_id)
+            if checkpoint is not None:
+                set_checkpoint(session, checkpoint.scope, checkpoint.key, checkpoint.value)
+            for hook in self.post_hooks:
+                hook(session, stored, new_hits)
+            post_id = stored.id
+        return IngestResult(
+            post_id=post_id, status=status, hits=total, new_hits=len(new_hits), findings=tuple(analysis.findings)
+        )
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _unchanged(self, post: CrawledPost, content_hash: str) -> bool:
+        with self.sessions() as session:
+            stored_hash = session.scalar(
+                select(Post.content_hash).where(Post.source == post.source, Post.external_id == post.external_id)
+            )
+        return stored_hash == content_hash
+
+    def _touch(self, session: Session, post: CrawledPost) -> Post:
+        stored = session.scalars(
+            select(Post).where(Post.source == post.source, Post.external_id == post.external_id)
+        ).one()
+        stored.last_seen = post.captured_at
+        stored.removed_at = None
+        return stored
+
+    def _analyze_attachment(self, analysis: Analysis, attachment: Attachment, passwords: Sequence[str]) -> None:
+        sha256 = attachment.sha256()
+        size = len(attachment.data) if attachment.data is not None else _file_size(attachment.path)
+        if attachment.skipped_reason or sha256 is None:
+            reason = attachment.skipped_reason or "attachment was not fetched"
+            analysis.findings.append(Finding(attachment.name, "attachment_skipped", reason))
+            analysis.files.append(FileOutcome(attachment.name, sha256, attachment.declared_size, "skipped"))
+            return
+        status = "ok"
+        for item in self._read(attachment, passwords):
+            if isinstance(item, Finding):
+                analysis.findings.append(item)
+                status = "partial"
+                continue
+            for hit in self._scan_block(item):
+                locator = f"{item.locator}:{item.unit} {item.first_line + hit.line}"
+                analysis.hits.append(LocatedHit(hit, locator, sha256))
+        analysis.files.append(FileOutcome(attachment.name, sha256, size, status))
+
+    def _read(self, attachment: Attachment, passwords: Sequence[str]) -> Iterator[TextBlock | Finding]:
+        name = Path(attachment.name).name or "attachment"
+        if attachment.data is not None:
+            return read_bytes(name, attachment.data, limits=self.read_limits, passwords=passwords)
+        assert attachment.path is not None
+        return read_path(attachment.path, limits=self.read_limits, passwords=passwords, display_name=name)
+
+    def _scan_block(self, block: TextBlock) -> list[Hit]:
+        return self.matcher.scan_text(
+            block.text, columns=block.columns, delimiter=block.delimiter, record_scope="line"
+        )
+
+    def _upsert_post(self, session: Session, analysis: Analysis, now: datetime) -> tuple[Post, str]:
+        post = analysis.post
+        stored = session.scalar(select(Post).where(Post.source == post.source, Post.external_id == post.external_id))
+        status = "changed" if stored is not None else "new"
+        if stored is None:
+            stored = Post(source=post.source, external_id=post.external_id, first_seen=post.captured_at, versions=0)
+            session.add(stored)
+        stored.venue = post.venue
+        stored.url = post.url
+        stored.title = _redact_title(post.title)
+        stored.author = post.author
+        stored.posted_at = post.posted_at
+        stored.edited_at = post.edited_at
+        stored.last_seen = post.captured_at
+        stored.removed_at = None
+        stored.content_hash = analysis.content_hash
+        stored.versions = (stored.versions or 0) + 1
+        stored.status = analysis.status
+        stored.text_length = len(post.text)
+        stored.trade_score = analysis.trade_score
+        stored.trade_terms = list(analysis.trade_terms)
+        stored.extra = dict(post.extra)
+        session.flush()
+        if self.store_post_text and post.text and self.sealer is not None:
+            stored.text_ciphertext = self.sealer.seal(post.text.encode(), f"post:{stored.id}")
+            stored.text_key_id = self.sealer.key_id
+        else:
+            stored.text_ciphertext = None
+            stored.text_key_id = None
+        return stored, status
+
+    def _store_attachments(self, session: Session, stored: Post, analysis: Analysis, now: datetime) -> None:
+        existing = {
+            (row.sha256, row.name)
+            for row in session.scalars(select(AttachmentRecord).where(AttachmentRecord.post_id == stored.id))
+        }
+        for attachment, outcome in zip(analysis.post.attachments, analysis.files, strict=True):
+            if outcome.sha256 is None or (outcome.sha256, outcome.name) in existing:
+                continue
+            record = AttachmentRecord(
+                post_id=stored.id,
+                name=outcome.name[:1024],
+                sha256=outcome.sha256,
+                size=outcome.size,
+                detected_type=outcome.detected_type,
+                status=outcome.status,
+            )
+            self._keep_evidence(record, attachment, analysis, now)
+            session.add(record)
+
+    def _keep_evidence(
+        self, record: AttachmentRecord, attachment: Attachment, analysis: Analysis, now: datetime
+    ) -> None:
+        if not self.store_files or self.sealer is None or self.evidence_dir is None:
+            return
+        if (record.size or 0) > MAX_EVIDENCE_FILE_BYTES:
+            analysis.findings.append(
+                Finding(record.name, "evidence_not_kept", f"file over {MAX_EVIDENCE_FILE_BYTES} bytes")
+            )
+            return
+        self.evidence_dir.mkdir(parents=True, exist_ok=True)
+        target = self.evidence_dir / f"{record.sha256}.sealed"
+        if not target.exists():
+            sealed = self.sealer.seal(attachment.open_bytes(), f"file:{record.sha256}")
+            tmp = target.with_suffix(".tmp")
+            tmp.write_bytes(sealed)
+            tmp.replace(target)
+        record.evidence_path = str(target)
+        record.evidence_key_id = self.sealer.key_id
+        record.stored_at = now
+
+
+def _hit_rows(analysis: Analysis, source: str) -> list[dict[str, object]]:
+    """HitRecord column values: one row per (type, form, digest, subject slot), most confident wins.
+
+    Exact and composite hits get one row per subject holding the digest; a partial hit (a masked
+    value compatible with several subjects) is one row with no subject and the compatible count.
+    """
+    best: dict[tuple[str, str, bytes, int], tuple[LocatedHit, int | None]] = {}
+    for located in analysis.hits:
+        hit = located.hit
+        subjects: Sequence[int | None] = (None,) if hit.match_kind == "partial" else hit.subject_ids
+        for subject_id in subjects:
+            key = (hit.id_type, hit.form, hit.digest, subject_id or 0)
+            current = best.get(key)
+            if current is None or hit.confidence > current[0].hit.confidence:
+                best[key] = (located, subject_id)
+    rows: list[dict[str, object]] = []
+    for (id_type, form, digest, slot), (located, subject_id) in best.items():
+        hit = located.hit
+        rows.append(
+            {
+                "attachment_sha256": located.attachment_sha256,
+                "source": source,
+                "locator": located.locator[:2048],
+                "id_type": id_type,
+                "form": form,
+                "digest": digest,
+                "key_id": hit.key_id,
+                "subject_id": subject_id,
+                "subject_slot": slot,
+                "compatible_subjects": len(hit.subject_ids),
+                "match_kind": hit.match_kind,
+                "obfuscation": hit.obfuscation_label,
+                "confidence": hit.confidence,
+                "masked": hit.masked[:255],
+                "explanation": _explanation(hit),
+            }
+        )
+    return rows
+
+
+def _explanation(hit: Hit) -> dict[str, object]:
+    explanation = hit.explanation
+    if explanation is None:
+        return {}
+    return {
+        "extractor": explanation.extractor,
+        "validation": explanation.validation,
+        "context": list(explanation.context),
+        "reasons": list(explanation.reasons),
+    }
+
+
+def _rows(findings: Sequence[Finding]) -> list[tuple[str, str, str]]:
+    return [(f.locator, f.kind, f.reason) for f in findings]
+
+
+def _redact_title(title: str | None) -> str | None:
+    if not title:
+        return title
+    return _TITLE_REDACT.sub("[redacted]", title)[:_TITLE_MAX]
+
+
+def _file_size(path: Path | None) -> int | None:
+    try:
+        return path.stat().st_size if path is not None else None
+    except OSError:
+        return None

@@ -1,0 +1,169 @@
+"""The protected set in the database: bulk loading digests, reading them back as arrays, confirming.
+
+Only (type, form, digest, subject, key id) rows exist here; the plaintext never reaches this module.
+Bulk loads stage rows in a temporary table (SQLite ``executemany``, PostgreSQL ``COPY``), then move
+them with one set-based statement, dropping and rebuilding the unique index around big loads, all in
+the caller's transaction, so ``--replace`` swaps the whole set atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from storage.models.core import ProtectedIdentifier, Subject
+
+#: One staged row: (subject_ref, key_id, id_type, form, digest).
+StagedRow = tuple[str, str, str, str, bytes]
+
+_INDEX_NAME = "ux_protected_identity"
+_STAGE = "protected_stage"
+_BIG_LOAD = 200_000
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    staged: int
+    inserted: int
+    subjects_added: int
+    removed: int
+
+
+class ProtectedLoader:
+    """Stage digests batch by batch, then ``finish`` moves them into the protected set."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._dialect = session.get_bind().dialect.name
+        self._staged = 0
+        self._session.execute(text(f"DROP TABLE IF EXISTS {_STAGE}"))
+        self._session.execute(
+            text(
+                f"CREATE TEMPORARY TABLE {_STAGE} (subject_ref VARCHAR(255) NOT NULL, key_id VARCHAR(32) NOT NULL,"
+                " id_type VARCHAR(32) NOT NULL, form VARCHAR(16) NOT NULL, digest "
+                + ("BYTEA" if self._dialect == "postgresql" else "BLOB")
+                + " NOT NULL)"
+            )
+        )
+
+    def stage(self, rows: Sequence[StagedRow]) -> None:
+        if not rows:
+            return
+        raw = self._session.connection().connection.dbapi_connection
+        assert raw is not None
+        if self._dialect == "postgresql":
+            with raw.cursor() as cursor, cursor.copy(
+                f"COPY {_STAGE} (subject_ref, key_id, id_type, form, digest) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor = raw.cursor()
+            cursor.executemany(f"INSERT INTO {_STAGE} VALUES (?, ?, ?, ?, ?)", rows)
+            cursor.close()
+        self._staged += len(rows)
+
+    def finish(self, *, replace: bool) -> LoadResult:
+        """Move the staged rows into the set (idempotent); ``replace`` first empties the set."""
+        session = self._session
+        now = datetime.now(UTC)
+        subjects_before = session.scalar(select(func.count()).select_from(Subject)) or 0
+        session.execute(
+            text(
+                f"INSERT INTO subjects (subject_ref, created_at) SELECT DISTINCT subject_ref, :now FROM {_STAGE} "
+                "WHERE true ON CONFLICT (subject_ref) DO NOTHING"
+            ),
+            {"now": now if self._dialect == "postgresql" else now.strftime("%Y-%m-%d %H:%M:%S.%f")},
+        )
+        subjects_added = (session.scalar(select(func.count()).select_from(Subject)) or 0) - subjects_before
+        removed = 0
+        if replace:
+            removed = session.execute(text("DELETE FROM protected_identifiers")).rowcount or 0
+        existing = session.scalar(select(func.count()).select_from(ProtectedIdentifier)) or 0
+        rebuild_index = existing == 0 and self._staged >= _BIG_LOAD
+        if rebuild_index:
+            session.execute(text(f"DROP INDEX {_INDEX_NAME}"))
+            inserted = session.execute(
+                text(
+                    "INSERT INTO protected_identifiers (key_id, id_type, form, digest, subject_id) "
+                    f"SELECT DISTINCT s.key_id, s.id_type, s.form, s.digest, subjects.id FROM {_STAGE} s "
+                    "JOIN subjects ON subjects.subject_ref = s.subject_ref"
+                )
+            ).rowcount
+            session.execute(text(f"CREATE UNIQUE INDEX {_INDEX_NAME} ON protected_identifiers (digest, subject_id)"))
+        else:
+            inserted = session.execute(
+                text(
+                    "INSERT INTO protected_identifiers (key_id, id_type, form, digest, subject_id) "
+                    f"SELECT DISTINCT s.key_id, s.id_type, s.form, s.digest, subjects.id FROM {_STAGE} s "
+                    "JOIN subjects ON subjects.subject_ref = s.subject_ref "
+                    "WHERE true ON CONFLICT (digest, subject_id) DO NOTHING"
+                )
+            ).rowcount
+        session.execute(text(f"DROP TABLE {_STAGE}"))
+        return LoadResult(
+            staged=self._staged, inserted=inserted or 0, subjects_added=subjects_added, removed=removed
+        )
+
+
+def index_arrays(session: Session, key_id: str, *, batch: int = 500_000) -> tuple[np.ndarray, np.ndarray]:
+    """The set under ``key_id`` as (uint64 big-endian digest prefixes, uint32 subject ids)."""
+    prefixes: list[np.ndarray] = []
+    subjects: list[np.ndarray] = []
+    result = session.execute(
+        select(ProtectedIdentifier.digest, ProtectedIdentifier.subject_id)
+        .where(ProtectedIdentifier.key_id == key_id)
+        .execution_options(yield_per=batch)
+    )
+    for part in result.partitions():
+        digests = b"".join(bytes(row[0])[:8] for row in part)
+        prefixes.append(np.frombuffer(digests, dtype=">u8").astype(np.uint64))
+        subjects.append(np.fromiter((row[1] for row in part), dtype=np.uint32, count=len(part)))
+    if not prefixes:
+        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint32)
+    return np.concatenate(prefixes), np.concatenate(subjects)
+
+
+def confirm_digests(session: Session, digests: Iterable[bytes]) -> dict[bytes, tuple[int, ...]]:
+    """Full-digest confirmation of index hits: digest -> the subjects that truly hold it."""
+    wanted = list(dict.fromkeys(digests))
+    found: dict[bytes, list[int]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = session.execute(
+            select(ProtectedIdentifier.digest, ProtectedIdentifier.subject_id).where(
+                ProtectedIdentifier.digest.in_(chunk)
+            )
+        )
+        for digest, subject_id in rows:
+            found.setdefault(bytes(digest), []).append(subject_id)
+    return {digest: tuple(sorted(ids)) for digest, ids in found.items()}
+
+
+def subject_refs(session: Session, subject_ids: Iterable[int]) -> dict[int, str]:
+    ids = list(set(subject_ids))
+    refs: dict[int, str] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(select(Subject.id, Subject.subject_ref).where(Subject.id.in_(ids[start : start + 500])))
+        refs.update({row[0]: row[1] for row in rows})
+    return refs
+
+
+def set_stats(session: Session) -> Iterator[tuple[str, str, str, int]]:
+    """(key_id, id_type, form, count) for `protect stats`."""
+    rows = session.execute(
+        select(
+            ProtectedIdentifier.key_id, ProtectedIdentifier.id_type, ProtectedIdentifier.form, func.count()
+        ).group_by(ProtectedIdentifier.key_id, ProtectedIdentifier.id_type, ProtectedIdentifier.form)
+    )
+    for key_id, id_type, form, count in rows:
+        yield key_id, id_type, form, int(count)
+
+
+def subject_count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Subject)) or 0)
