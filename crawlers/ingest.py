@@ -161,9 +161,7 @@ class IngestSink:
 
     # -- the two halves ----------------------------------------------------------------------------
 
-    def analyze(
-        self, post: CrawledPost, *, passwords: Sequence[str] = (), content_hash: str | None = None
-    ) -> Analysis:
+    def analyze(self, post: CrawledPost, *, passwords: Sequence[str] = (), content_hash: str | None = None) -> Analysis:
         """Read and match the post and its files (no database writes)."""
         analysis = Analysis(post=post, content_hash=content_hash or post.content_hash())
         if post.text:
@@ -183,7 +181,7 @@ class IngestSink:
         with self.sessions.begin() as session:
             stored, status = self._upsert_post(session, analysis, now)
             self._store_attachments(session, stored, analysis, now)
-            new_hits, total = insert_hits(session, stored.id, _hit_rows(analysis, post.source), now)
+            new_hits, total = insert_hits(session, stored.id, hit_rows(analysis, post.source), now)
             if analysis.findings:
                 add_findings(session, post.source, _rows(analysis.findings), post_id=stored.id, run_id=self.run_id)
             if checkpoint is not None:
@@ -192,7 +190,11 @@ class IngestSink:
                 hook(session, stored, new_hits)
             post_id = stored.id
         return IngestResult(
-            post_id=post_id, status=status, hits=total, new_hits=len(new_hits), findings=tuple(analysis.findings)
+            post_id=post_id,
+            status=status,
+            hits=total,
+            new_hits=len(new_hits),
+            findings=tuple(analysis.findings),
         )
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -235,13 +237,12 @@ class IngestSink:
         name = Path(attachment.name).name or "attachment"
         if attachment.data is not None:
             return read_bytes(name, attachment.data, limits=self.read_limits, passwords=passwords)
-        assert attachment.path is not None
+        if attachment.path is None:
+            raise ValueError(f"attachment {name!r} has neither data nor path")
         return read_path(attachment.path, limits=self.read_limits, passwords=passwords, display_name=name)
 
     def _scan_block(self, block: TextBlock) -> list[Hit]:
-        return self.matcher.scan_text(
-            block.text, columns=block.columns, delimiter=block.delimiter, record_scope="line"
-        )
+        return self.matcher.scan_text(block.text, columns=block.columns, delimiter=block.delimiter, record_scope="line")
 
     def _upsert_post(self, session: Session, analysis: Analysis, now: datetime) -> tuple[Post, str]:
         post = analysis.post
@@ -315,7 +316,7 @@ class IngestSink:
         record.stored_at = now
 
 
-def _hit_rows(analysis: Analysis, source: str) -> list[dict[str, object]]:
+def hit_rows(analysis: Analysis, source: str) -> list[dict[str, object]]:
     """HitRecord column values: one row per (type, form, digest, subject slot), most confident wins.
 
     Exact and composite hits get one row per subject holding the digest; a partial hit (a masked

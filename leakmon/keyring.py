@@ -19,9 +19,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from matchers.keyed_hash import key_id_for
-
 from leakmon.errors import KeyError_
+from matchers.keyed_hash import key_id_for
 
 PURPOSES = ("hmac", "evidence")
 KEY_BYTES = 32
@@ -96,8 +95,7 @@ def load_keyring(path: Path) -> Keyring:
         for purpose in PURPOSES:
             section = payload.get(purpose) or {}
             ring.keys[purpose] = {
-                kid: _parse_hex(value, f"{purpose} key {kid}")
-                for kid, value in section.get("keys", {}).items()
+                kid: _parse_hex(value, f"{purpose} key {kid}") for kid, value in section.get("keys", {}).items()
             }
             if section.get("active"):
                 ring.active[purpose] = section["active"]

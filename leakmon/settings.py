@@ -74,9 +74,7 @@ class Settings(BaseSettings):
     telegram: dict[str, Any] = Field(default_factory=dict, description="Telegram reader settings and chats.")
     alerts: dict[str, Any] = Field(default_factory=dict, description="Alert channels.")
     retention: dict[str, Any] = Field(default_factory=dict, description="Retention per table, in days.")
-    brands: list[str] = Field(
-        default_factory=list, description="The company's brand names for trade scoring."
-    )
+    brands: list[str] = Field(default_factory=list, description="The company's brand names for trade scoring.")
 
     @classmethod
     def settings_customise_sources(

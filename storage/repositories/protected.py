@@ -21,8 +21,6 @@ from storage.models.core import ProtectedIdentifier, Subject
 #: One staged row: (subject_ref, key_id, id_type, form, digest).
 StagedRow = tuple[str, str, str, str, bytes]
 
-_INDEX_NAME = "ux_protected_identity"
-_STAGE = "protected_stage"
 _BIG_LOAD = 200_000
 
 
@@ -41,11 +39,11 @@ class ProtectedLoader:
         self._session = session
         self._dialect = session.get_bind().dialect.name
         self._staged = 0
-        self._session.execute(text(f"DROP TABLE IF EXISTS {_STAGE}"))
+        self._session.execute(text("DROP TABLE IF EXISTS protected_stage"))
         self._session.execute(
             text(
-                f"CREATE TEMPORARY TABLE {_STAGE} (subject_ref VARCHAR(255) NOT NULL, key_id VARCHAR(32) NOT NULL,"
-                " id_type VARCHAR(32) NOT NULL, form VARCHAR(16) NOT NULL, digest "
+                "CREATE TEMPORARY TABLE protected_stage (subject_ref VARCHAR(255) NOT NULL,"
+                " key_id VARCHAR(32) NOT NULL, id_type VARCHAR(32) NOT NULL, form VARCHAR(16) NOT NULL, digest "
                 + ("BYTEA" if self._dialect == "postgresql" else "BLOB")
                 + " NOT NULL)"
             )
@@ -55,16 +53,18 @@ class ProtectedLoader:
         if not rows:
             return
         raw = self._session.connection().connection.dbapi_connection
-        assert raw is not None
+        if raw is None:  # pragma: no cover - a live session always has one
+            raise RuntimeError("no DBAPI connection")
         if self._dialect == "postgresql":
-            with raw.cursor() as cursor, cursor.copy(
-                f"COPY {_STAGE} (subject_ref, key_id, id_type, form, digest) FROM STDIN"
-            ) as copy:
+            with (
+                raw.cursor() as cursor,
+                cursor.copy("COPY protected_stage (subject_ref, key_id, id_type, form, digest) FROM STDIN") as copy,
+            ):
                 for row in rows:
                     copy.write_row(row)
         else:
             cursor = raw.cursor()
-            cursor.executemany(f"INSERT INTO {_STAGE} VALUES (?, ?, ?, ?, ?)", rows)
+            cursor.executemany("INSERT INTO protected_stage VALUES (?, ?, ?, ?, ?)", rows)
             cursor.close()
         self._staged += len(rows)
 
@@ -75,7 +75,7 @@ class ProtectedLoader:
         subjects_before = session.scalar(select(func.count()).select_from(Subject)) or 0
         session.execute(
             text(
-                f"INSERT INTO subjects (subject_ref, created_at) SELECT DISTINCT subject_ref, :now FROM {_STAGE} "
+                "INSERT INTO subjects (subject_ref, created_at) SELECT DISTINCT subject_ref, :now FROM protected_stage "
                 "WHERE true ON CONFLICT (subject_ref) DO NOTHING"
             ),
             {"now": now if self._dialect == "postgresql" else now.strftime("%Y-%m-%d %H:%M:%S.%f")},
@@ -87,28 +87,28 @@ class ProtectedLoader:
         existing = session.scalar(select(func.count()).select_from(ProtectedIdentifier)) or 0
         rebuild_index = existing == 0 and self._staged >= _BIG_LOAD
         if rebuild_index:
-            session.execute(text(f"DROP INDEX {_INDEX_NAME}"))
+            session.execute(text("DROP INDEX ux_protected_identity"))
             inserted = session.execute(
                 text(
                     "INSERT INTO protected_identifiers (key_id, id_type, form, digest, subject_id) "
-                    f"SELECT DISTINCT s.key_id, s.id_type, s.form, s.digest, subjects.id FROM {_STAGE} s "
+                    "SELECT DISTINCT s.key_id, s.id_type, s.form, s.digest, subjects.id FROM protected_stage s "
                     "JOIN subjects ON subjects.subject_ref = s.subject_ref"
                 )
             ).rowcount
-            session.execute(text(f"CREATE UNIQUE INDEX {_INDEX_NAME} ON protected_identifiers (digest, subject_id)"))
+            session.execute(
+                text("CREATE UNIQUE INDEX ux_protected_identity ON protected_identifiers (digest, subject_id)")
+            )
         else:
             inserted = session.execute(
                 text(
                     "INSERT INTO protected_identifiers (key_id, id_type, form, digest, subject_id) "
-                    f"SELECT DISTINCT s.key_id, s.id_type, s.form, s.digest, subjects.id FROM {_STAGE} s "
+                    "SELECT DISTINCT s.key_id, s.id_type, s.form, s.digest, subjects.id FROM protected_stage s "
                     "JOIN subjects ON subjects.subject_ref = s.subject_ref "
                     "WHERE true ON CONFLICT (digest, subject_id) DO NOTHING"
                 )
             ).rowcount
-        session.execute(text(f"DROP TABLE {_STAGE}"))
-        return LoadResult(
-            staged=self._staged, inserted=inserted or 0, subjects_added=subjects_added, removed=removed
-        )
+        session.execute(text("DROP TABLE protected_stage"))
+        return LoadResult(staged=self._staged, inserted=inserted or 0, subjects_added=subjects_added, removed=removed)
 
 
 def index_arrays(session: Session, key_id: str, *, batch: int = 500_000) -> tuple[np.ndarray, np.ndarray]:

@@ -50,7 +50,13 @@ def add_findings(
     now = datetime.now(UTC)
     rows = [
         FindingRecord(
-            source=source, post_id=post_id, run_id=run_id, locator=loc, kind=kind, reason=reason, created_at=now
+            source=source,
+            post_id=post_id,
+            run_id=run_id,
+            locator=loc,
+            kind=kind,
+            reason=reason,
+            created_at=now,
         )
         for loc, kind, reason in findings
     ]

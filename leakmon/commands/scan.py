@@ -1,0 +1,48 @@
+"""`leakmon scan PATH...`: find protected subjects in leaked files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from leakmon.app import App
+from leakmon.output import err_console, write_records
+from leakmon.scan import HIT_COLUMNS, scan_paths
+
+
+def scan(
+    paths: Annotated[list[Path], typer.Argument(help="Files and directories to scan.")],
+    fmt: Annotated[str, typer.Option("--format", help="table, jsonl or csv.")] = "table",
+    output: Annotated[str | None, typer.Option("--output", help="Write hits here instead of stdout.")] = None,
+    password: Annotated[
+        list[str] | None, typer.Option("--password", help="Archive password to try (repeatable).")
+    ] = None,
+    store: Annotated[bool, typer.Option("--store/--no-store", help="Store hits in the database.")] = True,
+    min_confidence: Annotated[float, typer.Option("--min-confidence", help="Report hits at or above this.")] = 0.0,
+    fail_on_hit: Annotated[bool, typer.Option("--fail-on-hit", help="Exit 1 when any hit is found.")] = False,
+) -> None:
+    """Scan files and directories; print every protected subject found (masked, never the value).
+
+    Exit code 0 whether or not hits were found (1 with --fail-on-hit and hits). Findings
+    (skipped, capped or unreadable parts) go to stderr and to the database.
+    """
+    from leakmon.runtime import build_sink
+
+    app = App()
+    sink = build_sink(app)
+    outcome = scan_paths(sink, paths, passwords=tuple(password or ()), store=store, min_confidence=min_confidence)
+    write_records(outcome.hits, fmt=fmt, columns=HIT_COLUMNS, output=output, title="hits")
+    for path, finding in outcome.findings:
+        err_console.print(f"finding: {finding.locator}: {finding.kind}: {finding.reason}  ({path})")
+    err_console.print(
+        f"scanned {outcome.files} file(s): {len(outcome.hits)} hit(s), {len(outcome.findings)} finding(s)"
+    )
+    app.close()
+    if fail_on_hit and outcome.hits:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("scan")(scan)

@@ -1,0 +1,194 @@
+"""Loading the company's protected identifier set: normalize and hash in memory, store digests only.
+
+Plaintext values live only inside this process, for as long as one batch takes; what reaches the
+database (or a ``protect hash`` output file) is (subject_ref, key id, type, form, digest).
+Invalid values are counted and reported by row number and type, never echoed.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from leakmon.errors import InputError
+from leakmon.tables import Table, open_table
+from matchers.errors import InvalidIdentifier
+from matchers.keyed_hash import KeyedHasher
+from storage.repositories.protected import StagedRow
+
+HASHED_HEADER = ("subject_ref", "id_type", "form", "digest", "key_id")
+BATCH_ROWS = 20_000
+MAX_LISTED_INVALID = 50
+IGNORE = "-"
+
+FormsOf = Callable[[str, str], list[tuple[str, str]]]
+
+
+@dataclass
+class ImportReport:
+    """What an import or hash run did (counts only; no values)."""
+
+    rows: int = 0
+    values: int = 0
+    digests: int = 0
+    invalid: Counter[str] = field(default_factory=Counter)
+    invalid_rows: list[tuple[int, str, str]] = field(default_factory=list)  # (row, type, reason)
+    columns: dict[str, str] = field(default_factory=dict)
+
+    def add_invalid(self, row: int, id_type: str, reason: str) -> None:
+        self.invalid[id_type] += 1
+        if len(self.invalid_rows) < MAX_LISTED_INVALID:
+            self.invalid_rows.append((row, id_type, reason))
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    subject_index: int
+    typed: tuple[tuple[int, str], ...]  # (column index, id type)
+
+
+def plan_columns(
+    header: Sequence[str], *, subject_column: str, mapping: dict[str, str], known_types: Iterable[str]
+) -> ColumnPlan:
+    """Decide which column is the subject and which type every other column holds.
+
+    A column is typed by ``--column HEADER=TYPE`` or by a header equal to a type name; ``TYPE`` may
+    be ``-`` to ignore a column on purpose. Any other column is an error that names it.
+    """
+    known = set(known_types)
+    lowered = [h.strip().lower() for h in header]
+    if subject_column.lower() not in lowered:
+        raise InputError(f"no subject column {subject_column!r} in the header (use --subject-column)")
+    for header_name, id_type in mapping.items():
+        if header_name.lower() not in lowered:
+            raise InputError(f"--column names {header_name!r}, which is not in the header")
+        if id_type != IGNORE and id_type not in known:
+            raise InputError(f"--column {header_name}={id_type}: unknown type (known: {', '.join(sorted(known))})")
+    by_header = {k.lower(): v for k, v in mapping.items()}
+    typed: list[tuple[int, str]] = []
+    unmapped: list[str] = []
+    subject_index = lowered.index(subject_column.lower())
+    for index, name in enumerate(lowered):
+        if index == subject_index:
+            continue
+        id_type = by_header.get(name) or (name if name in known else None)
+        if id_type is None:
+            unmapped.append(header[index])
+        elif id_type != IGNORE:
+            typed.append((index, id_type))
+    if unmapped:
+        raise InputError(
+            "unmapped columns: "
+            + ", ".join(repr(c) for c in unmapped)
+            + " (name them by type, map them with --column HEADER=TYPE, or ignore with --column HEADER=-)"
+        )
+    if not typed:
+        raise InputError("no identifier columns to import")
+    return ColumnPlan(subject_index=subject_index, typed=tuple(typed))
+
+
+def hash_rows(
+    table: Table, plan: ColumnPlan, hasher: KeyedHasher, forms_of: FormsOf, report: ImportReport
+) -> Iterator[list[StagedRow]]:
+    """Normalize and hash a table batch by batch; yields staged rows, fills ``report``."""
+    key_id = hasher.key_id
+    pending: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    pending_count = 0
+    for row_number, row in table.rows:
+        report.rows += 1
+        subject = row[plan.subject_index].strip() if plan.subject_index < len(row) else ""
+        if not subject:
+            report.add_invalid(row_number, "subject_ref", "empty subject reference")
+            continue
+        for index, id_type in plan.typed:
+            value = row[index].strip() if index < len(row) else ""
+            if not value:
+                continue
+            report.values += 1
+            try:
+                forms = forms_of(id_type, value)
+            except InvalidIdentifier as exc:
+                report.add_invalid(row_number, id_type, exc.reason)
+                continue
+            for form, canonical in forms:
+                pending.setdefault((id_type, form), []).append((subject, canonical))
+                pending_count += 1
+        if pending_count >= BATCH_ROWS:
+            yield _digest_batch(pending, hasher, key_id, report)
+            pending, pending_count = {}, 0
+    if pending:
+        yield _digest_batch(pending, hasher, key_id, report)
+
+
+def _digest_batch(
+    pending: dict[tuple[str, str], list[tuple[str, str]]],
+    hasher: KeyedHasher,
+    key_id: str,
+    report: ImportReport,
+) -> list[StagedRow]:
+    staged: list[StagedRow] = []
+    for (id_type, form), items in pending.items():
+        digests = hasher.digest_many(id_type, [canonical for _, canonical in items], form)
+        staged.extend(
+            (subject, key_id, id_type, form, digest) for (subject, _), digest in zip(items, digests, strict=True)
+        )
+    report.digests += len(staged)
+    return staged
+
+
+def read_hashed(path: Path, *, expected_key_id: str, report: ImportReport) -> Iterator[list[StagedRow]]:
+    """Read a ``protect hash`` output file (digests only) in batches."""
+    table = open_table(path)
+    if tuple(h.lower() for h in table.header) != HASHED_HEADER:
+        raise InputError(f"{path} is not a `leakmon protect hash` file (header {','.join(HASHED_HEADER)})")
+    batch: list[StagedRow] = []
+    for row_number, row in table.rows:
+        report.rows += 1
+        try:
+            subject, id_type, form, digest_hex, key_id = (cell.strip() for cell in row)
+            digest = bytes.fromhex(digest_hex)
+        except ValueError:
+            report.add_invalid(row_number, "digest", "malformed hashed row")
+            continue
+        if len(digest) != 32 or not subject:
+            report.add_invalid(row_number, id_type or "digest", "malformed hashed row")
+            continue
+        if key_id != expected_key_id:
+            raise InputError(
+                f"{path} row {row_number} was hashed with key {key_id}, but the active key is {expected_key_id}"
+            )
+        batch.append((subject, key_id, id_type, form, digest))
+        report.digests += 1
+        if len(batch) >= BATCH_ROWS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def write_hashed(batches: Iterable[list[StagedRow]], out: IO[str]) -> None:
+    """Write digests as the ``--hashed`` import format (hex digests; no plaintext)."""
+    writer = csv.writer(out)
+    writer.writerow(HASHED_HEADER)
+    for batch in batches:
+        writer.writerows(
+            (subject, id_type, form, digest.hex(), key_id) for subject, key_id, id_type, form, digest in batch
+        )
+
+
+def parse_column_options(options: Sequence[str]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for option in options:
+        header, sep, id_type = option.partition("=")
+        if not sep or not header.strip() or not id_type.strip():
+            raise InputError(f"--column {option!r}: expected HEADER=TYPE")
+        mapping[header.strip()] = id_type.strip()
+    return mapping
+
+
+def open_input(path: Path) -> Table:
+    return open_table(path)

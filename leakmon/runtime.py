@@ -1,0 +1,135 @@
+"""Wiring: build the keyed hasher, the in-memory protected index, the matcher and the ingest sink.
+
+Every venue (scan, spiders, Telegram reader, export import) gets its sink from here, so they all
+share one code path from post to stored hit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from matchers.engine import Matcher
+
+from crawlers.files import ReadLimits
+from crawlers.ingest import IngestSink, PostHook, RemovedHook, TradeScorer
+from leakmon.app import App
+from leakmon.errors import ConfigError
+from matchers.index import ProtectedIndex
+from matchers.keyed_hash import KeyedHasher
+from matchers.registry import IdentifierRegistry
+from storage.evidence import EvidenceSealer
+from storage.repositories.protected import confirm_digests, index_arrays
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MatchContext:
+    hasher: KeyedHasher
+    registry: IdentifierRegistry
+    index: ProtectedIndex
+    matcher: Matcher
+
+
+def build_registry(app: App) -> IdentifierRegistry:
+    custom = {name: spec.model_dump() for name, spec in app.settings.identifiers.custom.items()}
+    try:
+        return IdentifierRegistry.default(custom=custom)
+    except ValueError as exc:
+        raise ConfigError(f"[identifiers.custom]: {exc}") from None
+
+
+def build_hasher(app: App) -> KeyedHasher:
+    key_id, key = app.keyring.active_key("hmac")
+    return KeyedHasher(key, key_id)
+
+
+def build_match_context(app: App) -> MatchContext:
+    """Load the protected set under the active key into memory and build a matcher over it."""
+    app.require_schema()
+    hasher = build_hasher(app)
+    registry = build_registry(app)
+    with app.sessions() as session:
+        prefixes, subject_ids = index_arrays(session, hasher.key_id)
+    if len(prefixes) == 0:
+        log.warning("the protected set under key %s is empty: nothing can match", hasher.key_id)
+    index = ProtectedIndex(prefixes, subject_ids)
+
+    def confirm(digests: Sequence[bytes]) -> Mapping[bytes, Sequence[int]]:
+        with app.sessions() as session:
+            return confirm_digests(session, digests)
+
+    matcher = Matcher(hasher, index, registry, confirm=confirm)
+    return MatchContext(hasher=hasher, registry=registry, index=index, matcher=matcher)
+
+
+def build_sink(
+    app: App,
+    *,
+    context: MatchContext | None = None,
+    run_id: int | None = None,
+) -> IngestSink:
+    """The ingest sink with the configured evidence policy, reader limits and workflow hooks."""
+    context = context or build_match_context(app)
+    evidence = app.settings.evidence
+    sealer = None
+    if evidence.store_post_text == "encrypted" or evidence.store_files:
+        key_id, key = app.keyring.active_key("evidence")
+        sealer = EvidenceSealer(key_id, key)
+    post_hooks, removed_hooks = _workflow_hooks(app)
+    return IngestSink(
+        app.sessions,
+        context.matcher,
+        sealer=sealer,
+        store_post_text=evidence.store_post_text == "encrypted",
+        store_files=evidence.store_files,
+        evidence_dir=app.settings.home / "evidence",
+        read_limits=ReadLimits(**app.settings.files),
+        trade_scorer=_trade_scorer(app),
+        post_hooks=post_hooks,
+        removed_hooks=removed_hooks,
+        run_id=run_id,
+    )
+
+
+def _trade_scorer(app: App) -> TradeScorer | None:
+    try:
+        from matchers.trade import trade_score
+    except ImportError:
+        return None
+    brands = tuple(app.settings.brands)
+
+    def score(text: str) -> tuple[float, tuple[str, ...]]:
+        result = trade_score(text, brands)
+        return result.score, tuple(result.terms)
+
+    return score
+
+
+def _workflow_hooks(app: App) -> tuple[list[PostHook], list[RemovedHook]]:
+    """Incident grouping and takedown bookkeeping, when the workflows package is present."""
+    post_hooks: list[PostHook] = []
+    removed_hooks: list[RemovedHook] = []
+    try:
+        from leakmon.workflows import incidents
+    except ImportError:
+        return post_hooks, removed_hooks
+    settings = app.settings
+
+    def on_post(session, post, hits):  # type: ignore[no-untyped-def]
+        incidents.on_post_ingested(session, post, hits, settings=settings)
+
+    post_hooks.append(on_post)
+    on_removed = getattr(incidents, "on_post_removed", None)
+    if on_removed is None:
+        try:
+            from leakmon.workflows import takedown
+
+            on_removed = getattr(takedown, "on_post_removed", None)
+        except ImportError:
+            on_removed = None
+    if on_removed is not None:
+        removed_hooks.append(on_removed)
+    return post_hooks, removed_hooks
