@@ -1,0 +1,258 @@
+"""The slow path: find lines that carry obfuscation signatures, undo the obfuscation, extract.
+
+Plain dumps never come here: one RE2 pass over the block finds trigger signatures (full-width digits,
+zero-width characters, runs of Hangul digit words, (at)/골뱅이, tags inside digit runs, letter-digit
+mixes, masks, odd separators); only those lines are decoded and normalized in Python. Each output
+character keeps the original offset and the obfuscation classes that produced it, so every
+candidate reports exactly the classes found inside its own span.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import re2
+
+from matchers.model import (
+    OBF_EMAIL_WORDS,
+    OBF_HANGUL_DIGITS,
+    OBF_INVISIBLE,
+    OBF_LETTER_SWAP,
+    OBF_MARKUP,
+    OBF_MASKED,
+    OBF_SEPARATORS,
+    OBF_UNICODE_DIGITS,
+)
+from matchers.types.base import Recognizer, digits
+
+CLASSES = (OBF_UNICODE_DIGITS, OBF_INVISIBLE, OBF_SEPARATORS, OBF_LETTER_SWAP, OBF_HANGUL_DIGITS,
+           OBF_MARKUP, OBF_EMAIL_WORDS)
+BIT = {name: 1 << i for i, name in enumerate(CLASSES)}
+
+HANGUL_DIGITS = {"공": "0", "영": "0", "빵": "0", "일": "1", "이": "2", "삼": "3", "사": "4", "오": "5",
+                 "육": "6", "칠": "7", "팔": "8", "구": "9"}
+_HD = "|".join(HANGUL_DIGITS).encode()
+TRIGGER = (
+    rb"\xef\xbc[\x90-\x99\x8b\x8d\xa0]|\xe2\x91[\xa0-\xa8]"  # full-width digits/+/-/@, circled digits
+    rb"|\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad"  # invisible characters
+    rb"|(?:" + _HD + rb"){3}"  # Hangul digit words
+    rb"|(?i:\(at\)|\[at\]|\{at\}|_at_|\(dot\)|\[dot\]|\[@\]|\(@\))|\xea\xb3\xa8\xeb\xb1\x85\xec\x9d\xb4"
+    rb"|[A-Za-z0-9] @|@ [A-Za-z]"  # e-mail words (골뱅이), spaces around @
+    rb"|[0-9][-. ]?</?[A-Za-z][^>\n]{0,40}>|&#x?[0-9a-fA-F]{2,5};"  # markup inside numbers, entities
+    rb"|[oO0][1lI][oO0][-. ]?[0-9oOlI]{3}|[0-9][oOlI]+[0-9]|[0-9][-. ][oOlI][0-9oOlI]{2}"  # letter swaps
+    rb"|[0-9][-. ]?(?:\*|\xef\xbc\x8a|\xe2\x97[\x8b\x8f]|[xX]){3}|\*{2,}@|\*[-. ]?[0-9]{4}"  # masks
+    rb"|[0-9][ ._/][0-9][ ._/][0-9][ ._/][0-9]|[0-9] +[-./] *[0-9]|[0-9] *[-./] +[0-9]|[0-9]_[0-9]"
+    rb"|(?:01[016789]|[0-9]{3,4}-) ?\r?\n"  # odd separators, line breaks inside numbers
+)
+_TRIGGER: Any = re2.compile(TRIGGER)
+
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e")
+_DASHES = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63")
+_TAG = re.compile(r"<\s*(/?)\s*([A-Za-z][A-Za-z0-9]*)[^<>]{0,80}>")
+_BLOCK_TAGS = frozenset({"br", "p", "div", "td", "tr", "th", "li", "ul", "table", "hr", "h1", "h2", "h3"})
+_ENTITY = re.compile(r"&(?:#[0-9]{1,6}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
+_AT = re.compile(
+    r"\s*(?:[(\[{<]\s*(?:at|AT|At|골뱅이|@)\s*[)\]}>]|_at_|골뱅이)\s*|(?<=[A-Za-z0-9])\s+@\s*|\s*@\s+(?=[A-Za-z])"
+)
+_DOT = re.compile(r"\s*(?:[(\[{]\s*(?:dot|DOT|Dot|닷|점)\s*[)\]}]|_dot_)\s*")
+_HANGUL_RUN = re.compile(r"[0-9공영빵일이삼사오육칠팔구](?:[ .\-/]{0,2}[0-9공영빵일이삼사오육칠팔구])*")
+_SWAP_RUN = re.compile(r"(?<![A-Za-z])[0-9oOlI](?:[ .\-/]{0,2}[0-9oOlI])*(?![A-Za-z])")
+_SWAP = {"o": "0", "O": "0", "l": "1", "I": "1"}
+_LOOSE = re.compile(r"(?<![0-9])\+?[0-9](?:[ \t.\-/_()\r\n]{0,3}[0-9]){6,18}(?![0-9])")
+
+
+@dataclass(slots=True)
+class Norm:
+    """Normalized text with, per character: original offset, own classes, classes of removed text before it."""
+
+    chars: list[str]
+    pos: list[int]
+    own: list[int]
+    gap: list[int]
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chars)
+
+    def classes(self, start: int, end: int) -> tuple[str, ...]:
+        bits = 0
+        for i in range(start, end):
+            bits |= self.own[i]
+            if i > start:
+                bits |= self.gap[i]
+        return tuple(name for name in CLASSES if bits & BIT[name])
+
+
+def trigger_segments(block: bytes) -> list[tuple[int, int]]:
+    """Byte ranges of whole lines that carry a trigger (a line break trigger takes the next line too)."""
+    segments: dict[int, int] = {}
+    for m in _TRIGGER.finditer(block):
+        start = block.rfind(b"\n", 0, m.start()) + 1
+        end = block.find(b"\n", m.end() - 1 if not m.group(0).endswith(b"\n") else m.end())
+        end = len(block) if end < 0 else end
+        segments[start] = max(segments.get(start, 0), end)
+    return sorted(segments.items())
+
+
+def normalize(text: str) -> Norm:
+    """Undo invisible characters, Unicode digit forms, markup, e-mail words, Hangul digits, letter swaps."""
+    chars: list[str] = []
+    pos: list[int] = []
+    own: list[int] = []
+    gap: list[int] = []
+    pending = 0
+    for i, c in enumerate(text):
+        if c in _INVISIBLE:
+            pending |= BIT[OBF_INVISIBLE]
+            continue
+        flag = 0
+        if ord(c) > 127:
+            if c in _DASHES:
+                c = "-"
+            else:
+                folded = unicodedata.normalize("NFKC", c)
+                if folded != c and folded.isascii() and folded.isprintable():
+                    c, flag = folded, BIT[OBF_UNICODE_DIGITS]
+                elif c.isdecimal():
+                    c, flag = str(unicodedata.decimal(c)), BIT[OBF_UNICODE_DIGITS]
+        for piece in c:
+            chars.append(piece)
+            pos.append(i)
+            own.append(flag)
+            gap.append(pending)
+            pending = 0
+    norm = Norm(chars, pos, own, gap)
+    if "&" in text:
+        norm = _substitute(norm, _ENTITY, lambda m: html.unescape(m.group(0)).replace("\xa0", " "),
+                           BIT[OBF_MARKUP])
+    if "<" in text:
+        norm = _substitute(norm, _TAG, lambda m: " " if m.group(2).lower() in _BLOCK_TAGS else "",
+                           BIT[OBF_MARKUP])
+    if "@" in norm.text or "at" in text.lower() or "골뱅이" in text:
+        norm = _substitute(norm, _AT, lambda m: "@", BIT[OBF_EMAIL_WORDS])
+        if "@" in norm.text:
+            norm = _substitute(norm, _DOT, lambda m: ".", BIT[OBF_EMAIL_WORDS])
+    _convert_runs(norm, _HANGUL_RUN, HANGUL_DIGITS, BIT[OBF_HANGUL_DIGITS], min_group=3)
+    _convert_runs(norm, _SWAP_RUN, _SWAP, BIT[OBF_LETTER_SWAP], min_group=1)
+    return norm
+
+
+def _substitute(norm: Norm, pattern: re.Pattern[str], repl: Any, flag: int) -> Norm:
+    text = norm.text
+    out = Norm([], [], [], [])
+    last = 0
+    pending = 0
+    for m in pattern.finditer(text):
+        s, e = m.span()
+        _copy(norm, out, last, s, pending)
+        pending = 0
+        new = repl(m)
+        removed = flag
+        for i in range(s, e):
+            removed |= norm.own[i] | norm.gap[i]
+        if not new:
+            pending = removed
+        for k, ch in enumerate(new):
+            out.chars.append(ch)
+            out.pos.append(norm.pos[s] if s < len(norm.pos) else 0)
+            out.own.append(removed if not ch.isspace() else 0)
+            out.gap.append(0 if k else norm.gap[s] if s < e else 0)
+        last = e
+    _copy(norm, out, last, len(text), pending)
+    return out
+
+
+def _copy(src: Norm, dst: Norm, start: int, end: int, pending: int) -> None:
+    for i in range(start, end):
+        dst.chars.append(src.chars[i])
+        dst.pos.append(src.pos[i])
+        dst.own.append(src.own[i])
+        dst.gap.append(src.gap[i] | (pending if i == start else 0))
+
+
+def _convert_runs(norm: Norm, pattern: re.Pattern[str], table: dict[str, str], flag: int, min_group: int) -> None:
+    """Replace digit words/letters inside numeric runs of 7+ digits (in place: one char for one char)."""
+    text = norm.text
+    for m in pattern.finditer(text):
+        run = m.group(0)
+        if not any(c in table for c in run):
+            continue
+        if sum(1 for c in run if c.isdigit() or c in table) < 7:
+            continue
+        if min_group == 1 and sum(1 for c in run if c.isdigit()) < 3:
+            continue  # letter swaps need real digits around them
+        i = m.start()
+        for g in re.finditer(r"[" + "".join(table) + r"]+", run):
+            if len(g.group(0)) < min_group:
+                continue
+            for k in range(g.start(), g.end()):
+                norm.chars[i + k] = table[run[k]]
+                norm.own[i + k] |= flag
+
+
+@dataclass(slots=True)
+class SlowCandidate:
+    rec: Recognizer
+    canonical: str
+    form: str
+    line: int  # block-relative
+    start: int  # char offset in the line
+    obfuscation: tuple[str, ...]
+    extractor: str
+    line_text: str
+
+
+def extract(
+    seg: str, first_line: int, recs: Sequence[Recognizer], masked: Sequence[Recognizer]
+) -> list[SlowCandidate]:
+    """Candidates in one triggered segment of text (a line, or two joined by a line-break trigger)."""
+    norm = normalize(seg)
+    text = norm.text
+    out: list[SlowCandidate] = []
+    covered: list[tuple[int, int]] = []
+
+    def emit(rec: Recognizer, canonical: str, form: str, s: int, e: int, extra: tuple[str, ...], how: str) -> None:
+        orig = norm.pos[s] if s < len(norm.pos) else 0
+        line_start = seg.rfind("\n", 0, orig) + 1
+        line_end = seg.find("\n", orig)
+        classes = tuple(dict.fromkeys(norm.classes(s, e) + extra))
+        out.append(SlowCandidate(
+            rec=rec, canonical=canonical, form=form, line=first_line + seg.count("\n", 0, orig),
+            start=orig - line_start, obfuscation=classes, extractor=f"{rec.id_type}.{how}",
+            line_text=seg[line_start : line_end if line_end >= 0 else len(seg)].rstrip("\r"),
+        ))
+
+    by_type = {r.id_type: r for r in recs}
+    for rec in recs:
+        if rec.scan_pattern is None:
+            continue
+        for m in rec.scan_pattern.finditer(text):
+            found = rec.canonicalize(m.group(0))
+            if found is not None:
+                emit(rec, found[0], "full", m.start(), m.end(), found[1], "deobfuscated")
+                covered.append(m.span())
+    for m in _LOOSE.finditer(text):
+        s, e = m.span()
+        if any(cs < e and s < ce for cs, ce in covered):
+            continue
+        d = digits(m.group(0))
+        for id_type in ("phone", "rrn", "card"):
+            loose_rec = by_type.get(id_type)
+            if loose_rec is None:
+                continue
+            found = loose_rec.canonicalize(("+" if m.group(0).startswith("+") else "") + d)
+            if found is not None:
+                emit(loose_rec, found[0], "full", s, e, (*found[1], OBF_SEPARATORS), "loose")
+    for rec in masked:
+        if rec.masked_pattern is None:
+            continue
+        for m in rec.masked_pattern.finditer(text):
+            part = rec.masked(m.group(0))
+            if part is not None:
+                emit(rec, part[1], part[0], m.start(), m.end(), (OBF_MASKED,), "masked")
+    return out

@@ -1,0 +1,309 @@
+"""The Matcher: text in, explained hits out.
+
+Pipeline per newline-aligned block (~8 MB of UTF-8):
+1. fast path: one RE2 ``findall`` per type -> ``bytes.translate`` canonicalization -> keyed hash
+   from precomputed HMAC states -> one sorted numpy look-up for the whole block;
+2. only for the (rare) hits: locate the raw value, its line, obfuscation class, mask, explanation;
+3. slow path: lines carrying obfuscation signatures (full-width digits, zero-width characters, Hangul
+   digit words, (at)/골뱅이, tags inside numbers, letter-digit swaps, masks) are de-obfuscated in Python;
+4. records (a line, or the whole text) that hold a hit are searched for weak types (name, birthdate),
+   which count only for the same subject (composite), and masked values become partial hits whose
+   compatible subject sets intersect.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from matchers import deobfuscate, records
+from matchers.headers import header_type
+from matchers.index import ProtectedIndex
+from matchers.keyed_hash import KeyedHasher, prefix64
+from matchers.model import Hit
+from matchers.registry import IdentifierRegistry
+from matchers.types.base import Recognizer
+
+Confirm = Callable[[Sequence[bytes]], Mapping[bytes, Sequence[int]]]
+RECORD_SCOPES = ("line", "all")
+
+
+@dataclass(frozen=True)
+class MatcherOptions:
+    """Tuning switches (all on by default)."""
+
+    chunk_size: int = 8 << 20
+    deobfuscate: bool = True  # slow path for lines with obfuscation signatures
+    partial: bool = True  # masked values -> partial hits
+    weak: bool = True  # name/birthdate composites
+    header_types: Mapping[str, str] = field(default_factory=dict)  # extra header -> type mappings
+
+
+@dataclass(slots=True)
+class Found:
+    """A located candidate whose digest is in the index (internal to the matchers)."""
+
+    rec: Recognizer
+    id_type: str
+    canonical: str
+    form: str
+    digest: bytes
+    subjects: tuple[int, ...]
+    line: int  # block-relative line
+    start: int  # char offset in the line
+    obfuscation: tuple[str, ...]
+    extractor: str
+    line_text: str
+
+
+def iter_blocks(data: bytes, size: int) -> Iterator[tuple[bytes, int]]:
+    """Newline-aligned blocks of ``data`` with the 0-based line number each starts at."""
+    pos, line, n = 0, 0, len(data)
+    while pos < n:
+        end = min(pos + size, n)
+        if end < n:
+            nl = data.find(b"\n", end)
+            end = n if nl < 0 else nl + 1
+        block = data[pos:end]
+        yield block, line
+        line += block.count(b"\n")
+        pos = end
+
+
+class Matcher:
+    """Scans text for protected identifiers (see module docstring)."""
+
+    def __init__(
+        self,
+        hasher: KeyedHasher,
+        index: ProtectedIndex,
+        registry: IdentifierRegistry | None = None,
+        confirm: Confirm | None = None,
+        options: MatcherOptions | None = None,
+    ) -> None:
+        self.hasher = hasher
+        self.index = index
+        self.registry = registry if registry is not None else IdentifierRegistry.default()
+        self.confirm = confirm
+        self.options = options if options is not None else MatcherOptions()
+        recs = self.registry.recognizers()
+        self._fast = [r for r in recs if not r.weak and r.fast_pattern is not None]
+        self._slow = [r for r in recs if not r.weak and r.scan_pattern is not None]
+        self._masked = [r for r in recs if r.masked_pattern is not None]
+        self._weak = [r for r in recs if r.weak]
+        self._context = {r.id_type: _context_re(r.context_words) for r in recs}
+
+    # ---------------------------------------------------------------- public API
+    def scan_text(
+        self,
+        text: str,
+        *,
+        columns: Sequence[str] | None = None,
+        delimiter: str | None = None,
+        record_scope: str = "line",
+    ) -> list[Hit]:
+        """Hits in ``text``; ``Hit.line`` is the 0-based line within it."""
+        return self.scan_bytes(
+            text.encode("utf-8", "surrogatepass"), columns=columns, delimiter=delimiter,
+            record_scope=record_scope,
+        )
+
+    def scan_bytes(
+        self,
+        data: bytes,
+        *,
+        columns: Sequence[str] | None = None,
+        delimiter: str | None = None,
+        record_scope: str = "line",
+        line_offset: int = 0,
+    ) -> list[Hit]:
+        """Hits in UTF-8 ``data`` (streamed in newline-aligned blocks when ``record_scope='line'``)."""
+        if record_scope not in RECORD_SCOPES:
+            raise ValueError(f"record_scope must be one of {RECORD_SCOPES}")
+        if record_scope == "all":
+            return self._scan_block(data, line_offset, columns, delimiter, whole=True)
+        hits: list[Hit] = []
+        for block, first in iter_blocks(data, self.options.chunk_size):
+            hits.extend(self._scan_block(block, line_offset + first, columns, delimiter, whole=False))
+        return hits
+
+    def lookup(self, digests: Sequence[bytes]) -> dict[int, tuple[int, ...]]:
+        """Position -> subject ids for the digests in the index (confirmed when ``confirm`` is set)."""
+        found = self.index.lookup(prefix64(digests))
+        if not found or self.confirm is None:
+            return found
+        confirmed = self.confirm([digests[i] for i in found])
+        out: dict[int, tuple[int, ...]] = {}
+        for i in found:
+            subjects = confirmed.get(digests[i])
+            if subjects:
+                out[i] = tuple(sorted(subjects))
+        return out
+
+    # ---------------------------------------------------------------- internals
+    def _scan_block(
+        self,
+        block: bytes,
+        line_base: int,
+        columns: Sequence[str] | None,
+        delimiter: str | None,
+        *,
+        whole: bool,
+    ) -> list[Hit]:
+        found = self._fast_path(block)
+        if self.options.deobfuscate:
+            found.extend(self._slow_path(block))
+        if not found:
+            return []
+        found = _dedupe(found)
+        ctx = records.RecordContext(
+            matcher=self, columns=columns, delimiter=delimiter, line_base=line_base, whole=whole,
+            block=block,
+        )
+        return records.build_hits(ctx, found)
+
+    def _fast_path(self, block: bytes) -> list[Found]:
+        batches: list[tuple[Recognizer, list[bytes], list[int]]] = []
+        bases: list[int] = []
+        digests: list[bytes] = []
+        for rec in self._fast:
+            raws = rec.find_all(block)
+            if not raws:
+                continue
+            canon, idx = rec.fast_canonicals(raws)
+            if not canon:
+                continue
+            bases.append(len(digests))
+            batches.append((rec, raws, idx))
+            digests.extend(self.hasher.digest_many(rec.domain, canon))
+        if not digests:
+            return []
+        matched = self.lookup(digests)
+        if not matched:
+            return []
+        per_batch: dict[int, list[int]] = {}
+        for g in sorted(matched):
+            b = bisect.bisect_right(bases, g) - 1
+            per_batch.setdefault(b, []).append(g - bases[b])
+        out: list[Found] = []
+        for b, locals_ in per_batch.items():
+            rec, raws, idx = batches[b]
+            raw_ids = [idx[k] for k in locals_]
+            positions = _locate(block, rec, raws, raw_ids)
+            for k, raw_id in zip(locals_, raw_ids, strict=True):
+                pos = positions.get(raw_id)
+                if pos is None:
+                    continue
+                g = bases[b] + k
+                out.append(self._found_fast(block, rec, raws[raw_id], pos, digests[g], matched[g]))
+        return out
+
+    def _found_fast(
+        self, block: bytes, rec: Recognizer, raw: bytes, pos: int, digest: bytes, subjects: tuple[int, ...]
+    ) -> Found:
+        lead = 1 if rec.has_lead and pos > 0 else 0
+        start = pos + lead
+        value = raw[lead:].decode("utf-8", "replace")
+        line_start = block.rfind(b"\n", 0, start) + 1
+        line_end = block.find(b"\n", start)
+        line_text = block[line_start : line_end if line_end >= 0 else len(block)].decode("utf-8", "replace")
+        described = rec.canonicalize(value)
+        canonical, classes = described if described else ("", ())
+        return Found(
+            rec=rec, id_type=rec.hit_type(canonical), canonical=canonical, form="full", digest=digest,
+            subjects=subjects, line=block.count(b"\n", 0, start),
+            start=len(block[line_start:start].decode("utf-8", "replace")), obfuscation=classes,
+            extractor=f"{rec.id_type}.fast", line_text=line_text.rstrip("\r"),
+        )
+
+    def _slow_path(self, block: bytes) -> list[Found]:
+        cands: list[deobfuscate.SlowCandidate] = []
+        for seg_start, seg_end in deobfuscate.trigger_segments(block):
+            seg = block[seg_start:seg_end]
+            first_line = block.count(b"\n", 0, seg_start)
+            cands.extend(
+                deobfuscate.extract(seg.decode("utf-8", "replace"), first_line, self._slow,
+                                    self._masked if self.options.partial else [])
+            )
+        if not cands:
+            return []
+        digests = [self.hasher.digest(c.rec.domain, c.canonical, c.form) for c in cands]
+        matched = self.lookup(digests)
+        out = []
+        for i, subjects in matched.items():
+            c = cands[i]
+            if c.rec.weak:
+                continue  # weak values count only next to strong ones (records.py)
+            out.append(Found(
+                rec=c.rec, id_type=c.rec.hit_type(c.canonical), canonical=c.canonical, form=c.form,
+                digest=digests[i], subjects=subjects, line=c.line, start=c.start,
+                obfuscation=c.obfuscation, extractor=c.extractor, line_text=c.line_text,
+            ))
+        return out
+
+    def context_words(self, id_type: str, text: str) -> tuple[str, ...]:
+        pattern = self._context.get(id_type)
+        if pattern is None:
+            return ()
+        return tuple(dict.fromkeys(m.group(0) for m in pattern.finditer(text.casefold())))[:3]
+
+    def header_for(self, id_type: str, header: str) -> bool:
+        named = header_type(header, self.options.header_types)
+        return named == id_type or {named, id_type} == {"rrn", "frn"}
+
+
+def _context_re(words: Sequence[str]) -> re.Pattern[str] | None:
+    if not words:
+        return None
+    alts = "|".join(re.escape(w.casefold()) for w in sorted(words, key=len, reverse=True))
+    return re.compile(r"(?<![a-z])(?:" + alts + r")(?![a-z])")
+
+
+def _locate(block: bytes, rec: Recognizer, raws: list[bytes], raw_ids: list[int]) -> dict[int, int]:
+    """Byte position of each wanted raw match (k-th equal raw = k-th verified occurrence)."""
+    wanted = {raws[i] for i in raw_ids}
+    occurrence: dict[int, int] = {}
+    seen: dict[bytes, int] = dict.fromkeys(wanted, 0)
+    want_ids = set(raw_ids)
+    last = max(raw_ids)
+    for i in range(last + 1):
+        raw = raws[i]
+        if raw in seen:
+            if i in want_ids:
+                occurrence[i] = seen[raw]
+            seen[raw] += 1
+    positions: dict[bytes, list[int]] = {}
+    for raw in wanted:
+        need = max(occurrence[i] for i in raw_ids if raws[i] == raw) + 1
+        found: list[int] = []
+        p = block.find(raw)
+        while p >= 0 and len(found) < need:
+            got = rec.match_at(block, p)
+            if got == raw or (got is None and not rec.has_lead and rec.fast_pattern is None):
+                found.append(p)
+                p = block.find(raw, p + len(raw))
+            else:
+                p = block.find(raw, p + 1)
+        positions[raw] = found
+    out: dict[int, int] = {}
+    for i in raw_ids:
+        occ = positions[raws[i]]
+        if occurrence[i] < len(occ):
+            out[i] = occ[occurrence[i]]
+    return out
+
+
+def _dedupe(found: list[Found]) -> list[Found]:
+    seen: set[tuple[int, str, str, bytes]] = set()
+    out = []
+    for f in found:
+        key = (f.line, f.id_type, f.form, f.digest)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+__all__ = ["Confirm", "Found", "Matcher", "MatcherOptions", "iter_blocks"]

@@ -1,0 +1,117 @@
+"""The in-memory protected index: sorted 64-bit digest prefixes -> subject ids.
+
+Layout (two tiers, both sorted by prefix, built automatically from flat arrays):
+- *flat*: one (uint64 prefix, uint32 subject) pair per entry = 12 bytes. Holds every prefix
+  shared by fewer than ``group_min`` subjects (full forms: nearly all of them).
+- *grouped*: prefixes shared by many subjects (partial forms such as ``010-****-5678``) are stored
+  once with a CSR offset, so each extra subject costs only its 4-byte id.
+Look-ups are batched: sort the queries once, then ``searchsorted`` in both tiers.
+A 64-bit prefix has ~N/2^64 false positives per query; pass ``confirm`` to the Matcher to check
+the full digest in storage and bring false positives to zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import numpy.typing as npt
+
+U64 = npt.NDArray[np.uint64]
+U32 = npt.NDArray[np.uint32]
+
+
+def _run_starts(keys: U64) -> npt.NDArray[np.intp]:
+    if len(keys) == 0:
+        return np.empty(0, dtype=np.intp)
+    change = np.empty(len(keys), dtype=bool)
+    change[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=change[1:])
+    return np.flatnonzero(change)
+
+
+class ProtectedIndex:
+    """Sorted digest-prefix index; several subjects may share a prefix (shared phone, partial forms)."""
+
+    def __init__(
+        self,
+        prefixes: npt.ArrayLike,
+        subjects: npt.ArrayLike,
+        *,
+        group_min: int = 4,
+        presorted: bool = False,
+    ) -> None:
+        keys = np.ascontiguousarray(prefixes, dtype=np.uint64)
+        subs = np.ascontiguousarray(subjects, dtype=np.uint32)
+        if keys.shape != subs.shape or keys.ndim != 1:
+            raise ValueError("prefixes and subjects must be 1-d arrays of equal length")
+        if not presorted:
+            order = np.lexsort((subs, keys))
+            keys, subs = keys[order], subs[order]
+        if len(keys) > 1:  # drop duplicate (prefix, subject) pairs (re-imports, equal partial forms)
+            keep = np.empty(len(keys), dtype=bool)
+            keep[0] = True
+            keep[1:] = (keys[1:] != keys[:-1]) | (subs[1:] != subs[:-1])
+            if not keep.all():
+                keys, subs = keys[keep], subs[keep]
+        starts = _run_starts(keys)
+        counts = np.diff(np.append(starts, len(keys)))
+        big = counts >= group_min
+        in_group = np.repeat(big, counts)
+        self._flat_keys: U64 = keys[~in_group]
+        self._flat_subjects: U32 = subs[~in_group]
+        self._group_keys: U64 = keys[starts[big]]
+        offset_type = np.uint32 if len(keys) < 2**32 else np.uint64
+        self._group_offsets = np.concatenate(([0], np.cumsum(counts[big]))).astype(offset_type)
+        self._group_subjects: U32 = subs[in_group]
+        self._pairs = len(keys)
+
+    @classmethod
+    def from_digests(cls, pairs: Iterable[tuple[bytes, int]]) -> ProtectedIndex:
+        """Build from (32-byte digest, subject id) pairs (tests, small sets)."""
+        items = list(pairs)
+        prefixes = np.array([int.from_bytes(d[:8], "big") for d, _ in items], dtype=np.uint64)
+        return cls(prefixes, np.array([s for _, s in items], dtype=np.uint32))
+
+    def __len__(self) -> int:
+        return self._pairs
+
+    def __repr__(self) -> str:
+        return f"ProtectedIndex(entries={self._pairs}, nbytes={self.nbytes})"
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the index arrays."""
+        return sum(
+            a.nbytes
+            for a in (self._flat_keys, self._flat_subjects, self._group_keys, self._group_offsets,
+                      self._group_subjects)
+        )
+
+    def lookup(self, queries: npt.ArrayLike) -> dict[int, tuple[int, ...]]:
+        """For each query prefix present in the index: query position -> sorted subject ids."""
+        q = np.ascontiguousarray(queries, dtype=np.uint64)
+        found: dict[int, tuple[int, ...]] = {}
+        if len(q) == 0 or self._pairs == 0:
+            return found
+        order = np.argsort(q, kind="stable")
+        sq = q[order]
+        if len(self._flat_keys):
+            lo = np.searchsorted(self._flat_keys, sq, "left")
+            hi = np.searchsorted(self._flat_keys, sq, "right")
+            subs = self._flat_subjects
+            for k in np.flatnonzero(hi > lo).tolist():
+                found[int(order[k])] = tuple(subs[lo[k] : hi[k]].tolist())
+        if len(self._group_keys):
+            pos = np.searchsorted(self._group_keys, sq, "left")
+            pos_c = np.minimum(pos, len(self._group_keys) - 1)
+            hit = self._group_keys[pos_c] == sq
+            offsets, subs = self._group_offsets, self._group_subjects
+            for k in np.flatnonzero(hit).tolist():
+                g = int(pos_c[k])
+                found[int(order[k])] = tuple(subs[int(offsets[g]) : int(offsets[g + 1])].tolist())
+        return found
+
+    def lookup_digest(self, digest: bytes) -> tuple[int, ...]:
+        """Subject ids for one digest (empty when absent)."""
+        return self.lookup(np.array([int.from_bytes(digest[:8], "big")], dtype=np.uint64)).get(0, ())

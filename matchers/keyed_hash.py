@@ -1,0 +1,99 @@
+"""Keyed hashing: the only place a canonical plaintext identifier becomes a digest.
+
+Digest = HMAC-SHA256(key, b"leakmon/v<CANONICAL_VERSION>/<domain>/<form>\\x00" + canonical_utf8).
+The message is versioned and domain-separated by identifier type and form, so a phone and a card
+with the same digits never share a digest, and a change of canonical forms re-keys the whole set.
+
+Speed: HMAC is computed from precomputed SHA-256 states (key^ipad already absorbed, and for each
+(domain, form) also the message header), copied per digest. The output is byte-identical to
+``hmac.digest(key, msg, "sha256")`` but about 2.7x cheaper per candidate (see PERFORMANCE.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from matchers.model import CANONICAL_VERSION, FRN, RRN
+
+_BLOCK = 64
+#: RRN and FRN share one number space (the G digit tells them apart), so they share one digest
+#: domain: a foreigner number imported under "rrn" still matches when the leak is read as "frn".
+DIGEST_DOMAIN_ALIASES = {FRN: RRN}
+_KEY_ID_LABEL = b"leakmon/key-id/v1\x00"
+
+
+def key_id_for(key: bytes) -> str:
+    """A short, stable id for a key: SHA-256 over a fixed label and the key. Reveals nothing."""
+    return hashlib.sha256(_KEY_ID_LABEL + key).hexdigest()[:16]
+
+
+def message_header(id_type: str, form: str = "full") -> bytes:
+    """The domain-separating prefix of every digest's message (public, holds no secret)."""
+    domain = DIGEST_DOMAIN_ALIASES.get(id_type, id_type)
+    return f"leakmon/v{CANONICAL_VERSION}/{domain}/{form}".encode() + b"\x00"
+
+
+class KeyedHasher:
+    """HMAC-SHA256 over versioned, domain-separated canonical forms, from precomputed pad states."""
+
+    __slots__ = ("_inner", "_outer", "_states", "key_id")
+
+    def __init__(self, key: bytes, key_id: str | None = None) -> None:
+        if len(key) < 16:
+            raise ValueError("key must be at least 16 bytes")
+        if len(key) > _BLOCK:
+            key = hashlib.sha256(key).digest()
+        padded = key.ljust(_BLOCK, b"\x00")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+        self._states: dict[tuple[str, str], Any] = {}
+        self.key_id = key_id if key_id is not None else key_id_for(key)
+
+    def __repr__(self) -> str:  # never show key material
+        return f"KeyedHasher(key_id={self.key_id!r})"
+
+    def _inner_for(self, id_type: str, form: str) -> Any:
+        state = self._states.get((id_type, form))
+        if state is None:
+            state = self._inner.copy()
+            state.update(message_header(id_type, form))
+            self._states[(id_type, form)] = state
+        return state
+
+    def digest(self, id_type: str, canonical: str | bytes, form: str = "full") -> bytes:
+        """The 32-byte keyed digest of one canonical value."""
+        data = canonical.encode() if isinstance(canonical, str) else canonical
+        inner = self._inner_for(id_type, form).copy()
+        inner.update(data)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+    def digest_many(
+        self, id_type: str, canonicals: Sequence[bytes | str], form: str = "full"
+    ) -> list[bytes]:
+        """Digests of many canonical values of one type and form (the hot path)."""
+        base = self._inner_for(id_type, form)
+        outer_base = self._outer
+        out: list[bytes] = []
+        append = out.append
+        for value in canonicals:
+            inner = base.copy()
+            inner.update(value.encode() if isinstance(value, str) else value)
+            outer = outer_base.copy()
+            outer.update(inner.digest())
+            append(outer.digest())
+        return out
+
+
+def prefix64(digests: Sequence[bytes]) -> npt.NDArray[np.uint64]:
+    """First 8 bytes of each 32-byte digest as big-endian unsigned 64-bit integers."""
+    if not digests:
+        return np.empty(0, dtype=np.uint64)
+    joined = np.frombuffer(b"".join(digests), dtype=">u8")
+    return joined[::4].astype(np.uint64)

@@ -1,0 +1,186 @@
+"""Record rules: weak types count only beside a strong identifier of the same subject; masked values
+are partial hits whose compatible subject sets intersect with the other evidence in the record."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from matchers.model import COMPOSITE, EXACT, OBF_MASKED, PARTIAL, Hit
+from matchers.scoring import Evidence, score
+from matchers.types.base import Recognizer
+
+if TYPE_CHECKING:
+    from matchers.engine import Found, Matcher
+
+PARTIAL_BASE = 0.6
+COMPOSITE_BONUS = 0.2
+
+
+@dataclass(frozen=True)
+class RecordContext:
+    matcher: Matcher
+    columns: Sequence[str] | None
+    delimiter: str | None
+    line_base: int
+    whole: bool
+    block: bytes
+
+
+def build_hits(ctx: RecordContext, found: list[Found]) -> list[Hit]:
+    """Group located strong candidates by record, add weak evidence, apply the rules, score."""
+    groups: dict[int, list[Found]] = {}
+    for f in found:
+        groups.setdefault(0 if ctx.whole else f.line, []).append(f)
+    weak = _weak_evidence(ctx, groups) if ctx.matcher.options.weak else {}
+    hits: list[Hit] = []
+    for key in sorted(groups):
+        hits.extend(_record_hits(ctx, groups[key], weak.get(key, [])))
+    hits.sort(key=lambda h: h.line)
+    return hits
+
+
+def _weak_evidence(ctx: RecordContext, groups: dict[int, list[Found]]) -> dict[int, list[Found]]:
+    m = ctx.matcher
+    cands: list[tuple[int, Found]] = []
+    for key, fs in groups.items():
+        if ctx.whole:
+            text = ctx.block.decode("utf-8", "replace")
+            base_line = 0
+        else:
+            text, base_line = fs[0].line_text, fs[0].line
+        for rec in m._weak:
+            if rec.scan_pattern is not None:
+                for mt in rec.scan_pattern.finditer(text):
+                    tokens = rec.candidates(mt.group(0)) if hasattr(rec, "candidates") else []
+                    if not tokens:
+                        found = rec.canonicalize(mt.group(0))
+                        tokens = [found[0]] if found else []
+                    for canonical in tokens:
+                        cands.append((key, _weak_found(rec, canonical, "full", text, mt.start(), base_line)))
+            if rec.masked_pattern is not None and m.options.partial:
+                for mt in rec.masked_pattern.finditer(text):
+                    part = rec.masked(mt.group(0))
+                    if part is not None:
+                        wf = _weak_found(rec, part[1], part[0], text, mt.start(), base_line)
+                        wf.obfuscation = (OBF_MASKED,)
+                        cands.append((key, wf))
+    if not cands:
+        return {}
+    digests = [m.hasher.digest(f.rec.domain, f.canonical, f.form) for _, f in cands]
+    matched = m.lookup(digests)
+    out: dict[int, list[Found]] = {}
+    for i, subjects in matched.items():
+        key, f = cands[i]
+        f.digest, f.subjects = digests[i], subjects
+        out.setdefault(key, []).append(f)
+    return out
+
+
+def _weak_found(rec: Recognizer, canonical: str, form: str, text: str, start: int, base_line: int) -> Found:
+    from matchers.engine import Found
+
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    return Found(
+        rec=rec, id_type=rec.id_type, canonical=canonical, form=form, digest=b"", subjects=(),
+        line=base_line + text.count("\n", 0, start), start=start - line_start, obfuscation=(),
+        extractor=f"{rec.id_type}.record", line_text=text[line_start : line_end if line_end >= 0 else len(text)],
+    )
+
+
+def _record_hits(ctx: RecordContext, strong: list[Found], weak: list[Found]) -> list[Hit]:
+    exact = [f for f in strong if f.form == "full"]
+    partial = [f for f in strong if f.form != "full"]
+    weak_full = _unique([w for w in weak if w.form == "full"])
+    weak_part = _unique([w for w in weak if w.form != "full"])
+    exact_subjects = {s for f in exact for s in f.subjects}
+    corroboration: dict[int, list[str]] = {id(f): [] for f in exact}
+    for f in exact:
+        for other in exact:
+            if other.id_type != f.id_type and set(f.subjects) & set(other.subjects):
+                corroboration[id(f)].append(other.id_type)
+    hits: list[Hit] = []
+    for w in weak_full:
+        inter = set(w.subjects) & exact_subjects
+        if not inter:
+            continue  # a stranger who shares a name, or no strong evidence: never a hit
+        partners = [f for f in exact if set(f.subjects) & inter]
+        for f in partners:
+            corroboration[id(f)].append(w.id_type)
+        w.subjects = tuple(sorted(inter))
+        conf_base = max(f.rec.base_confidence for f in partners)
+        hits.append(_hit(ctx, w, COMPOSITE, conf_base, corroborated=tuple(f.id_type for f in partners)))
+    for f in exact:
+        hits.append(_hit(ctx, f, EXACT, f.rec.base_confidence,
+                         corroborated=tuple(dict.fromkeys(corroboration[id(f)]))))
+    evidence = exact + weak_full + weak_part + partial
+    for p in partial:
+        compatible = set(p.subjects)
+        narrowed: list[str] = []
+        for e in evidence:
+            if e is p:
+                continue
+            inter = compatible & set(e.subjects)
+            if inter and inter != compatible:
+                compatible = inter
+                narrowed.append(e.id_type if e.form == "full" else f"masked {e.id_type}")
+        p.subjects = tuple(sorted(compatible))
+        hits.append(_hit(ctx, p, PARTIAL, PARTIAL_BASE, narrowed=tuple(dict.fromkeys(narrowed))))
+    return hits
+
+
+def _unique(found: list[Found]) -> list[Found]:
+    seen: set[bytes] = set()
+    out = []
+    for f in found:
+        if f.digest not in seen:
+            seen.add(f.digest)
+            out.append(f)
+    return out
+
+
+def _hit(
+    ctx: RecordContext,
+    f: Found,
+    kind: str,
+    base: float,
+    *,
+    corroborated: tuple[str, ...] = (),
+    narrowed: tuple[str, ...] = (),
+) -> Hit:
+    m = ctx.matcher
+    header = _header(ctx, f)
+    header_match = header if header is not None and m.header_for(f.id_type, header) else None
+    validation = f.rec.validation_label(f.canonical) if f.form == "full" else None
+    if kind == COMPOSITE:
+        base = base + COMPOSITE_BONUS - 0.1
+    ev = Evidence(
+        base=base, match_kind=kind, extractor=f.extractor, validation=validation,
+        obfuscation=f.obfuscation, header_match=header_match,
+        context=m.context_words(f.id_type, f.line_text), corroborated_by=corroborated,
+        compatible=len(f.subjects), narrowed_by=narrowed,
+    )
+    confidence, explanation = score(ev)
+    extra: dict[str, str] = {}
+    if header is not None:
+        extra["column"] = header
+    if kind == PARTIAL:
+        extra["compatible_subjects"] = str(len(f.subjects))
+    if corroborated:
+        extra["corroborated_by"] = ",".join(corroborated)
+    return Hit(
+        id_type=f.id_type, digest=f.digest, key_id=m.hasher.key_id, subject_ids=f.subjects,
+        match_kind=kind, obfuscation=f.obfuscation, confidence=confidence,
+        masked=f.rec.mask(f.canonical, f.form), line=ctx.line_base + f.line, form=f.form,
+        explanation=explanation, extra=extra,
+    )
+
+
+def _header(ctx: RecordContext, f: Found) -> str | None:
+    if not ctx.columns:
+        return None
+    delim = ctx.delimiter or next((d for d in ("\t", ",", "|", ";") if d in f.line_text), ",")
+    field = f.line_text[: f.start].count(delim)
+    return ctx.columns[field] if field < len(ctx.columns) else None

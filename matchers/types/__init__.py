@@ -1,0 +1,1 @@
+"""One recognizer per identifier type, declared as data (patterns, context words, validate)."""

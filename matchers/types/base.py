@@ -1,0 +1,96 @@
+"""The recognizer interface: what every identifier type declares and answers.
+
+A recognizer is data plus small pure functions:
+- ``fast_pattern``: an RE2 pattern over UTF-8 bytes, no capture groups, run with ``findall`` on big
+  chunks (the hot path). It includes one leading non-identifier byte (RE2 has no look-behind) and
+  swallows trailing digits so a too-long number is rejected by length, not silently truncated.
+- ``fast_canonicals``: bytes -> canonical bytes for a batch of raw matches (no per-item objects).
+- ``scan_pattern``: a stdlib ``re`` pattern over de-obfuscated ``str`` (slow path, short texts).
+- ``canonicalize``: one raw string -> (canonical, obfuscation classes visible in the raw) or None.
+- ``masked``: one masked string -> (form, canonical) of a partial form, or None.
+- ``protected``: a protected-set value -> [(form, canonical), ...]; raises InvalidIdentifier.
+- ``validate``: True / False / None ("cannot tell", e.g. an RRN issued after Oct 2020).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+import re2
+
+NONDIGIT = bytes(b for b in range(256) if not 48 <= b <= 57)
+MASK_CHARS = "*＊xX●○◯"
+MASK_CLASS = "[*＊xX●○◯]"
+
+
+def digits(text: str) -> str:
+    """ASCII digits of ``text`` only."""
+    return "".join(c for c in text if "0" <= c <= "9")
+
+
+class Recognizer:
+    """Base class: subclasses override the class constants and the methods they support."""
+
+    id_type: ClassVar[str] = ""
+    #: Digest domain (FRN shares RRN's number space).
+    domain: ClassVar[str] = ""
+    weak: ClassVar[bool] = False
+    unique_id: ClassVar[bool] = False
+    base_confidence: ClassVar[float] = 0.8
+    context_words: ClassVar[tuple[str, ...]] = ()
+    fast_pattern: ClassVar[bytes | None] = None
+    scan_pattern: ClassVar[re.Pattern[str] | None] = None
+    masked_pattern: ClassVar[re.Pattern[str] | None] = None
+    #: Partial forms that ``protected`` emits besides "full".
+    partial_forms: ClassVar[tuple[str, ...]] = ()
+    #: True when ``fast_pattern`` starts with one boundary byte that is not part of the value.
+    has_lead: ClassVar[bool] = True
+    _fast_re: Any = None
+
+    def _compiled(self) -> Any:
+        if self._fast_re is None:
+            self._fast_re = re2.compile(self.fast_pattern)
+        return self._fast_re
+
+    def find_all(self, block: bytes) -> list[bytes]:
+        """Raw fast-pattern matches in a UTF-8 block, in order (hot path: no match objects)."""
+        return self._compiled().findall(block)  # type: ignore[no-any-return]
+
+    def match_at(self, block: bytes, pos: int) -> bytes | None:
+        """The fast-pattern match starting exactly at ``pos`` (to locate a rare hit)."""
+        m = self._compiled().match(block, pos)
+        return None if m is None else m.group(0)
+
+    def fast_canonicals(self, raws: list[bytes]) -> tuple[list[bytes], list[int]]:
+        """Canonical bytes for each valid raw fast match, and the indices of those raws."""
+        out: list[bytes] = []
+        idx: list[int] = []
+        for i, raw in enumerate(raws):
+            found = self.canonicalize(raw.decode("utf-8", "replace"))
+            if found is not None:
+                out.append(found[0].encode())
+                idx.append(i)
+        return out, idx
+
+    def canonicalize(self, raw: str) -> tuple[str, tuple[str, ...]] | None:
+        raise NotImplementedError
+
+    def masked(self, raw: str) -> tuple[str, str] | None:
+        return None
+
+    def protected(self, raw: str) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+    def validate(self, canonical: str) -> bool | None:
+        return None
+
+    def validation_label(self, canonical: str) -> str | None:
+        return None
+
+    def hit_type(self, canonical: str) -> str:
+        """The type to report for a canonical value (RRN vs FRN share one recognizer)."""
+        return self.id_type
+
+    def mask(self, canonical: str, form: str = "full") -> str:
+        return canonical[:1] + "*" * max(len(canonical) - 1, 1)

@@ -1,0 +1,66 @@
+"""Payment card numbers (13-19 digits). Luhn is a gate: every issued card passes it."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from matchers.errors import InvalidIdentifier
+from matchers.model import CARD, OBF_SEPARATORS
+from matchers.types.base import NONDIGIT, Recognizer, digits
+
+FAST = rb"(?:^|[^0-9])[0-9]{4}[- ]?[0-9]{4,6}[- ]?[0-9]{4,5}(?:[- ]?[0-9]{1,4})?[0-9]*"
+SCAN = re.compile(r"(?<![0-9])[0-9]{4}[- ]?[0-9]{4,6}[- ]?[0-9]{4,5}(?:[- ]?[0-9]{1,4})?(?![0-9])")
+_STANDARD = re.compile(r"[0-9]{4}([- ]?)[0-9]{4}\1[0-9]{4}\1[0-9]{4}|[0-9]{4}([- ]?)[0-9]{6}\2[0-9]{5}|[0-9]{13,19}")
+
+
+def luhn_ok(d: str) -> bool:
+    total = 0
+    for i, c in enumerate(reversed(d)):
+        n = ord(c) - 48
+        if i % 2:
+            n = n * 2 - 9 if n > 4 else n * 2
+        total += n
+    return total % 10 == 0
+
+
+class CardRecognizer(Recognizer):
+    id_type: ClassVar[str] = CARD
+    domain: ClassVar[str] = CARD
+    base_confidence: ClassVar[float] = 0.9
+    context_words: ClassVar[tuple[str, ...]] = ("카드", "카드번호", "card", "credit", "visa", "master")
+    fast_pattern: ClassVar[bytes | None] = FAST
+    scan_pattern: ClassVar[re.Pattern[str] | None] = SCAN
+
+    def fast_canonicals(self, raws: list[bytes]) -> tuple[list[bytes], list[int]]:
+        out: list[bytes] = []
+        idx: list[int] = []
+        for i, raw in enumerate(raws):
+            d = raw.translate(None, NONDIGIT)
+            if 13 <= len(d) <= 19 and luhn_ok(d.decode()):
+                out.append(d)
+                idx.append(i)
+        return out, idx
+
+    def canonicalize(self, raw: str) -> tuple[str, tuple[str, ...]] | None:
+        d = digits(raw)
+        if not 13 <= len(d) <= 19 or not luhn_ok(d):
+            return None
+        return d, (() if _STANDARD.fullmatch(raw.strip()) else (OBF_SEPARATORS,))
+
+    def protected(self, raw: str) -> list[tuple[str, str]]:
+        d = digits(raw)
+        if not 13 <= len(d) <= 19 or len(raw) > 40:
+            raise InvalidIdentifier(CARD, "must have 13-19 digits")
+        if not luhn_ok(d):
+            raise InvalidIdentifier(CARD, "Luhn check failed")
+        return [("full", d)]
+
+    def validate(self, canonical: str) -> bool | None:
+        return luhn_ok(canonical)
+
+    def validation_label(self, canonical: str) -> str | None:
+        return "luhn_ok" if luhn_ok(canonical) else "luhn_fail"
+
+    def mask(self, canonical: str, form: str = "full") -> str:
+        return "****-****-****-" + canonical[-4:]

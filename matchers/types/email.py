@@ -1,0 +1,96 @@
+"""E-mail addresses. Canonical: case-folded, ``hanmail.net`` folded into ``daum.net`` (one mailbox).
+
+Partial forms ``p{k}d`` (k = 1..3 visible leading characters + domain) match masks such as
+``k***@naver.com`` or ``ki**@daum.net``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from matchers.errors import InvalidIdentifier
+from matchers.model import EMAIL
+from matchers.types.base import MASK_CLASS, Recognizer
+
+_LOCAL = "A-Za-z0-9._%+\\-"
+FAST = (
+    rb"(?:^|[^" + _LOCAL.encode() + rb"])[" + _LOCAL.encode() + rb"]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
+    rb"\.[A-Za-z]{2,24}"
+)
+SCAN = re.compile(r"(?<![" + _LOCAL + r"])[" + _LOCAL + r"]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}")
+MASKED = re.compile(
+    r"(?<![" + _LOCAL + r"])([" + _LOCAL + r"]{1,3})" + MASK_CLASS + r"{2,}@([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
+    r"\.[A-Za-z]{2,24})"
+)
+_SHAPE = re.compile(r"[" + _LOCAL + r"]{1,64}@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,24}")
+_LOCAL_BYTES = frozenset(_LOCAL.replace("\\", "").replace("A-Z", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+                         .replace("a-z", "abcdefghijklmnopqrstuvwxyz").replace("0-9", "0123456789").encode())
+DOMAIN_ALIASES = {"hanmail.net": "daum.net"}
+_ALIAS_BYTES = {k.encode(): v.encode() for k, v in DOMAIN_ALIASES.items()}
+
+
+def fold_domain(domain: str) -> str:
+    return DOMAIN_ALIASES.get(domain, domain)
+
+
+class EmailRecognizer(Recognizer):
+    id_type: ClassVar[str] = EMAIL
+    domain: ClassVar[str] = EMAIL
+    base_confidence: ClassVar[float] = 0.9
+    context_words: ClassVar[tuple[str, ...]] = ("이메일", "메일", "email", "e-mail", "mail", "아이디", "id")
+    fast_pattern: ClassVar[bytes | None] = FAST
+    scan_pattern: ClassVar[re.Pattern[str] | None] = SCAN
+    masked_pattern: ClassVar[re.Pattern[str] | None] = MASKED
+    partial_forms: ClassVar[tuple[str, ...]] = ("p1d", "p2d", "p3d")
+
+    def fast_canonicals(self, raws: list[bytes]) -> tuple[list[bytes], list[int]]:
+        out: list[bytes] = []
+        idx: list[int] = []
+        local_chars = _LOCAL_BYTES
+        aliases = _ALIAS_BYTES
+        for i, raw in enumerate(raws):
+            if raw[0] not in local_chars:
+                raw = raw[1:]
+            value = raw.lower()
+            at = value.rindex(b"@")
+            if at > 64:
+                continue
+            alias = aliases.get(value[at + 1 :])
+            if alias is not None:
+                value = value[: at + 1] + alias
+            out.append(value)
+            idx.append(i)
+        return out, idx
+
+    def canonicalize(self, raw: str) -> tuple[str, tuple[str, ...]] | None:
+        value = raw.strip().strip(".").casefold()
+        if not _SHAPE.fullmatch(value):
+            return None
+        local, _, domain = value.rpartition("@")
+        return f"{local}@{fold_domain(domain)}", ()
+
+    def masked(self, raw: str) -> tuple[str, str] | None:
+        m = MASKED.search(raw)
+        if m is None:
+            return None
+        head = m.group(1).casefold()
+        return f"p{len(head)}d", f"{head}*@{fold_domain(m.group(2).casefold())}"
+
+    def protected(self, raw: str) -> list[tuple[str, str]]:
+        found = self.canonicalize(raw)
+        if found is None:
+            raise InvalidIdentifier(EMAIL, "not an e-mail address")
+        canonical = found[0]
+        local, _, domain = canonical.rpartition("@")
+        forms = [("full", canonical)]
+        forms += [(f"p{k}d", f"{local[:k]}*@{domain}") for k in (1, 2, 3) if len(local) > k]
+        return forms
+
+    def validate(self, canonical: str) -> bool | None:
+        return _SHAPE.fullmatch(canonical) is not None
+
+    def mask(self, canonical: str, form: str = "full") -> str:
+        local, _, domain = canonical.rpartition("@")
+        head = local.rstrip("*")[:1] if form == "full" else local.rstrip("*")
+        return f"{head}***@{domain}"

@@ -1,0 +1,149 @@
+"""Phone numbers: Korean mobile (010, legacy 011/016-019), landlines, 070, 050x; others via phonenumbers.
+
+Canonical form: E.164 digits without "+" (``821012345678``). Partial forms for Korean numbers:
+``p{area}s4`` = area code + last 4 (010-****-5678 -> ``010*5678``) and ``p{n-4}`` = all but the
+last 4 (010-1234-**** -> ``0101234*``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+import phonenumbers
+
+from matchers.errors import InvalidIdentifier
+from matchers.model import OBF_EXCEL_ZERO, OBF_INTERNATIONAL, OBF_SEPARATORS, PHONE
+from matchers.types.base import MASK_CLASS, NONDIGIT, Recognizer, digits
+
+_AREA = r"0(?:1[016789]|2|[3-6][1-5]|70|50[2-8])"
+_AREA_B = _AREA.encode()
+_SEP = rb"[-. /]?"
+FAST = (
+    rb"(?:^|[^0-9])(?:"
+    rb"\(?" + _AREA_B + rb"\)?" + _SEP + rb"[0-9]{3,4}" + _SEP + rb"[0-9]{4}"
+    rb"|(?:\+|00[125678]?[-. ]?)?82[-. ]?(?:\(0\)[-. ]?)?0?"
+    + _AREA_B[1:]
+    + _SEP + rb"[0-9]{3,4}" + _SEP + rb"[0-9]{4}"
+    rb"|10[0-9]{8})[0-9]*"
+)
+SCAN = re.compile(
+    r"(?<![0-9])(?:\(?" + _AREA + r"\)?|(?:\+|00[125678]?[-. ]?)?82[-. ]?(?:\(0\)[-. ]?)?0?"
+    + _AREA[1:] + r")[-. /]?[0-9]{3,4}[-. /]?[0-9]{4}(?![0-9])"
+)
+MASKED = re.compile(
+    r"(?<![0-9])(" + _AREA + r")\)?[-. ]?(?:(" + MASK_CLASS + r"{3,4})[-. ]?([0-9]{4})"
+    r"|([0-9]{3,4})[-. ]?" + MASK_CLASS + r"{4})(?![0-9*])"
+)
+_STANDARD = re.compile(r"0[0-9]{1,3}([-. ]?)[0-9]{3,4}\1[0-9]{4}|\(0[0-9]{1,3}\) ?[0-9]{3,4}-?[0-9]{4}")
+
+# (prefix, length) pairs of valid Korean national numbers (with trunk 0).
+_MOBILE = {b"010": (10, 11), b"011": (10, 11), b"016": (10, 11), b"017": (10, 11), b"018": (10, 11),
+           b"019": (10, 11), b"070": (11,)}
+_VALID: set[tuple[bytes, int]] = {(p, n) for p, ns in _MOBILE.items() for n in ns}
+_VALID |= {(b"02" + bytes([d]), n) for d in range(48, 58) for n in (9, 10)}
+_VALID |= {(b"0" + bytes([a, b]), n) for a in b"3456" for b in b"12345" for n in (10, 11)}
+_VALID |= {(b"050", n) for n in (11, 12)}
+
+
+def national(d: bytes) -> bytes | None:
+    """National number (with trunk 0) from the digits of a raw match, or None if not a KR phone."""
+    if d[:2] == b"00":  # international dial prefix: 00, 001, 002, 005, 006, 008, then 82
+        d = d[2:] if d[2:4] == b"82" else d[3:]
+        if d[:2] != b"82":
+            return None
+    if d[:2] == b"82":
+        d = d[2:] if d[2:3] == b"0" else b"0" + d[2:]
+    elif d[:2] == b"10" and len(d) == 10:
+        d = b"0" + d
+    if (d[:3], len(d)) in _VALID:
+        return d
+    return None
+
+
+def area_code(nat: str) -> str:
+    if nat.startswith("02"):
+        return "02"
+    if nat.startswith("050"):
+        return nat[:4]
+    return nat[:3]
+
+
+class PhoneRecognizer(Recognizer):
+    id_type: ClassVar[str] = PHONE
+    domain: ClassVar[str] = PHONE
+    base_confidence: ClassVar[float] = 0.85
+    context_words: ClassVar[tuple[str, ...]] = (
+        "전화", "휴대폰", "핸드폰", "연락처", "폰번호", "번호", "tel", "phone", "mobile", "hp", "cell",
+    )
+    fast_pattern: ClassVar[bytes | None] = FAST
+    scan_pattern: ClassVar[re.Pattern[str] | None] = SCAN
+    masked_pattern: ClassVar[re.Pattern[str] | None] = MASKED
+    partial_forms: ClassVar[tuple[str, ...]] = ("p3s4", "p2s4", "p4s4", "p7", "p6", "p5", "p8")
+
+    def fast_canonicals(self, raws: list[bytes]) -> tuple[list[bytes], list[int]]:
+        out: list[bytes] = []
+        idx: list[int] = []
+        for i, raw in enumerate(raws):
+            nat = national(raw.translate(None, NONDIGIT))
+            if nat is not None:
+                out.append(b"82" + nat[1:])
+                idx.append(i)
+        return out, idx
+
+    def canonicalize(self, raw: str) -> tuple[str, tuple[str, ...]] | None:
+        d = digits(raw)
+        nat = national(d.encode())
+        if nat is None:
+            return None
+        classes: list[str] = []
+        body = raw.strip()
+        if d.startswith(("82", "00")):
+            classes.append(OBF_INTERNATIONAL)
+        elif d.startswith("1"):
+            classes.append(OBF_EXCEL_ZERO)
+        elif not _STANDARD.fullmatch(body):
+            classes.append(OBF_SEPARATORS)
+        return "82" + nat[1:].decode(), tuple(classes)
+
+    def masked(self, raw: str) -> tuple[str, str] | None:
+        m = MASKED.search(raw)
+        if m is None:
+            return None
+        area = m.group(1)
+        if m.group(3):
+            return f"p{len(area)}s4", f"{area}*{m.group(3)}"
+        head = area + m.group(4)
+        return f"p{len(head)}", head + "*"
+
+    def protected(self, raw: str) -> list[tuple[str, str]]:
+        if not raw or len(raw) > 40:
+            raise InvalidIdentifier(PHONE, "empty or too long")
+        nat = national(digits(raw).encode()) if not raw.strip().startswith("+") else None
+        if nat is not None:
+            n = nat.decode()
+            area = area_code(n)
+            return [("full", "82" + n[1:]), (f"p{len(area)}s4", f"{area}*{n[-4:]}"),
+                    (f"p{len(n) - 4}", n[:-4] + "*")]
+        try:
+            parsed = phonenumbers.parse(raw, "KR")
+        except phonenumbers.NumberParseException:
+            raise InvalidIdentifier(PHONE, "not a phone number") from None
+        if not phonenumbers.is_possible_number(parsed):
+            raise InvalidIdentifier(PHONE, "not a possible phone number")
+        e164 = f"{parsed.country_code}{parsed.national_number}"
+        if parsed.country_code == 82:
+            return self.protected("0" + str(parsed.national_number))
+        return [("full", e164)]
+
+    def validate(self, canonical: str) -> bool | None:
+        return national(canonical.encode()) is not None if canonical.startswith("82") else None
+
+    def mask(self, canonical: str, form: str = "full") -> str:
+        if form != "full":
+            area, _, tail = canonical.partition("*")
+            return f"{area}-****-{tail}" if tail else f"{area[:3]}-{area[3:]}-****"
+        if not canonical.startswith("82"):
+            return "+" + canonical[:2] + "*" * (len(canonical) - 6) + canonical[-4:]
+        n = "0" + canonical[2:]
+        return f"{area_code(n)}-****-{n[-4:]}"
