@@ -6,19 +6,21 @@ share one code path from post to stored hit.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-
-from matchers.engine import Matcher
 
 from crawlers.files import ReadLimits
 from crawlers.ingest import IngestSink, PostHook, RemovedHook, TradeScorer
 from leakmon.app import App
 from leakmon.errors import ConfigError
+from matchers.engine import Matcher
 from matchers.index import ProtectedIndex
 from matchers.keyed_hash import KeyedHasher
+from matchers.protect import protected_forms
 from matchers.registry import IdentifierRegistry
+from matchers.types.custom import CustomType
 from storage.evidence import EvidenceSealer
 from storage.repositories.protected import confirm_digests, index_arrays
 
@@ -34,11 +36,20 @@ class MatchContext:
 
 
 def build_registry(app: App) -> IdentifierRegistry:
-    custom = {name: spec.model_dump() for name, spec in app.settings.identifiers.custom.items()}
+    """Built-in identifier types plus the custom ones declared in ``[identifiers.custom.NAME]``."""
     try:
+        custom = [
+            CustomType(name=name, pattern=spec.pattern, canonical=spec.canonical, context=tuple(spec.context))
+            for name, spec in app.settings.identifiers.custom.items()
+        ]
         return IdentifierRegistry.default(custom=custom)
     except ValueError as exc:
         raise ConfigError(f"[identifiers.custom]: {exc}") from None
+
+
+def forms_for(registry: IdentifierRegistry) -> Callable[[str, str], list[tuple[str, str]]]:
+    """The protected-set normalizer bound to ``registry``: (type, value) -> [(form, canonical)]."""
+    return functools.partial(protected_forms, registry=registry)
 
 
 def build_hasher(app: App) -> KeyedHasher:

@@ -45,7 +45,7 @@ def rotate(
     keep_old: Annotated[bool, typer.Option("--keep-old", help="Keep the old key in the key file.")] = False,
 ) -> None:
     """Create a new HMAC key, re-hash the protected set under it and swap atomically."""
-    from leakmon.runtime import build_registry
+    from leakmon.runtime import build_registry, forms_for
 
     if not source:
         raise InputError("rotate needs --source FILE: digests cannot be re-keyed without the plaintext set")
@@ -69,9 +69,9 @@ def rotate(
                 table.header,
                 subject_column=subject_column,
                 mapping=mapping,
-                known_types=registry.type_names(),
+                known_types=registry.types,
             )
-            for batch in hash_rows(table, plan, hasher, registry.protected_forms, report):
+            for batch in hash_rows(table, plan, hasher, forms_for(registry), report):
                 loader.stage(batch)
         result = loader.finish(replace=True)
         record_key(session, new_id, "hmac")

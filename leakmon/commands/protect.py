@@ -42,7 +42,7 @@ def import_(
     hashed: Annotated[bool, typer.Option("--hashed", help="FILE is the output of `leakmon protect hash`.")] = False,
 ) -> None:
     """Import protected identifiers: normalized and hashed in memory, only digests are stored."""
-    from leakmon.runtime import build_hasher, build_registry
+    from leakmon.runtime import build_hasher, build_registry, forms_for
 
     app = App()
     app.require_schema()
@@ -59,11 +59,11 @@ def import_(
                 table.header,
                 subject_column=subject_column,
                 mapping=parse_column_options(column or []),
-                known_types=registry.type_names(),
+                known_types=registry.types,
             )
             report.columns = {table.header[i]: t for i, t in plan.typed}
             progress = stack.enter_context(byte_progress(table.size, table.position, "hashing"))
-            batches = progress.wrap(hash_rows(table, plan, hasher, registry.protected_forms, report))
+            batches = progress.wrap(hash_rows(table, plan, hasher, forms_for(registry), report))
         with app.sessions.begin() as session:
             loader = ProtectedLoader(session)
             for batch in batches:
@@ -87,7 +87,7 @@ def hash_(
     column: ColumnMap = None,
 ) -> None:
     """Hash a protected-set file without a database (for a secure zone); import it with --hashed."""
-    from leakmon.runtime import build_hasher, build_registry
+    from leakmon.runtime import build_hasher, build_registry, forms_for
 
     app = App()
     hasher = build_hasher(app)
@@ -97,14 +97,14 @@ def hash_(
         table.header,
         subject_column=subject_column,
         mapping=parse_column_options(column or []),
-        known_types=registry.type_names(),
+        known_types=registry.types,
     )
     report = ImportReport(columns={table.header[i]: t for i, t in plan.typed})
     with (
         output.open("w", encoding="utf-8", newline="") as out,
         byte_progress(table.size, table.position, "hashing") as progress,
     ):
-        write_hashed(progress.wrap(hash_rows(table, plan, hasher, registry.protected_forms, report)), out)
+        write_hashed(progress.wrap(hash_rows(table, plan, hasher, forms_for(registry), report)), out)
     _print_report(report)
     console.print(f"wrote {report.digests} digests to {output} (key {hasher.key_id})")
 

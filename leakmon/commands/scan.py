@@ -9,7 +9,6 @@ import typer
 
 from leakmon.app import App
 from leakmon.output import err_console, write_records
-from leakmon.scan import HIT_COLUMNS, scan_paths
 
 
 def scan(
@@ -29,6 +28,7 @@ def scan(
     (skipped, capped or unreadable parts) go to stderr and to the database.
     """
     from leakmon.runtime import build_sink
+    from leakmon.scan import HIT_COLUMNS, scan_paths
 
     app = App()
     sink = build_sink(app)

@@ -1,0 +1,5 @@
+"""`python -m leakmon` = the `leakmon` command."""
+
+from leakmon.cli import main
+
+main()

@@ -1,0 +1,78 @@
+"""Column planning and company-file reading for `protect import`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leakmon.errors import InputError
+from leakmon.protect import parse_column_options, plan_columns
+from leakmon.tables import open_table
+
+KNOWN = ("phone", "email", "name", "rrn")
+
+
+def test_columns_named_by_type_are_planned() -> None:
+    plan = plan_columns(["subject_ref", "Phone", "email"], subject_column="subject_ref", mapping={}, known_types=KNOWN)
+    assert plan.subject_index == 0
+    assert plan.typed == ((1, "phone"), (2, "email"))
+
+
+def test_unmapped_columns_are_an_error_that_names_them() -> None:
+    with pytest.raises(InputError, match="'휴대폰', 'memo'"):
+        plan_columns(["subject_ref", "휴대폰", "memo"], subject_column="subject_ref", mapping={}, known_types=KNOWN)
+
+
+def test_mapping_and_ignoring_columns() -> None:
+    mapping = parse_column_options(["휴대폰=phone", "memo=-"])
+    plan = plan_columns(["id", "휴대폰", "memo"], subject_column="id", mapping=mapping, known_types=KNOWN)
+    assert plan.typed == ((1, "phone"),)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["nocolumn=phone"], "not in the header"),
+        (["휴대폰=telephone"], "unknown type"),
+    ],
+)
+def test_bad_mappings_are_clear_errors(options: list[str], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        plan_columns(
+            ["subject_ref", "휴대폰"],
+            subject_column="subject_ref",
+            mapping=parse_column_options(options),
+            known_types=KNOWN,
+        )
+
+
+def test_missing_subject_column() -> None:
+    with pytest.raises(InputError, match="--subject-column"):
+        plan_columns(["phone"], subject_column="subject_ref", mapping={}, known_types=KNOWN)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp949"])
+def test_company_csv_in_common_encodings(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "set.csv"
+    path.write_bytes("subject_ref,name\nu1,똠방각하\n".encode(encoding))
+    table = open_table(path)
+    assert table.header == ("subject_ref", "name")
+    assert list(table.rows) == [(2, ("u1", "똠방각하"))]
+
+
+def test_tsv_and_wrong_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "set.tsv"
+    path.write_bytes(b"subject_ref\tphone\nu1\t010\n")
+    assert open_table(path).header == ("subject_ref", "phone")
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"subject_ref,name\nu1,\xff\xfe\xfa\xfb\n")
+    with pytest.raises(InputError, match="neither UTF-8 nor CP949"):
+        open_table(bad)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    with pytest.raises(InputError, match="header row is required"):
+        open_table(path)
