@@ -1,0 +1,70 @@
+"""What reading one top-level file amounted to: the summary the ingest sink stores per document."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from crawlers.model import Finding
+
+# Stored strings (API): a document's status.
+STATUS_OK = "ok"  # everything was read; findings, if any, are notes (path_traversal, decode_guess...)
+STATUS_PARTIAL = "partial"  # text was produced, but something was capped, skipped, undecodable or broken
+STATUS_SKIPPED = "skipped"  # nothing was read, by policy or capability (binary, cap, no password, no tool)
+STATUS_FAILED = "failed"  # nothing was read because the file is broken or unreadable
+
+# Finding kinds that do not mean lost content.
+NOTE_KINDS = frozenset({"path_traversal", "decode_guess", "format_fallback"})
+# Loss kinds that mean "not read on purpose or for lack of a key/tool", as opposed to broken input.
+SKIP_KINDS = frozenset(
+    {
+        "skipped_binary",
+        "unsupported_format",
+        "encrypted_no_password",
+        "tool_missing",
+        "not_fetched",
+        "cap_bytes",
+        "cap_ratio",
+        "cap_members",
+        "cap_depth",
+        "cap_time",
+        "cap_line",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FileReport:
+    """Summary of one top-level file (path or attachment) after reading it.
+
+    ``name`` is the locator root; ``sha256``/``size`` identify the bytes (None when never fetched);
+    ``detected_type`` is what the content is (``zip``, ``7z``, ``rar``, ``tar``, ``gzip``, ``bzip2``,
+    ``xz``, ``xlsx``, ``csv``, ``text``, ``combolist``, ``json``, ``jsonl``, ``sql``, ``html``,
+    ``binary``, ``unsupported``, ``unknown``); ``status`` is one of ``ok``, ``partial``, ``skipped``,
+    ``failed`` (see the STATUS_* constants); ``blocks``/``lines`` count what was yielded; ``members``
+    and ``expanded_bytes`` what the budget was charged; ``findings`` repeats every finding yielded.
+    """
+
+    name: str
+    sha256: str | None
+    size: int | None
+    detected_type: str
+    status: str
+    blocks: int
+    lines: int
+    members: int
+    expanded_bytes: int
+    seconds: float
+    findings: tuple[Finding, ...]
+
+
+def status_of(blocks: int, findings: Sequence[Finding]) -> str:
+    """The document status from what was produced and what was recorded."""
+    losses = [finding.kind for finding in findings if finding.kind not in NOTE_KINDS]
+    if not losses:
+        return STATUS_OK
+    if blocks:
+        return STATUS_PARTIAL
+    if all(kind in SKIP_KINDS for kind in losses):
+        return STATUS_SKIPPED
+    return STATUS_FAILED

@@ -1,0 +1,91 @@
+"""What a byte stream is, from its first bytes (magic numbers first, the name's extension second)."""
+
+from __future__ import annotations
+
+from crawlers.files.names import suffixes
+
+HEAD_BYTES = 8192
+
+# Containers and compressed streams, by magic number.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "zip"),
+    (b"PK\x05\x06", "zip"),  # empty zip
+    (b"7z\xbc\xaf\x27\x1c", "7z"),
+    (b"Rar!\x1a\x07", "rar"),
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+)
+# Formats we recognise but do not read: reported as ``unsupported_format`` with this name.
+_UNSUPPORTED: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF", "pdf"),
+    (b"\x89PNG", "png image"),
+    (b"\xff\xd8\xff", "jpeg image"),
+    (b"GIF8", "gif image"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole2 (xls/doc)"),
+    (b"SQLite format 3\x00", "sqlite database"),
+    (b"\x7fELF", "elf executable"),
+    (b"MZ", "windows executable"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+_TEXT_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+_CONTROL = bytes(i for i in range(32) if i not in (9, 10, 12, 13, 27))
+TEXT_FORMATS = {
+    ".csv": "csv", ".tsv": "csv", ".psv": "csv", ".tab": "csv",
+    ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".sql": "sql", ".html": "html", ".htm": "html", ".xhtml": "html",
+}  # fmt: skip
+
+
+def sniff(head: bytes) -> tuple[str, str | None]:
+    """``(kind, detail)`` for a stream starting with ``head``.
+
+    ``kind`` is an archive/compression name from the magic table, ``tar``, ``text`` (detail: a forced
+    encoding such as ``utf-16-le`` for BOM-less UTF-16, or None), ``unsupported`` (detail: what it is)
+    or ``binary``.
+    """
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind, None
+    if len(head) >= 262 and head[257:262] == b"ustar":
+        return "tar", None
+    if head.startswith(_TEXT_BOMS):
+        return "text", None
+    for magic, what in _UNSUPPORTED:
+        if head.startswith(magic):
+            return "unsupported", what
+    if b"\x00" in head:
+        return _utf16_without_bom(head)
+    sample = head[:4096]
+    if sample and len(sample.translate(None, _CONTROL)) < 0.9 * len(sample):
+        return "binary", None
+    return "text", None
+
+
+def _utf16_without_bom(head: bytes) -> tuple[str, str | None]:
+    """BOM-less UTF-16 of mostly ASCII/Latin text has NUL in every other byte; anything else is binary."""
+    sample = head[: len(head) // 2 * 2]
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) // 2
+    if half and odd > 0.4 * half and even < 0.05 * half:
+        return "text", "utf-16-le"
+    if half and even > 0.4 * half and odd < 0.05 * half:
+        return "text", "utf-16-be"
+    return "binary", None
+
+
+def text_format(name: str, head: bytes) -> str:
+    """Which text reader fits: ``csv``, ``json``, ``jsonl``, ``sql``, ``html`` or ``text``."""
+    for ext in reversed(suffixes(name)):
+        if ext in TEXT_FORMATS:
+            return TEXT_FORMATS[ext]
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:512].lower()
+    if start.startswith((b"<!doctype html", b"<html")):
+        return "html"
+    if start.startswith(b"{") and b"}\n{" in head.replace(b"\r\n", b"\n"):
+        return "jsonl"
+    if start.startswith((b"{", b"[")):
+        return "json"
+    if b"insert into" in head.lower() or start.startswith((b"-- mysql dump", b"-- postgresql database dump")):
+        return "sql"
+    return "text"

@@ -1,0 +1,68 @@
+"""XLSX workbooks, streamed with openpyxl read-only: one line per sheet row, cells joined by a tab."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from typing import IO
+
+from openpyxl import load_workbook
+
+from crawlers.files.budget import CapExceeded
+from crawlers.files.context import Context, Item
+from crawlers.files.records import ROW_DELIMITER, RowBlocks, cell_text
+from crawlers.files.tabular import header_of
+
+
+def check_expansion(handle: IO[bytes], ctx: Context, where: str) -> None:
+    """Charge the workbook's declared unpacked size before openpyxl unzips it.
+
+    zipfile never returns more than a member's declared ``file_size``, so the declared sizes bound
+    what openpyxl can expand; an over-budget or over-ratio workbook is refused up front.
+    """
+    with zipfile.ZipFile(handle) as archive:
+        infos = archive.infolist()
+    limits = ctx.limits
+    for info in infos:
+        ratio_cap = max(limits.ratio_min_bytes, info.compress_size * limits.max_ratio)
+        if info.file_size > ratio_cap:
+            raise CapExceeded(
+                "cap_ratio", f"{where} part {info.filename!r} declares a ratio over max_ratio={limits.max_ratio:g}"
+            )
+    ctx.budget.charge(sum(info.file_size for info in infos))
+    handle.seek(0)
+
+
+def xlsx_blocks(handle: IO[bytes], locator: str, ctx: Context) -> Iterator[Item]:
+    """Rows of every sheet as ``book.xlsx#Sheet``; the first row names the columns when it is a header."""
+    check_expansion(handle, ctx, locator)
+    workbook = load_workbook(handle, read_only=True, data_only=True)
+    try:
+        for sheet in workbook.worksheets:
+            sheet.reset_dimensions()  # a forged <dimension> must not pad every row to 16384 cells
+            yield from _sheet_rows(sheet.iter_rows(values_only=True), f"{locator}#{sheet.title}", ctx)
+    finally:
+        workbook.close()
+
+
+def _sheet_rows(rows: Iterator[tuple[object, ...]], locator: str, ctx: Context) -> Iterator[Item]:
+    blocks = RowBlocks(locator, ctx.limits.block_bytes)
+    first: list[str] = []
+    count = 0
+    for count, values in enumerate(rows, start=1):
+        fields = [cell_text(value) for value in values]
+        while fields and not fields[-1]:
+            fields.pop()
+        if count == 1:
+            first = fields
+            continue
+        if count == 2:
+            blocks.columns = header_of(first, fields)
+            if blocks.columns is None:
+                yield from blocks.add(1, ROW_DELIMITER.join(first))
+        yield from blocks.add(count, ROW_DELIMITER.join(fields))
+        if count % 1000 == 0:
+            ctx.budget.check_time()
+    if count == 1 and first:
+        yield from blocks.add(1, ROW_DELIMITER.join(first))
+    yield from blocks.flush()
