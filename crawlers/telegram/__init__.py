@@ -1,0 +1,1 @@
+"""Telegram: the Telethon chat reader and the Telegram Desktop export importer."""

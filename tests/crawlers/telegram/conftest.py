@@ -1,0 +1,65 @@
+"""Fixtures for the Telegram tests: a fake world, a client on it, a fake sink, and reader deps."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from tg_fakes import FakeSink, FakeTelegramClient, World
+
+from crawlers.telegram.config import TelegramConfig
+from crawlers.telegram.reader import ReaderDeps
+from crawlers.telegram.source import TelethonSource
+from crawlers.telegram.state import MemoryChatState
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+@pytest.fixture
+def sink() -> FakeSink:
+    return FakeSink()
+
+
+def make_config(**overrides: Any) -> TelegramConfig:
+    base: dict[str, Any] = {
+        "history_wait_time": 0,
+        "flood_sleep_threshold": 0,
+        "reread_last_n": 5,
+        "max_attachment_bytes": 10_000,
+        "chats": {"leaks": {"ref": "@leakshop"}},
+    }
+    base.update(overrides)
+    return TelegramConfig.model_validate(base)
+
+
+@pytest.fixture
+def deps_for(world: World) -> Callable[..., ReaderDeps]:
+    """Build reader deps around one fake client; state survives across calls via ``state=``."""
+
+    def build(sink: FakeSink, state: MemoryChatState | None = None, threshold: int = 0, **overrides: Any) -> ReaderDeps:
+        config = make_config(flood_sleep_threshold=threshold, **overrides)
+        client = FakeTelegramClient(world, flood_sleep_threshold=threshold)
+        state = state or MemoryChatState(sink.checkpoints)
+        state.checkpoints = sink.checkpoints
+        return ReaderDeps(config, TelethonSource(client, history_wait_time=0), sink, state)
+
+    return build
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record asyncio.sleep calls (Telethon's flood sleeps) instead of waiting."""
+    recorded: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def fake_sleep(delay: float, result: Any = None) -> Any:
+        recorded.append(delay)
+        return await real_sleep(0, result)
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    return recorded
