@@ -1,0 +1,110 @@
+"""The item pipeline: posts go to the sink, page state to ``seen_pages``, run findings to ``findings``.
+
+Posts of a page are ingested before the page's state is written, so a crash in between only
+makes the next run re-read that page; the sink's content hash makes the repeat harmless.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Self
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawlers.web.items import PageItem, PostItem
+from storage.repositories import crawl as crawl_repo
+from storage.repositories.runs import add_findings
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+    from crawlers.web.spiders.base import WebSpider
+
+PROGRESS_EVERY_SECONDS = 0.25
+
+
+class SinkPipeline:
+    """Hands posts to the spider's :class:`~crawlers.interface.PostSink` and keeps the run's books."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self._last_progress = 0.0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    @property
+    def spider(self) -> WebSpider:
+        return self.crawler.spider  # type: ignore[return-value]
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return self.spider.sessions
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, PostItem):
+            self._ingest(item)
+        elif isinstance(item, PageItem):
+            self._save_page(item)
+        self._progress()
+        return item
+
+    def _ingest(self, item: PostItem) -> None:
+        spider = self.spider
+        try:
+            result = spider.sink.ingest(
+                item.post, checkpoint=item.checkpoint, passwords=item.passwords, findings=item.findings
+            )
+        finally:
+            for path in item.temp_paths:
+                path.unlink(missing_ok=True)
+        summary = spider.summary
+        summary.posts += 1
+        summary.hits += result.hits
+        summary.new_hits += result.new_hits
+        if result.status == "new":
+            summary.new_posts += 1
+        elif result.status == "changed":
+            summary.changed_posts += 1
+        else:
+            summary.unchanged_posts += 1
+
+    def _save_page(self, item: PageItem) -> None:
+        source = self.spider.source
+        with self.sessions.begin() as session:
+            if item.outcome == "not_modified":
+                crawl_repo.touch_page(session, source, item.state.url)
+            elif item.outcome == "removed":
+                crawl_repo.mark_page_removed(session, source, item.state.url, item.state.status)
+            else:
+                crawl_repo.save_page(session, source, item.state)
+        if item.outcome == "removed":
+            for external_id in item.state.post_ids:
+                self._removed(external_id)
+
+    def _removed(self, external_id: str) -> None:
+        if self.spider.sink.record_removed(self.spider.source, external_id):
+            self.spider.summary.removed += 1
+
+    def _progress(self, *, force: bool = False) -> None:
+        callback = self.spider.progress
+        now = time.monotonic()
+        if callback is not None and (force or now - self._last_progress >= PROGRESS_EVERY_SECONDS):
+            self._last_progress = now
+            callback(self.spider.summary)
+
+    def close_spider(self) -> None:
+        spider = self.spider
+        # Posts that left a page and showed up nowhere else in this run are gone from the venue.
+        for external_id in sorted(spider.missing_posts - spider.present_posts):
+            self._removed(external_id)
+        if spider.findings:
+            with self.sessions.begin() as session:
+                add_findings(
+                    session,
+                    spider.source,
+                    [(f.locator, f.kind, f.reason) for f in spider.findings],
+                    run_id=spider.summary.run_id,
+                )
+        self._progress(force=True)
