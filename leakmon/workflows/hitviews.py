@@ -1,0 +1,153 @@
+"""Hit listings with filters and a hit's evidence trail (what `leakmon hits` shows)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, aliased
+
+from leakmon.errors import InputError, NotFoundError
+from storage.models.cases import LABELS, HitLabel, IncidentPost, PostScore
+from storage.models.core import HitRecord, Post, Subject
+from storage.repositories.cases import current_labels
+
+COLUMNS = (
+    "hit_id",
+    "post_id",
+    "incident_id",
+    "source",
+    "venue",
+    "permalink",
+    "id_type",
+    "match_kind",
+    "obfuscation",
+    "confidence",
+    "post_confidence",
+    "masked",
+    "subject_ref",
+    "label",
+    "first_seen",
+    "last_seen",
+)
+STATUSES = (*LABELS, "unlabelled")
+
+
+@dataclass(frozen=True, slots=True)
+class HitFilters:
+    since: datetime | None = None
+    source: str | None = None
+    id_type: str | None = None
+    match_kind: str | None = None
+    min_confidence: float | None = None
+    status: str | None = None
+    incident: int | None = None
+    limit: int | None = None
+
+
+def _statement(filters: HitFilters) -> Select[*tuple[Any, ...]]:
+    label = aliased(HitLabel)
+    latest = select(func.max(HitLabel.id)).where(HitLabel.hit_id == HitRecord.id).correlate(HitRecord).scalar_subquery()
+    statement: Select[*tuple[Any, ...]] = (
+        select(
+            HitRecord.id.label("hit_id"),
+            HitRecord.post_id,
+            IncidentPost.incident_id,
+            HitRecord.source,
+            Post.venue,
+            Post.url.label("permalink"),
+            HitRecord.id_type,
+            HitRecord.match_kind,
+            HitRecord.obfuscation,
+            HitRecord.confidence,
+            PostScore.confidence.label("post_confidence"),
+            HitRecord.masked,
+            Subject.subject_ref,
+            label.label,
+            HitRecord.first_seen,
+            HitRecord.last_seen,
+        )
+        .join(Post, Post.id == HitRecord.post_id)
+        .outerjoin(Subject, Subject.id == HitRecord.subject_id)
+        .outerjoin(IncidentPost, IncidentPost.post_id == HitRecord.post_id)
+        .outerjoin(PostScore, PostScore.post_id == HitRecord.post_id)
+        .outerjoin(label, label.id == latest)
+        .order_by(HitRecord.id)
+    )
+    if filters.since is not None:
+        statement = statement.where(HitRecord.first_seen >= filters.since)
+    if filters.source:
+        statement = statement.where(HitRecord.source == filters.source)
+    if filters.id_type:
+        statement = statement.where(HitRecord.id_type == filters.id_type)
+    if filters.match_kind:
+        statement = statement.where(HitRecord.match_kind == filters.match_kind)
+    if filters.min_confidence is not None:
+        statement = statement.where(HitRecord.confidence >= filters.min_confidence)
+    if filters.incident is not None:
+        statement = statement.where(IncidentPost.incident_id == filters.incident)
+    if filters.status:
+        if filters.status not in STATUSES:
+            raise InputError(f"unknown status {filters.status!r}; use one of {', '.join(STATUSES)}")
+        statement = statement.where(
+            label.label.is_(None) if filters.status == "unlabelled" else label.label == filters.status
+        )
+    if filters.limit is not None:
+        statement = statement.limit(filters.limit)
+    return statement
+
+
+def list_hits(session: Session, filters: HitFilters) -> list[dict[str, Any]]:
+    """Hits as plain rows (the ``v_hits`` columns a responder needs), never digests."""
+    return [dict(row._mapping) for row in session.execute(_statement(filters))]
+
+
+def evidence_trail(session: Session, hit_id: int) -> dict[str, Any]:
+    """Everything known about one hit: where, how it was extracted and normalized, why this confidence."""
+    hit = session.get(HitRecord, hit_id)
+    if hit is None:
+        raise NotFoundError(f"hit {hit_id} does not exist")
+    post = session.get_one(Post, hit.post_id)
+    subject = session.get(Subject, hit.subject_id) if hit.subject_id is not None else None
+    score = session.get(PostScore, post.id)
+    membership = session.get(IncidentPost, post.id)
+    explanation = hit.explanation or {}
+    labels = session.scalars(select(HitLabel).where(HitLabel.hit_id == hit.id).order_by(HitLabel.id))
+    label = current_labels(session, [hit.id]).get(hit.id)
+    return {
+        "hit_id": hit.id,
+        "id_type": hit.id_type,
+        "form": hit.form,
+        "masked": hit.masked,
+        "match_kind": hit.match_kind,
+        "compatible_subjects": hit.compatible_subjects,
+        "subject_ref": subject.subject_ref if subject else None,
+        "confidence": hit.confidence,
+        "extractor": explanation.get("extractor"),
+        "validation": explanation.get("validation"),
+        "obfuscation": hit.obfuscation,
+        "context": explanation.get("context", []),
+        "reasons": explanation.get("reasons", []),
+        "locator": hit.locator,
+        "attachment_sha256": hit.attachment_sha256,
+        "source": post.source,
+        "venue": post.venue,
+        "permalink": post.url,
+        "post_id": post.id,
+        "posted_at": post.posted_at,
+        "first_seen": hit.first_seen,
+        "last_seen": hit.last_seen,
+        "post_removed_at": post.removed_at,
+        "trade_score": post.trade_score,
+        "trade_terms": list(post.trade_terms or []),
+        "post_confidence": score.confidence if score else None,
+        "post_reasons": list(score.reasons) if score else [],
+        "seller_contact": bool(score and score.seller_contact_hit_id == hit.id),
+        "incident_id": membership.incident_id if membership else None,
+        "label": label.label if label else None,
+        "label_history": [
+            {"label": row.label, "actor": row.actor, "at": row.created_at, "note": row.note} for row in labels
+        ],
+    }

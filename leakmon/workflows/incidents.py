@@ -1,0 +1,115 @@
+"""Post-ingest hook and incident operations: suppression, scoring, grouping, legal clock, alerts.
+
+``on_post_ingested`` runs inside the ingest sink's transaction, after the post and its hits are
+stored: it (a) applies false-positive suppression rules to the new hits (see ``triage``), (b) scores
+the post (see ``scoring``) and attaches it to its incident, merging incidents it links (see
+``grouping``), and (c) recomputes the incident's aggregates and legal clock (see ``legal``) and
+queues an alert when due (see ``alerts``; delivered after commit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from leakmon.errors import NotFoundError
+from leakmon.settings import Settings
+from leakmon.workflows import takedown
+from leakmon.workflows.alerts import alert_settings, queue_alerts
+from leakmon.workflows.grouping import fingerprint, linked_incidents
+from leakmon.workflows.legal import refresh_incident
+from leakmon.workflows.scoring import score_post
+from leakmon.workflows.triage import apply_suppression, is_excluded
+from storage.models.cases import Incident, IncidentPost
+from storage.models.core import HitRecord, Post
+from storage.repositories.cases import current_labels, hits_of_posts, incident_of_post, merge_incidents
+
+
+def on_post_ingested(session: Session, post: Post, new_hits: Sequence[HitRecord], *, settings: Settings) -> None:
+    """The ingest sink's post hook (same transaction as the post and its hits)."""
+    now = datetime.now(UTC)
+    apply_suppression(session, new_hits, at=now)
+    incident = update_post(session, post, now=now)
+    if incident is not None:
+        queue_alerts(session, incident, alert_settings(settings), now)
+
+
+def on_post_removed(session: Session, post: Post) -> None:
+    """The ingest sink's removed hook: open takedown cases for the post record the removal."""
+    takedown.on_post_removed(session, post)
+
+
+def update_post(session: Session, post: Post, *, now: datetime | None = None) -> Incident | None:
+    """Rescore a post and (re)place it in its incident; returns the incident, if it has one."""
+    now = now or datetime.now(UTC)
+    hits = hits_of_posts(session, [post.id])
+    labels = current_labels(session, [h.id for h in hits])
+    effective = [h for h in hits if not is_excluded(labels.get(h.id))]
+    score_post(session, post, effective)
+    current = incident_of_post(session, post.id)
+    if not effective and current is None:
+        return None
+    text = fingerprint(post)
+    links = linked_incidents(session, post, effective, text, now)
+    ids = set(links) | ({current} if current is not None else set())
+    if ids:
+        target = min(ids)
+        merge_incidents(session, target, ids - {target})
+        incident = session.get_one(Incident, target)
+    else:
+        incident = _new_incident(session, post, now)
+    if current is None:
+        reason = links.get(incident.id, "new")
+        session.add(
+            IncidentPost(post_id=post.id, incident_id=incident.id, joined_at=now, reason=reason, fingerprint=text)
+        )
+    else:
+        membership = session.get(IncidentPost, post.id)
+        if membership is not None:
+            membership.fingerprint = text
+    session.flush()
+    refresh_incident(session, incident, now)
+    return incident
+
+
+def refresh_for_hit(session: Session, hit_id: int) -> Incident | None:
+    """After a label changed: rescore the hit's post and refresh its incident."""
+    hit = session.get(HitRecord, hit_id)
+    if hit is None:
+        raise NotFoundError(f"hit {hit_id} does not exist")
+    post = session.get_one(Post, hit.post_id)
+    return update_post(session, post)
+
+
+def get_incident(session: Session, incident_id: int) -> Incident:
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFoundError(f"incident {incident_id} does not exist")
+    if incident.status == "merged" and incident.merged_into is not None:
+        return get_incident(session, incident.merged_into)
+    return incident
+
+
+def set_flags(
+    session: Session, incident_id: int, *, intrusion: bool | None = None, status: str | None = None
+) -> Incident:
+    """Set the intrusion flag (evidence of unlawful access) or close/reopen; refreshes the clock."""
+    incident = get_incident(session, incident_id)
+    if intrusion is not None:
+        incident.intrusion = intrusion
+    if status is not None:
+        incident.status = status
+    refresh_incident(session, incident)
+    return incident
+
+
+def _new_incident(session: Session, post: Post, now: datetime) -> Incident:
+    title = post.title or f"{post.source} {post.external_id}"
+    incident = Incident(
+        title=title[:1024], status="open", created_at=now, updated_at=now, first_seen=now, last_seen=now
+    )
+    session.add(incident)
+    session.flush()
+    return incident

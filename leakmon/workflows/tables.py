@@ -1,0 +1,108 @@
+"""Writing rows as CSV (utf-8-sig), XLSX (XlsxWriter) or JSON lines, safe against formula injection.
+
+Post text, titles and handles are attacker-written, so every string cell that a spreadsheet could
+read as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) gets a leading
+``'`` in CSV and XLSX; XLSX is also written with ``strings_to_formulas`` and ``strings_to_urls`` off.
+JSON lines keep values as they are (no spreadsheet evaluates them).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import xlsxwriter
+
+from leakmon.errors import InputError
+
+FORMATS = ("csv", "xlsx", "jsonl")
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize(value: str) -> str:
+    """Make a cell inert in a spreadsheet: ``=HYPERLINK(...)`` becomes ``'=HYPERLINK(...)``."""
+    return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
+
+
+def cell(value: Any) -> Any:
+    """A flat, spreadsheet-safe cell value."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, list | tuple | set | frozenset):
+        return neutralize("; ".join(str(v) for v in value))
+    return neutralize(str(value))
+
+
+def json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    return value
+
+
+def write_rows(
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], fmt: str, output: Path | None, stdout: TextIO
+) -> int:
+    """Write rows in ``fmt`` to ``output`` (or ``stdout``); returns the number of rows written."""
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if fmt == "xlsx":
+        if output is None:
+            raise InputError("xlsx needs --output FILE")
+        return _write_xlsx(rows, columns, output)
+    buffer = io.StringIO(newline="")
+    count = _write_csv(rows, columns, buffer) if fmt == "csv" else _write_jsonl(rows, columns, buffer)
+    if output is None:
+        stdout.write(buffer.getvalue())
+    else:
+        encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
+        output.write_text(buffer.getvalue(), encoding=encoding, newline="")
+    return count
+
+
+def _write_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: TextIO) -> int:
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    count = 0
+    for row in rows:
+        writer.writerow([cell(row.get(c)) for c in columns])
+        count += 1
+    return count
+
+
+def _write_jsonl(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: TextIO) -> int:
+    count = 0
+    for row in rows:
+        out.write(json.dumps({c: json_value(row.get(c)) for c in columns}, ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+def _write_xlsx(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], output: Path) -> int:
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    workbook = xlsxwriter.Workbook(str(output), {**options, "constant_memory": True})
+    try:
+        sheet = workbook.add_worksheet("rows")
+        for col, name in enumerate(columns):
+            sheet.write_string(0, col, name)
+        count = 0
+        for count, row in enumerate(rows, start=1):
+            for col, name in enumerate(columns):
+                value = cell(row.get(name))
+                if isinstance(value, str):
+                    sheet.write_string(count, col, value)
+                else:
+                    sheet.write(count, col, value)
+    finally:
+        workbook.close()
+    return count

@@ -1,0 +1,208 @@
+"""Incidents, their posts, triage labels and suppression rules (take a Session, never commit)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from storage.models.cases import HitLabel, Incident, IncidentPost, SuppressionRule
+from storage.models.core import AttachmentRecord, HitRecord, Post
+
+_CHUNK = 500
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
+    """Slices of at most ``size`` items (keeps IN lists within every backend's parameter limit)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# -- hits and labels ------------------------------------------------------------------------------
+
+
+def hits_of_posts(session: Session, post_ids: Sequence[int]) -> list[HitRecord]:
+    rows: list[HitRecord] = []
+    for part in chunks(sorted(set(post_ids))):
+        rows.extend(session.scalars(select(HitRecord).where(HitRecord.post_id.in_(part)).order_by(HitRecord.id)))
+    return rows
+
+
+def current_labels(session: Session, hit_ids: Iterable[int]) -> dict[int, HitLabel]:
+    """The latest label of each hit that has one."""
+    latest: dict[int, HitLabel] = {}
+    for part in chunks(sorted(set(hit_ids))):
+        for label in session.scalars(select(HitLabel).where(HitLabel.hit_id.in_(part)).order_by(HitLabel.id)):
+            latest[label.hit_id] = label
+    return latest
+
+
+def add_label(
+    session: Session,
+    hit_id: int,
+    label: str,
+    *,
+    actor: str,
+    at: datetime,
+    note: str = "",
+    rule_id: int | None = None,
+) -> HitLabel:
+    row = HitLabel(hit_id=hit_id, label=label, note=note, actor=actor, created_at=at, rule_id=rule_id)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def add_rule(
+    session: Session, hit: HitRecord, *, source: str | None, actor: str, at: datetime, note: str
+) -> SuppressionRule:
+    """A suppression rule for ``hit``'s digest within ``source`` (None: everywhere); idempotent."""
+    existing = session.scalar(
+        select(SuppressionRule).where(
+            SuppressionRule.digest == hit.digest,
+            SuppressionRule.key_id == hit.key_id,
+            SuppressionRule.id_type == hit.id_type,
+            SuppressionRule.form == hit.form,
+            SuppressionRule.source.is_(None) if source is None else SuppressionRule.source == source,
+        )
+    )
+    if existing is not None:
+        return existing
+    rule = SuppressionRule(
+        key_id=hit.key_id,
+        id_type=hit.id_type,
+        form=hit.form,
+        digest=hit.digest,
+        source=source,
+        note=note,
+        actor=actor,
+        created_at=at,
+        from_hit_id=hit.id,
+    )
+    session.add(rule)
+    session.flush()
+    return rule
+
+
+def matching_rules(session: Session, hits: Sequence[HitRecord]) -> dict[int, SuppressionRule]:
+    """For each hit a rule suppresses, that rule (same key, type, form, digest; same source or global)."""
+    if not hits:
+        return {}
+    by_digest: dict[bytes, list[SuppressionRule]] = {}
+    for part in chunks(sorted({h.digest for h in hits})):
+        for rule in session.scalars(select(SuppressionRule).where(SuppressionRule.digest.in_(part))):
+            by_digest.setdefault(rule.digest, []).append(rule)
+    found: dict[int, SuppressionRule] = {}
+    for hit in hits:
+        for rule in by_digest.get(hit.digest, ()):
+            same_identity = (rule.key_id, rule.id_type, rule.form) == (hit.key_id, hit.id_type, hit.form)
+            if same_identity and rule.source in (None, hit.source):
+                found[hit.id] = rule
+                break
+    return found
+
+
+# -- incidents ------------------------------------------------------------------------------------
+
+
+def incident_of_post(session: Session, post_id: int) -> int | None:
+    return session.scalar(select(IncidentPost.incident_id).where(IncidentPost.post_id == post_id))
+
+
+def incident_posts(session: Session, incident_id: int) -> list[Post]:
+    return list(
+        session.scalars(
+            select(Post)
+            .join(IncidentPost, IncidentPost.post_id == Post.id)
+            .where(IncidentPost.incident_id == incident_id)
+            .order_by(Post.id)
+        )
+    )
+
+
+def incidents_by_attachment(session: Session, sha256s: Iterable[str]) -> set[int]:
+    """Open incidents holding a post that carried (or matched inside) any of these files."""
+    wanted = sorted(set(sha256s))
+    found: set[int] = set()
+    for part in chunks(wanted):
+        via_files = (
+            select(IncidentPost.incident_id)
+            .join(AttachmentRecord, AttachmentRecord.post_id == IncidentPost.post_id)
+            .where(AttachmentRecord.sha256.in_(part))
+        )
+        via_hits = (
+            select(IncidentPost.incident_id)
+            .join(HitRecord, HitRecord.post_id == IncidentPost.post_id)
+            .where(HitRecord.attachment_sha256.in_(part))
+        )
+        found.update(session.scalars(via_files))
+        found.update(session.scalars(via_hits))
+    return _open_only(session, found)
+
+
+def incidents_by_subjects(session: Session, subject_ids: Iterable[int]) -> dict[int, int]:
+    """Open incidents sharing subjects with the given set: incident id -> number of shared subjects."""
+    shared: dict[int, set[int]] = {}
+    for part in chunks(sorted(set(subject_ids))):
+        rows = session.execute(
+            select(IncidentPost.incident_id, HitRecord.subject_id)
+            .join(HitRecord, HitRecord.post_id == IncidentPost.post_id)
+            .where(HitRecord.subject_id.in_(part))
+            .distinct()
+        )
+        for incident_id, subject_id in rows:
+            if subject_id is not None:
+                shared.setdefault(incident_id, set()).add(subject_id)
+    open_ids = _open_only(session, shared)
+    return {incident_id: len(subjects) for incident_id, subjects in shared.items() if incident_id in open_ids}
+
+
+def recent_fingerprints(session: Session, since: datetime, limit: int = 2000) -> list[tuple[int, str]]:
+    """(incident id, post fingerprint) of open incidents seen since ``since``, newest first."""
+    rows = session.execute(
+        select(IncidentPost.incident_id, IncidentPost.fingerprint)
+        .join(Incident, Incident.id == IncidentPost.incident_id)
+        .where(Incident.status == "open", Incident.last_seen >= since, IncidentPost.fingerprint != "")
+        .order_by(IncidentPost.joined_at.desc())
+        .limit(limit)
+    )
+    return [(incident_id, fingerprint) for incident_id, fingerprint in rows]
+
+
+def merge_incidents(session: Session, target: int, others: Iterable[int]) -> None:
+    """Move the posts of ``others`` into ``target`` and mark them merged."""
+    for other in others:
+        if other == target:
+            continue
+        session.execute(update(IncidentPost).where(IncidentPost.incident_id == other).values(incident_id=target))
+        session.execute(update(Incident).where(Incident.id == other).values(status="merged", merged_into=target))
+
+
+def list_incidents(session: Session, *, include_closed: bool = False) -> list[Incident]:
+    statement = select(Incident).where(Incident.status != "merged")
+    if not include_closed:
+        statement = statement.where(Incident.status == "open")
+    return list(session.scalars(statement.order_by(Incident.id)))
+
+
+def post_counts(session: Session, incident_ids: Sequence[int]) -> dict[int, int]:
+    rows = session.execute(
+        select(IncidentPost.incident_id, func.count())
+        .where(IncidentPost.incident_id.in_(incident_ids))
+        .group_by(IncidentPost.incident_id)
+    )
+    return {incident_id: int(count) for incident_id, count in rows}
+
+
+def _open_only(session: Session, incident_ids: Iterable[int]) -> set[int]:
+    ids = sorted(set(incident_ids))
+    if not ids:
+        return set()
+    result: set[int] = set()
+    for part in chunks(ids):
+        result.update(session.scalars(select(Incident.id).where(Incident.id.in_(part), Incident.status == "open")))
+    return result
