@@ -1,0 +1,191 @@
+"""End to end through the CLI: init, protect import, scan; and the privacy check over everything.
+
+After an import and a scan, no plaintext protected value may appear anywhere: not in any table of
+the database, not in the workspace files, not in what the commands printed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from tests.leakmon.cli import CliResult, run_cli
+
+PEOPLE = [
+    # subject_ref, name, phone, email, rrn
+    ("cust-001", "김민수", "010-2345-6789", "minsu.kim@naver.com", "900101-1234567"),
+    ("cust-002", "이영희", "010-8765-4321", "younghee@hanmail.net", "850505-2345678"),
+    ("cust-003", "박지성", "011-456-7890", "jspark@gmail.com", ""),
+    ("cust-004", "최수진", "010-5555-1212", "sujin@kakao.com", "030303-4123456"),
+]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "ws"
+    monkeypatch.setenv("LEAKMON_HOME", str(home))
+    monkeypatch.setenv("LEAKMON_DATABASE_URL", db_url)
+    monkeypatch.delenv("LEAKMON_CONFIG", raising=False)
+    monkeypatch.delenv("LEAKMON_HMAC_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)  # no config/leakmon.toml here: defaults only
+    return home
+
+
+def _protected_csv(path: Path) -> Path:
+    lines = ["subject_ref,name,phone,email,rrn"] + [",".join(p) for p in PEOPLE]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _leak(tmp_path: Path) -> Path:
+    leaks = tmp_path / "leaks"
+    leaks.mkdir()
+    (leaks / "sample.csv").write_text(
+        "이름,전화번호,이메일\n"
+        "김민수,010-2345-6789,someone@else.com\n"  # exact phone + composite name
+        "홍길동,０１０－８７６５－４３２１,\n"  # full-width digits: exact phone of cust-002
+        "아무개,010-0000-0000,YOUNGHEE@DAUM.NET\n",  # email, daum.net == hanmail.net
+        encoding="utf-8",
+    )
+    (leaks / "ad.txt").write_text("실시간 디비 팝니다 문의 jspark (at) gmail (dot) com\n", encoding="utf-8")
+    (leaks / "stranger.txt").write_text("김민수 010-9999-8888\n", encoding="utf-8")  # common name, other phone
+    return leaks
+
+
+def _setup(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> list[CliResult]:
+    results = [run_cli(capsys, "init"), run_cli(capsys, "protect", "import", str(_protected_csv(tmp_path / "p.csv")))]
+    assert [r.code for r in results] == [0, 0], [r.err for r in results]
+    return results
+
+
+def test_scan_finds_protected_subjects_however_disguised(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _setup(capsys, tmp_path)
+    result = run_cli(capsys, "scan", str(_leak(tmp_path)), "--format", "jsonl")
+    assert result.code == 0, result.err
+    hits = [json.loads(line) for line in result.out.splitlines() if line.strip()]
+    found = {(h["subject_ref"], h["id_type"], h["match_kind"]) for h in hits}
+    assert ("cust-001", "phone", "exact") in found
+    assert ("cust-001", "name", "composite") in found
+    assert ("cust-002", "phone", "exact") in found
+    assert ("cust-002", "email", "exact") in found
+    assert ("cust-003", "email", "exact") in found
+    full_width = next(h for h in hits if h["subject_ref"] == "cust-002" and h["id_type"] == "phone")
+    assert "unicode_digits" in full_width["obfuscation"]
+    assert full_width["locator"].endswith("sample.csv:row 3") or full_width["locator"].endswith("sample.csv:line 3")
+    # a stranger who shares a common name is never a hit
+    assert not [h for h in hits if h["source"].endswith("stranger.txt")]
+    assert all(h["hit_id"] for h in hits)
+
+
+def test_fail_on_hit_and_rescan_adds_nothing(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _setup(capsys, tmp_path)
+    leaks = _leak(tmp_path)
+    first = run_cli(capsys, "scan", str(leaks), "--format", "jsonl", "--fail-on-hit")
+    assert first.code == 1
+    second = run_cli(capsys, "scan", str(leaks), "--format", "jsonl")
+    assert second.code == 0
+    ids_first = sorted(json.loads(line)["hit_id"] for line in first.out.splitlines())
+    ids_second = sorted(json.loads(line)["hit_id"] for line in second.out.splitlines())
+    assert ids_first == ids_second
+    clean = run_cli(capsys, "scan", str(leaks / "stranger.txt"), "--fail-on-hit")
+    assert clean.code == 0
+
+
+def test_reimport_is_idempotent_and_invalid_values_are_not_echoed(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _setup(capsys, tmp_path)
+    again = run_cli(capsys, "protect", "import", str(tmp_path / "p.csv"))
+    assert again.code == 0
+    assert "stored: 0 new digests, 0 new subjects" in again.out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("subject_ref,phone,email\ncust-9,12-34,not-an-email-SECRET\n", encoding="utf-8")
+    result = run_cli(capsys, "protect", "import", str(bad))
+    assert result.code == 0
+    assert "row 2: phone" in result.err
+    assert "row 2: email" in result.err
+    assert "SECRET" not in result.out + result.err
+    assert "12-34" not in result.out + result.err
+
+
+def test_input_errors_are_one_sentence_and_an_exit_code(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(capsys, "protect", "stats").code == 2  # not initialised
+    _setup(capsys, tmp_path)
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("subject_ref,phone,shoe_size\nu1,010-1111-2222,270\n", encoding="utf-8")
+    result = run_cli(capsys, "protect", "import", str(unknown))
+    assert result.code == 2
+    assert "unmapped columns: 'shoe_size'" in result.err
+    assert "Traceback" not in result.err
+    missing = run_cli(capsys, "scan", str(tmp_path / "nope.csv"))
+    assert missing.code == 2
+    assert "does not exist" in missing.err
+
+
+def test_missing_key_file_is_a_clear_error(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _setup(capsys, tmp_path)
+    (workspace / "keys.json").unlink()
+    result = run_cli(capsys, "scan", str(_leak(tmp_path)))
+    assert result.code == 3
+    assert "key file" in result.err
+
+
+def _plaintexts() -> list[str]:
+    values: list[str] = []
+    for _, name, phone, email, rrn in PEOPLE:
+        values += [name, phone, phone.replace("-", ""), email, email.split("@")[0]]
+        if rrn:
+            values += [rrn, rrn.replace("-", "")]
+    return values
+
+
+def _database_text(db_url: str, workspace: Path) -> bytes:
+    if db_url.startswith("sqlite"):
+        blobs = b""
+        for path in workspace.glob("leakmon.db*"):
+            blobs += path.read_bytes()
+        db = sqlite3.connect(workspace / "leakmon.db")
+        for (sql,) in db.execute("select sql from sqlite_master where sql is not null"):
+            blobs += sql.encode()
+        for (table,) in db.execute("select name from sqlite_master where type='table'"):
+            for row in db.execute(f'select * from "{table}"'):  # noqa: S608 - names from the catalogue
+                blobs += repr(row).encode()
+        return blobs
+    engine = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://"))
+    dump = []
+    with engine.connect() as connection:
+        for table in inspect(connection).get_table_names():
+            for row in connection.execute(text(f'select * from "{table}"')):  # noqa: S608
+                dump.append(repr(tuple(row)))
+    engine.dispose()
+    return "\n".join(dump).encode()
+
+
+def test_no_plaintext_protected_identifier_anywhere(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], db_url: str
+) -> None:
+    outputs = [r.out + r.err for r in _setup(capsys, tmp_path)]
+    (tmp_path / "p.csv").unlink()  # the company file is the only place plaintext may live
+    leaks = _leak(tmp_path)
+    for fmt in ("jsonl", "csv", "table"):
+        result = run_cli(capsys, "scan", str(leaks), "--format", fmt)
+        outputs.append(result.out + result.err)
+    outputs.append(run_cli(capsys, "protect", "stats").out)
+    haystack = _database_text(db_url, workspace) + "\n".join(outputs).encode()
+    for path in workspace.rglob("*"):
+        if path.is_file():
+            haystack += path.read_bytes()
+    leaked_values = [v for v in _plaintexts() if v.encode() in haystack]
+    assert leaked_values == []
