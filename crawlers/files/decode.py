@@ -29,6 +29,12 @@ def _decodes(data: bytes, encoding: str) -> bool:
     return True
 
 
+def _errors(data: bytes, encoding: str) -> int:
+    """How many replacement characters decoding ``data`` as ``encoding`` needs."""
+    text = codecs.getincrementaldecoder(encoding)("replace").decode(data, final=False)
+    return text.count("\ufffd")
+
+
 def detect_encoding(sample: bytes) -> tuple[str, bool]:
     """The encoding of ``sample`` and whether it was a guess (charset-normalizer, not a strict decode).
 
@@ -41,6 +47,12 @@ def detect_encoding(sample: bytes) -> tuple[str, bool]:
         return "utf-8", False
     if _decodes(sample, "cp949"):
         return "cp949", False
+    # Mostly valid UTF-8 or CP949 with a few broken bytes: keep it (the decoder replaces the bytes and
+    # reports it) rather than let a detector pick a single-byte codepage and garble all the Hangul.
+    errors = {name: _errors(sample, name) for name in ("utf-8", "cp949")}
+    nearest = min(errors, key=errors.__getitem__)
+    if errors[nearest] <= max(4, len(sample) // 200):
+        return nearest, False
     best = from_bytes(sample).best()
     encoding = best.encoding if best is not None else "utf-8"
     return codecs.lookup(encoding).name, True

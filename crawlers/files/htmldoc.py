@@ -20,4 +20,4 @@ def html_blocks(member: Member, ctx: Context, data: bytes) -> Iterator[Item]:
     _, text = html_to_unicode(None, data, auto_detect_fun=lambda body: detect_encoding(body[:65536])[0])
     lines = (line.strip() for node in Selector(text=text).xpath(_VISIBLE).getall() for line in node.splitlines())
     visible = "\n".join(line for line in lines if line)
-    yield from text_blocks(member, split_lines([visible, "\n"], member.locator, ctx.limits.max_line_bytes))
+    yield from text_blocks(member, split_lines([visible + "\n"], member.locator, ctx.limits.max_line_bytes))

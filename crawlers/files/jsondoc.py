@@ -60,7 +60,7 @@ def json_document(member: Member, ctx: Context, data: bytes) -> Iterator[Item]:
         document = json.loads(text)
     except ValueError as exc:
         yield Finding(member.locator, "format_fallback", f"not valid JSON ({exc.__class__.__name__}); read as text")
-        yield from text_blocks(member, split_lines([text, "\n"], member.locator, ctx.limits.max_line_bytes))
+        yield from text_blocks(member, split_lines([text + "\n"], member.locator, ctx.limits.max_line_bytes))
         return
     records, where = _main_list(document)
     locator = f"{member.locator}#{where}" if where else member.locator

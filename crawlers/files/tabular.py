@@ -2,6 +2,8 @@
 
 Rows keep their physical line numbers: a row whose quoted field spans lines is put on its first
 line and the lines it swallowed stay empty, so ``first_line + i`` is always the line in the file.
+The header row stays in the text as row 1 (nothing is lost when the header guess is wrong) and
+also names the block's ``columns``.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def sniff_delimiter(lines: list[str]) -> str | None:
         if common == 0:
             continue
         share = counts.count(common) / len(counts)
-        if share >= 0.8 and (best is None or share > best[0]):
+        if share >= 0.7 and (best is None or share > best[0]):
             best = (share, delimiter)
     return best[1] if best else None
 
@@ -98,8 +100,6 @@ class DelimitedReader:
             head = list(csv.reader(lines[:2], delimiter=self.delimiter))
             if head:
                 self.columns = header_of(head[0], head[1] if len(head) > 1 else None)
-            if self.columns is not None:
-                lines, first = lines[1:], first + 1
         if self._carry:
             lines, first = self._carry + lines, self._carry_start
             self._carry = []
@@ -119,13 +119,14 @@ class DelimitedReader:
         """Rows aligned with ``lines`` and the lines of a quoted row that the batch cut short."""
         out: list[str] = []
         delimiter = self.delimiter
+        clean = str.maketrans({delimiter: " ", "\n": " ", "\r": " "})
         while len(out) < len(lines):
             start = len(out)
-            reader = csv.reader(lines[start:], delimiter=delimiter, strict=True)
+            reader = csv.reader([line + "\n" for line in lines[start:]], delimiter=delimiter, strict=True)
             try:
                 for row in reader:
                     span = start + reader.line_num - len(out)
-                    out.append(delimiter.join(field.replace(delimiter, " ") for field in row))
+                    out.append(delimiter.join(field.translate(clean) for field in row))
                     out.extend([""] * (span - 1))
             except csv.Error:
                 if start + reader.line_num >= len(lines) and len(lines) - len(out) <= _MAX_CARRY_LINES:

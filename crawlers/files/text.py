@@ -15,6 +15,7 @@ from crawlers.model import Finding, TextBlock
 _COMBO_LINE = re.compile(r"\s*[^\s:;|@]+@[^\s:;|@]+\.[A-Za-z]{2,}\s*:\S")
 _EMAIL_FIELD = re.compile(r"\s*([^\s:;|@]+@[^\s:;|@]+\.[A-Za-z]{2,})\s*[:;|]")
 _URL_LINE = re.compile(r"\s*[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_URL_COMBO = re.compile(r"\s*[a-z][a-z0-9+.-]*://\S+:[^\s:]+:\S", re.IGNORECASE)  # url:login:password
 COMBO_SHARE = 0.6
 
 
@@ -34,9 +35,9 @@ def decoded_batches(member: Member, ctx: Context, encoding: str | None = None) -
 
 
 def is_combolist(lines: list[str]) -> bool:
-    """True when most non-empty sample lines are ``email:secret``."""
+    """True when most non-empty sample lines are ``email:secret`` (or ``url:login:secret``)."""
     sample = [line for line in lines[:500] if line.strip()]
-    hits = sum(1 for line in sample if _COMBO_LINE.match(line))
+    hits = sum(1 for line in sample if _COMBO_LINE.match(line) or _URL_COMBO.match(line))
     return bool(sample) and hits >= COMBO_SHARE * len(sample)
 
 

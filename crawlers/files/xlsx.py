@@ -34,7 +34,8 @@ def check_expansion(handle: IO[bytes], ctx: Context, where: str) -> None:
 
 
 def xlsx_blocks(handle: IO[bytes], locator: str, ctx: Context) -> Iterator[Item]:
-    """Rows of every sheet as ``book.xlsx#Sheet``; the first row names the columns when it is a header."""
+    """Rows of every sheet as ``book.xlsx#Sheet``; the first row names the columns when it is a header
+    (and stays in the text as row 1)."""
     check_expansion(handle, ctx, locator)
     workbook = load_workbook(handle, read_only=True, data_only=True)
     try:
@@ -58,8 +59,7 @@ def _sheet_rows(rows: Iterator[tuple[object, ...]], locator: str, ctx: Context) 
             continue
         if count == 2:
             blocks.columns = header_of(first, fields)
-            if blocks.columns is None:
-                yield from blocks.add(1, ROW_DELIMITER.join(first))
+            yield from blocks.add(1, ROW_DELIMITER.join(first))
         yield from blocks.add(count, ROW_DELIMITER.join(fields))
         if count % 1000 == 0:
             ctx.budget.check_time()
