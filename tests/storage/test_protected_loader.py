@@ -77,12 +77,6 @@ def test_failed_replace_leaves_the_old_set(sessions) -> None:  # type: ignore[no
         assert session.scalar(select(func.count()).select_from(ProtectedIdentifier)) == 30
 
 
-def test_big_load_rebuilds_the_unique_index(sessions, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(protected, "_BIG_LOAD", 10)
-    _load(sessions, _rows(40))
-    assert _load(sessions, _rows(40)).inserted == 0  # the rebuilt index still enforces identity
-
-
 def test_index_arrays_and_confirmation(sessions) -> None:  # type: ignore[no-untyped-def]
     rows = [*_rows(20), ("other", "k2", "email", "full", _digest("other-key"))]
     _load(sessions, rows)
