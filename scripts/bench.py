@@ -1,0 +1,45 @@
+"""`make bench`: every benchmark, one after the other, printing figures (never asserting them).
+
+Each benchmark is a script of its own that can be run alone with more options:
+- scripts/bench_scan.py    matcher throughput vs a naive baseline and grep -F -f; index memory
+- scripts/bench_import.py  protect import rate into SQLite (and PostgreSQL with --pg URL)
+- scripts/bench_files.py   leaked-file reader throughput (CSV, zip, xlsx) and peak memory
+
+Pass ``--full`` for the issue-size runs (100 MB dump, 10M identifiers, 1 GB CSV): slow.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+QUICK = {
+    "bench_scan.py": [],
+    "bench_import.py": ["--identifiers", "1000000"],
+    "bench_files.py": [],
+}
+FULL = {
+    "bench_scan.py": ["--size-mb", "100"],
+    "bench_import.py": ["--identifiers", "10000000"],
+    "bench_files.py": ["--full"],
+}
+
+
+def main() -> int:
+    plan = FULL if "--full" in sys.argv[1:] else QUICK
+    failures = 0
+    for script, args in plan.items():
+        path = HERE / script
+        if not path.exists():
+            print(f"== {script}: not present, skipped")
+            continue
+        print(f"== {script} {' '.join(args)}", flush=True)
+        failures += subprocess.run([sys.executable, str(path), *args], check=False).returncode != 0
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
