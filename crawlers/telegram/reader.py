@@ -18,13 +18,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from crawlers.files import passwords_from_text
 from crawlers.interface import CheckpointUpdate, IngestResult, PostSink
 from crawlers.model import Finding, utcnow
 from crawlers.telegram.attachments import fetch_attachments
 from crawlers.telegram.config import ChatConfig, TelegramConfig
 from crawlers.telegram.errors import AccountError, ChatUnavailable, FloodWait, UnknownChat
 from crawlers.telegram.normalize import edit_stamp, normalize
-from crawlers.telegram.passwords import find_passwords
 from crawlers.telegram.refs import Peer, external_id, parse_ref
 from crawlers.telegram.source import TelegramSource
 from crawlers.telegram.state import ChatRecord, ChatState, RecentPost
@@ -239,7 +239,7 @@ class _ChatRun:
             )
             kwargs: dict[str, Any] = {
                 "checkpoint": update,
-                "passwords": find_passwords(post.text),
+                "passwords": tuple(passwords_from_text(post.text)),
                 "findings": tuple(fetched.findings),
             }
             if deps.ingest_in_thread:

@@ -222,6 +222,9 @@ def make_session(config: TelegramConfig, *, for_login: bool = False) -> Any:
         raise AccountError(f"session file {path} is readable by others; chmod 600 it")
     if not path.exists() and not for_login:
         raise AccountError(f"session file {path} does not exist; run `leakmon telegram login`")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
     return SQLiteSession(str(path))
 
 

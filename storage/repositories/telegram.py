@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models.core import Checkpoint
 from storage.models.telegram import TelegramChat, TelegramDeletion
+from storage.repositories.checkpoints import get_checkpoint
 
 CHECKPOINT_SCOPE = "telegram"
 
@@ -77,9 +77,6 @@ def deletions(session: Session, marked_id: int) -> list[int]:
 
 
 def last_message_id(session: Session, marked_id: int) -> int | None:
-    """The chat's checkpoint (last ingested message id), written by the ingest sink.
-
-    Reads the core table directly until ``storage/repositories/checkpoints.py`` lands.
-    """
-    row = session.get(Checkpoint, (CHECKPOINT_SCOPE, str(marked_id)))
-    return int(row.value) if row is not None else None
+    """The chat's checkpoint (last ingested message id), written by the ingest sink."""
+    value = get_checkpoint(session, CHECKPOINT_SCOPE, str(marked_id))
+    return int(value) if value is not None else None

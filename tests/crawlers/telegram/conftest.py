@@ -7,9 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tg_fakes import FakeSink, FakeTelegramClient, World
+from tg_fakes import FakeSink, FakeTelegramClient, World, make_config
 
-from crawlers.telegram.config import TelegramConfig
 from crawlers.telegram.reader import ReaderDeps
 from crawlers.telegram.source import TelethonSource
 from crawlers.telegram.state import MemoryChatState
@@ -23,18 +22,6 @@ def world() -> World:
 @pytest.fixture
 def sink() -> FakeSink:
     return FakeSink()
-
-
-def make_config(**overrides: Any) -> TelegramConfig:
-    base: dict[str, Any] = {
-        "history_wait_time": 0,
-        "flood_sleep_threshold": 0,
-        "reread_last_n": 5,
-        "max_attachment_bytes": 10_000,
-        "chats": {"leaks": {"ref": "@leakshop"}},
-    }
-    base.update(overrides)
-    return TelegramConfig.model_validate(base)
 
 
 @pytest.fixture

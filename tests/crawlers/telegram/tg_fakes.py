@@ -21,6 +21,7 @@ from telethon.tl import functions, types
 
 from crawlers.interface import CheckpointUpdate, IngestResult
 from crawlers.model import CrawledPost, Finding
+from crawlers.telegram.config import TelegramConfig
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 DC_ID = 2
@@ -352,3 +353,15 @@ class FakeSink:
 
     def statuses(self) -> list[str]:
         return [status for _, status in self.log]
+
+
+def make_config(**overrides: Any) -> TelegramConfig:
+    base: dict[str, Any] = {
+        "history_wait_time": 0,
+        "flood_sleep_threshold": 0,
+        "reread_last_n": 5,
+        "max_attachment_bytes": 10_000,
+        "chats": {"leaks": {"ref": "@leakshop"}},
+    }
+    base.update(overrides)
+    return TelegramConfig.model_validate(base)

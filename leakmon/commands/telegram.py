@@ -1,0 +1,190 @@
+"""`leakmon telegram login|read|import-export`: the Telegram reader and the export importer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import typer
+from pydantic import ValidationError
+
+from crawlers.telegram.config import TelegramConfig
+from crawlers.telegram.errors import AccountError, UnknownChat
+from crawlers.telegram.export import ExportImporter, ImportSummary
+from crawlers.telegram.reader import ReaderDeps, ReadSummary, read_chats
+from crawlers.telegram.source import TelethonSource, connect, make_client, make_session
+from crawlers.telegram.state import SqlChatState
+from leakmon.app import App
+from leakmon.errors import ConfigError, InputError, LeakmonError, NotFoundError
+from leakmon.output import err_console, write_records
+
+SUMMARY_COLUMNS = [
+    "name",
+    "status",
+    "new_posts",
+    "changed_posts",
+    "removed_posts",
+    "new_hits",
+    "last_message_id",
+    "retry_after",
+    "reason",
+]
+IMPORT_COLUMNS = ["exports", "chats", "messages", "new", "changed", "unchanged", "files", "findings", "new_hits"]
+
+
+class TelegramAccountError(LeakmonError):
+    """The Telegram account or session cannot be used (revoked, banned, not logged in)."""
+
+    exit_code = 5
+
+
+def telegram_config(app: App) -> TelegramConfig:
+    """``[telegram]`` validated; a bad section is one ConfigError sentence."""
+    try:
+        return TelegramConfig.from_settings(app.settings.telegram)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"[telegram] {where}: {first['msg']}") from None
+
+
+async def read_chats_app(
+    app: App, names: Sequence[str] | None = None, *, force: bool = False, client: Any = None
+) -> ReadSummary:
+    """Read chats with the app's database and ingest sink (what `telegram read` and the scheduler run).
+
+    ``client`` is a connected TelegramClient owned by the caller's event loop; without one, a
+    client is built from the configured session, connected and closed here.
+    """
+    from leakmon.runtime import build_sink
+
+    config = telegram_config(app)
+    app.require_schema()
+    own = client is None
+    try:
+        if own:
+            client = make_client(config, make_session(config))
+            await connect(client)
+        deps = ReaderDeps(
+            config,
+            TelethonSource(client, config.history_wait_time),
+            build_sink(app),
+            SqlChatState(app.sessions),
+        )
+        return await read_chats(deps, names, force=force)
+    except AccountError as exc:
+        raise TelegramAccountError(str(exc)) from None
+    except UnknownChat as exc:
+        raise NotFoundError(str(exc)) from None
+    finally:
+        if own and client is not None:
+            await client.disconnect()
+
+
+def login(
+    phone: Annotated[str | None, typer.Option("--phone", help="Phone number; asked when omitted.")] = None,
+) -> None:
+    """Sign a user account in interactively (login code, 2FA password) and keep its session.
+
+    With `session_file` configured the session is written there (mode 0600). Otherwise the
+    StringSession is printed once: store it in the secret store as LEAKMON_TELEGRAM__SESSION_STRING.
+    """
+    config = telegram_config(App())
+    try:
+        session = make_session(config, for_login=True)
+        client = make_client(config, session)
+    except AccountError as exc:
+        raise TelegramAccountError(str(exc)) from None
+
+    async def sign_in() -> str:
+        await client.start(
+            phone=lambda: phone or typer.prompt("phone number"),
+            code_callback=lambda: typer.prompt("login code"),
+            password=lambda: typer.prompt("2FA password", hide_input=True),
+        )
+        me = await client.get_me()
+        saved: str = client.session.save() or ""
+        await client.disconnect()
+        return f"{me.first_name or ''} (id {me.id})".strip() + ("\n" + saved if saved else "")
+
+    who, _, secret = asyncio.run(sign_in()).partition("\n")
+    err_console.print(f"logged in as {who}")
+    if secret:
+        err_console.print("store this session string as LEAKMON_TELEGRAM__SESSION_STRING (a full credential):")
+        typer.echo(secret)
+
+
+def read(
+    chats: Annotated[
+        list[str] | None, typer.Argument(help="Chat names configured under telegram.chats; default all.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Read even chats deferred by a flood wait.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table, jsonl or csv.")] = "table",
+    output: Annotated[str | None, typer.Option("--output", help="Write the summary here.")] = None,
+) -> None:
+    """Read configured chats now: new messages since each chat's checkpoint, plus a re-read tail.
+
+    Exit code 5 when the account cannot be used (revoked session, banned account). Chats deferred
+    by a long flood wait show their retry time.
+    """
+    app = App()
+    try:
+        summary = asyncio.run(read_chats_app(app, chats or None, force=force))
+    finally:
+        app.close()
+    records = [{k: v for k, v in asdict(c).items() if k in SUMMARY_COLUMNS} for c in summary.chats]
+    write_records(records, fmt=fmt, columns=SUMMARY_COLUMNS, output=output, title="telegram chats")
+
+
+def import_export(
+    directory: Annotated[Path, typer.Argument(help="Export directory (with result.json) or a result.json file.")],
+    tz: Annotated[
+        str, typer.Option("--timezone", help="Zone of the export's local dates (old exports lack unix times).")
+    ] = "UTC",
+    fmt: Annotated[str, typer.Option("--format", help="table, jsonl or csv.")] = "table",
+) -> None:
+    """Import a Telegram Desktop "Export chat history" (JSON) through the ingest sink.
+
+    Posts get the live reader's ids and permalinks, so importing the same export twice adds nothing.
+    Files not included in the export are reported as findings.
+    """
+    from leakmon.runtime import build_sink
+
+    if not directory.exists():
+        raise InputError(f"{directory} does not exist")
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(f"unknown time zone {tz!r}") from None
+    app = App()
+    try:
+        config = telegram_config(app)
+        app.require_schema()
+        importer = ExportImporter(
+            build_sink(app),
+            source=config.source_name,
+            username_for=SqlChatState(app.sessions).username_for,
+            max_attachment_bytes=config.max_attachment_bytes,
+            local_tz=zone,
+        )
+        summary: ImportSummary = importer.import_path(directory)
+    finally:
+        app.close()
+    if summary.exports == 0:
+        raise InputError(f"no result.json found in {directory}")
+    write_records([asdict(summary)], fmt=fmt, columns=IMPORT_COLUMNS, title="telegram export import")
+
+
+def register(app: typer.Typer) -> None:
+    telegram = typer.Typer(
+        help="Read Telegram chats with a user account; import Telegram Desktop exports.",
+        no_args_is_help=True,
+    )
+    telegram.command("login")(login)
+    telegram.command("read")(read)
+    telegram.command("import-export")(import_export)
+    app.add_typer(telegram, name="telegram")

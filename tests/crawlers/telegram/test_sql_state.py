@@ -1,0 +1,124 @@
+"""The reader and the export importer on the real ingest sink and schema (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from tg_fakes import FakeTelegramClient, World, make_config
+
+from crawlers.ingest import IngestSink
+from crawlers.telegram.export import ExportImporter
+from crawlers.telegram.reader import ReaderDeps, read_chats
+from crawlers.telegram.source import TelethonSource
+from crawlers.telegram.state import SqlChatState
+from storage.db import make_engine, make_sessionmaker
+from storage.migrate import upgrade
+from storage.models.core import FindingRecord, Post
+from storage.models.telegram import TelegramChat
+from storage.repositories import telegram as repo
+
+MARKED = -1_000_000_000_111
+
+
+class NoHits:
+    def scan_text(
+        self,
+        text: str,
+        *,
+        columns: Sequence[str] | None = None,
+        delimiter: str | None = None,
+        record_scope: str = "line",
+    ) -> list[Any]:
+        return []
+
+
+@pytest.fixture
+def sessions(db_url: str) -> Any:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+def deps(world: World, sessions: Any) -> ReaderDeps:
+    sink = IngestSink(sessions, NoHits(), store_post_text=False)
+    source = TelethonSource(FakeTelegramClient(world), history_wait_time=0)
+    return ReaderDeps(make_config(), source, sink, SqlChatState(sessions))
+
+
+def test_reader_persists_chat_checkpoint_and_deletions(world: World, sessions: Any) -> None:
+    channel = world.channel(111, "Leak shop", username="leakshop")
+    for i in range(1, 5):
+        world.post(channel, i, f"post {i}", media=world.document(f"{i}.csv", b"a,b\n1,2\n"))
+    asyncio.run(read_chats(deps(world, sessions)))
+    with sessions() as session:
+        chat = repo.get_chat(session, "leaks")
+        assert chat is not None
+        assert (chat.marked_id, chat.access_hash, chat.username, chat.title) == (MARKED, 778, "leakshop", "Leak shop")
+        assert repo.last_message_id(session, MARKED) == 4
+        assert session.scalars(select(Post.external_id).order_by(Post.id)).all() == [
+            f"{MARKED}/{i}" for i in range(1, 5)
+        ]
+    del channel.messages[3]
+    world.post(channel, 5, "post 5")
+    summary = asyncio.run(read_chats(deps(world, sessions)))
+    assert (summary.chats[0].new_posts, summary.chats[0].removed_posts) == (1, 1)
+    assert world.calls.count("ResolveUsernameRequest") == 1  # resolved once, from the database after
+    with sessions() as session:
+        assert repo.deletions(session, MARKED) == [3]
+        removed = session.scalar(select(Post.removed_at).where(Post.external_id == f"{MARKED}/3"))
+        assert removed is not None
+        assert repo.last_message_id(session, MARKED) == 5
+
+
+def test_long_flood_wait_is_stored_for_the_scheduler(world: World, sessions: Any) -> None:
+    channel = world.channel(111, "Leak shop", username="leakshop")
+    world.post(channel, 1, "x")
+    world.fail("GetHistoryRequest", "FLOOD_WAIT_900")
+    summary = asyncio.run(read_chats(deps(world, sessions)))
+    with sessions() as session:
+        row = session.scalars(select(TelegramChat)).one()
+        assert row.not_before == summary.retry_after
+        assert row.retry_reason is not None
+        assert "900" in row.retry_reason
+        kinds = session.scalars(select(FindingRecord.kind)).all()
+        assert kinds == ["flood_wait"]
+
+
+def test_export_of_a_chat_read_live_adds_nothing(world: World, sessions: Any, tmp_path: Path) -> None:
+    channel = world.channel(111, "Leak shop", username="leakshop")
+    world.post(channel, 1, "hello")
+    world.post(channel, 2, "file", media=world.document("users.csv", b"a,b\n1,2\n"))
+    asyncio.run(read_chats(deps(world, sessions)))
+    export = tmp_path / "ChatExport"
+    (export / "files").mkdir(parents=True)
+    (export / "files" / "users.csv").write_bytes(b"a,b\n1,2\n")
+    messages = [
+        {"id": 1, "type": "message", "date": "2026-11-01T09:01:00", "date_unixtime": "1793523660", "text": "hello"},
+        {
+            "id": 2,
+            "type": "message",
+            "date": "2026-11-01T09:02:00",
+            "date_unixtime": "1793523720",
+            "text": "file",
+            "file": "files/users.csv",
+            "file_name": "users.csv",
+        },
+    ]
+    root = {"name": "Leak shop", "type": "public_channel", "id": 111, "messages": messages}
+    (export / "result.json").write_text(json.dumps(root), encoding="utf-8")
+    state = SqlChatState(sessions)
+    importer = ExportImporter(IngestSink(sessions, NoHits(), store_post_text=False), username_for=state.username_for)
+    summary = importer.import_path(export)
+    assert (summary.new, summary.changed, summary.unchanged) == (0, 0, 2)
+    with sessions() as session:
+        assert session.scalars(select(Post.url).order_by(Post.id)).all() == [
+            "https://t.me/leakshop/1",
+            "https://t.me/leakshop/2",
+        ]

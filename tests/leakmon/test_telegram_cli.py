@@ -1,0 +1,115 @@
+"""`leakmon telegram ...`: help, export import end to end, account errors, and the app-level read."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from leakmon.app import App
+from leakmon.cli import app, main
+from leakmon.commands.telegram import read_chats_app
+from tests.crawlers.telegram.tg_fakes import FakeTelegramClient, World
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LEAKMON_CONFIG", raising=False)
+    monkeypatch.delenv("LEAKMON_DATABASE_URL", raising=False)
+    monkeypatch.setenv("LEAKMON_HOME", str(tmp_path / "home"))
+    for name in ("API_ID", "API_HASH", "SESSION_STRING", "SESSION_FILE"):
+        monkeypatch.delenv(f"LEAKMON_TELEGRAM__{name}", raising=False)
+    result = runner.invoke(app, ["init"])
+    assert result.exit_code == 0, result.output
+    return tmp_path
+
+
+@pytest.mark.parametrize("command", [[], ["login"], ["read"], ["import-export"]], ids=" ".join)
+def test_help(command: list[str]) -> None:
+    result = runner.invoke(app, ["telegram", *command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_import_export_twice_adds_nothing(workspace: Path) -> None:
+    export = workspace / "ChatExport"
+    (export / "files").mkdir(parents=True)
+    (export / "files" / "list.csv").write_bytes(b"id,memo\n1,none\n")
+    root = {
+        "name": "Shop",
+        "type": "private_channel",
+        "id": 4242,
+        "messages": [
+            {"id": 1, "type": "message", "date": "2026-10-01T10:00:00", "text": "hello"},
+            {"id": 2, "type": "message", "date": "2026-10-01T10:01:00", "text": "", "file": "files/list.csv"},
+            {
+                "id": 3,
+                "type": "message",
+                "date": "2026-10-01T10:02:00",
+                "text": "",
+                "file": "(File not included. Change data exporting settings to download.)",
+            },
+        ],
+    }
+    (export / "result.json").write_text(json.dumps(root), encoding="utf-8")
+    first = runner.invoke(app, ["telegram", "import-export", str(export), "--format", "jsonl"])
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout.splitlines()[-1])["new"] == 3
+    second = runner.invoke(app, ["telegram", "import-export", str(export), "--format", "jsonl"])
+    assert second.exit_code == 0, second.output
+    counts = json.loads(second.stdout.splitlines()[-1])
+    assert (counts["new"], counts["changed"], counts["unchanged"]) == (0, 0, 3)
+
+
+def test_import_export_of_an_empty_directory_is_an_input_error(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workspace / "empty").mkdir()
+    with pytest.raises(SystemExit) as exited:
+        main(["telegram", "import-export", str(workspace / "empty")])
+    assert exited.value.code == 2
+    assert "no result.json" in capsys.readouterr().err
+
+
+def test_read_without_a_session_is_an_account_error(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LEAKMON_TELEGRAM__API_ID", "1")
+    monkeypatch.setenv("LEAKMON_TELEGRAM__API_HASH", "x" * 32)
+    with pytest.raises(SystemExit) as exited:
+        main(["telegram", "read"])
+    assert exited.value.code == 5
+    assert "no Telegram session configured" in capsys.readouterr().err
+
+
+def test_read_chats_app_on_the_real_sink(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = workspace / "leakmon.toml"
+    config.write_text('[telegram]\nhistory_wait_time = 0\n[telegram.chats.shop]\nref = "@leakshop"\n', "utf-8")
+    monkeypatch.setenv("LEAKMON_CONFIG", str(config))
+    world = World()
+    channel = world.channel(111, "Leak shop", username="leakshop")
+    world.post(channel, 1, "hello")
+    world.post(channel, 2, "file", media=world.document("users.csv", b"a,b\n1,2\n"))
+    application = App()
+    try:
+        summary = asyncio.run(read_chats_app(application, client=FakeTelegramClient(world)))
+        assert [(c.name, c.status, c.new_posts) for c in summary.chats] == [("shop", "ok", 2)]
+        again = asyncio.run(read_chats_app(application, client=FakeTelegramClient(world)))
+        assert again.chats[0].new_posts == 0
+    finally:
+        application.close()
+
+
+def test_unknown_chat_name_is_not_found(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    world = World()
+    application = App()
+    with pytest.raises(Exception, match="no chat named 'nope'") as raised:
+        asyncio.run(read_chats_app(application, ["nope"], client=FakeTelegramClient(world)))
+    application.close()
+    assert type(raised.value).__name__ == "NotFoundError"
