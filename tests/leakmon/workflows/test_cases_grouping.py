@@ -1,0 +1,77 @@
+"""Incident grouping: reposts of one leak across venues form one incident; unrelated posts do not."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from storage.models.cases import Incident, IncidentPost
+from storage.repositories.cases import incident_of_post
+from tests.leakmon.workflows.world import Db
+
+FILE_X = "a" * 64
+TITLE = "KR 쇼핑몰 고객 디비 팝니다 최신 업데이트 50만건"
+
+
+def _incident_of(db: Db, post_id: int) -> int | None:
+    with db.sessions() as session:
+        return session.scalar(select(IncidentPost.incident_id).where(IncidentPost.post_id == post_id))
+
+
+def test_reposts_across_venues_form_one_incident(db: Db) -> None:
+    ten = [f"u{i:03d}" for i in range(10)]
+    with db.world() as w:
+        a = w.leak("chan_a", "1", ten, file_sha=FILE_X, title=TITLE)
+        # Same file re-uploaded on a forum, matching other rows of it.
+        b = w.leak("forum_x", "77", ["u100", "u101"], venue="forum", file_sha=FILE_X, title="자료 공유")
+        # A paste with six of the same people (no file, no similar title).
+        c = w.leak("paste_y", "p9", ten[:6], venue="paste", title="무제")
+        # Another channel: near-identical ad text, one shared person.
+        d = w.leak("chan_b", "5", ["u000", "u200"], title="KR 쇼핑몰 고객디비 팝니다!! 최신업데이트 50만건")
+        # Unrelated: other people, other text, other file.
+        e = w.leak("chan_c", "9", ["z1", "z2", "z3"], title="코인 투자자 연락처 판매", file_sha="b" * 64)
+    ids = {name: _incident_of(db, post.id) for name, post in dict(a=a, b=b, c=c, d=d, e=e).items()}
+    assert ids["a"] is not None
+    assert ids["a"] == ids["b"] == ids["c"] == ids["d"]
+    assert ids["e"] not in (None, ids["a"])
+    with db.sessions() as session:
+        joined = {pid: reason for pid, reason in session.execute(select(IncidentPost.post_id, IncidentPost.reason))}
+        incident = session.get_one(Incident, ids["a"])
+        assert joined[b.id] == "attachment"
+        assert joined[c.id] == "subjects"
+        assert joined[d.id] == "text"
+        assert incident.subject_count == 10 + 2 + 1
+        assert incident.post_count == 4
+
+
+def test_one_shared_person_and_different_text_stay_apart(db: Db) -> None:
+    with db.world() as w:
+        a = w.leak("chan_a", "1", ["u1", "u2", "u3"], title="주식 디비 팝니다 실시간 문의")
+        b = w.leak("chan_b", "2", ["u1", "x1", "x2"], title="대출 부결 콜DB 대량 보유 중")
+    assert _incident_of(db, a.id) != _incident_of(db, b.id)
+
+
+def test_a_post_linking_two_incidents_merges_them(db: Db) -> None:
+    with db.world() as w:
+        a = w.leak("chan_a", "1", ["u1", "u2"], file_sha=FILE_X)
+        b = w.leak("chan_b", "2", ["v1", "v2"], file_sha="c" * 64)
+        first, second = incident_of_post(w.session, a.id), incident_of_post(w.session, b.id)
+        assert first is not None
+        assert second is not None
+        assert first != second
+        bridge = w.post("chan_c", "3", files=[("a.csv", FILE_X), ("b.csv", "c" * 64)])
+        hits = [w.hit(bridge, "u1", attachment_sha256=FILE_X), w.hit(bridge, "v1", attachment_sha256="c" * 64)]
+        w.ingest(bridge, hits)
+    target = min(first, second)
+    assert _incident_of(db, a.id) == _incident_of(db, b.id) == _incident_of(db, bridge.id) == target
+    with db.sessions() as session:
+        merged = session.get_one(Incident, max(first, second))
+        assert merged.status == "merged"
+        assert merged.merged_into == target
+        assert session.get_one(Incident, target).subject_count == 4
+
+
+def test_a_post_without_hits_makes_no_incident(db: Db) -> None:
+    with db.world() as w:
+        post = w.post("chan_a", "1")
+        w.ingest(post, [])
+    assert _incident_of(db, post.id) is None

@@ -1,0 +1,97 @@
+"""The legal clock (awareness, 72-hour deadline) and the PIPC/KISA report thresholds."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from leakmon.workflows.incidents import refresh_for_hit, set_flags
+from leakmon.workflows.legal import REPORT_SUBJECTS, report_reasons, time_left
+from leakmon.workflows.triage import label_hit
+from storage.models.cases import Incident
+from storage.repositories.cases import hits_of_posts, incident_of_post
+from tests.leakmon.workflows.world import T0, Db, World
+
+
+def _incident(w: World, post_id: int) -> Incident:
+    incident_id = incident_of_post(w.session, post_id)
+    assert incident_id is not None
+    return w.session.get_one(Incident, incident_id)
+
+
+def test_strong_exact_hit_starts_the_clock_at_its_sighting(db: Db) -> None:
+    with db.world() as w:
+        post = w.leak("chan_a", "1", ["u1"], at=T0)
+        incident = _incident(w, post.id)
+        assert incident.awareness_at == T0
+        assert incident.notify_deadline == T0 + timedelta(hours=72)
+        assert "exact hit" in (incident.awareness_basis or "")
+        left = time_left(incident, now=T0 + timedelta(hours=80))
+        assert left is not None
+        assert left < timedelta(0)
+
+
+def test_weak_hit_waits_for_a_confirmed_label(db: Db) -> None:
+    with db.world() as w:
+        post = w.post("chan_a", "1", at=T0)
+        hit = w.hit(post, "u1", confidence=0.7)
+        w.ingest(post, [hit])
+        incident = _incident(w, post.id)
+        assert incident.awareness_at is None
+        assert incident.notify_deadline is None
+        label_at = T0 + timedelta(hours=5)
+        label_hit(w.session, hit.id, "confirmed", actor="alice", at=label_at)
+        refresh_for_hit(w.session, hit.id)
+        assert incident.awareness_at == label_at
+        assert incident.notify_deadline == label_at + timedelta(hours=72)
+        assert "alice" in (incident.awareness_basis or "")
+
+
+def test_false_positive_label_stops_the_clock(db: Db) -> None:
+    with db.world() as w:
+        post = w.leak("chan_a", "1", ["u1"])
+        incident = _incident(w, post.id)
+        assert incident.awareness_at is not None
+        (hit,) = hits_of_posts(w.session, [post.id])
+        label_hit(w.session, hit.id, "false_positive", actor="bob", note="our call-centre number")
+        refresh_for_hit(w.session, hit.id)
+        assert incident.awareness_at is None
+        assert incident.subject_count == 0
+
+
+@pytest.mark.parametrize(
+    ("subjects", "types", "intrusion", "expected"),
+    [
+        (REPORT_SUBJECTS - 1, ["phone", "name"], False, []),
+        (REPORT_SUBJECTS, ["phone"], False, [f"subjects>={REPORT_SUBJECTS}"]),
+        (3, ["phone", "rrn"], False, ["unique_id:rrn"]),
+        (3, ["frn"], False, ["unique_id:frn"]),
+        (3, ["passport_no"], False, ["unique_id:passport_no"]),
+        (3, ["phone"], True, ["intrusion"]),
+    ],
+)
+def test_report_reasons(subjects: int, types: list[str], intrusion: bool, expected: list[str]) -> None:
+    assert report_reasons(subjects, types, intrusion) == expected
+
+
+def test_thousand_subjects_require_a_report_and_rrn_too(db: Db) -> None:
+    with db.world() as w:
+        small = w.leak("chan_a", "1", [f"s{i}" for i in range(REPORT_SUBJECTS - 1)], file_sha="1" * 64)
+        assert not _incident(w, small.id).report_required
+        big = w.leak("chan_b", "2", [f"b{i}" for i in range(REPORT_SUBJECTS)], file_sha="2" * 64)
+        assert _incident(w, big.id).report_required
+        assert _incident(w, big.id).subject_count == REPORT_SUBJECTS
+        rrn = w.leak("chan_c", "3", ["r1"], types=("rrn",), file_sha="3" * 64)
+        assert _incident(w, rrn.id).report_required
+        assert _incident(w, rrn.id).report_reasons == "unique_id:rrn"
+
+
+def test_intrusion_flag_requires_a_report(db: Db) -> None:
+    with db.world() as w:
+        post = w.leak("chan_a", "1", ["u1"])
+        incident = _incident(w, post.id)
+        assert not incident.report_required
+        set_flags(w.session, incident.id, intrusion=True)
+        assert incident.report_required
+        assert incident.report_reasons == "intrusion"
