@@ -6,10 +6,14 @@ import io
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from web_fakes import read_events
 from web_sites import FixtureSite
 
 from conftest import Crawl
+
+pytestmark = pytest.mark.slow  # each crawl is a child process (~2-5 s)
 
 CSV = "name,phone\n홍길동,LEAKTOKEN-0001\n".encode("cp949")
 

@@ -1,0 +1,69 @@
+"""Paste sites, generic sites, Korean encodings and files found by content type."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from web_fakes import read_events
+from web_sites import FixtureSite
+
+from conftest import Crawl
+
+pytestmark = pytest.mark.slow  # each crawl is a child process (~2-5 s)
+
+
+def test_paste_site_skips_seen_pastes_on_the_next_run(site: FixtureSite, crawl: Crawl, events_path: Path) -> None:
+    listing = '<html><body><a href="/p/aaa">a</a> <a href="/p/bbb">b</a></body></html>'
+    site.add("/archive", listing)
+    site.add("/p/aaa", '<html><body><pre class="paste">LEAKTOKEN one\n비번: 1234</pre></body></html>')
+    site.add("/p/bbb", '<html><body><pre class="paste">nothing here</pre></body></html>')
+    config = {"kind": "paste", "start_urls": [site.url("/archive")], "depth": 1, "selectors": {"post": "pre.paste"}}
+    first = crawl(**config)
+    pastes = {e["external_id"]: e for e in read_events(events_path, "ingest")}
+    assert sorted(pastes) == [site.url("/p/aaa"), site.url("/p/bbb")]
+    assert pastes[site.url("/p/aaa")]["passwords"] == ["1234"]
+    assert first.new_posts == 2 and first.hits == 1
+
+    site.reset_log()
+    site.add("/archive", listing.replace("</body>", '<a href="/p/ccc">c</a></body>'))
+    site.add("/p/ccc", '<html><body><pre class="paste">new LEAKTOKEN</pre></body></html>')
+    second = crawl(**config)
+    assert sorted(site.fetched()) == ["/archive", "/p/ccc"]  # pastes are immutable: not re-requested
+    assert second.skipped_seen == 2 and second.new_posts == 1
+    assert read_events(events_path, "removed") == []
+
+
+def test_generic_site_with_only_a_start_url(site: FixtureSite, crawl: Crawl, events_path: Path) -> None:
+    site.add("/", '<html><body>home <a href="/a">a</a> <a href="http://elsewhere.test/x">off</a>'
+                  ' <a href="/dump">dump</a></body></html>')
+    site.add("/a", '<html><body>page a LEAKTOKEN <a href="/b">b</a> <a href="/list.csv">csv</a></body></html>')
+    site.add("/b", '<html><body>page b, too deep to follow <a href="/c">c</a></body></html>')
+    site.add("/list.csv", b"id,LEAKTOKEN\n", content_type="text/csv")
+    site.add("/dump", b"PK\x03\x04 not really a zip LEAKTOKEN", content_type="application/zip")
+    summary = crawl(kind="site", start_urls=[site.url("/")], depth=2)
+    posts = {e["external_id"]: e for e in read_events(events_path, "ingest")}
+    assert sorted(posts) == sorted(site.url(p) for p in ("/", "/a", "/b", "/dump"))
+    assert [a["name"] for a in posts[site.url("/a")]["attachments"]] == ["list.csv"]
+    assert posts[site.url("/dump")]["attachments"][0]["name"] == "dump"  # by content type
+    assert "/c" not in site.fetched()
+    assert summary.hits == 3 and summary.errors == 0
+
+
+@pytest.mark.parametrize(
+    ("content_type", "meta"),
+    [
+        pytest.param("text/html; charset=utf-8", "", id="header-says-utf8"),
+        pytest.param("text/html", '<meta charset="utf-8">', id="meta-says-utf8"),
+        pytest.param("text/html", "", id="no-charset"),
+        pytest.param("text/html; charset=euc-kr", "", id="euc-kr-label"),
+    ],
+)
+def test_cp949_pages_decode_whatever_they_declare(
+    site: FixtureSite, crawl: Crawl, events_path: Path, content_type: str, meta: str
+) -> None:
+    body = f"<html><head>{meta}</head><body>똠방각하 쿠팡 회원 DB 팝니다</body></html>".encode("cp949")
+    site.add("/", body, content_type=content_type)
+    crawl(kind="site", start_urls=[site.url("/")], depth=0)
+    [post] = read_events(events_path, "ingest")
+    assert post["text"] == "똠방각하 쿠팡 회원 DB 팝니다"
