@@ -26,7 +26,9 @@ def test_plain_text_lines_keep_numbers(tmp_path: Path) -> None:
     }
     report = reading.report
     assert (report.status, report.detected_type, report.findings) == (STATUS_OK, "text", ())
-    assert report.size == path.stat().st_size and report.sha256 is not None and len(report.sha256) == 64
+    assert report.size == path.stat().st_size
+    assert report.sha256 is not None
+    assert len(report.sha256) == 64
 
 
 @pytest.mark.parametrize(
@@ -76,7 +78,8 @@ def test_cp949_text_with_cp949_only_syllables_decodes() -> None:
 def test_utf16_with_bom() -> None:
     text = "이름\t전화번호\n홍길동\t010-9876-5432\n"
     (block,) = blocks(read_bytes("u16.txt", text.encode("utf-16")))
-    assert block.text == "이름\t전화번호\n홍길동\t010-9876-5432" and block.columns == ("이름", "전화번호")
+    assert block.text == "이름\t전화번호\n홍길동\t010-9876-5432"
+    assert block.columns == ("이름", "전화번호")
 
 
 def test_invalid_utf8_is_replaced_and_recorded() -> None:
@@ -84,7 +87,9 @@ def test_invalid_utf8_is_replaced_and_recorded() -> None:
     reading = read_bytes("mixed.txt", data)
     items = list(reading)
     text = "\n".join(block.text for block in blocks(items))
-    assert "kim@naver.com" in text and "010-1234-5678" in text and "\ufffd" in text
+    assert "kim@naver.com" in text
+    assert "010-1234-5678" in text
+    assert "\ufffd" in text
     assert kinds(items) == ["decode_fallback"]
     assert reading.report.status == STATUS_PARTIAL
 
