@@ -29,12 +29,12 @@ def test_reposts_across_venues_form_one_incident(db: Db) -> None:
         d = w.leak("chan_b", "5", ["u000", "u200"], title="KR 쇼핑몰 고객디비 팝니다!! 최신업데이트 50만건")
         # Unrelated: other people, other text, other file.
         e = w.leak("chan_c", "9", ["z1", "z2", "z3"], title="코인 투자자 연락처 판매", file_sha="b" * 64)
-    ids = {name: _incident_of(db, post.id) for name, post in dict(a=a, b=b, c=c, d=d, e=e).items()}
+    ids = {name: _incident_of(db, post.id) for name, post in {"a": a, "b": b, "c": c, "d": d, "e": e}.items()}
     assert ids["a"] is not None
     assert ids["a"] == ids["b"] == ids["c"] == ids["d"]
     assert ids["e"] not in (None, ids["a"])
     with db.sessions() as session:
-        joined = {pid: reason for pid, reason in session.execute(select(IncidentPost.post_id, IncidentPost.reason))}
+        joined = dict(session.execute(select(IncidentPost.post_id, IncidentPost.reason)))
         incident = session.get_one(Incident, ids["a"])
         assert joined[b.id] == "attachment"
         assert joined[c.id] == "subjects"

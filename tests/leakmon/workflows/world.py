@@ -41,7 +41,7 @@ class World:
     """Builds rows in one session; call ``ingest`` to run the post hook as the sink would."""
 
     session: Session
-    settings: Settings = field(default_factory=lambda: Settings(home="/tmp/leakmon-test-home"))  # noqa: S108
+    settings: Settings = field(default_factory=lambda: Settings(home="/tmp/leakmon-test-home"))
     _subjects: dict[str, Subject] = field(default_factory=dict)
 
     def subject(self, ref: str) -> Subject:
