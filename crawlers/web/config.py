@@ -34,9 +34,7 @@ class Selectors(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     post: str | None = Field(None, description="Each element matched is one post (one document).")
-    post_id: str | None = Field(
-        None, description="Relative to a post: its stable id, e.g. '::attr(data-post-id)'."
-    )
+    post_id: str | None = Field(None, description="Relative to a post: its stable id, e.g. '::attr(data-post-id)'.")
     author: str | None = Field(None, description="Relative to a post: the author's display name.")
     date: str | None = Field(None, description="Relative to a post: the posting time (ISO or Y-m-d H:M).")
     title: str | None = Field(None, description="The page's (thread's) title.")
@@ -57,7 +55,9 @@ class SourceConfig(BaseModel):
     )
     depth: int = Field(2, ge=0, le=20, description="Link hops from a start URL (tme_preview: older pages).")
     schedule: str | None = Field(None, description="How often: an interval like '30m' or a cron string.")
-    selectors: Selectors = Field(default_factory=Selectors, description="Optional CSS selectors.")
+    selectors: Selectors = Field(
+        default_factory=lambda: Selectors.model_validate({}), description="Optional CSS selectors."
+    )
     proxy: str | None = Field(
         None, description="HTTP proxy for every request, e.g. http://127.0.0.1:8118 (Privoxy to Tor)."
     )
@@ -171,9 +171,7 @@ def parse_source(name: str, raw: Mapping[str, Any]) -> SourceConfig:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         message = first["msg"].removeprefix("Value error, ")
-        raise SourceConfigError(
-            f"source {name!r}: {where + ': ' if where else ''}{message}"
-        ) from None
+        raise SourceConfigError(f"source {name!r}: {where + ': ' if where else ''}{message}") from None
 
 
 def parse_sources(raw: Mapping[str, Mapping[str, Any]]) -> dict[str, SourceConfig]:

@@ -27,6 +27,8 @@ def finding_for(failure: Failure | BaseException, url: str, *, meta: dict[str, o
     preset = (meta or {}).get(FINDING_META)
     if isinstance(preset, Finding):
         return preset
+    if exc is None:
+        return Finding(locator=url, kind="error", reason="unknown failure")
     kind, reason = _classify(exc)
     return Finding(locator=url, kind=kind, reason=reason)
 

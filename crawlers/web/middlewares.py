@@ -10,7 +10,7 @@ from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.utils.httpobj import urlparse_cached
-from w3lib.encoding import http_content_type_encoding, html_body_declared_encoding
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 
 from crawlers.model import Finding
 from crawlers.web.config import is_onion
@@ -98,7 +98,7 @@ class CharsetFixMiddleware:
     def process_response(self, request: Request, response: Response) -> Response:
         if not isinstance(response, TextResponse):
             return response
-        declared = http_content_type_encoding(response.headers.get(b"Content-Type", b"").decode("latin-1"))
+        declared = http_content_type_encoding((response.headers.get(b"Content-Type") or b"").decode("latin-1"))
         if declared is None and isinstance(response, HtmlResponse):
             declared = html_body_declared_encoding(response.body)
         if declared not in (None, "utf-8", "utf8"):
@@ -122,9 +122,7 @@ class SkipSeenDocumentsMiddleware(_SpiderAware):
     sync middleware aborts the crawl and which would never re-read a forum thread anyway.
     """
 
-    async def process_spider_output(
-        self, response: Response, result: AsyncIterator[Any]
-    ) -> AsyncIterator[Any]:
+    async def process_spider_output(self, response: Response, result: AsyncIterator[Any]) -> AsyncIterator[Any]:
         spider = self.spider
         never = spider.config.effective_revisit == "never"
         async for item in result:

@@ -89,7 +89,9 @@ def crawl_here(job: CrawlJob, sink: PostSink, *, progress: ProgressCallback | No
     if spider is None:
         raise CrawlFailed(f"crawl of {job.source} did not start")
     summary: CrawlSummary = spider.summary  # type: ignore[attr-defined]
-    summary.finish_reason = summary.finish_reason or str(crawler.stats.get_value("finish_reason") if crawler.stats else "")
+    summary.finish_reason = summary.finish_reason or str(
+        crawler.stats.get_value("finish_reason") if crawler.stats else ""
+    )
     nothing = summary.pages + summary.not_modified + summary.unchanged_pages + summary.skipped_seen == 0
     summary.status = "failed" if nothing and summary.errors else "ok"
     return summary

@@ -12,8 +12,45 @@ from parsel import Selector
 # Hand-written rather than html-text: that library puts a space between adjacent inline
 # elements ("010-<b>1234</b>" -> "010- 1234"), which splits identifiers sellers wrap in tags.
 _BLOCK = frozenset(
-    "address article aside blockquote br dd div dl dt fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6"
-    " header hr li main nav ol p pre section table tbody td tfoot th thead tr ul".split()
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    ]
 )
 _SKIP = frozenset({"script", "style", "noscript", "template", "head"})
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
@@ -71,7 +108,7 @@ def parse_time(value: str | None, zone: str = "Asia/Seoul") -> datetime | None:
     except ValueError:
         for fmt in _DATE_FORMATS:
             try:
-                parsed = datetime.strptime(value, fmt)  # noqa: DTZ007 - zone applied below
+                parsed = datetime.strptime(value, fmt)
                 break
             except ValueError:
                 continue

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 import scrapy
@@ -38,7 +38,7 @@ def canonical(url: str) -> str:
 def file_name(url: str, response: Response | None = None) -> str:
     """A display name for a downloaded file (metadata only, never a path)."""
     if response is not None:
-        disposition = response.headers.get(b"Content-Disposition", b"").decode("latin-1")
+        disposition = (response.headers.get(b"Content-Disposition") or b"").decode("latin-1")
         match = re.search(r"filename\*?=(?:UTF-8'')?\"?([^\";]+)", disposition, re.IGNORECASE)
         if match:
             return _UNSAFE_NAME.sub("_", unquote(match.group(1)))[:200] or "attachment"
@@ -103,7 +103,7 @@ class WebSpider(scrapy.Spider):
             callback=callback or self.parse,
             errback=self.on_error,
             headers=self.secret_headers or None,
-            cookies=self.secret_cookies or None,
+            cookies=cast(Any, self.secret_cookies or None),
             priority=-depth,
             meta={
                 "lm_key": canonical(url),
@@ -136,13 +136,15 @@ class WebSpider(scrapy.Spider):
         request = Request(
             url,
             headers=self.secret_headers or None,
-            cookies=self.secret_cookies or None,
+            cookies=cast(Any, self.secret_cookies or None),
             dont_filter=True,
             meta={"download_maxsize": cap, "download_warnsize": 0, "lm_role": "attachment"},
         )
-        assert self.crawler.engine is not None
+        engine = self.crawler.engine
+        if engine is None:
+            raise RuntimeError("attachment download before the engine started")
         try:
-            response = await self.crawler.engine.download_async(request)
+            response = await engine.download_async(request)
         except Exception as exc:
             finding = finding_for(exc, url, meta=request.meta)
             if finding.kind == "cap_bytes":
@@ -152,7 +154,7 @@ class WebSpider(scrapy.Spider):
             finding = Finding(url, "http_error", f"HTTP {response.status}")
             return Attachment(name=name or file_name(url), url=url, skipped_reason=finding.reason), (finding,)
         data = response.body
-        mime = response.headers.get(b"Content-Type", b"").decode("latin-1").split(";")[0].strip() or None
+        mime = (response.headers.get(b"Content-Type") or b"").decode("latin-1").split(";")[0].strip() or None
         display = name or file_name(url, response)
         self.summary.attachments += 1
         self.summary.attachment_bytes += len(data)

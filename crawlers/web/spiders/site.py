@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from parsel import Selector
@@ -64,8 +64,10 @@ class SiteSpider(WebSpider):
             return
         if response.status in (404, 410, 304):
             if previous is not None and not previous.removed:
-                yield PageItem(PageState(url=key, depth=depth, status=response.status, removed=True,
-                                         post_ids=previous.post_ids), "removed")
+                yield PageItem(
+                    PageState(url=key, depth=depth, status=response.status, removed=True, post_ids=previous.post_ids),
+                    "removed",
+                )
             else:
                 self.record(Finding(response.url, "http_error", f"HTTP {response.status}"))
             return
@@ -73,15 +75,20 @@ class SiteSpider(WebSpider):
         content_hash = hashlib.sha256(response.body).hexdigest()
         is_html = isinstance(response, HtmlResponse)
         links = self._links(response, depth) if is_html else []
-        validators = {
-            "etag": _header(response, b"ETag"),
-            "last_modified": _header(response, b"Last-Modified"),
-        }
+        etag = _header(response, b"ETag")
+        last_modified = _header(response, b"Last-Modified")
         if previous is not None and previous.content_hash == content_hash and not previous.removed:
             self.summary.unchanged_pages += 1
             self.present_posts.update(previous.post_ids)
-            state = PageState(url=key, depth=depth, content_hash=content_hash, links=tuple(links),
-                              post_ids=previous.post_ids, **validators)
+            state = PageState(
+                url=key,
+                depth=depth,
+                content_hash=content_hash,
+                links=tuple(links),
+                post_ids=previous.post_ids,
+                etag=etag,
+                last_modified=last_modified,
+            )
             yield PageItem(state, "unchanged")
         else:
             items = await (self._html_posts(response, key) if is_html else self._file_post(response, key))
@@ -91,8 +98,15 @@ class SiteSpider(WebSpider):
                 self.missing_posts.update(set(previous.post_ids) - set(post_ids))
             for item in items:
                 yield item
-            state = PageState(url=key, depth=depth, content_hash=content_hash, links=tuple(links),
-                              post_ids=post_ids, **validators)
+            state = PageState(
+                url=key,
+                depth=depth,
+                content_hash=content_hash,
+                links=tuple(links),
+                post_ids=post_ids,
+                etag=etag,
+                last_modified=last_modified,
+            )
             yield PageItem(state, "changed")
         for request in self._follow(links, depth):
             yield request
@@ -106,7 +120,7 @@ class SiteSpider(WebSpider):
         if depth >= self.config.depth:
             return []
         allowed = set(self.allowed_domains)
-        urls = (link.url for link in self.follow_links.extract_links(response))
+        urls = (link.url for link in self.follow_links.extract_links(cast(HtmlResponse, response)))
         return list(dict.fromkeys(url for url in urls if _host_allowed(urlsplit(url).hostname, allowed)))
 
     def _follow(self, links: tuple[str, ...] | list[str], depth: int) -> list[Any]:
@@ -119,10 +133,7 @@ class SiteSpider(WebSpider):
         anchors = selector.css(css) if css else selector.css("a[href]")
         urls = [base.urljoin(href) for href in anchors.css("::attr(href)").getall()]
         allowed = set(self.allowed_domains)
-        keep = [
-            url for url in urls
-            if (explicit and css) or extension(url) in self.file_extensions
-        ]
+        keep = [url for url in urls if (explicit and css) or extension(url) in self.file_extensions]
         keep = [url for url in keep if _host_allowed(urlsplit(url).hostname, allowed)]
         return list(dict.fromkeys(keep))
 
@@ -130,9 +141,14 @@ class SiteSpider(WebSpider):
 
     async def _html_posts(self, response: Response, key: str) -> list[PostItem]:
         selectors = self.config.selectors
-        title = first_text(response, selectors.title) or (response.css("title::text").get() or "").strip() or None
-        elements = response.css(selectors.post) if selectors.post else response.css("body") or [Selector(
-            text=response.text)]
+        title = (
+            first_text(cast(HtmlResponse, response).selector, selectors.title)
+            or (response.css("title::text").get() or "").strip()
+            or None
+        )
+        elements = (
+            response.css(selectors.post) if selectors.post else response.css("body") or [Selector(text=response.text)]
+        )
         items: list[PostItem] = []
         for index, element in enumerate(elements):
             external_id, url = self._identify(element, index, len(elements), key, response.url)
@@ -173,8 +189,9 @@ class SiteSpider(WebSpider):
         content_type = _header(response, b"Content-Type") or ""
         if isinstance(response, TextResponse) and content_type.startswith("text/plain"):
             text = response.text
-            post = CrawledPost(self.source, key, self.config.kind, text=text, url=response.url,
-                               title=file_name(response.url))
+            post = CrawledPost(
+                self.source, key, self.config.kind, text=text, url=response.url, title=file_name(response.url)
+            )
             return [PostItem(post, passwords_in(text))]
         attachment = Attachment(
             name=file_name(response.url, response),
@@ -185,8 +202,9 @@ class SiteSpider(WebSpider):
         )
         self.summary.attachments += 1
         self.summary.attachment_bytes += len(response.body)
-        post = CrawledPost(self.source, key, self.config.kind, url=response.url, title=attachment.name,
-                           attachments=(attachment,))
+        post = CrawledPost(
+            self.source, key, self.config.kind, url=response.url, title=attachment.name, attachments=(attachment,)
+        )
         return [PostItem(post)]
 
     async def _attachments(

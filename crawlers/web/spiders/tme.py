@@ -78,8 +78,12 @@ class TmePreviewSpider(WebSpider):
         yield PageItem(PageState(url=key, depth=older, post_ids=post_ids), "changed")
         if more and before:
             url = response.urljoin(f"{urlsplit(response.url).path}?before={before}")
-            yield self.page_request(url, depth=older + 1, role="listing",
-                                    meta={"lm_conditional": False, "lm_older": older + 1, "lm_newest": newest})
+            yield self.page_request(
+                url,
+                depth=older + 1,
+                role="listing",
+                meta={"lm_conditional": False, "lm_older": older + 1, "lm_newest": newest},
+            )
 
     def _post(self, channel: str, message: Selector, response: Response) -> CrawledPost | None:
         number = _message_id(message)

@@ -41,8 +41,15 @@ Crawl = Callable[..., CrawlSummary]
 def crawl(crawl_db: str, tmp_path: Path) -> Crawl:
     """Run one crawl of a source in a child process, recording into tmp_path/events.jsonl."""
 
-    def run(name: str = "src", *, sink_path: Path | None = None, database_url: str | None = None,
-            redis_url: str | None = None, frontier: str | None = None, **config: Any) -> CrawlSummary:
+    def run(
+        name: str = "src",
+        *,
+        sink_path: Path | None = None,
+        database_url: str | None = None,
+        redis_url: str | None = None,
+        frontier: str | None = None,
+        **config: Any,
+    ) -> CrawlSummary:
         source = SourceConfig.model_validate({**FAST, **config})
         job = CrawlJob(
             source=name,

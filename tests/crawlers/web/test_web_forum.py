@@ -7,11 +7,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
+from conftest import Crawl
 from web_fakes import read_events
 from web_sites import FixtureSite
-
-from conftest import Crawl
 
 pytestmark = pytest.mark.slow  # each crawl is a child process (~2-5 s)
 
@@ -43,9 +41,16 @@ def build_forum(site: FixtureSite) -> None:
     site.add("/board/misc", _page("Misc", '<a href="/thread/3">hello</a>'), etag=True)
     site.add(
         "/thread/1",
-        _page("Selling DB", _post(11, "seller", "fresh db pw: s3cret LEAKTOKEN",
-                                  '<a href="/files/users.csv">users.csv</a> <a href="/files/dump.zip">zip</a>')
-              + '<a class="next" href="/thread/1?page=2">next</a>'),
+        _page(
+            "Selling DB",
+            _post(
+                11,
+                "seller",
+                "fresh db pw: s3cret LEAKTOKEN",
+                '<a href="/files/users.csv">users.csv</a> <a href="/files/dump.zip">zip</a>',
+            )
+            + '<a class="next" href="/thread/1?page=2">next</a>',
+        ),
         etag=True,
     )
     site.add("/thread/1?page=2", _page("Selling DB", _post(12, "buyer", "interested")), etag=True)
@@ -81,18 +86,33 @@ def test_forum_crawl_then_incremental_recrawl(site: FixtureSite, crawl: Crawl, e
     assert sorted(a["name"] for a in sale["attachments"]) == ["dump.zip", "users.csv"]
     assert all(a["sha256"] for a in sale["attachments"])
     assert "combo list 010-1234-5678" in posts[f"{host}#21"]["text"].splitlines()  # inline tags kept whole
-    assert first.posts == 4 and first.new_posts == 4 and first.attachments == 2
+    assert first.posts == 4
+    assert first.new_posts == 4
+    assert first.attachments == 2
     assert first.hits == 3  # post text + csv + zip bytes contain the token (fake sink's notion of a hit)
 
     # Second crawl: a reply on thread 2, an edit on thread 3, thread 1 page 2 deleted.
     site.reset_log()
-    site.add("/thread/2", _page("Combo", _post(21, "x", "combo list 010-<b>1234</b>-5678")
-                               + _post(22, "z", "still available?")), etag=True)
+    site.add(
+        "/thread/2",
+        _page("Combo", _post(21, "x", "combo list 010-<b>1234</b>-5678") + _post(22, "z", "still available?")),
+        etag=True,
+    )
     site.add("/thread/3", _page("Hello", _post(31, "y", "hi all (edited)")), etag=True)
     site.remove("/thread/1?page=2")
-    site.add("/thread/1", _page("Selling DB", _post(11, "seller", "fresh db pw: s3cret LEAKTOKEN",
-                                                     '<a href="/files/users.csv">users.csv</a> '
-                                                     '<a href="/files/dump.zip">zip</a>')), etag=True)
+    site.add(
+        "/thread/1",
+        _page(
+            "Selling DB",
+            _post(
+                11,
+                "seller",
+                "fresh db pw: s3cret LEAKTOKEN",
+                '<a href="/files/users.csv">users.csv</a> <a href="/files/dump.zip">zip</a>',
+            ),
+        ),
+        etag=True,
+    )
     events_before = len(read_events(events_path))
     second = crawl(start_urls=[site.url("/")], **FORUM)
     assert second.status == "ok", second
@@ -102,7 +122,12 @@ def test_forum_crawl_then_incremental_recrawl(site: FixtureSite, crawl: Crawl, e
     assert sorted(site.fetched(status=304)) == ["/", "/board/db", "/board/misc"]
     later = read_events(events_path)[events_before:]
     statuses = {e["external_id"]: e["status"] for e in later if e["op"] == "ingest"}
-    assert statuses == {f"{host}#11": "unchanged", f"{host}#21": "unchanged", f"{host}#22": "new",
-                        f"{host}#31": "changed"}
+    assert statuses == {
+        f"{host}#11": "unchanged",
+        f"{host}#21": "unchanged",
+        f"{host}#22": "new",
+        f"{host}#31": "changed",
+    }
     assert [e["external_id"] for e in later if e["op"] == "removed"] == [f"{host}#12"]
-    assert second.removed == 1 and second.not_modified == 3
+    assert second.removed == 1
+    assert second.not_modified == 3

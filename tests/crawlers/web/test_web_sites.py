@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import Crawl
 from web_fakes import read_events
 from web_sites import FixtureSite
-
-from conftest import Crawl
 
 pytestmark = pytest.mark.slow  # each crawl is a child process (~2-5 s)
 
@@ -23,20 +22,25 @@ def test_paste_site_skips_seen_pastes_on_the_next_run(site: FixtureSite, crawl: 
     pastes = {e["external_id"]: e for e in read_events(events_path, "ingest")}
     assert sorted(pastes) == [site.url("/p/aaa"), site.url("/p/bbb")]
     assert pastes[site.url("/p/aaa")]["passwords"] == ["1234"]
-    assert first.new_posts == 2 and first.hits == 1
+    assert first.new_posts == 2
+    assert first.hits == 1
 
     site.reset_log()
     site.add("/archive", listing.replace("</body>", '<a href="/p/ccc">c</a></body>'))
     site.add("/p/ccc", '<html><body><pre class="paste">new LEAKTOKEN</pre></body></html>')
     second = crawl(**config)
     assert sorted(site.fetched()) == ["/archive", "/p/ccc"]  # pastes are immutable: not re-requested
-    assert second.skipped_seen == 2 and second.new_posts == 1
+    assert second.skipped_seen == 2
+    assert second.new_posts == 1
     assert read_events(events_path, "removed") == []
 
 
 def test_generic_site_with_only_a_start_url(site: FixtureSite, crawl: Crawl, events_path: Path) -> None:
-    site.add("/", '<html><body>home <a href="/a">a</a> <a href="http://elsewhere.test/x">off</a>'
-                  ' <a href="/dump">dump</a></body></html>')
+    site.add(
+        "/",
+        '<html><body>home <a href="/a">a</a> <a href="http://elsewhere.test/x">off</a>'
+        ' <a href="/dump">dump</a></body></html>',
+    )
     site.add("/a", '<html><body>page a LEAKTOKEN <a href="/b">b</a> <a href="/list.csv">csv</a></body></html>')
     site.add("/b", '<html><body>page b, too deep to follow <a href="/c">c</a></body></html>')
     site.add("/list.csv", b"id,LEAKTOKEN\n", content_type="text/csv")
@@ -47,7 +51,8 @@ def test_generic_site_with_only_a_start_url(site: FixtureSite, crawl: Crawl, eve
     assert [a["name"] for a in posts[site.url("/a")]["attachments"]] == ["list.csv"]
     assert posts[site.url("/dump")]["attachments"][0]["name"] == "dump"  # by content type
     assert "/c" not in site.fetched()
-    assert summary.hits == 3 and summary.errors == 0
+    assert summary.hits == 3
+    assert summary.errors == 0
 
 
 @pytest.mark.parametrize(

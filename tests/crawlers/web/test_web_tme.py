@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
+from conftest import Crawl
 from web_fakes import read_events
 from web_sites import FixtureSite
-
-from conftest import Crawl
 
 pytestmark = pytest.mark.slow  # each crawl is a child process (~2-5 s)
 
@@ -33,10 +31,13 @@ DOC = (
 def _page(channel: str, numbers: range, before: int | None, texts: dict[int, str] | None = None) -> str:
     texts = texts or {}
     body = "".join(
-        _message(channel, n, texts.get(n, f"post {n} LEAKTOKEN<br>pw: p{n}"), DOC if n == 3 else "")
-        for n in numbers
+        _message(channel, n, texts.get(n, f"post {n} LEAKTOKEN<br>pw: p{n}"), DOC if n == 3 else "") for n in numbers
     )
-    more = f'<a class="tme_messages_more js-messages_more" data-before="{before}" href="/s/{channel}?before={before}"></a>' if before else ""
+    more = (
+        f'<a class="tme_messages_more js-messages_more" data-before="{before}" href="/s/{channel}?before={before}"></a>'
+        if before
+        else ""
+    )
     return f'<html><body><div class="tgme_channel_info"></div>{more}{body}</body></html>'
 
 
@@ -55,8 +56,14 @@ def test_preview_pages_back_then_rereads_only_the_newest_page(
     assert by_id["leaks/7"]["passwords"] == ["p7"]
     assert by_id["leaks/7"]["posted_at"] == "2026-11-20T07:00:00+00:00"
     assert by_id["leaks/3"]["attachments"] == [
-        {"name": "db.zip", "size": None, "declared_size": 2_400_000, "on_disk": False,
-         "skipped": "t.me preview has no download link", "sha256": None}
+        {
+            "name": "db.zip",
+            "size": None,
+            "declared_size": 2_400_000,
+            "on_disk": False,
+            "skipped": "t.me preview has no download link",
+            "sha256": None,
+        }
     ]
     # Only the last post of the walk carries the checkpoint, with the newest id.
     assert [e["checkpoint"] for e in ingested if e["checkpoint"]] == [["tme:src:leaks", "7"]]
@@ -64,8 +71,9 @@ def test_preview_pages_back_then_rereads_only_the_newest_page(
 
     # The recording sink does not store checkpoints: give the second run one through the DB.
     from sqlalchemy import create_engine
-    from storage.repositories.checkpoints import set_checkpoint
     from sqlalchemy.orm import Session
+
+    from storage.repositories.checkpoints import set_checkpoint
 
     site.reset_log()
     site.add("/s/leaks", _page("leaks", range(6, 9), before=6, texts={7: "post 7 edited"}))
@@ -79,10 +87,13 @@ def test_preview_pages_back_then_rereads_only_the_newest_page(
     assert site.fetched() == ["/s/leaks"]  # newest page reaches the checkpoint: no paging back
     later = read_events(events_path, "ingest")[before:]
     assert {e["external_id"]: e["status"] for e in later} == {
-        "leaks/6": "unchanged", "leaks/7": "changed", "leaks/8": "new"
+        "leaks/6": "unchanged",
+        "leaks/7": "changed",
+        "leaks/8": "new",
     }
     assert later[-1]["checkpoint"] == ["tme:src:leaks", "8"]
-    assert second.new_posts == 1 and second.changed_posts == 1
+    assert second.new_posts == 1
+    assert second.changed_posts == 1
 
 
 def test_vanished_message_inside_the_page_range_is_recorded_removed(
@@ -90,8 +101,10 @@ def test_vanished_message_inside_the_page_range_is_recorded_removed(
 ) -> None:
     site.add("/s/leaks", _page("leaks", range(1, 4), before=None))
     crawl(kind="tme_preview", start_urls=[site.url("/s/leaks")])
-    site.add("/s/leaks", _page("leaks", range(1, 4), before=None).replace(
-        _message("leaks", 2, "post 2 LEAKTOKEN<br>pw: p2"), ""))
+    site.add(
+        "/s/leaks",
+        _page("leaks", range(1, 4), before=None).replace(_message("leaks", 2, "post 2 LEAKTOKEN<br>pw: p2"), ""),
+    )
     crawl(kind="tme_preview", start_urls=[site.url("/s/leaks")])
     assert [e["external_id"] for e in read_events(events_path, "removed")] == ["leaks/2"]
 
