@@ -72,7 +72,7 @@ class ReadLimits(BaseModel):
         description="Target size of one yielded TextBlock, in characters (blocks end on a line end).",
     )
     max_document_bytes: int = Field(
-        default=64 * MiB,
+        default=16 * MiB,
         gt=0,
         description="Largest JSON document or HTML page parsed as a whole; a bigger one is scanned as "
         "plain text lines instead (`format_fallback`).",

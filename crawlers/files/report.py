@@ -13,6 +13,28 @@ STATUS_PARTIAL = "partial"  # text was produced, but something was capped, skipp
 STATUS_SKIPPED = "skipped"  # nothing was read, by policy or capability (binary, cap, no password, no tool)
 STATUS_FAILED = "failed"  # nothing was read because the file is broken or unreadable
 
+# Every Finding kind the reader emits (stored strings, so API) and what it means.
+FINDING_KINDS: dict[str, str] = {
+    "cap_bytes": "file over max_file_bytes (not read), or max_total_bytes expanded (reading stopped)",
+    "cap_ratio": "a compressed member or stream expanded past max_ratio; the rest of it was skipped",
+    "cap_members": "more than max_members archive members; the rest were skipped",
+    "cap_depth": "an archive nested deeper than max_depth was not opened",
+    "cap_line": "a line longer than max_line_bytes was scanned in pieces",
+    "cap_time": "the file took longer than max_seconds; reading stopped",
+    "path_traversal": "a member name was absolute or used '..'; read in memory under a cleaned name (note)",
+    "encrypted_no_password": "an encrypted member or archive that no candidate password opened",
+    "unsupported_format": "a recognised format that is not read (pdf, images, xls, sqlite, multi-volume rar...)",
+    "skipped_binary": "binary content (possibly under a text name) was skipped",
+    "tool_missing": "a rar member needs an external tool (unar, 7zip, unrar) that is not installed",
+    "decode_fallback": "undecodable bytes were replaced by U+FFFD",
+    "decode_guess": "the encoding was guessed by charset-normalizer (note)",
+    "format_fallback": "invalid or oversized JSON/HTML was read as plain text lines (note)",
+    "corrupt": "the archive, member or stream is broken (bad CRC, truncated, not the format it claims)",
+    "error": "an unexpected error in one member; the member was skipped, the rest read",
+    "unreadable": "the local file could not be opened",
+    "not_fetched": "the venue did not download the attachment (reason given by the venue)",
+    "aborted": "the consumer stopped iterating before the end (report only)",
+}
 # Finding kinds that do not mean lost content.
 NOTE_KINDS = frozenset({"path_traversal", "decode_guess", "format_fallback"})
 # Loss kinds that mean "not read on purpose or for lack of a key/tool", as opposed to broken input.

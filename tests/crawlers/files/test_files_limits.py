@@ -176,3 +176,23 @@ def test_stored_zip_member_is_not_ratio_capped() -> None:
     items = list(reading)
     assert kinds(items) == []
     assert sum(block.text.count("\n") + 1 for block in blocks(items)) == 200_000
+
+
+def test_every_limit_is_documented_and_defaulted() -> None:
+    for name, field in ReadLimits.model_fields.items():
+        assert field.description, name
+        assert field.default is not None, name
+
+
+def test_every_emitted_kind_is_documented() -> None:
+    import re
+
+    import crawlers.files
+    from crawlers.files.report import FINDING_KINDS
+
+    package = Path(crawlers.files.__file__).parent
+    source = "\n".join(path.read_text() for path in package.glob("*.py"))
+    emitted = set(re.findall(r'Finding\([^()]*?"([a-z_]+)"', source, re.DOTALL))
+    emitted |= set(re.findall(r'CapExceeded\(\s*"([a-z_]+)"', source))
+    assert len(emitted) >= 15
+    assert emitted <= set(FINDING_KINDS)
