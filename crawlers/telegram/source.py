@@ -7,8 +7,10 @@ id and access hash.
 
 from __future__ import annotations
 
+import math
 import stat
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -64,7 +66,8 @@ def translate_errors() -> Iterator[None]:
     try:
         yield
     except _FLOOD_ERRORS as exc:
-        raise FloodWait(int(exc.seconds), type(exc.request).__name__) from exc
+        request = getattr(exc.request, "query", exc.request)  # unwrap InvokeWithoutUpdates
+        raise FloodWait(int(exc.seconds), type(request).__name__) from exc
     except _ACCOUNT_ERRORS as exc:
         reason = f"{type(exc).__name__.removesuffix('Error')}: {exc.message}"
         raise AccountError(f"the Telegram account cannot be used ({reason}); log in again or replace it") from exc
@@ -101,14 +104,36 @@ def input_peer(peer: Peer) -> Any:
 
 
 class TelethonSource:
-    """TelegramSource over one connected TelegramClient (owned by the caller's event loop)."""
+    """TelegramSource over one connected TelegramClient (owned by the caller's event loop).
 
-    def __init__(self, client: Any, history_wait_time: float = 1.0) -> None:
+    It remembers long flood waits per request type and refuses that request type until the wait
+    is over, without sending it. Telethon means to do the same, but with ``receive_updates=False``
+    it files the wait under the InvokeWithoutUpdates wrapper and never matches it again (1.45).
+    """
+
+    def __init__(
+        self, client: Any, history_wait_time: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.client = client
         self.history_wait_time = history_wait_time
+        self._clock = clock
+        self._blocked: dict[str, float] = {}
+
+    @contextmanager
+    def _calling(self, method: str) -> Iterator[None]:
+        due = self._blocked.get(method, 0.0)
+        remaining = due - self._clock()
+        if remaining > 0:
+            raise FloodWait(math.ceil(remaining), method)
+        try:
+            with translate_errors():
+                yield
+        except FloodWait as exc:
+            self._blocked[method] = max(self._blocked.get(method, 0.0), self._clock() + exc.seconds)
+            raise
 
     async def resolve_username(self, username: str) -> Peer:
-        with translate_errors():
+        with self._calling("ResolveUsernameRequest"):
             result = await self.client(functions.contacts.ResolveUsernameRequest(username))
         wanted = utils.get_peer_id(result.peer)
         for entity in [*result.chats, *result.users]:
@@ -117,7 +142,7 @@ class TelethonSource:
         raise ChatUnavailable("chat_unavailable", f"@{username} resolved to nothing usable")
 
     async def check_invite(self, invite_hash: str) -> Peer | None:
-        with translate_errors():
+        with self._calling("CheckChatInviteRequest"):
             result = await self.client(functions.messages.CheckChatInviteRequest(invite_hash))
         if isinstance(result, types.ChatInviteAlready | types.ChatInvitePeek):
             return peer_from_entity(result.chat)
@@ -125,7 +150,7 @@ class TelethonSource:
 
     async def import_invite(self, invite_hash: str) -> Peer:
         try:
-            with translate_errors():
+            with self._calling("ImportChatInviteRequest"):
                 updates = await self.client(functions.messages.ImportChatInviteRequest(invite_hash))
         except ChatUnavailable as exc:
             if isinstance(exc.__cause__, errors.UserAlreadyParticipantError):
@@ -137,7 +162,7 @@ class TelethonSource:
 
     async def join_channel(self, peer: Peer) -> Peer:
         try:
-            with translate_errors():
+            with self._calling("JoinChannelRequest"):
                 updates = await self.client(functions.channels.JoinChannelRequest(input_peer(peer)))
         except ChatUnavailable as exc:
             if isinstance(exc.__cause__, errors.UserAlreadyParticipantError):
@@ -153,7 +178,7 @@ class TelethonSource:
         return peer_from_entity(chats[0])
 
     async def iter_after(self, peer: Peer, after_id: int) -> AsyncIterator[Any]:
-        with translate_errors():
+        with self._calling("GetHistoryRequest"):
             async for message in self.client.iter_messages(
                 input_peer(peer), reverse=True, min_id=after_id, wait_time=self.history_wait_time
             ):
@@ -173,7 +198,7 @@ class TelethonSource:
         return Peer(peer.marked_id, peer.kind, peer.access_hash, fresh.username, fresh.title or peer.title)
 
     async def download(self, peer: Peer, message: Any, document: Any, max_bytes: int, out: IO[bytes]) -> int | None:
-        with translate_errors():
+        with self._calling("GetFileRequest"):
             try:
                 return await self._stream(document, max_bytes, out)
             except errors.FileReferenceExpiredError:

@@ -227,6 +227,7 @@ def test_long_flood_wait_ends_the_chat_run_and_resumes_later(world: World, sink:
     assert chat.retry_after >= before + timedelta(seconds=300)
     assert summary.retry_after == chat.retry_after
     assert state.records["leaks"].not_before == chat.retry_after
+    assert "GetHistoryRequest" in (state.records["leaks"].retry_reason or "")
     assert sink.checkpoints[("telegram", str(MARKED))] == "99"
     assert [f.kind for _, f in sink.findings] == ["flood_wait"]
     # Before not_before the chat is skipped without a request.
@@ -251,6 +252,21 @@ def test_huge_flood_wait_defers_every_remaining_chat(world: World, sink: FakeSin
         ("other", "deferred", "account_flood"),
     ]
     assert world.calls.count("GetHistoryRequest") == 1
+
+
+def test_long_flood_wait_on_one_chat_defers_the_next_without_a_request(
+    world: World, sink: FakeSink, deps_for: Deps
+) -> None:
+    public_channel(world)
+    other = world.channel(222, "Other", username="other")
+    world.post(other, 1, "x")
+    world.fail("GetHistoryRequest", "FLOOD_WAIT_300")
+    chats = {"leaks": {"ref": "@leakshop"}, "other": {"ref": "@other"}}
+    summary = run(deps_for(sink, threshold=10, chats=chats))
+    assert [c.status for c in summary.chats] == ["deferred", "deferred"]
+    # Telethon remembers the wait per request type and raises early for the second chat.
+    assert world.calls.count("GetHistoryRequest") == 1
+    assert len(sink.findings) == 2
 
 
 @pytest.mark.parametrize(

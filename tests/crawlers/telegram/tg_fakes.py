@@ -151,12 +151,11 @@ class World:
 
     # -- serving ----------------------------------------------------------------------------
 
-    def handle(self, request: Any) -> Any:
-        if isinstance(request, functions.InvokeWithoutUpdatesRequest):
-            request = request.query
+    def handle(self, sent: Any) -> Any:
+        request = sent.query if isinstance(sent, functions.InvokeWithoutUpdatesRequest) else sent
         name = type(request).__name__
         self.calls.append(name)
-        self._maybe_fail(name, request)
+        self._maybe_fail(name, sent)  # like Telegram's errors, scripted ones name the request as sent
         handler: Callable[[Any], Any] | None = getattr(self, f"_on_{name}", None)
         if handler is None:
             raise NotImplementedError(f"the fake Telegram does not answer {name}")
