@@ -115,10 +115,5 @@ def _subject_refs(session: Session, subject_ids: Iterable[int]) -> dict[int, str
     refs: dict[int, str] = {}
     for start in range(0, len(ids), 500):
         part = ids[start : start + 500]
-        refs.update(
-            {
-                sid: ref
-                for sid, ref in session.execute(select(Subject.id, Subject.subject_ref).where(Subject.id.in_(part)))
-            }
-        )
+        refs.update(dict(session.execute(select(Subject.id, Subject.subject_ref).where(Subject.id.in_(part))).all()))
     return refs

@@ -34,7 +34,7 @@ def test_reposts_across_venues_form_one_incident(db: Db) -> None:
     assert ids["a"] == ids["b"] == ids["c"] == ids["d"]
     assert ids["e"] not in (None, ids["a"])
     with db.sessions() as session:
-        joined = dict(session.execute(select(IncidentPost.post_id, IncidentPost.reason)))
+        joined = dict(session.execute(select(IncidentPost.post_id, IncidentPost.reason)).all())
         incident = session.get_one(Incident, ids["a"])
         assert joined[b.id] == "attachment"
         assert joined[c.id] == "subjects"

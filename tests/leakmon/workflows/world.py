@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from leakmon.settings import Settings
@@ -45,16 +45,16 @@ class World:
     _subjects: dict[str, Subject] = field(default_factory=dict)
 
     def subject(self, ref: str) -> Subject:
-        if ref not in self._subjects:
-            row = Subject(subject_ref=ref, created_at=T0)
-            self.session.add(row)
-            self.session.flush()
-            self._subjects[ref] = row
+        self.subjects([ref])
         return self._subjects[ref]
 
     def subjects(self, refs: Sequence[str]) -> None:
-        """Create many subjects with one flush."""
-        fresh = [Subject(subject_ref=ref, created_at=T0) for ref in refs if ref not in self._subjects]
+        """Create (or find) many subjects with one flush."""
+        missing = [ref for ref in refs if ref not in self._subjects]
+        if missing:
+            found = self.session.scalars(select(Subject).where(Subject.subject_ref.in_(missing)))
+            self._subjects.update({row.subject_ref: row for row in found})
+        fresh = [Subject(subject_ref=ref, created_at=T0) for ref in dict.fromkeys(refs) if ref not in self._subjects]
         self.session.add_all(fresh)
         self.session.flush()
         self._subjects.update({row.subject_ref: row for row in fresh})

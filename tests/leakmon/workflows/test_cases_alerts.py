@@ -1,0 +1,92 @@
+"""Alerts: queued on new incidents and confidence jumps, delivered to a local webhook and SMTP server."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from leakmon.errors import ConfigError
+from leakmon.settings import Settings
+from leakmon.workflows.alerts import alert_settings, deliver_pending
+from storage.models.cases import AlertRecord
+from storage.repositories.cases import incident_of_post
+from tests.leakmon.workflows.receivers import smtp_receiver, webhook_receiver
+from tests.leakmon.workflows.world import SECRET_VALUES, Db
+
+
+def _settings(webhook_url: str, smtp_port: int) -> Settings:
+    return Settings(
+        alerts={
+            "min_confidence": 0.3,
+            "reference_url": "https://leakmon.internal/db",
+            "webhooks": [{"name": "soc", "url": webhook_url}],
+            "email": {
+                "host": "127.0.0.1",
+                "port": smtp_port,
+                "sender": "leakmon@example.kr",
+                "recipients": ["soc@example.kr"],
+                "starttls": False,
+            },
+        }
+    )
+
+
+def test_new_incident_and_confidence_jump_reach_webhook_and_mail(db: Db) -> None:
+    with webhook_receiver() as hook, smtp_receiver() as mailbox:
+        settings = _settings(hook.url, mailbox.port)
+        with db.world(settings) as w:
+            post = w.post("chan_a", "1", trade_score=0.0)
+            w.ingest(post, [w.hit(post, "u1", confidence=0.9), w.hit(post, "u2", confidence=0.9)])
+        with db.world(settings) as w:
+            w.leak("chan_a", "2", [f"u{i}" for i in range(1, 40)], file_sha="9" * 64, trade_score=0.9)
+        with db.sessions() as session:
+            kinds = [a.kind for a in session.scalars(select(AlertRecord).order_by(AlertRecord.id))]
+        deliveries = deliver_pending(db.sessions, alert_settings(settings))
+    assert kinds == ["new_incident", "confidence_jump"]
+    assert [d.status for d in deliveries] == ["sent", "sent"]
+    assert len(hook.bodies) == 2
+    assert set(hook.bodies[0]) == {"text"}
+    assert "new incident #1" in hook.bodies[0]["text"]
+    assert "https://leakmon.internal/db/incidents/1" in hook.bodies[0]["text"]
+    assert "39 subjects, 2 posts" in hook.bodies[1]["text"]
+    assert len(mailbox.messages) == 2
+    sender, recipients, content = mailbox.messages[0]
+    assert "new incident #1" in content
+    assert sender == "leakmon@example.kr"
+    assert recipients == ["soc@example.kr"]
+    for text in [b["text"] for b in hook.bodies] + [m[2] for m in mailbox.messages]:
+        assert "u1" not in text.replace("#1", "")  # no subject references
+        for secret in SECRET_VALUES:
+            assert secret not in text
+    with db.sessions() as session:
+        assert {a.status for a in session.scalars(select(AlertRecord))} == {"sent"}
+
+
+def test_small_rise_does_not_alert_again(db: Db) -> None:
+    settings = Settings(alerts={"min_confidence": 0.3, "jump": 0.5})
+    with db.world(settings) as w:
+        post = w.post("chan_a", "1", trade_score=0.0)
+        w.ingest(post, [w.hit(post, "u1", confidence=0.9), w.hit(post, "u2", confidence=0.9)])
+        second = w.post("chan_a", "1b", trade_score=0.0, files=[("x.csv", "8" * 64)])
+        w.ingest(
+            second,
+            [w.hit(second, "u1", "email", attachment_sha256="8" * 64), w.hit(second, "u2", attachment_sha256="8" * 64)],
+        )
+        assert incident_of_post(w.session, post.id) == incident_of_post(w.session, second.id)
+    with db.sessions() as session:
+        assert [a.kind for a in session.scalars(select(AlertRecord))] == ["new_incident"]
+
+
+def test_failing_receiver_is_recorded_not_raised(db: Db) -> None:
+    with webhook_receiver(status=500) as hook:
+        settings = Settings(alerts={"min_confidence": 0.0, "webhooks": [{"url": hook.url}]})
+        with db.world(settings) as w:
+            w.leak("chan_a", "1", ["u1"])
+        (delivery,) = deliver_pending(db.sessions, alert_settings(settings))
+    assert delivery.status == "failed"
+    assert "webhook failed" in delivery.results["webhook"]
+
+
+def test_bad_alert_settings_are_one_sentence() -> None:
+    with pytest.raises(ConfigError, match=r"\[alerts\] webhooks.0.url"):
+        alert_settings(Settings(alerts={"webhooks": [{"name": "x"}]}))
