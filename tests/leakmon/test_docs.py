@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -15,19 +14,17 @@ from leakmon.settings import Settings
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 
 
-def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+def _commands(group: object, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command path under a (Typer-vendored) click group."""
     found: list[tuple[str, ...]] = []
-    for name, command in sorted(group.commands.items()):
+    for name, command in sorted(getattr(group, "commands", {}).items()):
         path = (*prefix, name)
         found.append(path)
-        if isinstance(command, click.Group):
-            found.extend(_commands(command, path))
+        found.extend(_commands(command, path))
     return found
 
 
-ROOT = typer.main.get_command(app)
-assert isinstance(ROOT, click.Group)
-COMMANDS = _commands(ROOT)
+COMMANDS = _commands(typer.main.get_command(app))
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
