@@ -49,6 +49,9 @@ class TelegramConfig(BaseModel):
     reread_last_n: int = Field(
         20, ge=0, description="Message ids below the checkpoint re-read each run to catch edits and deletions."
     )
+    max_posts_per_run: int | None = Field(
+        None, ge=1, description="Stop a chat's run after this many new posts (the rest comes next run)."
+    )
     max_attachment_bytes: int = Field(
         50 * 1024 * 1024, ge=0, description="Attachments larger than this (declared or actual) are skipped."
     )

@@ -180,22 +180,35 @@ class _ChatRun:
         self.seen_ids: set[int] = set()
         self.first_group = True
         group: list[Any] = []
+        limit = config.max_posts_per_run
+        complete = True
+        messages = deps.source.iter_after(peer, start)
         try:
-            async for message in deps.source.iter_after(peer, start):
+            async for message in messages:
                 if group and (message.grouped_id is None or message.grouped_id != group[0].grouped_id):
                     await self._handle(group)
                     group = []
+                    if limit is not None and self.summary.new_posts >= limit:
+                        complete = False  # the rest waits for the next run
+                        break
                 if getattr(message, "action", None) is not None:
                     continue  # service message (join, pin...): nothing to ingest
                 group.append(message)
-            if group:
-                await self._handle(group)
+            else:
+                if group:
+                    await self._handle(group)
         except BaseException:
             record.peer = self.peer
-            record.recent = _merge_recent(record.recent, self.seen, {}, self.checkpoint, config.reread_last_n)
+            record.recent = _merge_recent(record.recent, self.seen, set(), self.checkpoint, config.reread_last_n)
             deps.state.save(record)
             raise
-        removed = await self._removed(record.recent, start, checkpoint_at_start)
+        finally:
+            close = getattr(messages, "aclose", None)
+            if close is not None:
+                await close()
+        if not complete:
+            self.summary.reason = "max_posts_per_run"
+        removed = await self._removed(record.recent, start, checkpoint_at_start) if complete else set()
         record.peer = self.peer
         record.recent = _merge_recent(record.recent, self.seen, removed, self.checkpoint, config.reread_last_n)
         record.not_before = None
@@ -307,7 +320,7 @@ def _post_key(ids: tuple[int, ...], recent: dict[int, RecentPost]) -> int:
 def _merge_recent(
     old: dict[int, RecentPost],
     seen: dict[int, RecentPost],
-    removed: set[int] | dict[int, Any],
+    removed: set[int],
     checkpoint: int,
     reread: int,
 ) -> dict[int, RecentPost]:

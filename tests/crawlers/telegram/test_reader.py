@@ -382,3 +382,15 @@ def test_crash_between_posts_then_resume(world: World, deps_for: Deps, crash_on:
     new = [p.external_id for p, s in sink.log if s == "new"]
     assert new == [f"{MARKED}/{i}" for i in range(1, 6)]  # none twice, none missing
     assert "changed" not in sink.statuses()
+
+
+def test_max_posts_per_run_bounds_a_run(world: World, sink: FakeSink, deps_for: Deps) -> None:
+    public_channel(world, 7)
+    state = MemoryChatState()
+    first = run(deps_for(sink, state, max_posts_per_run=3))
+    assert (first.chats[0].new_posts, first.chats[0].reason) == (3, "max_posts_per_run")
+    assert sink.checkpoints[("telegram", str(MARKED))] == "3"
+    second = run(deps_for(sink, state, max_posts_per_run=10))
+    assert second.chats[0].new_posts == 4
+    assert [p.external_id for p, s in sink.log if s == "new"] == [f"{MARKED}/{i}" for i in range(1, 8)]
+    assert sink.removed == []

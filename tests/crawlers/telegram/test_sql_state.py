@@ -122,3 +122,13 @@ def test_export_of_a_chat_read_live_adds_nothing(world: World, sessions: Any, tm
             "https://t.me/leakshop/1",
             "https://t.me/leakshop/2",
         ]
+
+
+def test_identifier_shaped_chat_titles_are_not_stored(world: World, sessions: Any) -> None:
+    channel = world.channel(111, "DB 판매 문의 010-0000-1111 / sales@example.com", username="leakshop")
+    world.post(channel, 1, "x")
+    asyncio.run(read_chats(deps(world, sessions)))
+    with sessions() as session:
+        chat = repo.get_chat(session, "leaks")
+        assert chat is not None
+        assert chat.title == "DB 판매 문의 [redacted] / [redacted]"
