@@ -15,6 +15,7 @@ from crawlers.files import ReadLimits
 from crawlers.ingest import IngestSink, PostHook, RemovedHook, TradeScorer
 from leakmon.app import App
 from leakmon.errors import ConfigError
+from leakmon.index_cache import load_index_arrays
 from matchers.engine import Matcher
 from matchers.index import ProtectedIndex
 from matchers.keyed_hash import KeyedHasher
@@ -22,7 +23,7 @@ from matchers.protect import protected_forms
 from matchers.registry import IdentifierRegistry
 from matchers.types.custom import CustomType
 from storage.evidence import EvidenceSealer
-from storage.repositories.protected import confirm_digests, index_arrays
+from storage.repositories.protected import confirm_digests
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,9 @@ def build_match_context(app: App) -> MatchContext:
     app.require_schema()
     hasher = build_hasher(app)
     registry = build_registry(app)
+    cache_dir = app.settings.home if app.settings.home.is_dir() else None
     with app.sessions() as session:
-        prefixes, subject_ids = index_arrays(session, hasher.key_id)
+        prefixes, subject_ids = load_index_arrays(session, hasher.key_id, cache_dir)
     if len(prefixes) == 0:
         log.warning("the protected set under key %s is empty: nothing can match", hasher.key_id)
     index = ProtectedIndex(prefixes, subject_ids)

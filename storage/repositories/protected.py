@@ -114,6 +114,14 @@ def index_arrays(session: Session, key_id: str, *, batch: int = 500_000) -> tupl
     return np.concatenate(prefixes), np.concatenate(subjects)
 
 
+def set_fingerprint(session: Session, key_id: str) -> str:
+    """Changes whenever the set under ``key_id`` changes (rows only ever get new, higher ids)."""
+    count, top = session.execute(
+        select(func.count(), func.max(ProtectedIdentifier.id)).where(ProtectedIdentifier.key_id == key_id)
+    ).one()
+    return f"{key_id}:{int(count or 0)}:{int(top or 0)}"
+
+
 def confirm_digests(session: Session, digests: Iterable[bytes]) -> dict[bytes, tuple[int, ...]]:
     """Full-digest confirmation of index hits: digest -> the subjects that truly hold it."""
     wanted = list(dict.fromkeys(digests))

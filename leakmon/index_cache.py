@@ -1,0 +1,52 @@
+"""The protected index's arrays cached in the workspace, so a run does not re-read 50M rows.
+
+The cache is keyed by the set's fingerprint (key id, row count, highest row id): any import,
+replace or rotation changes it and the arrays are rebuilt from the database. The file holds
+digest prefixes (as sensitive as the database's digests) and is written with mode 0600.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy.orm import Session
+
+from storage.repositories.protected import index_arrays, set_fingerprint
+
+Arrays = tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]
+
+
+def load_index_arrays(session: Session, key_id: str, cache_dir: Path | None) -> Arrays:
+    """(prefixes, subject ids) for the set under ``key_id``, from the cache when it is current."""
+    fingerprint = set_fingerprint(session, key_id)
+    if cache_dir is None:
+        return index_arrays(session, key_id)
+    path = cache_dir / f"index-{key_id}.npz"
+    cached = _read(path, fingerprint)
+    if cached is not None:
+        return cached
+    arrays = index_arrays(session, key_id)
+    _write(path, fingerprint, arrays)
+    return arrays
+
+
+def _read(path: Path, fingerprint: str) -> Arrays | None:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["fingerprint"]) != fingerprint:
+                return None
+            return data["prefixes"].astype(np.uint64, copy=False), data["subjects"].astype(np.uint32, copy=False)
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def _write(path: Path, fingerprint: str, arrays: Arrays) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        np.savez(handle, fingerprint=np.array(fingerprint), prefixes=arrays[0], subjects=arrays[1])
+    tmp.replace(path)

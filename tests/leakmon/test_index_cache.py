@@ -1,0 +1,49 @@
+"""The index cache is used while the set is unchanged and rebuilt as soon as it changes."""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from leakmon import index_cache
+from storage.db import make_engine, make_sessionmaker
+from storage.migrate import upgrade
+from storage.repositories.protected import ProtectedLoader
+
+
+def _load(sessions, labels: list[str]) -> None:  # type: ignore[no-untyped-def]
+    with sessions.begin() as session:
+        loader = ProtectedLoader(session)
+        loader.stage([("s1", "k1", "phone", "full", hashlib.sha256(x.encode()).digest()) for x in labels])
+        loader.finish(replace=False)
+
+
+def test_cache_follows_the_set(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    _load(sessions, ["a", "b"])
+    reads: list[str] = []
+    real = index_cache.index_arrays
+
+    def counting(session, key_id):  # type: ignore[no-untyped-def]
+        reads.append(key_id)
+        return real(session, key_id)
+
+    monkeypatch.setattr(index_cache, "index_arrays", counting)
+    with sessions() as session:
+        first = index_cache.load_index_arrays(session, "k1", tmp_path)
+        second = index_cache.load_index_arrays(session, "k1", tmp_path)
+    assert len(reads) == 1
+    assert np.array_equal(first[0], second[0])
+    assert stat.S_IMODE((tmp_path / "index-k1.npz").stat().st_mode) == 0o600
+    _load(sessions, ["c"])
+    with sessions() as session:
+        third = index_cache.load_index_arrays(session, "k1", tmp_path)
+    assert len(reads) == 2
+    assert len(third[0]) == 3
+    engine.dispose()
