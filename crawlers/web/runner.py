@@ -8,7 +8,9 @@ sink through ``sink_factory`` and crawls, and relays progress back to the caller
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import multiprocessing
+import os
 import queue as queue_module
 import signal
 from collections.abc import Callable
@@ -67,6 +69,7 @@ def crawl_here(job: CrawlJob, sink: PostSink, *, progress: ProgressCallback | No
         redis_url=job.redis_url,
         frontier=job.frontier,
         log_level=job.log_level,
+        run_key=f"{job.source}:{job.run_id or os.getpid()}",
         extra=job.extra_settings,
     )
     process = CrawlerProcess(settings)
@@ -85,6 +88,8 @@ def crawl_here(job: CrawlJob, sink: PostSink, *, progress: ProgressCallback | No
     )
     process.start()
     engine.dispose()
+    if job.redis_url and job.frontier:
+        _expire_frontier(job.redis_url, f"leakmon:{job.frontier}")
     spider = crawler.spider
     if spider is None:
         raise CrawlFailed(f"crawl of {job.source} did not start")
@@ -95,6 +100,21 @@ def crawl_here(job: CrawlJob, sink: PostSink, *, progress: ProgressCallback | No
     nothing = summary.pages + summary.not_modified + summary.unchanged_pages + summary.skipped_seen == 0
     summary.status = "failed" if nothing and summary.errors else "ok"
     return summary
+
+
+#: A shared frontier's Redis keys live this long after a host finishes (the last host's call wins).
+FRONTIER_TTL_SECONDS = 6 * 3600
+
+
+def _expire_frontier(redis_url: str, key: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for suffix in (":requests", ":dupefilter"):
+            client.expire(key + suffix, FRONTIER_TTL_SECONDS)
+    finally:
+        client.close()
 
 
 def _child_main(job: CrawlJob, sink_factory: SinkFactory, events: Any) -> None:
@@ -126,7 +146,7 @@ def run_in_child(
     sessions = make_sessionmaker(engine)
     with sessions.begin() as session:
         run_id = start_run(session, job.source, "crawl").id
-    job = CrawlJob(**{**job.__dict__, "run_id": run_id})
+    job = dataclasses.replace(job, run_id=run_id)
     summary = CrawlSummary(source=job.source, run_id=run_id)
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
@@ -181,8 +201,6 @@ def _stop(child: Any) -> None:
     """SIGINT (Scrapy stops cleanly), wait, then SIGKILL."""
     if child.is_alive() and child.pid is not None:
         with contextlib.suppress(ProcessLookupError):
-            import os
-
             os.kill(child.pid, signal.SIGINT)
         child.join(STOP_GRACE_SECONDS)
     if child.is_alive():

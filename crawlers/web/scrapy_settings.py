@@ -15,9 +15,16 @@ def build_settings(
     redis_url: str | None = None,
     frontier: str | None = None,
     log_level: str = "WARNING",
+    run_key: str = "local",
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Settings for a crawl of one source. ``extra`` overrides (tests: a loopback-only resolver)."""
+    """Settings for a crawl of one source. ``extra`` overrides (tests: a loopback-only resolver).
+
+    With ``redis_url`` the scheduler queue and dupefilter live in Redis under
+    ``leakmon:{frontier}:...``: hosts crawling with the same ``frontier`` (one per scheduled run,
+    e.g. ``forum:2026-11-23T18:30``) share it and never fetch a page twice. Without ``frontier``
+    the keys are private to this run (``leakmon:run:{run_key}``).
+    """
     settings: dict[str, Any] = {
         "BOT_NAME": "leakmon",
         "USER_AGENT": config.user_agent,
@@ -49,18 +56,22 @@ def build_settings(
         "SPIDER_MIDDLEWARES": {f"{_MW}.SkipSeenDocumentsMiddleware": 950},
     }
     if redis_url:
-        key = f"leakmon:{frontier or 'default'}"
+        key = f"leakmon:{frontier}" if frontier else f"leakmon:run:{run_key}"
         settings.update(
             {
                 "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
                 "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
                 "REDIS_URL": redis_url,
-                # Keep the shared queue when one host finishes first; the frontier key is per run.
-                "SCHEDULER_PERSIST": True,
+                # A shared frontier must outlive the first host to finish (the runner sets an expiry);
+                # a private one is flushed on close so the next run starts clean.
+                "SCHEDULER_PERSIST": frontier is not None,
                 "SCHEDULER_QUEUE_KEY": f"{key}:requests",
                 "SCHEDULER_DUPEFILTER_KEY": f"{key}:dupefilter",
                 "DUPEFILTER_KEY": f"{key}:dupefilter",
             }
         )
+        if frontier:
+            settings["EXTENSIONS"] = {"crawlers.web.frontier.SharedFrontierLinger": 500}
+            settings["LEAKMON_FRONTIER_IDLE_ROUNDS"] = 2
     settings.update(extra or {})
     return settings
