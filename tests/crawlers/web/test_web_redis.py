@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Crawl
 from web_fakes import read_events
 from web_sites import FixtureSite
 
-from conftest import Crawl
 from crawlers.web.config import SourceConfig
 from crawlers.web.scrapy_settings import build_settings
 from crawlers.web.summary import CrawlSummary
