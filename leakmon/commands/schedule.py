@@ -1,0 +1,149 @@
+"""`leakmon run --once`, `leakmon schedule`, `leakmon status`: the scheduled job and its state."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Annotated, Any
+
+import typer
+
+from leakmon.app import App
+from leakmon.logs import LogFormat, configure_logging
+from leakmon.output import err_console, write_records
+
+LogFormatOption = Annotated[
+    str, typer.Option("--log-format", help="Logs on stderr as json (one object a line) or text.")
+]
+MetricsPort = Annotated[
+    int | None, typer.Option("--metrics-port", help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics.")
+]
+CrawlTimeout = Annotated[
+    float, typer.Option("--crawl-timeout", help="Seconds a crawl may run before it is stopped.", min=1)
+]
+Parallel = Annotated[int, typer.Option("--parallel", help="Crawl children running at the same time.", min=1)]
+
+RESULT_COLUMNS = ["job", "outcome", "status", "posts", "hits", "errors"]
+
+
+def _setup(log_format: str, metrics_port: int | None) -> LogFormat:
+    if log_format not in ("json", "text"):
+        raise typer.BadParameter("use json or text", param_hint="--log-format")
+    fmt: LogFormat = "json" if log_format == "json" else "text"
+    configure_logging(fmt)
+    if metrics_port is not None:
+        from leakmon.metrics import serve
+
+        serve(metrics_port)
+    return fmt
+
+
+async def _main(context: Any, *, once: bool, every: bool) -> list[Any]:
+    from leakmon.scheduler import SchedulerService
+
+    service = SchedulerService(context)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    current = asyncio.current_task()
+
+    def on_signal() -> None:
+        if stop.is_set() and current is not None:
+            current.cancel()  # second signal: stop now (children are killed)
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal)
+    try:
+        await service.open()
+        if once:
+            runner = asyncio.ensure_future(service.run_once(every=every))
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            if not runner.done():
+                await service.drain(context.stop_grace)
+                runner.cancel()
+            return list(service.results)
+        await service.run_forever(stop)
+        return list(service.results)
+    finally:
+        await service.close()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+def _context(log_format: LogFormat, crawl_timeout: float, parallel: int) -> Any:
+    from leakmon.scheduler import JobContext
+
+    return JobContext(app=App(), log_format=log_format, crawl_timeout=crawl_timeout, parallel_crawls=parallel)
+
+
+def run(
+    once: Annotated[bool, typer.Option("--once", help="Run every due source once, then exit (for cron/CI).")] = False,
+    every: Annotated[bool, typer.Option("--all", help="With --once: run every source, due or not.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="Result of --once: table or jsonl.")] = "table",
+    output: Annotated[str | None, typer.Option("--output", help="Write the --once result here.")] = None,
+    log_format: LogFormatOption = "text",
+    metrics_port: MetricsPort = None,
+    crawl_timeout: CrawlTimeout = 3600.0,
+    parallel: Parallel = 2,
+) -> None:
+    """Run the scheduled job. With --once: every due source once, then exit (non-zero if a run failed).
+
+    Without --once it is `leakmon schedule`. Sources in retry-after (HTTP 429, flood wait) are deferred.
+    """
+    fmt_logs = _setup(log_format, metrics_port)
+    context = _context(fmt_logs, crawl_timeout, parallel)
+    try:
+        results = asyncio.run(_main(context, once=once, every=every))
+    finally:
+        context.app.close()
+    if not once:
+        return
+    records = [{"job": r.job, "outcome": r.outcome, **r.detail} for r in results]
+    if not records:
+        err_console.print("nothing due: every source ran recently or is deferred (see `leakmon status`)")
+    write_records(records, fmt=fmt, columns=RESULT_COLUMNS, output=output, title="runs")
+    if any(r.outcome == "error" or r.detail.get("status") == "failed" for r in results):
+        raise typer.Exit(1)
+
+
+def schedule(
+    log_format: LogFormatOption = "text",
+    metrics_port: MetricsPort = None,
+    crawl_timeout: CrawlTimeout = 3600.0,
+    parallel: Parallel = 2,
+) -> None:
+    """Run sources on their schedules until SIGINT/SIGTERM, then finish the post in flight and exit.
+
+    One scheduler per database: a second one is refused. Run it under systemd (Restart=on-failure).
+    """
+    fmt_logs = _setup(log_format, metrics_port)
+    context = _context(fmt_logs, crawl_timeout, parallel)
+    try:
+        asyncio.run(_main(context, once=False, every=False))
+    finally:
+        context.app.close()
+
+
+def status(
+    fmt: Annotated[str, typer.Option("--format", help="table or jsonl.")] = "table",
+    output: Annotated[str | None, typer.Option("--output", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Per source: last run, result, posts and hits found, errors, next run, and any deferral."""
+    from leakmon.scheduler import STATUS_COLUMNS, status_rows
+
+    if fmt not in ("table", "jsonl"):
+        raise typer.BadParameter("use table or jsonl", param_hint="--format")
+    app = App()
+    try:
+        rows = status_rows(app)
+    finally:
+        app.close()
+    write_records(rows, fmt=fmt, columns=STATUS_COLUMNS, output=output, title="sources")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("schedule")(schedule)
+    app.command("status")(status)

@@ -1,0 +1,109 @@
+"""Structured logs: structlog for our events, ``ProcessorFormatter`` for stdlib loggers (Scrapy,
+Telethon, APScheduler), JSON or text, and a redaction processor that masks identifier-shaped values.
+
+Redaction is a safety net, not the policy: code never logs a protected value on purpose. It masks
+e-mail addresses, Korean resident/foreigner numbers, phone numbers and card numbers in every
+string of every event field (nested dicts and lists included, tracebacks too), after NFKC folding
+so full-width digits are caught as well.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import unicodedata
+from collections.abc import MutableMapping
+from typing import Any, Literal, TextIO
+
+import structlog
+
+LogFormat = Literal["json", "text"]
+
+# Order matters: RRNs and cards before phones (a phone pattern would eat part of them).
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
+    ("rrn", re.compile(r"(?<!\d)\d{2}[01]\d[0-3]\d\s*-?\s*[1-8]\d{6}(?!\d)")),
+    ("card", re.compile(r"(?<!\d)\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{4}(?!\d)")),
+    ("phone", re.compile(r"(?<![\d+])(?:\+?82[\s.-]?|0)1[016789][\s.-]?\d{3,4}[\s.-]?\d{4}(?!\d)")),
+    ("phone", re.compile(r"(?<![\d+])(?:\+?82[\s.-]?|0)(?:2|[3-6][1-5])[\s.-]?\d{3,4}[\s.-]?\d{4}(?!\d)")),
+)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every identifier-shaped run replaced by ``[type]``."""
+    folded = unicodedata.normalize("NFKC", text)
+    for label, pattern in _PATTERNS:
+        folded = pattern.sub(f"[{label}]", folded)
+    return folded if folded != unicodedata.normalize("NFKC", text) else text
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {key: _redact(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_redact(item) for item in value)
+    if isinstance(value, BaseException):
+        return redact_text(f"{type(value).__name__}: {value}")
+    return value
+
+
+def redact_identifiers(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: mask identifier-shaped values in every field."""
+    for key in list(event):
+        if key.startswith("_"):
+            continue  # structlog/stdlib internals (the LogRecord itself)
+        event[key] = _redact(event[key])
+    return event
+
+
+def _shared_processors() -> list[Any]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.ExtraAdder(),
+        structlog.processors.format_exc_info,
+        redact_identifiers,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+
+
+def configure_logging(fmt: LogFormat = "text", *, level: int = logging.INFO, stream: TextIO | None = None) -> None:
+    """Route structlog and stdlib logging through one handler on ``stream`` (stderr by default)."""
+    if fmt not in ("json", "text"):
+        raise ValueError(f"unknown log format {fmt!r} (json, text)")
+    renderer: Any = (
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    shared = _shared_processors()
+    structlog.configure(
+        processors=[structlog.stdlib.filter_by_level, *shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(formatter)
+    handler.setLevel(level)  # Scrapy resets the root logger to NOTSET in crawl children
+    handler.set_name("leakmon")
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == "leakmon"]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in ("scrapy", "twisted", "telethon", "filelock"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger bound to ``name`` (use keyword fields, never identifier values)."""
+    return structlog.stdlib.get_logger(name)

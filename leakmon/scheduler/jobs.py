@@ -1,0 +1,139 @@
+"""The job functions APScheduler stores (``leakmon.scheduler.jobs:crawl_web_source`` etc.).
+
+Module-level coroutines taking only the source name, so the job store can pickle a reference to
+them. Each run: skip while the source is deferred ("retry after"), record a ``runs`` row, do the
+work (a crawl child, or the Telegram reader on this loop), record the outcome, logs and metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from leakmon import metrics
+from leakmon.logs import get_logger, redact_text
+from leakmon.scheduler.context import JobContext, current
+from leakmon.scheduler.deferral import deferred_until
+from leakmon.scheduler.specs import JobSpec
+from leakmon.scheduler.telegram import ChatOutcome, read_chat
+from leakmon.scheduler.web import CrawlOutcome, crawl_in_child, retry_after_from_findings
+from storage.db import transaction
+from storage.repositories.runs import finish_run, start_run
+
+log = get_logger(__name__)
+
+Outcome = CrawlOutcome | ChatOutcome
+Body = Callable[[JobContext, JobSpec, int], Awaitable[Outcome]]
+
+
+async def crawl_web_source(name: str) -> dict[str, Any]:
+    """Job: crawl web source ``name`` once in a child process."""
+    return await _run_job(JobSpec("web", name, ""), _web)
+
+
+async def read_telegram_chat(name: str) -> dict[str, Any]:
+    """Job: read Telegram chat ``name`` once with the scheduler's client."""
+    return await _run_job(JobSpec("telegram", name, ""), _telegram)
+
+
+async def _web(context: JobContext, spec: JobSpec, run_id: int) -> Outcome:
+    async with context.slots():
+        outcome = await crawl_in_child(context, spec.name, run_id)
+    outcome.retry_after = await asyncio.to_thread(_rate_limited_until, context, run_id)
+    return outcome
+
+
+async def _telegram(context: JobContext, spec: JobSpec, run_id: int) -> Outcome:
+    return await read_chat(context, spec.name, run_id)
+
+
+async def _run_job(spec: JobSpec, body: Body) -> dict[str, Any]:
+    context = current()
+    source = spec.run_source
+    with structlog.contextvars.bound_contextvars(job=spec.id):
+        until = await asyncio.to_thread(_deferred, context, spec)
+        if until is not None:
+            log.info("source deferred: it asked to retry later", source=source, until=until.isoformat())
+            metrics.record_deferred(source)
+            if context.defer is not None:
+                context.defer(spec.id, until)
+            return {"job": spec.id, "status": "deferred", "retry_after": until.isoformat()}
+        run_id = await asyncio.to_thread(_start, context, source, spec.kind)
+        started = time.monotonic()
+        with structlog.contextvars.bound_contextvars(run_id=run_id):
+            log.info("run started", source=source)
+            try:
+                outcome = await body(context, spec, run_id)
+            except asyncio.CancelledError:
+                _finish(context, run_id, "failed", {}, "cancelled: the scheduler stopped", None)
+                metrics.record_run(source, spec.kind, "cancelled", seconds=time.monotonic() - started)
+                raise
+            except Exception as exc:
+                _finish(context, run_id, "failed", {}, redact_text(f"{type(exc).__name__}: {exc}"), None)
+                metrics.record_run(source, spec.kind, "failed", seconds=time.monotonic() - started, errors=1)
+                raise
+            stats = outcome.stats or {}
+            await asyncio.to_thread(_finish, context, run_id, outcome.status, stats, outcome.error, outcome.retry_after)
+            seconds = time.monotonic() - started
+            metrics.record_run(
+                source,
+                spec.kind,
+                outcome.status,
+                seconds=seconds,
+                posts=outcome.posts,
+                hits=outcome.hits,
+                errors=outcome.errors,
+            )
+            if outcome.retry_after is not None and context.defer is not None:
+                context.defer(spec.id, outcome.retry_after)
+            log.info(
+                "run finished",
+                source=source,
+                status=outcome.status,
+                posts=outcome.posts,
+                new_hits=outcome.hits,
+                errors=outcome.errors,
+                error=outcome.error,
+                retry_after=outcome.retry_after.isoformat() if outcome.retry_after else None,
+                seconds=round(seconds, 2),
+            )
+            return {
+                "job": spec.id,
+                "run_id": run_id,
+                "status": outcome.status,
+                "posts": outcome.posts,
+                "hits": outcome.hits,
+                "errors": outcome.errors,
+            }
+
+
+def _deferred(context: JobContext, spec: JobSpec) -> datetime | None:
+    with context.app.sessions() as session:
+        return deferred_until(session, spec)
+
+
+def _start(context: JobContext, source: str, kind: str) -> int:
+    with transaction(context.app.sessions) as session:
+        return start_run(session, source, "crawl" if kind == "web" else "telegram").id
+
+
+def _finish(
+    context: JobContext,
+    run_id: int,
+    status: str,
+    stats: dict[str, Any],
+    error: str | None,
+    retry_after: datetime | None,
+) -> None:
+    with transaction(context.app.sessions) as session:
+        finish_run(session, run_id, status=status, stats=stats, error=error, retry_after=retry_after)
+
+
+def _rate_limited_until(context: JobContext, run_id: int) -> datetime | None:
+    with context.app.sessions() as session:
+        return retry_after_from_findings(session, run_id, datetime.now(UTC))

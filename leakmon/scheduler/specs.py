@@ -1,0 +1,99 @@
+"""Which jobs the configuration asks for: one per enabled web source and per enabled Telegram chat.
+
+A job's id is fixed by its source (``web:NAME``, ``telegram:NAME``), so a restart replaces it in
+place and a renamed source shows up as one job removed and one added (both logged).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Literal
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from crawlers.telegram.config import TelegramConfig
+from crawlers.web.config import SourceConfigError, parse_sources
+from leakmon.errors import ConfigError
+from leakmon.settings import Settings
+
+JobKind = Literal["web", "telegram"]
+
+DEFAULT_SCHEDULE: dict[JobKind, str] = {"web": "1h", "telegram": "15m"}
+MIN_GRACE_SECONDS = 300
+MAX_GRACE_SECONDS = 3600
+_INTERVAL = re.compile(r"^(\d+)([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """One scheduled job as configuration defines it."""
+
+    kind: JobKind
+    name: str
+    schedule: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+    @property
+    def run_source(self) -> str:
+        """The ``runs.source`` value this job's runs are recorded under."""
+        return self.name if self.kind == "web" else f"telegram:{self.name}"
+
+    @property
+    def misfire_grace_time(self) -> int:
+        """Half the interval, kept within 5 minutes .. 1 hour (cron schedules: 15 minutes)."""
+        seconds = interval_seconds(self.schedule)
+        if seconds is None:
+            return 900
+        return min(MAX_GRACE_SECONDS, max(MIN_GRACE_SECONDS, seconds // 2))
+
+
+def interval_seconds(schedule: str) -> int | None:
+    match = _INTERVAL.match(schedule.strip())
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)] if match else None
+
+
+def make_trigger(schedule: str) -> BaseTrigger:
+    """An interval like ``30m`` / ``6h`` or a 5-field cron string (UTC)."""
+    seconds = interval_seconds(schedule)
+    if seconds is not None:
+        if seconds <= 0:
+            raise ConfigError(f"schedule {schedule!r} must be longer than zero")
+        return IntervalTrigger(seconds=seconds, timezone=UTC)
+    try:
+        return CronTrigger.from_crontab(schedule, timezone=UTC)
+    except ValueError as exc:
+        raise ConfigError(f"schedule {schedule!r} is neither an interval like '30m' nor a cron string: {exc}") from None
+
+
+def job_specs(settings: Settings) -> list[JobSpec]:
+    """Every enabled source and chat, in a stable order, with its schedule."""
+    try:
+        sources = parse_sources(settings.sources)
+    except SourceConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    specs = [
+        JobSpec("web", name, config.schedule or DEFAULT_SCHEDULE["web"])
+        for name, config in sources.items()
+        if config.enabled
+    ]
+    if settings.telegram:
+        try:
+            telegram = TelegramConfig.from_settings(settings.telegram)
+        except ValueError as exc:
+            raise ConfigError(f"[telegram]: {exc}") from None
+        specs += [
+            JobSpec("telegram", name, chat.schedule or DEFAULT_SCHEDULE["telegram"])
+            for name, chat in sorted(telegram.chats.items())
+            if chat.enabled
+        ]
+    for spec in specs:
+        make_trigger(spec.schedule)  # fail at start, not at the first fire
+    return specs
