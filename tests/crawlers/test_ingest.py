@@ -1,0 +1,158 @@
+"""The ingest sink: one transaction per post, unchanged reposts skipped, crashes leave nothing, evidence sealed."""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawlers.ingest import IngestSink
+from crawlers.interface import CheckpointUpdate
+from crawlers.model import Attachment, CrawledPost, Finding
+from matchers.engine import Matcher
+from matchers.index import ProtectedIndex
+from matchers.keyed_hash import KeyedHasher
+from matchers.protect import protected_digests
+from matchers.registry import IdentifierRegistry
+from storage.db import make_engine, make_sessionmaker
+from storage.evidence import EvidenceError, EvidenceSealer
+from storage.migrate import upgrade
+from storage.models.core import AttachmentRecord, FindingRecord, HitRecord, Post
+from storage.repositories.checkpoints import get_checkpoint
+from storage.repositories.protected import ProtectedLoader, confirm_digests, index_arrays
+
+PEOPLE = {"cust-1": ("010-3141-5926", "pi@naver.com"), "cust-2": ("010-2718-2818", "e@gmail.com")}
+
+
+@dataclass
+class World:
+    sessions: sessionmaker[Session]
+    sink: IngestSink
+    sealer: EvidenceSealer
+
+
+@pytest.fixture
+def world(db_url: str, tmp_path) -> Iterator[World]:  # type: ignore[no-untyped-def]
+    engine = make_engine(db_url)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    hasher = KeyedHasher(os.urandom(32))
+    registry = IdentifierRegistry.default()
+    with sessions.begin() as session:
+        loader = ProtectedLoader(session)
+        rows = []
+        for ref, (phone, email) in PEOPLE.items():
+            for id_type, value in (("phone", phone), ("email", email)):
+                for form, digest in protected_digests(hasher, id_type, value, registry):
+                    rows.append((ref, hasher.key_id, id_type, form, digest))
+        loader.stage(rows)
+        loader.finish(replace=False)
+        prefixes, subjects = index_arrays(session, hasher.key_id)
+
+    def confirm(digests):  # type: ignore[no-untyped-def]
+        with sessions() as session:
+            return confirm_digests(session, digests)
+
+    matcher = Matcher(hasher, ProtectedIndex(prefixes, subjects), registry, confirm=confirm)
+    sealer = EvidenceSealer("ev1", os.urandom(32))
+    sink = IngestSink(
+        sessions, matcher, sealer=sealer, store_post_text=True, store_files=True, evidence_dir=tmp_path / "ev"
+    )
+    yield World(sessions, sink, sealer)
+    engine.dispose()
+
+
+def _post(text: str, *, external_id: str = "p1", attachments: tuple[Attachment, ...] = ()) -> CrawledPost:
+    return CrawledPost(source="forum", external_id=external_id, venue="forum", text=text, attachments=attachments)
+
+
+def _count(world: World, model: type) -> int:
+    with world.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_hits_post_and_checkpoint_are_stored_together(world: World) -> None:
+    result = world.sink.ingest(
+        _post("DB 팝니다 샘플: 010-3141-5926 / e@gmail.com"), checkpoint=CheckpointUpdate("crawl", "forum", "p1")
+    )
+    assert result.status == "new"
+    assert result.new_hits == 2
+    with world.sessions() as session:
+        hits = session.scalars(select(HitRecord)).all()
+        assert {h.id_type for h in hits} == {"phone", "email"}
+        assert get_checkpoint(session, "crawl", "forum") == "p1"
+
+
+def test_unchanged_repost_is_not_rescanned_and_a_changed_one_adds_only_new_hits(world: World) -> None:
+    world.sink.ingest(_post("010-3141-5926"))
+    again = world.sink.ingest(_post("010-3141-5926"))
+    assert again.status == "unchanged"
+    assert _count(world, HitRecord) == 1
+    edited = world.sink.ingest(_post("010-3141-5926 추가: pi@naver.com"))
+    assert (edited.status, edited.new_hits, edited.hits) == ("changed", 1, 2)
+
+
+def test_a_crash_inside_the_transaction_leaves_nothing(world: World) -> None:
+    def boom(session, post, hits):  # type: ignore[no-untyped-def]
+        raise RuntimeError("killed mid-store")
+
+    world.sink.post_hooks = (boom,)
+    with pytest.raises(RuntimeError):
+        world.sink.ingest(_post("010-3141-5926"), checkpoint=CheckpointUpdate("crawl", "forum", "p1"))
+    assert (_count(world, Post), _count(world, HitRecord)) == (0, 0)
+    with world.sessions() as session:
+        assert get_checkpoint(session, "crawl", "forum") is None
+    world.sink.post_hooks = ()
+    assert world.sink.ingest(_post("010-3141-5926")).new_hits == 1  # the rerun stores exactly the hit
+
+
+def test_post_text_is_sealed_and_bound_to_its_row(world: World) -> None:
+    world.sink.ingest(_post("연락처 010-3141-5926"))
+    with world.sessions() as session:
+        post = session.scalars(select(Post)).one()
+        sealed = post.text_ciphertext
+        assert sealed is not None
+        assert b"3141" not in sealed
+        assert world.sealer.open(sealed, f"post:{post.id}").decode() == "연락처 010-3141-5926"
+        with pytest.raises(EvidenceError):
+            world.sealer.open(sealed, f"post:{post.id + 1}")
+
+
+def test_attachments_are_read_with_passwords_from_the_post(world: World) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("inner/users.csv", "name,phone\n홍길동,010-2718-2818\n")
+    attachment = Attachment(name="../../sample.zip", data=buffer.getvalue())
+    result = world.sink.ingest(_post("샘플 첨부", attachments=(attachment,)))
+    assert result.new_hits == 1
+    with world.sessions() as session:
+        hit = session.scalars(select(HitRecord)).one()
+        record = session.scalars(select(AttachmentRecord)).one()
+    assert hit.locator == "sample.zip!inner/users.csv:row 2"
+    assert hit.attachment_sha256 == record.sha256
+    assert record.evidence_path is not None
+    assert b"2718" not in open(record.evidence_path, "rb").read()  # noqa: PTH123
+
+
+def test_findings_and_removals_are_recorded(world: World) -> None:
+    world.sink.ingest(_post("hello"), findings=(Finding("https://forum/x", "http_error", "HTTP 500"),))
+    world.sink.record_findings("forum", (Finding("forum", "dns_error", "no such host"),))
+    assert _count(world, FindingRecord) == 2
+    assert world.sink.record_removed("forum", "p1") is True
+    assert world.sink.record_removed("forum", "p1") is False
+    with world.sessions() as session:
+        assert session.scalars(select(Post)).one().removed_at is not None
+
+
+def test_identifier_shaped_titles_are_redacted(world: World) -> None:
+    post = CrawledPost(source="forum", external_id="t", venue="forum", title="샘플 010-3141-5926 pi@naver.com 판매")
+    world.sink.ingest(post)
+    with world.sessions() as session:
+        title = session.scalars(select(Post.title)).one()
+    assert title == "샘플 [redacted] [redacted] 판매"
