@@ -7,6 +7,7 @@ import os
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -137,7 +138,7 @@ def test_attachments_are_read_with_passwords_from_the_post(world: World) -> None
     assert hit.locator == "sample.zip!inner/users.csv:row 2"
     assert hit.attachment_sha256 == record.sha256
     assert record.evidence_path is not None
-    assert b"2718" not in open(record.evidence_path, "rb").read()  # noqa: PTH123
+    assert b"2718" not in Path(record.evidence_path).read_bytes()
 
 
 def test_findings_and_removals_are_recorded(world: World) -> None:
