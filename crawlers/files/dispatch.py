@@ -87,7 +87,9 @@ def _dispatch(member: Member, ctx: Context) -> Iterator[Item]:
         if kind in _STREAMED:
             yield from tar_members(member, ctx) if kind == "tar" else compressed_member(member, kind, ctx)
             return
-        handle = member.random_access or spool(member.source, ctx.limits.spool_memory_bytes)
+        handle = member.random_access
+        if handle is None:
+            handle = spool(member.source, ctx.limits.spool_memory_bytes)
         try:
             yield from _RANDOM_ACCESS[kind](member, handle, ctx)
         finally:

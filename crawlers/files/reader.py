@@ -57,6 +57,11 @@ class FileReading(Iterator[TextBlock | Finding]):
     def close(self) -> None:
         """Stop reading; the report records an ``aborted`` finding if the end was not reached."""
         self._items.close()
+        if self._report is None:  # closed before the first item: the generator never ran
+            aborted = (Finding(self.name, "aborted", "closed before reading started"),)
+            self._report = FileReport(
+                self.name, self.sha256, self.size, "unknown", status_of(0, aborted), 0, 0, 0, 0, 0.0, aborted
+            )
 
     @property
     def report(self) -> FileReport:

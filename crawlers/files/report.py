@@ -45,6 +45,7 @@ SKIP_KINDS = frozenset(
         "encrypted_no_password",
         "tool_missing",
         "not_fetched",
+        "aborted",
         "cap_bytes",
         "cap_ratio",
         "cap_members",

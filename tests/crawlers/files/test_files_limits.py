@@ -196,3 +196,10 @@ def test_every_emitted_kind_is_documented() -> None:
     emitted |= set(re.findall(r'CapExceeded\(\s*"([a-z_]+)"', source))
     assert len(emitted) >= 15
     assert emitted <= set(FINDING_KINDS)
+
+
+def test_close_before_start_still_gives_a_report() -> None:
+    reading = read_bytes("a.txt", b"a\n")
+    reading.close()
+    assert reading.report.status == STATUS_SKIPPED
+    assert kinds(reading.report.findings) == ["aborted"]
