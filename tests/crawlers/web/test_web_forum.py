@@ -11,6 +11,9 @@ from conftest import Crawl
 from web_fakes import read_events
 from web_sites import FixtureSite
 
+from storage.db import make_engine
+from storage.migrate import upgrade
+
 pytestmark = pytest.mark.slow  # each crawl is a child process (~2-5 s)
 
 CSV = "name,phone\n홍길동,LEAKTOKEN-0001\n".encode("cp949")
@@ -72,9 +75,13 @@ FORUM = {
 }
 
 
-def test_forum_crawl_then_incremental_recrawl(site: FixtureSite, crawl: Crawl, events_path: Path) -> None:
+def test_forum_crawl_then_incremental_recrawl(site: FixtureSite, crawl: Crawl, events_path: Path, db_url: str) -> None:
+    """On SQLite and PostgreSQL: the incremental state lives in the database."""
+    engine = make_engine(db_url)
+    upgrade(engine)
+    engine.dispose()
     build_forum(site)
-    first = crawl(start_urls=[site.url("/")], **FORUM)
+    first = crawl(start_urls=[site.url("/")], database_url=db_url, **FORUM)
     assert first.status == "ok", first
     posts = {e["external_id"]: e for e in read_events(events_path, "ingest")}
     host = site.base.removeprefix("http://")
@@ -114,7 +121,7 @@ def test_forum_crawl_then_incremental_recrawl(site: FixtureSite, crawl: Crawl, e
         etag=True,
     )
     events_before = len(read_events(events_path))
-    second = crawl(start_urls=[site.url("/")], **FORUM)
+    second = crawl(start_urls=[site.url("/")], database_url=db_url, **FORUM)
     assert second.status == "ok", second
     fetched = sorted(site.fetched(status=200))
     # Only changed pages come back with a body (the rest answer 304), plus thread 1's files.
