@@ -75,11 +75,11 @@ def plan_columns(
     for index, name in enumerate(lowered):
         if index == subject_index:
             continue
-        id_type = by_header.get(name) or (name if name in known else None)
-        if id_type is None:
+        mapped = by_header.get(name) or (name if name in known else None)
+        if mapped is None:
             unmapped.append(header[index])
-        elif id_type != IGNORE:
-            typed.append((index, id_type))
+        elif mapped != IGNORE:
+            typed.append((index, mapped))
     if unmapped:
         raise InputError(
             "unmapped columns: "

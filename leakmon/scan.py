@@ -97,7 +97,7 @@ def _records(
             {
                 "source": source,
                 "locator": row["locator"],
-                "subject_ref": refs.get(subject_id) if isinstance(subject_id, int) else None,  # type: ignore[call-overload]
+                "subject_ref": refs.get(subject_id) if isinstance(subject_id, int) else None,
                 "id_type": row["id_type"],
                 "match_kind": row["match_kind"],
                 "obfuscation": row["obfuscation"],

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import func, select, text
+from sqlalchemy import CursorResult, func, select, text
 from sqlalchemy.orm import Session
 
 from storage.models.core import ProtectedIdentifier, Subject
@@ -50,7 +51,7 @@ class ProtectedLoader:
     def stage(self, rows: Sequence[StagedRow]) -> None:
         if not rows:
             return
-        raw = self._session.connection().connection.dbapi_connection
+        raw: Any = self._session.connection().connection.dbapi_connection
         if raw is None:  # pragma: no cover - a live session always has one
             raise RuntimeError("no DBAPI connection")
         if self._dialect == "postgresql":
@@ -81,16 +82,19 @@ class ProtectedLoader:
         subjects_added = (session.scalar(select(func.count()).select_from(Subject)) or 0) - subjects_before
         removed = 0
         if replace:
-            removed = session.execute(text("DELETE FROM protected_identifiers")).rowcount or 0
+            removed = cast(CursorResult[Any], session.execute(text("DELETE FROM protected_identifiers"))).rowcount or 0
         # Sorted by digest, the rows append to the unique index's B-tree almost in order: about as
         # fast as building the index after the load, and it also makes the load idempotent.
-        inserted = session.execute(
-            text(
-                "INSERT INTO protected_identifiers (key_id, id_type, form, digest, subject_id) "
-                "SELECT s.key_id, s.id_type, s.form, s.digest, subjects.id FROM protected_stage s "
-                "JOIN subjects ON subjects.subject_ref = s.subject_ref "
-                "WHERE true ORDER BY s.digest ON CONFLICT (digest, subject_id) DO NOTHING"
-            )
+        inserted = cast(
+            CursorResult[Any],
+            session.execute(
+                text(
+                    "INSERT INTO protected_identifiers (key_id, id_type, form, digest, subject_id) "
+                    "SELECT s.key_id, s.id_type, s.form, s.digest, subjects.id FROM protected_stage s "
+                    "JOIN subjects ON subjects.subject_ref = s.subject_ref "
+                    "WHERE true ORDER BY s.digest ON CONFLICT (digest, subject_id) DO NOTHING"
+                )
+            ),
         ).rowcount
         session.execute(text("DROP TABLE protected_stage"))
         return LoadResult(staged=self._staged, inserted=inserted or 0, subjects_added=subjects_added, removed=removed)
