@@ -189,3 +189,51 @@ def test_no_plaintext_protected_identifier_anywhere(
             haystack += path.read_bytes()
     leaked_values = [v for v in _plaintexts() if v.encode() in haystack]
     assert leaked_values == []
+
+
+def _scan_refs(capsys: pytest.CaptureFixture[str], leaks: Path) -> set[tuple[str, str]]:
+    result = run_cli(capsys, "scan", str(leaks), "--format", "jsonl", "--no-store")
+    assert result.code == 0, result.err
+    return {(h["subject_ref"], h["id_type"]) for h in map(json.loads, result.out.splitlines()) if h["subject_ref"]}
+
+
+def test_hashed_file_from_a_secure_zone_imports_the_same_set(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(capsys, "init").code == 0
+    hashed = tmp_path / "hashed.csv"
+    made = run_cli(capsys, "protect", "hash", str(_protected_csv(tmp_path / "p.csv")), "--output", str(hashed))
+    assert made.code == 0, made.err
+    content = hashed.read_text()
+    assert all(value not in content for value in _plaintexts())
+    imported = run_cli(capsys, "protect", "import", str(hashed), "--hashed")
+    assert imported.code == 0, imported.err
+    refs = _scan_refs(capsys, _leak(tmp_path))
+    assert {("cust-001", "phone"), ("cust-002", "email"), ("cust-003", "email")} <= refs
+
+
+def test_replace_swaps_the_set(workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _setup(capsys, tmp_path)
+    smaller = tmp_path / "smaller.csv"
+    smaller.write_text("subject_ref,phone\ncust-002,010-8765-4321\n", encoding="utf-8")
+    result = run_cli(capsys, "protect", "import", str(smaller), "--replace")
+    assert result.code == 0, result.err
+    refs = _scan_refs(capsys, _leak(tmp_path))
+    assert refs == {("cust-002", "phone")}
+
+
+def test_key_rotation_rehashes_the_set_and_retires_the_old_key(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _setup(capsys, tmp_path)
+    before = json.loads((workspace / "keys.json").read_text())["hmac"]["active"]
+    rotated = run_cli(capsys, "keys", "rotate", "--source", str(tmp_path / "p.csv"))
+    assert rotated.code == 0, rotated.err
+    ring = json.loads((workspace / "keys.json").read_text())["hmac"]
+    assert ring["active"] != before
+    assert before not in ring["keys"]
+    listing = run_cli(capsys, "keys", "list", "--format", "jsonl")
+    assert all(ring["keys"][ring["active"]] not in line for line in listing.out.splitlines())
+    stats = run_cli(capsys, "protect", "stats", "--format", "jsonl")
+    assert {json.loads(line)["key_id"] for line in stats.out.splitlines()} == {ring["active"]}
+    assert ("cust-001", "phone") in _scan_refs(capsys, _leak(tmp_path))
