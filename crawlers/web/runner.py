@@ -124,8 +124,10 @@ def _child_main(job: CrawlJob, sink_factory: SinkFactory, events: Any) -> None:
         sink = sink_factory(job)
         summary = crawl_here(job, sink, progress=lambda s: events.put(("progress", s.to_dict())))
         events.put(("done", summary.to_dict()))
+    except Exception as exc:  # reported to the parent as one line; the run is marked failed
+        events.put(("error", f"{type(exc).__name__}: {exc}"[:500]))
     except BaseException as exc:
-        events.put(("error", f"{type(exc).__name__}: {exc}"))
+        events.put(("error", f"{type(exc).__name__}: {exc}"[:500]))
         raise
 
 

@@ -64,8 +64,13 @@ def run_crawl(
     timeout: float | None = None,
     sink_factory: SinkFactory | None = None,
     scrapy_settings: dict[str, Any] | None = None,
+    frontier: str | None = None,
 ) -> CrawlSummary:
-    """Crawl one configured source now, in a child process; returns the stored run summary."""
+    """Crawl one configured source now, in a child process; returns the stored run summary.
+
+    With ``settings.redis_url`` and a ``frontier`` name, hosts running the same source with the
+    same frontier share one scrapy-redis queue and dupefilter (use a new name per scheduled run).
+    """
     configs = source_configs(settings)
     config = configs.get(source_name)
     if config is None:
@@ -87,6 +92,7 @@ def run_crawl(
         config=config,
         database_url=settings.resolved_database_url,
         redis_url=settings.redis_url,
+        frontier=frontier,
         extra_settings=dict(scrapy_settings or {}),
     )
     factory = sink_factory or functools.partial(_app_sink, settings)
@@ -103,7 +109,7 @@ sources_app = typer.Typer(help="Web sources declared in the configuration.", no_
 def list_sources(
     fmt: Annotated[str, typer.Option("--format", help="table or jsonl.")] = "table",
 ) -> None:
-    """List the configured web sources ([sources.NAME] tables) with their kind and schedule."""
+    """List the configured web sources (sources.NAME tables) with their kind and schedule."""
     if fmt not in ("table", "jsonl"):
         raise typer.BadParameter("use table or jsonl", param_hint="--format")
     records: list[dict[str, object]] = []
@@ -124,10 +130,14 @@ def list_sources(
 
 
 def crawl(
-    sources: Annotated[list[str], typer.Argument(help="Names of [sources.NAME] tables to crawl.")],
+    sources: Annotated[list[str], typer.Argument(help="Source names (the NAME of each sources.NAME table).")],
     fmt: Annotated[str, typer.Option("--format", help="table or jsonl.")] = "table",
     timeout: Annotated[
         float | None, typer.Option("--timeout", help="Stop a source's crawl after this many seconds.")
+    ] = None,
+    frontier: Annotated[
+        str | None,
+        typer.Option("--frontier", help="Share this Redis frontier with other hosts (needs LEAKMON_REDIS_URL)."),
     ] = None,
 ) -> None:
     """Crawl web sources now, one child process each, and print each run's summary.
@@ -142,7 +152,9 @@ def crawl(
     for name in sources:
         if name not in configs:
             raise NotFoundError(f"no web source named {name!r} (known: {', '.join(configs) or 'none configured'})")
-    summaries = [_crawl_with_progress(settings, name, timeout) for name in sources]
+    if frontier and not settings.redis_url:
+        raise ConfigError("--frontier needs a Redis frontier: set LEAKMON_REDIS_URL")
+    summaries = [_crawl_with_progress(settings, name, timeout, frontier) for name in sources]
     write_records(
         [{c: s.to_dict().get(c) for c in SUMMARY_COLUMNS} for s in summaries],
         fmt=fmt,
@@ -158,9 +170,10 @@ def crawl(
         raise typer.Exit(1)
 
 
-def _crawl_with_progress(settings: Settings, name: str, timeout: float | None) -> CrawlSummary:
+def _crawl_with_progress(settings: Settings, name: str, timeout: float | None, frontier: str | None) -> CrawlSummary:
+    options: dict[str, Any] = {"timeout": timeout, "scrapy_settings": EXTRA_SCRAPY_SETTINGS, "frontier": frontier}
     if not err_console.is_terminal:
-        return run_crawl(settings, name, timeout=timeout, scrapy_settings=EXTRA_SCRAPY_SETTINGS)
+        return run_crawl(settings, name, **options)
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -175,7 +188,7 @@ def _crawl_with_progress(settings: Settings, name: str, timeout: float | None) -
                 f"{summary.attachments} files, {summary.hits} hits, {summary.errors} errors",
             )
 
-        return run_crawl(settings, name, progress=show, timeout=timeout, scrapy_settings=EXTRA_SCRAPY_SETTINGS)
+        return run_crawl(settings, name, progress=show, **options)
 
 
 def register(app: typer.Typer) -> None:
