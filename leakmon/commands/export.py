@@ -1,0 +1,79 @@
+"""`leakmon export`: victim-notification lists and incident sharing (MISP, STIX), always audited."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from leakmon.errors import InputError
+from leakmon.output import err_console
+from leakmon.workflows import audit, sharing
+from leakmon.workflows.affected import COLUMNS, affected_rows, select_incidents
+from leakmon.workflows.cli_support import open_app, parse_since
+from leakmon.workflows.incidents import get_incident
+from leakmon.workflows.tables import write_rows
+
+export_app = typer.Typer(help="Exports: affected subjects for notification, incidents for sharing.")
+ActorOption = Annotated[str | None, typer.Option("--actor", help="Who is exporting (default: the OS user).")]
+
+
+@export_app.command("affected")
+def affected(
+    incident: Annotated[int | None, typer.Argument(help="Incident id (or use --all / --since).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every incident.")] = False,
+    since: Annotated[str | None, typer.Option("--since", help="Incidents seen since: 7d or an ISO date.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv, xlsx or jsonl.")] = "csv",
+    output: Annotated[Path | None, typer.Option("--output", help="Write here (required for xlsx).")] = None,
+    actor: ActorOption = None,
+) -> None:
+    """Affected subjects per incident: subject_ref, identifier types, co-occurring items, match
+    strength, first/last seen, venues. Never identifier values; formula cells neutralized."""
+    if (incident is not None) + all_ + (since is not None) != 1:
+        raise InputError("name one incident, or --all, or --since")
+    start = parse_since(since) if since else None
+    app = open_app()
+    with app.sessions.begin() as session:
+        if incident is not None:
+            get_incident(session, incident)
+        chosen = select_incidents(session, incident_id=incident, since=start)
+        rows = [{c: getattr(r, c) for c in COLUMNS} for r in affected_rows(session, chosen)]
+        count = write_rows(rows, COLUMNS, fmt, output, sys.stdout)
+        target = (
+            f"incident {incident}" if incident is not None else ("all" if all_ else f"since {start:%Y-%m-%d %H:%M}")
+        )
+        audit.record(
+            session,
+            "export_affected",
+            target,
+            rows=count,
+            actor=actor,
+            details={"format": fmt, "output": str(output or "stdout"), "incidents": len(chosen)},
+        )
+    app.close()
+    err_console.print(f"{count} affected subject row(s) from {len(chosen)} incident(s)", markup=False)
+
+
+@export_app.command("incident")
+def incident_(
+    incident: Annotated[int, typer.Argument(help="Incident id.")],
+    fmt: Annotated[str, typer.Option("--format", help="misp or stix.")] = "stix",
+    output: Annotated[Path | None, typer.Option("--output", help="Write here instead of stdout.")] = None,
+    actor: ActorOption = None,
+) -> None:
+    """An incident as a MISP event or a STIX 2.1 bundle: categories and counts, never values or digests."""
+    app = open_app()
+    with app.sessions.begin() as session:
+        text = sharing.render(session, get_incident(session, incident), fmt)
+        audit.record(session, "export_incident", f"incident {incident}", rows=1, actor=actor, details={"format": fmt})
+    app.close()
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    else:
+        typer.echo(text)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(export_app, name="export")

@@ -1,0 +1,116 @@
+"""`leakmon hits`: list hits with filters, show a hit's evidence trail, label hits in triage."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from leakmon.output import console, write_records
+from leakmon.workflows import audit
+from leakmon.workflows.cli_support import open_app, parse_since
+from leakmon.workflows.hitviews import COLUMNS, HitFilters, evidence_trail, list_hits
+from leakmon.workflows.incidents import refresh_for_hit
+from leakmon.workflows.triage import label_hit
+
+hits_app = typer.Typer(help="Hits: list with filters, show the evidence trail, label in triage.")
+
+ActorOption = Annotated[str | None, typer.Option("--actor", help="Who is acting (default: the OS user).")]
+
+
+@hits_app.callback(invoke_without_command=True)
+def hits(
+    ctx: typer.Context,
+    since: Annotated[str | None, typer.Option("--since", help="First seen since: 7d, 24h or an ISO date.")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Only this source (channel, forum).")] = None,
+    id_type: Annotated[str | None, typer.Option("--id-type", help="Only this identifier type.")] = None,
+    match_kind: Annotated[str | None, typer.Option("--match-kind", help="exact, composite or partial.")] = None,
+    min_confidence: Annotated[float | None, typer.Option("--min-confidence", help="Hit confidence at least.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option("--status", "--label", help="confirmed, false_positive, seller_contact, test_data, unlabelled."),
+    ] = None,
+    incident: Annotated[int | None, typer.Option("--incident", help="Only hits of this incident.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many hits.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or jsonl.")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", help="Write here instead of stdout.")] = None,
+    actor: ActorOption = None,
+) -> None:
+    """List hits (masked values only); every listing is written to the audit log."""
+    if ctx.invoked_subcommand is not None:
+        return
+    filters = HitFilters(
+        since=parse_since(since) if since else None,
+        source=source,
+        id_type=id_type,
+        match_kind=match_kind,
+        min_confidence=min_confidence,
+        status=status,
+        incident=incident,
+        limit=limit,
+    )
+    app = open_app()
+    with app.sessions.begin() as session:
+        rows = list_hits(session, filters)
+        details = {k: str(v) for k, v in asdict(filters).items() if v is not None}
+        details["format"] = fmt
+        audit.record(session, "list_hits", str(output or "stdout"), rows=len(rows), actor=actor, details=details)
+    write_records(rows, fmt=fmt, columns=list(COLUMNS), output=str(output) if output else None, title="hits")
+    app.close()
+
+
+@hits_app.command("show")
+def show(
+    hit_id: Annotated[int, typer.Argument(help="Hit id.")],
+    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    actor: ActorOption = None,
+) -> None:
+    """Show a hit's evidence trail: extractor, obfuscation, context, why this confidence (audited)."""
+    app = open_app()
+    with app.sessions.begin() as session:
+        trail = evidence_trail(session, hit_id)
+        audit.record(session, "view_evidence", f"hit {hit_id}", rows=1, actor=actor)
+    app.close()
+    if fmt == "json":
+        typer.echo(json.dumps(trail, ensure_ascii=False, default=str, indent=2))
+        return
+    for key, value in trail.items():
+        console.print(f"{key:>20}: {_text(value)}", markup=False)
+
+
+@hits_app.command("label")
+def label(
+    hit_id: Annotated[int, typer.Argument(help="Hit id.")],
+    as_: Annotated[str, typer.Option("--as", help="confirmed, false_positive, seller_contact or test_data.")],
+    note: Annotated[str, typer.Option("--note", help="Why (kept with the label).")] = "",
+    everywhere: Annotated[
+        bool, typer.Option("--everywhere", help="A false positive is suppressed in every source, not just this one.")
+    ] = False,
+    actor: ActorOption = None,
+) -> None:
+    """Label a hit; a false positive also suppresses the same digest in the same source later."""
+    app = open_app()
+    with app.sessions.begin() as session:
+        row = label_hit(session, hit_id, as_, actor=audit.resolve_actor(actor), note=note, everywhere=everywhere)
+        incident = refresh_for_hit(session, hit_id)
+        audit.record(session, "label_hit", f"hit {hit_id}", rows=1, actor=actor, details={"label": as_})
+        suppressed = row.rule_id is not None
+        incident_id = incident.id if incident else None
+    app.close()
+    extra = " (suppressed from now on)" if suppressed else ""
+    console.print(f"hit {hit_id} labelled {as_}{extra}; incident: {incident_id or '-'}", markup=False)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_text(v) for v in value) or "-"
+    if isinstance(value, dict):
+        return " ".join(f"{k}={_text(v)}" for k, v in value.items())
+    return "-" if value is None else str(value)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(hits_app, name="hits")

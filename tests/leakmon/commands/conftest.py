@@ -1,0 +1,31 @@
+"""A workspace and a migrated database (SQLite and PostgreSQL) the real CLI runs against."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.leakmon.workflows.world import Db, open_db
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    return tmp_path / "leakmon.toml"
+
+
+@pytest.fixture
+def cli_db(db_url: str, tmp_path: Path, config_file: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Db]:
+    """LEAKMON_* point at a fresh workspace, a migrated database and an (initially empty) config file."""
+    config_file.write_text("", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LEAKMON_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LEAKMON_DATABASE_URL", db_url)
+    monkeypatch.setenv("LEAKMON_CONFIG", str(config_file))
+    monkeypatch.setenv("USER", "tester")
+    handle = open_db(db_url)
+    try:
+        yield handle
+    finally:
+        handle.engine.dispose()
