@@ -11,6 +11,10 @@ class AccountError(TelegramReaderError):
     """The account or session is unusable (revoked, unregistered, banned): stop and alert."""
 
 
+class TelegramUnavailable(TelegramReaderError):
+    """Telegram cannot be reached or keeps failing internally (after Telethon's retries): stop the run."""
+
+
 class FloodWait(TelegramReaderError):
     """Telegram asked us to wait longer than the client sleeps through."""
 

@@ -20,7 +20,7 @@ from telethon.sessions import SQLiteSession, StringSession
 from telethon.tl import functions, types
 
 from crawlers.telegram.config import TelegramConfig
-from crawlers.telegram.errors import AccountError, ChatUnavailable, FloodWait
+from crawlers.telegram.errors import AccountError, ChatUnavailable, FloodWait, TelegramUnavailable
 from crawlers.telegram.refs import Peer
 
 REQUEST_SIZE = 512 * 1024  # Telethon's MAX_CHUNK_SIZE
@@ -51,6 +51,14 @@ class TelegramSource(Protocol):
 
 _ACCOUNT_ERRORS = (errors.UnauthorizedError, errors.AuthKeyDuplicatedError)
 _FLOOD_ERRORS = (errors.FloodWaitError, errors.FloodPremiumWaitError, errors.SlowModeWaitError)
+_SERVICE_ERRORS = (
+    errors.ServerError,
+    errors.TimedOutError,
+    errors.RpcCallFailError,
+    errors.RpcMcgetFailError,
+    ConnectionError,
+    TimeoutError,
+)
 _CHAT_ERRORS = {
     errors.InviteHashExpiredError: "invite_expired",
     errors.InviteHashInvalidError: "invite_invalid",
@@ -71,6 +79,8 @@ def translate_errors() -> Iterator[None]:
     except _ACCOUNT_ERRORS as exc:
         reason = f"{type(exc).__name__.removesuffix('Error')}: {exc.message}"
         raise AccountError(f"the Telegram account cannot be used ({reason}); log in again or replace it") from exc
+    except _SERVICE_ERRORS as exc:
+        raise TelegramUnavailable(f"Telegram is unreachable or failing ({type(exc).__name__})") from exc
     except tuple(_CHAT_ERRORS) as exc:
         raise ChatUnavailable(_CHAT_ERRORS[type(exc)], exc.message) from exc
     except (errors.BadRequestError, errors.ForbiddenError) as exc:

@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 
 from crawlers.telegram.config import TelegramConfig
-from crawlers.telegram.errors import AccountError, UnknownChat
+from crawlers.telegram.errors import AccountError, TelegramUnavailable, UnknownChat
 from crawlers.telegram.export import ExportImporter, ImportSummary
 from crawlers.telegram.reader import ReaderDeps, ReadSummary, read_chats
 from crawlers.telegram.source import TelethonSource, connect, make_client, make_session
@@ -40,6 +40,12 @@ class TelegramAccountError(LeakmonError):
     """The Telegram account or session cannot be used (revoked, banned, not logged in)."""
 
     exit_code = 5
+
+
+class TelegramUnavailableError(LeakmonError):
+    """Telegram cannot be reached, or keeps failing, right now."""
+
+    exit_code = 6
 
 
 def telegram_config(app: App) -> TelegramConfig:
@@ -78,6 +84,8 @@ async def read_chats_app(
         return await read_chats(deps, names, force=force)
     except AccountError as exc:
         raise TelegramAccountError(str(exc)) from None
+    except TelegramUnavailable as exc:
+        raise TelegramUnavailableError(str(exc)) from None
     except UnknownChat as exc:
         raise NotFoundError(str(exc)) from None
     finally:
@@ -128,8 +136,8 @@ def read(
 ) -> None:
     """Read configured chats now: new messages since each chat's checkpoint, plus a re-read tail.
 
-    Exit code 5 when the account cannot be used (revoked session, banned account). Chats deferred
-    by a long flood wait show their retry time.
+    Exit code 5 when the account cannot be used (revoked session, banned account), 6 when Telegram
+    cannot be reached. Chats deferred by a long flood wait show their retry time.
     """
     app = App()
     try:

@@ -10,7 +10,7 @@ import pytest
 from telethon.tl import types
 from tg_fakes import Crash, FakeSink, World
 
-from crawlers.telegram.errors import AccountError, UnknownChat
+from crawlers.telegram.errors import AccountError, TelegramUnavailable, UnknownChat
 from crawlers.telegram.reader import ReaderDeps, ReadSummary, read_chats
 from crawlers.telegram.state import MemoryChatState
 
@@ -394,3 +394,14 @@ def test_max_posts_per_run_bounds_a_run(world: World, sink: FakeSink, deps_for: 
     assert second.chats[0].new_posts == 4
     assert [p.external_id for p, s in sink.log if s == "new"] == [f"{MARKED}/{i}" for i in range(1, 8)]
     assert sink.removed == []
+
+
+def test_telegram_failing_after_retries_stops_the_run(
+    world: World, sink: FakeSink, deps_for: Deps, sleeps: list[float]
+) -> None:
+    public_channel(world)
+    world.fail("GetHistoryRequest", "RPC_CALL_FAIL", times=10)
+    with pytest.raises(TelegramUnavailable, match="RpcCallFail"):
+        run(deps_for(sink))
+    assert sleeps.count(2) == 4  # Telethon retried: one try plus request_retries=3, 2 s apart
+    assert sink.log == []
