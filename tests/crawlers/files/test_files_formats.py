@@ -212,3 +212,24 @@ def test_html_text_only() -> None:
     )
     (block,) = blocks(read_bytes("post.html", page.encode()))
     assert block.text == "판매\n샘플: kim@naver.com\n010-1234-5678"
+
+
+def test_utf16_without_bom_is_recognised() -> None:
+    text = "name\tphone\nkim\t010-1234-5678\n"
+    (block,) = blocks(read_bytes("export.txt", text.encode("utf-16-le")))
+    assert block.text == text.rstrip("\n")
+
+
+def test_multiline_insert_falls_back_to_plain_lines() -> None:
+    dump = (
+        "INSERT INTO `members` (`name`, `phone`) VALUES\n('김철수', '010-1234-5678'),\n('이영희', '010-2222-3333');\n"
+    )
+    items = list(read_bytes("pma.sql", dump.encode()))
+    assert lines_at(items)["pma.sql:line 2"] == "('김철수', '010-1234-5678'),"
+    assert kinds(items) == []
+
+
+def test_display_name_is_the_locator_root(tmp_path: Path) -> None:
+    path = tmp_path / "0f3a9c.bin"
+    path.write_bytes(b"kim@naver.com\n")
+    assert lines_at(read_path(path, display_name="유출샘플.txt")) == {"유출샘플.txt:line 1": "kim@naver.com"}
