@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ class ImportSummary:
     files: int = 0
     findings: int = 0
     new_hits: int = 0
+    details: list[Finding] = field(default_factory=list, repr=False)  # the findings themselves
 
 
 def find_exports(path: Path) -> list[Path]:
@@ -146,6 +147,7 @@ class ExportImporter:
             finding = Finding(f"export:{base.name}", "unsupported_format", "a chat without a numeric id")
             self.sink.record_findings(self.source, (finding,))
             summary.findings += 1
+            summary.details.append(finding)
             return
         summary.chats += 1
         username = self.username_for(marked)
@@ -159,6 +161,7 @@ class ExportImporter:
             post, findings = self._post(chat, message, marked, message_id, username, base)
             result = self.sink.ingest(post, passwords=tuple(passwords_from_text(post.text)), findings=findings)
             summary.findings += len(findings)
+            summary.details.extend(findings)
             summary.files += sum(1 for a in post.attachments if a.skipped_reason is None)
             summary.new_hits += result.new_hits
             if result.status == "new":

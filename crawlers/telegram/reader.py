@@ -58,6 +58,7 @@ class ChatSummary:
     last_message_id: int | None = None
     retry_after: datetime | None = None
     reason: str | None = None
+    findings: list[Finding] = field(default_factory=list)  # what this run skipped, capped or hit
 
 
 @dataclass
@@ -247,6 +248,7 @@ class _ChatRun:
         deps = self.deps
         with tempfile.TemporaryDirectory(prefix="leakmon-tg-") as spool:
             fetched = await fetch_attachments(deps.source, self.config, self.peer, group, Path(spool))
+            self.summary.findings.extend(fetched.findings)
             post = normalize(
                 group, self.peer, self.config.source_name, fetched.attachments, fetched.findings, key_id=key
             )
@@ -281,9 +283,9 @@ class _ChatRun:
         record.not_before = until
         record.retry_reason = f"flood wait of {exc.seconds} s on {exc.method}"
         self.deps.state.save(record)
-        self.deps.sink.record_findings(
-            self.config.source_name, (Finding(self.locator, "flood_wait", record.retry_reason),)
-        )
+        finding = Finding(self.locator, "flood_wait", record.retry_reason)
+        self.deps.sink.record_findings(self.config.source_name, (finding,))
+        self.summary.findings.append(finding)
         self.summary.status = "deferred"
         self.summary.retry_after = until
         self.summary.reason = "account_flood" if account_wide else record.retry_reason
@@ -293,7 +295,9 @@ class _ChatRun:
         if exc.kind.startswith(("invite_", "join_", "not_member")):
             record.invite_state = exc.kind[:16]
         self.deps.state.save(record)
-        self.deps.sink.record_findings(self.config.source_name, (Finding(self.locator, exc.kind, exc.reason),))
+        finding = Finding(self.locator, exc.kind, exc.reason)
+        self.deps.sink.record_findings(self.config.source_name, (finding,))
+        self.summary.findings.append(finding)
         self.summary.status = "unavailable"
         self.summary.reason = exc.kind
 

@@ -144,6 +144,9 @@ def read(
         summary = asyncio.run(read_chats_app(app, chats or None, force=force))
     finally:
         app.close()
+    for chat in summary.chats:
+        for finding in chat.findings:
+            err_console.print(f"finding: {finding.locator}: {finding.kind}: {finding.reason}")
     records = [{k: v for k, v in asdict(c).items() if k in SUMMARY_COLUMNS} for c in summary.chats]
     write_records(records, fmt=fmt, columns=SUMMARY_COLUMNS, output=output, title="telegram chats")
 
@@ -184,7 +187,10 @@ def import_export(
         app.close()
     if summary.exports == 0:
         raise InputError(f"no result.json found in {directory}")
-    write_records([asdict(summary)], fmt=fmt, columns=IMPORT_COLUMNS, title="telegram export import")
+    for finding in summary.details:
+        err_console.print(f"finding: {finding.locator}: {finding.kind}: {finding.reason}")
+    record = {k: v for k, v in asdict(summary).items() if k in IMPORT_COLUMNS}
+    write_records([record], fmt=fmt, columns=IMPORT_COLUMNS, title="telegram export import")
 
 
 def register(app: typer.Typer) -> None:

@@ -61,6 +61,7 @@ def test_import_export_twice_adds_nothing(workspace: Path) -> None:
     first = runner.invoke(app, ["telegram", "import-export", str(export), "--format", "jsonl"])
     assert first.exit_code == 0, first.output
     assert json.loads(first.stdout.splitlines()[-1])["new"] == 3
+    assert "file_not_exported" in first.stderr
     second = runner.invoke(app, ["telegram", "import-export", str(export), "--format", "jsonl"])
     assert second.exit_code == 0, second.output
     counts = json.loads(second.stdout.splitlines()[-1])

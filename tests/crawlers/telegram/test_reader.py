@@ -163,7 +163,7 @@ def test_attachment_caps(
 ) -> None:
     channel = world.channel(111, "Leak shop", username="leakshop")
     world.post(channel, 1, "file", media=world.document("../../etc/users.csv", b"x" * actual, declared=declared))
-    run(deps_for(sink))
+    summary = run(deps_for(sink))
     post = sink.posts[("telegram", f"{MARKED}/1")]
     (attachment,) = post.attachments
     assert attachment.name == "users.csv"  # the sender's path never survives
@@ -177,6 +177,7 @@ def test_attachment_caps(
         assert reason_part in attachment.skipped_reason
         (finding,) = sink.post_findings[f"{MARKED}/1"]
         assert finding.kind == "cap_bytes"
+        assert summary.chats[0].findings == [finding]
         assert finding.locator == "https://t.me/leakshop/1!users.csv"
 
 
