@@ -30,6 +30,9 @@ _UNSUPPORTED: tuple[tuple[bytes, str], ...] = (
 )
 _TEXT_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _CONTROL = bytes(i for i in range(32) if i not in (9, 10, 12, 13, 27))
+# Share of control bytes (NUL included) above which content is binary: random or compressed bytes
+# have ~10 %, text ~0 %; a dump with a few stray NULs stays text.
+BINARY_CONTROL_SHARE = 0.03
 TEXT_FORMATS = {
     ".csv": "csv", ".tsv": "csv", ".psv": "csv", ".tab": "csv",
     ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
@@ -55,23 +58,26 @@ def sniff(head: bytes) -> tuple[str, str | None]:
         if head.startswith(magic):
             return "unsupported", what
     if b"\x00" in head:
-        return _utf16_without_bom(head)
+        utf16 = _utf16_without_bom(head)
+        if utf16 is not None:
+            return "text", utf16
     sample = head[:4096]
-    if sample and len(sample.translate(None, _CONTROL)) < 0.9 * len(sample):
+    controls = len(sample) - len(sample.translate(None, _CONTROL))
+    if controls > BINARY_CONTROL_SHARE * len(sample):
         return "binary", None
     return "text", None
 
 
-def _utf16_without_bom(head: bytes) -> tuple[str, str | None]:
-    """BOM-less UTF-16 of mostly ASCII/Latin text has NUL in every other byte; anything else is binary."""
+def _utf16_without_bom(head: bytes) -> str | None:
+    """``utf-16-le``/``-be`` when NUL fills every other byte (mostly-ASCII UTF-16 without a BOM)."""
     sample = head[: len(head) // 2 * 2]
     even, odd = sample[0::2].count(0), sample[1::2].count(0)
     half = len(sample) // 2
     if half and odd > 0.4 * half and even < 0.05 * half:
-        return "text", "utf-16-le"
+        return "utf-16-le"
     if half and even > 0.4 * half and odd < 0.05 * half:
-        return "text", "utf-16-be"
-    return "binary", None
+        return "utf-16-be"
+    return None
 
 
 def text_format(name: str, head: bytes) -> str:

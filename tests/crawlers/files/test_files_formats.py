@@ -233,3 +233,11 @@ def test_display_name_is_the_locator_root(tmp_path: Path) -> None:
     path = tmp_path / "0f3a9c.bin"
     path.write_bytes(b"kim@naver.com\n")
     assert lines_at(read_path(path, display_name="유출샘플.txt")) == {"유출샘플.txt:line 1": "kim@naver.com"}
+
+
+def test_text_with_stray_nul_bytes_is_still_read() -> None:
+    data = b"kim@naver.com\x00\x00\n" + b"lee@daum.net 010-1234-5678\n" * 50
+    reading = read_bytes("padded.txt", data)
+    items = list(reading)
+    assert lines_at(items)["padded.txt:line 2"] == "lee@daum.net 010-1234-5678"
+    assert kinds(items) == []
