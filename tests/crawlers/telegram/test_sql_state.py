@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import inspect, select
 from tg_fakes import FakeTelegramClient, World, make_config
 
 from crawlers.ingest import IngestSink
@@ -18,7 +19,7 @@ from crawlers.telegram.reader import ReaderDeps, read_chats
 from crawlers.telegram.source import TelethonSource
 from crawlers.telegram.state import SqlChatState
 from storage.db import make_engine, make_sessionmaker
-from storage.migrate import upgrade
+from storage.migrate import alembic_config, upgrade
 from storage.models.core import FindingRecord, Post
 from storage.models.telegram import TelegramChat
 from storage.repositories import telegram as repo
@@ -132,3 +133,33 @@ def test_identifier_shaped_chat_titles_are_not_stored(world: World, sessions: An
         chat = repo.get_chat(session, "leaks")
         assert chat is not None
         assert chat.title == "DB 판매 문의 [redacted] / [redacted]"
+
+
+def test_telegram_branch_migrates_down_and_up_alone(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    config = alembic_config(db_url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "telegram@-1")
+    tables = set(inspect(engine).get_table_names())
+    assert "telegram_chats" not in tables
+    assert "posts" in tables
+    upgrade(engine)
+    assert {"telegram_chats", "telegram_deletions"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_changing_a_chat_ref_forgets_its_resolution(sessions: Any) -> None:
+    with sessions.begin() as session:
+        chat = repo.get_or_create_chat(session, "shop", "@old")
+        chat.marked_id, chat.kind, chat.access_hash, chat.username = MARKED, "channel", 5, "old"
+    with sessions.begin() as session:
+        assert repo.username_for(session, MARKED) == "old"
+        chat = repo.get_or_create_chat(session, "shop", "@new")
+        assert (chat.marked_id, chat.access_hash, chat.username) == (None, None, None)
+    with sessions.begin() as session:
+        assert repo.record_deletion(session, MARKED, 7) is True
+        assert repo.record_deletion(session, MARKED, 7) is False
+    with sessions() as session:
+        assert repo.deletions(session, MARKED) == [7]
