@@ -120,18 +120,20 @@ class DelimitedReader:
         out: list[str] = []
         delimiter = self.delimiter
         clean = str.maketrans({delimiter: " ", "\n": " ", "\r": " "})
+        feed = iter([line + "\n" for line in lines])  # one iterator: a new reader resumes after an error
         while len(out) < len(lines):
             start = len(out)
-            reader = csv.reader([line + "\n" for line in lines[start:]], delimiter=delimiter, strict=True)
+            reader = csv.reader(feed, delimiter=delimiter, strict=True)
             try:
                 for row in reader:
                     span = start + reader.line_num - len(out)
                     out.append(delimiter.join(field.translate(clean) for field in row))
                     out.extend([""] * (span - 1))
             except csv.Error:
-                if start + reader.line_num >= len(lines) and len(lines) - len(out) <= _MAX_CARRY_LINES:
+                consumed = start + reader.line_num
+                if consumed >= len(lines) and len(lines) - len(out) <= _MAX_CARRY_LINES:
                     return out, lines[len(out) :]
-                out.append(lines[len(out)])  # malformed quoting: keep the raw line, parse on after it
+                out.extend(lines[len(out) : max(consumed, len(out) + 1)])  # malformed: keep the raw lines
         return out, []
 
     def _flush_carry(self) -> Iterator[Item]:

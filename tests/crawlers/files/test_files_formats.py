@@ -241,3 +241,16 @@ def test_text_with_stray_nul_bytes_is_still_read() -> None:
     items = list(reading)
     assert lines_at(items)["padded.txt:line 2"] == "lee@daum.net 010-1234-5678"
     assert kinds(items) == []
+
+
+def test_csv_malformed_quoting_keeps_raw_lines_and_reads_on() -> None:
+    data = 'name,phone\n"Kim"x,010-1111-2222\nLee,"010-3333-4444"\n"Park"y,010-5555-6666\nChoi,010-7777-8888\n'
+    items = list(read_bytes("bad.csv", data.encode()))
+    assert lines_at(items) == {
+        "bad.csv:row 1": "name,phone",
+        "bad.csv:row 2": '"Kim"x,010-1111-2222',
+        "bad.csv:row 3": "Lee,010-3333-4444",
+        "bad.csv:row 4": '"Park"y,010-5555-6666',
+        "bad.csv:row 5": "Choi,010-7777-8888",
+    }
+    assert kinds(items) == []
