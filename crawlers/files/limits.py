@@ -77,6 +77,12 @@ class ReadLimits(BaseModel):
         description="Largest JSON document or HTML page parsed as a whole; a bigger one is scanned as "
         "plain text lines instead (`format_fallback`).",
     )
+    max_xlsx_strings_bytes: int = Field(
+        default=64 * MiB,
+        gt=0,
+        description="Largest unpacked shared-strings part of an xlsx; openpyxl holds it in memory, so a "
+        "bigger one makes the workbook skipped (`cap_memory`).",
+    )
     spool_memory_bytes: int = Field(
         default=16 * MiB,
         gt=0,

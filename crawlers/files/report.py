@@ -21,6 +21,7 @@ FINDING_KINDS: dict[str, str] = {
     "cap_depth": "an archive nested deeper than max_depth was not opened",
     "cap_line": "a line longer than max_line_bytes was scanned in pieces",
     "cap_time": "the file took longer than max_seconds; reading stopped",
+    "cap_memory": "an xlsx whose shared-strings table is over max_xlsx_strings_bytes was not read",
     "path_traversal": "a member name was absolute or used '..'; read in memory under a cleaned name (note)",
     "encrypted_no_password": "an encrypted member or archive that no candidate password opened",
     "unsupported_format": "a recognised format that is not read (pdf, images, xls, sqlite, multi-volume rar...)",
@@ -51,6 +52,7 @@ SKIP_KINDS = frozenset(
         "cap_members",
         "cap_depth",
         "cap_time",
+        "cap_memory",
         "cap_line",
     }
 )

@@ -18,12 +18,19 @@ def check_expansion(handle: IO[bytes], ctx: Context, where: str) -> None:
     """Charge the workbook's declared unpacked size before openpyxl unzips it.
 
     zipfile never returns more than a member's declared ``file_size``, so the declared sizes bound
-    what openpyxl can expand; an over-budget or over-ratio workbook is refused up front.
+    what openpyxl can expand; an over-budget or over-ratio workbook is refused up front, and so is
+    one whose shared-strings table (held in memory by openpyxl) is too big.
     """
     with zipfile.ZipFile(handle) as archive:
         infos = archive.infolist()
     limits = ctx.limits
     for info in infos:
+        if info.filename == "xl/sharedStrings.xml" and info.file_size > limits.max_xlsx_strings_bytes:
+            raise CapExceeded(
+                "cap_memory",
+                f"{where} shared strings unpack to {info.file_size} bytes, over max_xlsx_strings_bytes="
+                f"{limits.max_xlsx_strings_bytes}; workbook not read",
+            )
         ratio_cap = max(limits.ratio_min_bytes, info.compress_size * limits.max_ratio)
         if info.file_size > ratio_cap:
             raise CapExceeded(

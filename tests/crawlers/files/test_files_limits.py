@@ -203,3 +203,18 @@ def test_close_before_start_still_gives_a_report() -> None:
     reading.close()
     assert reading.report.status == STATUS_SKIPPED
     assert kinds(reading.report.findings) == ["aborted"]
+
+
+def test_xlsx_with_huge_shared_strings_is_refused_before_openpyxl_loads_it(tmp_path: Path) -> None:
+    import xlsxwriter
+
+    path = tmp_path / "strings.xlsx"
+    workbook = xlsxwriter.Workbook(str(path))  # shared strings (openpyxl would write inline ones)
+    sheet = workbook.add_worksheet()
+    for row in range(2000):
+        sheet.write_row(row, 0, [f"unique-name-{row}", f"user{row}@naver.com"])
+    workbook.close()
+    reading = read_path(path, limits=ReadLimits(max_xlsx_strings_bytes=10_000))
+    items = list(reading)
+    assert (blocks(items), kinds(items)) == ([], ["cap_memory"])
+    assert reading.report.status == STATUS_SKIPPED
