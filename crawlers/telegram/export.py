@@ -20,7 +20,7 @@ from typing import Any
 from crawlers.files import passwords_from_text
 from crawlers.interface import PostSink
 from crawlers.model import Attachment, CrawledPost, Finding
-from crawlers.telegram.normalize import compose_text, safe_name
+from crawlers.telegram.normalize import channel_passwords, compose_text, safe_name
 from crawlers.telegram.refs import external_id, mark_channel, permalink
 
 CHANNEL_TYPES = frozenset({"private_channel", "public_channel", "private_supergroup", "public_supergroup"})
@@ -159,7 +159,10 @@ class ExportImporter:
                 continue
             summary.messages += 1
             post, findings = self._post(chat, message, marked, message_id, username, base)
-            result = self.sink.ingest(post, passwords=tuple(passwords_from_text(post.text)), findings=findings)
+            passwords = passwords_from_text(post.text)
+            if post.attachments:
+                passwords += channel_passwords(username, post.title)
+            result = self.sink.ingest(post, passwords=tuple(dict.fromkeys(passwords)), findings=findings)
             summary.findings += len(findings)
             summary.details.extend(findings)
             summary.files += sum(1 for a in post.attachments if a.skipped_reason is None)

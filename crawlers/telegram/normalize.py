@@ -38,6 +38,16 @@ def compose_text(parts: Iterable[str], hidden_urls: Iterable[str]) -> str:
     return "\n".join(lines)
 
 
+def channel_passwords(username: str | None, title: str | None) -> list[str]:
+    """Archive password candidates from the chat itself: sellers often use the channel's name or link."""
+    found: list[str] = []
+    if username:
+        found += [username, f"@{username}", f"t.me/{username}", f"https://t.me/{username}"]
+    if title and len(title) <= 64:
+        found.append(title)
+    return found
+
+
 def safe_name(name: str | None, fallback: str) -> str:
     """A display name from an untrusted sender file name: last path component, no control chars."""
     raw = (name or "").replace("\\", "/").rsplit("/", 1)[-1]

@@ -20,11 +20,11 @@ from typing import Any
 
 from crawlers.files import passwords_from_text
 from crawlers.interface import CheckpointUpdate, IngestResult, PostSink
-from crawlers.model import Finding, utcnow
+from crawlers.model import CrawledPost, Finding, utcnow
 from crawlers.telegram.attachments import fetch_attachments
 from crawlers.telegram.config import ChatConfig, TelegramConfig
 from crawlers.telegram.errors import AccountError, ChatUnavailable, FloodWait, UnknownChat
-from crawlers.telegram.normalize import edit_stamp, normalize
+from crawlers.telegram.normalize import channel_passwords, edit_stamp, normalize
 from crawlers.telegram.refs import Peer, external_id, parse_ref
 from crawlers.telegram.source import TelegramSource
 from crawlers.telegram.state import ChatRecord, ChatState, RecentPost
@@ -254,7 +254,7 @@ class _ChatRun:
             )
             kwargs: dict[str, Any] = {
                 "checkpoint": update,
-                "passwords": tuple(passwords_from_text(post.text)),
+                "passwords": _passwords(post, self.peer),
                 "findings": tuple(fetched.findings),
             }
             if deps.ingest_in_thread:
@@ -300,6 +300,14 @@ class _ChatRun:
         self.summary.findings.append(finding)
         self.summary.status = "unavailable"
         self.summary.reason = exc.kind
+
+
+def _passwords(post: CrawledPost, peer: Peer) -> tuple[str, ...]:
+    """Passwords named in the text, then (for posts with files) the chat's name and link."""
+    candidates = passwords_from_text(post.text)
+    if post.attachments:
+        candidates += channel_passwords(peer.username, peer.title)
+    return tuple(dict.fromkeys(candidates))
 
 
 def _reread_start(checkpoint: int, reread: int, recent: dict[int, RecentPost]) -> int:

@@ -117,6 +117,7 @@ def test_single_chat_export(tmp_path: Path) -> None:
     assert "qwer1234" in sink.passwords["-1000001234567/3"]
     assert posts["-1000001234567/4"].text == "list inside"
     assert sink.files["-1000001234567/4"] == [b"a,b\n1,2\n"]
+    assert "DB 판매" in sink.passwords["-1000001234567/4"]  # the chat name, a common archive password
     kinds = {key: [f.kind for f in found] for key, found in sink.post_findings.items() if found}
     assert kinds == {
         "-1000001234567/5": ["file_not_exported"],

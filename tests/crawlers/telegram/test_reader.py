@@ -128,7 +128,9 @@ def test_album_is_one_post_with_every_file(world: World, sink: FakeSink, deps_fo
     assert album.extra["grouped_id"] == "77"
     assert [a.name for a in album.attachments] == ["a.csv", "b.csv"]
     assert sink.files[f"{MARKED}/2"] == [b"a,b\n1,2\n", b"c,d\n3,4\n"]
-    assert "s3cret!" in sink.passwords[f"{MARKED}/2"]
+    assert sink.passwords[f"{MARKED}/2"][0] == "s3cret!"
+    assert {"@leakshop", "t.me/leakshop", "Leak shop"} <= set(sink.passwords[f"{MARKED}/2"])
+    assert sink.passwords[f"{MARKED}/1"] == ()  # no files, nothing to open
     assert sink.checkpoints[("telegram", str(MARKED))] == "4"
 
 
