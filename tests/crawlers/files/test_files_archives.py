@@ -42,6 +42,7 @@ def test_zip_member_locator_names_chain_and_columns(tmp_path: Path) -> None:
     }
     report = reading.report
     assert (report.status, report.detected_type, report.members) == (STATUS_OK, "zip", 2)
+    assert report.findings == ()
 
 
 def test_cp949_member_names_without_utf8_flag() -> None:
@@ -72,7 +73,9 @@ def test_traversal_and_absolute_names_are_read_in_memory_and_reported(
 
 def test_gzip_data_named_csv_is_read_as_gzip() -> None:
     reading = read_bytes("users.csv", gzip_bytes(USERS_CSV))
-    (block,) = blocks(reading)
+    items = list(reading)
+    assert kinds(items) == []
+    (block,) = blocks(items)
     assert (block.locator, block.columns) == ("users.csv!users.csv", ("이름", "전화번호"))
     assert reading.report.detected_type == "gzip"
 
@@ -110,6 +113,7 @@ def test_tar_gz_streams_members() -> None:
 def test_nested_zip_reads_inner_members() -> None:
     inner = zip_of({"users.csv": USERS_CSV})
     items = list(read_bytes("outer.zip", zip_of({"part1/inner.zip": inner})))
+    assert kinds(items) == []
     assert lines_at(items)["outer.zip!part1/inner.zip!users.csv:row 2"] == "김철수,010-1234-5678"
 
 
@@ -178,6 +182,7 @@ def test_7z_plain_and_with_password(tmp_path: Path) -> None:
 
 def test_rar_stored_member_reads_without_tool() -> None:
     items = list(read_bytes("s.rar", raw_rar(b"dir/users.txt", b"kim@naver.com 010-1234-5678\n")))
+    assert kinds(items) == []
     assert lines_at(items) == {"s.rar!dir/users.txt:line 1": "kim@naver.com 010-1234-5678"}
 
 

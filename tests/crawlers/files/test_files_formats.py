@@ -53,7 +53,9 @@ def test_delimited_tables_sniff_delimiter_and_korean_header(name: str, delimiter
 
 def test_csv_quoted_fields_stay_on_their_physical_line() -> None:
     data = 'name,phone,memo\n"Kim, C",010-1111-2222,"two\nlines"\nLee,010-3333-4444,plain\n'
-    found = lines_at(read_bytes("q.csv", data.encode()))
+    reading = read_bytes("q.csv", data.encode())
+    found = lines_at(reading)
+    assert reading.report.findings == ()
     assert found == {
         "q.csv:row 1": "name,phone,memo",
         "q.csv:row 2": "Kim  C,010-1111-2222,two lines",
@@ -63,8 +65,10 @@ def test_csv_quoted_fields_stay_on_their_physical_line() -> None:
 
 def test_csv_without_header_has_no_columns() -> None:
     data = "김철수,010-1234-5678\n이영희,010-2222-3333\n"
-    (block,) = blocks(read_bytes("noheader.csv", data.encode()))
+    items = list(read_bytes("noheader.csv", data.encode()))
+    (block,) = blocks(items)
     assert (block.columns, block.first_line, block.text) == (None, 1, data.rstrip("\n"))
+    assert kinds(items) == []
 
 
 def test_cp949_text_with_cp949_only_syllables_decodes() -> None:
@@ -77,7 +81,9 @@ def test_cp949_text_with_cp949_only_syllables_decodes() -> None:
 
 def test_utf16_with_bom() -> None:
     text = "이름\t전화번호\n홍길동\t010-9876-5432\n"
-    (block,) = blocks(read_bytes("u16.txt", text.encode("utf-16")))
+    items = list(read_bytes("u16.txt", text.encode("utf-16")))
+    assert kinds(items) == []
+    (block,) = blocks(items)
     assert block.text == "이름\t전화번호\n홍길동\t010-9876-5432"
     assert block.columns == ("이름", "전화번호")
 
@@ -102,6 +108,7 @@ def test_combolist_keeps_login_only_never_the_password() -> None:
     reading = read_bytes("combo.txt", data.encode())
     items = list(reading)
     (block,) = blocks(items)
+    assert kinds(items) == []
     assert block.text.split("\n") == [
         "kim@naver.com",
         "lee@daum.net",
@@ -148,7 +155,9 @@ def test_json_array_one_record_per_row_flattened() -> None:
         {"name": "이영희", "contact": {"phone": "010-2222-3333"}, "extra": "x"},
     ]
     data = json.dumps({"meta": 1, "users": records}, ensure_ascii=False).encode()
-    (block,) = blocks(read_bytes("dump.json", data))
+    items = list(read_bytes("dump.json", data))
+    assert kinds(items) == []
+    (block,) = blocks(items)
     assert block.locator == "dump.json#users"
     assert block.columns == ("name", "contact.phone", "contact.email", "extra")
     assert block.text.split("\n") == ["김철수\t010-1234-5678\tkim@naver.com\t", "이영희\t010-2222-3333\t\tx"]
@@ -162,7 +171,9 @@ def test_invalid_json_falls_back_to_text() -> None:
 
 def test_json_lines_keep_line_numbers_and_bad_lines() -> None:
     data = b'{"email": "a@naver.com", "phone": "010"}\nnot json a@b.com\n\n{"email": "c@daum.net"}\n'
-    found = lines_at(read_bytes("log.jsonl", data))
+    items = list(read_bytes("log.jsonl", data))
+    assert kinds(items) == []
+    found = lines_at(items)
     assert found == {
         "log.jsonl:line 1": "a@naver.com\t010",
         "log.jsonl:line 2": "not json a@b.com",
@@ -186,6 +197,7 @@ UPDATE members SET phone='010-9999-0000' WHERE id=1;
 
 def test_sql_dump_inserts_become_rows_with_columns() -> None:
     items = list(read_bytes("shop.sql", MYSQL_DUMP.encode()))
+    assert kinds(items) == []
     found = lines_at(items)
     assert found["shop.sql#members:row 1"] == "1\t김철수\t010-1234-5678"
     assert found["shop.sql#members:row 2"] == "2\tO'Brien\t010-2222-3333"
@@ -200,6 +212,7 @@ def test_sql_dump_inserts_become_rows_with_columns() -> None:
 def test_postgres_copy_rows_keep_line_numbers() -> None:
     dump = "COPY public.users (id, email) FROM stdin;\n1\tkim@naver.com\n2\tlee@daum.net\n\\.\n"
     items = list(read_bytes("pg.sql", dump.encode()))
+    assert kinds(items) == []
     copy_block = next(block for block in blocks(items) if block.columns)
     assert (copy_block.columns, copy_block.first_line, copy_block.delimiter) == (("id", "email"), 2, "\t")
     assert copy_block.text == "1\tkim@naver.com\n2\tlee@daum.net"
@@ -210,13 +223,17 @@ def test_html_text_only() -> None:
         "<html><head><style>.x{}</style><script>var leak='010-0000-0000'</script></head>"
         "<body><h1>판매</h1><p>샘플: kim@naver.com</p><p>010-1234-5678</p></body></html>"
     )
-    (block,) = blocks(read_bytes("post.html", page.encode()))
+    items = list(read_bytes("post.html", page.encode()))
+    assert kinds(items) == []
+    (block,) = blocks(items)
     assert block.text == "판매\n샘플: kim@naver.com\n010-1234-5678"
 
 
 def test_utf16_without_bom_is_recognised() -> None:
     text = "name\tphone\nkim\t010-1234-5678\n"
-    (block,) = blocks(read_bytes("export.txt", text.encode("utf-16-le")))
+    items = list(read_bytes("export.txt", text.encode("utf-16-le")))
+    assert kinds(items) == []
+    (block,) = blocks(items)
     assert block.text == text.rstrip("\n")
 
 
@@ -232,7 +249,9 @@ def test_multiline_insert_falls_back_to_plain_lines() -> None:
 def test_display_name_is_the_locator_root(tmp_path: Path) -> None:
     path = tmp_path / "0f3a9c.bin"
     path.write_bytes(b"kim@naver.com\n")
-    assert lines_at(read_path(path, display_name="유출샘플.txt")) == {"유출샘플.txt:line 1": "kim@naver.com"}
+    reading = read_path(path, display_name="유출샘플.txt")
+    assert lines_at(reading) == {"유출샘플.txt:line 1": "kim@naver.com"}
+    assert reading.report.findings == ()
 
 
 def test_text_with_stray_nul_bytes_is_still_read() -> None:
