@@ -163,3 +163,34 @@ def test_changing_a_chat_ref_forgets_its_resolution(sessions: Any) -> None:
         assert repo.record_deletion(session, MARKED, 7) is False
     with sessions() as session:
         assert repo.deletions(session, MARKED) == [7]
+
+
+def _encrypted_zip(password: bytes) -> bytes:
+    import io
+
+    import pyzipper
+
+    buffer = io.BytesIO()
+    with pyzipper.AESZipFile(buffer, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES) as archive:
+        archive.setpassword(password)
+        archive.writestr("users.csv", "id,memo\n1,none\n")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("text", "password", "expected"),
+    [
+        pytest.param("샘플 DB, 비번: qwer1234", b"qwer1234", [], id="password-in-text"),
+        pytest.param("샘플 DB", b"@leakshop", [], id="password-is-the-channel"),
+        pytest.param("샘플 DB", b"unknowable", ["encrypted_no_password"], id="no-password"),
+    ],
+)
+def test_archive_passwords_reach_the_files_reader(
+    world: World, sessions: Any, text: str, password: bytes, expected: list[str]
+) -> None:
+    channel = world.channel(111, "Leak shop", username="leakshop")
+    world.post(channel, 1, text, media=world.document("sample.zip", _encrypted_zip(password), mime="application/zip"))
+    asyncio.run(read_chats(deps(world, sessions)))
+    with sessions() as session:
+        kinds = session.scalars(select(FindingRecord.kind).where(FindingRecord.kind != "flood_wait")).all()
+    assert [k for k in kinds if k.startswith("encrypted")] == expected
