@@ -45,10 +45,12 @@ def update_post(session: Session, post: Post, *, now: datetime | None = None) ->
     """Rescore a post and (re)place it in its incident; returns the incident, if it has one."""
     now = now or datetime.now(UTC)
     hits = hits_of_posts(session, [post.id])
+    current = incident_of_post(session, post.id)
+    if not hits and current is None:
+        return None  # most crawled posts: nothing to score or group
     labels = current_labels(session, [h.id for h in hits])
     effective = [h for h in hits if not is_excluded(labels.get(h.id))]
     score_post(session, post, effective)
-    current = incident_of_post(session, post.id)
     if not effective and current is None:
         return None
     text = fingerprint(post)
