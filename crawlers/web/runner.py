@@ -1,7 +1,7 @@
 """Run one source's crawl: in this process (once: Twisted's reactor cannot restart) or in a child.
 
 :func:`run_in_child` is what the CLI and the scheduler call. It records the run (``runs`` row with
-the summary as ``stats``), starts a spawned child that loads the incremental state, builds the
+the summary as ``stats``), starts a child (from a forkserver) that loads the incremental state, builds the
 sink through ``sink_factory`` and crawls, and relays progress back to the caller.
 """
 
@@ -27,6 +27,9 @@ from storage.repositories.runs import finish_run, start_run
 
 SinkFactory = Callable[["CrawlJob"], PostSink]
 ProgressCallback = Callable[[CrawlSummary], None]
+
+#: Modules the crawl forkserver imports once, before forking crawl children.
+PRELOAD = ("crawlers.web.spiders", "crawlers.web.pipelines", "crawlers.web.middlewares", "scrapy.crawler")
 
 #: Seconds the child gets to stop after SIGINT before it is killed.
 STOP_GRACE_SECONDS = 10.0
@@ -117,8 +120,13 @@ def _expire_frontier(redis_url: str, key: str) -> None:
         client.close()
 
 
-def _child_main(job: CrawlJob, sink_factory: SinkFactory, events: Any) -> None:
-    """Entry point of the crawl child (spawned; module-level so it pickles)."""
+def _child_main(job: CrawlJob, sink_factory: SinkFactory, events: Any, environ: dict[str, str]) -> None:
+    """Entry point of the crawl child (module-level so it pickles).
+
+    The forkserver's environment is from when it started: take the caller's current one.
+    """
+    os.environ.clear()
+    os.environ.update(environ)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         sink = sink_factory(job)
@@ -138,7 +146,7 @@ def run_in_child(
     progress: ProgressCallback | None = None,
     timeout: float | None = None,
 ) -> CrawlSummary:
-    """Record a run, crawl ``job`` in a spawned child process and return (and store) its summary.
+    """Record a run, crawl ``job`` in a child process and return (and store) its summary.
 
     ``sink_factory`` must pickle (a module-level function or a partial of one); it is called in
     the child with the job, whose ``run_id`` is set. A child that dies, errs or outlives
@@ -150,9 +158,14 @@ def run_in_child(
         run_id = start_run(session, job.source, "crawl").id
     job = dataclasses.replace(job, run_id=run_id)
     summary = CrawlSummary(source=job.source, run_id=run_id)
-    context = multiprocessing.get_context("spawn")
+    # A forkserver child starts from a process that already imported Scrapy (about half the
+    # start-up of a spawned one) and, unlike fork, shares no state with this process.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(PRELOAD))
     events = context.Queue()
-    child = context.Process(target=_child_main, args=(job, sink_factory, events), name=f"crawl-{job.source}")
+    child = context.Process(
+        target=_child_main, args=(job, sink_factory, events, dict(os.environ)), name=f"crawl-{job.source}"
+    )
     child.start()
     deadline = None if timeout is None else _now() + timeout
     try:

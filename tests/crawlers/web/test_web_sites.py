@@ -55,20 +55,20 @@ def test_generic_site_with_only_a_start_url(site: FixtureSite, crawl: Crawl, eve
     assert summary.errors == 0
 
 
-@pytest.mark.parametrize(
-    ("content_type", "meta"),
-    [
-        pytest.param("text/html; charset=utf-8", "", id="header-says-utf8"),
-        pytest.param("text/html", '<meta charset="utf-8">', id="meta-says-utf8"),
-        pytest.param("text/html", "", id="no-charset"),
-        pytest.param("text/html; charset=euc-kr", "", id="euc-kr-label"),
-    ],
-)
-def test_cp949_pages_decode_whatever_they_declare(
-    site: FixtureSite, crawl: Crawl, events_path: Path, content_type: str, meta: str
-) -> None:
-    body = f"<html><head>{meta}</head><body>똠방각하 쿠팡 회원 DB 팝니다</body></html>".encode("cp949")
-    site.add("/", body, content_type=content_type)
-    crawl(kind="site", start_urls=[site.url("/")], depth=0)
-    [post] = read_events(events_path, "ingest")
-    assert post["text"] == "똠방각하 쿠팡 회원 DB 팝니다"
+CHARSET_CASES = {
+    "/header-says-utf8": ("text/html; charset=utf-8", ""),
+    "/meta-says-utf8": ("text/html", '<meta charset="utf-8">'),
+    "/no-charset": ("text/html", ""),
+    "/euc-kr-label": ("text/html; charset=euc-kr", ""),
+}
+
+
+def test_cp949_pages_decode_whatever_they_declare(site: FixtureSite, crawl: Crawl, events_path: Path) -> None:
+    text = "똠방각하 쿠팡 회원 DB 팝니다"  # 똠 exists in CP949 only, not in EUC-KR
+    site.add("/", "<html><body>" + "".join(f'<a href="{p}">{p}</a>' for p in CHARSET_CASES) + "</body></html>")
+    for path, (content_type, meta) in CHARSET_CASES.items():
+        body = f"<html><head>{meta}</head><body>{text}</body></html>".encode("cp949")
+        site.add(path, body, content_type=content_type)
+    crawl(kind="site", start_urls=[site.url("/")], depth=1)
+    texts = {e["external_id"].removeprefix(site.base): e["text"] for e in read_events(events_path, "ingest")}
+    assert {path: texts[path] for path in CHARSET_CASES} == dict.fromkeys(CHARSET_CASES, text)
