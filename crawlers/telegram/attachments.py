@@ -18,6 +18,7 @@ from crawlers.model import Attachment, Finding
 from crawlers.telegram.config import TelegramConfig
 from crawlers.telegram.errors import ChatUnavailable
 from crawlers.telegram.normalize import document_name, fetchable_document
+from crawlers.telegram.redact import redact
 from crawlers.telegram.refs import Peer, external_id
 from crawlers.telegram.source import TelegramSource
 
@@ -41,7 +42,7 @@ async def fetch_attachments(
         name = document_name(document)
         declared = int(document.size or 0)
         mime = document.mime_type or None
-        locator = f"{peer.permalink(message.id) or external_id(peer.marked_id, message.id)}!{name}"
+        locator = f"{peer.permalink(message.id) or external_id(peer.marked_id, message.id)}!{redact(name)}"
 
         def skipped(
             kind: str, reason: str, meta: tuple[str, str, int, str | None] = (name, locator, declared, mime)

@@ -21,6 +21,7 @@ from crawlers.files import passwords_from_text
 from crawlers.interface import PostSink
 from crawlers.model import Attachment, CrawledPost, Finding
 from crawlers.telegram.normalize import channel_passwords, compose_text, safe_name
+from crawlers.telegram.redact import redact
 from crawlers.telegram.refs import external_id, mark_channel, permalink
 
 CHANNEL_TYPES = frozenset({"private_channel", "public_channel", "private_supergroup", "public_supergroup"})
@@ -216,7 +217,7 @@ class ExportImporter:
         mime = message.get("mime_type") if isinstance(message.get("mime_type"), str) else None
         raw_name = message.get("file_name") if isinstance(message.get("file_name"), str) else relative
         name = safe_name(raw_name, f"file-{message.get('id')}")
-        where = f"{locator}!{name}"
+        where = f"{locator}!{redact(name)}"
 
         def skipped(kind: str, reason: str) -> tuple[Attachment, tuple[Finding, ...]]:
             attachment = Attachment(name=name, declared_size=declared, mime_type=mime, skipped_reason=reason)

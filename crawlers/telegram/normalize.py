@@ -15,6 +15,7 @@ from typing import Any
 from telethon.tl import types
 
 from crawlers.model import Attachment, CrawledPost, Finding
+from crawlers.telegram.redact import redact
 from crawlers.telegram.refs import Peer, external_id
 
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
@@ -49,9 +50,13 @@ def channel_passwords(username: str | None, title: str | None) -> list[str]:
 
 
 def safe_name(name: str | None, fallback: str) -> str:
-    """A display name from an untrusted sender file name: last path component, no control chars."""
+    """A display name from an untrusted sender file name.
+
+    Last path component only, no control characters, and identifier-shaped runs masked
+    (``kim_01012345678.xlsx`` -> ``kim_[redacted].xlsx``): the name reaches stored rows.
+    """
     raw = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = _UNSAFE_NAME.sub("", raw).strip().lstrip(".")[:255]
+    cleaned = redact(_UNSAFE_NAME.sub("", raw)).strip().lstrip(".")[:255]
     return cleaned or fallback
 
 

@@ -6,24 +6,16 @@ single writer is never held across a download.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawlers.telegram.redact import redact
 from crawlers.telegram.refs import Peer
 from storage.db import transaction
 from storage.repositories import telegram as repo
-
-# Identifier-shaped runs (emails, long digit runs) in chat titles are masked before a title is
-# stored: sellers sometimes put a sample value in a title (same rule as the ingest sink's titles).
-_TITLE_REDACT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\d[\d\s().\-]{5,}\d")
-
-
-def redact_title(title: str | None) -> str | None:
-    return _TITLE_REDACT.sub("[redacted]", title)[:1024] if title else title
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +89,7 @@ class SqlChatState:
             row.kind = peer.kind if peer else None
             row.access_hash = peer.access_hash if peer else None
             row.username = peer.username if peer else None
-            row.title = redact_title(peer.title) if peer else None
+            row.title = redact(peer.title)[:1024] if peer and peer.title else None
             row.invite_state = record.invite_state
             row.not_before = record.not_before
             row.retry_reason = record.retry_reason

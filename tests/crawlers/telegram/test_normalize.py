@@ -73,6 +73,8 @@ def test_marking_round_trips() -> None:
         ("a\x00b\nc.txt", "abc.txt"),
         (None, "fallback"),
         ("x" * 400, "x" * 255),
+        ("kim_010-1234-5678.xlsx", "kim_[redacted].xlsx"),
+        ("dump for a.b@example.com.zip", "dump for [redacted]"),
     ],
 )
 def test_safe_name(name: str | None, expected: str) -> None:

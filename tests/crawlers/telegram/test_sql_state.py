@@ -194,3 +194,20 @@ def test_archive_passwords_reach_the_files_reader(
     with sessions() as session:
         kinds = session.scalars(select(FindingRecord.kind).where(FindingRecord.kind != "flood_wait")).all()
     assert [k for k in kinds if k.startswith("encrypted")] == expected
+
+
+def test_post_text_never_reaches_the_telegram_tables_or_findings(world: World, sessions: Any) -> None:
+    phone, email = "010-2345-6789", "victim.synthetic@example.org"
+    channel = world.channel(111, "Leak shop", username="leakshop")
+    world.post(channel, 1, f"sample: {phone} {email}", media=world.document("x.csv", b"a" * 20_000))
+    world.post(channel, 2, f"{phone}", media=world.document(f"{phone}.csv", b"b", declared=20_000))
+    asyncio.run(read_chats(deps(world, sessions)))
+    del channel.messages[2]
+    asyncio.run(read_chats(deps(world, sessions)))
+    with sessions() as session:
+        dumped = repr(session.scalars(select(TelegramChat)).all()[0].__dict__)
+        dumped += repr([(f.locator, f.kind, f.reason) for f in session.scalars(select(FindingRecord))])
+        dumped += repr(repo.deletions(session, MARKED))
+    assert "2345" not in dumped  # not even from the sender's file name ("[redacted].csv")
+    assert "https://t.me/leakshop/2![redacted].csv" in dumped
+    assert email not in dumped

@@ -1,0 +1,16 @@
+"""Mask identifier-shaped runs (e-mails, long digit runs) in names we store or print.
+
+Chat titles and sender file names are chosen by sellers, who sometimes put a sample value in them
+("DB 010-1234-5678", "kim_01012345678.xlsx"). The same rule as the ingest sink's post titles.
+"""
+
+from __future__ import annotations
+
+import re
+
+_IDENTIFIER_SHAPED = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\d[\d\s().\-]{5,}\d")
+
+
+def redact(text: str) -> str:
+    """``text`` with e-mail addresses and digit runs of 7+ characters replaced by ``[redacted]``."""
+    return _IDENTIFIER_SHAPED.sub("[redacted]", text)
