@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from parsel import Selector
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 SourceKind = Literal["forum", "paste", "tme_preview", "site"]
@@ -41,6 +42,16 @@ class Selectors(BaseModel):
     next_page: str | None = Field(None, description="Links to the next page of the same listing or thread.")
     attachments: str | None = Field(None, description="Relative to a post (or page): attachment links.")
     links: str | None = Field(None, description="Regions whose links are followed (default: the whole page).")
+
+    @field_validator("*")
+    @classmethod
+    def _valid_css(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                Selector(text="<html></html>").css(value)
+            except Exception as exc:
+                raise ValueError(f"{value!r} is not a valid CSS selector ({type(exc).__name__})") from None
+        return value
 
 
 class SourceConfig(BaseModel):

@@ -19,6 +19,7 @@ class PostItem:
     findings: tuple[Finding, ...] = ()
     checkpoint: CheckpointUpdate | None = None
     temp_paths: tuple[Path, ...] = ()
+    page_key: str | None = None  # the page it came from: that page's state waits for its posts
 
     def __repr__(self) -> str:  # Scrapy logs items: never their text
         return f"PostItem({self.post.source!r}, {self.post.external_id!r})"

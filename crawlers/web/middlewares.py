@@ -115,6 +115,15 @@ class CharsetFixMiddleware:
         return response
 
 
+class ParseErrorMiddleware(_SpiderAware):
+    """A callback that raised (a page the selectors did not expect) becomes a ``parse_error`` finding."""
+
+    def process_spider_exception(self, response: Response, exception: Exception) -> list[Any]:
+        reason = f"{type(exception).__name__}: {str(exception)[:200]}"
+        self.spider.record(Finding(response.url, "parse_error", reason))
+        return []
+
+
 class SkipSeenDocumentsMiddleware(_SpiderAware):
     """For immutable sources (``revisit = "never"``, e.g. pastes) drop requests for documents seen before.
 

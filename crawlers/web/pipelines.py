@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawlers.model import Finding
 from crawlers.web.items import PageItem, PostItem
 from storage.repositories import crawl as crawl_repo
 from storage.repositories.runs import add_findings
@@ -29,6 +30,7 @@ class SinkPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self._last_progress = 0.0
+        self._failed_pages: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -56,6 +58,13 @@ class SinkPipeline:
             result = spider.sink.ingest(
                 item.post, checkpoint=item.checkpoint, passwords=item.passwords, findings=item.findings
             )
+        except Exception as exc:
+            # The page's state is not advanced, so the next run reads the page (and this post) again.
+            if item.page_key:
+                self._failed_pages.add(item.page_key)
+            reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+            spider.record(Finding(item.post.url or item.post.external_id, "ingest_error", reason))
+            return
         finally:
             for path in item.temp_paths:
                 path.unlink(missing_ok=True)
@@ -72,6 +81,8 @@ class SinkPipeline:
 
     def _save_page(self, item: PageItem) -> None:
         source = self.spider.source
+        if item.state.url in self._failed_pages:
+            return
         with self.sessions.begin() as session:
             if item.outcome == "not_modified":
                 crawl_repo.touch_page(session, source, item.state.url)

@@ -53,7 +53,10 @@ def build_settings(
             f"{_MW}.ProxyEnforcementMiddleware": 740,  # before HttpProxyMiddleware (750)
             f"{_MW}.CharsetFixMiddleware": 960,
         },
-        "SPIDER_MIDDLEWARES": {f"{_MW}.SkipSeenDocumentsMiddleware": 950},
+        "SPIDER_MIDDLEWARES": {
+            f"{_MW}.ParseErrorMiddleware": 940,
+            f"{_MW}.SkipSeenDocumentsMiddleware": 950,
+        },
     }
     if redis_url:
         key = f"leakmon:{frontier}" if frontier else f"leakmon:run:{run_key}"

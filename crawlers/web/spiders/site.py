@@ -168,7 +168,7 @@ class SiteSpider(WebSpider):
                 else None,
                 attachments=attachments,
             )
-            items.append(PostItem(post, passwords_in(text), findings, None, temp))
+            items.append(PostItem(post, passwords_in(text), findings, None, temp, key))
         return items
 
     def _identify(self, element: Selector, index: int, count: int, key: str, page_url: str) -> tuple[str, str]:
@@ -192,7 +192,7 @@ class SiteSpider(WebSpider):
             post = CrawledPost(
                 self.source, key, self.config.kind, text=text, url=response.url, title=file_name(response.url)
             )
-            return [PostItem(post, passwords_in(text))]
+            return [PostItem(post, passwords_in(text), page_key=key)]
         attachment = Attachment(
             name=file_name(response.url, response),
             data=response.body,
@@ -205,7 +205,7 @@ class SiteSpider(WebSpider):
         post = CrawledPost(
             self.source, key, self.config.kind, url=response.url, title=attachment.name, attachments=(attachment,)
         )
-        return [PostItem(post)]
+        return [PostItem(post, page_key=key)]
 
     async def _attachments(
         self, urls: list[str]

@@ -57,12 +57,12 @@ class TmePreviewSpider(WebSpider):
         before = response.css("a.tme_messages_more[data-before]::attr(data-before)").get()
         more = bool(before) and bool(numbers) and min(numbers) > checkpoint and older < self.config.depth
         posts = [self._post(channel, message, response) for message in messages]
-        items = [PostItem(post, passwords_in(post.text)) for post in posts if post is not None]
+        key = response.meta["lm_key"]
+        items = [PostItem(post, passwords_in(post.text), page_key=key) for post in posts if post is not None]
         if not more and items and newest > checkpoint:
             last = items[-1]
             update = CheckpointUpdate("crawl", checkpoint_key(self.source, channel), str(newest))
-            items[-1] = PostItem(last.post, last.passwords, last.findings, update, last.temp_paths)
-        key = response.meta["lm_key"]
+            items[-1] = PostItem(last.post, last.passwords, last.findings, update, last.temp_paths, key)
         post_ids = tuple(item.post.external_id for item in items)
         self.present_posts.update(post_ids)
         previous = self.pages.get(key)

@@ -48,6 +48,7 @@ def crawl(crawl_db: str, tmp_path: Path) -> Crawl:
         database_url: str | None = None,
         redis_url: str | None = None,
         frontier: str | None = None,
+        fail_marker: str | None = None,
         **config: Any,
     ) -> CrawlSummary:
         source = SourceConfig.model_validate({**FAST, **config})
@@ -59,7 +60,8 @@ def crawl(crawl_db: str, tmp_path: Path) -> Crawl:
             frontier=frontier,
             extra_settings=dict(TEST_SETTINGS),
         )
-        return run_in_child(job, RecordingSinkFactory(sink_path or tmp_path / "events.jsonl"), timeout=60)
+        factory = RecordingSinkFactory(sink_path or tmp_path / "events.jsonl", fail_marker)
+        return run_in_child(job, factory, timeout=60)
 
     return run
 

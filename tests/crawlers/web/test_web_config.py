@@ -27,6 +27,7 @@ BASE: dict[str, Any] = {"kind": "site", "start_urls": ["https://a.example.kr/boa
         ({"depth": -1}, "depth"),
         ({"concurrency": 0}, "concurrency"),
         ({"selectors": {"psot": "div"}}, "psot"),
+        ({"selectors": {"post": "div[class="}}, "is not a valid CSS selector"),
         ({"unknown_key": 1}, "unknown_key"),
     ],
 )

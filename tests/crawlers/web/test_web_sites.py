@@ -72,3 +72,20 @@ def test_cp949_pages_decode_whatever_they_declare(site: FixtureSite, crawl: Craw
     crawl(kind="site", start_urls=[site.url("/")], depth=1)
     texts = {e["external_id"].removeprefix(site.base): e["text"] for e in read_events(events_path, "ingest")}
     assert {path: texts[path] for path in CHARSET_CASES} == dict.fromkeys(CHARSET_CASES, text)
+
+
+def test_a_post_the_sink_could_not_store_is_read_again_next_run(
+    site: FixtureSite, crawl: Crawl, events_path: Path
+) -> None:
+    site.add("/", '<html><body><a href="/t/1">1</a> <a href="/t/2">2</a></body></html>', etag=True)
+    site.add("/t/1", "<html><body>SINKFAIL LEAKTOKEN</body></html>", etag=True)
+    site.add("/t/2", "<html><body>fine</body></html>", etag=True)
+    failed = crawl(kind="site", start_urls=[site.url("/")], depth=1, fail_marker="SINKFAIL")
+    assert failed.findings == {"ingest_error": 1}
+    site.reset_log()
+    healed = crawl(kind="site", start_urls=[site.url("/")], depth=1)
+    assert site.fetched(status=200) == ["/t/1"]  # its state was not saved: no 304 for it
+    assert sorted(site.fetched(status=304)) == ["/", "/t/2"]
+    assert healed.new_posts == 1
+    assert healed.hits == 1
+    assert [e["external_id"] for e in read_events(events_path, "ingest")][-1] == site.url("/t/1")

@@ -158,3 +158,13 @@ def test_valid_utf8_is_left_alone() -> None:
     request = Request("http://a.test/")
     response = HtmlResponse("http://a.test/", body="<p>쿠팡</p>".encode(), request=request)
     assert CharsetFixMiddleware().process_response(request, response) is response
+
+
+def test_a_callback_exception_becomes_a_parse_error_finding() -> None:
+    from crawlers.web.middlewares import ParseErrorMiddleware
+
+    recorded: list[Any] = []
+    crawler = SimpleNamespace(spider=SimpleNamespace(record=recorded.append))
+    response = Response("http://a.test/t/1", request=Request("http://a.test/t/1"))
+    assert ParseErrorMiddleware(crawler).process_spider_exception(response, KeyError("data-post")) == []
+    assert [(f.locator, f.kind) for f in recorded] == [("http://a.test/t/1", "parse_error")]

@@ -17,8 +17,9 @@ HIT_TOKEN = "LEAKTOKEN"
 class RecordingSink:
     """Implements PostSink: content-hash dedup like the real sink, events appended to ``path``."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, fail_marker: str | None = None) -> None:
         self.path = path
+        self.fail_marker = fail_marker
         self.hashes: dict[str, str] = {}
         for event in read_events(path):
             if event["op"] == "ingest":
@@ -36,6 +37,8 @@ class RecordingSink:
         passwords: tuple[str, ...] = (),
         findings: tuple[Finding, ...] = (),
     ) -> IngestResult:
+        if self.fail_marker and self.fail_marker in post.text:
+            raise RuntimeError("database is locked")
         digest = post.content_hash()
         previous = self.hashes.get(post.external_id)
         status = "new" if previous is None else ("unchanged" if previous == digest else "changed")
@@ -87,9 +90,10 @@ class RecordingSinkFactory:
     """Picklable sink factory handed to the crawl child."""
 
     path: Path
+    fail_marker: str | None = None
 
     def __call__(self, job: Any) -> RecordingSink:
-        return RecordingSink(self.path)
+        return RecordingSink(self.path, self.fail_marker)
 
 
 def read_events(path: Path, op: str | None = None) -> list[dict[str, Any]]:
