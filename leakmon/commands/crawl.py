@@ -82,6 +82,13 @@ def run_crawl(
         config.resolve_secrets()
     except SourceConfigError as exc:
         raise ConfigError(f"source {source_name!r}: {exc}") from None
+    if settings.redis_url:
+        try:
+            import scrapy_redis  # noqa: F401
+        except ImportError:
+            raise ConfigError(
+                "LEAKMON_REDIS_URL is set but scrapy-redis is not installed (extra: leakmon[redis])"
+            ) from None
     app = App(settings=settings)
     try:
         app.require_schema()

@@ -89,3 +89,23 @@ def test_a_post_the_sink_could_not_store_is_read_again_next_run(
     assert healed.new_posts == 1
     assert healed.hits == 1
     assert [e["external_id"] for e in read_events(events_path, "ingest")][-1] == site.url("/t/1")
+
+
+def test_login_headers_and_cookies_come_from_the_environment(
+    site: FixtureSite, crawl: Crawl, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TEST_FORUM_TOKEN", "Bearer s3cr3t-token")
+    monkeypatch.setenv("TEST_FORUM_SID", "sid-value-42")
+    site.add("/", "<html><body>members only</body></html>")
+    summary = crawl(
+        kind="site",
+        start_urls=[site.url("/")],
+        depth=0,
+        headers={"Authorization": "TEST_FORUM_TOKEN"},
+        cookies={"sid": "TEST_FORUM_SID"},
+    )
+    assert summary.errors == 0
+    [page] = [h for h in site.log if h.path == "/"]
+    assert page.headers["Authorization"] == "Bearer s3cr3t-token"
+    assert "sid=sid-value-42" in page.headers["Cookie"]
+    assert "s3cr3t" not in (tmp_path / "events.jsonl").read_text(encoding="utf-8")

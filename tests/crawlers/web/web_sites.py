@@ -36,6 +36,7 @@ class Hit:
     host: str
     path: str
     status: int
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class FixtureSite:
@@ -89,14 +90,14 @@ def _handler(site: FixtureSite) -> type[BaseHTTPRequestHandler]:
             if route.delay:
                 time.sleep(route.delay)
             if route.redirect is not None:
-                site._record(Hit("GET", host, path, 302))
+                site._record(Hit("GET", host, path, headers=dict(self.headers.items()), status=302))
                 self.send_response(302)
                 self.send_header("Location", route.redirect)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
             if route.chunked_bytes:
-                site._record(Hit("GET", host, path, route.status))
+                site._record(Hit("GET", host, path, headers=dict(self.headers.items()), status=route.status))
                 self.send_response(route.status)
                 self.send_header("Content-Type", route.content_type)
                 self.send_header("Connection", "close")
@@ -113,12 +114,12 @@ def _handler(site: FixtureSite) -> type[BaseHTTPRequestHandler]:
                 return
             tag = '"' + hashlib.sha1(route.body).hexdigest() + '"'  # noqa: S324 - an ETag, not security
             if route.etag and self.headers.get("If-None-Match") == tag:
-                site._record(Hit("GET", host, path, 304))
+                site._record(Hit("GET", host, path, headers=dict(self.headers.items()), status=304))
                 self.send_response(304)
                 self.send_header("ETag", tag)
                 self.end_headers()
                 return
-            site._record(Hit("GET", host, path, route.status))
+            site._record(Hit("GET", host, path, headers=dict(self.headers.items()), status=route.status))
             self.send_response(route.status)
             self.send_header("Content-Type", route.content_type)
             self.send_header("Content-Length", str(len(route.body)))
@@ -137,7 +138,7 @@ def _handler(site: FixtureSite) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(route.body)
 
         def _plain(self, status: int, body: bytes, host: str, path: str) -> None:
-            site._record(Hit("GET", host, path, status))
+            site._record(Hit("GET", host, path, headers=dict(self.headers.items()), status=status))
             self.send_response(status)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(body)))
