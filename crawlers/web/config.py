@@ -102,6 +102,9 @@ class SourceConfig(BaseModel):
         description="Seen pages: re-request with If-None-Match/If-Modified-Since, or never "
         "(immutable documents). Default: never for paste, conditional otherwise.",
     )
+    revisit_days: int = Field(
+        30, ge=0, description="Revalidate seen pages that changed within this many days (0: only linked ones)."
+    )
     timezone: str = Field("Asia/Seoul", description="Zone of page times that carry no offset.")
     user_agent: str = Field("leakmon/0.1 (exposure monitor)", description="User-Agent header.")
     enabled: bool = Field(True, description="Disabled sources are listed but not crawled.")

@@ -28,6 +28,7 @@ class PageState:
     post_ids: tuple[str, ...] = ()
     removed: bool = False
     last_seen: datetime | None = field(default=None, compare=False)
+    last_changed: datetime | None = field(default=None, compare=False)
 
 
 def url_hash(url: str) -> str:
@@ -49,6 +50,7 @@ def load_pages(session: Session, source: str) -> dict[str, PageState]:
             post_ids=tuple(row.post_ids or ()),
             removed=row.removed_at is not None,
             last_seen=row.last_seen,
+            last_changed=row.last_changed,
         )
         for row in rows
     }
@@ -57,9 +59,7 @@ def load_pages(session: Session, source: str) -> dict[str, PageState]:
 def save_page(session: Session, source: str, state: PageState, *, now: datetime | None = None) -> bool:
     """Insert or update a page's state; returns True when its content changed (or it is new)."""
     now = now or datetime.now(UTC)
-    row = session.scalar(
-        select(SeenPage).where(SeenPage.source == source, SeenPage.url_hash == url_hash(state.url))
-    )
+    row = session.scalar(select(SeenPage).where(SeenPage.source == source, SeenPage.url_hash == url_hash(state.url)))
     if row is None:
         row = SeenPage(source=source, url_hash=url_hash(state.url), url=state.url, first_seen=now, last_changed=now)
         session.add(row)

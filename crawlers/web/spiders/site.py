@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -45,9 +46,12 @@ class SiteSpider(WebSpider):
         for url in self.start_urls:
             yield self.page_request(url, depth=0, role="listing")
         if self.config.effective_revisit == "conditional":
-            # Revisit pages seen before even if no listing links them any more: a 404 there is a removal.
+            # Revalidate recently changed pages even if no listing links them any more: a 404 there
+            # is a removal, and a thread's later pages get replies while its first page stays the same.
+            since = datetime.now(UTC) - timedelta(days=self.config.revisit_days)
             for state in self.pages.values():
-                if not state.removed and 0 < state.depth <= self.config.depth:
+                recent = state.last_changed is None or state.last_changed >= since
+                if not state.removed and recent and state.depth <= self.config.depth:
                     yield self.page_request(state.url, depth=state.depth)
 
     async def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:

@@ -138,3 +138,21 @@ def test_forum_crawl_then_incremental_recrawl(site: FixtureSite, crawl: Crawl, e
     assert [e["external_id"] for e in later if e["op"] == "removed"] == [f"{host}#12"]
     assert second.removed == 1
     assert second.not_modified == 3
+
+
+def test_reply_on_a_later_page_is_found_while_the_first_page_is_unchanged(
+    site: FixtureSite, crawl: Crawl, events_path: Path
+) -> None:
+    site.add("/", _page("Board", '<a href="/thread/1">t</a>'), etag=True)
+    site.add(
+        "/thread/1", _page("T", _post(1, "a", "first") + '<a class="next" href="/thread/1?page=2">2</a>'), etag=True
+    )
+    site.add("/thread/1?page=2", _page("T", _post(2, "b", "second")), etag=True)
+    crawl(start_urls=[site.url("/")], **FORUM)
+    site.reset_log()
+    site.add("/thread/1?page=2", _page("T", _post(2, "b", "second") + _post(3, "c", "third LEAKTOKEN")), etag=True)
+    again = crawl(start_urls=[site.url("/")], **FORUM)
+    assert site.fetched(status=200) == ["/thread/1?page=2"]
+    assert again.new_posts == 1
+    assert again.hits == 1
+    assert read_events(events_path, "ingest")[-1]["external_id"].endswith("#3")
