@@ -91,7 +91,7 @@ def configure_logging(fmt: LogFormat = "text", *, level: int = logging.INFO, str
         foreign_pre_chain=shared,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _CurrentStderr()
     handler.setFormatter(formatter)
     handler.setLevel(level)  # Scrapy resets the root logger to NOTSET in crawl children
     handler.set_name("leakmon")
@@ -102,6 +102,21 @@ def configure_logging(fmt: LogFormat = "text", *, level: int = logging.INFO, str
     root.setLevel(level)
     for noisy in ("scrapy", "twisted", "telethon", "filelock"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at emit time (test runners and the demo swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
 
 
 def get_logger(name: str) -> Any:

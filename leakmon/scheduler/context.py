@@ -7,6 +7,7 @@ objects; the running scheduler installs one :class:`JobContext` and the job func
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,8 @@ class JobContext:
     crawl_timeout: float = DEFAULT_CRAWL_TIMEOUT
     stop_grace: float = DEFAULT_STOP_GRACE
     parallel_crawls: int = 2
+    #: The crawl child's command line (tests swap in stubs to exercise timeouts and cancellation).
+    child_command: list[str] = field(default_factory=lambda: [sys.executable, "-m", "leakmon.scheduler.crawl_child"])
     #: Extra Scrapy settings for every crawl (tests: fast timeouts).
     scrapy_settings: dict[str, Any] = field(default_factory=dict)
     #: Builds the Telegram port on the scheduler's loop; default: one Telethon client (see telegram.py).

@@ -31,6 +31,7 @@ from leakmon.scheduler.lock import SchedulerLock
 from leakmon.scheduler.specs import job_specs
 from leakmon.scheduler.store import SyncReport, build_scheduler, stored_jobs, sync_jobs
 from leakmon.scheduler.telegram import close_port
+from storage.repositories.runs import last_runs
 
 log = get_logger(__name__)
 
@@ -60,6 +61,11 @@ def _event_result(event: JobEvent) -> JobResult:
     if event.code == EVENT_JOB_MISSED:
         return JobResult(event.job_id, "missed")
     return JobResult(event.job_id, "skipped", {"reason": "previous run still going (max_instances=1)"})
+
+
+def _run_source(job_id: str) -> str:
+    kind, _, name = job_id.partition(":")
+    return name if kind == "web" else f"telegram:{name}"
 
 
 class SchedulerService:
@@ -107,8 +113,20 @@ class SchedulerService:
         return self.scheduler
 
     def due_jobs(self, now: datetime | None = None) -> list[str]:
+        """Jobs whose next run time has come, plus jobs whose last run was interrupted (killed)."""
         now = now or datetime.now(UTC)
-        return [job.id for job in self._running().get_jobs() if job.next_run_time and job.next_run_time <= now]
+        jobs = self._running().get_jobs()
+        with self.context.app.sessions() as session:
+            latest = last_runs(session)
+        due = []
+        for job in jobs:
+            run = latest.get(_run_source(job.id))
+            if job.next_run_time is not None and job.next_run_time <= now:
+                due.append(job.id)
+            elif run is not None and run.finished_at is None:
+                log.warning("last run never finished (process killed?); running it again", job=job.id)
+                due.append(job.id)
+        return due
 
     async def run_once(self, *, every: bool = False) -> list[JobResult]:
         """Run every due job (``every``: every job) once through the scheduler, then return."""
@@ -118,14 +136,19 @@ class SchedulerService:
         for job_id in wanted:
             # Due now: a job late by more than its grace would otherwise count as missed.
             scheduler.modify_job(job_id, next_run_time=now)
-        self._waiting = set(wanted)
-        if not wanted:
+        return await self.run_pending(wanted)
+
+    async def run_pending(self, job_ids: list[str]) -> list[JobResult]:
+        """Let the scheduler process due jobs until each of ``job_ids`` reported (ran, missed, skipped)."""
+        scheduler = self._running()
+        if not job_ids:
             return []
+        self._waiting = set(job_ids)
         self._all_done.clear()
         scheduler.resume()
         await self._all_done.wait()
         scheduler.pause()
-        return list(self.results)
+        return [r for r in self.results if r.job in job_ids]
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Run jobs as scheduled until ``stop`` is set, then stop gracefully."""

@@ -12,7 +12,6 @@ import contextlib
 import json
 import re
 import signal
-import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,9 +63,7 @@ async def crawl_in_child(context: JobContext, source: str, run_id: int) -> Crawl
         "scrapy_settings": context.scrapy_settings,
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "leakmon.scheduler.crawl_child",
+        *context.child_command,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         start_new_session=True,  # a Ctrl-C in the terminal reaches the scheduler, which decides

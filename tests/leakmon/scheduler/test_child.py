@@ -1,0 +1,72 @@
+"""The crawl child's lifecycle: results relayed, timeouts and cancellation stop it (SIGINT, then SIGKILL)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+from leakmon.app import App
+from leakmon.scheduler import JobContext
+from leakmon.scheduler.web import crawl_in_child
+from leakmon.settings import load_settings
+
+pytestmark = pytest.mark.asyncio
+
+DONE = {"event": "done", "payload": {"status": "ok", "new_posts": 3, "changed_posts": 1, "new_hits": 5, "errors": 0}}
+STUBS = {
+    "done": f"import sys, json; sys.stdin.read(); print('noise'); print(json.dumps({DONE!r}))",
+    "crash": "import sys; sys.stdin.read(); sys.exit(3)",
+    "error": "import sys, json; sys.stdin.read(); "
+    "print(json.dumps({'event': 'error', 'payload': 'boom 010-1234-5678'}))",
+    "sleeps": "import sys, time; sys.stdin.read(); time.sleep(60)",
+    "ignores_sigint": "import signal, sys, time; signal.signal(signal.SIGINT, signal.SIG_IGN); sys.stdin.read(); "
+    "print('{}', flush=True); time.sleep(60)",
+}
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> App:
+    return App(settings=load_settings(home=tmp_path))
+
+
+def _context(workspace: App, stub: str, **options: object) -> JobContext:
+    return JobContext(app=workspace, child_command=[sys.executable, "-c", STUBS[stub]], **options)  # type: ignore[arg-type]
+
+
+async def test_the_done_summary_is_relayed(workspace: App) -> None:
+    outcome = await crawl_in_child(_context(workspace, "done"), "forum", 1)
+    assert (outcome.status, outcome.posts, outcome.hits, outcome.errors) == ("ok", 4, 5, 0)
+    assert outcome.error is None
+
+
+@pytest.mark.parametrize(("stub", "error"), [("crash", "crawl process exited with code 3"), ("error", "boom [phone]")])
+async def test_a_failed_child_is_a_failed_run_with_a_masked_error(workspace: App, stub: str, error: str) -> None:
+    outcome = await crawl_in_child(_context(workspace, stub), "forum", 1)
+    assert outcome.status == "failed"
+    assert outcome.error == error
+
+
+async def test_a_child_past_its_timeout_is_killed_when_it_ignores_sigint(workspace: App) -> None:
+    context = _context(workspace, "ignores_sigint", crawl_timeout=1.0, stop_grace=0.5)
+    outcome = await crawl_in_child(context, "forum", 1)
+    assert outcome.status == "failed"
+    assert outcome.error == "timed out after 1 s"
+    assert context.children == set()
+
+
+async def test_a_cancelled_job_stops_its_child(workspace: App) -> None:
+    context = _context(workspace, "sleeps", stop_grace=5.0)
+    task = asyncio.ensure_future(crawl_in_child(context, "forum", 1))
+    while not context.children:
+        await asyncio.sleep(0.05)
+    (child,) = context.children
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert child.returncode is not None  # stopped by SIGINT (KeyboardInterrupt), not orphaned
+    assert context.children == set()
+

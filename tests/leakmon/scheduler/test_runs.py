@@ -1,0 +1,157 @@
+"""Running jobs through the real scheduler: overlap (max_instances), misfires (grace), deferral."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from leakmon.scheduler.web import RATE_LIMIT_BACKOFF, retry_after_from_findings
+from storage.db import transaction
+from storage.models.core import Run
+from storage.repositories.runs import add_findings, finish_run, start_run
+from storage.repositories.telegram import get_or_create_chat
+
+from .conftest import GatedTelegram, Workspace, chat, open_service, web_source
+
+pytestmark = pytest.mark.asyncio
+
+
+def _runs(workspace_app: object, source: str) -> int:
+    with workspace_app.sessions() as session:  # type: ignore[attr-defined]
+        return int(session.scalar(select(func.count()).select_from(Run).where(Run.source == source)) or 0)
+
+
+async def test_an_overlapping_run_is_skipped_not_started_twice(workspace: Workspace) -> None:
+    telegram = GatedTelegram()
+    telegram.gate.clear()  # the first run blocks inside the reader
+    app = workspace.app(chats=chat("chan"))
+    service = await open_service(app, telegram)
+    scheduler = service._running()
+    try:
+        service._waiting = {"telegram:chan"}
+        scheduler.resume()
+        await asyncio.wait_for(telegram.entered.wait(), 30)
+        scheduler.modify_job("telegram:chan", next_run_time=datetime.now(UTC))  # due again while running
+        await asyncio.sleep(0.5)
+        skipped = [r for r in service.results if r.outcome == "skipped"]
+        telegram.gate.set()
+        await asyncio.wait_for(service._all_done.wait(), 30)
+        await asyncio.sleep(0.2)
+    finally:
+        await service.close()
+    assert [r.job for r in skipped] == ["telegram:chan"]
+    executed = [r for r in service.results if r.outcome == "executed"]
+    assert len(executed) == 1
+    assert executed[0].detail["status"] == "ok"
+    assert telegram.resolves == 1
+    assert _runs(app, "telegram:chan") == 1
+    app.close()
+
+
+async def test_a_run_later_than_its_grace_is_missed_and_rescheduled(workspace: Workspace) -> None:
+    telegram = GatedTelegram()
+    app = workspace.app(chats=chat("chan", schedule="1h"))  # grace 30 min
+    service = await open_service(app, telegram)
+    scheduler = service._running()
+    try:
+        scheduler.modify_job("telegram:chan", next_run_time=datetime.now(UTC) - timedelta(minutes=40))
+        results = await asyncio.wait_for(service.run_pending(["telegram:chan"]), 30)
+        job = scheduler.get_job("telegram:chan")
+    finally:
+        await service.close()
+    assert [r.outcome for r in results] == ["missed"]
+    assert telegram.resolves == 0
+    assert _runs(app, "telegram:chan") == 0
+    assert job is not None
+    assert job.next_run_time > datetime.now(UTC)
+    app.close()
+
+
+async def test_a_run_late_within_its_grace_still_runs(workspace: Workspace) -> None:
+    telegram = GatedTelegram()
+    app = workspace.app(chats=chat("chan", schedule="1h"))
+    service = await open_service(app, telegram)
+    try:
+        service._running().modify_job("telegram:chan", next_run_time=datetime.now(UTC) - timedelta(minutes=20))
+        results = await asyncio.wait_for(service.run_pending(["telegram:chan"]), 30)
+    finally:
+        await service.close()
+    assert [(r.outcome, r.detail.get("status")) for r in results] == [("executed", "ok")]
+    assert _runs(app, "telegram:chan") == 1
+    app.close()
+
+
+async def test_run_once_runs_a_long_overdue_job_like_cron_would(workspace: Workspace) -> None:
+    telegram = GatedTelegram()
+    app = workspace.app(chats=chat("chan", schedule="1h"))
+    service = await open_service(app, telegram)
+    try:
+        service._running().modify_job("telegram:chan", next_run_time=datetime.now(UTC) - timedelta(days=2))
+        results = await asyncio.wait_for(service.run_once(), 30)
+        not_due = service.due_jobs()
+    finally:
+        await service.close()
+    assert [(r.job, r.outcome) for r in results] == [("telegram:chan", "executed")]
+    assert not_due == []
+    app.close()
+
+
+async def test_a_web_source_in_retry_after_is_deferred_not_crawled(workspace: Workspace) -> None:
+    app = workspace.app(sources=web_source("forum"))
+    until = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)  # later than the next run
+    with transaction(app.sessions) as session:
+        run_id = start_run(session, "forum", "crawl").id
+        finish_run(session, run_id, status="ok", stats={}, retry_after=until)
+    service = await open_service(app)
+    try:
+        results = await asyncio.wait_for(service.run_once(), 30)  # a crawl would fail: port 9 is closed
+        job = service._running().get_job("web:forum")
+    finally:
+        await service.close()
+    assert [(r.outcome, r.detail["status"]) for r in results] == [("executed", "deferred")]
+    assert _runs(app, "forum") == 1  # no new run was started
+    assert job is not None
+    assert job.next_run_time == until
+    app.close()
+
+
+async def test_a_telegram_chat_in_flood_wait_is_deferred(workspace: Workspace) -> None:
+    telegram = GatedTelegram()
+    app = workspace.app(chats=chat("chan"))
+    with transaction(app.sessions) as session:
+        row = get_or_create_chat(session, "chan", "@chan_ref")
+        row.not_before = datetime.now(UTC) + timedelta(hours=2)
+        row.retry_reason = "flood wait of 7200 s on GetHistoryRequest"
+    service = await open_service(app, telegram)
+    try:
+        results = await asyncio.wait_for(service.run_once(), 30)
+    finally:
+        await service.close()
+    assert [r.detail["status"] for r in results] == ["deferred"]
+    assert telegram.resolves == 0
+    app.close()
+
+
+@pytest.mark.parametrize(
+    ("reason", "kind", "expected"),
+    [
+        ("HTTP 429", "http_error", RATE_LIMIT_BACKOFF),
+        ("HTTP 429 (Retry-After: 120)", "http_error", timedelta(seconds=120)),
+        ("HTTP 500", "http_error", None),
+    ],
+)
+async def test_rate_limit_findings_give_a_retry_after(
+    workspace: Workspace, reason: str, kind: str, expected: timedelta | None
+) -> None:
+    app = workspace.app()
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    with transaction(app.sessions) as session:
+        run_id = start_run(session, "forum", "crawl").id
+        add_findings(session, "forum", [("http://127.0.0.1/x", kind, reason)], run_id=run_id)
+    with app.sessions() as session:
+        got = retry_after_from_findings(session, run_id, now)
+    assert got == (now + expected if expected is not None else None)
+    app.close()
