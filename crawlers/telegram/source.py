@@ -278,6 +278,23 @@ def make_client(config: TelegramConfig, session: Any) -> Any:
     )
 
 
+async def login(
+    client: Any, *, phone: Callable[[], str], code: Callable[[], str], password: Callable[[], str]
+) -> tuple[str, str | None]:
+    """Interactive sign-in (login code, then the 2FA password if set).
+
+    Returns who signed in and, for a StringSession, the session string to store as a secret
+    (None for a session file, which Telethon has written already).
+    """
+    try:
+        await client.start(phone=phone, code_callback=code, password=password)
+        me = await client.get_me()
+    except errors.RPCError as exc:
+        raise AccountError(f"login failed ({type(exc).__name__.removesuffix('Error')})") from exc
+    saved = client.session.save() if isinstance(client.session, StringSession) else None
+    return f"user id {me.id}", saved or None
+
+
 async def connect(client: Any) -> None:
     """Connect and require an authorized user account."""
     with translate_errors():

@@ -17,6 +17,7 @@ from crawlers.telegram.errors import AccountError, TelegramUnavailable, UnknownC
 from crawlers.telegram.export import ExportImporter, ImportSummary
 from crawlers.telegram.reader import ReaderDeps, ReadSummary, read_chats
 from crawlers.telegram.source import TelethonSource, connect, make_client, make_session
+from crawlers.telegram.source import login as sign_in
 from crawlers.telegram.state import SqlChatState
 from leakmon.app import App
 from leakmon.errors import ConfigError, InputError, LeakmonError, NotFoundError
@@ -103,27 +104,26 @@ def login(
     """
     config = telegram_config(App())
     try:
-        session = make_session(config, for_login=True)
-        client = make_client(config, session)
+        client = make_client(config, make_session(config, for_login=True))
+        who, secret = asyncio.run(_login(client, phone))
     except AccountError as exc:
         raise TelegramAccountError(str(exc)) from None
-
-    async def sign_in() -> str:
-        await client.start(
-            phone=lambda: phone or typer.prompt("phone number"),
-            code_callback=lambda: typer.prompt("login code"),
-            password=lambda: typer.prompt("2FA password", hide_input=True),
-        )
-        me = await client.get_me()
-        saved: str = client.session.save() or ""
-        await client.disconnect()
-        return f"{me.first_name or ''} (id {me.id})".strip() + ("\n" + saved if saved else "")
-
-    who, _, secret = asyncio.run(sign_in()).partition("\n")
-    err_console.print(f"logged in as {who}")
+    err_console.print(f"logged in: {who}")
     if secret:
         err_console.print("store this session string as LEAKMON_TELEGRAM__SESSION_STRING (a full credential):")
         typer.echo(secret)
+
+
+async def _login(client: Any, phone: str | None) -> tuple[str, str | None]:
+    try:
+        return await sign_in(
+            client,
+            phone=lambda: phone or typer.prompt("phone number"),
+            code=lambda: typer.prompt("login code"),
+            password=lambda: typer.prompt("2FA password", hide_input=True),
+        )
+    finally:
+        await client.disconnect()
 
 
 def read(

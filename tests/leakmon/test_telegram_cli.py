@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from telethon.crypto import AuthKey
+from telethon.sessions import StringSession
 from typer.testing import CliRunner
 
 from leakmon.app import App
@@ -114,3 +116,24 @@ def test_unknown_chat_name_is_not_found(workspace: Path, capsys: pytest.CaptureF
         asyncio.run(read_chats_app(application, ["nope"], client=FakeTelegramClient(world)))
     application.close()
     assert type(raised.value).__name__ == "NotFoundError"
+
+
+def test_login_prints_the_string_session_once(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import leakmon.commands.telegram as command
+
+    world = World()
+
+    def fake_client(config: object, session: object) -> FakeTelegramClient:
+        client = FakeTelegramClient(world)
+        client.session = session
+        client.session.set_dc(2, "127.0.0.1", 443)
+        client.session.auth_key = AuthKey(bytes(256))
+        return client
+
+    monkeypatch.setattr(command, "make_client", fake_client)
+    result = runner.invoke(app, ["telegram", "login", "--phone", "+821000000000"], input=f"{world.login_code}\n")
+    assert result.exit_code == 0, result.output
+    secret = result.stdout.strip().splitlines()[-1]
+    assert StringSession(secret).dc_id == 2
+    assert "LEAKMON_TELEGRAM__SESSION_STRING" in result.stderr
+    assert secret not in result.stderr

@@ -16,7 +16,7 @@ from tg_fakes import FakeSink, FakeTelegramClient, World, make_config
 from crawlers.telegram.errors import AccountError, ChatUnavailable
 from crawlers.telegram.reader import ReaderDeps, read_chats
 from crawlers.telegram.refs import Peer
-from crawlers.telegram.source import TelethonSource, make_client, make_session, session_path
+from crawlers.telegram.source import TelethonSource, login, make_client, make_session, session_path
 
 MARKED = -1_000_000_000_111
 
@@ -128,3 +128,17 @@ def test_string_session_wins_and_credentials_are_required(tmp_path: Path) -> Non
         make_client(make_config(), StringSession())
     client = make_client(make_config(api_id=1, api_hash=SecretStr("x" * 32)), StringSession())
     assert client.flood_sleep_threshold == 0
+
+
+def test_login_with_a_code_returns_a_string_session(world: World) -> None:
+    client = FakeTelegramClient(world)
+    client.session = StringSession()
+    client.session.set_dc(2, "127.0.0.1", 443)
+    client.session.auth_key = AuthKey(bytes(256))
+    codes = iter(["11111", world.login_code])  # a wrong code is asked again
+    who, saved = asyncio.run(login(client, phone=lambda: "+82 10-0000-0000", code=lambda: next(codes), password=str))
+    assert who == "user id 4242"
+    assert saved is not None
+    assert StringSession(saved).dc_id == 2
+    assert world.calls.count("SignInRequest") == 2
+    assert asyncio.run(client.is_user_authorized())

@@ -259,6 +259,34 @@ class World:
         channel.member = True
         return types.Updates(updates=[], users=[], chats=[channel.entity()], date=T0, seq=0)
 
+    # -- login (no 2FA) ---------------------------------------------------------------------
+
+    authorized = False
+    login_code = "24680"
+
+    def _on_GetUsersRequest(self, request: Any) -> Any:
+        if not self.authorized:
+            raise errors.rpc_message_to_error(types.RpcError(401, "AUTH_KEY_UNREGISTERED"), request)
+        return [self._me()]
+
+    def _me(self) -> types.User:
+        return types.User(id=4242, is_self=True, access_hash=1, first_name="Analyst", phone="821000000000")
+
+    def _on_SendCodeRequest(self, request: Any) -> Any:
+        return types.auth.SentCode(type=types.auth.SentCodeTypeApp(length=5), phone_code_hash="hash")
+
+    def _on_SignInRequest(self, request: Any) -> Any:
+        if request.phone_code != self.login_code or request.phone_code_hash != "hash":
+            raise self._error(request, "PHONE_CODE_INVALID")
+        self.authorized = True
+        return types.auth.Authorization(user=self._me())
+
+    def _on_GetStateRequest(self, request: Any) -> Any:
+        return types.updates.State(pts=1, qts=0, date=T0, seq=1, unread_count=0)
+
+    def _on_GetDifferenceRequest(self, request: Any) -> Any:
+        return types.updates.DifferenceEmpty(date=T0, seq=1)
+
     def _on_GetFileRequest(self, request: Any) -> Any:
         data = self.files.get(request.location.id)
         if data is None:
@@ -294,6 +322,15 @@ class FakeTelegramClient(TelegramClient):  # type: ignore[misc]
             request_retries=3,
         )
         self._fake_sender = FakeSender(world)
+
+    async def connect(self) -> None:  # never a socket: the world is in memory
+        self._fake_connected = True
+
+    def is_connected(self) -> bool:
+        return bool(getattr(self, "_fake_connected", False))
+
+    async def disconnect(self) -> None:
+        self._fake_connected = False
 
     async def _call(self, sender: Any, request: Any, ordered: bool = False, flood_sleep_threshold: Any = None) -> Any:
         return await super()._call(
