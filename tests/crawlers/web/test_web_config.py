@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -86,3 +87,16 @@ def test_parse_sources_is_sorted_and_names_the_bad_one() -> None:
     assert list(parse_sources({"b": BASE, "a": BASE})) == ["a", "b"]
     with pytest.raises(SourceConfigError, match="source 'bad'"):
         parse_sources({"good": BASE, "bad": {"kind": "site"}})
+
+
+def test_every_field_is_documented_in_the_example_file() -> None:
+    from pathlib import Path
+
+    from crawlers.web.config import Selectors
+
+    example = (Path(__file__).resolve().parents[3] / "config" / "sources.example.toml").read_text(encoding="utf-8")
+    for model in (SourceConfig, Selectors):
+        undocumented = [
+            name for name in model.model_fields if not re.search(rf"^#\s+(?:\w+\s*[/,]\s*)*{name}\b", example, re.M)
+        ]
+        assert undocumented == [], model.__name__
