@@ -168,3 +168,29 @@ def test_a_callback_exception_becomes_a_parse_error_finding() -> None:
     response = Response("http://a.test/t/1", request=Request("http://a.test/t/1"))
     assert ParseErrorMiddleware(crawler).process_spider_exception(response, KeyError("data-post")) == []
     assert [(f.locator, f.kind) for f in recorded] == [("http://a.test/t/1", "parse_error")]
+
+
+def test_politeness_settings_follow_the_source() -> None:
+    from crawlers.web.scrapy_settings import build_settings
+
+    config = SourceConfig.model_validate(
+        {
+            "kind": "forum",
+            "start_urls": ["http://a.test/"],
+            "concurrency": 3,
+            "download_delay": 4.0,
+            "max_page_bytes": 2048,
+            "timeout": 12,
+            "retries": 1,
+            "obey_robots": True,
+        }
+    )
+    settings = build_settings(config)
+    assert settings["AUTOTHROTTLE_ENABLED"] is True
+    assert settings["DOWNLOAD_DELAY"] == 4.0  # AutoThrottle never goes below it
+    assert settings["AUTOTHROTTLE_START_DELAY"] == 4.0
+    assert settings["CONCURRENT_REQUESTS_PER_DOMAIN"] == settings["CONCURRENT_REQUESTS"] == 3
+    assert settings["DOWNLOAD_MAXSIZE"] == 2048
+    assert (settings["DOWNLOAD_TIMEOUT"], settings["RETRY_TIMES"], settings["ROBOTSTXT_OBEY"]) == (12, 1, True)
+    assert settings["HTTPCACHE_ENABLED"] is False  # would keep leaked pages on disk in clear
+    assert "crawlers.web.middlewares.SkipSeenDocumentsMiddleware" in settings["SPIDER_MIDDLEWARES"]
