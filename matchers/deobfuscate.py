@@ -44,14 +44,16 @@ TRIGGER = (
     rb"|(?i:\(at\)|\[at\]|\{at\}|_at_|\(dot\)|\[dot\]|\[@\]|\(@\))|\xea\xb3\xa8\xeb\xb1\x85\xec\x9d\xb4"
     rb"|[A-Za-z0-9] @|@ [A-Za-z]"  # e-mail words (골뱅이), spaces around @
     rb"|[0-9][-. ]?</?[A-Za-z][^>\n]{0,40}>|&#x?[0-9a-fA-F]{2,5};"  # markup inside numbers, entities
-    rb"|[oO0][1lI][oO0][-. ]?[0-9oOlI]{3}|[0-9][oOlI]+[0-9]|[0-9][-. ][oOlI][0-9oOlI]{2}"  # letter swaps
+    rb"|(?:[oO][1lI]|0[lI])[oO0][-. ]?[0-9oOlI]{3}|01[oO][-. ]?[0-9]{3}"
+    rb"|[0-9][oOlI]+[0-9]|[0-9][-. ][oOlI][0-9oOlI]{2}"  # letter swaps
     rb"|[0-9][-. ]?(?:\*|\xef\xbc\x8a|\xe2\x97[\x8b\x8f]|[xX]){3}|\*{2,}@|\*[-. ]?[0-9]{4}"  # masks
     rb"|[0-9][ ._/][0-9][ ._/][0-9][ ._/][0-9]|[0-9] +[-./] *[0-9]|[0-9] *[-./] +[0-9]|[0-9]_[0-9]"
-    rb"|(?:01[016789]|[0-9]{3,4}-) ?\r?\n"  # odd separators, line breaks inside numbers
+    rb"|[^0-9]01[016789][-. ]?\r?\n ?[0-9]{3,4}[-. ]?[0-9]{4}(?:[^0-9]|$)|[0-9]{3,4}-\r?\n ?[0-9]{4}(?:[^0-9]|$)"
 )
 _TRIGGER: Any = re2.compile(TRIGGER)
 
 _INVISIBLE = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e")
+_SPECIAL = re.compile(r"[^\x00-\x7f가-힣]")
 _DASHES = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63")
 _TAG = re.compile(r"<\s*(/?)\s*([A-Za-z][A-Za-z0-9]*)[^<>]{0,80}>")
 _BLOCK_TAGS = frozenset({"br", "p", "div", "td", "tr", "th", "li", "ul", "table", "hr", "h1", "h2", "h3"})
@@ -63,7 +65,11 @@ _DOT = re.compile(r"\s*(?:[(\[{]\s*(?:dot|DOT|Dot|닷|점)\s*[)\]}]|_dot_)\s*")
 _HANGUL_RUN = re.compile(r"[0-9공영빵일이삼사오육칠팔구](?:[ .\-/]{0,2}[0-9공영빵일이삼사오육칠팔구])*")
 _SWAP_RUN = re.compile(r"(?<![A-Za-z])[0-9oOlI](?:[ .\-/]{0,2}[0-9oOlI])*(?![A-Za-z])")
 _SWAP = {"o": "0", "O": "0", "l": "1", "I": "1"}
-_LOOSE = re.compile(r"(?<![0-9])\+?[0-9](?:[ \t.\-/_()\r\n]{0,3}[0-9]){6,18}(?![0-9])")
+_LOOSE = re.compile(r"(?<![0-9A-Za-z])\+?[0-9](?:[ \t.\-/_()\r\n]{0,3}[0-9]){6,18}(?![0-9A-Za-z])")
+_HANGUL_HINT = re.compile(r"[공영빵일이삼사오육칠팔구]{3}")
+_SWAP_HINT = re.compile(r"[0-9][-. ]?[oOlI]|[oOlI][-. ]?[0-9]")
+#: Digit counts each numeric type can have (to skip hopeless loose runs cheaply).
+_LOOSE_TYPES = (("phone", 9, 15), ("rrn", 13, 13), ("card", 13, 19))
 
 
 @dataclass(slots=True)
@@ -78,6 +84,10 @@ class Norm:
     @property
     def text(self) -> str:
         return "".join(self.chars)
+
+    def changed(self, start: int, end: int) -> bool:
+        """True if normalization touched the span (inside it, or removed text within it)."""
+        return any(self.own[start:end]) or any(self.gap[start + 1 : end])
 
     def classes(self, start: int, end: int) -> tuple[str, ...]:
         bits = 0
@@ -106,7 +116,17 @@ def normalize(text: str) -> Norm:
     own: list[int] = []
     gap: list[int] = []
     pending = 0
-    for i, c in enumerate(text):
+    last = 0
+    for m in _SPECIAL.finditer(text):  # only non-ASCII, non-Hangul characters need a look
+        i = m.start()
+        if i > last:
+            chars.extend(text[last:i])
+            pos.extend(range(last, i))
+            own.extend([0] * (i - last))
+            gap.extend([pending] + [0] * (i - last - 1))
+            pending = 0
+        last = i + 1
+        c = text[i]
         if c in _INVISIBLE:
             pending |= BIT[OBF_INVISIBLE]
             continue
@@ -126,6 +146,12 @@ def normalize(text: str) -> Norm:
             own.append(flag)
             gap.append(pending)
             pending = 0
+    n = len(text)
+    if n > last:
+        chars.extend(text[last:])
+        pos.extend(range(last, n))
+        own.extend([0] * (n - last))
+        gap.extend([pending] + [0] * (n - last - 1))
     norm = Norm(chars, pos, own, gap)
     if "&" in text:
         norm = _substitute(norm, _ENTITY, lambda m: html.unescape(m.group(0)).replace("\xa0", " "),
@@ -137,13 +163,17 @@ def normalize(text: str) -> Norm:
         norm = _substitute(norm, _AT, lambda m: "@", BIT[OBF_EMAIL_WORDS])
         if "@" in norm.text:
             norm = _substitute(norm, _DOT, lambda m: ".", BIT[OBF_EMAIL_WORDS])
-    _convert_runs(norm, _HANGUL_RUN, HANGUL_DIGITS, BIT[OBF_HANGUL_DIGITS], min_group=3)
-    _convert_runs(norm, _SWAP_RUN, _SWAP, BIT[OBF_LETTER_SWAP], min_group=1)
+    if _HANGUL_HINT.search(text):
+        _convert_runs(norm, _HANGUL_RUN, HANGUL_DIGITS, BIT[OBF_HANGUL_DIGITS], min_group=3)
+    if _SWAP_HINT.search(text):
+        _convert_runs(norm, _SWAP_RUN, _SWAP, BIT[OBF_LETTER_SWAP], min_group=1)
     return norm
 
 
 def _substitute(norm: Norm, pattern: re.Pattern[str], repl: Any, flag: int) -> Norm:
     text = norm.text
+    if pattern.search(text) is None:
+        return norm
     out = Norm([], [], [], [])
     last = 0
     pending = 0
@@ -168,11 +198,14 @@ def _substitute(norm: Norm, pattern: re.Pattern[str], repl: Any, flag: int) -> N
 
 
 def _copy(src: Norm, dst: Norm, start: int, end: int, pending: int) -> None:
-    for i in range(start, end):
-        dst.chars.append(src.chars[i])
-        dst.pos.append(src.pos[i])
-        dst.own.append(src.own[i])
-        dst.gap.append(src.gap[i] | (pending if i == start else 0))
+    if start >= end:
+        return
+    first = len(dst.gap)
+    dst.chars.extend(src.chars[start:end])
+    dst.pos.extend(src.pos[start:end])
+    dst.own.extend(src.own[start:end])
+    dst.gap.extend(src.gap[start:end])
+    dst.gap[first] |= pending
 
 
 def _convert_runs(norm: Norm, pattern: re.Pattern[str], table: dict[str, str], flag: int, min_group: int) -> None:
@@ -232,18 +265,24 @@ def extract(
         if rec.scan_pattern is None:
             continue
         for m in rec.scan_pattern.finditer(text):
+            s, e = m.span()
+            covered.append((s, e))
+            if not norm.changed(s, e):
+                continue  # untouched text: the fast path already saw exactly this value
             found = rec.canonicalize(m.group(0))
             if found is not None:
-                emit(rec, found[0], "full", m.start(), m.end(), found[1], "deobfuscated")
-                covered.append(m.span())
+                emit(rec, found[0], "full", s, e, found[1], "deobfuscated")
     for m in _LOOSE.finditer(text):
+        run = m.group(0)
+        if run.isdigit():
+            continue  # plain digit runs are the strict patterns' job
         s, e = m.span()
         if any(cs < e and s < ce for cs, ce in covered):
             continue
-        d = digits(m.group(0))
-        for id_type in ("phone", "rrn", "card"):
+        d = digits(run)
+        for id_type, low, high in _LOOSE_TYPES:
             loose_rec = by_type.get(id_type)
-            if loose_rec is None:
+            if loose_rec is None or not low <= len(d) <= high:
                 continue
             found = loose_rec.canonicalize(("+" if m.group(0).startswith("+") else "") + d)
             if found is not None:

@@ -17,6 +17,9 @@ import bisect
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
 
 from matchers import deobfuscate, records
 from matchers.headers import header_type
@@ -58,6 +61,21 @@ class Found:
     line_text: str
 
 
+class LineIndex:
+    """0-based line of a byte offset in a block (newline offsets found once, with numpy)."""
+
+    __slots__ = ("_block", "_nl")
+
+    def __init__(self, block: bytes) -> None:
+        self._block = block
+        self._nl: np.ndarray[Any, np.dtype[np.intp]] | None = None
+
+    def line_of(self, pos: int) -> int:
+        if self._nl is None:
+            self._nl = np.flatnonzero(np.frombuffer(self._block, dtype=np.uint8) == 10)
+        return int(np.searchsorted(self._nl, pos))
+
+
 def iter_blocks(data: bytes, size: int) -> Iterator[tuple[bytes, int]]:
     """Newline-aligned blocks of ``data`` with the 0-based line number each starts at."""
     pos, line, n = 0, 0, len(data)
@@ -91,7 +109,7 @@ class Matcher:
         recs = self.registry.recognizers()
         self._fast = [r for r in recs if not r.weak and r.fast_pattern is not None]
         self._slow = [r for r in recs if not r.weak and r.scan_pattern is not None]
-        self._masked = [r for r in recs if r.masked_pattern is not None]
+        self._masked = [r for r in recs if not r.weak and r.masked_pattern is not None]
         self._weak = [r for r in recs if r.weak]
         self._context = {r.id_type: _context_re(r.context_words) for r in recs}
 
@@ -152,9 +170,10 @@ class Matcher:
         *,
         whole: bool,
     ) -> list[Hit]:
-        found = self._fast_path(block)
+        lines = LineIndex(block)
+        found = self._fast_path(block, lines)
         if self.options.deobfuscate:
-            found.extend(self._slow_path(block))
+            found.extend(self._slow_path(block, lines))
         if not found:
             return []
         found = _dedupe(found)
@@ -164,15 +183,21 @@ class Matcher:
         )
         return records.build_hits(ctx, found)
 
-    def _fast_path(self, block: bytes) -> list[Found]:
-        batches: list[tuple[Recognizer, list[bytes], list[int]]] = []
+    def _fast_path(self, block: bytes, lines: LineIndex) -> list[Found]:
+        batches: list[tuple[Recognizer, list[bytes], Sequence[int]]] = []
         bases: list[int] = []
         digests: list[bytes] = []
         for rec in self._fast:
             raws = rec.find_all(block)
             if not raws:
                 continue
-            canon, idx = rec.fast_canonicals(raws)
+            maybe = rec.fast_canonicals(raws)
+            idx: Sequence[int]
+            if None in maybe:
+                idx = [i for i, c in enumerate(maybe) if c is not None]
+                canon = [c for c in maybe if c is not None]
+            else:
+                idx, canon = range(len(raws)), maybe  # type: ignore[assignment]
             if not canon:
                 continue
             bases.append(len(digests))
@@ -197,11 +222,18 @@ class Matcher:
                 if pos is None:
                     continue
                 g = bases[b] + k
-                out.append(self._found_fast(block, rec, raws[raw_id], pos, digests[g], matched[g]))
+                out.append(self._found_fast(block, lines, rec, raws[raw_id], pos, digests[g], matched[g]))
         return out
 
     def _found_fast(
-        self, block: bytes, rec: Recognizer, raw: bytes, pos: int, digest: bytes, subjects: tuple[int, ...]
+        self,
+        block: bytes,
+        lines: LineIndex,
+        rec: Recognizer,
+        raw: bytes,
+        pos: int,
+        digest: bytes,
+        subjects: tuple[int, ...],
     ) -> Found:
         lead = 1 if rec.has_lead and pos > 0 else 0
         start = pos + lead
@@ -213,16 +245,16 @@ class Matcher:
         canonical, classes = described if described else ("", ())
         return Found(
             rec=rec, id_type=rec.hit_type(canonical), canonical=canonical, form="full", digest=digest,
-            subjects=subjects, line=block.count(b"\n", 0, start),
+            subjects=subjects, line=lines.line_of(start),
             start=len(block[line_start:start].decode("utf-8", "replace")), obfuscation=classes,
             extractor=f"{rec.id_type}.fast", line_text=line_text.rstrip("\r"),
         )
 
-    def _slow_path(self, block: bytes) -> list[Found]:
+    def _slow_path(self, block: bytes, lines: LineIndex) -> list[Found]:
         cands: list[deobfuscate.SlowCandidate] = []
         for seg_start, seg_end in deobfuscate.trigger_segments(block):
             seg = block[seg_start:seg_end]
-            first_line = block.count(b"\n", 0, seg_start)
+            first_line = lines.line_of(seg_start)
             cands.extend(
                 deobfuscate.extract(seg.decode("utf-8", "replace"), first_line, self._slow,
                                     self._masked if self.options.partial else [])
@@ -262,36 +294,23 @@ def _context_re(words: Sequence[str]) -> re.Pattern[str] | None:
 
 
 def _locate(block: bytes, rec: Recognizer, raws: list[bytes], raw_ids: list[int]) -> dict[int, int]:
-    """Byte position of each wanted raw match (k-th equal raw = k-th verified occurrence)."""
-    wanted = {raws[i] for i in raw_ids}
-    occurrence: dict[int, int] = {}
-    seen: dict[bytes, int] = dict.fromkeys(wanted, 0)
-    want_ids = set(raw_ids)
-    last = max(raw_ids)
-    for i in range(last + 1):
-        raw = raws[i]
-        if raw in seen:
-            if i in want_ids:
-                occurrence[i] = seen[raw]
-            seen[raw] += 1
-    positions: dict[bytes, list[int]] = {}
-    for raw in wanted:
-        need = max(occurrence[i] for i in raw_ids if raws[i] == raw) + 1
-        found: list[int] = []
-        p = block.find(raw)
-        while p >= 0 and len(found) < need:
-            got = rec.match_at(block, p)
-            if got == raw or (got is None and not rec.has_lead and rec.fast_pattern is None):
-                found.append(p)
-                p = block.find(raw, p + len(raw))
-            else:
-                p = block.find(raw, p + 1)
-        positions[raw] = found
+    """Byte position of each wanted raw match.
+
+    Matches are ordered and do not overlap, and an equal raw earlier than a wanted one would have
+    the same digest (so it is wanted too): searching forward from the previous wanted match finds
+    each one in a single sweep. Each occurrence is verified with an anchored match.
+    """
     out: dict[int, int] = {}
-    for i in raw_ids:
-        occ = positions[raws[i]]
-        if occurrence[i] < len(occ):
-            out[i] = occ[occurrence[i]]
+    cursor = 0
+    for i in sorted(raw_ids):
+        raw = raws[i]
+        p = block.find(raw, cursor)
+        while p >= 0 and not rec.matches_at(block, p, raw):
+            p = block.find(raw, p + 1)
+        if p < 0:
+            continue
+        out[i] = p
+        cursor = p + len(raw)
     return out
 
 

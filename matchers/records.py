@@ -43,37 +43,25 @@ def build_hits(ctx: RecordContext, found: list[Found]) -> list[Hit]:
 
 def _weak_evidence(ctx: RecordContext, groups: dict[int, list[Found]]) -> dict[int, list[Found]]:
     m = ctx.matcher
-    cands: list[tuple[int, Found]] = []
+    cands: list[tuple[int, Recognizer, str, str, int, str, int]] = []
+    digests: list[bytes] = []
+    digest = m.hasher.digest
+    whole_text = ctx.block.decode("utf-8", "replace") if ctx.whole else ""
     for key, fs in groups.items():
-        if ctx.whole:
-            text = ctx.block.decode("utf-8", "replace")
-            base_line = 0
-        else:
-            text, base_line = fs[0].line_text, fs[0].line
+        text, base_line = (whole_text, 0) if ctx.whole else (fs[0].line_text, fs[0].line)
         for rec in m._weak:
-            if rec.scan_pattern is not None:
-                for mt in rec.scan_pattern.finditer(text):
-                    tokens = rec.candidates(mt.group(0)) if hasattr(rec, "candidates") else []
-                    if not tokens:
-                        found = rec.canonicalize(mt.group(0))
-                        tokens = [found[0]] if found else []
-                    for canonical in tokens:
-                        cands.append((key, _weak_found(rec, canonical, "full", text, mt.start(), base_line)))
-            if rec.masked_pattern is not None and m.options.partial:
-                for mt in rec.masked_pattern.finditer(text):
-                    part = rec.masked(mt.group(0))
-                    if part is not None:
-                        wf = _weak_found(rec, part[1], part[0], text, mt.start(), base_line)
-                        wf.obfuscation = (OBF_MASKED,)
-                        cands.append((key, wf))
+            for canonical, form, start in rec.record_tokens(text, partial=m.options.partial):
+                cands.append((key, rec, canonical, form, start, text, base_line))
+                digests.append(digest(rec.domain, canonical, form))
     if not cands:
         return {}
-    digests = [m.hasher.digest(f.rec.domain, f.canonical, f.form) for _, f in cands]
-    matched = m.lookup(digests)
     out: dict[int, list[Found]] = {}
-    for i, subjects in matched.items():
-        key, f = cands[i]
+    for i, subjects in m.lookup(digests).items():
+        key, rec, canonical, form, start, text, base_line = cands[i]
+        f = _weak_found(rec, canonical, form, text, start, base_line)
         f.digest, f.subjects = digests[i], subjects
+        if form != "full":
+            f.obfuscation = (OBF_MASKED,)
         out.setdefault(key, []).append(f)
     return out
 

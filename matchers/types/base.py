@@ -4,7 +4,8 @@ A recognizer is data plus small pure functions:
 - ``fast_pattern``: an RE2 pattern over UTF-8 bytes, no capture groups, run with ``findall`` on big
   chunks (the hot path). It includes one leading non-identifier byte (RE2 has no look-behind) and
   swallows trailing digits so a too-long number is rejected by length, not silently truncated.
-- ``fast_canonicals``: bytes -> canonical bytes for a batch of raw matches (no per-item objects).
+- ``fast_canonicals``: a batch of raw matches -> canonical bytes (None if invalid), batch-wise in C
+  where possible (join/translate/split) rather than one Python call per item.
 - ``scan_pattern``: a stdlib ``re`` pattern over de-obfuscated ``str`` (slow path, short texts).
 - ``canonicalize``: one raw string -> (canonical, obfuscation classes visible in the raw) or None.
 - ``masked``: one masked string -> (form, canonical) of a partial form, or None.
@@ -20,6 +21,8 @@ from typing import Any, ClassVar
 import re2
 
 NONDIGIT = bytes(b for b in range(256) if not 48 <= b <= 57)
+#: Non-digits except NUL (to translate a NUL-joined batch in one call).
+NONDIGIT_NUL = bytes(b for b in range(1, 256) if not 48 <= b <= 57)
 MASK_CHARS = "*＊xX●○◯"
 MASK_CLASS = "[*＊xX●○◯]"
 
@@ -57,21 +60,33 @@ class Recognizer:
         """Raw fast-pattern matches in a UTF-8 block, in order (hot path: no match objects)."""
         return self._compiled().findall(block)  # type: ignore[no-any-return]
 
-    def match_at(self, block: bytes, pos: int) -> bytes | None:
-        """The fast-pattern match starting exactly at ``pos`` (to locate a rare hit)."""
+    def matches_at(self, block: bytes, pos: int, raw: bytes) -> bool:
+        """True if the fast pattern, anchored at ``pos``, matches exactly ``raw`` (to locate a hit)."""
         m = self._compiled().match(block, pos)
-        return None if m is None else m.group(0)
+        return m is not None and m.group(0) == raw
 
-    def fast_canonicals(self, raws: list[bytes]) -> tuple[list[bytes], list[int]]:
-        """Canonical bytes for each valid raw fast match, and the indices of those raws."""
-        out: list[bytes] = []
-        idx: list[int] = []
-        for i, raw in enumerate(raws):
+    def fast_canonicals(self, raws: list[bytes]) -> list[bytes | None]:
+        """Canonical bytes for each raw fast match (None where the raw is not a valid value)."""
+        out: list[bytes | None] = []
+        for raw in raws:
             found = self.canonicalize(raw.decode("utf-8", "replace"))
-            if found is not None:
-                out.append(found[0].encode())
-                idx.append(i)
-        return out, idx
+            out.append(None if found is None else found[0].encode())
+        return out
+
+    def record_tokens(self, text: str, *, partial: bool = True) -> list[tuple[str, str, int]]:
+        """(canonical, form, start) of every value of this type in a record (weak types)."""
+        out: list[tuple[str, str, int]] = []
+        if self.scan_pattern is not None:
+            for m in self.scan_pattern.finditer(text):
+                found = self.canonicalize(m.group(0))
+                if found is not None:
+                    out.append((found[0], "full", m.start()))
+        if partial and self.masked_pattern is not None:
+            for m in self.masked_pattern.finditer(text):
+                part = self.masked(m.group(0))
+                if part is not None:
+                    out.append((part[1], part[0], m.start()))
+        return out
 
     def canonicalize(self, raw: str) -> tuple[str, tuple[str, ...]] | None:
         raise NotImplementedError

@@ -32,15 +32,12 @@ class CardRecognizer(Recognizer):
     fast_pattern: ClassVar[bytes | None] = FAST
     scan_pattern: ClassVar[re.Pattern[str] | None] = SCAN
 
-    def fast_canonicals(self, raws: list[bytes]) -> tuple[list[bytes], list[int]]:
-        out: list[bytes] = []
-        idx: list[int] = []
-        for i, raw in enumerate(raws):
+    def fast_canonicals(self, raws: list[bytes]) -> list[bytes | None]:
+        out: list[bytes | None] = []
+        for raw in raws:
             d = raw.translate(None, NONDIGIT)
-            if 13 <= len(d) <= 19 and luhn_ok(d.decode()):
-                out.append(d)
-                idx.append(i)
-        return out, idx
+            out.append(d if 13 <= len(d) <= 19 and luhn_ok(d.decode()) else None)
+        return out
 
     def canonicalize(self, raw: str) -> tuple[str, tuple[str, ...]] | None:
         d = digits(raw)

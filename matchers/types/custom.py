@@ -80,11 +80,11 @@ class CustomRecognizer(Recognizer):
         text = block.decode("utf-8", "replace")
         return [m.group(0).encode() for m in self._text_re.finditer(text)]
 
-    def match_at(self, block: bytes, pos: int) -> bytes | None:
+    def matches_at(self, block: bytes, pos: int, raw: bytes) -> bool:
         if self._bytes_re is None:
-            return None
+            return True  # stdlib fallback: the raw text itself is the evidence
         m = self._bytes_re.match(block, pos)
-        return None if m is None else m.group(0)
+        return m is not None and m.group(0) == raw
 
     def canonicalize(self, raw: str) -> tuple[str, tuple[str, ...]] | None:
         value = apply_rule(self.spec.canonical, raw)

@@ -27,7 +27,6 @@ _SHAPE = re.compile(r"[" + _LOCAL + r"]{1,64}@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-
 _LOCAL_BYTES = frozenset(_LOCAL.replace("\\", "").replace("A-Z", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
                          .replace("a-z", "abcdefghijklmnopqrstuvwxyz").replace("0-9", "0123456789").encode())
 DOMAIN_ALIASES = {"hanmail.net": "daum.net"}
-_ALIAS_BYTES = {k.encode(): v.encode() for k, v in DOMAIN_ALIASES.items()}
 
 
 def fold_domain(domain: str) -> str:
@@ -44,24 +43,19 @@ class EmailRecognizer(Recognizer):
     masked_pattern: ClassVar[re.Pattern[str] | None] = MASKED
     partial_forms: ClassVar[tuple[str, ...]] = ("p1d", "p2d", "p3d")
 
-    def fast_canonicals(self, raws: list[bytes]) -> tuple[list[bytes], list[int]]:
-        out: list[bytes] = []
-        idx: list[int] = []
-        local_chars = _LOCAL_BYTES
-        aliases = _ALIAS_BYTES
-        for i, raw in enumerate(raws):
-            if raw[0] not in local_chars:
-                raw = raw[1:]
-            value = raw.lower()
-            at = value.rindex(b"@")
-            if at > 64:
-                continue
-            alias = aliases.get(value[at + 1 :])
-            if alias is not None:
-                value = value[: at + 1] + alias
-            out.append(value)
-            idx.append(i)
-        return out, idx
+    def fast_canonicals(self, raws: list[bytes]) -> list[bytes | None]:
+        # Lower-case and fold hanmail.net over the whole NUL-joined batch, then drop each item's
+        # leading boundary byte (the pattern's stand-in for a look-behind).
+        joined = b"\x00".join(raws).lower() + b"\x00"
+        if b"@hanmail.net\x00" in joined:
+            joined = joined.replace(b"@hanmail.net\x00", b"@daum.net\x00")
+        items = joined.split(b"\x00")
+        items.pop()
+        local = _LOCAL_BYTES
+        if len(items) != len(raws):  # a NUL boundary byte: redo without it
+            items = [r.lower() if r[0] in local else r[1:].lower() for r in raws]
+            return [x[: x.rindex(b"@")] + b"@daum.net" if x.endswith(b"@hanmail.net") else x for x in items]
+        return [x if x[0] in local else x[1:] for x in items]
 
     def canonicalize(self, raw: str) -> tuple[str, tuple[str, ...]] | None:
         value = raw.strip().strip(".").casefold()

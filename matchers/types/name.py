@@ -19,6 +19,9 @@ from matchers.types.base import MASK_CLASS, Recognizer
 _HANGUL = re.compile(r"[가-힣]{2,7}")
 _LATIN = re.compile(r"[a-z]+(?:[ '\-][a-z]+){1,3}")
 SCAN = re.compile(r"(?<![가-힣])[가-힣]{2,7}(?![가-힣])|(?<![A-Za-z])[A-Za-z]{2,}(?: [A-Za-z]{2,}){1,2}(?![A-Za-z])")
+_TOKENS = re.compile(
+    r"(?<![가-힣])([가-힣]{2,7})(?![가-힣])|(?<![A-Za-z])[A-Za-z]{2,}(?: [A-Za-z]{2,}){1,2}(?![A-Za-z])"
+)
 MASKED = re.compile(r"(?<![가-힣])[가-힣](?:" + MASK_CLASS + r"|ㅇ|O){1,4}[가-힣]?(?![가-힣])")
 #: Honorifics glued to names in posts and spreadsheets (김철수님, 김철수 씨).
 SUFFIXES = ("님", "씨", "고객님", "고객")
@@ -43,6 +46,23 @@ class NameRecognizer(Recognizer):
         if _LATIN.fullmatch(latin):
             return latin, ()
         return None
+
+    def record_tokens(self, text: str, *, partial: bool = True) -> list[tuple[str, str, int]]:
+        out: list[tuple[str, str, int]] = []
+        for m in _TOKENS.finditer(text):
+            token, start = m.group(0), m.start()
+            if m.group(1) is None:  # romanized: case-fold, single spaces
+                out.append((" ".join(token.casefold().split()), "full", start))
+                continue
+            out.append((token, "full", start))  # Hangul syllable runs are already canonical
+            if token.endswith(SUFFIXES):
+                out.extend((c, "full", start) for c in self.candidates(token)[1:])
+        if partial:
+            for m in MASKED.finditer(text):
+                part = self.masked(m.group(0))
+                if part is not None:
+                    out.append((part[1], part[0], m.start()))
+        return out
 
     def candidates(self, token: str) -> list[str]:
         """Canonical names a token may hold (the token itself, and without an honorific)."""

@@ -47,15 +47,12 @@ class RrnRecognizer(Recognizer):
     masked_pattern: ClassVar[re.Pattern[str] | None] = MASKED
     partial_forms: ClassVar[tuple[str, ...]] = ("p7", "p6")
 
-    def fast_canonicals(self, raws: list[bytes]) -> tuple[list[bytes], list[int]]:
-        out: list[bytes] = []
-        idx: list[int] = []
-        for i, raw in enumerate(raws):
+    def fast_canonicals(self, raws: list[bytes]) -> list[bytes | None]:
+        out: list[bytes | None] = []
+        for raw in raws:
             d = raw.translate(None, NONDIGIT)
-            if len(d) == 13:
-                out.append(d)
-                idx.append(i)
-        return out, idx
+            out.append(d if len(d) == 13 else None)
+        return out
 
     def canonicalize(self, raw: str) -> tuple[str, tuple[str, ...]] | None:
         d = digits(raw)

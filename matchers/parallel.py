@@ -1,0 +1,135 @@
+"""Multi-process scanning for ``leakmon scan --jobs N``.
+
+Workers are forked after the Matcher is built, so they share the protected index copy-on-write
+(numpy arrays are never written, so their pages stay shared). The parent only computes newline
+boundaries (a seek and a short read per block); each worker reads and scans its own byte range.
+Hits come back in file order with absolute line numbers.
+
+Workers never call ``confirm`` (it usually holds a database connection, which must not cross a
+fork); the parent confirms the digests of the returned hits instead (see :func:`confirm_hits`).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from matchers.engine import Confirm, Matcher
+from matchers.model import Hit
+
+DEFAULT_BLOCK = 8 << 20
+_MATCHER: Matcher | None = None  # set in the parent right before forking
+
+
+def block_ranges(path: Path, block_size: int = DEFAULT_BLOCK) -> list[tuple[int, int]]:
+    """Newline-aligned (start, end) byte ranges covering the file."""
+    size = path.stat().st_size
+    ranges = []
+    with path.open("rb") as fh:
+        start = 0
+        while start < size:
+            end = start + block_size
+            if end >= size:
+                end = size
+            else:
+                fh.seek(end)
+                tail = fh.readline()
+                end += len(tail)
+            ranges.append((start, end))
+            start = end
+    return ranges
+
+
+def read_range(path: Path, start: int, end: int, encoding: str = "utf-8") -> bytes:
+    with path.open("rb") as fh:
+        fh.seek(start)
+        data = fh.read(end - start)
+    if encoding.replace("-", "").lower() not in ("utf8", "ascii"):
+        data = data.decode(encoding, "replace").encode("utf-8")  # newline-safe for CP949/EUC-KR
+    return data
+
+
+def _scan_range(args: tuple[str, int, int, str, Sequence[str] | None, str | None]) -> tuple[list[Hit], int]:
+    path, start, end, encoding, columns, delimiter = args
+    assert _MATCHER is not None  # noqa: S101 - set by the parent before forking
+    data = read_range(Path(path), start, end, encoding)
+    return _MATCHER.scan_bytes(data, columns=columns, delimiter=delimiter), data.count(b"\n")
+
+
+def _scan_data(args: tuple[bytes, Sequence[str] | None, str | None]) -> tuple[list[Hit], int]:
+    data, columns, delimiter = args
+    assert _MATCHER is not None  # noqa: S101
+    return _MATCHER.scan_bytes(data, columns=columns, delimiter=delimiter), data.count(b"\n")
+
+
+def confirm_hits(hits: list[Hit], confirm: Confirm | None) -> list[Hit]:
+    """Drop hits whose full digest storage does not confirm; narrow subject ids to the confirmed ones."""
+    if confirm is None or not hits:
+        return hits
+    confirmed = confirm(list(dict.fromkeys(h.digest for h in hits)))
+    out = []
+    for hit in hits:
+        subjects = set(confirmed.get(hit.digest, ())) & set(hit.subject_ids)
+        if subjects:
+            out.append(hit if len(subjects) == len(hit.subject_ids)
+                       else replace(hit, subject_ids=tuple(sorted(subjects))))
+    return out
+
+
+def scan_file(
+    matcher: Matcher,
+    path: str | os.PathLike[str],
+    *,
+    jobs: int = 1,
+    columns: Sequence[str] | None = None,
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
+    block_size: int = DEFAULT_BLOCK,
+) -> Iterator[Hit]:
+    """Hits of a (big) text file in file order, line-scoped; memory does not grow with file size."""
+    file = Path(path)
+    ranges = block_ranges(file, block_size)
+    if jobs <= 1 or len(ranges) <= 1:
+        line = 0
+        for start, end in ranges:
+            data = read_range(file, start, end, encoding)
+            yield from matcher.scan_bytes(data, columns=columns, delimiter=delimiter, line_offset=line)
+            line += data.count(b"\n")
+        return
+    tasks = [(str(file), s, e, encoding, columns, delimiter) for s, e in ranges]
+    yield from _run(matcher, _scan_range, tasks, jobs)
+
+
+def scan_blocks(
+    matcher: Matcher,
+    blocks: Iterable[bytes],
+    *,
+    jobs: int = 2,
+    columns: Sequence[str] | None = None,
+    delimiter: str | None = None,
+) -> Iterator[Hit]:
+    """Hits of newline-aligned UTF-8 blocks (e.g. decoded members of an archive), in order."""
+    yield from _run(matcher, _scan_data, ((b, columns, delimiter) for b in blocks), jobs)
+
+
+def _run(
+    matcher: Matcher, func: Callable[[Any], tuple[list[Hit], int]], tasks: Iterable[Any], jobs: int
+) -> Iterator[Hit]:
+    global _MATCHER
+    confirm = matcher.confirm
+    worker_matcher = Matcher(matcher.hasher, matcher.index, matcher.registry, None, matcher.options)
+    _MATCHER = worker_matcher
+    ctx = multiprocessing.get_context("fork")
+    line = 0
+    try:
+        with ctx.Pool(jobs) as pool:
+            for hits, newlines in pool.imap(func, tasks):
+                shifted = [replace(h, line=h.line + line) for h in hits]
+                yield from confirm_hits(shifted, confirm)
+                line += newlines
+    finally:
+        _MATCHER = None
