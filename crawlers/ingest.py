@@ -10,16 +10,16 @@ reader, match the post text and every file. ``store`` then writes, in ONE transa
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawlers.files import ReadLimits, passwords_from_text, read_bytes, read_path
+from crawlers.files import ReadLimits, passwords_from_text, read_attachment
 from crawlers.interface import CheckpointUpdate, IngestResult
 from crawlers.model import Attachment, CrawledPost, Finding, TextBlock
 from matchers.model import Hit
@@ -215,31 +215,26 @@ class IngestSink:
         return stored
 
     def _analyze_attachment(self, analysis: Analysis, attachment: Attachment, passwords: Sequence[str]) -> None:
-        sha256 = attachment.sha256()
-        size = len(attachment.data) if attachment.data is not None else _file_size(attachment.path)
-        if attachment.skipped_reason or sha256 is None:
-            reason = attachment.skipped_reason or "attachment was not fetched"
-            analysis.findings.append(Finding(attachment.name, "attachment_skipped", reason))
-            analysis.files.append(FileOutcome(attachment.name, sha256, attachment.declared_size, "skipped"))
+        if attachment.skipped_reason:
+            analysis.findings.append(Finding(attachment.name, "not_fetched", attachment.skipped_reason))
+            analysis.files.append(FileOutcome(attachment.name, None, attachment.declared_size, "skipped"))
             return
-        status = "ok"
-        for item in self._read(attachment, passwords):
-            if isinstance(item, Finding):
-                analysis.findings.append(item)
-                status = "partial"
-                continue
-            for hit in self._scan_block(item):
-                locator = f"{item.locator}:{item.unit} {item.first_line + hit.line}"
-                analysis.hits.append(LocatedHit(hit, locator, sha256))
-        analysis.files.append(FileOutcome(attachment.name, sha256, size, status))
-
-    def _read(self, attachment: Attachment, passwords: Sequence[str]) -> Iterator[TextBlock | Finding]:
-        name = Path(attachment.name).name or "attachment"
-        if attachment.data is not None:
-            return read_bytes(name, attachment.data, limits=self.read_limits, passwords=passwords)
-        if attachment.path is None:
-            raise ValueError(f"attachment {name!r} has neither data nor path")
-        return read_path(attachment.path, limits=self.read_limits, passwords=passwords, display_name=name)
+        # Sender file names are untrusted: only the last path component names the locator root.
+        safe = replace(attachment, name=PurePosixPath(attachment.name.replace("\\", "/")).name or "attachment")
+        found: list[tuple[Hit, str]] = []
+        with read_attachment(safe, limits=self.read_limits, passwords=passwords) as reading:
+            for item in reading:
+                if isinstance(item, Finding):
+                    analysis.findings.append(item)
+                    continue
+                found.extend(
+                    (hit, f"{item.locator}:{item.unit} {item.first_line + hit.line}") for hit in self._scan_block(item)
+                )
+        report = reading.report
+        analysis.hits.extend(LocatedHit(hit, locator, report.sha256) for hit, locator in found)
+        analysis.files.append(
+            FileOutcome(attachment.name, report.sha256, report.size, report.status, report.detected_type)
+        )
 
     def _scan_block(self, block: TextBlock) -> list[Hit]:
         return self.matcher.scan_text(block.text, columns=block.columns, delimiter=block.delimiter, record_scope="line")
@@ -376,10 +371,3 @@ def _redact_title(title: str | None) -> str | None:
     if not title:
         return title
     return _TITLE_REDACT.sub("[redacted]", title)[:_TITLE_MAX]
-
-
-def _file_size(path: Path | None) -> int | None:
-    try:
-        return path.stat().st_size if path is not None else None
-    except OSError:
-        return None
