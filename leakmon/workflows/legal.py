@@ -17,14 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leakmon.workflows.triage import is_excluded
 from matchers.model import EXACT, UNIQUE_ID_TYPES
-from storage.models.cases import HitLabel, Incident, PostScore
-from storage.models.core import HitRecord
-from storage.repositories.cases import current_labels, hits_of_posts, incident_posts
+from storage.models.cases import EXCLUDING_LABELS, Incident
+from storage.repositories.cases import incident_aggregate
 
 NOTIFY_WITHIN = timedelta(hours=72)
 AWARENESS_EXACT_CONFIDENCE = 0.9
@@ -48,43 +45,31 @@ def report_reasons(subjects: int, id_types: Iterable[str], intrusion: bool) -> l
     return reasons
 
 
-def awareness(hits: Iterable[HitRecord], labels: dict[int, HitLabel]) -> tuple[datetime, str] | None:
-    """The awareness time and why, or None while nothing is confirmed."""
-    best: tuple[datetime, str] | None = None
-    for hit in hits:
-        label = labels.get(hit.id)
-        candidate: tuple[datetime, str] | None = None
-        if label is not None and label.label == "confirmed":
-            candidate = (label.created_at, f"hit {hit.id} labelled confirmed by {label.actor}")
-        elif not is_excluded(label) and hit.match_kind == EXACT and hit.confidence >= AWARENESS_EXACT_CONFIDENCE:
-            candidate = (hit.first_seen, f"exact hit {hit.id} at confidence {hit.confidence:.2f}")
-        if candidate is not None and (best is None or candidate[0] < best[0]):
-            best = candidate
-    return best
-
-
 def refresh_incident(session: Session, incident: Incident, now: datetime | None = None) -> None:
-    """Recompute the incident's aggregates and legal clock from its posts' hits."""
-    posts = incident_posts(session, incident.id)
-    hits = hits_of_posts(session, [p.id for p in posts])
-    labels = current_labels(session, [h.id for h in hits])
-    effective = [h for h in hits if not is_excluded(labels.get(h.id))]
-    subjects = {h.subject_id for h in effective if h.subject_id is not None}
-    types = sorted({h.id_type for h in effective})
-    incident.subject_count = len(subjects)
-    incident.hit_count = len(effective)
-    incident.post_count = len(posts)
-    incident.id_types = ",".join(types)
-    if hits:
-        incident.first_seen = min(h.first_seen for h in hits)
-        incident.last_seen = max(h.last_seen for h in hits)
-    scores = session.scalars(select(PostScore.confidence).where(PostScore.post_id.in_([p.id for p in posts])))
-    incident.confidence = max(scores, default=0.0)
-    aware = awareness(hits, labels)
+    """Recompute the incident's aggregates and legal clock from its posts' hits (in SQL)."""
+    agg = incident_aggregate(
+        session, incident.id, excluded=EXCLUDING_LABELS, exact_kind=EXACT, strong=AWARENESS_EXACT_CONFIDENCE
+    )
+    incident.subject_count = agg.subjects
+    incident.hit_count = agg.hits
+    incident.post_count = agg.posts
+    incident.id_types = ",".join(agg.id_types)
+    if agg.first_seen is not None and agg.last_seen is not None:
+        incident.first_seen = agg.first_seen
+        incident.last_seen = agg.last_seen
+    incident.confidence = agg.confidence
+    candidates: list[tuple[datetime, str]] = []
+    if agg.first_confirmed is not None:
+        at, hit_id, actor = agg.first_confirmed
+        candidates.append((at, f"hit {hit_id} labelled confirmed by {actor}"))
+    if agg.first_strong_exact is not None:
+        at, hit_id, confidence = agg.first_strong_exact
+        candidates.append((at, f"exact hit {hit_id} at confidence {confidence:.2f}"))
+    aware = min(candidates) if candidates else None
     incident.awareness_at = aware[0] if aware else None
     incident.awareness_basis = aware[1] if aware else None
     incident.notify_deadline = aware[0] + NOTIFY_WITHIN if aware else None
-    reasons = report_reasons(len(subjects), types, incident.intrusion)
+    reasons = report_reasons(agg.subjects, agg.id_types, incident.intrusion)
     incident.report_required = bool(reasons)
     incident.report_reasons = ",".join(reasons)
     incident.updated_at = now or datetime.now(UTC)

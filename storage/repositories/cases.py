@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import TypeVar, TypeVarTuple
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, case, distinct, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
-from storage.models.cases import HitLabel, Incident, IncidentPost, SuppressionRule
+from storage.models.cases import HitLabel, Incident, IncidentPost, PostScore, SuppressionRule
 from storage.models.core import AttachmentRecord, HitRecord, Post
 
 _CHUNK = 500
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 def chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
@@ -206,3 +208,77 @@ def _open_only(session: Session, incident_ids: Iterable[int]) -> set[int]:
     for part in chunks(ids):
         result.update(session.scalars(select(Incident.id).where(Incident.id.in_(part), Incident.status == "open")))
     return result
+
+
+# -- incident aggregates (computed in SQL, so big incidents stay cheap to refresh) -----------------
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentAggregate:
+    """What the legal clock needs, over the incident's hits that triage has not excluded."""
+
+    subjects: int
+    hits: int
+    posts: int
+    id_types: tuple[str, ...]
+    first_seen: datetime | None
+    last_seen: datetime | None
+    confidence: float
+    first_confirmed: tuple[datetime, int, str] | None  # label time, hit id, actor
+    first_strong_exact: tuple[datetime, int, float] | None  # first seen, hit id, confidence
+
+
+def incident_aggregate(
+    session: Session, incident_id: int, *, excluded: Sequence[str], exact_kind: str, strong: float
+) -> IncidentAggregate:
+    label = aliased(HitLabel)
+    latest = select(func.max(HitLabel.id)).where(HitLabel.hit_id == HitRecord.id).correlate(HitRecord).scalar_subquery()
+    effective = or_(label.label.is_(None), label.label.not_in(excluded))
+
+    def scoped(statement: Select[*Ts]) -> Select[*Ts]:
+        return (
+            statement.select_from(HitRecord)
+            .join(IncidentPost, IncidentPost.post_id == HitRecord.post_id)
+            .outerjoin(label, label.id == latest)
+            .where(IncidentPost.incident_id == incident_id)
+        )
+
+    subjects, hits, first_seen, last_seen = session.execute(
+        scoped(
+            select(
+                func.count(distinct(case((effective, HitRecord.subject_id)))),
+                func.coalesce(func.sum(case((effective, 1), else_=0)), 0),
+                func.min(HitRecord.first_seen),
+                func.max(HitRecord.last_seen),
+            )
+        )
+    ).one()
+    types = tuple(sorted(session.scalars(scoped(select(HitRecord.id_type).distinct()).where(effective))))
+    confirmed = session.execute(
+        scoped(select(label.created_at, HitRecord.id, label.actor))
+        .where(label.label == "confirmed")
+        .order_by(label.created_at, HitRecord.id)
+        .limit(1)
+    ).first()
+    exact = session.execute(
+        scoped(select(HitRecord.first_seen, HitRecord.id, HitRecord.confidence))
+        .where(effective, HitRecord.match_kind == exact_kind, HitRecord.confidence >= strong)
+        .order_by(HitRecord.first_seen, HitRecord.id)
+        .limit(1)
+    ).first()
+    post_ids = select(IncidentPost.post_id).where(IncidentPost.incident_id == incident_id)
+    posts = session.scalar(
+        select(func.count()).select_from(IncidentPost).where(IncidentPost.incident_id == incident_id)
+    )
+    confidence = session.scalar(select(func.max(PostScore.confidence)).where(PostScore.post_id.in_(post_ids)))
+    return IncidentAggregate(
+        subjects=int(subjects or 0),
+        hits=int(hits or 0),
+        posts=int(posts or 0),
+        id_types=types,
+        first_seen=first_seen,
+        last_seen=last_seen,
+        confidence=float(confidence or 0.0),
+        first_confirmed=(confirmed[0], confirmed[1], confirmed[2]) if confirmed else None,
+        first_strong_exact=(exact[0], exact[1], exact[2]) if exact else None,
+    )
