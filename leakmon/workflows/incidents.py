@@ -24,7 +24,13 @@ from leakmon.workflows.scoring import score_post
 from leakmon.workflows.triage import apply_suppression, is_excluded
 from storage.models.cases import Incident, IncidentPost
 from storage.models.core import HitRecord, Post
-from storage.repositories.cases import current_labels, hits_of_posts, incident_of_post, merge_incidents
+from storage.repositories.cases import (
+    current_labels,
+    hits_of_posts,
+    incident_of_post,
+    lock_grouping,
+    merge_incidents,
+)
 
 
 def on_post_ingested(session: Session, post: Post, new_hits: Sequence[HitRecord], *, settings: Settings) -> None:
@@ -48,6 +54,7 @@ def update_post(session: Session, post: Post, *, now: datetime | None = None) ->
     current = incident_of_post(session, post.id)
     if not hits and current is None:
         return None  # most crawled posts: nothing to score or group
+    lock_grouping(session)
     labels = current_labels(session, [h.id for h in hits])
     effective = [h for h in hits if not is_excluded(labels.get(h.id))]
     score_post(session, post, effective)

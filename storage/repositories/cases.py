@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar, TypeVarTuple
 
-from sqlalchemy import Select, case, distinct, func, or_, select, update
+from sqlalchemy import Select, case, distinct, func, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.models.cases import HitLabel, Incident, IncidentPost, PostScore, SuppressionRule
@@ -282,3 +282,16 @@ def incident_aggregate(
         first_confirmed=(confirmed[0], confirmed[1], confirmed[2]) if confirmed else None,
         first_strong_exact=(exact[0], exact[1], exact[2]) if exact else None,
     )
+
+
+_PG_GROUPING_LOCK = 0x67727570  # "grup"
+
+
+def lock_grouping(session: Session) -> None:
+    """Serialize incident grouping across concurrent ingest transactions.
+
+    SQLite writers already hold the database write lock; on PostgreSQL two sinks ingesting reposts
+    of one leak at the same moment would otherwise each open a new incident.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_GROUPING_LOCK})
