@@ -69,4 +69,3 @@ async def test_a_cancelled_job_stops_its_child(workspace: App) -> None:
         await task
     assert child.returncode is not None  # stopped by SIGINT (KeyboardInterrupt), not orphaned
     assert context.children == set()
-

@@ -154,3 +154,39 @@ def test_sigkill_mid_run_then_rerun_stores_exactly_the_clean_hits(
     assert crash_hits == clean_hits
     assert len(set(crash_hits)) == len(crash_hits)
     assert _scalar(crash_db, "SELECT count(*) FROM posts") == THREADS
+
+
+@pytest.mark.slow
+def test_schedule_stops_cleanly_on_sigterm_and_refuses_a_second_scheduler(
+    tmp_path: Path, slow_site: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = _workspace(tmp_path, "daemon", slow_site, tmp_path / "keys.json", monkeypatch)
+    db = tmp_path / "daemon" / "leakmon.db"
+    command = [sys.executable, "-m", "leakmon", "schedule", "--log-format", "json"]
+    daemon = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while _scalar(db, "SELECT count(*) FROM posts") < 2:
+            assert daemon.poll() is None, daemon.stderr.read().decode() if daemon.stderr else ""
+            assert time.monotonic() < deadline, "the scheduled crawl did not start in time"
+            time.sleep(0.05)
+        second = subprocess.run(
+            [sys.executable, "-m", "leakmon", "run", "--once"], env=env, cwd=ROOT, capture_output=True, text=True,
+            timeout=120, check=False,
+        )  # fmt: skip
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=60) == 0
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    assert second.returncode == 5
+    assert "another leakmon scheduler already uses the job store" in second.stderr
+    logs = daemon.stderr.read().decode() if daemon.stderr else ""
+    assert "stopping: no new runs" in logs
+    # The run in flight was finished and recorded, not left "running"; nothing writes after exit.
+    assert _scalar(db, "SELECT count(*) FROM runs WHERE finished_at IS NULL") == 0
+    posts = _scalar(db, "SELECT count(*) FROM posts")
+    time.sleep(1.5)
+    assert _scalar(db, "SELECT count(*) FROM posts") == posts
+    hits = _scalar(db, "SELECT count(*) FROM hits")
+    assert hits == 4 * posts  # every stored post has all its hits: a post and its hits are one commit

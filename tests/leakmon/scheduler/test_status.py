@@ -1,0 +1,49 @@
+"""`leakmon status`: per source last run, result, posts/hits, errors, next run and deferral."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from typer.testing import CliRunner
+
+from leakmon.cli import app as cli
+from leakmon.scheduler import status_rows
+from storage.db import transaction
+from storage.repositories.runs import finish_run, start_run
+
+from .conftest import Workspace, chat, open_service, web_source
+
+
+@pytest.mark.asyncio
+async def test_status_reports_runs_next_run_and_deferral(workspace: Workspace) -> None:
+    sources = {**web_source("forum"), **web_source("paste", schedule="30m")}
+    app = workspace.app(sources=sources, chats=chat("chan"))
+    await (await open_service(app)).close()  # jobs stored, due now
+    until = datetime.now(UTC) + timedelta(minutes=10)
+    with transaction(app.sessions) as session:
+        run_id = start_run(session, "forum", "crawl").id
+        stats = {"new_posts": 5, "changed_posts": 2, "new_hits": 9, "errors": 1}
+        finish_run(session, run_id, status="ok", stats=stats, retry_after=until)
+    rows = {row["job"]: row for row in status_rows(app)}
+    app.close()
+    forum = rows["web:forum"]
+    assert (forum["result"], forum["posts"], forum["hits"], forum["errors"]) == ("ok", 7, 9, 1)
+    assert forum["deferred_until"] == until.isoformat(timespec="seconds")
+    assert forum["next_run"] is not None
+    assert rows["web:paste"]["result"] == "never run"
+    assert rows["web:paste"]["schedule"] == "30m"
+    assert rows["telegram:chan"]["deferred_until"] is None
+
+
+def test_status_cli_jsonl_before_any_scheduler_ran(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEAKMON_HOME", str(workspace.home))
+    monkeypatch.setenv("LEAKMON_DATABASE_URL", workspace.db_url)
+    monkeypatch.setenv("LEAKMON_SOURCES", json.dumps(web_source("forum")))
+    result = CliRunner().invoke(cli, ["status", "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    (row,) = [json.loads(line) for line in result.output.splitlines()]
+    assert row["job"] == "web:forum"
+    assert row["result"] == "never run"
+    assert row["next_run"] == "not scheduled yet"
