@@ -9,12 +9,13 @@ queues an alert when due (see ``alerts``; delivered after commit).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from leakmon.errors import NotFoundError
+from leakmon.errors import ConfigError, NotFoundError
 from leakmon.settings import Settings
 from leakmon.workflows import takedown
 from leakmon.workflows.alerts import alert_settings, queue_alerts
@@ -32,14 +33,23 @@ from storage.repositories.cases import (
     merge_incidents,
 )
 
+log = logging.getLogger(__name__)
+
 
 def on_post_ingested(session: Session, post: Post, new_hits: Sequence[HitRecord], *, settings: Settings) -> None:
     """The ingest sink's post hook (same transaction as the post and its hits)."""
     now = datetime.now(UTC)
     apply_suppression(session, new_hits, at=now)
     incident = update_post(session, post, now=now)
-    if incident is not None:
-        queue_alerts(session, incident, alert_settings(settings), now)
+    if incident is None:
+        return
+    try:
+        policy = alert_settings(settings)
+    except ConfigError as exc:
+        # A typo in [alerts] must not stop ingest; `leakmon incidents alert` reports it loudly.
+        log.warning("alerts not queued: %s", exc)
+        return
+    queue_alerts(session, incident, policy, now)
 
 
 def on_post_removed(session: Session, post: Post) -> None:

@@ -2,7 +2,8 @@
 
 Categories and counts only: no identifier value, no keyed digest (a digest means nothing to a partner
 yet tells a key holder who is in the set), no subject reference. What is shared: the post URLs, the
-seller handle, first/last seen, identifier categories with counts, the PIPA report flag.
+seller handle, first/last seen, SHA-256 and names of captured files (MISP ``leaked-document``),
+identifier categories with counts, the PIPA report flag.
 MISP distribution defaults to "your organisation only" (0); both carry TLP:AMBER.
 """
 
@@ -15,12 +16,13 @@ from datetime import UTC, datetime
 
 import stix2
 from pymisp import MISPEvent, MISPObject
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leakmon.errors import InputError
 from leakmon.workflows.triage import is_excluded
 from storage.models.cases import Incident
-from storage.models.core import Post
+from storage.models.core import AttachmentRecord, Post
 from storage.repositories.cases import current_labels, hits_of_posts, incident_posts
 
 FORMATS = ("misp", "stix")
@@ -37,6 +39,7 @@ class IncidentFacts:
     type_counts: dict[str, int]
     subject_counts: dict[str, int]
     subjects: int
+    files: list[tuple[str, str, datetime]]  # (name, sha256, first seen of its post)
 
     def summary(self) -> str:
         parts = ", ".join(
@@ -64,7 +67,21 @@ def incident_facts(session: Session, incident: Incident) -> IncidentFacts:
         type_counts=dict(Counter(h.id_type for h in effective)),
         subject_counts={t: len(people.get(t, ())) for t in {h.id_type for h in effective}},
         subjects=len({h.subject_id for h in effective if h.subject_id is not None}),
+        files=_files(session, posts),
     )
+
+
+def _files(session: Session, posts: list[Post]) -> list[tuple[str, str, datetime]]:
+    seen = {p.id: p.first_seen for p in posts}
+    rows = session.execute(
+        select(AttachmentRecord.name, AttachmentRecord.sha256, AttachmentRecord.post_id)
+        .where(AttachmentRecord.post_id.in_(list(seen)))
+        .order_by(AttachmentRecord.id)
+    )
+    unique: dict[str, tuple[str, str, datetime]] = {}
+    for name, sha256, post_id in rows:
+        unique.setdefault(sha256, (name, sha256, seen[post_id]))
+    return list(unique.values())
 
 
 def render(session: Session, incident: Incident, fmt: str) -> str:
@@ -97,6 +114,13 @@ def misp_event(facts: IncidentFacts) -> str:
         if post.author:
             leak.comment = f"seller handle: {post.author}"
         event.add_object(leak)
+    for name, sha256, first_seen in facts.files:
+        document = MISPObject("leaked-document")
+        document.add_attribute("document-name", name)
+        document.add_attribute("first-seen", first_seen.isoformat())
+        document.comment = f"sha256 {sha256}"
+        event.add_object(document)
+        event.add_attribute("sha256", sha256, comment=f"captured file {name}", to_ids=False)
     return str(event.to_json(indent=2))
 
 

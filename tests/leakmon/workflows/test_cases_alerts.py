@@ -90,3 +90,11 @@ def test_failing_receiver_is_recorded_not_raised(db: Db) -> None:
 def test_bad_alert_settings_are_one_sentence() -> None:
     with pytest.raises(ConfigError, match=r"\[alerts\] webhooks.0.url"):
         alert_settings(Settings(alerts={"webhooks": [{"name": "x"}]}))
+
+
+def test_bad_alert_settings_do_not_stop_ingest(db: Db) -> None:
+    with db.world(Settings(alerts={"webhooks": [{"name": "no url"}]})) as w:
+        post = w.leak("chan_a", "1", ["u1", "u2"])
+        assert incident_of_post(w.session, post.id) is not None
+    with db.sessions() as session:
+        assert list(session.scalars(select(AlertRecord))) == []

@@ -40,7 +40,8 @@ def test_misp_event(db: Db) -> None:
     event = MISPEvent()
     event.from_json(text)
     assert int(event.distribution) == sharing.MISP_ORG_ONLY
-    assert [o.name for o in event.objects] == ["ail-leak"]
+    assert [o.name for o in event.objects] == ["ail-leak", "leaked-document"]
+    assert [a.value for a in event.attributes if a.type == "sha256"] == ["5" * 64]
     assert any(t.name == "tlp:amber" for t in event.tags)
     assert "phone: 5 items / 5 people" in text
     assert "rrn: 1 items / 1 people" in text
