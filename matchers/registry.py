@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from matchers.errors import UnknownIdentifierType
+from matchers.types.address import AddressRecognizer
 from matchers.types.base import Recognizer
 from matchers.types.birthdate import BirthdateRecognizer
 from matchers.types.card import CardRecognizer
@@ -21,6 +22,7 @@ BUILTIN_RECOGNIZERS: tuple[type[Recognizer], ...] = (
     RrnRecognizer,
     FrnRecognizer,
     CardRecognizer,
+    AddressRecognizer,
     NameRecognizer,
     BirthdateRecognizer,
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import hmac
+import os
 import random
 import re
 import shutil
@@ -36,6 +37,7 @@ SURNAMES = "김이박최정강조윤장임한오서신권황안송류홍"
 GIVEN = "민서준지현우예도하윤수영진호성은재경태혜철희"
 DOMAINS = ["naver.com", "gmail.com", "daum.net", "hanmail.net", "kakao.com", "nate.com"]
 NOISE = ["서울특별시 강남구", "경기도 성남시", "부산광역시 해운대구", "VIP", "일반", "탈퇴", "휴면", "주문완료"]
+PRODUCTS = ["무선 이어폰", "생수 2L x 12", "유아용 물티슈", "캠핑 의자", "USB-C cable", "coffee beans 1kg"]
 
 
 def person(rng: random.Random, i: int) -> tuple[str, str, str]:
@@ -101,7 +103,7 @@ def build_dump(
                 name, phone, email = person(rng, 10**8 + row)
             line = (f"{row},{name},{phone_form(rng, phone, obfuscated)},{email},{rng.choice(NOISE)},"
                     f"{rng.randrange(1970, 2005)}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d},"
-                    f"{rng.randrange(1000, 999999)}\n")
+                    f"{rng.randrange(1000, 999999)},{rng.choice(PRODUCTS)},ok\n")
             lines.append(line)
             written += len(line.encode())
             row += 1
@@ -113,10 +115,20 @@ def build_dump(
 
 
 def naive_scan(path: Path, key: bytes, hex_set: set[str]) -> tuple[int, int]:
-    phone_re = re.compile(r"(?<![0-9])(?:\+82[- ]?|0)1[016789][-. ]?[0-9]{3,4}[-. ]?[0-9]{4}(?![0-9])")
-    email_re = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+    """The same job done plainly: stdlib re per type, re.sub normalization, hmac.new, set of hex digests."""
+    area = r"0(?:1[016789]|2|[3-6][1-5]|70|50[2-8])"
+    phone_re = re.compile(r"(?<![0-9])(?:\(?" + area + r"\)?|(?:\+|00[125678]?[-. ]?)?82[-. ]?0?"
+                          + area[1:] + r")[-. /]?[0-9]{3,4}[-. /]?[0-9]{4}(?![0-9])")
+    email_re = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}")
+    rrn_re = re.compile(r"(?<![0-9])[0-9]{6} ?-? ?[0-9]{7}(?![0-9])")
+    card_re = re.compile(r"(?<![0-9])[0-9]{4}[- ]?[0-9]{4,6}[- ]?[0-9]{4,5}(?:[- ]?[0-9]{1,4})?(?![0-9])")
     nondigit = re.compile(r"[^0-9]")
     cands = hits = 0
+
+    def check(id_type: str, canonical: str) -> int:
+        msg = f"leakmon/v1/{id_type}/full".encode() + b"\x00" + canonical.encode()
+        return hmac.new(key, msg, "sha256").hexdigest() in hex_set
+
     with path.open(encoding="utf-8") as fh:
         while True:
             chunk = fh.read(8 << 20)
@@ -125,21 +137,39 @@ def naive_scan(path: Path, key: bytes, hex_set: set[str]) -> tuple[int, int]:
             chunk += fh.readline()
             for m in phone_re.findall(chunk):
                 d = nondigit.sub("", m)
-                d = "82" + (d[2:] if d.startswith("82") else d[1:])
-                msg = b"leakmon/v1/phone/full\x00" + d.encode()
+                if d.startswith("00"):
+                    d = d[d.index("82"):]
+                d = ("82" + d[2:].removeprefix("0")) if d.startswith("82") else "82" + d[1:]
                 cands += 1
-                hits += hmac.new(key, msg, "sha256").hexdigest() in hex_set
+                hits += check("phone", d)
             for m in email_re.findall(chunk):
-                msg = b"leakmon/v1/email/full\x00" + m.lower().encode()
+                local, _, domain = m.lower().rpartition("@")
                 cands += 1
-                hits += hmac.new(key, msg, "sha256").hexdigest() in hex_set
+                hits += check("email", f"{local}@{'daum.net' if domain == 'hanmail.net' else domain}")
+            for m in rrn_re.findall(chunk):
+                cands += 1
+                hits += check("rrn", nondigit.sub("", m))
+            for m in card_re.findall(chunk):
+                d = nondigit.sub("", m)
+                if _luhn(d):
+                    cands += 1
+                    hits += check("card", d)
     return cands, hits
 
 
+def _luhn(d: str) -> bool:
+    total = 0
+    for i, c in enumerate(reversed(d)):
+        n = int(c) * (2 if i % 2 else 1)
+        total += n - 9 if n > 9 else n
+    return total % 10 == 0
+
+
 def timed(fn):  # type: ignore[no-untyped-def]
-    t = time.perf_counter()
+    """(result, wall seconds, CPU seconds of this process)."""
+    t, c = time.perf_counter(), time.process_time()
     out = fn()
-    return out, time.perf_counter() - t
+    return out, time.perf_counter() - t, time.process_time() - c
 
 
 def main() -> None:
@@ -157,41 +187,44 @@ def main() -> None:
     hasher = KeyedHasher(KEY)
     tmp = Path(tempfile.mkdtemp(prefix="leakmon-bench-"))
     try:
-        (people, keys, subs, count), t_set = timed(lambda: build_set(args.identifiers, hasher, registry, rng))
-        index, t_index = timed(lambda: ProtectedIndex(keys, subs))
+        (people, keys, subs, count), t_set, _ = timed(lambda: build_set(args.identifiers, hasher, registry, rng))
+        index, t_index, _ = timed(lambda: ProtectedIndex(keys, subs))
         print(f"protected set: {count:,} identifiers, {len(index):,} index entries (with partial forms), "
-              f"built in {t_set:.1f} s (+{t_index:.2f} s index)")
+              f"hashed in {t_set:.1f} s, index built in {t_index:.2f} s")
         full_only = ProtectedIndex(*_full_only(people, hasher))
         dump = tmp / "dump.csv"
-        rows, t_dump = timed(lambda: build_dump(dump, int(args.size_mb * 2**20), people, rng, args.hit_rate, args.obfuscated))
+        size = int(args.size_mb * 2**20)
+        rows, t_dump, _ = timed(lambda: build_dump(dump, size, people, rng, args.hit_rate, args.obfuscated))
         mb = dump.stat().st_size / 2**20
-        print(f"dump: {mb:.1f} MB, {rows:,} rows ({args.hit_rate:.1%} protected, {args.obfuscated:.1%} obfuscated phones), generated in {t_dump:.1f} s\n")
+        print(f"dump: {mb:.1f} MB, {rows:,} rows, {dump.stat().st_size / rows:.0f} B/row, "
+              f"{args.hit_rate:.1%} rows protected, {args.obfuscated:.1%} phones obfuscated ({t_dump:.1f} s)")
+        print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs "
+              "(wall-clock figures suffer when others use the cores; CPU-time figures less so)\n")
 
         matcher = Matcher(hasher, index, registry)
         dump.read_bytes()  # warm the page cache
-        hits, t1 = timed(lambda: list(scan_file(matcher, dump, jobs=1)))
         cands = _count_candidates(matcher, dump)
-        print(f"leakmon 1 process : {mb / t1:7.1f} MB/s  {cands / t1 / 1e3:7.0f}k candidates/s  "
-              f"{len(hits):,} hits  ({t1:.1f} s)")
-        hits2, t2 = timed(lambda: list(scan_file(matcher, dump, jobs=args.jobs)))
-        print(f"leakmon --jobs {args.jobs}  : {mb / t2:7.1f} MB/s  speedup x{t1 / t2:.2f}  {len(hits2):,} hits")
-
+        hits, w1, c1 = timed(lambda: list(scan_file(matcher, dump, jobs=1)))
+        print(f"leakmon 1 process : {mb / w1:6.1f} MB/s wall, {mb / c1:6.1f} MB/s CPU, "
+              f"{cands / c1 / 1e3:5.0f}k candidates/s CPU, {len(hits):,} hits")
         hex_set = {hasher.digest(t, c).hex() for p in people
                    for t, c in (("phone", "82" + p[1][1:]), ("email", _email(p[2])))}
-        (n_cands, n_hits), t_naive = timed(lambda: naive_scan(dump, KEY, hex_set))
-        print(f"naive baseline    : {mb / t_naive:7.1f} MB/s  {n_cands / t_naive / 1e3:7.0f}k candidates/s  "
-              f"{n_hits:,} hits  -> leakmon x{t_naive / t1:.2f}")
-
+        (n_cands, n_hits), wn, cn = timed(lambda: naive_scan(dump, KEY, hex_set))
+        print(f"naive baseline    : {mb / wn:6.1f} MB/s wall, {mb / cn:6.1f} MB/s CPU, "
+              f"{n_cands / cn / 1e3:5.0f}k candidates/s CPU, {n_hits:,} exact hits "
+              f"-> leakmon x{wn / w1:.2f} wall, x{cn / c1:.2f} CPU")
+        hits2, w2, _ = timed(lambda: list(scan_file(matcher, dump, jobs=args.jobs)))
+        print(f"leakmon --jobs {args.jobs}  : {mb / w2:6.1f} MB/s wall, speedup x{w1 / w2:.2f} over 1 process "
+              f"(wall), {len(hits2):,} hits")
         if shutil.which("grep"):
             pats = tmp / "plain.txt"
             pats.write_text("".join(f"{p[1][:3]}-{p[1][3:7]}-{p[1][7:]}\n{p[2]}\n" for p in people))
-            _, t_grep = timed(lambda: subprocess.run(["grep", "-c", "-F", "-f", str(pats), str(dump)],
-                                                     capture_output=True, check=False))
-            print(f"grep -F -f (plain): {mb / t_grep:7.1f} MB/s  (plaintext, no normalization, incl. compile)")
+            _, wg, _ = timed(lambda: subprocess.run(["grep", "-c", "-F", "-f", str(pats), str(dump)],
+                                                    capture_output=True, check=False))
+            print(f"grep -F -f (plain): {mb / wg:6.1f} MB/s wall (plaintext, one written form, incl. compile)")
 
-        per = index.nbytes / count
-        print(f"\nindex: {index.nbytes / 2**20:.1f} MiB = {per:.2f} B/identifier with partial forms; "
-              f"full forms only {full_only.nbytes / len(full_only):.2f} B/identifier")
+        print(f"\nindex: {index.nbytes / 2**20:.1f} MiB = {index.nbytes / count:.2f} B/identifier with partial "
+              f"forms; full forms only {full_only.nbytes / len(full_only):.2f} B/identifier")
         if not args.no_50m:
             _project_50m()
     finally:
@@ -223,10 +256,12 @@ def _project_50m() -> None:
     rng = np.random.default_rng(1)
     keys = np.sort(rng.integers(0, 2**63, n, dtype=np.uint64))
     subs = rng.integers(0, 2**31, n, dtype=np.uint32)
-    index, t = timed(lambda: ProtectedIndex(keys, subs, presorted=True))
+    t0 = time.perf_counter()
+    index = ProtectedIndex(keys, subs, presorted=True)
+    t = time.perf_counter() - t0
     del keys, subs
     q = rng.integers(0, 2**63, 1_000_000, dtype=np.uint64)
-    _, tq = timed(lambda: index.lookup(q))
+    _, tq, _ = timed(lambda: index.lookup(q))
     print(f"50M full-form entries: {index.nbytes / 2**20:.0f} MiB = {index.nbytes / n:.2f} B/identifier "
           f"(built from sorted arrays in {t:.1f} s; 1M-query batch lookup {1 / tq:.1f}M/s)")
 

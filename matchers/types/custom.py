@@ -59,7 +59,7 @@ class CustomRecognizer(Recognizer):
     def __init__(self, spec: CustomType) -> None:
         self.spec = spec
         self.id_type = spec.name  # type: ignore[misc]
-        self.domain = "custom." + spec.name  # type: ignore[misc]
+        self.domain = spec.name  # type: ignore[misc]
         self.context_words = tuple(w.casefold() for w in spec.context)  # type: ignore[misc]
         self._text_re = re.compile(spec.pattern)
         self.scan_pattern = self._text_re  # type: ignore[misc]
@@ -69,7 +69,7 @@ class CustomRecognizer(Recognizer):
                 self._bytes_re = re2.compile(spec.pattern.encode())
             except Exception:
                 self._bytes_re = None
-        self.fast_pattern = spec.pattern.encode() if self._bytes_re is not None else None  # type: ignore[misc]
+        self.fast_pattern = spec.pattern.encode()  # type: ignore[misc]  # find_all picks RE2 or stdlib
 
     def find_all(self, block: bytes) -> list[bytes]:
         """All matches in a UTF-8 block (whole match, whatever groups the user pattern has)."""

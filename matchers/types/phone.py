@@ -132,12 +132,15 @@ class PhoneRecognizer(Recognizer):
             parsed = phonenumbers.parse(raw, "KR")
         except phonenumbers.NumberParseException:
             raise InvalidIdentifier(PHONE, "not a phone number") from None
-        if not phonenumbers.is_possible_number(parsed):
-            raise InvalidIdentifier(PHONE, "not a possible phone number")
-        e164 = f"{parsed.country_code}{parsed.national_number}"
         if parsed.country_code == 82:
-            return self.protected("0" + str(parsed.national_number))
-        return [("full", e164)]
+            nat = national(b"0" + str(parsed.national_number).encode())
+            if nat is not None:
+                return self.protected(nat.decode())
+            if not phonenumbers.is_valid_number(parsed):  # e.g. 15xx/080 pass; garbage does not
+                raise InvalidIdentifier(PHONE, "not a valid Korean phone number")
+        elif not phonenumbers.is_possible_number(parsed):
+            raise InvalidIdentifier(PHONE, "not a possible phone number")
+        return [("full", f"{parsed.country_code}{parsed.national_number}")]
 
     def validate(self, canonical: str) -> bool | None:
         return national(canonical.encode()) is not None if canonical.startswith("82") else None

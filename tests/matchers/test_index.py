@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from matchers.index import ProtectedIndex
+
+
+@pytest.mark.parametrize("group_min", [2, 4, 1000])
+def test_lookup_duplicates_misses_and_shared_prefixes(group_min: int) -> None:
+    prefixes = [50, 10, 30, 30, 10, 70, 70, 70, 70, 70]
+    subjects = [5, 1, 3, 4, 1, 9, 8, 7, 6, 6]  # (10, 1) twice, (70, 6) twice
+    index = ProtectedIndex(prefixes, subjects, group_min=group_min)
+    assert len(index) == 8  # duplicate pairs dropped
+    got = index.lookup(np.array([30, 31, 10, 70, 0, 2**64 - 1, 50, 70], dtype=np.uint64))
+    assert got == {0: (3, 4), 2: (1,), 3: (6, 7, 8, 9), 6: (5,), 7: (6, 7, 8, 9)}
+
+
+def test_empty_index_and_empty_query() -> None:
+    empty = ProtectedIndex(np.empty(0, np.uint64), np.empty(0, np.uint32))
+    assert empty.lookup([1, 2]) == {}
+    assert ProtectedIndex([1], [1]).lookup(np.empty(0, np.uint64)) == {}
+
+
+def test_lookup_digest_and_from_digests() -> None:
+    d1, d2 = bytes(range(32)), bytes(range(1, 33))
+    index = ProtectedIndex.from_digests([(d1, 7), (d2, 8), (d1, 9)])
+    assert index.lookup_digest(d1) == (7, 9)
+    assert index.lookup_digest(bytes(32)) == ()
+
+
+def test_memory_is_twelve_bytes_per_unique_entry_and_less_when_grouped() -> None:
+    rng = np.random.default_rng(0)
+    n = 100_000
+    unique = ProtectedIndex(rng.integers(0, 2**63, n, dtype=np.uint64), np.arange(n, dtype=np.uint32))
+    assert unique.nbytes <= 12 * n + 64
+    shared = ProtectedIndex(np.repeat(np.arange(100, dtype=np.uint64), 1000), np.arange(n, dtype=np.uint32))
+    assert shared.nbytes < 5 * n  # partial forms: 4 bytes per extra subject
+    assert shared.lookup([5])[0] == tuple(range(5000, 6000))
+
+
+def test_rejects_mismatched_arrays() -> None:
+    with pytest.raises(ValueError, match="equal length"):
+        ProtectedIndex([1, 2], [1])
+
+
+def test_presorted_arrays_build_the_same_index() -> None:
+    keys = np.array([1, 2, 2, 3], dtype=np.uint64)
+    subs = np.array([1, 2, 3, 4], dtype=np.uint32)
+    assert ProtectedIndex(keys, subs, presorted=True).lookup([2, 3]) == {0: (2, 3), 1: (4,)}
