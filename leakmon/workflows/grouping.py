@@ -9,13 +9,19 @@ A post joins every open incident it is linked to, and linked incidents merge int
   the incident's posts seen within ``TEXT_WINDOW``; with at least one shared subject the bar is
   ``TEXT_WITH_SUBJECT_MIN``.
 
-The fingerprint is ``post.extra["text_fingerprint"]`` when the sink provides one (normalized text
-with identifier candidates replaced by their type), else the stored (redacted) title; fingerprints
-shorter than ``FINGERPRINT_MIN_CHARS`` letters are not compared at all (``샘플`` says nothing).
+  The fingerprint is the stored (redacted) title; fingerprints shorter than
+  ``FINGERPRINT_MIN_CHARS`` letters are not compared at all (``샘플`` says nothing);
+* **signature** - Telegram messages have no title, so the sink may store ``text_signature(text)`` in
+  ``post.extra["text_signature"]``: a bottom-k MinHash sketch of 5-character shingles of the
+  normalized text with digits and e-mail addresses masked (no plaintext, no identifier). Sketches
+  whose estimated Jaccard similarity is >= ``SIGNATURE_SIMILARITY_MIN`` link (with one shared subject,
+  ``SIGNATURE_WITH_SUBJECT_MIN``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -26,7 +32,12 @@ from sqlalchemy.orm import Session
 from matchers.trade import normalize
 from storage.models.cases import Incident
 from storage.models.core import AttachmentRecord, HitRecord, Post
-from storage.repositories.cases import incidents_by_attachment, incidents_by_subjects, recent_fingerprints
+from storage.repositories.cases import (
+    incidents_by_attachment,
+    incidents_by_subjects,
+    recent_fingerprints,
+    recent_signatures,
+)
 
 SUBJECT_SHARED_MIN = 2
 SUBJECT_OVERLAP_MIN = 0.5
@@ -35,15 +46,49 @@ TEXT_WITH_SUBJECT_MIN = 75.0
 TEXT_WINDOW = timedelta(days=30)
 FINGERPRINT_MIN_CHARS = 12
 FINGERPRINT_MAX_CHARS = 2000
+SIGNATURE_SIZE = 64
+SHINGLE = 5
+SIGNATURE_SIMILARITY_MIN = 0.6
+SIGNATURE_WITH_SUBJECT_MIN = 0.4
+_EMAILISH = re.compile(r"\S+@\S+")
+_DIGIT = re.compile(r"\d")
+
+
+def text_signature(text: str) -> str:
+    """A bottom-k MinHash sketch of the text (space-separated hex), or "" for very short texts.
+
+    Pure and free of plaintext: digits and e-mail addresses are masked before shingling, and only
+    the 64 smallest 64-bit BLAKE2b hashes of 5-character shingles are kept.
+    """
+    masked = _DIGIT.sub("0", _EMAILISH.sub("@", text))
+    squashed = normalize(masked).replace(" ", "")
+    shingles = {squashed[i : i + SHINGLE] for i in range(len(squashed) - SHINGLE + 1)}
+    if len(shingles) < SHINGLE:
+        return ""
+    hashes = sorted({int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "big") for s in shingles})
+    return " ".join(f"{h:016x}" for h in hashes[:SIGNATURE_SIZE])
+
+
+def signature_similarity(first: str, second: str) -> float:
+    """Estimated Jaccard similarity of two sketches (bottom-k of the union, share present in both)."""
+    a, b = set(first.split()), set(second.split())
+    if not a or not b:
+        return 0.0
+    union = sorted(a | b)[: min(SIGNATURE_SIZE, len(a | b))]
+    return sum(1 for h in union if h in a and h in b) / len(union)
 
 
 def fingerprint(post: Post) -> str:
-    """A normalized text to compare reposts by, or "" when there is too little to go on."""
-    extra = post.extra if isinstance(post.extra, dict) else {}
-    given = extra.get("text_fingerprint")
-    basis = given if isinstance(given, str) and given else (post.title or "")
-    text = normalize(basis)[:FINGERPRINT_MAX_CHARS]
+    """The normalized title to compare reposts by, or "" when there is too little to go on."""
+    text = normalize(post.title or "")[:FINGERPRINT_MAX_CHARS]
     return text if len(text.replace(" ", "")) >= FINGERPRINT_MIN_CHARS else ""
+
+
+def signature(post: Post) -> str:
+    """The sink-provided text signature, if any."""
+    extra = post.extra if isinstance(post.extra, dict) else {}
+    value = extra.get("text_signature")
+    return value if isinstance(value, str) else ""
 
 
 def linked_incidents(
@@ -74,4 +119,12 @@ def linked_incidents(
             need = TEXT_WITH_SUBJECT_MIN if incident_id in weak else TEXT_SIMILARITY_MIN
             if fuzz.ratio(fingerprint_text, other, score_cutoff=need):
                 links[incident_id] = "text"
+    sketch = signature(post)
+    if hits and sketch:
+        for incident_id, other in recent_signatures(session, now - TEXT_WINDOW, exclude_post=post.id):
+            if incident_id in links:
+                continue
+            need = SIGNATURE_WITH_SUBJECT_MIN if incident_id in weak else SIGNATURE_SIMILARITY_MIN
+            if signature_similarity(sketch, other) >= need:
+                links[incident_id] = "signature"
     return links

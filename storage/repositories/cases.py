@@ -175,6 +175,26 @@ def recent_fingerprints(session: Session, since: datetime, limit: int = 2000) ->
     return [(incident_id, fingerprint) for incident_id, fingerprint in rows]
 
 
+def recent_signatures(
+    session: Session, since: datetime, *, exclude_post: int, limit: int = 2000
+) -> list[tuple[int, str]]:
+    """(incident id, post ``extra["text_signature"]``) of open incidents seen since ``since``."""
+    rows = session.execute(
+        select(IncidentPost.incident_id, Post.extra)
+        .join(Incident, Incident.id == IncidentPost.incident_id)
+        .join(Post, Post.id == IncidentPost.post_id)
+        .where(Incident.status == "open", Incident.last_seen >= since, Post.id != exclude_post)
+        .order_by(IncidentPost.joined_at.desc())
+        .limit(limit)
+    )
+    found = []
+    for incident_id, extra in rows:
+        value = extra.get("text_signature") if isinstance(extra, dict) else None
+        if isinstance(value, str) and value:
+            found.append((incident_id, value))
+    return found
+
+
 def merge_incidents(session: Session, target: int, others: Iterable[int]) -> None:
     """Move the posts of ``others`` into ``target`` and mark them merged."""
     for other in others:
