@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,9 +30,16 @@ class Fetched:
 
 
 async def fetch_attachments(
-    source: TelegramSource, config: TelegramConfig, peer: Peer, messages: Sequence[Any], spool_dir: Path
+    source: TelegramSource,
+    config: TelegramConfig,
+    peer: Peer,
+    messages: Sequence[Any],
+    spool_dir: Callable[[], Path],
 ) -> Fetched:
-    """Download the documents of one post within the caps; skips become findings."""
+    """Download the documents of one post within the caps; skips become findings.
+
+    Big files go to ``spool_dir()`` (called only when needed); the caller deletes them after ingest.
+    """
     fetched = Fetched()
     cap = config.max_attachment_bytes
     for message in messages:
@@ -62,7 +69,7 @@ async def fetch_attachments(
         to_disk = declared > config.spool_bytes
         path: Path | None = None
         if to_disk:
-            fd, raw = tempfile.mkstemp(prefix="tg-", suffix=".bin", dir=spool_dir)
+            fd, raw = tempfile.mkstemp(prefix="tg-", suffix=".bin", dir=spool_dir())
             path = Path(raw)
             out: Any = os.fdopen(fd, "wb")
         else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -111,8 +112,16 @@ class _ChatRun:
         self.force = force
         self.summary = ChatSummary(name)
         self.locator = f"telegram:{name}"
+        self._spool: Path | None = None
 
     async def run(self) -> ChatSummary:
+        try:
+            return await self._run()
+        finally:
+            if self._spool is not None:
+                shutil.rmtree(self._spool, ignore_errors=True)
+
+    async def _run(self) -> ChatSummary:
         deps = self.deps
         record = deps.state.load(self.name, self.chat.ref)
         now = deps.clock()
@@ -244,10 +253,16 @@ class _ChatRun:
             self.summary.new_posts += 1
         self.summary.new_hits += result.new_hits
 
+    def _spool_dir(self) -> Path:
+        """A private (0700) directory for big downloads, made on first use and removed after the run."""
+        if self._spool is None:
+            self._spool = Path(tempfile.mkdtemp(prefix="leakmon-tg-"))
+        return self._spool
+
     async def _ingest(self, group: list[Any], key: int, update: CheckpointUpdate | None) -> IngestResult:
         deps = self.deps
-        with tempfile.TemporaryDirectory(prefix="leakmon-tg-") as spool:
-            fetched = await fetch_attachments(deps.source, self.config, self.peer, group, Path(spool))
+        fetched = await fetch_attachments(deps.source, self.config, self.peer, group, self._spool_dir)
+        try:
             self.summary.findings.extend(fetched.findings)
             post = normalize(
                 group, self.peer, self.config.source_name, fetched.attachments, fetched.findings, key_id=key
@@ -260,6 +275,10 @@ class _ChatRun:
             if deps.ingest_in_thread:
                 return await asyncio.to_thread(deps.sink.ingest, post, **kwargs)
             return deps.sink.ingest(post, **kwargs)
+        finally:
+            for attachment in fetched.attachments:
+                if attachment.path is not None:
+                    attachment.path.unlink(missing_ok=True)
 
     async def _removed(self, recent: dict[int, RecentPost], start: int, checkpoint: int) -> set[int]:
         """Posts of the re-read window seen before and now entirely missing."""

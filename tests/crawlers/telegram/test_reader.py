@@ -193,6 +193,7 @@ def test_big_attachment_streams_in_chunks_to_a_private_temp_file(world: World, s
     (attachment,) = sink.posts[("telegram", f"{MARKED}/1")].attachments
     assert attachment.path is not None
     assert not attachment.path.exists()  # removed once ingested
+    assert not attachment.path.parent.exists()  # and the private spool directory after the run
 
 
 def test_stickers_and_voice_are_not_downloaded(world: World, sink: FakeSink, deps_for: Deps) -> None:
