@@ -66,6 +66,7 @@ _HANGUL_RUN = re.compile(r"[0-9공영빵일이삼사오육칠팔구](?:[ .\-/]{0
 _SWAP_RUN = re.compile(r"(?<![A-Za-z])[0-9oOlI](?:[ .\-/]{0,2}[0-9oOlI])*(?![A-Za-z])")
 _SWAP = {"o": "0", "O": "0", "l": "1", "I": "1"}
 _LOOSE = re.compile(r"(?<![0-9A-Za-z])\+?[0-9](?:[ \t.\-/_()\r\n]{0,3}[0-9]){6,18}(?![0-9A-Za-z])")
+_MASK_HINT = re.compile(r"[*＊●○◯]|[xX]{3}")
 _HANGUL_HINT = re.compile(r"[공영빵일이삼사오육칠팔구]{3}")
 _SWAP_HINT = re.compile(r"[0-9][-. ]?[oOlI]|[oOlI][-. ]?[0-9]")
 #: Digit counts each numeric type can have (to skip hopeless loose runs cheaply).
@@ -261,7 +262,8 @@ def extract(
         ))
 
     by_type = {r.id_type: r for r in recs}
-    for rec in recs:
+    changed = any(norm.own) or any(norm.gap)
+    for rec in recs if changed else ():  # untouched text holds nothing the fast path missed
         if rec.scan_pattern is None:
             continue
         for m in rec.scan_pattern.finditer(text):
@@ -284,10 +286,12 @@ def extract(
             loose_rec = by_type.get(id_type)
             if loose_rec is None or not low <= len(d) <= high:
                 continue
+            if not changed and loose_rec.scan_pattern is not None and loose_rec.scan_pattern.fullmatch(run):
+                continue  # a standard written form: the fast path has it
             found = loose_rec.canonicalize(("+" if m.group(0).startswith("+") else "") + d)
             if found is not None:
                 emit(loose_rec, found[0], "full", s, e, (*found[1], OBF_SEPARATORS), "loose")
-    for rec in masked:
+    for rec in masked if _MASK_HINT.search(text) else ():
         if rec.masked_pattern is None:
             continue
         for m in rec.masked_pattern.finditer(text):

@@ -17,7 +17,6 @@ import bisect
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -26,6 +25,7 @@ from matchers.headers import header_type
 from matchers.index import ProtectedIndex
 from matchers.keyed_hash import KeyedHasher, prefix64
 from matchers.model import Hit
+from matchers.passes import Pass, build_passes
 from matchers.registry import IdentifierRegistry
 from matchers.types.base import Recognizer
 
@@ -68,12 +68,12 @@ class LineIndex:
 
     def __init__(self, block: bytes) -> None:
         self._block = block
-        self._nl: np.ndarray[Any, np.dtype[np.intp]] | None = None
+        self._nl: list[int] | None = None
 
     def line_of(self, pos: int) -> int:
         if self._nl is None:
-            self._nl = np.flatnonzero(np.frombuffer(self._block, dtype=np.uint8) == 10)
-        return int(np.searchsorted(self._nl, pos))
+            self._nl = np.flatnonzero(np.frombuffer(self._block, dtype=np.uint8) == 10).tolist()
+        return bisect.bisect_left(self._nl, pos)
 
 
 def iter_blocks(data: bytes, size: int) -> Iterator[tuple[bytes, int]]:
@@ -107,7 +107,7 @@ class Matcher:
         self.confirm = confirm
         self.options = options if options is not None else MatcherOptions()
         recs = self.registry.recognizers()
-        self._fast = [r for r in recs if not r.weak and r.fast_pattern is not None]
+        self._passes = build_passes(recs)
         self._slow = [r for r in recs if not r.weak and r.scan_pattern is not None]
         self._masked = [r for r in recs if not r.weak and r.masked_pattern is not None]
         self._weak = [r for r in recs if r.weak]
@@ -184,25 +184,27 @@ class Matcher:
         return records.build_hits(ctx, found)
 
     def _fast_path(self, block: bytes, lines: LineIndex) -> list[Found]:
-        batches: list[tuple[Recognizer, list[bytes], Sequence[int]]] = []
+        batches: list[tuple[Pass, Recognizer, list[bytes], Sequence[int]]] = []
         bases: list[int] = []
         digests: list[bytes] = []
-        for rec in self._fast:
-            raws = rec.find_all(block)
-            if not raws:
+        for pass_ in self._passes:
+            all_raws = pass_.find_all(block)
+            if not all_raws:
                 continue
-            maybe = rec.fast_canonicals(raws)
-            idx: Sequence[int]
-            if None in maybe:
-                idx = [i for i, c in enumerate(maybe) if c is not None]
-                canon = [c for c in maybe if c is not None]
-            else:
-                idx, canon = range(len(raws)), maybe  # type: ignore[assignment]
-            if not canon:
-                continue
-            bases.append(len(digests))
-            batches.append((rec, raws, idx))
-            digests.extend(self.hasher.digest_many(rec.domain, canon))
+            for rec, raws, where in pass_.split(all_raws):
+                maybe = rec.fast_canonicals(raws)
+                idx: Sequence[int]
+                if None in maybe:
+                    keep = [i for i, c in enumerate(maybe) if c is not None]
+                    idx = [where[i] for i in keep]
+                    canon = [maybe[i] for i in keep]
+                else:
+                    idx, canon = where, maybe
+                if not canon:
+                    continue
+                bases.append(len(digests))
+                batches.append((pass_, rec, all_raws, idx))
+                digests.extend(self.hasher.digest_many(rec.domain, canon))  # type: ignore[arg-type]
         if not digests:
             return []
         matched = self.lookup(digests)
@@ -214,9 +216,9 @@ class Matcher:
             per_batch.setdefault(b, []).append(g - bases[b])
         out: list[Found] = []
         for b, locals_ in per_batch.items():
-            rec, raws, idx = batches[b]
+            pass_, rec, raws, idx = batches[b]
             raw_ids = [idx[k] for k in locals_]
-            positions = _locate(block, rec, raws, raw_ids)
+            positions = _locate(block, pass_, raws, raw_ids)
             for k, raw_id in zip(locals_, raw_ids, strict=True):
                 pos = positions.get(raw_id)
                 if pos is None:
@@ -293,7 +295,7 @@ def _context_re(words: Sequence[str]) -> re.Pattern[str] | None:
     return re.compile(r"(?<![a-z])(?:" + alts + r")(?![a-z])")
 
 
-def _locate(block: bytes, rec: Recognizer, raws: list[bytes], raw_ids: list[int]) -> dict[int, int]:
+def _locate(block: bytes, pass_: Pass, raws: list[bytes], raw_ids: list[int]) -> dict[int, int]:
     """Byte position of each wanted raw match.
 
     Matches are ordered and do not overlap, and an equal raw earlier than a wanted one would have
@@ -305,7 +307,7 @@ def _locate(block: bytes, rec: Recognizer, raws: list[bytes], raw_ids: list[int]
     for i in sorted(raw_ids):
         raw = raws[i]
         p = block.find(raw, cursor)
-        while p >= 0 and not rec.matches_at(block, p, raw):
+        while p >= 0 and not pass_.matches_at(block, p, raw):
             p = block.find(raw, p + 1)
         if p < 0:
             continue

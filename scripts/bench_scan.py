@@ -247,7 +247,7 @@ def _full_only(people: list[tuple[str, str, str]], hasher: KeyedHasher) -> tuple
 
 def _count_candidates(matcher: Matcher, dump: Path) -> int:
     data = dump.read_bytes()[: 16 << 20]
-    n = sum(len(rec.find_all(data)) for rec in matcher._fast)
+    n = sum(len(p.find_all(data)) for p in matcher._passes)
     return int(n * dump.stat().st_size / max(len(data), 1))
 
 

@@ -60,6 +60,10 @@ class Recognizer:
         """Raw fast-pattern matches in a UTF-8 block, in order (hot path: no match objects)."""
         return self._compiled().findall(block)  # type: ignore[no-any-return]
 
+    def claims(self, raw: bytes) -> bool:
+        """In a shared pass: is this raw match (possibly) of my type? Cheap, C-level checks only."""
+        return True
+
     def matches_at(self, block: bytes, pos: int, raw: bytes) -> bool:
         """True if the fast pattern, anchored at ``pos``, matches exactly ``raw`` (to locate a hit)."""
         m = self._compiled().match(block, pos)

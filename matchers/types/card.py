@@ -32,6 +32,9 @@ class CardRecognizer(Recognizer):
     fast_pattern: ClassVar[bytes | None] = FAST
     scan_pattern: ClassVar[re.Pattern[str] | None] = SCAN
 
+    def claims(self, raw: bytes) -> bool:
+        return raw[1:].isascii()
+
     def fast_canonicals(self, raws: list[bytes]) -> list[bytes | None]:
         out: list[bytes | None] = []
         for raw in raws:

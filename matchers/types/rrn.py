@@ -47,6 +47,9 @@ class RrnRecognizer(Recognizer):
     masked_pattern: ClassVar[re.Pattern[str] | None] = MASKED
     partial_forms: ClassVar[tuple[str, ...]] = ("p7", "p6")
 
+    def claims(self, raw: bytes) -> bool:
+        return raw[1:].isascii()
+
     def fast_canonicals(self, raws: list[bytes]) -> list[bytes | None]:
         out: list[bytes | None] = []
         for raw in raws:
