@@ -59,12 +59,8 @@ class IncidentPost(Base):
 
     __tablename__ = "incident_posts"
 
-    post_id: Mapped[int] = mapped_column(
-        BigIntPK, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
-    )
-    incident_id: Mapped[int] = mapped_column(
-        BigIntPK, ForeignKey("incidents.id", ondelete="CASCADE"), index=True
-    )
+    post_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
     joined_at: Mapped[utc]
     reason: Mapped[str] = mapped_column(String(255))  # why it joined: new | attachment | subjects | text
     fingerprint: Mapped[str] = mapped_column(Text, default="")
@@ -75,16 +71,12 @@ class PostScore(Base):
 
     __tablename__ = "post_scores"
 
-    post_id: Mapped[int] = mapped_column(
-        BigIntPK, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
-    )
+    post_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True)
     subjects: Mapped[int] = mapped_column(Integer, default=0)
     hits: Mapped[int] = mapped_column(Integer, default=0)
     max_hit_confidence: Mapped[float] = mapped_column(Float, default=0.0)
     trade_score: Mapped[float] = mapped_column(Float, default=0.0)
-    seller_contact_hit_id: Mapped[int | None] = mapped_column(
-        BigIntPK, ForeignKey("hits.id", ondelete="SET NULL")
-    )
+    seller_contact_hit_id: Mapped[int | None] = mapped_column(BigIntPK, ForeignKey("hits.id", ondelete="SET NULL"))
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     computed_at: Mapped[utc]
@@ -101,9 +93,7 @@ class HitLabel(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str255]
     created_at: Mapped[utc]
-    rule_id: Mapped[int | None] = mapped_column(
-        BigIntPK, ForeignKey("suppression_rules.id", ondelete="SET NULL")
-    )
+    rule_id: Mapped[int | None] = mapped_column(BigIntPK, ForeignKey("suppression_rules.id", ondelete="SET NULL"))
 
 
 class SuppressionRule(Base):
@@ -135,9 +125,7 @@ class TakedownCase(Base):
 
     id: Mapped[intpk]
     scope: Mapped[str16]  # post | channel
-    post_id: Mapped[int | None] = mapped_column(
-        BigIntPK, ForeignKey("posts.id", ondelete="SET NULL"), index=True
-    )
+    post_id: Mapped[int | None] = mapped_column(BigIntPK, ForeignKey("posts.id", ondelete="SET NULL"), index=True)
     source: Mapped[str255]
     permalink: Mapped[str | None] = mapped_column(String(2048))
     state: Mapped[str16] = mapped_column(default="open", index=True)
@@ -152,9 +140,7 @@ class TakedownEvent(Base):
     __tablename__ = "takedown_events"
 
     id: Mapped[intpk]
-    case_id: Mapped[int] = mapped_column(
-        BigIntPK, ForeignKey("takedown_cases.id", ondelete="CASCADE"), index=True
-    )
+    case_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("takedown_cases.id", ondelete="CASCADE"), index=True)
     from_state: Mapped[str | None] = mapped_column(String(16))
     to_state: Mapped[str16]
     at: Mapped[utc]

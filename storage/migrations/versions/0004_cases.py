@@ -21,9 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 _EXCLUDED = "('false_positive', 'seller_contact', 'test_data')"
-_LATEST_LABEL = (
-    "LEFT JOIN hit_labels l ON l.id = (SELECT max(l2.id) FROM hit_labels l2 WHERE l2.hit_id = h.id)"
-)
+_LATEST_LABEL = "LEFT JOIN hit_labels l ON l.id = (SELECT max(l2.id) FROM hit_labels l2 WHERE l2.hit_id = h.id)"
 
 V_HITS = """
 CREATE VIEW v_hits AS
@@ -117,9 +115,7 @@ def _drop_views_and_triggers() -> None:
 def upgrade() -> None:
     op.create_table(
         "audit_log",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(length=255), nullable=False),
@@ -134,9 +130,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "incidents",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("title", sa.String(length=1024), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("merged_into", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
@@ -169,9 +163,7 @@ def upgrade() -> None:
 
     op.create_table(
         "alert_log",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("incident_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
@@ -214,9 +206,7 @@ def upgrade() -> None:
 
     op.create_table(
         "takedown_cases",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("scope", sa.String(length=16), nullable=False),
         sa.Column("post_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("source", sa.String(length=255), nullable=False),
@@ -241,9 +231,7 @@ def upgrade() -> None:
         sa.Column("hits", sa.Integer(), nullable=False),
         sa.Column("max_hit_confidence", sa.Float(), nullable=False),
         sa.Column("trade_score", sa.Float(), nullable=False),
-        sa.Column(
-            "seller_contact_hit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
-        ),
+        sa.Column("seller_contact_hit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("confidence", sa.Float(), nullable=False),
         sa.Column("reasons", sa.JSON(), nullable=False),
         sa.Column("computed_at", storage.base.UTCDateTime(timezone=True), nullable=False),
@@ -260,9 +248,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "suppression_rules",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("key_id", sa.String(length=32), nullable=False),
         sa.Column("id_type", sa.String(length=32), nullable=False),
         sa.Column("form", sa.String(length=16), nullable=False),
@@ -285,9 +271,7 @@ def upgrade() -> None:
 
     op.create_table(
         "takedown_events",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("case_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("from_state", sa.String(length=16), nullable=True),
         sa.Column("to_state", sa.String(length=16), nullable=False),
@@ -307,18 +291,14 @@ def upgrade() -> None:
 
     op.create_table(
         "hit_labels",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("hit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("label", sa.String(length=32), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("actor", sa.String(length=255), nullable=False),
         sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("rule_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["hit_id"], ["hits.id"], name=op.f("fk_hit_labels_hit_id_hits"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["hit_id"], ["hits.id"], name=op.f("fk_hit_labels_hit_id_hits"), ondelete="CASCADE"),
         sa.ForeignKeyConstraint(
             ["rule_id"],
             ["suppression_rules.id"],
