@@ -1,0 +1,54 @@
+"""leakmon matchers: pure functions over text (no database, no network).
+
+Public API (stable; stored strings in :mod:`matchers.model` are API too):
+
+Keyed hashing (the only place a canonical plaintext becomes a digest), :mod:`matchers.keyed_hash`::
+
+    KeyedHasher(key: bytes, key_id: str | None = None)          # key_id defaults to key_id_for(key)
+        .digest(id_type, canonical: str | bytes, form="full") -> bytes            # 32 bytes
+        .digest_many(id_type, canonicals: Sequence[bytes | str], form="full") -> list[bytes]
+        .key_id: str
+    key_id_for(key: bytes) -> str                                # 16 hex chars, reveals nothing
+    message_header(id_type, form="full") -> bytes                # b"leakmon/v1/<domain>/<form>\\x00"
+    prefix64(digests: Sequence[bytes]) -> np.ndarray[uint64]     # first 8 bytes, big-endian
+
+    digest == hmac.digest(key, message_header(id_type, form) + canonical_utf8, "sha256");
+    frn shares rrn's digest domain (one number space; the G digit tells them apart).
+
+Protected set, :mod:`matchers.protect` and :mod:`matchers.registry`::
+
+    protected_forms(id_type, raw_value, registry=None, *, partial=True) -> list[tuple[form, canonical]]
+    protected_digests(hasher, id_type, raw_value, registry=None, *, partial=True) -> list[tuple[form, digest]]
+    IdentifierRegistry.default(custom: Iterable[CustomType] | Mapping[str, CustomType] = ())
+        .types, .get(id_type), .is_weak(id_type), .is_unique_id(id_type), id_type in registry
+    CustomType(name, pattern, canonical="strip" | "digits" | "lowercase", context=())   # frozen dataclass
+    InvalidIdentifier(id_type, reason)      # ValueError; message never holds the value
+    UnknownIdentifierType(id_type)          # KeyError
+
+Index, :mod:`matchers.index`::
+
+    ProtectedIndex(prefixes: uint64[], subjects: uint32[], *, group_min=4, presorted=False)
+        .lookup(queries: uint64[]) -> dict[query_position, tuple[subject_id, ...]]
+        .lookup_digest(digest) -> tuple[int, ...];  .nbytes;  len(index) = distinct (prefix, subject) pairs
+    ProtectedIndex.from_digests(pairs: Iterable[tuple[bytes, int]])
+
+Scanning, :mod:`matchers.engine` and :mod:`matchers.parallel`::
+
+    Matcher(hasher, index, registry=None, confirm=None, options=MatcherOptions())
+        confirm: Callable[[Sequence[bytes]], Mapping[bytes, Sequence[int]]]   # full digests -> subject ids
+        .scan_text(text, *, columns=None, delimiter=None, record_scope="line" | "all") -> list[Hit]
+        .scan_bytes(data_utf8, *, columns=None, delimiter=None, record_scope="line", line_offset=0)
+        .lookup(digests) -> dict[position, subject ids]        # prefix look-up + confirm
+    MatcherOptions(chunk_size=8 MiB, deobfuscate=True, partial=True, weak=True, header_types={})
+    scan_file(matcher, path, *, jobs=1, columns=None, delimiter=None, encoding="utf-8",
+              block_size=8 MiB, auto_header=True) -> Iterator[Hit]      # file order, streaming
+    scan_blocks(matcher, blocks: Iterable[bytes], *, jobs=2, columns=None, delimiter=None)
+    confirm_hits(hits, confirm) -> list[Hit]
+
+Headers, :mod:`matchers.headers`: ``header_type(header)``, ``map_headers(headers)``,
+``detect_header(line, delimiter)``.
+
+Hit (see :mod:`matchers.model`): ``line`` is 0-based within the scanned text; ``masked`` is a masked
+rendering; ``digest`` the full keyed digest; ``extra`` may hold ``column``, ``compatible_subjects``
+(partial hits) and ``corroborated_by``. No field ever holds a plaintext identifier.
+"""

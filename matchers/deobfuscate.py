@@ -55,6 +55,7 @@ _TRIGGER: Any = re2.compile(TRIGGER)
 _INVISIBLE = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e")
 _SPECIAL = re.compile(r"[^\x00-\x7f가-힣]")
 _DASHES = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63")
+_FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {ord(c): "-" for c in _DASHES}
 _TAG = re.compile(r"<\s*(/?)\s*([A-Za-z][A-Za-z0-9]*)[^<>]{0,80}>")
 _BLOCK_TAGS = frozenset({"br", "p", "div", "td", "tr", "th", "li", "ul", "table", "hr", "h1", "h2", "h3"})
 _ENTITY = re.compile(r"&(?:#[0-9]{1,6}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
@@ -112,6 +113,22 @@ def trigger_segments(block: bytes) -> list[tuple[int, int]]:
 
 def normalize(text: str) -> Norm:
     """Undo invisible characters, Unicode digit forms, markup, e-mail words, Hangul digits, letter swaps."""
+    folded = text.translate(_FOLD)  # full-width ASCII and dashes, one char for one char
+    if _SPECIAL.search(folded) is None:
+        uni = BIT[OBF_UNICODE_DIGITS]
+        norm = Norm(
+            list(folded), list(range(len(text))),
+            [uni if a != b and b != "-" else 0 for a, b in zip(text, folded, strict=True)]
+            if folded != text else [0] * len(text),
+            [0] * len(text),
+        )
+    else:
+        norm = _normalize_chars(text)
+    return _normalize_words(text, norm)
+
+
+def _normalize_chars(text: str) -> Norm:
+    """Character by character, for text with invisible or other rare Unicode characters."""
     chars: list[str] = []
     pos: list[int] = []
     own: list[int] = []
@@ -153,7 +170,11 @@ def normalize(text: str) -> Norm:
         pos.extend(range(last, n))
         own.extend([0] * (n - last))
         gap.extend([pending] + [0] * (n - last - 1))
-    norm = Norm(chars, pos, own, gap)
+    return Norm(chars, pos, own, gap)
+
+
+def _normalize_words(text: str, norm: Norm) -> Norm:
+    """Markup, e-mail words, Hangul digit words and letter swaps (on already char-normalized text)."""
     if "&" in text:
         norm = _substitute(norm, _ENTITY, lambda m: html.unescape(m.group(0)).replace("\xa0", " "),
                            BIT[OBF_MARKUP])

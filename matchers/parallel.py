@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from matchers.engine import Confirm, Matcher
+from matchers.headers import detect_header
 from matchers.model import Hit
 
 DEFAULT_BLOCK = 8 << 20
@@ -42,6 +43,19 @@ def block_ranges(path: Path, block_size: int = DEFAULT_BLOCK) -> list[tuple[int,
             ranges.append((start, end))
             start = end
     return ranges
+
+
+def sniff_header(
+    path: Path, encoding: str = "utf-8", delimiter: str | None = None
+) -> tuple[list[str] | None, str | None]:
+    """(columns, delimiter) if the file's first line is a header row, else (None, ``delimiter``)."""
+    with path.open("rb") as fh:
+        first = fh.readline(64 * 1024).decode(encoding, "replace")
+    delim = delimiter or max(("\t", ",", "|", ";"), key=first.count)
+    if delim not in first:
+        return None, delimiter
+    columns = detect_header(first, delim)
+    return (columns, delim) if columns else (None, delimiter)
 
 
 def read_range(path: Path, start: int, end: int, encoding: str = "utf-8") -> bytes:
@@ -89,9 +103,16 @@ def scan_file(
     delimiter: str | None = None,
     encoding: str = "utf-8",
     block_size: int = DEFAULT_BLOCK,
+    auto_header: bool = True,
 ) -> Iterator[Hit]:
-    """Hits of a (big) text file in file order, line-scoped; memory does not grow with file size."""
+    """Hits of a (big) text file in file order, line-scoped; memory does not grow with file size.
+
+    With ``auto_header`` and no ``columns``, a first line that names two or more identifier types
+    (이름, 전화번호, email, ...) is taken as the header row (and the delimiter guessed from it).
+    """
     file = Path(path)
+    if columns is None and auto_header:
+        columns, delimiter = sniff_header(file, encoding, delimiter)
     ranges = block_ranges(file, block_size)
     if jobs <= 1 or len(ranges) <= 1:
         line = 0

@@ -105,3 +105,20 @@ def test_custom_type_with_groups_and_non_ascii_pattern() -> None:
 def test_custom_type_validation(kwargs: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         CustomType(**kwargs)  # type: ignore[arg-type]
+
+
+def test_scan_file_detects_the_header_row(tmp_path: Path, matcher: Matcher) -> None:
+    path = tmp_path / "leak.tsv"
+    path.write_text("번호\t성명\t휴대폰\n1\t김철수\t010-1234-5678\n", encoding="utf-8")
+    hits = list(scan_file(matcher, path))
+    phone = next(h for h in hits if h.id_type == "phone")
+    assert phone.line == 1
+    assert phone.extra["column"] == "휴대폰"
+    assert {h.id_type for h in hits} == {"phone", "name"}
+
+
+def test_scan_file_transcodes_cp949(tmp_path: Path, matcher: Matcher) -> None:
+    path = tmp_path / "leak.txt"
+    path.write_bytes("이름 김철수 연락처 010-1234-5678\n".encode("cp949"))
+    hits = list(scan_file(matcher, path, encoding="cp949"))
+    assert sorted(h.id_type for h in hits) == ["name", "phone"]
