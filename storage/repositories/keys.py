@@ -23,7 +23,5 @@ def retire_key(session: Session, key_id: str) -> None:
 
 
 def active_key_ids(session: Session, purpose: str) -> list[str]:
-    rows = session.scalars(
-        select(KeyRecord.key_id).where(KeyRecord.purpose == purpose, KeyRecord.retired_at.is_(None))
-    )
+    rows = session.scalars(select(KeyRecord.key_id).where(KeyRecord.purpose == purpose, KeyRecord.retired_at.is_(None)))
     return list(rows)

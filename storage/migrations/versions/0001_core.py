@@ -14,7 +14,6 @@ from alembic import op
 
 import storage.base
 
-
 revision: str = "0001_core"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = ("core",)
