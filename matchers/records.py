@@ -4,7 +4,7 @@ are partial hits whose compatible subject sets intersect with the other evidence
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from matchers.model import COMPOSITE, EXACT, OBF_MASKED, PARTIAL, Hit
@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from matchers.engine import Found, Matcher
 
 PARTIAL_BASE = 0.6
-COMPOSITE_BONUS = 0.2
 
 
 @dataclass(frozen=True)
@@ -26,6 +25,14 @@ class RecordContext:
     line_base: int
     whole: bool
     block: bytes
+    context_cache: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+
+    def context(self, id_type: str, line_text: str) -> tuple[str, ...]:
+        key = (id_type, line_text)
+        found = self.context_cache.get(key)
+        if found is None:
+            found = self.context_cache[key] = self.matcher.context_words(id_type, line_text)
+        return found
 
 
 def build_hits(ctx: RecordContext, found: list[Found]) -> list[Hit]:
@@ -107,7 +114,8 @@ def _record_hits(ctx: RecordContext, strong: list[Found], weak: list[Found]) -> 
     for p in partial:
         compatible = set(p.subjects)
         narrowed: list[str] = []
-        for e in evidence:
+        # Evidence on the masked value's own line first: a sample lists one person per line.
+        for e in sorted(evidence, key=lambda e: e.line != p.line):
             if e is p:
                 continue
             inter = compatible & set(e.subjects)
@@ -142,12 +150,10 @@ def _hit(
     header = _header(ctx, f)
     header_match = header if header is not None and m.header_for(f.id_type, header) else None
     validation = f.rec.validation_label(f.canonical) if f.form == "full" else None
-    if kind == COMPOSITE:
-        base = base + COMPOSITE_BONUS - 0.1
     ev = Evidence(
         base=base, match_kind=kind, extractor=f.extractor, validation=validation,
         obfuscation=f.obfuscation, header_match=header_match,
-        context=m.context_words(f.id_type, f.line_text), corroborated_by=corroborated,
+        context=ctx.context(f.id_type, f.line_text), corroborated_by=corroborated,
         compatible=len(f.subjects), narrowed_by=narrowed,
     )
     confidence, explanation = score(ev)

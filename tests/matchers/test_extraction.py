@@ -173,3 +173,40 @@ def test_several_hits_on_many_lines(matcher: Matcher) -> None:
     text = "\n".join(["010-1234-5678,kim.chulsoo@daum.net", "noise 123", "02-345-6789", "o1o-1234-5678"])
     got = sorted((h.line, h.id_type) for h in matcher.scan_text(text))
     assert got == [(0, "email"), (0, "phone"), (2, "phone"), (3, "phone")]
+
+
+SALE_POST = """[판매] 실시간 디비 팝니다 (샘플 첨부)
+김*수 / 010-****-5678 / 900101-1******
+박지성 공일공-구구구구-오육칠팔 park (at) naver (dot) com
+이영희 02 345 6789
+문의는 텔레그램으로. 1건당 300원
+"""
+
+
+def test_sale_post_as_one_record(matcher: Matcher) -> None:
+    got = sorted(
+        (h.line, h.id_type, h.match_kind, h.obfuscation, h.subject_ids)
+        for h in matcher.scan_text(SALE_POST, record_scope="all")
+    )
+    assert got == [
+        (1, "phone", P, ("masked",), (1,)),  # 1 and 6 fit; the masked name on its line picks 1
+        (1, "rrn", P, ("masked",), (1,)),
+        (2, "email", E, ("email_words",), (6,)),
+        (2, "name", C, (), (6,)),
+        (2, "phone", E, ("hangul_digits",), (6,)),
+        (3, "name", C, (), (2,)),
+        (3, "phone", E, (), (2, 3)),
+    ]
+
+
+@pytest.mark.parametrize(("option", "absent"), [
+    ("weak", {"name"}), ("deobfuscate", {"email"}), ("partial", {"rrn"}),
+])
+def test_options_switch_features_off(hasher: object, index: object, registry: object, option: str,
+                                     absent: set[str]) -> None:
+    from matchers.engine import MatcherOptions
+
+    off = Matcher(hasher, index, registry, options=MatcherOptions(**{option: False}))  # type: ignore[arg-type]
+    types = {h.id_type for h in off.scan_text(SALE_POST, record_scope="all")}
+    assert types
+    assert not types & absent
