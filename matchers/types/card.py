@@ -1,4 +1,7 @@
-"""Payment card numbers (13-19 digits). Luhn is a gate: every issued card passes it."""
+"""Payment card numbers (13-19 digits). Luhn is a gate: every issued card passes it.
+
+Partial form ``p6s4`` = issuer prefix (first 6) + last 4, the usual mask (1234-56**-****-3456).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,14 @@ from typing import ClassVar
 
 from matchers.errors import InvalidIdentifier
 from matchers.model import CARD, OBF_SEPARATORS
-from matchers.types.base import NONDIGIT, Recognizer, digits
+from matchers.types.base import MASK_CLASS, NONDIGIT, Recognizer, digits
 
 FAST = rb"(?:^|[^0-9])[0-9]{4}[- ]?[0-9]{4,6}[- ]?[0-9]{4,5}(?:[- ]?[0-9]{1,4})?[0-9]*"
 SCAN = re.compile(r"(?<![0-9])[0-9]{4}[- ]?[0-9]{4,6}[- ]?[0-9]{4,5}(?:[- ]?[0-9]{1,4})?(?![0-9])")
+MASKED = re.compile(
+    r"(?<![0-9])([0-9]{4})[- ]?([0-9]{2})" + MASK_CLASS + r"{2}[- ]?" + MASK_CLASS + r"{4}[- ]?"
+    + MASK_CLASS + r"{0,4}[- ]?([0-9]{4})(?![0-9])"
+)
 _STANDARD = re.compile(r"[0-9]{4}([- ]?)[0-9]{4}\1[0-9]{4}\1[0-9]{4}|[0-9]{4}([- ]?)[0-9]{6}\2[0-9]{5}|[0-9]{13,19}")
 
 
@@ -31,6 +38,8 @@ class CardRecognizer(Recognizer):
     context_words: ClassVar[tuple[str, ...]] = ("카드", "카드번호", "card", "credit", "visa", "master")
     fast_pattern: ClassVar[bytes | None] = FAST
     scan_pattern: ClassVar[re.Pattern[str] | None] = SCAN
+    masked_pattern: ClassVar[re.Pattern[str] | None] = MASKED
+    partial_forms: ClassVar[tuple[str, ...]] = ("p6s4",)
 
     def claims(self, raw: bytes) -> bool:
         return raw[1:].isascii()
@@ -54,7 +63,11 @@ class CardRecognizer(Recognizer):
             raise InvalidIdentifier(CARD, "must have 13-19 digits")
         if not luhn_ok(d):
             raise InvalidIdentifier(CARD, "Luhn check failed")
-        return [("full", d)]
+        return [("full", d), ("p6s4", d[:6] + "*" + d[-4:])]
+
+    def masked(self, raw: str) -> tuple[str, str] | None:
+        m = MASKED.search(raw)
+        return None if m is None else ("p6s4", m.group(1) + m.group(2) + "*" + m.group(3))
 
     def validate(self, canonical: str) -> bool | None:
         return luhn_ok(canonical)
@@ -63,4 +76,6 @@ class CardRecognizer(Recognizer):
         return "luhn_ok" if luhn_ok(canonical) else "luhn_fail"
 
     def mask(self, canonical: str, form: str = "full") -> str:
+        if form == "p6s4":
+            return f"{canonical[:4]}-{canonical[4:6]}**-****-{canonical[-4:]}"
         return "****-****-****-" + canonical[-4:]

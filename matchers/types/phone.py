@@ -25,11 +25,13 @@ FAST = (
     rb"|(?:\+|00[125678]?[-. ]?)?82[-. ]?(?:\(0\)[-. ]?)?0?"
     + _AREA_B[1:]
     + _SEP + rb"[0-9]{3,4}" + _SEP + rb"[0-9]{4}"
-    rb"|10[0-9]{8})[0-9]*"
+    rb"|10[0-9]{8}"
+    rb"|\+(?:[1-79]|8[013-9])[0-9]{0,2}[-. ]?(?:\([0-9]{1,4}\)[-. ]?)?[0-9]{1,4}(?:[-. ]?[0-9]{2,4}){1,4})[0-9]*"
 )
 SCAN = re.compile(
-    r"(?<![0-9])(?:\(?" + _AREA + r"\)?|(?:\+|00[125678]?[-. ]?)?82[-. ]?(?:\(0\)[-. ]?)?0?"
-    + _AREA[1:] + r")[-. /]?[0-9]{3,4}[-. /]?[0-9]{4}(?![0-9])"
+    r"(?<![0-9])(?:(?:\(?" + _AREA + r"\)?|(?:\+|00[125678]?[-. ]?)?82[-. ]?(?:\(0\)[-. ]?)?0?"
+    + _AREA[1:] + r")[-. /]?[0-9]{3,4}[-. /]?[0-9]{4}"
+    r"|\+(?:[1-79]|8[013-9])[0-9]{0,2}[-. ]?(?:\([0-9]{1,4}\)[-. ]?)?[0-9]{1,4}(?:[-. ]?[0-9]{2,4}){1,4})(?![0-9])"
 )
 MASKED = re.compile(
     r"(?<![0-9])(" + _AREA + r")\)?[-. ]?(?:(" + MASK_CLASS + r"{3,4})[-. ]?([0-9]{4})"
@@ -61,9 +63,11 @@ def national(d: bytes) -> bytes | None:
     return None
 
 
-def _full(d: bytes) -> bytes | None:
+def _full(d: bytes, raw: bytes) -> bytes | None:
     nat = national(d)
-    return None if nat is None else b"82" + nat[1:]
+    if nat is not None:
+        return b"82" + nat[1:]
+    return d if b"+" in raw and 8 <= len(d) <= 15 else None  # another country: E.164 digits
 
 
 def area_code(nat: str) -> str:
@@ -92,12 +96,17 @@ class PhoneRecognizer(Recognizer):
         ds = b"\x00".join(raws).translate(None, NONDIGIT_NUL).split(b"\x00")
         if len(ds) != len(raws):  # a NUL byte inside a raw match: fall back to one at a time
             ds = [raw.translate(None, NONDIGIT) for raw in raws]
-        return [b"82" + d[1:] if len(d) == 11 and d[:3] == b"010" else _full(d) for d in ds]
+        return [
+            b"82" + d[1:] if len(d) == 11 and d[:3] == b"010" else _full(d, raw)
+            for d, raw in zip(ds, raws, strict=True)
+        ]
 
     def canonicalize(self, raw: str) -> tuple[str, tuple[str, ...]] | None:
         d = digits(raw)
         nat = national(d.encode())
         if nat is None:
+            if raw.lstrip().startswith("+") and 8 <= len(d) <= 15 and not d.startswith("82"):
+                return d, (OBF_INTERNATIONAL,)
             return None
         classes: list[str] = []
         body = raw.strip()

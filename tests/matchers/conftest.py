@@ -22,6 +22,7 @@ PEOPLE: dict[int, dict[str, str]] = {
     4: {"phone": "011-234-5678", "name": "김철수", "frn": "850505-5123456", "email": "jun@gmail.com"},
     5: {"phone": "010-7777-0001", "name": "남궁민수", "address": "서울특별시 강남구 테헤란로 123, 101동 1001호"},
     6: {"phone": "010-9999-5678", "name": "박지성", "email": "park@naver.com"},
+    7: {"phone": "+44 20 7946 0958", "name": "John Smith"},
 }
 
 

@@ -59,6 +59,9 @@ ROWS: list[tuple[str, list[tuple[str, str, tuple[str, ...], tuple[int, ...], str
     ("850505-5123456", [("frn", E, (), (4,), "full")]),
     ("4111 1111 1111 1111", [("card", E, (), (1,), "full")]),
     ("4111111111111111", [("card", E, (), (1,), "full")]),
+    ("4111-11**-****-1111", [("card", P, ("masked",), (1,), "p6s4")]),
+    ("call +44 20 7946 0958", [("phone", E, ("international",), (7,), "full")]),
+    ("John Smith +44 20 7946 0958", [("name", C, (), (7,), "full"), ("phone", E, ("international",), (7,), "full")]),
     ("서울 강남구 테헤란로 123, 101동 1001호", [("address", E, (), (5,), "full")]),
     ("(06236) 서울시 강남구 테헤란로123, 101동 1001호 (역삼동)", [("address", E, (), (5,), "full")]),
     # masked -> partial, with the compatible subjects
