@@ -30,12 +30,31 @@ from matchers.model import (
 )
 from matchers.types.base import Recognizer, digits
 
-CLASSES = (OBF_UNICODE_DIGITS, OBF_INVISIBLE, OBF_SEPARATORS, OBF_LETTER_SWAP, OBF_HANGUL_DIGITS,
-           OBF_MARKUP, OBF_EMAIL_WORDS)
+CLASSES = (
+    OBF_UNICODE_DIGITS,
+    OBF_INVISIBLE,
+    OBF_SEPARATORS,
+    OBF_LETTER_SWAP,
+    OBF_HANGUL_DIGITS,
+    OBF_MARKUP,
+    OBF_EMAIL_WORDS,
+)
 BIT = {name: 1 << i for i, name in enumerate(CLASSES)}
 
-HANGUL_DIGITS = {"공": "0", "영": "0", "빵": "0", "일": "1", "이": "2", "삼": "3", "사": "4", "오": "5",
-                 "육": "6", "칠": "7", "팔": "8", "구": "9"}
+HANGUL_DIGITS = {
+    "공": "0",
+    "영": "0",
+    "빵": "0",
+    "일": "1",
+    "이": "2",
+    "삼": "3",
+    "사": "4",
+    "오": "5",
+    "육": "6",
+    "칠": "7",
+    "팔": "8",
+    "구": "9",
+}
 _HD = "|".join(HANGUL_DIGITS).encode()
 TRIGGER = (
     rb"\xef\xbc[\x90-\x99\x8b\x8d\xa0]|\xe2\x91[\xa0-\xa8]"  # full-width digits/+/-/@, circled digits
@@ -117,9 +136,11 @@ def normalize(text: str) -> Norm:
     if _SPECIAL.search(folded) is None:
         uni = BIT[OBF_UNICODE_DIGITS]
         norm = Norm(
-            list(folded), list(range(len(text))),
+            list(folded),
+            list(range(len(text))),
             [uni if a != b and b != "-" else 0 for a, b in zip(text, folded, strict=True)]
-            if folded != text else [0] * len(text),
+            if folded != text
+            else [0] * len(text),
             [0] * len(text),
         )
     else:
@@ -176,11 +197,9 @@ def _normalize_chars(text: str) -> Norm:
 def _normalize_words(text: str, norm: Norm) -> Norm:
     """Markup, e-mail words, Hangul digit words and letter swaps (on already char-normalized text)."""
     if "&" in text:
-        norm = _substitute(norm, _ENTITY, lambda m: html.unescape(m.group(0)).replace("\xa0", " "),
-                           BIT[OBF_MARKUP])
+        norm = _substitute(norm, _ENTITY, lambda m: html.unescape(m.group(0)).replace("\xa0", " "), BIT[OBF_MARKUP])
     if "<" in text:
-        norm = _substitute(norm, _TAG, lambda m: " " if m.group(2).lower() in _BLOCK_TAGS else "",
-                           BIT[OBF_MARKUP])
+        norm = _substitute(norm, _TAG, lambda m: " " if m.group(2).lower() in _BLOCK_TAGS else "", BIT[OBF_MARKUP])
     if "@" in norm.text or "at" in text.lower() or "골뱅이" in text:
         norm = _substitute(norm, _AT, lambda m: "@", BIT[OBF_EMAIL_WORDS])
         if "@" in norm.text:
@@ -262,9 +281,7 @@ class SlowCandidate:
     line_text: str
 
 
-def extract(
-    seg: str, first_line: int, recs: Sequence[Recognizer], masked: Sequence[Recognizer]
-) -> list[SlowCandidate]:
+def extract(seg: str, first_line: int, recs: Sequence[Recognizer], masked: Sequence[Recognizer]) -> list[SlowCandidate]:
     """Candidates in one triggered segment of text (a line, or two joined by a line-break trigger)."""
     norm = normalize(seg)
     text = norm.text
@@ -276,11 +293,18 @@ def extract(
         line_start = seg.rfind("\n", 0, orig) + 1
         line_end = seg.find("\n", orig)
         classes = tuple(dict.fromkeys(norm.classes(s, e) + extra))
-        out.append(SlowCandidate(
-            rec=rec, canonical=canonical, form=form, line=first_line + seg.count("\n", 0, orig),
-            start=orig - line_start, obfuscation=classes, extractor=f"{rec.id_type}.{how}",
-            line_text=seg[line_start : line_end if line_end >= 0 else len(seg)].rstrip("\r"),
-        ))
+        out.append(
+            SlowCandidate(
+                rec=rec,
+                canonical=canonical,
+                form=form,
+                line=first_line + seg.count("\n", 0, orig),
+                start=orig - line_start,
+                obfuscation=classes,
+                extractor=f"{rec.id_type}.{how}",
+                line_text=seg[line_start : line_end if line_end >= 0 else len(seg)].rstrip("\r"),
+            )
+        )
 
     by_type = {r.id_type: r for r in recs}
     changed = any(norm.own) or any(norm.gap)

@@ -124,7 +124,9 @@ class Matcher:
     ) -> list[Hit]:
         """Hits in ``text``; ``Hit.line`` is the 0-based line within it."""
         return self.scan_bytes(
-            text.encode("utf-8", "surrogatepass"), columns=columns, delimiter=delimiter,
+            text.encode("utf-8", "surrogatepass"),
+            columns=columns,
+            delimiter=delimiter,
             record_scope=record_scope,
         )
 
@@ -178,7 +180,11 @@ class Matcher:
             return []
         found = _dedupe(found)
         ctx = records.RecordContext(
-            matcher=self, columns=columns, delimiter=delimiter, line_base=line_base, whole=whole,
+            matcher=self,
+            columns=columns,
+            delimiter=delimiter,
+            line_base=line_base,
+            whole=whole,
             block=block,
         )
         return records.build_hits(ctx, found)
@@ -246,10 +252,17 @@ class Matcher:
         described = rec.canonicalize(value)
         canonical, classes = described if described else ("", ())
         return Found(
-            rec=rec, id_type=rec.hit_type(canonical), canonical=canonical, form="full", digest=digest,
-            subjects=subjects, line=lines.line_of(start),
-            start=len(block[line_start:start].decode("utf-8", "replace")), obfuscation=classes,
-            extractor=f"{rec.id_type}.fast", line_text=line_text.rstrip("\r"),
+            rec=rec,
+            id_type=rec.hit_type(canonical),
+            canonical=canonical,
+            form="full",
+            digest=digest,
+            subjects=subjects,
+            line=lines.line_of(start),
+            start=len(block[line_start:start].decode("utf-8", "replace")),
+            obfuscation=classes,
+            extractor=f"{rec.id_type}.fast",
+            line_text=line_text.rstrip("\r"),
         )
 
     def _slow_path(self, block: bytes, lines: LineIndex) -> list[Found]:
@@ -258,8 +271,9 @@ class Matcher:
             seg = block[seg_start:seg_end]
             first_line = lines.line_of(seg_start)
             cands.extend(
-                deobfuscate.extract(seg.decode("utf-8", "replace"), first_line, self._slow,
-                                    self._masked if self.options.partial else [])
+                deobfuscate.extract(
+                    seg.decode("utf-8", "replace"), first_line, self._slow, self._masked if self.options.partial else []
+                )
             )
         if not cands:
             return []
@@ -270,11 +284,21 @@ class Matcher:
             c = cands[i]
             if c.rec.weak:
                 continue  # weak values count only next to strong ones (records.py)
-            out.append(Found(
-                rec=c.rec, id_type=c.rec.hit_type(c.canonical), canonical=c.canonical, form=c.form,
-                digest=digests[i], subjects=subjects, line=c.line, start=c.start,
-                obfuscation=c.obfuscation, extractor=c.extractor, line_text=c.line_text,
-            ))
+            out.append(
+                Found(
+                    rec=c.rec,
+                    id_type=c.rec.hit_type(c.canonical),
+                    canonical=c.canonical,
+                    form=c.form,
+                    digest=digests[i],
+                    subjects=subjects,
+                    line=c.line,
+                    start=c.start,
+                    obfuscation=c.obfuscation,
+                    extractor=c.extractor,
+                    line_text=c.line_text,
+                )
+            )
         return out
 
     def context_words(self, id_type: str, text: str) -> tuple[str, ...]:

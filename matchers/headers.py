@@ -9,10 +9,41 @@ from matchers.model import ADDRESS, BIRTHDATE, CARD, EMAIL, FRN, NAME, PHONE, RR
 
 #: Normalized header words per type (compared after removing spaces, _ and - and case-folding).
 HEADER_WORDS: Mapping[str, tuple[str, ...]] = {
-    NAME: ("이름", "성명", "고객명", "회원명", "성함", "name", "fullname", "username", "customername",
-           "이름(성명)", "수취인", "수령인", "받는분", "예금주"),
-    PHONE: ("전화번호", "전화", "휴대폰", "휴대폰번호", "핸드폰", "핸드폰번호", "휴대전화", "연락처", "폰번호",
-            "phone", "phonenumber", "mobile", "tel", "telephone", "cell", "hp", "contact"),
+    NAME: (
+        "이름",
+        "성명",
+        "고객명",
+        "회원명",
+        "성함",
+        "name",
+        "fullname",
+        "username",
+        "customername",
+        "이름(성명)",
+        "수취인",
+        "수령인",
+        "받는분",
+        "예금주",
+    ),
+    PHONE: (
+        "전화번호",
+        "전화",
+        "휴대폰",
+        "휴대폰번호",
+        "핸드폰",
+        "핸드폰번호",
+        "휴대전화",
+        "연락처",
+        "폰번호",
+        "phone",
+        "phonenumber",
+        "mobile",
+        "tel",
+        "telephone",
+        "cell",
+        "hp",
+        "contact",
+    ),
     EMAIL: ("이메일", "메일", "이메일주소", "email", "e-mail", "mail", "emailaddress"),
     ADDRESS: ("주소", "배송지", "배송주소", "도로명주소", "지번주소", "address", "addr", "shippingaddress"),
     RRN: ("주민번호", "주민등록번호", "주민", "rrn", "ssn", "jumin", "residentnumber"),
@@ -27,9 +58,7 @@ def normalize_header(header: str) -> str:
     return _STRIP.sub("", header.strip().strip("\ufeff\"'")).casefold()
 
 
-_LOOKUP: dict[str, str] = {
-    normalize_header(word): id_type for id_type, words in HEADER_WORDS.items() for word in words
-}
+_LOOKUP: dict[str, str] = {normalize_header(word): id_type for id_type, words in HEADER_WORDS.items() for word in words}
 
 
 def header_type(header: str, extra: Mapping[str, str] | None = None) -> str | None:

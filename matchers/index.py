@@ -84,8 +84,7 @@ class ProtectedIndex:
         """Memory held by the index arrays."""
         return sum(
             a.nbytes
-            for a in (self._flat_keys, self._flat_subjects, self._group_keys, self._group_offsets,
-                      self._group_subjects)
+            for a in (self._flat_keys, self._flat_subjects, self._group_keys, self._group_offsets, self._group_subjects)
         )
 
     def lookup(self, queries: npt.ArrayLike) -> dict[int, tuple[int, ...]]:

@@ -74,9 +74,7 @@ class KeyedHasher:
         outer.update(inner.digest())
         return outer.digest()
 
-    def digest_many(
-        self, id_type: str, canonicals: Sequence[bytes | str], form: str = "full"
-    ) -> list[bytes]:
+    def digest_many(self, id_type: str, canonicals: Sequence[bytes | str], form: str = "full") -> list[bytes]:
         """Digests of many canonical values of one type and form (the hot path)."""
         inner_copy = self._inner_for(id_type, form).copy
         outer_copy = self._outer.copy

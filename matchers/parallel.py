@@ -89,8 +89,9 @@ def confirm_hits(hits: list[Hit], confirm: Confirm | None) -> list[Hit]:
     for hit in hits:
         subjects = set(confirmed.get(hit.digest, ())) & set(hit.subject_ids)
         if subjects:
-            out.append(hit if len(subjects) == len(hit.subject_ids)
-                       else replace(hit, subject_ids=tuple(sorted(subjects))))
+            out.append(
+                hit if len(subjects) == len(hit.subject_ids) else replace(hit, subject_ids=tuple(sorted(subjects)))
+            )
     return out
 
 

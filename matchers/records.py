@@ -79,9 +79,17 @@ def _weak_found(rec: Recognizer, canonical: str, form: str, text: str, start: in
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", start)
     return Found(
-        rec=rec, id_type=rec.id_type, canonical=canonical, form=form, digest=b"", subjects=(),
-        line=base_line + text.count("\n", 0, start), start=start - line_start, obfuscation=(),
-        extractor=f"{rec.id_type}.record", line_text=text[line_start : line_end if line_end >= 0 else len(text)],
+        rec=rec,
+        id_type=rec.id_type,
+        canonical=canonical,
+        form=form,
+        digest=b"",
+        subjects=(),
+        line=base_line + text.count("\n", 0, start),
+        start=start - line_start,
+        obfuscation=(),
+        extractor=f"{rec.id_type}.record",
+        line_text=text[line_start : line_end if line_end >= 0 else len(text)],
     )
 
 
@@ -108,8 +116,7 @@ def _record_hits(ctx: RecordContext, strong: list[Found], weak: list[Found]) -> 
         conf_base = max(f.rec.base_confidence for f in partners)
         hits.append(_hit(ctx, w, COMPOSITE, conf_base, corroborated=tuple(f.id_type for f in partners)))
     for f in exact:
-        hits.append(_hit(ctx, f, EXACT, f.rec.base_confidence,
-                         corroborated=tuple(dict.fromkeys(corroboration[id(f)]))))
+        hits.append(_hit(ctx, f, EXACT, f.rec.base_confidence, corroborated=tuple(dict.fromkeys(corroboration[id(f)]))))
     evidence = exact + weak_full + weak_part + partial
     for p in partial:
         compatible = set(p.subjects)
@@ -151,10 +158,16 @@ def _hit(
     header_match = header if header is not None and m.header_for(f.id_type, header) else None
     validation = f.rec.validation_label(f.canonical) if f.form == "full" else None
     ev = Evidence(
-        base=base, match_kind=kind, extractor=f.extractor, validation=validation,
-        obfuscation=f.obfuscation, header_match=header_match,
-        context=ctx.context(f.id_type, f.line_text), corroborated_by=corroborated,
-        compatible=len(f.subjects), narrowed_by=narrowed,
+        base=base,
+        match_kind=kind,
+        extractor=f.extractor,
+        validation=validation,
+        obfuscation=f.obfuscation,
+        header_match=header_match,
+        context=ctx.context(f.id_type, f.line_text),
+        corroborated_by=corroborated,
+        compatible=len(f.subjects),
+        narrowed_by=narrowed,
     )
     confidence, explanation = score(ev)
     extra: dict[str, str] = {}
@@ -165,10 +178,18 @@ def _hit(
     if corroborated:
         extra["corroborated_by"] = ",".join(corroborated)
     return Hit(
-        id_type=f.id_type, digest=f.digest, key_id=m.hasher.key_id, subject_ids=f.subjects,
-        match_kind=kind, obfuscation=f.obfuscation, confidence=confidence,
-        masked=f.rec.mask(f.canonical, f.form), line=ctx.line_base + f.line, form=f.form,
-        explanation=explanation, extra=extra,
+        id_type=f.id_type,
+        digest=f.digest,
+        key_id=m.hasher.key_id,
+        subject_ids=f.subjects,
+        match_kind=kind,
+        obfuscation=f.obfuscation,
+        confidence=confidence,
+        masked=f.rec.mask(f.canonical, f.form),
+        line=ctx.line_base + f.line,
+        form=f.form,
+        explanation=explanation,
+        extra=extra,
     )
 
 

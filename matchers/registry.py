@@ -39,9 +39,7 @@ class IdentifierRegistry:
             self._by_type[rec.id_type] = rec
 
     @classmethod
-    def default(
-        cls, custom: Iterable[CustomType] | Mapping[str, CustomType] = ()
-    ) -> IdentifierRegistry:
+    def default(cls, custom: Iterable[CustomType] | Mapping[str, CustomType] = ()) -> IdentifierRegistry:
         """Built-in types plus the custom types from config."""
         customs = custom.values() if isinstance(custom, Mapping) else custom
         recs: list[Recognizer] = [r() for r in BUILTIN_RECOGNIZERS]

@@ -101,9 +101,11 @@ def build_dump(
                 name, phone, email = rng.choice(people)
             else:
                 name, phone, email = person(rng, 10**8 + row)
-            line = (f"{row},{name},{phone_form(rng, phone, obfuscated)},{email},{rng.choice(NOISE)},"
-                    f"{rng.randrange(1970, 2005)}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d},"
-                    f"{rng.randrange(1000, 999999)},{rng.choice(PRODUCTS)},ok\n")
+            line = (
+                f"{row},{name},{phone_form(rng, phone, obfuscated)},{email},{rng.choice(NOISE)},"
+                f"{rng.randrange(1970, 2005)}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d},"
+                f"{rng.randrange(1000, 999999)},{rng.choice(PRODUCTS)},ok\n"
+            )
             lines.append(line)
             written += len(line.encode())
             row += 1
@@ -117,8 +119,13 @@ def build_dump(
 def naive_scan(path: Path, key: bytes, hex_set: set[str]) -> tuple[int, int]:
     """The same job done plainly: stdlib re per type, re.sub normalization, hmac.new, set of hex digests."""
     area = r"0(?:1[016789]|2|[3-6][1-5]|70|50[2-8])"
-    phone_re = re.compile(r"(?<![0-9])(?:\(?" + area + r"\)?|(?:\+|00[125678]?[-. ]?)?82[-. ]?0?"
-                          + area[1:] + r")[-. /]?[0-9]{3,4}[-. /]?[0-9]{4}(?![0-9])")
+    phone_re = re.compile(
+        r"(?<![0-9])(?:\(?"
+        + area
+        + r"\)?|(?:\+|00[125678]?[-. ]?)?82[-. ]?0?"
+        + area[1:]
+        + r")[-. /]?[0-9]{3,4}[-. /]?[0-9]{4}(?![0-9])"
+    )
     email_re = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}")
     rrn_re = re.compile(r"(?<![0-9])[0-9]{6} ?-? ?[0-9]{7}(?![0-9])")
     card_re = re.compile(r"(?<![0-9])[0-9]{4}[- ]?[0-9]{4,6}[- ]?[0-9]{4,5}(?:[- ]?[0-9]{1,4})?(?![0-9])")
@@ -138,7 +145,7 @@ def naive_scan(path: Path, key: bytes, hex_set: set[str]) -> tuple[int, int]:
             for m in phone_re.findall(chunk):
                 d = nondigit.sub("", m)
                 if d.startswith("00"):
-                    d = d[d.index("82"):]
+                    d = d[d.index("82") :]
                 d = ("82" + d[2:].removeprefix("0")) if d.startswith("82") else "82" + d[1:]
                 cands += 1
                 hits += check("phone", d)
@@ -177,8 +184,12 @@ def main() -> None:
     ap.add_argument("--size-mb", type=float, default=100)
     ap.add_argument("--identifiers", type=int, default=1_000_000)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--obfuscated", type=float, default=0.01,
-                    help="share of phones written full-width, masked or letter-swapped (slow path)")
+    ap.add_argument(
+        "--obfuscated",
+        type=float,
+        default=0.01,
+        help="share of phones written full-width, masked or letter-swapped (slow path)",
+    )
     ap.add_argument("--hit-rate", type=float, default=0.01, help="share of rows holding a protected subject")
     ap.add_argument("--no-50m", action="store_true", help="skip the 50M-entry index projection")
     args = ap.parse_args()
@@ -189,42 +200,60 @@ def main() -> None:
     try:
         (people, keys, subs, count), t_set, _ = timed(lambda: build_set(args.identifiers, hasher, registry, rng))
         index, t_index, _ = timed(lambda: ProtectedIndex(keys, subs))
-        print(f"protected set: {count:,} identifiers, {len(index):,} index entries (with partial forms), "
-              f"hashed in {t_set:.1f} s, index built in {t_index:.2f} s")
+        print(
+            f"protected set: {count:,} identifiers, {len(index):,} index entries (with partial forms), "
+            f"hashed in {t_set:.1f} s, index built in {t_index:.2f} s"
+        )
         full_only = ProtectedIndex(*_full_only(people, hasher))
         dump = tmp / "dump.csv"
         size = int(args.size_mb * 2**20)
         rows, t_dump, _ = timed(lambda: build_dump(dump, size, people, rng, args.hit_rate, args.obfuscated))
         mb = dump.stat().st_size / 2**20
-        print(f"dump: {mb:.1f} MB, {rows:,} rows, {dump.stat().st_size / rows:.0f} B/row, "
-              f"{args.hit_rate:.1%} rows protected, {args.obfuscated:.1%} phones obfuscated ({t_dump:.1f} s)")
-        print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs "
-              "(wall-clock figures suffer when others use the cores; CPU-time figures less so)\n")
+        print(
+            f"dump: {mb:.1f} MB, {rows:,} rows, {dump.stat().st_size / rows:.0f} B/row, "
+            f"{args.hit_rate:.1%} rows protected, {args.obfuscated:.1%} phones obfuscated ({t_dump:.1f} s)"
+        )
+        print(
+            f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs "
+            "(wall-clock figures suffer when others use the cores; CPU-time figures less so)\n"
+        )
 
         matcher = Matcher(hasher, index, registry)
         dump.read_bytes()  # warm the page cache
         cands = _count_candidates(matcher, dump)
         hits, w1, c1 = timed(lambda: list(scan_file(matcher, dump, jobs=1)))
-        print(f"leakmon 1 process : {mb / w1:6.1f} MB/s wall, {mb / c1:6.1f} MB/s CPU, "
-              f"{cands / c1 / 1e3:5.0f}k candidates/s CPU, {len(hits):,} hits")
-        hex_set = {hasher.digest(t, c).hex() for p in people
-                   for t, c in (("phone", "82" + p[1][1:]), ("email", _email(p[2])))}
+        print(
+            f"leakmon 1 process : {mb / w1:6.1f} MB/s wall, {mb / c1:6.1f} MB/s CPU, "
+            f"{cands / c1 / 1e3:5.0f}k candidates/s CPU, {len(hits):,} hits"
+        )
+        hex_set = {
+            hasher.digest(t, c).hex() for p in people for t, c in (("phone", "82" + p[1][1:]), ("email", _email(p[2])))
+        }
         (n_cands, n_hits), wn, cn = timed(lambda: naive_scan(dump, KEY, hex_set))
-        print(f"naive baseline    : {mb / wn:6.1f} MB/s wall, {mb / cn:6.1f} MB/s CPU, "
-              f"{n_cands / cn / 1e3:5.0f}k candidates/s CPU, {n_hits:,} exact hits "
-              f"-> leakmon x{wn / w1:.2f} wall, x{cn / c1:.2f} CPU")
+        print(
+            f"naive baseline    : {mb / wn:6.1f} MB/s wall, {mb / cn:6.1f} MB/s CPU, "
+            f"{n_cands / cn / 1e3:5.0f}k candidates/s CPU, {n_hits:,} exact hits "
+            f"-> leakmon x{wn / w1:.2f} wall, x{cn / c1:.2f} CPU"
+        )
         hits2, w2, _ = timed(lambda: list(scan_file(matcher, dump, jobs=args.jobs)))
-        print(f"leakmon --jobs {args.jobs}  : {mb / w2:6.1f} MB/s wall, speedup x{w1 / w2:.2f} over 1 process "
-              f"(wall), {len(hits2):,} hits")
+        print(
+            f"leakmon --jobs {args.jobs}  : {mb / w2:6.1f} MB/s wall, speedup x{w1 / w2:.2f} over 1 process "
+            f"(wall), {len(hits2):,} hits"
+        )
         if shutil.which("grep"):
             pats = tmp / "plain.txt"
             pats.write_text("".join(f"{p[1][:3]}-{p[1][3:7]}-{p[1][7:]}\n{p[2]}\n" for p in people))
-            _, wg, _ = timed(lambda: subprocess.run(["grep", "-c", "-F", "-f", str(pats), str(dump)],
-                                                    capture_output=True, check=False))
+            _, wg, _ = timed(
+                lambda: subprocess.run(
+                    ["grep", "-c", "-F", "-f", str(pats), str(dump)], capture_output=True, check=False
+                )
+            )
             print(f"grep -F -f (plain): {mb / wg:6.1f} MB/s wall (plaintext, one written form, incl. compile)")
 
-        print(f"\nindex: {index.nbytes / 2**20:.1f} MiB = {index.nbytes / count:.2f} B/identifier with partial "
-              f"forms; full forms only {full_only.nbytes / len(full_only):.2f} B/identifier")
+        print(
+            f"\nindex: {index.nbytes / 2**20:.1f} MiB = {index.nbytes / count:.2f} B/identifier with partial "
+            f"forms; full forms only {full_only.nbytes / len(full_only):.2f} B/identifier"
+        )
         if not args.no_50m:
             _project_50m()
     finally:
@@ -262,8 +291,10 @@ def _project_50m() -> None:
     del keys, subs
     q = rng.integers(0, 2**63, 1_000_000, dtype=np.uint64)
     _, tq, _ = timed(lambda: index.lookup(q))
-    print(f"50M full-form entries: {index.nbytes / 2**20:.0f} MiB = {index.nbytes / n:.2f} B/identifier "
-          f"(built from sorted arrays in {t:.1f} s; 1M-query batch lookup {1 / tq:.1f}M/s)")
+    print(
+        f"50M full-form entries: {index.nbytes / 2**20:.0f} MiB = {index.nbytes / n:.2f} B/identifier "
+        f"(built from sorted arrays in {t:.1f} s; 1M-query batch lookup {1 / tq:.1f}M/s)"
+    )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,13 @@ MASKED = re.compile(
     r"\.[A-Za-z]{2,24})"
 )
 _SHAPE = re.compile(r"[" + _LOCAL + r"]{1,64}@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,24}")
-_LOCAL_BYTES = frozenset(_LOCAL.replace("\\", "").replace("A-Z", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-                         .replace("a-z", "abcdefghijklmnopqrstuvwxyz").replace("0-9", "0123456789").encode())
+_LOCAL_BYTES = frozenset(
+    _LOCAL.replace("\\", "")
+    .replace("A-Z", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    .replace("a-z", "abcdefghijklmnopqrstuvwxyz")
+    .replace("0-9", "0123456789")
+    .encode()
+)
 DOMAIN_ALIASES = {"hanmail.net": "daum.net"}
 
 

@@ -22,15 +22,16 @@ _SEP = rb"[-. /]?"
 FAST = (
     rb"(?:^|[^0-9])(?:"
     rb"\(?" + _AREA_B + rb"\)?" + _SEP + rb"[0-9]{3,4}" + _SEP + rb"[0-9]{4}"
-    rb"|(?:\+|00[125678]?[-. ]?)?82[-. ]?(?:\(0\)[-. ]?)?0?"
-    + _AREA_B[1:]
-    + _SEP + rb"[0-9]{3,4}" + _SEP + rb"[0-9]{4}"
+    rb"|(?:\+|00[125678]?[-. ]?)?82[-. ]?(?:\(0\)[-. ]?)?0?" + _AREA_B[1:] + _SEP + rb"[0-9]{3,4}" + _SEP + rb"[0-9]{4}"
     rb"|10[0-9]{8}"
     rb"|\+(?:[1-79]|8[013-9])[0-9]{0,2}[-. ]?(?:\([0-9]{1,4}\)[-. ]?)?[0-9]{1,4}(?:[-. ]?[0-9]{2,4}){1,4})[0-9]*"
 )
 SCAN = re.compile(
-    r"(?<![0-9])(?:(?:\(?" + _AREA + r"\)?|(?:\+|00[125678]?[-. ]?)?82[-. ]?(?:\(0\)[-. ]?)?0?"
-    + _AREA[1:] + r")[-. /]?[0-9]{3,4}[-. /]?[0-9]{4}"
+    r"(?<![0-9])(?:(?:\(?"
+    + _AREA
+    + r"\)?|(?:\+|00[125678]?[-. ]?)?82[-. ]?(?:\(0\)[-. ]?)?0?"
+    + _AREA[1:]
+    + r")[-. /]?[0-9]{3,4}[-. /]?[0-9]{4}"
     r"|\+(?:[1-79]|8[013-9])[0-9]{0,2}[-. ]?(?:\([0-9]{1,4}\)[-. ]?)?[0-9]{1,4}(?:[-. ]?[0-9]{2,4}){1,4})(?![0-9])"
 )
 MASKED = re.compile(
@@ -40,8 +41,15 @@ MASKED = re.compile(
 _STANDARD = re.compile(r"0[0-9]{1,3}([-. ]?)[0-9]{3,4}\1[0-9]{4}|\(0[0-9]{1,3}\) ?[0-9]{3,4}-?[0-9]{4}")
 
 # (prefix, length) pairs of valid Korean national numbers (with trunk 0).
-_MOBILE = {b"010": (10, 11), b"011": (10, 11), b"016": (10, 11), b"017": (10, 11), b"018": (10, 11),
-           b"019": (10, 11), b"070": (11,)}
+_MOBILE = {
+    b"010": (10, 11),
+    b"011": (10, 11),
+    b"016": (10, 11),
+    b"017": (10, 11),
+    b"018": (10, 11),
+    b"019": (10, 11),
+    b"070": (11,),
+}
 _VALID: set[tuple[bytes, int]] = {(p, n) for p, ns in _MOBILE.items() for n in ns}
 _VALID |= {(b"02" + bytes([d]), n) for d in range(48, 58) for n in (9, 10)}
 _VALID |= {(b"0" + bytes([a, b]), n) for a in b"3456" for b in b"12345" for n in (10, 11)}
@@ -83,7 +91,17 @@ class PhoneRecognizer(Recognizer):
     domain: ClassVar[str] = PHONE
     base_confidence: ClassVar[float] = 0.85
     context_words: ClassVar[tuple[str, ...]] = (
-        "전화", "휴대폰", "핸드폰", "연락처", "폰번호", "번호", "tel", "phone", "mobile", "hp", "cell",
+        "전화",
+        "휴대폰",
+        "핸드폰",
+        "연락처",
+        "폰번호",
+        "번호",
+        "tel",
+        "phone",
+        "mobile",
+        "hp",
+        "cell",
     )
     fast_pattern: ClassVar[bytes | None] = FAST
     scan_pattern: ClassVar[re.Pattern[str] | None] = SCAN
@@ -135,8 +153,7 @@ class PhoneRecognizer(Recognizer):
         if nat is not None:
             n = nat.decode()
             area = area_code(n)
-            return [("full", "82" + n[1:]), (f"p{len(area)}s4", f"{area}*{n[-4:]}"),
-                    (f"p{len(n) - 4}", n[:-4] + "*")]
+            return [("full", "82" + n[1:]), (f"p{len(area)}s4", f"{area}*{n[-4:]}"), (f"p{len(n) - 4}", n[:-4] + "*")]
         try:
             parsed = phonenumbers.parse(raw, "KR")
         except phonenumbers.NumberParseException:

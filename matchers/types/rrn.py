@@ -40,7 +40,14 @@ class RrnRecognizer(Recognizer):
     unique_id: ClassVar[bool] = True
     base_confidence: ClassVar[float] = 0.9
     context_words: ClassVar[tuple[str, ...]] = (
-        "주민번호", "주민등록번호", "주민", "외국인등록번호", "등록번호", "rrn", "ssn", "jumin",
+        "주민번호",
+        "주민등록번호",
+        "주민",
+        "외국인등록번호",
+        "등록번호",
+        "rrn",
+        "ssn",
+        "jumin",
     )
     fast_pattern: ClassVar[bytes | None] = FAST
     scan_pattern: ClassVar[re.Pattern[str] | None] = SCAN

@@ -15,8 +15,14 @@ TEST_KEY = b"leakmon-test-key-not-a-secret-0001"
 #: subject id -> {type: value}. Subjects 1 and 4 share a name; 2 and 3 share a phone (household);
 #: 1 and 6 share the masked phone 010-****-5678.
 PEOPLE: dict[int, dict[str, str]] = {
-    1: {"phone": "010-1234-5678", "email": "Kim.Chulsoo@hanmail.net", "name": "김철수",
-        "rrn": "900101-1234568", "birthdate": "1990-01-01", "card": "4111 1111 1111 1111"},
+    1: {
+        "phone": "010-1234-5678",
+        "email": "Kim.Chulsoo@hanmail.net",
+        "name": "김철수",
+        "rrn": "900101-1234568",
+        "birthdate": "1990-01-01",
+        "card": "4111 1111 1111 1111",
+    },
     2: {"phone": "02-345-6789", "email": "lee@naver.com", "name": "이영희", "birthdate": "19851231"},
     3: {"phone": "02-345-6789", "name": "박민수", "rrn": "030303-4123456"},
     4: {"phone": "011-234-5678", "name": "김철수", "frn": "850505-5123456", "email": "jun@gmail.com"},

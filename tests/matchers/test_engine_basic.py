@@ -6,12 +6,15 @@ from matchers.engine import Matcher
 from matchers.model import COMPOSITE, EXACT
 
 
-@pytest.mark.parametrize(("text", "id_type", "subjects"), [
-    ("1,홍길동,010-1234-5678,x", "phone", (1,)),
-    ("tel 01012345678", "phone", (1,)),
-    ("mail: KIM.CHULSOO@DAUM.NET", "email", (1,)),
-    ("02-345-6789", "phone", (2, 3)),
-])
+@pytest.mark.parametrize(
+    ("text", "id_type", "subjects"),
+    [
+        ("1,홍길동,010-1234-5678,x", "phone", (1,)),
+        ("tel 01012345678", "phone", (1,)),
+        ("mail: KIM.CHULSOO@DAUM.NET", "email", (1,)),
+        ("02-345-6789", "phone", (2, 3)),
+    ],
+)
 def test_plain_exact(matcher: Matcher, text: str, id_type: str, subjects: tuple[int, ...]) -> None:
     hits = matcher.scan_text(text)
     assert [(h.id_type, h.match_kind, h.subject_ids) for h in hits] == [(id_type, EXACT, subjects)]

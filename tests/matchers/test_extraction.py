@@ -202,11 +202,17 @@ def test_sale_post_as_one_record(matcher: Matcher) -> None:
     ]
 
 
-@pytest.mark.parametrize(("option", "absent"), [
-    ("weak", {"name"}), ("deobfuscate", {"email"}), ("partial", {"rrn"}),
-])
-def test_options_switch_features_off(hasher: object, index: object, registry: object, option: str,
-                                     absent: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("option", "absent"),
+    [
+        ("weak", {"name"}),
+        ("deobfuscate", {"email"}),
+        ("partial", {"rrn"}),
+    ],
+)
+def test_options_switch_features_off(
+    hasher: object, index: object, registry: object, option: str, absent: set[str]
+) -> None:
     from matchers.engine import MatcherOptions
 
     off = Matcher(hasher, index, registry, options=MatcherOptions(**{option: False}))  # type: ignore[arg-type]

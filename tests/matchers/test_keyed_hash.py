@@ -12,12 +12,15 @@ KEYS = [b"k" * 16, b"leakmon-test-key-not-a-secret-0001", bytes(range(64)), b"x"
 
 
 @pytest.mark.parametrize("key", KEYS)
-@pytest.mark.parametrize(("id_type", "form", "value"), [
-    ("phone", "full", "821012345678"),
-    ("email", "p1d", "k*@naver.com"),
-    ("name", "full", "김철수"),
-    ("rrn", "full", ""),
-])
+@pytest.mark.parametrize(
+    ("id_type", "form", "value"),
+    [
+        ("phone", "full", "821012345678"),
+        ("email", "p1d", "k*@naver.com"),
+        ("name", "full", "김철수"),
+        ("rrn", "full", ""),
+    ],
+)
 def test_digest_equals_stdlib_hmac(key: bytes, id_type: str, form: str, value: str) -> None:
     h = KeyedHasher(key)
     msg = f"leakmon/v{CANONICAL_VERSION}/{id_type}/{form}".encode() + b"\x00" + value.encode()

@@ -58,12 +58,29 @@ def test_confirm_hits_in_parent(matcher: Matcher) -> None:
     assert [(h.line, h.subject_ids) for h in kept] == [(0, (2,))]
 
 
-@pytest.mark.parametrize(("header", "id_type"), [
-    ("이름", "name"), ("성명", "name"), ("Name", "name"), ("휴대폰 번호", "phone"), ("연락처", "phone"),
-    ("phone_number", "phone"), ("Mobile", "phone"), ("이메일", "email"), ("E-Mail", "email"), ("주소", "address"),
-    ("주민등록번호", "rrn"), ("SSN", "rrn"), ("생년월일", "birthdate"), ("DOB", "birthdate"), ("카드번호", "card"),
-    ("외국인등록번호", "frn"), ("memo", None), ("", None),
-])
+@pytest.mark.parametrize(
+    ("header", "id_type"),
+    [
+        ("이름", "name"),
+        ("성명", "name"),
+        ("Name", "name"),
+        ("휴대폰 번호", "phone"),
+        ("연락처", "phone"),
+        ("phone_number", "phone"),
+        ("Mobile", "phone"),
+        ("이메일", "email"),
+        ("E-Mail", "email"),
+        ("주소", "address"),
+        ("주민등록번호", "rrn"),
+        ("SSN", "rrn"),
+        ("생년월일", "birthdate"),
+        ("DOB", "birthdate"),
+        ("카드번호", "card"),
+        ("외국인등록번호", "frn"),
+        ("memo", None),
+        ("", None),
+    ],
+)
 def test_header_types(header: str, id_type: str | None) -> None:
     assert header_type(header) == id_type
 
@@ -96,12 +113,15 @@ def test_custom_type_with_groups_and_non_ascii_pattern() -> None:
     assert [h.subject_ids for h in m.scan_text("연락 카카오:leak_user 로")] == [(5,)]
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"name": "phone", "pattern": "x"}, "not a built-in"),
-    ({"name": "Bad Name", "pattern": "x"}, "custom type name"),
-    ({"name": "ok", "pattern": "("}, "invalid pattern"),
-    ({"name": "ok", "pattern": "x", "canonical": "upper"}, "canonical must be"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"name": "phone", "pattern": "x"}, "not a built-in"),
+        ({"name": "Bad Name", "pattern": "x"}, "custom type name"),
+        ({"name": "ok", "pattern": "("}, "invalid pattern"),
+        ({"name": "ok", "pattern": "x", "canonical": "upper"}, "canonical must be"),
+    ],
+)
 def test_custom_type_validation(kwargs: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         CustomType(**kwargs)  # type: ignore[arg-type]

@@ -13,11 +13,13 @@ from matchers.registry import IdentifierRegistry
 from matchers.types.base import digits
 from tests.matchers.conftest import PEOPLE
 
-LEAK = "\n".join([
-    "김철수,010-1234-5678,kim.chulsoo@hanmail.net,900101-1234568,4111 1111 1111 1111,1990-01-01",
-    "남궁민수 010-7777-0001 서울 강남구 테헤란로 123, 101동 1001호",
-    "o1o-1234-5678 공일공-9999-5678 850505-5123456 kim.chulsoo (at) daum (dot) net",
-])
+LEAK = "\n".join(
+    [
+        "김철수,010-1234-5678,kim.chulsoo@hanmail.net,900101-1234568,4111 1111 1111 1111,1990-01-01",
+        "남궁민수 010-7777-0001 서울 강남구 테헤란로 123, 101동 1001호",
+        "o1o-1234-5678 공일공-9999-5678 850505-5123456 kim.chulsoo (at) daum (dot) net",
+    ]
+)
 
 
 def _secrets() -> list[str]:
@@ -46,13 +48,18 @@ def test_hits_hold_no_plaintext(matcher: Matcher) -> None:
 def test_masked_renderings(matcher: Matcher) -> None:
     masks = {h.id_type: h.masked for h in matcher.scan_text(LEAK.splitlines()[0])}
     assert masks == {
-        "phone": "010-****-5678", "email": "k***@daum.net", "rrn": "900101-1******",
-        "card": "****-****-****-1111", "name": "김*수", "birthdate": "1990-**-**",
+        "phone": "010-****-5678",
+        "email": "k***@daum.net",
+        "rrn": "900101-1******",
+        "card": "****-****-****-1111",
+        "name": "김*수",
+        "birthdate": "1990-**-**",
     }
 
 
-def test_confirm_filters_false_positives(hasher: KeyedHasher, index: ProtectedIndex,
-                                         registry: IdentifierRegistry) -> None:
+def test_confirm_filters_false_positives(
+    hasher: KeyedHasher, index: ProtectedIndex, registry: IdentifierRegistry
+) -> None:
     asked: list[Sequence[bytes]] = []
 
     def nothing_confirmed(digests: Sequence[bytes]) -> Mapping[bytes, Sequence[int]]:
