@@ -285,15 +285,15 @@ def _project_50m() -> None:
     rng = np.random.default_rng(1)
     keys = np.sort(rng.integers(0, 2**63, n, dtype=np.uint64))
     subs = rng.integers(0, 2**31, n, dtype=np.uint32)
-    t0 = time.perf_counter()
+    c0 = time.process_time()
     index = ProtectedIndex(keys, subs, presorted=True)
-    t = time.perf_counter() - t0
+    t = time.process_time() - c0
     del keys, subs
     q = rng.integers(0, 2**63, 1_000_000, dtype=np.uint64)
-    _, tq, _ = timed(lambda: index.lookup(q))
+    _, _, tq = timed(lambda: index.lookup(q))
     print(
         f"50M full-form entries: {index.nbytes / 2**20:.0f} MiB = {index.nbytes / n:.2f} B/identifier "
-        f"(built from sorted arrays in {t:.1f} s; 1M-query batch lookup {1 / tq:.1f}M/s)"
+        f"(built from sorted arrays in {t:.1f} s CPU; 1M-query batch lookup {1 / tq:.1f}M/s CPU)"
     )
 
 

@@ -219,3 +219,9 @@ def test_options_switch_features_off(
     types = {h.id_type for h in off.scan_text(SALE_POST, record_scope="all")}
     assert types
     assert not types & absent
+
+
+def test_invalid_utf8_and_crlf(matcher: Matcher) -> None:
+    data = b"\xff\xfe garbage\r\n\xc3 tel 010-1234-5678\r\n"
+    (hit,) = matcher.scan_bytes(data)
+    assert (hit.id_type, hit.line) == ("phone", 1)
