@@ -42,7 +42,9 @@ Scanning, :mod:`matchers.engine` and :mod:`matchers.parallel`::
     MatcherOptions(chunk_size=8 MiB, deobfuscate=True, partial=True, weak=True, header_types={})
     scan_file(matcher, path, *, jobs=1, columns=None, delimiter=None, encoding="utf-8",
               block_size=8 MiB, auto_header=True) -> Iterator[Hit]      # file order, streaming
-    scan_blocks(matcher, blocks: Iterable[bytes], *, jobs=2, columns=None, delimiter=None)
+    scan_blocks(matcher, blocks: Iterable[bytes], *, jobs=2, columns=None, delimiter=None)  # one numbering
+    scan_items(matcher, items: Iterable[(text, columns, delimiter, record_scope)], *, jobs=2)
+        -> Iterator[list[Hit]]                                  # one hit list per item, in order
     confirm_hits(hits, confirm) -> list[Hit]
 
 Headers, :mod:`matchers.headers`: ``header_type(header)``, ``map_headers(headers)``,

@@ -11,6 +11,7 @@ fork); the parent confirms the digests of the returned hits instead (see :func:`
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -80,6 +81,31 @@ def _scan_data(args: tuple[bytes, Sequence[str] | None, str | None]) -> tuple[li
     return _MATCHER.scan_bytes(data, columns=columns, delimiter=delimiter), data.count(b"\n")
 
 
+ScanItem = tuple[str | bytes, Sequence[str] | None, str | None, str]
+
+
+def _scan_item(item: ScanItem) -> list[Hit]:
+    text, columns, delimiter, scope = item
+    assert _MATCHER is not None  # noqa: S101
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    return _MATCHER.scan_bytes(data, columns=columns, delimiter=delimiter, record_scope=scope)
+
+
+def scan_items(matcher: Matcher, items: Iterable[ScanItem], *, jobs: int = 2) -> Iterator[list[Hit]]:
+    """One hit list per (text, columns, delimiter, record_scope) item, in order; lines per item.
+
+    For many independent texts (table blocks of a leaked archive, posts of a channel export).
+    """
+    if jobs <= 1:
+        for text, columns, delimiter, scope in items:
+            data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+            yield matcher.scan_bytes(data, columns=columns, delimiter=delimiter, record_scope=scope)
+        return
+    with _pool(matcher, jobs) as pool:
+        for hits in pool.imap(_scan_item, items):
+            yield confirm_hits(hits, matcher.confirm)
+
+
 def confirm_hits(hits: list[Hit], confirm: Confirm | None) -> list[Hit]:
     """Drop hits whose full digest storage does not confirm; narrow subject ids to the confirmed ones."""
     if confirm is None or not hits:
@@ -138,20 +164,24 @@ def scan_blocks(
     yield from _run(matcher, _scan_data, ((b, columns, delimiter) for b in blocks), jobs)
 
 
+@contextlib.contextmanager
+def _pool(matcher: Matcher, jobs: int) -> Iterator[Any]:
+    """A fork pool whose workers inherit a confirm-less copy of ``matcher`` (index shared copy-on-write)."""
+    global _MATCHER
+    _MATCHER = Matcher(matcher.hasher, matcher.index, matcher.registry, None, matcher.options)
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            yield pool
+    finally:
+        _MATCHER = None
+
+
 def _run(
     matcher: Matcher, func: Callable[[Any], tuple[list[Hit], int]], tasks: Iterable[Any], jobs: int
 ) -> Iterator[Hit]:
-    global _MATCHER
-    confirm = matcher.confirm
-    worker_matcher = Matcher(matcher.hasher, matcher.index, matcher.registry, None, matcher.options)
-    _MATCHER = worker_matcher
-    ctx = multiprocessing.get_context("fork")
     line = 0
-    try:
-        with ctx.Pool(jobs) as pool:
-            for hits, newlines in pool.imap(func, tasks):
-                shifted = [replace(h, line=h.line + line) for h in hits]
-                yield from confirm_hits(shifted, confirm)
-                line += newlines
-    finally:
-        _MATCHER = None
+    with _pool(matcher, jobs) as pool:
+        for hits, newlines in pool.imap(func, tasks):
+            shifted = [replace(h, line=h.line + line) for h in hits]
+            yield from confirm_hits(shifted, matcher.confirm)
+            line += newlines

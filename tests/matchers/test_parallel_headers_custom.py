@@ -142,3 +142,17 @@ def test_scan_file_transcodes_cp949(tmp_path: Path, matcher: Matcher) -> None:
     path.write_bytes("이름 김철수 연락처 010-1234-5678\n".encode("cp949"))
     hits = list(scan_file(matcher, path, encoding="cp949"))
     assert sorted(h.id_type for h in hits) == ["name", "phone"]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_scan_items_keeps_order_and_per_item_lines(matcher: Matcher, jobs: int) -> None:
+    from matchers.parallel import scan_items
+
+    items = [
+        ("x\n010-1234-5678", None, None, "line"),
+        (b"nothing", None, None, "line"),
+        ("김철수\n연락 010-1234-5678", None, None, "all"),
+        ("성명,휴대폰\n김철수,010-1234-5678", ["성명", "휴대폰"], ",", "line"),
+    ]
+    got = [[(h.id_type, h.line) for h in hits] for hits in scan_items(matcher, items, jobs=jobs)]
+    assert got == [[("phone", 1)], [], [("name", 0), ("phone", 1)], [("name", 1), ("phone", 1)]]
