@@ -47,6 +47,7 @@ def record_deferred(source: str) -> None:
     DEFERRED.labels(source).inc()
 
 
-def serve(port: int, addr: str = "127.0.0.1") -> None:
-    """Expose /metrics on ``addr:port`` (localhost by default: scrape it through your agent)."""
-    start_http_server(port, addr=addr, registry=REGISTRY)
+def serve(port: int, addr: str = "127.0.0.1") -> int:
+    """Expose /metrics on ``addr:port`` (localhost by default: scrape it through your agent); the bound port."""
+    server, _thread = start_http_server(port, addr=addr, registry=REGISTRY)
+    return int(server.server_port)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+import time
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import typer
@@ -58,7 +61,8 @@ async def _main(context: Any, *, once: bool, every: bool) -> list[Any]:
         if once:
             runner = asyncio.ensure_future(service.run_once(every=every))
             stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            async with _progress(context, service):
+                await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
             stopper.cancel()
             if not runner.done():
                 await service.drain(context.stop_grace)
@@ -70,6 +74,33 @@ async def _main(context: Any, *, once: bool, every: bool) -> list[Any]:
         await service.close()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+
+
+@contextlib.asynccontextmanager
+async def _progress(context: Any, service: Any) -> AsyncIterator[None]:
+    """A live line of running jobs on an interactive terminal (silent under cron, CI, pipes)."""
+    if not err_console.is_terminal:
+        yield
+        return
+    from rich.live import Live
+
+    def line() -> str:
+        now = time.monotonic()
+        running = ", ".join(f"{job} ({now - start:.0f} s)" for job, start in sorted(context.running.items()))
+        return f"[bold]run --once[/]: {len(service.results)} done; running: {running or '-'}"
+
+    with Live(line(), console=err_console, refresh_per_second=2, transient=True, redirect_stderr=True) as live:
+
+        async def refresh() -> None:
+            while True:
+                live.update(line())
+                await asyncio.sleep(0.5)
+
+        task = asyncio.ensure_future(refresh())
+        try:
+            yield
+        finally:
+            task.cancel()
 
 
 def _context(log_format: LogFormat, crawl_timeout: float, parallel: int) -> Any:

@@ -42,6 +42,7 @@ class JobContext:
     telegram_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     crawl_slots: asyncio.Semaphore | None = None
     children: set[Any] = field(default_factory=set)  # running crawl processes
+    running: dict[str, float] = field(default_factory=dict)  # job id -> monotonic start (progress display)
 
     def slots(self) -> asyncio.Semaphore:
         if self.crawl_slots is None:

@@ -8,8 +8,9 @@ work (a crawl child, or the Telegram reader on this loop), record the outcome, l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,7 +66,8 @@ async def _run_job(spec: JobSpec, body: Body) -> dict[str, Any]:
             return {"job": spec.id, "status": "deferred", "retry_after": until.isoformat()}
         run_id = await asyncio.to_thread(_start, context, source, spec.kind)
         started = time.monotonic()
-        with structlog.contextvars.bound_contextvars(run_id=run_id):
+        context.running[spec.id] = started
+        with structlog.contextvars.bound_contextvars(run_id=run_id), _finally_pop(context.running, spec.id):
             log.info("run started", source=source)
             try:
                 outcome = await body(context, spec, run_id)
@@ -110,6 +112,14 @@ async def _run_job(spec: JobSpec, body: Body) -> dict[str, Any]:
                 "hits": outcome.hits,
                 "errors": outcome.errors,
             }
+
+
+@contextlib.contextmanager
+def _finally_pop(mapping: dict[str, float], key: str) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        mapping.pop(key, None)
 
 
 def _deferred(context: JobContext, spec: JobSpec) -> datetime | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from leakmon.cli import main
@@ -32,8 +34,13 @@ def test_run_once_is_refused_while_a_scheduler_runs(
     app = workspace.app(sources=web_source("forum"))
     monkeypatch.setenv("LEAKMON_HOME", str(workspace.home))
     monkeypatch.setenv("LEAKMON_DATABASE_URL", workspace.db_url)
-    with SchedulerLock(app.engine), pytest.raises(SystemExit) as exited:  # what a running `schedule` holds
-        main(["run", "--once"])
-    app.close()
+    try:
+        with SchedulerLock(app.engine), pytest.raises(SystemExit) as exited:  # what a running `schedule` holds
+            main(["run", "--once"])
+    finally:
+        app.close()
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if h.get_name() == "leakmon"]:
+            root.removeHandler(handler)
     assert exited.value.code == 5
     assert "leakmon: another leakmon scheduler already uses the job store" in capsys.readouterr().err

@@ -89,3 +89,13 @@ def test_metrics_count_runs_posts_hits_errors() -> None:
     assert sample("leakmon_errors_total", {"source": "m1"}) == 1
     assert sample("leakmon_run_duration_seconds_count", {"source": "m1", "kind": "web"}) == 1
     assert (sample("leakmon_last_success_timestamp_seconds", {"source": "m1"}) or 0) > 0
+
+
+def test_metrics_are_served_on_localhost() -> None:
+    import urllib.request
+
+    metrics.record_run("served", "telegram", "deferred", seconds=1)
+    port = metrics.serve(0)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        body = response.read().decode()
+    assert 'leakmon_runs_total{kind="telegram",outcome="deferred",source="served"} 1.0' in body
