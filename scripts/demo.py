@@ -220,7 +220,12 @@ def main(argv: list[str] | None = None) -> None:
     for line in outputs:
         print(f"  {line}")
     print(f"  logs (JSON, identifiers masked): {logs}")
-    print(f"  workspace kept; try:  LEAKMON_HOME={workspace} LEAKMON_CONFIG={config} leakmon status")
+    print("  the workspace stays; try, for example:")
+    print(f"    export LEAKMON_HOME={workspace} LEAKMON_CONFIG={config}")
+    tries = ["status", "hits --limit 10", "incidents", "run --once"]
+    for words in tries:
+        if has_command(words.split()[0]):
+            print(f"    .venv/bin/leakmon {words}")
     print(f"  took {time.monotonic() - started:.1f} s")
     if not runs or any(run.get("status") == "failed" or run["outcome"] == "error" for run in runs):
         raise SystemExit(f"demo: the scheduled cycle did not complete cleanly (see {run_log})")
