@@ -14,6 +14,7 @@ import hmac
 import os
 import random
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -235,10 +236,15 @@ def main() -> None:
             f"{n_cands / cn / 1e3:5.0f}k candidates/s CPU, {n_hits:,} exact hits "
             f"-> leakmon x{wn / w1:.2f} wall, x{cn / c1:.2f} CPU"
         )
-        hits2, w2, _ = timed(lambda: list(scan_file(matcher, dump, jobs=args.jobs)))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        hits2, w2, parent_cpu = timed(lambda: list(scan_file(matcher, dump, jobs=args.jobs)))
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        workers_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        total_cpu = workers_cpu + parent_cpu
         print(
-            f"leakmon --jobs {args.jobs}  : {mb / w2:6.1f} MB/s wall, speedup x{w1 / w2:.2f} over 1 process "
-            f"(wall), {len(hits2):,} hits"
+            f"leakmon --jobs {args.jobs}  : {mb / w2:6.1f} MB/s wall, speedup x{w1 / w2:.2f} over 1 process (wall); "
+            f"CPU {total_cpu:.1f} s vs {c1:.1f} s in 1 process -> projected x{args.jobs * c1 / total_cpu:.2f} on "
+            f"{args.jobs} idle cores; {len(hits2):,} hits"
         )
         if shutil.which("grep"):
             pats = tmp / "plain.txt"
