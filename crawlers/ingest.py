@@ -32,6 +32,8 @@ from storage.repositories.runs import add_findings
 PostHook = Callable[[Session, Post, Sequence[HitRecord]], None]
 RemovedHook = Callable[[Session, Post], None]
 TradeScorer = Callable[[str], tuple[float, tuple[str, ...]]]
+#: A plaintext-free fingerprint of post text (e.g. a MinHash sketch) used to group untitled reposts.
+Fingerprinter = Callable[[str], str]
 
 #: Evidence files above this size are not kept (a finding says so).
 MAX_EVIDENCE_FILE_BYTES = 64 * 1024 * 1024
@@ -81,6 +83,7 @@ class Analysis:
     files: list[FileOutcome] = field(default_factory=list)
     trade_score: float | None = None
     trade_terms: tuple[str, ...] = ()
+    text_signature: str | None = None
 
     @property
     def status(self) -> str:
@@ -103,6 +106,7 @@ class IngestSink:
         evidence_dir: Path | None = None,
         read_limits: ReadLimits | None = None,
         trade_scorer: TradeScorer | None = None,
+        fingerprinter: Fingerprinter | None = None,
         post_hooks: Sequence[PostHook] = (),
         removed_hooks: Sequence[RemovedHook] = (),
         run_id: int | None = None,
@@ -117,6 +121,7 @@ class IngestSink:
         self.evidence_dir = evidence_dir
         self.read_limits = read_limits or ReadLimits()
         self.trade_scorer = trade_scorer
+        self.fingerprinter = fingerprinter
         self.post_hooks = tuple(post_hooks)
         self.removed_hooks = tuple(removed_hooks)
         self.run_id = run_id
@@ -169,6 +174,8 @@ class IngestSink:
                 analysis.hits.append(LocatedHit(hit, f"text:line {hit.line + 1}", None))
             if self.trade_scorer is not None:
                 analysis.trade_score, analysis.trade_terms = self.trade_scorer(post.text)
+            if self.fingerprinter is not None:
+                analysis.text_signature = self.fingerprinter(post.text) or None
         candidates = tuple(dict.fromkeys([*passwords, *passwords_from_text(post.text)]))
         for attachment in post.attachments:
             self._analyze_attachment(analysis, attachment, candidates)
@@ -261,6 +268,8 @@ class IngestSink:
         stored.trade_score = analysis.trade_score
         stored.trade_terms = list(analysis.trade_terms)
         stored.extra = dict(post.extra)
+        if analysis.text_signature:
+            stored.extra["text_signature"] = analysis.text_signature
         session.flush()
         if self.store_post_text and post.text and self.sealer is not None:
             stored.text_ciphertext = self.sealer.seal(post.text.encode(), f"post:{stored.id}")

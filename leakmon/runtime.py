@@ -11,18 +11,24 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from crawlers.files import ReadLimits
 from crawlers.ingest import IngestSink, PostHook, RemovedHook, TradeScorer
 from leakmon.app import App
 from leakmon.errors import ConfigError
 from leakmon.index_cache import load_index_arrays
+from leakmon.workflows import incidents
+from leakmon.workflows.grouping import text_signature
 from matchers.engine import Matcher
 from matchers.index import ProtectedIndex
 from matchers.keyed_hash import KeyedHasher
 from matchers.protect import protected_forms
 from matchers.registry import IdentifierRegistry
+from matchers.trade import trade_score
 from matchers.types.custom import CustomType
 from storage.evidence import EvidenceSealer
+from storage.models.core import HitRecord, Post
 from storage.repositories.protected import confirm_digests
 
 log = logging.getLogger(__name__)
@@ -101,17 +107,14 @@ def build_sink(
         evidence_dir=app.settings.home / "evidence",
         read_limits=ReadLimits(**app.settings.files),
         trade_scorer=_trade_scorer(app),
+        fingerprinter=text_signature,
         post_hooks=post_hooks,
         removed_hooks=removed_hooks,
         run_id=run_id,
     )
 
 
-def _trade_scorer(app: App) -> TradeScorer | None:
-    try:
-        from matchers.trade import trade_score
-    except ImportError:
-        return None
+def _trade_scorer(app: App) -> TradeScorer:
     brands = tuple(app.settings.brands)
 
     def score(text: str) -> tuple[float, tuple[str, ...]]:
@@ -122,27 +125,10 @@ def _trade_scorer(app: App) -> TradeScorer | None:
 
 
 def _workflow_hooks(app: App) -> tuple[list[PostHook], list[RemovedHook]]:
-    """Incident grouping and takedown bookkeeping, when the workflows package is present."""
-    post_hooks: list[PostHook] = []
-    removed_hooks: list[RemovedHook] = []
-    try:
-        from leakmon.workflows import incidents
-    except ImportError:
-        return post_hooks, removed_hooks
+    """Incident grouping, suppression and legal clocks on ingest; takedown bookkeeping on removal."""
     settings = app.settings
 
-    def on_post(session, post, hits):  # type: ignore[no-untyped-def]
+    def on_post(session: Session, post: Post, hits: Sequence[HitRecord]) -> None:
         incidents.on_post_ingested(session, post, hits, settings=settings)
 
-    post_hooks.append(on_post)
-    on_removed = getattr(incidents, "on_post_removed", None)
-    if on_removed is None:
-        try:
-            from leakmon.workflows import takedown
-
-            on_removed = getattr(takedown, "on_post_removed", None)
-        except ImportError:
-            on_removed = None
-    if on_removed is not None:
-        removed_hooks.append(on_removed)
-    return post_hooks, removed_hooks
+    return [on_post], [incidents.on_post_removed]
