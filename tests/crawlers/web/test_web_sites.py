@@ -13,24 +13,27 @@ pytestmark = pytest.mark.slow  # each crawl is a child process (~2-5 s)
 
 
 def test_paste_site_skips_seen_pastes_on_the_next_run(site: FixtureSite, crawl: Crawl, events_path: Path) -> None:
-    listing = '<html><body><a href="/p/aaa">a</a> <a href="/p/bbb">b</a></body></html>'
+    listing = '<html><body><a href="/p/aaa">a</a> <a href="/p/bbb">b</a> <a href="/raw/ddd">raw</a></body></html>'
+    site.add("/raw/ddd", "plain paste LEAKTOKEN\npw: rawpass", content_type="text/plain; charset=utf-8")
     site.add("/archive", listing)
     site.add("/p/aaa", '<html><body><pre class="paste">LEAKTOKEN one\n비번: 1234</pre></body></html>')
     site.add("/p/bbb", '<html><body><pre class="paste">nothing here</pre></body></html>')
     config = {"kind": "paste", "start_urls": [site.url("/archive")], "depth": 1, "selectors": {"post": "pre.paste"}}
     first = crawl(**config)
     pastes = {e["external_id"]: e for e in read_events(events_path, "ingest")}
-    assert sorted(pastes) == [site.url("/p/aaa"), site.url("/p/bbb")]
+    assert sorted(pastes) == [site.url("/p/aaa"), site.url("/p/bbb"), site.url("/raw/ddd")]
     assert pastes[site.url("/p/aaa")]["passwords"] == ["1234"]
-    assert first.new_posts == 2
-    assert first.hits == 1
+    assert pastes[site.url("/raw/ddd")]["text"] == "plain paste LEAKTOKEN\npw: rawpass"  # text/plain: the text
+    assert pastes[site.url("/raw/ddd")]["passwords"] == ["rawpass"]
+    assert first.new_posts == 3
+    assert first.hits == 2
 
     site.reset_log()
     site.add("/archive", listing.replace("</body>", '<a href="/p/ccc">c</a></body>'))
     site.add("/p/ccc", '<html><body><pre class="paste">new LEAKTOKEN</pre></body></html>')
     second = crawl(**config)
     assert sorted(site.fetched()) == ["/archive", "/p/ccc"]  # pastes are immutable: not re-requested
-    assert second.skipped_seen == 2
+    assert second.skipped_seen == 3
     assert second.new_posts == 1
     assert read_events(events_path, "removed") == []
 

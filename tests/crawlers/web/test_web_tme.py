@@ -22,16 +22,24 @@ def _message(channel: str, number: int, text: str, extra: str = "") -> str:
     )
 
 
+FORWARD_AND_PHOTO = (
+    '<div class="tgme_widget_message_forwarded_from">Forwarded from '
+    '<a class="tgme_widget_message_forwarded_from_name" href="https://t.me/other">Other Shop</a></div>'
+    '<a class="tgme_widget_message_photo_wrap" style="background-image:url(\'https://cdn/x.jpg\')"></a>'
+)
 DOC = (
     '<a class="tgme_widget_message_document_wrap"><div class="tgme_widget_message_document_title">db.zip</div>'
     '<div class="tgme_widget_message_document_extra">2.4 MB</div></a>'
 )
 
 
+EXTRAS = {3: DOC, 4: FORWARD_AND_PHOTO}
+
+
 def _page(channel: str, numbers: range, before: int | None, texts: dict[int, str] | None = None) -> str:
     texts = texts or {}
     body = "".join(
-        _message(channel, n, texts.get(n, f"post {n} LEAKTOKEN<br>pw: p{n}"), DOC if n == 3 else "") for n in numbers
+        _message(channel, n, texts.get(n, f"post {n} LEAKTOKEN<br>pw: p{n}"), EXTRAS.get(n, "")) for n in numbers
     )
     more = (
         f'<a class="tme_messages_more js-messages_more" data-before="{before}" href="/s/{channel}?before={before}"></a>'
@@ -65,6 +73,8 @@ def test_preview_pages_back_then_rereads_only_the_newest_page(
             "sha256": None,
         }
     ]
+    assert by_id["leaks/4"]["extra"] == {"forwarded_from": "Other Shop", "photos": "1"}
+    assert by_id["leaks/7"]["url"] == "https://t.me/leaks/7"
     # Only the last post of the walk carries the checkpoint, with the newest id.
     assert [e["checkpoint"] for e in ingested if e["checkpoint"]] == [["tme:src:leaks", "7"]]
     assert ingested[-1]["checkpoint"] == ["tme:src:leaks", "7"]
