@@ -119,8 +119,10 @@ class ParseErrorMiddleware(_SpiderAware):
     """A callback that raised (a page the selectors did not expect) becomes a ``parse_error`` finding."""
 
     def process_spider_exception(self, response: Response, exception: Exception) -> list[Any]:
-        reason = f"{type(exception).__name__}: {str(exception)[:200]}"
-        self.spider.record(Finding(response.url, "parse_error", reason))
+        # Only the type: a parser's message can quote page text, and page text can hold identifiers.
+        self.spider.record(
+            Finding(response.url, "parse_error", f"the page could not be parsed ({type(exception).__name__})")
+        )
         return []
 
 

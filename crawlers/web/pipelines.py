@@ -62,7 +62,8 @@ class SinkPipeline:
             # The page's state is not advanced, so the next run reads the page (and this post) again.
             if item.page_key:
                 self._failed_pages.add(item.page_key)
-            reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+            # Only the type: a database error's message can quote the row (post text, titles).
+            reason = f"the sink failed ({type(exc).__name__}); the page is read again next run"
             spider.record(Finding(item.post.url or item.post.external_id, "ingest_error", reason))
             return
         finally:
@@ -95,7 +96,14 @@ class SinkPipeline:
                 self._removed(external_id)
 
     def _removed(self, external_id: str) -> None:
-        if self.spider.sink.record_removed(self.spider.source, external_id):
+        try:
+            removed = self.spider.sink.record_removed(self.spider.source, external_id)
+        except Exception as exc:
+            self.spider.record(
+                Finding(external_id, "ingest_error", f"recording the removal failed ({type(exc).__name__})")
+            )
+            return
+        if removed:
             self.spider.summary.removed += 1
 
     def _progress(self, *, force: bool = False) -> None:

@@ -6,8 +6,12 @@ from pathlib import Path
 
 import pytest
 from conftest import Crawl
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 from web_fakes import read_events
 from web_sites import FixtureSite
+
+from storage.repositories.crawl import crawl_runs, run_findings
 
 pytestmark = pytest.mark.slow  # each crawl is a child process (~2-5 s)
 
@@ -78,13 +82,19 @@ def test_cp949_pages_decode_whatever_they_declare(site: FixtureSite, crawl: Craw
 
 
 def test_a_post_the_sink_could_not_store_is_read_again_next_run(
-    site: FixtureSite, crawl: Crawl, events_path: Path
+    site: FixtureSite, crawl: Crawl, events_path: Path, crawl_db: str
 ) -> None:
     site.add("/", '<html><body><a href="/t/1">1</a> <a href="/t/2">2</a></body></html>', etag=True)
     site.add("/t/1", "<html><body>SINKFAIL LEAKTOKEN</body></html>", etag=True)
     site.add("/t/2", "<html><body>fine</body></html>", etag=True)
     failed = crawl(kind="site", start_urls=[site.url("/")], depth=1, fail_marker="SINKFAIL")
     assert failed.findings == {"ingest_error": 1}
+    engine = create_engine(crawl_db)
+    with Session(engine) as session:
+        [finding] = run_findings(session, crawl_runs(session, "src")[0].id)
+    engine.dispose()
+    assert finding.kind == "ingest_error"
+    assert "LEAKTOKEN" not in finding.reason  # the sink's message quoted the post: it is not stored
     site.reset_log()
     healed = crawl(kind="site", start_urls=[site.url("/")], depth=1)
     assert site.fetched(status=200) == ["/t/1"]  # its state was not saved: no 304 for it

@@ -166,8 +166,10 @@ def test_a_callback_exception_becomes_a_parse_error_finding() -> None:
     recorded: list[Any] = []
     crawler = SimpleNamespace(spider=SimpleNamespace(record=recorded.append))
     response = Response("http://a.test/t/1", request=Request("http://a.test/t/1"))
-    assert ParseErrorMiddleware(crawler).process_spider_exception(response, KeyError("data-post")) == []
+    error = ValueError("invalid literal for int(): '010-2345-6789'")
+    assert ParseErrorMiddleware(crawler).process_spider_exception(response, error) == []
     assert [(f.locator, f.kind) for f in recorded] == [("http://a.test/t/1", "parse_error")]
+    assert "2345" not in recorded[0].reason  # page text never reaches a finding
 
 
 def test_politeness_settings_follow_the_source() -> None:

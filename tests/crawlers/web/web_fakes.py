@@ -38,7 +38,7 @@ class RecordingSink:
         findings: tuple[Finding, ...] = (),
     ) -> IngestResult:
         if self.fail_marker and self.fail_marker in post.text:
-            raise RuntimeError("database is locked")
+            raise RuntimeError(f"insert failed: {post.text!r}")  # like a DB error quoting the row
         digest = post.content_hash()
         previous = self.hashes.get(post.external_id)
         status = "new" if previous is None else ("unchanged" if previous == digest else "changed")
