@@ -131,9 +131,7 @@ class HitRecord(Base):
     form: Mapped[str16]
     digest: Mapped[digest32]
     key_id: Mapped[str32]
-    subject_id: Mapped[int | None] = mapped_column(
-        BigIntPK, ForeignKey("subjects.id", ondelete="SET NULL"), index=True
-    )
+    subject_id: Mapped[int | None] = mapped_column(BigIntPK, ForeignKey("subjects.id", ondelete="SET NULL"), index=True)
     subject_slot: Mapped[int] = mapped_column(BigInteger)
     compatible_subjects: Mapped[int] = mapped_column(Integer, default=1)
     match_kind: Mapped[str16]

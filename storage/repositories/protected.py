@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
 from datetime import UTC, datetime
+from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import CursorResult, func, select, text

@@ -132,9 +132,7 @@ def test_input_errors_are_one_sentence_and_an_exit_code(
     assert "does not exist" in missing.err
 
 
-def test_missing_key_file_is_a_clear_error(
-    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_missing_key_file_is_a_clear_error(workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _setup(capsys, tmp_path)
     (workspace / "keys.json").unlink()
     result = run_cli(capsys, "scan", str(_leak(tmp_path)))

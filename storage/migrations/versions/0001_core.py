@@ -40,9 +40,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "posts",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("source", sa.String(length=255), nullable=False),
         sa.Column("external_id", sa.String(length=1024), nullable=False),
         sa.Column("venue", sa.String(length=32), nullable=False),
@@ -68,9 +66,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "runs",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("source", sa.String(length=255), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("started_at", storage.base.UTCDateTime(timezone=True), nullable=False),
@@ -86,9 +82,7 @@ def upgrade() -> None:
 
     op.create_table(
         "subjects",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("subject_ref", sa.String(length=255), nullable=False),
         sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subjects")),
@@ -96,9 +90,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "attachments",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("post_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("name", sa.String(length=1024), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
@@ -120,9 +112,7 @@ def upgrade() -> None:
 
     op.create_table(
         "findings",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("source", sa.String(length=255), nullable=False),
         sa.Column("post_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("run_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
@@ -130,12 +120,8 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("created_at", storage.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["post_id"], ["posts.id"], name=op.f("fk_findings_post_id_posts"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["run_id"], ["runs.id"], name=op.f("fk_findings_run_id_runs"), ondelete="SET NULL"
-        ),
+        sa.ForeignKeyConstraint(["post_id"], ["posts.id"], name=op.f("fk_findings_post_id_posts"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name=op.f("fk_findings_run_id_runs"), ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_findings")),
     )
     with op.batch_alter_table("findings", schema=None) as batch_op:
@@ -143,9 +129,7 @@ def upgrade() -> None:
 
     op.create_table(
         "hits",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("post_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("attachment_sha256", sa.String(length=64), nullable=True),
         sa.Column("source", sa.String(length=255), nullable=False),
@@ -164,9 +148,7 @@ def upgrade() -> None:
         sa.Column("explanation", sa.JSON(), nullable=False),
         sa.Column("first_seen", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_seen", storage.base.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["post_id"], ["posts.id"], name=op.f("fk_hits_post_id_posts"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["post_id"], ["posts.id"], name=op.f("fk_hits_post_id_posts"), ondelete="CASCADE"),
         sa.ForeignKeyConstraint(
             ["subject_id"], ["subjects.id"], name=op.f("fk_hits_subject_id_subjects"), ondelete="SET NULL"
         ),
@@ -186,9 +168,7 @@ def upgrade() -> None:
 
     op.create_table(
         "protected_identifiers",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("key_id", sa.String(length=32), nullable=False),
         sa.Column("id_type", sa.String(length=32), nullable=False),
         sa.Column("form", sa.String(length=16), nullable=False),
