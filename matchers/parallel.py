@@ -24,6 +24,8 @@ from matchers.headers import detect_header
 from matchers.model import Hit
 
 DEFAULT_BLOCK = 8 << 20
+#: Smaller blocks when several workers share a file: the last blocks then even out across workers.
+PARALLEL_BLOCK = 2 << 20
 _MATCHER: Matcher | None = None  # set in the parent right before forking
 
 
@@ -129,7 +131,7 @@ def scan_file(
     columns: Sequence[str] | None = None,
     delimiter: str | None = None,
     encoding: str = "utf-8",
-    block_size: int = DEFAULT_BLOCK,
+    block_size: int | None = None,
     auto_header: bool = True,
 ) -> Iterator[Hit]:
     """Hits of a (big) text file in file order, line-scoped; memory does not grow with file size.
@@ -140,6 +142,8 @@ def scan_file(
     file = Path(path)
     if columns is None and auto_header:
         columns, delimiter = sniff_header(file, encoding, delimiter)
+    if block_size is None:
+        block_size = DEFAULT_BLOCK if jobs <= 1 else PARALLEL_BLOCK
     ranges = block_ranges(file, block_size)
     if jobs <= 1 or len(ranges) <= 1:
         line = 0
@@ -182,6 +186,8 @@ def _run(
     line = 0
     with _pool(matcher, jobs) as pool:
         for hits, newlines in pool.imap(func, tasks):
-            shifted = [replace(h, line=h.line + line) for h in hits]
-            yield from confirm_hits(shifted, matcher.confirm)
+            if line:
+                for h in hits:  # fresh unpickled objects nobody else holds: shift in place (cheap)
+                    object.__setattr__(h, "line", h.line + line)
+            yield from confirm_hits(hits, matcher.confirm)
             line += newlines
