@@ -74,6 +74,7 @@ _TRIGGER: Any = re2.compile(TRIGGER)
 _INVISIBLE = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e")
 _SPECIAL = re.compile(r"[^\x00-\x7f가-힣]")
 _DASHES = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63")
+_FOLD_HINT = re.compile("[\uff01-\uff5e" + "".join(_DASHES) + "]")
 _FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {ord(c): "-" for c in _DASHES}
 _TAG = re.compile(r"<\s*(/?)\s*([A-Za-z][A-Za-z0-9]*)[^<>]{0,80}>")
 _BLOCK_TAGS = frozenset({"br", "p", "div", "td", "tr", "th", "li", "ul", "table", "hr", "h1", "h2", "h3"})
@@ -81,6 +82,9 @@ _ENTITY = re.compile(r"&(?:#[0-9]{1,6}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
 _AT = re.compile(
     r"\s*(?:[(\[{<]\s*(?:at|AT|At|골뱅이|@)\s*[)\]}>]|_at_|골뱅이)\s*|(?<=[A-Za-z0-9])\s+@\s*|\s*@\s+(?=[A-Za-z])"
 )
+#: Cheap pre-checks for the e-mail word patterns (their leading \s* makes a full search slow).
+_AT_HINT = re.compile(r"[(\[{<] *(?:at|AT|At|골뱅이|@)|_at_|골뱅이|\s@|@\s")
+_DOT_HINT = re.compile(r"[(\[{] *(?:dot|DOT|Dot|닷|점)|_dot_")
 _DOT = re.compile(r"\s*(?:[(\[{]\s*(?:dot|DOT|Dot|닷|점)\s*[)\]}]|_dot_)\s*")
 _HANGUL_RUN = re.compile(r"[0-9공영빵일이삼사오육칠팔구](?:[ .\-/]{0,2}[0-9공영빵일이삼사오육칠팔구])*")
 _SWAP_RUN = re.compile(r"(?<![A-Za-z])[0-9oOlI](?:[ .\-/]{0,2}[0-9oOlI])*(?![A-Za-z])")
@@ -101,10 +105,13 @@ class Norm:
     pos: list[int]
     own: list[int]
     gap: list[int]
+    _text: str | None = None
 
     @property
     def text(self) -> str:
-        return "".join(self.chars)
+        if self._text is None:
+            self._text = "".join(self.chars)
+        return self._text
 
     def changed(self, start: int, end: int) -> bool:
         """True if normalization touched the span (inside it, or removed text within it)."""
@@ -132,7 +139,7 @@ def trigger_segments(block: bytes) -> list[tuple[int, int]]:
 
 def normalize(text: str) -> Norm:
     """Undo invisible characters, Unicode digit forms, markup, e-mail words, Hangul digits, letter swaps."""
-    folded = text.translate(_FOLD)  # full-width ASCII and dashes, one char for one char
+    folded = text.translate(_FOLD) if _FOLD_HINT.search(text) else text  # full-width ASCII, dashes
     if _SPECIAL.search(folded) is None:
         uni = BIT[OBF_UNICODE_DIGITS]
         norm = Norm(
@@ -200,10 +207,10 @@ def _normalize_words(text: str, norm: Norm) -> Norm:
         norm = _substitute(norm, _ENTITY, lambda m: html.unescape(m.group(0)).replace("\xa0", " "), BIT[OBF_MARKUP])
     if "<" in text:
         norm = _substitute(norm, _TAG, lambda m: " " if m.group(2).lower() in _BLOCK_TAGS else "", BIT[OBF_MARKUP])
-    if "@" in norm.text or "at" in text.lower() or "골뱅이" in text:
+    if _AT_HINT.search(norm.text):
         norm = _substitute(norm, _AT, lambda m: "@", BIT[OBF_EMAIL_WORDS])
-        if "@" in norm.text:
-            norm = _substitute(norm, _DOT, lambda m: ".", BIT[OBF_EMAIL_WORDS])
+    if "@" in norm.text and _DOT_HINT.search(norm.text):
+        norm = _substitute(norm, _DOT, lambda m: ".", BIT[OBF_EMAIL_WORDS])
     if _HANGUL_HINT.search(text):
         _convert_runs(norm, _HANGUL_RUN, HANGUL_DIGITS, BIT[OBF_HANGUL_DIGITS], min_group=3)
     if _SWAP_HINT.search(text):
@@ -267,6 +274,7 @@ def _convert_runs(norm: Norm, pattern: re.Pattern[str], table: dict[str, str], f
             for k in range(g.start(), g.end()):
                 norm.chars[i + k] = table[run[k]]
                 norm.own[i + k] |= flag
+        norm._text = None
 
 
 @dataclass(slots=True)
