@@ -1,8 +1,9 @@
 """Extraction passes: one RE2 ``findall`` over a block feeds one or more recognizers.
 
-The busiest types (phone, e-mail) and the greedy card pattern get a pass each. RRN and address
-share one pass, an alternation without capture groups (they cannot overlap), and each
-raw match is handed to the member that ``claims`` it (ASCII: RRN; Hangul: address).
+The busiest types (phone, e-mail) get a pass each. RRN, card and address share one pass, an
+alternation without capture groups (their written forms are strict enough not to swallow each
+other), and each raw match is handed to every member that ``claims`` it (ASCII: RRN and card by digit
+count; Hangul: address).
 User-declared types keep their own pass (their patterns may hold groups or need stdlib ``re``).
 """
 
@@ -16,9 +17,8 @@ import re2
 from matchers.types.base import Recognizer
 from matchers.types.custom import CustomRecognizer
 
-#: Types with a pass of their own: many matches per MB (phone, e-mail), or a pattern greedy enough to
-#: swallow the start of a neighbouring value in an alternation (card).
-SOLO_TYPES = frozenset({"phone", "email", "card"})
+#: Types with a pass of their own: many matches per MB.
+SOLO_TYPES = frozenset({"phone", "email"})
 
 
 class Pass:

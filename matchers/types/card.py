@@ -12,7 +12,13 @@ from matchers.errors import InvalidIdentifier
 from matchers.model import CARD, OBF_SEPARATORS
 from matchers.types.base import MASK_CLASS, NONDIGIT, Recognizer, digits
 
-FAST = rb"(?:^|[^0-9])[0-9]{4}[- ]?[0-9]{4,6}[- ]?[0-9]{4,5}(?:[- ]?[0-9]{1,4})?[0-9]*"
+#: Written forms with one consistent separator (4-4-4-4, Amex 4-6-5) or none: strict enough to share
+#: an RE2 pass with RRNs without swallowing a neighbouring number.
+_FORMS = (
+    rb"[0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{1,7}|[0-9]{4} [0-9]{4} [0-9]{4} [0-9]{1,7}"
+    rb"|[0-9]{4}-[0-9]{6}-[0-9]{4,5}|[0-9]{4} [0-9]{6} [0-9]{4,5}|[0-9]{13,19}"
+)
+FAST = rb"(?:^|[^0-9])(?:" + _FORMS + rb")[0-9]*"
 SCAN = re.compile(r"(?<![0-9])[0-9]{4}[- ]?[0-9]{4,6}[- ]?[0-9]{4,5}(?:[- ]?[0-9]{1,4})?(?![0-9])")
 MASKED = re.compile(
     r"(?<![0-9])([0-9]{4})[- ]?([0-9]{2})"
@@ -47,7 +53,7 @@ class CardRecognizer(Recognizer):
     partial_forms: ClassVar[tuple[str, ...]] = ("p6s4",)
 
     def claims(self, raw: bytes) -> bool:
-        return raw[1:].isascii()
+        return raw[1:].isascii() and 13 <= len(raw.translate(None, NONDIGIT)) <= 19
 
     def fast_canonicals(self, raws: list[bytes]) -> list[bytes | None]:
         out: list[bytes | None] = []

@@ -55,7 +55,7 @@ class RrnRecognizer(Recognizer):
     partial_forms: ClassVar[tuple[str, ...]] = ("p7", "p6")
 
     def claims(self, raw: bytes) -> bool:
-        return raw[1:].isascii()
+        return raw[1:].isascii() and len(raw.translate(None, NONDIGIT)) == 13
 
     def fast_canonicals(self, raws: list[bytes]) -> list[bytes | None]:
         out: list[bytes | None] = []
