@@ -31,6 +31,7 @@ from leakmon.scheduler.lock import SchedulerLock
 from leakmon.scheduler.specs import job_specs
 from leakmon.scheduler.store import SyncReport, build_scheduler, stored_jobs, sync_jobs
 from leakmon.scheduler.telegram import close_port
+from storage.db import transaction
 from storage.repositories.runs import last_runs
 
 log = get_logger(__name__)
@@ -94,6 +95,7 @@ class SchedulerService:
             self.context.defer = self._defer
             job_context.install(self.context)
             report = sync_jobs(scheduler, specs, stored)
+            self._rerun_interrupted(datetime.now(UTC))
         except BaseException:
             await self.close()
             raise
@@ -113,20 +115,31 @@ class SchedulerService:
         return self.scheduler
 
     def due_jobs(self, now: datetime | None = None) -> list[str]:
-        """Jobs whose next run time has come, plus jobs whose last run was interrupted (killed)."""
+        """Jobs whose next run time has come."""
         now = now or datetime.now(UTC)
-        jobs = self._running().get_jobs()
-        with self.context.app.sessions() as session:
+        return [job.id for job in self._running().get_jobs() if job.next_run_time and job.next_run_time <= now]
+
+    def _rerun_interrupted(self, now: datetime) -> list[str]:
+        """Jobs whose last run never finished (the process was killed): mark that run failed, run again now.
+
+        Safe because this process holds the scheduler lock: no other scheduler's run can be in flight.
+        """
+        scheduler = self._running()
+        interrupted: list[str] = []
+        jobs = scheduler.get_jobs()  # before the write transaction: on SQLite every job-store read takes the lock
+        with transaction(self.context.app.sessions) as session:
             latest = last_runs(session)
-        due = []
-        for job in jobs:
-            run = latest.get(_run_source(job.id))
-            if job.next_run_time is not None and job.next_run_time <= now:
-                due.append(job.id)
-            elif run is not None and run.finished_at is None:
-                log.warning("last run never finished (process killed?); running it again", job=job.id)
-                due.append(job.id)
-        return due
+            for job in jobs:
+                run = latest.get(_run_source(job.id))
+                if run is None or run.finished_at is not None:
+                    continue
+                run.status, run.finished_at = "failed", now
+                run.error = "interrupted: the process ended before the run finished"
+                interrupted.append(job.id)
+        for job_id in interrupted:
+            scheduler.modify_job(job_id, next_run_time=now)
+            log.warning("last run never finished (process killed?); it runs again now", job=job_id)
+        return interrupted
 
     async def run_once(self, *, every: bool = False) -> list[JobResult]:
         """Run every due job (``every``: every job) once through the scheduler, then return."""

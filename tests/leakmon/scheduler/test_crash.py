@@ -154,6 +154,8 @@ def test_sigkill_mid_run_then_rerun_stores_exactly_the_clean_hits(
     assert crash_hits == clean_hits
     assert len(set(crash_hits)) == len(crash_hits)
     assert _scalar(crash_db, "SELECT count(*) FROM posts") == THREADS
+    assert _scalar(crash_db, "SELECT count(*) FROM runs WHERE error LIKE 'interrupted%'") == 1
+    assert _scalar(crash_db, "SELECT count(*) FROM runs WHERE finished_at IS NULL") == 0
 
 
 @pytest.mark.slow

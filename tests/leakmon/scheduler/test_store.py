@@ -10,6 +10,9 @@ from sqlalchemy import MetaData, Table, select, update
 from structlog.testing import capture_logs
 
 from leakmon.scheduler.store import stored_jobs
+from storage.db import transaction
+from storage.models.core import Run
+from storage.repositories.runs import start_run
 
 from .conftest import Workspace, chat, open_service, web_source
 
@@ -109,3 +112,25 @@ async def test_a_changed_schedule_replaces_the_trigger(workspace: Workspace) -> 
     assert job is not None
     assert job.name == "web:forum every */10 * * * *"
     assert "cron" in str(job.trigger)
+
+
+async def test_a_run_killed_mid_way_is_marked_and_runs_again_at_next_start(workspace: Workspace) -> None:
+    app = workspace.app(sources=web_source("forum"))
+    service = await open_service(app)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    service._running().modify_job("web:forum", next_run_time=later)  # not due by its schedule
+    await service.close()
+    with transaction(app.sessions) as session:
+        run_id = start_run(session, "forum", "crawl").id  # a run whose process was SIGKILLed
+    service = await open_service(app)
+    try:
+        due = service.due_jobs()
+    finally:
+        await service.close()
+    with app.sessions() as session:
+        run = session.get(Run, run_id)
+        assert run is not None
+        assert (run.status, run.error) == ("failed", "interrupted: the process ended before the run finished")
+        assert run.finished_at is not None
+    assert due == ["web:forum"]
+    app.close()
