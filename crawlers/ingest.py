@@ -10,7 +10,8 @@ reader, match the post text and every file. ``store`` then writes, in ONE transa
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -22,7 +23,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawlers.files import ReadLimits, passwords_from_text, read_attachment
 from crawlers.interface import CheckpointUpdate, IngestResult
 from crawlers.model import Attachment, CrawledPost, Finding, TextBlock
+from matchers.engine import Matcher
 from matchers.model import Hit
+from matchers.parallel import ScanItem, scan_items
 from storage.evidence import EvidenceSealer
 from storage.models.core import AttachmentRecord, HitRecord, Post
 from storage.repositories.checkpoints import set_checkpoint
@@ -38,6 +41,8 @@ Fingerprinter = Callable[[str], str]
 #: Evidence files above this size are not kept (a finding says so).
 MAX_EVIDENCE_FILE_BYTES = 64 * 1024 * 1024
 _TITLE_MAX = 300
+#: Attachments at least this big are scanned by the worker processes when ``jobs`` > 1.
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 # Identifier-shaped runs in titles are masked before a title is stored in clear: titles are kept
 # for takedown requests, and a seller sometimes puts a sample value in one.
 _TITLE_REDACT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\d[\d\s().\-]{5,}\d")
@@ -110,6 +115,7 @@ class IngestSink:
         post_hooks: Sequence[PostHook] = (),
         removed_hooks: Sequence[RemovedHook] = (),
         run_id: int | None = None,
+        jobs: int = 1,
     ) -> None:
         if (store_post_text or store_files) and sealer is None:
             raise ValueError("storing evidence needs an evidence key (sealer)")
@@ -125,6 +131,7 @@ class IngestSink:
         self.post_hooks = tuple(post_hooks)
         self.removed_hooks = tuple(removed_hooks)
         self.run_id = run_id
+        self.jobs = max(1, jobs)
 
     # -- PostSink -------------------------------------------------------------------------------
 
@@ -230,18 +237,37 @@ class IngestSink:
         safe = replace(attachment, name=PurePosixPath(attachment.name.replace("\\", "/")).name or "attachment")
         found: list[tuple[Hit, str]] = []
         with read_attachment(safe, limits=self.read_limits, passwords=passwords) as reading:
-            for item in reading:
-                if isinstance(item, Finding):
-                    analysis.findings.append(item)
-                    continue
-                found.extend(
-                    (hit, f"{item.locator}:{item.unit} {item.first_line + hit.line}") for hit in self._scan_block(item)
-                )
+            for block, hits in self._scan_reading(reading, analysis, _size(attachment)):
+                found.extend((hit, f"{block.locator}:{block.unit} {block.first_line + hit.line}") for hit in hits)
         report = reading.report
         analysis.hits.extend(LocatedHit(hit, locator, report.sha256) for hit, locator in found)
         analysis.files.append(
             FileOutcome(attachment.name, report.sha256, report.size, report.status, report.detected_type)
         )
+
+    def _scan_reading(
+        self, reading: Iterable[TextBlock | Finding], analysis: Analysis, size: int | None
+    ) -> Iterator[tuple[TextBlock, list[Hit]]]:
+        """Blocks with their hits, in order; big files are scanned by ``jobs`` worker processes."""
+        if self.jobs == 1 or not isinstance(self.matcher, Matcher) or (size or 0) < PARALLEL_MIN_BYTES:
+            for item in reading:
+                if isinstance(item, Finding):
+                    analysis.findings.append(item)
+                else:
+                    yield item, self._scan_block(item)
+            return
+        in_flight: deque[TextBlock] = deque()
+
+        def items() -> Iterator[ScanItem]:
+            for item in reading:
+                if isinstance(item, Finding):
+                    analysis.findings.append(item)
+                    continue
+                in_flight.append(item)
+                yield item.text, item.columns, item.delimiter, "line"
+
+        for hits in scan_items(self.matcher, items(), jobs=self.jobs):
+            yield in_flight.popleft(), hits
 
     def _scan_block(self, block: TextBlock) -> list[Hit]:
         return self.matcher.scan_text(block.text, columns=block.columns, delimiter=block.delimiter, record_scope="line")
@@ -318,6 +344,15 @@ class IngestSink:
         record.evidence_path = str(target)
         record.evidence_key_id = self.sealer.key_id
         record.stored_at = now
+
+
+def _size(attachment: Attachment) -> int | None:
+    if attachment.data is not None:
+        return len(attachment.data)
+    try:
+        return attachment.path.stat().st_size if attachment.path is not None else None
+    except OSError:
+        return None
 
 
 def hit_rows(analysis: Analysis, source: str) -> list[dict[str, object]]:

@@ -89,6 +89,7 @@ def build_sink(
     *,
     context: MatchContext | None = None,
     run_id: int | None = None,
+    jobs: int | None = None,
 ) -> IngestSink:
     """The ingest sink with the configured evidence policy, reader limits and workflow hooks."""
     context = context or build_match_context(app)
@@ -111,6 +112,7 @@ def build_sink(
         post_hooks=post_hooks,
         removed_hooks=removed_hooks,
         run_id=run_id,
+        jobs=jobs if jobs is not None else app.settings.scan.jobs,
     )
 
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from matchers.engine import Confirm, Matcher
 from matchers.headers import detect_header
@@ -83,6 +84,7 @@ def _scan_data(args: tuple[bytes, Sequence[str] | None, str | None]) -> tuple[li
     return _MATCHER.scan_bytes(data, columns=columns, delimiter=delimiter), data.count(b"\n")
 
 
+T = TypeVar("T")
 ScanItem = tuple[str | bytes, Sequence[str] | None, str | None, str]
 
 
@@ -104,7 +106,7 @@ def scan_items(matcher: Matcher, items: Iterable[ScanItem], *, jobs: int = 2) ->
             yield matcher.scan_bytes(data, columns=columns, delimiter=delimiter, record_scope=scope)
         return
     with _pool(matcher, jobs) as pool:
-        for hits in pool.imap(_scan_item, items):
+        for hits in _ordered_map(pool, _scan_item, items, 2 * jobs):
             yield confirm_hits(hits, matcher.confirm)
 
 
@@ -180,12 +182,27 @@ def _pool(matcher: Matcher, jobs: int) -> Iterator[Any]:
         _MATCHER = None
 
 
+def _ordered_map(pool: Any, func: Callable[[Any], T], items: Iterable[Any], window: int) -> Iterator[T]:
+    """``pool.imap`` with at most ``window`` tasks in flight.
+
+    ``Pool.imap`` drains its input eagerly in a feeder thread, so a 1 GB file's blocks would all
+    be read and queued at once; this keeps memory bounded by the window, whatever the input size.
+    """
+    pending: deque[Any] = deque()
+    for item in items:
+        pending.append(pool.apply_async(func, (item,)))
+        if len(pending) >= window:
+            yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
+
+
 def _run(
     matcher: Matcher, func: Callable[[Any], tuple[list[Hit], int]], tasks: Iterable[Any], jobs: int
 ) -> Iterator[Hit]:
     line = 0
     with _pool(matcher, jobs) as pool:
-        for hits, newlines in pool.imap(func, tasks):
+        for hits, newlines in _ordered_map(pool, func, tasks, 2 * jobs):
             if line:
                 for h in hits:  # fresh unpickled objects nobody else holds: shift in place (cheap)
                     object.__setattr__(h, "line", h.line + line)

@@ -21,6 +21,9 @@ def scan(
     store: Annotated[bool, typer.Option("--store/--no-store", help="Store hits in the database.")] = True,
     min_confidence: Annotated[float, typer.Option("--min-confidence", help="Report hits at or above this.")] = 0.0,
     fail_on_hit: Annotated[bool, typer.Option("--fail-on-hit", help="Exit 1 when any hit is found.")] = False,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", min=1, help="Worker processes for big files (default: [scan] jobs).")
+    ] = None,
 ) -> None:
     """Scan files and directories; print every protected subject found (masked, never the value).
 
@@ -31,7 +34,7 @@ def scan(
     from leakmon.scan import HIT_COLUMNS, scan_paths
 
     app = App()
-    sink = build_sink(app)
+    sink = build_sink(app, jobs=jobs)
     outcome = scan_paths(sink, paths, passwords=tuple(password or ()), store=store, min_confidence=min_confidence)
     write_records(outcome.hits, fmt=fmt, columns=HIT_COLUMNS, output=output, title="hits")
     for path, finding in outcome.findings:

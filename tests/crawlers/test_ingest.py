@@ -157,3 +157,21 @@ def test_identifier_shaped_titles_are_redacted(world: World) -> None:
     with world.sessions() as session:
         title = session.scalars(select(Post.title)).one()
     assert title == "샘플 [redacted] [redacted] 판매"
+
+
+def test_parallel_scan_of_a_big_attachment_finds_the_same_hits(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    import crawlers.ingest as ingest
+
+    monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 1)
+    rows = [f"user{i},010-{1000 + i % 9000:04d}-{i % 10000:04d}" for i in range(30_000)]
+    rows[7_000] = "victim,010-3141-5926"
+    rows[29_999] = "victim2,e@gmail.com"
+    data = ("name,phone\n" + "\n".join(rows) + "\n").encode()
+    world.sink.read_limits = world.sink.read_limits.model_copy(update={"block_bytes": 64 * 1024})
+    serial = world.sink.analyze(_post("", attachments=(Attachment(name="big.csv", data=data),)))
+    world.sink.jobs = 2
+    parallel = world.sink.analyze(_post("", attachments=(Attachment(name="big.csv", data=data),)))
+    assert sorted(h.locator for h in serial.hits) == ["big.csv:row 30001", "big.csv:row 7002"]
+    assert sorted((h.locator, h.hit.digest) for h in parallel.hits) == sorted(
+        (h.locator, h.hit.digest) for h in serial.hits
+    )
