@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -16,6 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
 
 from leakmon.cli import main
 
@@ -68,7 +70,9 @@ def slow_site() -> Iterator[str]:
     server.server_close()
 
 
-def _workspace(root: Path, name: str, base: str, key_file: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def _workspace(
+    root: Path, name: str, base: str, key_file: Path, monkeypatch: pytest.MonkeyPatch, database_url: str | None = None
+) -> dict[str, str]:
     home = root / name
     config = root / f"{name}.toml"
     config.write_text(
@@ -81,6 +85,9 @@ def _workspace(root: Path, name: str, base: str, key_file: Path, monkeypatch: py
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("LEAKMON_DATABASE_URL", raising=False)
+    if database_url is not None:
+        env["LEAKMON_DATABASE_URL"] = database_url
+        monkeypatch.setenv("LEAKMON_DATABASE_URL", database_url)
     main(["init"])
     protected = root / "protected.csv"
     protected.write_text(
@@ -95,33 +102,50 @@ def _run_once(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _scalar(db: Path, sql: str) -> int:
-    with sqlite3.connect(db, timeout=30) as connection:
-        try:
-            return int(connection.execute(sql).fetchone()[0])
-        except sqlite3.OperationalError:
-            return 0
+def _url(db: str | Path) -> str:
+    if isinstance(db, Path):
+        return f"sqlite:///{db}"
+    return db.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _scalar(db: str | Path, sql: str) -> int:
+    """A read on its own connection (plain BEGIN: it never takes SQLite's write lock)."""
+    engine = create_engine(_url(db), poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text(sql)).scalar() or 0)
+    except DBAPIError:
+        return 0
+    finally:
+        engine.dispose()
 
 
 HIT_ROWS = (
-    "SELECT p.external_id, h.id_type, h.form, hex(h.digest), s.subject_ref, h.match_kind, h.locator "
+    "SELECT p.external_id, h.id_type, h.form, h.digest, s.subject_ref, h.match_kind, h.locator "
     "FROM hits h JOIN posts p ON p.id = h.post_id LEFT JOIN subjects s ON s.id = h.subject_id"
 )
 
 
-def _hits(db: Path) -> list[tuple[object, ...]]:
-    with sqlite3.connect(db, timeout=30) as connection:
-        return sorted(connection.execute(HIT_ROWS).fetchall())
+def _hits(db: str | Path) -> list[tuple[object, ...]]:
+    engine = create_engine(_url(db), poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text(HIT_ROWS)).all()
+    finally:
+        engine.dispose()
+    return sorted((r[0], r[1], r[2], bytes(r[3]).hex(), *r[4:]) for r in rows)
 
 
 @pytest.mark.slow
 def test_sigkill_mid_run_then_rerun_stores_exactly_the_clean_hits(
-    tmp_path: Path, slow_site: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, slow_site: str, monkeypatch: pytest.MonkeyPatch, db_url: str
 ) -> None:
+    """The killed workspace runs on each database leg; the clean reference run on SQLite."""
     key_file = tmp_path / "keys.json"  # one key: both workspaces compute the same digests
     clean_env = _workspace(tmp_path, "clean", slow_site, key_file, monkeypatch)
-    crash_env = _workspace(tmp_path, "crash", slow_site, key_file, monkeypatch)
-    clean_db, crash_db = tmp_path / "clean" / "leakmon.db", tmp_path / "crash" / "leakmon.db"
+    crash_env = _workspace(tmp_path, "crash", slow_site, key_file, monkeypatch, database_url=db_url)
+    clean_db: str | Path = tmp_path / "clean" / "leakmon.db"
+    crash_db: str | Path = db_url
 
     clean = _run_once(clean_env)
     victim = _run_once(crash_env)
@@ -140,7 +164,11 @@ def test_sigkill_mid_run_then_rerun_stores_exactly_the_clean_hits(
     assert _scalar(crash_db, "SELECT count(*) FROM runs WHERE finished_at IS NULL") == 1
 
     assert clean.wait(timeout=180) == 0
-    for key in ("LEAKMON_HOME", "LEAKMON_CONFIG"):  # the rerun: in this process (saves one interpreter start)
+    for key in (
+        "LEAKMON_HOME",
+        "LEAKMON_CONFIG",
+        "LEAKMON_DATABASE_URL",
+    ):  # the rerun: in this process (saves one interpreter start)
         monkeypatch.setenv(key, crash_env[key])
     try:
         assert main(["run", "--once"]) in (0, None)
