@@ -7,6 +7,20 @@ Public API:
 - :class:`JobContext`: the App and options the module-level job functions run with.
 - :class:`SchedulerLock` / :class:`SchedulerBusy`: one scheduler per job store.
 - :func:`status_rows`: per-source status for ``leakmon status``.
+
+Running it:
+
+- cron / CI: ``*/10 * * * * cd /srv/leakmon && .venv/bin/leakmon run --once --log-format json``
+  (runs what is due, exits non-zero when a run failed; a second invocation while one is still
+  going is refused with exit code 5).
+- daemon: ``leakmon schedule --log-format json --metrics-port 9464`` under systemd
+  (``Restart=on-failure``, ``KillSignal=SIGTERM``, ``TimeoutStopSec`` above the stop grace): on
+  SIGTERM it stops taking new runs, lets running crawls finish the post in flight, then exits.
+- One scheduler per database: SQLite takes ``flock`` on ``<db>.scheduler.lock``; PostgreSQL a
+  session advisory lock. Both vanish with the process, so a killed scheduler never blocks the next.
+- A run killed mid-way is marked ``failed`` (interrupted) at the next start and runs again at once;
+  every post and its hits are one transaction, so the re-run stores exactly what a clean run would.
+- ``apscheduler_jobs`` belongs to APScheduler (created by its job store, not by Alembic).
 """
 
 from __future__ import annotations
