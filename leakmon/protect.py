@@ -190,5 +190,12 @@ def parse_column_options(options: Sequence[str]) -> dict[str, str]:
     return mapping
 
 
-def open_input(path: Path) -> Table:
-    return open_table(path)
+def open_planned(
+    path: Path, *, subject_column: str, columns: Sequence[str], known_types: Iterable[str]
+) -> tuple[Table, ColumnPlan]:
+    """Open a company file and plan its columns (the shared first step of import, hash and rotate)."""
+    table = open_table(path)
+    plan = plan_columns(
+        table.header, subject_column=subject_column, mapping=parse_column_options(columns), known_types=known_types
+    )
+    return table, plan

@@ -15,8 +15,7 @@ import typer
 from leakmon.app import App
 from leakmon.errors import InputError
 from leakmon.output import console, write_records
-from leakmon.protect import ImportReport, hash_rows, parse_column_options, plan_columns
-from leakmon.tables import open_table
+from leakmon.protect import ImportReport, hash_rows, open_planned
 from matchers.keyed_hash import KeyedHasher
 from storage.repositories.keys import active_key_ids, record_key, retire_key
 from storage.repositories.protected import ProtectedLoader
@@ -59,17 +58,12 @@ def rotate(
     ring.save()
     hasher = KeyedHasher(ring.key("hmac", new_id), new_id)
     registry = build_registry(app)
-    mapping = parse_column_options(column or [])
     report = ImportReport()
     with app.sessions.begin() as session:
         loader = ProtectedLoader(session)
         for path in source:
-            table = open_table(path)
-            plan = plan_columns(
-                table.header,
-                subject_column=subject_column,
-                mapping=mapping,
-                known_types=registry.types,
+            table, plan = open_planned(
+                path, subject_column=subject_column, columns=column or [], known_types=registry.types
             )
             for batch in hash_rows(table, plan, hasher, forms_for(registry), report):
                 loader.stage(batch)

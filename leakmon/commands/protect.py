@@ -12,15 +12,7 @@ import typer
 from leakmon.app import App
 from leakmon.output import console, err_console, write_records
 from leakmon.progress import byte_progress
-from leakmon.protect import (
-    ImportReport,
-    hash_rows,
-    parse_column_options,
-    plan_columns,
-    read_hashed,
-    write_hashed,
-)
-from leakmon.tables import open_table
+from leakmon.protect import ImportReport, hash_rows, open_planned, read_hashed, write_hashed
 from storage.repositories.keys import record_key
 from storage.repositories.protected import ProtectedLoader, StagedRow, set_stats, subject_count
 
@@ -54,12 +46,8 @@ def import_(
             batches = read_hashed(file, expected_key_id=hasher.key_id, report=report)
         else:
             registry = build_registry(app)
-            table = open_table(file)
-            plan = plan_columns(
-                table.header,
-                subject_column=subject_column,
-                mapping=parse_column_options(column or []),
-                known_types=registry.types,
+            table, plan = open_planned(
+                file, subject_column=subject_column, columns=column or [], known_types=registry.types
             )
             report.columns = {table.header[i]: t for i, t in plan.typed}
             progress = stack.enter_context(byte_progress(table.size, table.position, "hashing"))
@@ -92,13 +80,7 @@ def hash_(
     app = App()
     hasher = build_hasher(app)
     registry = build_registry(app)
-    table = open_table(file)
-    plan = plan_columns(
-        table.header,
-        subject_column=subject_column,
-        mapping=parse_column_options(column or []),
-        known_types=registry.types,
-    )
+    table, plan = open_planned(file, subject_column=subject_column, columns=column or [], known_types=registry.types)
     report = ImportReport(columns={table.header[i]: t for i, t in plan.typed})
     with (
         output.open("w", encoding="utf-8", newline="") as out,
