@@ -10,7 +10,7 @@ import typer
 
 from leakmon.errors import InputError
 from leakmon.output import err_console
-from leakmon.workflows import audit, sharing
+from leakmon.workflows import audit
 from leakmon.workflows.affected import COLUMNS, affected_rows, select_incidents
 from leakmon.workflows.cli_support import open_app, parse_since
 from leakmon.workflows.incidents import get_incident
@@ -66,6 +66,8 @@ def incident_(
     """An incident as a MISP event or a STIX 2.1 bundle: categories and counts, never values or digests."""
     app = open_app()
     with app.sessions.begin() as session:
+        from leakmon.workflows import sharing  # pymisp and stix2 load slowly: only for this command
+
         text = sharing.render(session, get_incident(session, incident), fmt)
         audit.record(session, "export_incident", f"incident {incident}", rows=1, actor=actor, details={"format": fmt})
     app.close()

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
@@ -14,14 +14,12 @@ from pydantic import ValidationError
 
 from crawlers.telegram.config import TelegramConfig
 from crawlers.telegram.errors import AccountError, TelegramUnavailable, UnknownChat
-from crawlers.telegram.export import ExportImporter, ImportSummary
-from crawlers.telegram.reader import ReaderDeps, ReadSummary, read_chats
-from crawlers.telegram.source import TelethonSource, connect, make_client, make_session
-from crawlers.telegram.source import login as sign_in
-from crawlers.telegram.state import SqlChatState
 from leakmon.app import App
 from leakmon.errors import ConfigError, InputError, LeakmonError, NotFoundError
 from leakmon.output import err_console, write_records
+
+if TYPE_CHECKING:  # Telethon costs ~2 s to import: only the commands that talk to Telegram load it
+    from crawlers.telegram.reader import ReadSummary
 
 SUMMARY_COLUMNS = [
     "name",
@@ -67,6 +65,9 @@ async def read_chats_app(
     ``client`` is a connected TelegramClient owned by the caller's event loop; without one, a
     client is built from the configured session, connected and closed here.
     """
+    from crawlers.telegram.reader import ReaderDeps, read_chats
+    from crawlers.telegram.source import TelethonSource, connect, make_client, make_session
+    from crawlers.telegram.state import SqlChatState
     from leakmon.runtime import build_sink
 
     config = telegram_config(app)
@@ -102,6 +103,8 @@ def login(
     With `session_file` configured the session is written there (mode 0600). Otherwise the
     StringSession is printed once: store it in the secret store as LEAKMON_TELEGRAM__SESSION_STRING.
     """
+    from crawlers.telegram.source import make_client, make_session
+
     config = telegram_config(App())
     try:
         client = make_client(config, make_session(config, for_login=True))
@@ -115,6 +118,8 @@ def login(
 
 
 async def _login(client: Any, phone: str | None) -> tuple[str, str | None]:
+    from crawlers.telegram.source import login as sign_in
+
     try:
         return await sign_in(
             client,
@@ -163,6 +168,8 @@ def import_export(
     Posts get the live reader's ids and permalinks, so importing the same export twice adds nothing.
     Files not included in the export are reported as findings.
     """
+    from crawlers.telegram.export import ExportImporter
+    from crawlers.telegram.state import SqlChatState
     from leakmon.runtime import build_sink
 
     if not directory.exists():
@@ -182,7 +189,7 @@ def import_export(
             max_attachment_bytes=config.max_attachment_bytes,
             local_tz=zone,
         )
-        summary: ImportSummary = importer.import_path(directory)
+        summary = importer.import_path(directory)
     finally:
         app.close()
     if summary.exports == 0:

@@ -119,7 +119,7 @@ def test_unknown_chat_name_is_not_found(workspace: Path, capsys: pytest.CaptureF
 
 
 def test_login_prints_the_string_session_once(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import leakmon.commands.telegram as command
+    import crawlers.telegram.source as source
 
     world = World()
 
@@ -130,7 +130,7 @@ def test_login_prints_the_string_session_once(workspace: Path, monkeypatch: pyte
         client.session.auth_key = AuthKey(bytes(256))
         return client
 
-    monkeypatch.setattr(command, "make_client", fake_client)
+    monkeypatch.setattr(source, "make_client", fake_client)  # the command imports it when it runs
     result = runner.invoke(app, ["telegram", "login", "--phone", "+821000000000"], input=f"{world.login_code}\n")
     assert result.exit_code == 0, result.output
     secret = result.stdout.strip().splitlines()[-1]
