@@ -21,10 +21,20 @@ def run_migrations() -> None:
     _run(connection)
 
 
+#: Tables created by others in leakmon's database: APScheduler keeps its job store here.
+FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Keep autogenerate from proposing to drop tables that are not ours."""
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
 def _run(connection: object) -> None:
     context.configure(
         connection=connection,  # type: ignore[arg-type]
         target_metadata=target_metadata,
+        include_object=include_object,
         render_as_batch=True,
         compare_type=True,
     )
