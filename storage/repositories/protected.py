@@ -19,6 +19,9 @@ from sqlalchemy.orm import Session
 
 from storage.models.core import ProtectedIdentifier, Subject
 
+#: SQLite page cache for a bulk load, in KiB (the default is 2 MB).
+SQLITE_LOAD_CACHE_KIB = 512 * 1024
+
 #: One staged row: (subject_ref, key_id, id_type, form, digest).
 StagedRow = tuple[str, str, str, str, bytes]
 
@@ -38,6 +41,9 @@ class ProtectedLoader:
         self._session = session
         self._dialect = session.get_bind().dialect.name
         self._staged = 0
+        if self._dialect == "sqlite":
+            # A bulk load touches many more pages than SQLite's default 2 MB cache holds.
+            self._session.execute(text(f"PRAGMA cache_size = -{SQLITE_LOAD_CACHE_KIB}"))
         self._session.execute(text("DROP TABLE IF EXISTS protected_stage"))
         self._session.execute(
             text(
