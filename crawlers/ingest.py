@@ -43,9 +43,9 @@ MAX_EVIDENCE_FILE_BYTES = 64 * 1024 * 1024
 _TITLE_MAX = 300
 #: Attachments at least this big are scanned by the worker processes when ``jobs`` > 1.
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
-# Identifier-shaped runs in titles are masked before a title is stored in clear: titles are kept
-# for takedown requests, and a seller sometimes puts a sample value in one.
-_TITLE_REDACT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\d[\d\s().\-]{5,}\d")
+# Identifier-shaped runs (e-mails, long digit runs) are masked before seller-chosen text is stored in
+# clear: titles (kept for takedown requests) and archive member names (in locators and findings).
+_IDENTIFIER_SHAPED = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\d[\d\s().\-]{5,}\d")
 
 
 class TextMatcher(Protocol):
@@ -377,7 +377,7 @@ def hit_rows(analysis: Analysis, source: str) -> list[dict[str, object]]:
             {
                 "attachment_sha256": located.attachment_sha256,
                 "source": source,
-                "locator": located.locator[:2048],
+                "locator": redact(located.locator)[:2048],
                 "id_type": id_type,
                 "form": form,
                 "digest": digest,
@@ -408,10 +408,15 @@ def _explanation(hit: Hit) -> dict[str, object]:
 
 
 def _rows(findings: Sequence[Finding]) -> list[tuple[str, str, str]]:
-    return [(f.locator, f.kind, f.reason) for f in findings]
+    return [(redact(f.locator), f.kind, redact(f.reason)) for f in findings]
+
+
+def redact(text: str) -> str:
+    """``text`` with e-mail addresses and long digit runs replaced by ``[redacted]``."""
+    return _IDENTIFIER_SHAPED.sub("[redacted]", text)
 
 
 def _redact_title(title: str | None) -> str | None:
     if not title:
         return title
-    return _TITLE_REDACT.sub("[redacted]", title)[:_TITLE_MAX]
+    return redact(title)[:_TITLE_MAX]

@@ -175,3 +175,19 @@ def test_parallel_scan_of_a_big_attachment_finds_the_same_hits(world: World, mon
     assert sorted((h.locator, h.hit.digest) for h in parallel.hits) == sorted(
         (h.locator, h.hit.digest) for h in serial.hits
     )
+
+
+def test_identifier_shaped_member_names_are_redacted_in_locators_and_findings(world: World) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("victim_010-2718-2818/users.csv", "name,phone\n홍길동,010-2718-2818\n")
+        archive.writestr("pi@naver.com.txt", bytes(range(256)) * 50)  # binary under a text name
+    world.sink.ingest(_post("", attachments=(Attachment(name="s.zip", data=buffer.getvalue()),)))
+    with world.sessions() as session:
+        locators = list(session.scalars(select(HitRecord.locator)))
+        findings = [(f.locator, f.reason) for f in session.scalars(select(FindingRecord))]
+    assert locators == ["s.zip!victim_[redacted]/users.csv:row 2"]
+    assert any("[redacted]" in locator for locator, _ in findings)  # the binary member was skipped
+    stored = " ".join(locators + [part for finding in findings for part in finding])
+    assert "2718" not in stored
+    assert "pi@naver.com" not in stored
