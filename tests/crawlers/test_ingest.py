@@ -16,17 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawlers.ingest import IngestSink
 from crawlers.interface import CheckpointUpdate
 from crawlers.model import Attachment, CrawledPost, Finding
-from matchers.engine import Matcher
-from matchers.index import ProtectedIndex
-from matchers.keyed_hash import KeyedHasher
-from matchers.protect import protected_digests
-from matchers.registry import IdentifierRegistry
 from storage.db import make_engine, make_sessionmaker
 from storage.evidence import EvidenceError, EvidenceSealer
 from storage.migrate import upgrade
 from storage.models.core import AttachmentRecord, FindingRecord, HitRecord, Post
 from storage.repositories.checkpoints import get_checkpoint
-from storage.repositories.protected import ProtectedLoader, confirm_digests, index_arrays
+from tests.live_set import load_protected_matcher
 
 PEOPLE = {"cust-1": ("010-3141-5926", "pi@naver.com"), "cust-2": ("010-2718-2818", "e@gmail.com")}
 
@@ -43,24 +38,7 @@ def world(db_url: str, tmp_path) -> Iterator[World]:  # type: ignore[no-untyped-
     engine = make_engine(db_url)
     upgrade(engine)
     sessions = make_sessionmaker(engine)
-    hasher = KeyedHasher(os.urandom(32))
-    registry = IdentifierRegistry.default()
-    with sessions.begin() as session:
-        loader = ProtectedLoader(session)
-        rows = []
-        for ref, (phone, email) in PEOPLE.items():
-            for id_type, value in (("phone", phone), ("email", email)):
-                for form, digest in protected_digests(hasher, id_type, value, registry):
-                    rows.append((ref, hasher.key_id, id_type, form, digest))
-        loader.stage(rows)
-        loader.finish(replace=False)
-        prefixes, subjects = index_arrays(session, hasher.key_id)
-
-    def confirm(digests):  # type: ignore[no-untyped-def]
-        with sessions() as session:
-            return confirm_digests(session, digests)
-
-    matcher = Matcher(hasher, ProtectedIndex(prefixes, subjects), registry, confirm=confirm)
+    matcher = load_protected_matcher(sessions, PEOPLE)
     sealer = EvidenceSealer("ev1", os.urandom(32))
     sink = IngestSink(
         sessions, matcher, sealer=sealer, store_post_text=True, store_files=True, evidence_dir=tmp_path / "ev"

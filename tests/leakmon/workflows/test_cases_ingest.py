@@ -4,8 +4,7 @@ record removals; nothing exported carries a plaintext identifier."""
 from __future__ import annotations
 
 import io
-import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import pytest
@@ -19,17 +18,12 @@ from leakmon.workflows import drafts, takedown
 from leakmon.workflows.affected import COLUMNS, affected_rows, select_incidents
 from leakmon.workflows.incidents import on_post_ingested, on_post_removed
 from leakmon.workflows.tables import write_rows
-from matchers.engine import Matcher
-from matchers.index import ProtectedIndex
-from matchers.keyed_hash import KeyedHasher
-from matchers.protect import protected_digests
-from matchers.registry import IdentifierRegistry
 from matchers.trade import trade_score
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 from storage.models.cases import Incident, IncidentPost, TakedownCase
 from storage.models.core import HitRecord, Post
-from storage.repositories.protected import ProtectedLoader, confirm_digests, index_arrays
+from tests.live_set import load_protected_matcher
 
 PEOPLE = {f"cust-{i}": (f"010-5{i:03d}-{7000 + i}", f"user{i}@naver.com") for i in range(6)}
 
@@ -45,22 +39,7 @@ def live(db_url: str) -> Iterator[Live]:
     engine = make_engine(db_url)
     upgrade(engine)
     sessions = make_sessionmaker(engine)
-    hasher = KeyedHasher(os.urandom(32))
-    registry = IdentifierRegistry.default()
-    with sessions.begin() as session:
-        loader = ProtectedLoader(session)
-        rows = []
-        for ref, (phone, email) in PEOPLE.items():
-            for id_type, value in (("phone", phone), ("email", email)):
-                for form, digest in protected_digests(hasher, id_type, value, registry):
-                    rows.append((ref, hasher.key_id, id_type, form, digest))
-        loader.stage(rows)
-        loader.finish(replace=False)
-        prefixes, subjects = index_arrays(session, hasher.key_id)
-
-    def confirm(digests: Sequence[bytes]) -> Mapping[bytes, Sequence[int]]:
-        with sessions() as session:
-            return confirm_digests(session, digests)
+    matcher = load_protected_matcher(sessions, PEOPLE)
 
     settings = Settings(alerts={"min_confidence": 0.0})
 
@@ -73,7 +52,7 @@ def live(db_url: str) -> Iterator[Live]:
 
     sink = IngestSink(
         sessions,
-        Matcher(hasher, ProtectedIndex(prefixes, subjects), registry, confirm=confirm),
+        matcher,
         store_post_text=False,
         trade_scorer=score,
         post_hooks=[hook],
