@@ -12,9 +12,10 @@ import sys
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 
 import leakmon.commands
-from leakmon.errors import LeakmonError
+from leakmon.errors import ConfigError, LeakmonError
 
 app = typer.Typer(
     name="leakmon",
@@ -35,6 +36,10 @@ def main(argv: list[str] | None = None) -> Any:
     except LeakmonError as exc:
         typer.echo(f"leakmon: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except ValidationError as exc:  # settings that do not validate: name the fields, not a traceback
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        typer.echo(f"leakmon: configuration error: {problems}", err=True)
+        sys.exit(ConfigError.exit_code)
     except Exception as exc:  # typer/click usage errors carry their own exit code
         exit_code = getattr(exc, "exit_code", None)
         if exit_code is None:

@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from leakmon.errors import ConfigError
+
 DEFAULT_CONFIG_PATH = Path("config/leakmon.toml")
 
 
@@ -103,7 +105,7 @@ def config_path() -> Path | None:
     if explicit:
         path = Path(explicit)
         if not path.is_file():
-            raise FileNotFoundError(f"LEAKMON_CONFIG points to {path}, which is not a file")
+            raise ConfigError(f"LEAKMON_CONFIG points to {path}, which is not a file")
         return path
     return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None
 
