@@ -47,12 +47,12 @@ _PROV = b"|".join(re.escape(a).encode() for a in sorted(PROVINCES, key=len, reve
 _SUFFIX = "|".join(("로", "길", "동", "리", "가")).encode()
 _UNIT = "|".join(("동", "층", "호")).encode()
 FAST = (
-    rb"(?:" + _PROV + rb")(?:" + _H + rb"|[0-9 ]){1,40}?(?:" + _SUFFIX + rb") ?(?:\xec\x82\xb0 ?|"
-    rb"\xec\xa7\x80\xed\x95\x98 ?)?[0-9]+(?:-[0-9]+)?(?:,? ?[0-9]+ ?(?:" + _UNIT + rb"))*"
+    rb"(?:" + _PROV + rb")(?:" + _H + rb"|[0-9 ]){1,40}?(?:" + _SUFFIX + rb") {0,2}(?:\xec\x82\xb0 ?|"
+    rb"\xec\xa7\x80\xed\x95\x98 ?)?[0-9]+(?:-[0-9]+)?(?:[, ]{0,3}[0-9]+ {0,2}(?:" + _UNIT + rb"))*"
 )
 SCAN = re.compile(
-    r"(?:" + "|".join(sorted(PROVINCES, key=len, reverse=True)) + r")[가-힣0-9 ]{1,40}?(?:로|길|동|리|가) ?"
-    r"(?:산 ?|지하 ?)?[0-9]+(?:-[0-9]+)?(?:,? ?[0-9]+ ?(?:동|층|호))*"
+    r"(?:" + "|".join(sorted(PROVINCES, key=len, reverse=True)) + r")[가-힣0-9 ]{1,40}?(?:로|길|동|리|가) {0,2}"
+    r"(?:산 ?|지하 ?)?[0-9]+(?:-[0-9]+)?(?:[, ]{0,3}[0-9]+ {0,2}(?:동|층|호))*"
 )
 _POSTAL = re.compile(r"\(?\[?\b[0-9]{5}\b\]?\)?|\b[0-9]{3}-[0-9]{3}\b")
 _REFERENCE = re.compile(r"\([^)]*\)")
