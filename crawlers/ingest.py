@@ -9,7 +9,6 @@ reader, match the post text and every file. ``store`` then writes, in ONE transa
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,7 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawlers.files import ReadLimits, passwords_from_text, read_attachment
 from crawlers.interface import CheckpointUpdate, IngestResult
-from crawlers.model import Attachment, CrawledPost, Finding, TextBlock
+from crawlers.model import Attachment, CrawledPost, Finding, TextBlock, content_hash_of
+from crawlers.redact import redact
 from matchers.engine import Matcher
 from matchers.model import Hit
 from matchers.parallel import ScanItem, scan_items
@@ -43,9 +43,6 @@ MAX_EVIDENCE_FILE_BYTES = 64 * 1024 * 1024
 _TITLE_MAX = 300
 #: Attachments at least this big are scanned by the worker processes when ``jobs`` > 1.
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
-# Identifier-shaped runs (e-mails, long digit runs) are masked before seller-chosen text is stored in
-# clear: titles (kept for takedown requests) and archive member names (in locators and findings).
-_IDENTIFIER_SHAPED = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\d[\d\s().\-]{5,}\d")
 
 
 class TextMatcher(Protocol):
@@ -82,7 +79,7 @@ class Analysis:
     """Everything learned about one post before it is stored."""
 
     post: CrawledPost
-    content_hash: str
+    content_hash: str = ""
     hits: list[LocatedHit] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     files: list[FileOutcome] = field(default_factory=list)
@@ -92,9 +89,8 @@ class Analysis:
 
     @property
     def status(self) -> str:
-        if any(f.status == "failed" for f in self.files):
-            return "partial"
-        return "partial" if any(f.status in ("partial", "skipped") for f in self.files) else "ok"
+        """``partial`` when any file was not read whole, else ``ok``."""
+        return "ok" if all(f.status == "ok" for f in self.files) else "partial"
 
 
 class IngestSink:
@@ -174,8 +170,12 @@ class IngestSink:
     # -- the two halves ----------------------------------------------------------------------------
 
     def analyze(self, post: CrawledPost, *, passwords: Sequence[str] = (), content_hash: str | None = None) -> Analysis:
-        """Read and match the post and its files (no database writes)."""
-        analysis = Analysis(post=post, content_hash=content_hash or post.content_hash())
+        """Read and match the post and its files (no database writes).
+
+        Without ``content_hash`` it is computed from the SHA-256 the reader took while reading each
+        file, so a big file is not read a second time just to hash it.
+        """
+        analysis = Analysis(post=post)
         if post.text:
             for hit in self.matcher.scan_text(post.text, record_scope="all"):
                 analysis.hits.append(LocatedHit(hit, f"text:line {hit.line + 1}", None))
@@ -186,6 +186,13 @@ class IngestSink:
         candidates = tuple(dict.fromkeys([*passwords, *passwords_from_text(post.text)]))
         for attachment in post.attachments:
             self._analyze_attachment(analysis, attachment, candidates)
+        analysis.content_hash = content_hash or content_hash_of(
+            post.text,
+            [
+                outcome.sha256 or attachment.sha256() or attachment.name
+                for attachment, outcome in zip(post.attachments, analysis.files, strict=True)
+            ],
+        )
         return analysis
 
     def store(self, analysis: Analysis, *, checkpoint: CheckpointUpdate | None = None) -> IngestResult:
@@ -409,11 +416,6 @@ def _explanation(hit: Hit) -> dict[str, object]:
 
 def _rows(findings: Sequence[Finding]) -> list[tuple[str, str, str]]:
     return [(redact(f.locator), f.kind, redact(f.reason)) for f in findings]
-
-
-def redact(text: str) -> str:
-    """``text`` with e-mail addresses and long digit runs replaced by ``[redacted]``."""
-    return _IDENTIFIER_SHAPED.sub("[redacted]", text)
 
 
 def _redact_title(title: str | None) -> str | None:

@@ -7,7 +7,7 @@ file readers) and the matching/storage side. They are frozen and carry no databa
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,11 +78,16 @@ class CrawledPost:
 
     def content_hash(self) -> str:
         """SHA-256 over the text and the attachments' identities: equal hashes mean an unchanged post."""
-        digest = hashlib.sha256(self.text.encode("utf-8", "surrogatepass"))
-        for attachment in self.attachments:
-            digest.update(b"\x00")
-            digest.update((attachment.sha256() or attachment.name).encode())
-        return digest.hexdigest()
+        return content_hash_of(self.text, [attachment.sha256() or attachment.name for attachment in self.attachments])
+
+
+def content_hash_of(text: str, attachment_ids: Iterable[str]) -> str:
+    """The post content hash from its text and each attachment's SHA-256 (or name when not fetched)."""
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass"))
+    for attachment_id in attachment_ids:
+        digest.update(b"\x00")
+        digest.update(attachment_id.encode())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

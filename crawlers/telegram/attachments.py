@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from crawlers.model import Attachment, Finding
+from crawlers.redact import redact
 from crawlers.telegram.config import TelegramConfig
 from crawlers.telegram.errors import ChatUnavailable
 from crawlers.telegram.normalize import document_name, fetchable_document
-from crawlers.telegram.redact import redact
 from crawlers.telegram.refs import Peer, external_id
 from crawlers.telegram.source import TelegramSource
 

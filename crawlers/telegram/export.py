@@ -20,8 +20,8 @@ from typing import Any
 from crawlers.files import passwords_from_text
 from crawlers.interface import PostSink
 from crawlers.model import Attachment, CrawledPost, Finding
+from crawlers.redact import redact
 from crawlers.telegram.normalize import channel_passwords, compose_text, safe_name
-from crawlers.telegram.redact import redact
 from crawlers.telegram.refs import external_id, mark_channel, permalink
 
 CHANNEL_TYPES = frozenset({"private_channel", "public_channel", "private_supergroup", "public_supergroup"})

@@ -15,7 +15,7 @@ from typing import Any
 from telethon.tl import types
 
 from crawlers.model import Attachment, CrawledPost, Finding
-from crawlers.telegram.redact import redact
+from crawlers.redact import redact
 from crawlers.telegram.refs import Peer, external_id
 
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")

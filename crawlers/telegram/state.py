@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawlers.telegram.redact import redact
+from crawlers.redact import redact
 from crawlers.telegram.refs import Peer
 from storage.db import transaction
 from storage.repositories import telegram as repo

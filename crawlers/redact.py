@@ -1,7 +1,8 @@
 """Mask identifier-shaped runs (e-mails, long digit runs) in names we store or print.
 
-Chat titles and sender file names are chosen by sellers, who sometimes put a sample value in them
-("DB 010-1234-5678", "kim_01012345678.xlsx"). The same rule as the ingest sink's post titles.
+Post titles, archive member names, chat titles and sender file names are chosen by sellers, who
+sometimes put a sample value in them ("DB 010-1234-5678", "kim_01012345678.xlsx"). Every venue and
+the ingest sink mask them with this one rule before they are stored or printed.
 """
 
 from __future__ import annotations
