@@ -174,7 +174,8 @@ def test_identifier_shaped_member_names_are_redacted_in_locators_and_findings(wo
 def test_hash_taken_while_reading_equals_the_posts_content_hash(world: World, tmp_path: Path) -> None:
     path = tmp_path / "dump.csv"
     path.write_text("name,phone\n홍길동,010-2718-2818\n", encoding="utf-8")
-    post = _post("샘플", attachments=(Attachment(name="dump.csv", path=path), Attachment(name="gone", skipped_reason="x")))
+    files = (Attachment(name="dump.csv", path=path), Attachment(name="gone", skipped_reason="x"))
+    post = _post("샘플", attachments=files)
     assert world.sink.analyze(post).content_hash == post.content_hash()
     world.sink.store(world.sink.analyze(post))
     assert world.sink.ingest(post).status == "unchanged"
