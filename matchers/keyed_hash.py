@@ -7,12 +7,21 @@ with the same digits never share a digest, and a change of canonical forms re-ke
 Speed: HMAC is computed from precomputed SHA-256 states (key^ipad already absorbed, and for each
 (domain, form) also the message header), copied per digest. The output is byte-identical to
 ``hmac.digest(key, msg, "sha256")`` but about 2.7x cheaper per candidate (see PERFORMANCE.md).
+
+Two SHA-256 implementations give identical digests: OpenSSL's (``hashlib.sha256``) and CPython's own
+(``_sha2``/``_sha256``). For the one-block messages of the hot path the per-call cost of copying a
+state dominates, and which one is cheaper depends on the CPU and the OpenSSL build (measured: 1.56 vs
+1.02 µs per HMAC on one machine, the reverse where OpenSSL uses SHA extensions cheaply), so the faster
+one is picked once per process by a short timing, after checking both agree on a test vector.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Sequence
+import importlib
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,6 +34,39 @@ _BLOCK = 64
 #: domain: a foreigner number imported under "rrn" still matches when the leak is read as "frn".
 DIGEST_DOMAIN_ALIASES = {FRN: RRN}
 _KEY_ID_LABEL = b"leakmon/key-id/v1\x00"
+
+
+Sha256 = Callable[[bytes], Any]
+
+
+def _sha256_candidates() -> list[Sha256]:
+    found: list[Sha256] = [hashlib.sha256]
+    for module in ("_sha2", "_sha256"):  # CPython's built-in implementation (3.12+ / 3.11)
+        try:
+            found.append(importlib.import_module(module).sha256)
+        except (ImportError, AttributeError):
+            continue
+    return found
+
+
+def _hmac_cost(ctor: Sha256, rounds: int = 2000) -> float:
+    inner, outer = ctor(b"\x36" * _BLOCK), ctor(b"\x5c" * _BLOCK)
+    start = time.perf_counter()
+    for i in range(rounds):
+        state = inner.copy()
+        state.update(b"82%010d" % i)
+        final = outer.copy()
+        final.update(state.digest())
+        final.digest()
+    return time.perf_counter() - start
+
+
+@functools.cache
+def fastest_sha256() -> Sha256:
+    """The cheaper of the SHA-256 implementations for copy-update-digest on short messages."""
+    probe = b"leakmon/sha256-probe" * 7
+    agreeing = [c for c in _sha256_candidates() if c(probe).digest() == hashlib.sha256(probe).digest()]
+    return min(agreeing, key=_hmac_cost)
 
 
 def key_id_for(key: bytes) -> str:
@@ -49,8 +91,9 @@ class KeyedHasher:
         if len(key) > _BLOCK:
             key = hashlib.sha256(key).digest()
         padded = key.ljust(_BLOCK, b"\x00")
-        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
-        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+        sha256 = fastest_sha256()
+        self._inner = sha256(bytes(b ^ 0x36 for b in padded))
+        self._outer = sha256(bytes(b ^ 0x5C for b in padded))
         self._states: dict[tuple[str, str], Any] = {}
         self.key_id = key_id if key_id is not None else key_id_for(key)
 

@@ -5,6 +5,7 @@ import hmac
 import numpy as np
 import pytest
 
+from matchers import keyed_hash
 from matchers.keyed_hash import KeyedHasher, key_id_for, message_header, prefix64
 from matchers.model import CANONICAL_VERSION
 
@@ -55,3 +56,21 @@ def test_prefix64_is_big_endian_first_8_bytes() -> None:
     assert got.dtype == np.uint64
     assert got.tolist() == [int.from_bytes(d[:8], "big") for d in digests]
     assert prefix64([]).size == 0
+
+
+@pytest.mark.parametrize("implementation", keyed_hash._sha256_candidates())
+def test_every_sha256_implementation_gives_the_stdlib_hmac(
+    implementation: keyed_hash.Sha256, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whichever SHA-256 the timing picks, the digests are the same (stored sets stay valid)."""
+    monkeypatch.setattr(keyed_hash, "fastest_sha256", lambda: implementation)
+    key = KEYS[1]
+    msg = f"leakmon/v{CANONICAL_VERSION}/email/full".encode() + b"\x00" + b"kim@naver.com"
+    h = KeyedHasher(key)
+    assert h.digest_many("email", [b"kim@naver.com"]) == [hmac.digest(key, msg, "sha256")]
+
+
+def test_fastest_sha256_is_one_of_the_agreeing_implementations() -> None:
+    chosen = keyed_hash.fastest_sha256()
+    assert chosen in keyed_hash._sha256_candidates()
+    assert chosen(b"abc").hexdigest() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
