@@ -115,7 +115,8 @@ class KeyedHasher:
         inner.update(data)
         outer = self._outer.copy()
         outer.update(inner.digest())
-        return outer.digest()
+        digest: bytes = outer.digest()
+        return digest
 
     def digest_many(self, id_type: str, canonicals: Sequence[bytes | str], form: str = "full") -> list[bytes]:
         """Digests of many canonical values of one type and form (the hot path)."""
