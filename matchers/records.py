@@ -51,22 +51,31 @@ def build_hits(ctx: RecordContext, found: list[Found]) -> list[Hit]:
 def _weak_evidence(ctx: RecordContext, groups: dict[int, list[Found]]) -> dict[int, list[Found]]:
     m = ctx.matcher
     cands: list[tuple[int, Recognizer, str, str, int, str, int]] = []
-    digests: list[bytes] = []
-    digest = m.hasher.digest
+    # Records repeat the same words (product names, statuses): hash each distinct value once.
+    distinct: dict[tuple[str, str], dict[str, int]] = {}
     whole_text = ctx.block.decode("utf-8", "replace") if ctx.whole else ""
     for key, fs in groups.items():
         text, base_line = (whole_text, 0) if ctx.whole else (fs[0].line_text, fs[0].line)
         for rec in m._weak:
             for canonical, form, start in rec.record_tokens(text, partial=m.options.partial):
                 cands.append((key, rec, canonical, form, start, text, base_line))
-                digests.append(digest(rec.domain, canonical, form))
+                distinct.setdefault((rec.domain, form), {}).setdefault(canonical, 0)
     if not cands:
         return {}
+    digests: list[bytes] = []
+    for (domain, form), values in distinct.items():
+        for canonical, digest in zip(values, m.hasher.digest_many(domain, list(values), form), strict=True):
+            values[canonical] = len(digests)
+            digests.append(digest)
+    matched = m.lookup(digests)
     out: dict[int, list[Found]] = {}
-    for i, subjects in m.lookup(digests).items():
-        key, rec, canonical, form, start, text, base_line = cands[i]
+    for key, rec, canonical, form, start, text, base_line in cands:
+        position = distinct[(rec.domain, form)][canonical]
+        subjects = matched.get(position)
+        if subjects is None:
+            continue
         f = _weak_found(rec, canonical, form, text, start, base_line)
-        f.digest, f.subjects = digests[i], subjects
+        f.digest, f.subjects = digests[position], subjects
         if form != "full":
             f.obfuscation = (OBF_MASKED,)
         out.setdefault(key, []).append(f)

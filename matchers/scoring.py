@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from matchers.model import (
     COMPOSITE,
@@ -20,9 +21,9 @@ CHECKSUM_BOOST = 0.03
 EXCEL_PENALTY = 0.15
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
-    """What the engine knows about a found value when it scores it."""
+    """What the engine knows about a found value when it scores it (hashable: scores are cached)."""
 
     base: float
     match_kind: str
@@ -34,11 +35,15 @@ class Evidence:
     corroborated_by: tuple[str, ...] = ()  # other types of the same subject in the record
     compatible: int = 1  # number of compatible subjects (partial hits)
     narrowed_by: tuple[str, ...] = ()
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
 
 
+@functools.lru_cache(maxsize=4096)
 def score(ev: Evidence) -> tuple[float, Explanation]:
-    """Confidence in [0, 1] and the reasons that produced it."""
+    """Confidence in [0, 1] and the reasons that produced it.
+
+    Cached: a dump's hits share a handful of evidence shapes, and both results are immutable.
+    """
     reasons: list[str] = [f"{ev.match_kind} match on keyed digest (base {ev.base:.2f})"]
     conf = ev.base
     if ev.match_kind == PARTIAL:
