@@ -8,6 +8,7 @@ Invalid values are counted and reported by row number and type, never echoed.
 from __future__ import annotations
 
 import csv
+import multiprocessing
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -18,10 +19,13 @@ from leakmon.errors import InputError
 from leakmon.tables import Table, open_table
 from matchers.errors import InvalidIdentifier
 from matchers.keyed_hash import KeyedHasher
+from matchers.parallel import ordered_map
 from storage.repositories.protected import StagedRow
 
 HASHED_HEADER = ("subject_ref", "id_type", "form", "digest", "key_id")
 BATCH_ROWS = 20_000
+#: Rows per hashing chunk (the unit handed to a worker process).
+CHUNK_ROWS = 10_000
 MAX_LISTED_INVALID = 50
 IGNORE = "-"
 
@@ -91,53 +95,114 @@ def plan_columns(
     return ColumnPlan(subject_index=subject_index, typed=tuple(typed))
 
 
+RowChunk = list[tuple[int, list[str]]]  # (row number, [subject cell, typed cells in plan order])
+
+
+@dataclass
+class ChunkResult:
+    """What hashing one chunk of rows produced (merged into the report in file order)."""
+
+    staged: list[StagedRow]
+    values: int
+    invalid: list[tuple[int, str, str]]  # (row, type, reason); never the value
+
+
 def hash_rows(
-    table: Table, plan: ColumnPlan, hasher: KeyedHasher, forms_of: FormsOf, report: ImportReport
+    table: Table,
+    plan: ColumnPlan,
+    hasher: KeyedHasher,
+    forms_of: FormsOf,
+    report: ImportReport,
+    *,
+    jobs: int = 1,
 ) -> Iterator[list[StagedRow]]:
-    """Normalize and hash a table batch by batch; yields staged rows, fills ``report``."""
-    key_id = hasher.key_id
-    pending: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    pending_count = 0
+    """Normalize and hash a table chunk by chunk; yields staged rows in file order, fills ``report``.
+
+    With ``jobs`` > 1, forked worker processes normalize and hash while this process reads the file
+    and stores what they return; at most ``2 * jobs`` chunks are in flight, so memory stays bounded.
+    """
+    types = tuple(id_type for _, id_type in plan.typed)
+    chunks = _row_chunks(table, plan, report)
+    results: Iterator[ChunkResult]
+    if jobs <= 1:
+        results = (hash_chunk(hasher, forms_of, types, chunk) for chunk in chunks)
+    else:
+        results = _hash_in_workers(hasher, forms_of, types, chunks, jobs)
+    for result in results:
+        report.values += result.values
+        for row, id_type, reason in result.invalid:
+            report.add_invalid(row, id_type, reason)
+        report.digests += len(result.staged)
+        yield result.staged
+
+
+def _row_chunks(table: Table, plan: ColumnPlan, report: ImportReport) -> Iterator[RowChunk]:
+    wanted = (plan.subject_index, *(index for index, _ in plan.typed))
+    chunk: RowChunk = []
     for row_number, row in table.rows:
         report.rows += 1
-        subject = row[plan.subject_index].strip() if plan.subject_index < len(row) else ""
+        width = len(row)
+        chunk.append((row_number, [row[i] if i < width else "" for i in wanted]))
+        if len(chunk) >= CHUNK_ROWS:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def hash_chunk(hasher: KeyedHasher, forms_of: FormsOf, types: Sequence[str], chunk: RowChunk) -> ChunkResult:
+    """Normalize and hash one chunk (in this process or a worker); one ``digest_many`` per type and form."""
+    pending: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    invalid: list[tuple[int, str, str]] = []
+    values = 0
+    for row_number, cells in chunk:
+        subject = cells[0].strip()
         if not subject:
-            report.add_invalid(row_number, "subject_ref", "empty subject reference")
+            invalid.append((row_number, "subject_ref", "empty subject reference"))
             continue
-        for index, id_type in plan.typed:
-            value = row[index].strip() if index < len(row) else ""
+        for id_type, cell in zip(types, cells[1:], strict=True):
+            value = cell.strip()
             if not value:
                 continue
-            report.values += 1
+            values += 1
             try:
                 forms = forms_of(id_type, value)
             except InvalidIdentifier as exc:
-                report.add_invalid(row_number, id_type, exc.reason)
+                invalid.append((row_number, id_type, exc.reason))
                 continue
             for form, canonical in forms:
                 pending.setdefault((id_type, form), []).append((subject, canonical))
-                pending_count += 1
-        if pending_count >= BATCH_ROWS:
-            yield _digest_batch(pending, hasher, key_id, report)
-            pending, pending_count = {}, 0
-    if pending:
-        yield _digest_batch(pending, hasher, key_id, report)
-
-
-def _digest_batch(
-    pending: dict[tuple[str, str], list[tuple[str, str]]],
-    hasher: KeyedHasher,
-    key_id: str,
-    report: ImportReport,
-) -> list[StagedRow]:
+    key_id = hasher.key_id
     staged: list[StagedRow] = []
     for (id_type, form), items in pending.items():
         digests = hasher.digest_many(id_type, [canonical for _, canonical in items], form)
         staged.extend(
             (subject, key_id, id_type, form, digest) for (subject, _), digest in zip(items, digests, strict=True)
         )
-    report.digests += len(staged)
-    return staged
+    return ChunkResult(staged, values, invalid)
+
+
+#: What forked workers inherit: (hasher, forms_of, types). Set in the parent right before forking.
+_WORKER: tuple[KeyedHasher, FormsOf, tuple[str, ...]] | None = None
+
+
+def _hash_in_worker(chunk: RowChunk) -> ChunkResult:
+    assert _WORKER is not None  # noqa: S101 - set by the parent before forking
+    return hash_chunk(*_WORKER, chunk)
+
+
+def _hash_in_workers(
+    hasher: KeyedHasher, forms_of: FormsOf, types: tuple[str, ...], chunks: Iterator[RowChunk], jobs: int
+) -> Iterator[ChunkResult]:
+    # Fork (not spawn): forms_of is a closure over the registry, and the key must not be pickled.
+    # Workers never touch the database connection the parent may hold.
+    global _WORKER
+    _WORKER = (hasher, forms_of, types)
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            yield from ordered_map(pool, _hash_in_worker, chunks, 2 * jobs)
+    finally:
+        _WORKER = None
 
 
 def read_hashed(path: Path, *, expected_key_id: str, report: ImportReport) -> Iterator[list[StagedRow]]:

@@ -106,7 +106,7 @@ def scan_items(matcher: Matcher, items: Iterable[ScanItem], *, jobs: int = 2) ->
             yield matcher.scan_bytes(data, columns=columns, delimiter=delimiter, record_scope=scope)
         return
     with _pool(matcher, jobs) as pool:
-        for hits in _ordered_map(pool, _scan_item, items, 2 * jobs):
+        for hits in ordered_map(pool, _scan_item, items, 2 * jobs):
             yield confirm_hits(hits, matcher.confirm)
 
 
@@ -182,7 +182,7 @@ def _pool(matcher: Matcher, jobs: int) -> Iterator[Any]:
         _MATCHER = None
 
 
-def _ordered_map(pool: Any, func: Callable[[Any], T], items: Iterable[Any], window: int) -> Iterator[T]:
+def ordered_map(pool: Any, func: Callable[[Any], T], items: Iterable[Any], window: int) -> Iterator[T]:
     """``pool.imap`` with at most ``window`` tasks in flight.
 
     ``Pool.imap`` drains its input eagerly in a feeder thread, so a 1 GB file's blocks would all
@@ -202,7 +202,7 @@ def _run(
 ) -> Iterator[Hit]:
     line = 0
     with _pool(matcher, jobs) as pool:
-        for hits, newlines in _ordered_map(pool, func, tasks, 2 * jobs):
+        for hits, newlines in ordered_map(pool, func, tasks, 2 * jobs):
             if line:
                 for h in hits:  # fresh unpickled objects nobody else holds: shift in place (cheap)
                     object.__setattr__(h, "line", h.line + line)

@@ -33,7 +33,7 @@ def write_set(path: Path, identifiers: int) -> None:
             out.write(f"s{i:09d},010{rng.randrange(10**8):08d},user{i}.{rng.randrange(999)}@naver.com\n")
 
 
-def run(url: str, path: Path, *, partial: bool) -> dict[str, float]:
+def run(url: str, path: Path, *, partial: bool, jobs: int) -> dict[str, float]:
     engine = make_engine(url)
     upgrade(engine)
     sessions = make_sessionmaker(engine)
@@ -50,7 +50,7 @@ def run(url: str, path: Path, *, partial: bool) -> dict[str, float]:
         loader = ProtectedLoader(session)
         table = open_table(path)
         plan = plan_columns(table.header, subject_column="subject_ref", mapping={}, known_types=registry.types)
-        batches = hash_rows(table, plan, hasher, forms, report)
+        batches = hash_rows(table, plan, hasher, forms, report, jobs=jobs)
         while True:
             t0 = time.perf_counter()
             batch = next(batches, None)
@@ -75,6 +75,7 @@ def main() -> None:
     parser.add_argument(
         "--identifiers", type=int, default=1_000_000, help="identifiers in the set (10M for the target)"
     )
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="hashing worker counts to compare")
     parser.add_argument("--pg", default=None, help="also load into this PostgreSQL database URL")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,15 +84,17 @@ def main() -> None:
         targets = [("sqlite", f"sqlite:///{tmp}/bench.db")] + ([("postgresql", args.pg)] if args.pg else [])
         print(f"protect import, {args.identifiers:,} identifiers (phones + e-mails)")
         for partial in (False, True):
-            for name, url in targets:
-                if name == "sqlite":
-                    Path(f"{tmp}/bench.db").unlink(missing_ok=True)
-                r = run(url, csv_path, partial=partial)
-                label = "full + partial forms" if partial else "full forms only"
-                print(
-                    f"  {name:10s} {label:22s} {r['ids_per_s']:>10,.0f} identifiers/s  "
-                    f"({r['digests']:,} digests in {r['seconds']:.1f} s; normalize+hash {r['hash_seconds']:.1f} s)"
-                )
+            for jobs in args.jobs:
+                for name, url in targets:
+                    if name == "sqlite":
+                        Path(f"{tmp}/bench.db").unlink(missing_ok=True)
+                    r = run(url, csv_path, partial=partial, jobs=jobs)
+                    label = "full + partial forms" if partial else "full forms only"
+                    print(
+                        f"  {name:10s} {label:22s} --jobs {jobs}  {r['ids_per_s']:>10,.0f} identifiers/s  "
+                        f"({r['digests']:,} digests in {r['seconds']:.1f} s; waiting for hashes "
+                        f"{r['hash_seconds']:.1f} s)"
+                    )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,10 @@ from storage.repositories.protected import ProtectedLoader, StagedRow, set_stats
 protect_app = typer.Typer(help="Manage the protected identifier set (stored as keyed digests only).")
 
 SubjectColumn = Annotated[str, typer.Option("--subject-column", help="Column holding the opaque subject reference.")]
+Jobs = Annotated[
+    int | None,
+    typer.Option("--jobs", min=1, help="Worker processes that normalize and hash (default: [scan] jobs)."),
+]
 ColumnMap = Annotated[
     list[str] | None,
     typer.Option("--column", help="Map a header to a type: HEADER=TYPE (TYPE '-' ignores the column). Repeatable."),
@@ -32,6 +36,7 @@ def import_(
     column: ColumnMap = None,
     replace: Annotated[bool, typer.Option("--replace", help="Swap the whole set for this file, atomically.")] = False,
     hashed: Annotated[bool, typer.Option("--hashed", help="FILE is the output of `leakmon protect hash`.")] = False,
+    jobs: Jobs = None,
 ) -> None:
     """Import protected identifiers: normalized and hashed in memory, only digests are stored."""
     from leakmon.runtime import build_hasher, build_registry, forms_for
@@ -51,7 +56,8 @@ def import_(
             )
             report.columns = {table.header[i]: t for i, t in plan.typed}
             progress = stack.enter_context(byte_progress(table.size, table.position, "hashing"))
-            batches = progress.wrap(hash_rows(table, plan, hasher, forms_for(registry), report))
+            workers = jobs or app.settings.scan.jobs
+            batches = progress.wrap(hash_rows(table, plan, hasher, forms_for(registry), report, jobs=workers))
         with app.sessions.begin() as session:
             loader = ProtectedLoader(session)
             for batch in batches:
@@ -73,6 +79,7 @@ def hash_(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the hashed file.")],
     subject_column: SubjectColumn = "subject_ref",
     column: ColumnMap = None,
+    jobs: Jobs = None,
 ) -> None:
     """Hash a protected-set file without a database (for a secure zone); import it with --hashed."""
     from leakmon.runtime import build_hasher, build_registry, forms_for
@@ -86,7 +93,8 @@ def hash_(
         output.open("w", encoding="utf-8", newline="") as out,
         byte_progress(table.size, table.position, "hashing") as progress,
     ):
-        write_hashed(progress.wrap(hash_rows(table, plan, hasher, forms_for(registry), report)), out)
+        workers = jobs or app.settings.scan.jobs
+        write_hashed(progress.wrap(hash_rows(table, plan, hasher, forms_for(registry), report, jobs=workers)), out)
     _print_report(report)
     console.print(f"wrote {report.digests} digests to {output} (key {hasher.key_id})")
 

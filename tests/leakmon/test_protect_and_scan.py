@@ -116,6 +116,17 @@ def test_reimport_is_idempotent_and_invalid_values_are_not_echoed(
     assert "12-34" not in result.out + result.err
 
 
+def test_import_with_worker_processes_stores_the_same_digests(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(capsys, "init").code == 0
+    parallel = run_cli(capsys, "protect", "import", str(_protected_csv(tmp_path / "p.csv")), "--jobs", "2")
+    assert parallel.code == 0, parallel.err
+    assert "stored: 0 new digests" not in parallel.out
+    serial = run_cli(capsys, "protect", "import", str(tmp_path / "p.csv"), "--jobs", "1")
+    assert "stored: 0 new digests, 0 new subjects" in serial.out  # the workers' digests were the right ones
+
+
 def test_input_errors_are_one_sentence_and_an_exit_code(
     workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -76,3 +76,43 @@ def test_empty_file(tmp_path: Path) -> None:
     path.write_text("")
     with pytest.raises(InputError, match="header row is required"):
         open_table(path)
+
+
+def _company_file(path: Path, rows: int) -> Path:
+    lines = ["subject_ref,phone,email"]
+    for i in range(rows):
+        if i % 997 == 5:
+            lines.append(f",010{i:08d},u{i}@naver.com")  # no subject
+        elif i % 1009 == 7:
+            lines.append(f"s{i},12,not-an-email")  # two invalid values
+        else:
+            lines.append(f"s{i},010-{i % 10000:04d}-{i // 10000:04d},user{i}@Hanmail.net")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_worker_processes_hash_exactly_what_one_process_does(tmp_path: Path) -> None:
+    from leakmon.protect import CHUNK_ROWS, ImportReport, hash_rows
+    from matchers.keyed_hash import KeyedHasher
+    from matchers.protect import protected_forms
+
+    path = _company_file(tmp_path / "set.csv", 2 * CHUNK_ROWS + 123)  # three chunks, the last one short
+    hasher = KeyedHasher(b"k" * 32)
+    outcomes = []
+    for jobs in (1, 2):
+        table = open_table(path)
+        plan = plan_columns(table.header, subject_column="subject_ref", mapping={}, known_types=KNOWN)
+        report = ImportReport()
+        staged = [row for batch in hash_rows(table, plan, hasher, protected_forms, report, jobs=jobs) for row in batch]
+        outcomes.append((staged, report))
+    (one, one_report), (two, two_report) = outcomes
+    assert two == one  # same rows, same order
+    assert len(one) == one_report.digests == two_report.digests > 2 * CHUNK_ROWS
+    assert (
+        (two_report.rows, two_report.values)
+        == (one_report.rows, one_report.values)
+        == (2 * CHUNK_ROWS + 123, (2 * CHUNK_ROWS + 123 - 21) * 2)
+    )
+    assert two_report.invalid == one_report.invalid
+    assert two_report.invalid_rows == one_report.invalid_rows
+    assert one_report.invalid == {"subject_ref": 21, "phone": 20, "email": 20}
