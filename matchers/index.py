@@ -93,14 +93,18 @@ class ProtectedIndex:
         found: dict[int, tuple[int, ...]] = {}
         if len(q) == 0 or self._pairs == 0:
             return found
-        order = np.argsort(q, kind="stable")
+        order = np.argsort(q)  # duplicates may come in any order: each still maps to its own position
         sq = q[order]
-        if len(self._flat_keys):
-            lo = np.searchsorted(self._flat_keys, sq, "left")
-            hi = np.searchsorted(self._flat_keys, sq, "right")
-            subs = self._flat_subjects
-            for k in np.flatnonzero(hi > lo).tolist():
-                found[int(order[k])] = tuple(subs[lo[k] : hi[k]].tolist())
+        keys = self._flat_keys
+        if len(keys):
+            lo = np.searchsorted(keys, sq, "left")
+            present = np.flatnonzero(keys[np.minimum(lo, len(keys) - 1)] == sq)
+            if len(present):  # the rare hits: where each run of equal prefixes ends
+                lo_hit = lo[present]
+                hi_hit = np.searchsorted(keys, sq[present], "right")
+                subs = self._flat_subjects
+                for k, a, b in zip(present.tolist(), lo_hit.tolist(), hi_hit.tolist(), strict=True):
+                    found[int(order[k])] = tuple(subs[a:b].tolist())
         if len(self._group_keys):
             pos = np.searchsorted(self._group_keys, sq, "left")
             pos_c = np.minimum(pos, len(self._group_keys) - 1)

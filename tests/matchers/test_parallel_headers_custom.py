@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+import pickle
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,15 @@ def test_parallel_equals_serial(tmp_path: Path, matcher: Matcher) -> None:
     assert {h.line for h in serial} == {7, 507, 1007, 1507, 2007, 2507, 3, 703, 1403, 2103, 2803}
     whole = matcher.scan_text(path.read_text(encoding="utf-8"))
     assert whole == serial
+
+
+def test_hits_survive_the_trip_between_processes(matcher: Matcher) -> None:
+    hits = matcher.scan_text("이름,전화\n김철수,010-1234-5678\n", columns=["이름", "전화"], delimiter=",")
+    assert hits
+    copies = pickle.loads(pickle.dumps(hits, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own bytes
+    assert copies == hits
+    assert [h.extra for h in copies] == [h.extra for h in hits]
+    assert copies[0].explanation == hits[0].explanation
 
 
 def test_confirm_hits_in_parent(matcher: Matcher) -> None:
