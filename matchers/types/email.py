@@ -31,6 +31,8 @@ _LOCAL_BYTES = frozenset(
     .replace("0-9", "0123456789")
     .encode()
 )
+#: Bytes that cannot be part of an address: deleting them strips each fast match's boundary byte.
+_NOT_EMAIL_BYTES = bytes(b for b in range(1, 256) if b not in _LOCAL_BYTES and b != ord("@"))
 DOMAIN_ALIASES = {"hanmail.net": "daum.net"}
 
 
@@ -49,18 +51,23 @@ class EmailRecognizer(Recognizer):
     partial_forms: ClassVar[tuple[str, ...]] = ("p1d", "p2d", "p3d")
 
     def fast_canonicals(self, raws: list[bytes]) -> list[bytes | None]:
-        # Lower-case and fold hanmail.net over the whole NUL-joined batch, then drop each item's
-        # leading boundary byte (the pattern's stand-in for a look-behind).
-        joined = b"\x00".join(raws).lower() + b"\x00"
+        # The leading boundary byte (the pattern's stand-in for a look-behind) is the only byte of
+        # a match that is neither a local-part character nor "@", so one translate over the
+        # NUL-joined batch drops them all; then lower-case and fold hanmail.net, also batch-wise.
+        joined = b"\x00".join(raws)
+        if joined.count(b"\x00") != len(raws) - 1:  # a NUL boundary byte: one at a time
+            return [self._one(raw) for raw in raws]
+        joined = joined.translate(None, _NOT_EMAIL_BYTES).lower() + b"\x00"
         if b"@hanmail.net\x00" in joined:
             joined = joined.replace(b"@hanmail.net\x00", b"@daum.net\x00")
-        items = joined.split(b"\x00")
+        items: list[bytes | None] = list(joined.split(b"\x00"))
         items.pop()
-        local = _LOCAL_BYTES
-        if len(items) != len(raws):  # a NUL boundary byte: redo without it
-            items = [r.lower() if r[0] in local else r[1:].lower() for r in raws]
-            return [x[: x.rindex(b"@")] + b"@daum.net" if x.endswith(b"@hanmail.net") else x for x in items]
-        return [x if x[0] in local else x[1:] for x in items]
+        return items
+
+    @staticmethod
+    def _one(raw: bytes) -> bytes:
+        value = raw.translate(None, _NOT_EMAIL_BYTES + b"\x00").lower()
+        return value[: -len(b"hanmail.net")] + b"daum.net" if value.endswith(b"@hanmail.net") else value
 
     def canonicalize(self, raw: str) -> tuple[str, tuple[str, ...]] | None:
         value = raw.strip().strip(".").casefold()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from matchers.engine import Matcher
+from matchers.registry import IdentifierRegistry
 
 E, C, P = "exact", "composite", "partial"
 
@@ -227,3 +228,17 @@ def test_invalid_utf8_and_crlf(matcher: Matcher) -> None:
     data = b"\xff\xfe garbage\r\n\xc3 tel 010-1234-5678\r\n"
     (hit,) = matcher.scan_bytes(data)
     assert (hit.id_type, hit.line) == ("phone", 1)
+
+
+@pytest.mark.parametrize(
+    ("block", "expected"),
+    [
+        (b"Kim@Naver.com", [b"kim@naver.com"]),  # at the start of a block: no boundary byte
+        ("이름:lee.y@HANMAIL.NET,park@daum.net".encode(), [b"lee.y@daum.net", b"park@daum.net"]),
+        (b"\x00a@b.co\x00c@d.io", [b"a@b.co", b"c@d.io"]),  # NUL boundary bytes
+    ],
+)
+def test_email_fast_canonicals_drop_boundary_bytes_batch_wise(block: bytes, expected: list[bytes]) -> None:
+    email = IdentifierRegistry.default().get("email")
+    raws = email.find_all(block)
+    assert email.fast_canonicals(raws) == expected
