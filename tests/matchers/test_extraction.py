@@ -242,3 +242,22 @@ def test_email_fast_canonicals_drop_boundary_bytes_batch_wise(block: bytes, expe
     email = IdentifierRegistry.default().get("email")
     raws = email.find_all(block)
     assert email.fast_canonicals(raws) == expected
+
+
+def test_phone_batch_canonicals_equal_the_one_at_a_time_rule() -> None:
+    """The batch shortcut (one replace for 010 numbers) must agree with the general rule everywhere."""
+    import random
+
+    from matchers.types.base import NONDIGIT
+    from matchers.types.phone import _full
+
+    rng = random.Random(3)
+    heads = ["010", "011", "016", "02", "031", "070", "0505", "82 10", "+82 10", "+82 (0)10", "0082 10", "10", "1", ""]
+    raws: list[bytes] = []
+    for _ in range(3000):
+        number = rng.choice(heads) + "".join(rng.choice("0123456789-. ") for _ in range(rng.randrange(4, 12)))
+        raws.append((rng.choice(["", ",", " ", "+", "가"]) + number).encode())
+    phone = IdentifierRegistry.default().get("phone")
+    expected = [_full(raw.translate(None, NONDIGIT), raw) for raw in raws]
+    assert phone.fast_canonicals(raws) == expected
+    assert sum(c is not None and c.startswith(b"8210") and len(c) == 12 for c in expected) > 100  # the shortcut ran
