@@ -198,19 +198,13 @@ class Matcher:
             if not all_raws:
                 continue
             for rec, raws, where in pass_.split(all_raws):
-                maybe = rec.fast_canonicals(raws)
-                idx: Sequence[int]
-                if None in maybe:
-                    keep = [i for i, c in enumerate(maybe) if c is not None]
-                    idx = [where[i] for i in keep]
-                    canon = [maybe[i] for i in keep]
-                else:
-                    idx, canon = where, maybe
+                canon, valid = rec.valid_canonicals(raws)
                 if not canon:
                     continue
+                idx = where if len(canon) == len(raws) else [where[i] for i in valid]
                 bases.append(len(digests))
                 batches.append((pass_, rec, all_raws, idx))
-                digests.extend(self.hasher.digest_many(rec.domain, canon))  # type: ignore[arg-type]
+                digests.extend(self.hasher.digest_many(rec.domain, canon))
         if not digests:
             return []
         matched = self.lookup(digests)

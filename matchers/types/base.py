@@ -16,7 +16,8 @@ A recognizer is data plus small pure functions:
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import Any, ClassVar, cast
 
 import re2
 
@@ -78,6 +79,14 @@ class Recognizer:
             found = self.canonicalize(raw.decode("utf-8", "replace"))
             out.append(None if found is None else found[0].encode())
         return out
+
+    def valid_canonicals(self, raws: list[bytes]) -> tuple[list[bytes], Sequence[int]]:
+        """``fast_canonicals`` without the invalid items: (canonicals, their positions in ``raws``)."""
+        maybe = self.fast_canonicals(raws)
+        if None in maybe:
+            keep = [i for i, c in enumerate(maybe) if c is not None]
+            return [c for c in maybe if c is not None], keep
+        return cast(list[bytes], maybe), range(len(maybe))
 
     def record_tokens(self, text: str, *, partial: bool = True) -> list[tuple[str, str, int]]:
         """(canonical, form, start) of every value of this type in a record (weak types)."""

@@ -7,7 +7,8 @@ Partial forms ``p{k}d`` (k = 1..3 visible leading characters + domain) match mas
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from collections.abc import Sequence
+from typing import ClassVar, cast
 
 from matchers.errors import InvalidIdentifier
 from matchers.model import EMAIL
@@ -63,6 +64,9 @@ class EmailRecognizer(Recognizer):
         items: list[bytes | None] = list(joined.split(b"\x00"))
         items.pop()
         return items
+
+    def valid_canonicals(self, raws: list[bytes]) -> tuple[list[bytes], Sequence[int]]:
+        return cast(list[bytes], self.fast_canonicals(raws)), range(len(raws))  # never None
 
     @staticmethod
     def _one(raw: bytes) -> bytes:

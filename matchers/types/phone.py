@@ -8,7 +8,8 @@ last 4 (010-1234-**** -> ``0101234*``).
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from collections.abc import Sequence
+from typing import ClassVar, cast
 
 import numpy as np
 import phonenumbers
@@ -110,13 +111,32 @@ class PhoneRecognizer(Recognizer):
     partial_forms: ClassVar[tuple[str, ...]] = ("p3s4", "p2s4", "p4s4", "p7", "p6", "p5", "p8")
 
     def fast_canonicals(self, raws: list[bytes]) -> list[bytes | None]:
+        return self._batch(raws)[0]
+
+    def valid_canonicals(self, raws: list[bytes]) -> tuple[list[bytes], Sequence[int]]:
+        items, general = self._batch(raws)
+        invalid = [i for i in general if items[i] is None]
+        if not invalid:
+            return cast(list[bytes], items), range(len(items))
+        keep = np.ones(len(items), dtype=bool)
+        keep[invalid] = False
+        canon: list[bytes] = []
+        start = 0
+        for i in invalid:  # list slices between the (few) invalid items: C-level copies
+            canon += cast(list[bytes], items[start:i])
+            start = i + 1
+        canon += cast(list[bytes], items[start:])
+        return canon, np.flatnonzero(keep).tolist()
+
+    def _batch(self, raws: list[bytes]) -> tuple[list[bytes | None], list[int]]:
+        """(canonical or None per raw, positions that took the general path)."""
         # C-level work over the NUL-joined batch: keep digits, then rewrite every 010 number to its
         # canonical 8210 with one replace. Nearly every number in a dump is 010-XXXX-XXXX, so numpy
         # only has to find the few items not of the shape 8210 + 8 digits; they take the general path.
         joined = b"\x00".join(raws).translate(None, NONDIGIT_NUL)
         ds = joined.split(b"\x00")
         if len(ds) != len(raws):  # a NUL byte inside a raw match: one at a time
-            return [_full(raw.translate(None, NONDIGIT), raw) for raw in raws]
+            return [_full(raw.translate(None, NONDIGIT), raw) for raw in raws], list(range(len(raws)))
         canon = (b"\x00" + joined).replace(b"\x00010", b"\x008210")[1:]
         items: list[bytes | None] = list(canon.split(b"\x00"))
         buf = np.frombuffer(canon, dtype=np.uint8)
@@ -128,9 +148,10 @@ class PhoneRecognizer(Recognizer):
         shaped = (buf[first] == 56) & (buf[first + 1] == 50) & (buf[first + 2] == 49) & (buf[first + 3] == 48)
         good = np.zeros(len(items), dtype=bool)
         good[twelve[shaped]] = True
-        for i in np.flatnonzero(~good).tolist():
+        general = np.flatnonzero(~good).tolist()
+        for i in general:
             items[i] = _full(ds[i], raws[i])
-        return items
+        return items, general
 
     def canonicalize(self, raw: str) -> tuple[str, tuple[str, ...]] | None:
         d = digits(raw)

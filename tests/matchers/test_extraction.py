@@ -261,3 +261,14 @@ def test_phone_batch_canonicals_equal_the_one_at_a_time_rule() -> None:
     expected = [_full(raw.translate(None, NONDIGIT), raw) for raw in raws]
     assert phone.fast_canonicals(raws) == expected
     assert sum(c is not None and c.startswith(b"8210") and len(c) == 12 for c in expected) > 100  # the shortcut ran
+
+
+@pytest.mark.parametrize("id_type", ["phone", "email", "rrn", "card"])
+def test_valid_canonicals_drop_invalid_items_and_keep_positions(id_type: str) -> None:
+    rec = IdentifierRegistry.default().get(id_type)
+    raws = [b",010-1234-5678", b",099-1234-5678", b",a@b.co", b",900101-1234567", b",4111111111111111", b",0123"]
+    raws = raws * 3
+    maybe = rec.fast_canonicals(raws)
+    canon, positions = rec.valid_canonicals(raws)
+    assert list(positions) == [i for i, c in enumerate(maybe) if c is not None]
+    assert canon == [maybe[i] for i in positions]
