@@ -45,7 +45,7 @@ def run(url: str, path: Path, *, partial: bool, jobs: int) -> dict[str, float]:
         return protected_forms(id_type, value, registry, partial=partial)
 
     started = time.perf_counter()
-    hashing = 0.0
+    hashing = staging = finishing = 0.0
     with sessions.begin() as session:
         loader = ProtectedLoader(session)
         table = open_table(path)
@@ -57,8 +57,12 @@ def run(url: str, path: Path, *, partial: bool, jobs: int) -> dict[str, float]:
             hashing += time.perf_counter() - t0
             if batch is None:
                 break
+            t0 = time.perf_counter()
             loader.stage(batch)
+            staging += time.perf_counter() - t0
+        t0 = time.perf_counter()
         result = loader.finish(replace=False)
+        finishing = time.perf_counter() - t0
     elapsed = time.perf_counter() - started
     engine.dispose()
     return {
@@ -66,6 +70,8 @@ def run(url: str, path: Path, *, partial: bool, jobs: int) -> dict[str, float]:
         "digests": result.inserted,
         "seconds": elapsed,
         "hash_seconds": hashing,
+        "stage_seconds": staging,
+        "finish_seconds": finishing,
         "ids_per_s": report.values / elapsed,
     }
 
@@ -92,8 +98,9 @@ def main() -> None:
                     label = "full + partial forms" if partial else "full forms only"
                     print(
                         f"  {name:10s} {label:22s} --jobs {jobs}  {r['ids_per_s']:>10,.0f} identifiers/s  "
-                        f"({r['digests']:,} digests in {r['seconds']:.1f} s; waiting for hashes "
-                        f"{r['hash_seconds']:.1f} s)"
+                        f"({r['digests']:,} digests in {r['seconds']:.1f} s: waiting for hashes "
+                        f"{r['hash_seconds']:.1f} s, staging {r['stage_seconds']:.1f} s, set-based insert "
+                        f"{r['finish_seconds']:.1f} s)"
                     )
 
 
