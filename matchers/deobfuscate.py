@@ -56,12 +56,19 @@ HANGUL_DIGITS = {
     "구": "9",
 }
 _HD = "|".join(HANGUL_DIGITS).encode()
+#: Labels that may follow a spaced dot or a bare "dot" in a domain (naver . com, daum dot net, co . kr);
+#: anything else (a sentence after "kim@naver.com. Thanks") is left alone.
+_TLDS = "com|net|org|kr|co|ac|go|or|re|ne|pe|edu|gov|mil|io|me|info|biz|jp|cn|us|uk|de|ru|vn"
+_TLD = r"(?:" + _TLDS + r")(?![A-Za-z0-9-])"
 TRIGGER = (
     rb"\xef\xbc[\x90-\x99\x8b\x8d\xa0]|\xe2\x91[\xa0-\xa8]"  # full-width digits/+/-/@, circled digits
     rb"|\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad"  # invisible characters
     rb"|(?:" + _HD + rb"){3}"  # Hangul digit words
     rb"|(?i:\(at\)|\[at\]|\{at\}|_at_|\(dot\)|\[dot\]|\[@\]|\(@\))|\xea\xb3\xa8\xeb\xb1\x85\xec\x9d\xb4"
     rb"|[A-Za-z0-9] @|@ [A-Za-z]"  # e-mail words (골뱅이), spaces around @
+    rb"|@[A-Za-z0-9-]+(?: +\.|\. +| +(?i:dot) +)[A-Za-z]"  # spaced dots or "dot" in a domain
+    rb"|(?i:[a-z0-9] +at +[a-z0-9-]+(?: *\. *| +dot +)(?:" + _TLDS.encode() + rb")\b)"  # bare-word "at"
+    rb"|[0-9] ?(?:\xe2\x80[\x90-\x95]|\xe2\x88\x92|\xef\xb9[\x98\xa3]) ?[0-9]"  # Unicode dashes in numbers
     rb"|[0-9][-. ]?</?[A-Za-z][^>\n]{0,40}>|&#x?[0-9a-fA-F]{2,5};"  # markup inside numbers, entities
     rb"|(?:[oO][1lI]|0[lI])[oO0][-. ]?[0-9oOlI]{3}|01[oO][-. ]?[0-9]{3}"
     rb"|[0-9][oOlI]+[0-9]|[0-9][-. ][oOlI][0-9oOlI]{2}"  # letter swaps
@@ -86,6 +93,18 @@ _AT = re.compile(
 _AT_HINT = re.compile(r"[(\[{<] *(?:at|AT|At|골뱅이|@)|_at_|골뱅이|\s@|@\s")
 _DOT_HINT = re.compile(r"[(\[{] *(?:dot|DOT|Dot|닷|점)|_dot_")
 _DOT = re.compile(r"\s*(?:[(\[{]\s*(?:dot|DOT|Dot|닷|점)\s*[)\]}]|_dot_)\s*")
+_LOOSE_SEP = r"(?:\s+\.\s*|\.\s+|\s+(?:dot|DOT|Dot)\s+)"
+#: A bare-word "at" between a local part and a domain that ends in a known label.
+_AT_WORD = re.compile(
+    r"(?<=[A-Za-z0-9])\s+(?:at|AT|At)\s+(?=[A-Za-z0-9-]+(?:(?:\.|" + _LOOSE_SEP + r")[A-Za-z0-9-]+)*"
+    r"(?:\.|" + _LOOSE_SEP + r")" + _TLD + r")",
+    re.IGNORECASE,
+)
+_AT_WORD_HINT = re.compile(r"\s(?:at|AT|At)\s")
+#: A spaced dot or a bare "dot" right before a known label, inside the domain after an "@".
+_DOMAIN_SEP = re.compile(r"(?<=[A-Za-z0-9])" + _LOOSE_SEP + r"(?=" + _TLD + r")", re.IGNORECASE)
+_DOMAIN_BEFORE = re.compile(r"@[A-Za-z0-9-]+(?:(?:\.|" + _LOOSE_SEP + r")[A-Za-z0-9-]+)*\Z")
+_DOMAIN_SEP_HINT = re.compile(r"\s\.|\.\s|\s(?:dot|DOT|Dot)\s")
 _HANGUL_RUN = re.compile(r"[0-9공영빵일이삼사오육칠팔구](?:[ .\-/]{0,2}[0-9공영빵일이삼사오육칠팔구])*")
 _SWAP_RUN = re.compile(r"(?<![A-Za-z])[0-9oOlI](?:[ .\-/]{0,2}[0-9oOlI])*(?![A-Za-z])")
 _SWAP = {"o": "0", "O": "0", "l": "1", "I": "1"}
@@ -141,11 +160,11 @@ def normalize(text: str) -> Norm:
     """Undo invisible characters, Unicode digit forms, markup, e-mail words, Hangul digits, letter swaps."""
     folded = text.translate(_FOLD) if _FOLD_HINT.search(text) else text  # full-width ASCII, dashes
     if _SPECIAL.search(folded) is None:
-        uni = BIT[OBF_UNICODE_DIGITS]
+        uni, sep = BIT[OBF_UNICODE_DIGITS], BIT[OBF_SEPARATORS]
         norm = Norm(
             list(folded),
             list(range(len(text))),
-            [uni if a != b and b != "-" else 0 for a, b in zip(text, folded, strict=True)]
+            [_fold_class(a, b, uni, sep) for a, b in zip(text, folded, strict=True)]
             if folded != text
             else [0] * len(text),
             [0] * len(text),
@@ -153,6 +172,15 @@ def normalize(text: str) -> Norm:
     else:
         norm = _normalize_chars(text)
     return _normalize_words(text, norm)
+
+
+def _fold_class(before: str, after: str, uni: int, sep: int) -> int:
+    """Class bits of one folded character: Unicode dashes are separators, other forms digits."""
+    if before == after:
+        return 0
+    if before in _DASHES:
+        return sep
+    return 0 if after == "-" else uni  # a full-width hyphen belongs to the full-width number
 
 
 def _normalize_chars(text: str) -> Norm:
@@ -179,7 +207,7 @@ def _normalize_chars(text: str) -> Norm:
         flag = 0
         if ord(c) > 127:
             if c in _DASHES:
-                c = "-"
+                c, flag = "-", BIT[OBF_SEPARATORS]
             else:
                 folded = unicodedata.normalize("NFKC", c)
                 if folded != c and folded.isascii() and folded.isprintable():
@@ -209,8 +237,12 @@ def _normalize_words(text: str, norm: Norm) -> Norm:
         norm = _substitute(norm, _TAG, lambda m: " " if m.group(2).lower() in _BLOCK_TAGS else "", BIT[OBF_MARKUP])
     if _AT_HINT.search(norm.text):
         norm = _substitute(norm, _AT, lambda m: "@", BIT[OBF_EMAIL_WORDS])
+    if _AT_WORD_HINT.search(norm.text):
+        norm = _substitute(norm, _AT_WORD, lambda m: "@", BIT[OBF_EMAIL_WORDS])
     if "@" in norm.text and _DOT_HINT.search(norm.text):
         norm = _substitute(norm, _DOT, lambda m: ".", BIT[OBF_EMAIL_WORDS])
+    if "@" in norm.text and _DOMAIN_SEP_HINT.search(norm.text):
+        norm = _substitute(norm, _DOMAIN_SEP, _dot_in_domain, BIT[OBF_EMAIL_WORDS])
     if _HANGUL_HINT.search(text):
         _convert_runs(norm, _HANGUL_RUN, HANGUL_DIGITS, BIT[OBF_HANGUL_DIGITS], min_group=3)
     if _SWAP_HINT.search(text):
@@ -218,7 +250,13 @@ def _normalize_words(text: str, norm: Norm) -> Norm:
     return norm
 
 
+def _dot_in_domain(m: re.Match[str]) -> str | None:
+    """ "." for a separator inside the domain after an "@"; None (leave it) anywhere else."""
+    return "." if _DOMAIN_BEFORE.search(m.string, 0, m.start()) else None
+
+
 def _substitute(norm: Norm, pattern: re.Pattern[str], repl: Any, flag: int) -> Norm:
+    """Replace ``pattern`` matches by ``repl(match)`` (None: keep the match untouched)."""
     text = norm.text
     if pattern.search(text) is None:
         return norm
@@ -226,10 +264,12 @@ def _substitute(norm: Norm, pattern: re.Pattern[str], repl: Any, flag: int) -> N
     last = 0
     pending = 0
     for m in pattern.finditer(text):
+        new = repl(m)
+        if new is None:
+            continue  # copied unchanged with the text after it
         s, e = m.span()
         _copy(norm, out, last, s, pending)
         pending = 0
-        new = repl(m)
         removed = flag
         for i in range(s, e):
             removed |= norm.own[i] | norm.gap[i]

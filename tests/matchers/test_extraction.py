@@ -46,6 +46,8 @@ ROWS: list[tuple[str, list[tuple[str, str, tuple[str, ...], tuple[int, ...], str
     ("공일공 일이삼사 오육칠팔", [("phone", E, ("hangul_digits",), (1,), "full")]),
     ("010-<b>1234</b>-5678", [("phone", E, ("markup",), (1,), "full")]),
     ("010&#45;1234&#45;5678", [("phone", E, ("markup",), (1,), "full")]),
+    ("010–1234–5678", [("phone", E, ("separators",), (1,), "full")]),  # en dashes
+    ("010 − 1234 − 5678", [("phone", E, ("separators",), (1,), "full")]),  # minus signs
     # email
     ("kim.chulsoo@daum.net", [("email", E, (), (1,), "full")]),  # protected as @hanmail.net
     ("KIM.CHULSOO@HANMAIL.NET", [("email", E, (), (1,), "full")]),
@@ -53,6 +55,11 @@ ROWS: list[tuple[str, list[tuple[str, str, tuple[str, ...], tuple[int, ...], str
     ("kim.chulsoo 골뱅이 hanmail.net", [("email", E, ("email_words",), (1,), "full")]),
     ("kim.chulsoo @ daum.net", [("email", E, ("email_words",), (1,), "full")]),
     ("kim.chulsoo[at]daum.net", [("email", E, ("email_words",), (1,), "full")]),
+    ("kim.chulsoo @ daum . net", [("email", E, ("email_words",), (1,), "full")]),
+    ("kim.chulsoo@daum. net 으로 연락", [("email", E, ("email_words",), (1,), "full")]),
+    ("kim.chulsoo at daum dot net", [("email", E, ("email_words",), (1,), "full")]),
+    ("메일 KIM.CHULSOO AT HANMAIL DOT NET", [("email", E, ("email_words",), (1,), "full")]),
+    ("kim.chulsoo (at) daum.net. Thanks", [("email", E, ("email_words",), (1,), "full")]),  # a sentence after
     # rrn / frn / card / address
     ("900101-1234568", [("rrn", E, (), (1,), "full")]),
     ("9001011234568", [("rrn", E, (), (1,), "full")]),
