@@ -21,7 +21,7 @@ protect_app = typer.Typer(help="Manage the protected identifier set (stored as k
 SubjectColumn = Annotated[str, typer.Option("--subject-column", help="Column holding the opaque subject reference.")]
 Jobs = Annotated[
     int | None,
-    typer.Option("--jobs", min=1, help="Worker processes that normalize and hash (default: [scan] jobs)."),
+    typer.Option("--jobs", min=1, help="Worker processes that normalize and hash (default: the scan.jobs setting)."),
 ]
 ColumnMap = Annotated[
     list[str] | None,
