@@ -20,7 +20,7 @@ from leakmon.errors import ConfigError
 from leakmon.index_cache import load_index_arrays
 from leakmon.workflows import incidents
 from leakmon.workflows.grouping import text_signature
-from matchers.engine import Matcher
+from matchers.engine import Matcher, MatcherOptions
 from matchers.index import ProtectedIndex
 from matchers.keyed_hash import KeyedHasher
 from matchers.protect import protected_forms
@@ -54,9 +54,12 @@ def build_registry(app: App) -> IdentifierRegistry:
         raise ConfigError(f"[identifiers.custom]: {exc}") from None
 
 
-def forms_for(registry: IdentifierRegistry) -> Callable[[str, str], list[tuple[str, str]]]:
-    """The protected-set normalizer bound to ``registry``: (type, value) -> [(form, canonical)]."""
-    return functools.partial(protected_forms, registry=registry)
+def forms_for(app: App, registry: IdentifierRegistry) -> Callable[[str, str], list[tuple[str, str]]]:
+    """The protected-set normalizer bound to ``registry``: (type, value) -> [(form, canonical)].
+
+    Mask forms are included unless ``[identifiers] partial_forms = false``.
+    """
+    return functools.partial(protected_forms, registry=registry, partial=app.settings.identifiers.partial_forms)
 
 
 def build_hasher(app: App) -> KeyedHasher:
@@ -80,7 +83,8 @@ def build_match_context(app: App) -> MatchContext:
         with app.sessions() as session:
             return confirm_digests(session, digests)
 
-    matcher = Matcher(hasher, index, registry, confirm=confirm)
+    options = MatcherOptions(partial=app.settings.identifiers.partial_forms)
+    matcher = Matcher(hasher, index, registry, confirm=confirm, options=options)
     return MatchContext(hasher=hasher, registry=registry, index=index, matcher=matcher)
 
 

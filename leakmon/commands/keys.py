@@ -65,7 +65,7 @@ def rotate(
             table, plan = open_planned(
                 path, subject_column=subject_column, columns=column or [], known_types=registry.types
             )
-            for batch in hash_rows(table, plan, hasher, forms_for(registry), report):
+            for batch in hash_rows(table, plan, hasher, forms_for(app, registry), report):
                 loader.stage(batch)
         result = loader.finish(replace=True)
         record_key(session, new_id, "hmac")

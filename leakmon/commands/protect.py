@@ -57,7 +57,7 @@ def import_(
             report.columns = {table.header[i]: t for i, t in plan.typed}
             progress = stack.enter_context(byte_progress(table.size, table.position, "hashing"))
             workers = jobs or app.settings.scan.jobs
-            batches = progress.wrap(hash_rows(table, plan, hasher, forms_for(registry), report, jobs=workers))
+            batches = progress.wrap(hash_rows(table, plan, hasher, forms_for(app, registry), report, jobs=workers))
         with app.sessions.begin() as session:
             loader = ProtectedLoader(session)
             for batch in batches:
@@ -94,7 +94,7 @@ def hash_(
         byte_progress(table.size, table.position, "hashing") as progress,
     ):
         workers = jobs or app.settings.scan.jobs
-        write_hashed(progress.wrap(hash_rows(table, plan, hasher, forms_for(registry), report, jobs=workers)), out)
+        write_hashed(progress.wrap(hash_rows(table, plan, hasher, forms_for(app, registry), report, jobs=workers)), out)
     _print_report(report)
     console.print(f"wrote {report.digests} digests to {output} (key {hasher.key_id})")
 

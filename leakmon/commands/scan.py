@@ -22,7 +22,8 @@ def scan(
     min_confidence: Annotated[float, typer.Option("--min-confidence", help="Report hits at or above this.")] = 0.0,
     fail_on_hit: Annotated[bool, typer.Option("--fail-on-hit", help="Exit 1 when any hit is found.")] = False,
     jobs: Annotated[
-        int | None, typer.Option("--jobs", min=1, help="Worker processes for big files (default: the scan.jobs setting).")
+        int | None,
+        typer.Option("--jobs", min=1, help="Worker processes for big files (default: the scan.jobs setting)."),
     ] = None,
 ) -> None:
     """Scan files and directories; print every protected subject found (masked, never the value).

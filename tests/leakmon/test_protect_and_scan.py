@@ -246,3 +246,18 @@ def test_key_rotation_rehashes_the_set_and_retires_the_old_key(
     stats = run_cli(capsys, "protect", "stats", "--format", "jsonl")
     assert {json.loads(line)["key_id"] for line in stats.out.splitlines()} == {ring["active"]}
     assert ("cust-001", "phone") in _scan_refs(capsys, _leak(tmp_path))
+
+
+def test_partial_forms_can_be_switched_off(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEAKMON_IDENTIFIERS__PARTIAL_FORMS", "false")
+    _setup(capsys, tmp_path)
+    stats = run_cli(capsys, "protect", "stats", "--format", "jsonl")
+    forms = {json.loads(line)["form"] for line in stats.out.splitlines()}
+    assert forms == {"full"}
+    masked = tmp_path / "masked.txt"
+    masked.write_text("010-****-6789 김민수 010-2345-6789\n", encoding="utf-8")
+    result = run_cli(capsys, "scan", str(masked), "--format", "jsonl", "--no-store")
+    kinds = sorted(json.loads(line)["match_kind"] for line in result.out.splitlines())
+    assert kinds == ["composite", "exact"]  # the masked number is no longer partial evidence
