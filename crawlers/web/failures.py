@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
@@ -33,9 +36,32 @@ def finding_for(failure: Failure | BaseException, url: str, *, meta: dict[str, o
     return Finding(locator=url, kind=kind, reason=reason)
 
 
+#: A Retry-After beyond this is treated as this (a week): a typo must not silence a source for years.
+MAX_RETRY_AFTER = 7 * 24 * 3600
+
+
+def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> int | None:
+    """Seconds to wait from a Retry-After header (delay-seconds or an HTTP date); None if absent or bad."""
+    if not value:
+        return None
+    text = (value.decode("latin-1") if isinstance(value, bytes) else value).strip()
+    if text.isdigit():
+        return min(int(text), MAX_RETRY_AFTER)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    seconds = int((when - (now or datetime.now(UTC))).total_seconds())
+    return min(max(seconds, 0), MAX_RETRY_AFTER)
+
+
 def _classify(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, HttpError):
-        return "http_error", f"HTTP {exc.response.status}"
+        reason = f"HTTP {exc.response.status}"
+        wait = retry_after_seconds(exc.response.headers.get(b"Retry-After")) if exc.response.status == 429 else None
+        return "http_error", reason if wait is None else f"{reason} (Retry-After: {wait})"
     if isinstance(exc, (CannotResolveHostError, DNSLookupError)):
         return "dns_error", "host name does not resolve"
     if isinstance(exc, (DownloadTimeoutError, TimeoutError)):

@@ -87,6 +87,21 @@ def test_failures_become_stable_finding_kinds(exc: BaseException, kind: str) -> 
     assert finding_for(exc, "http://a.test/x").kind == kind
 
 
+def test_a_429_finding_carries_retry_after_for_the_scheduler() -> None:
+    from crawlers.web.failures import retry_after_seconds
+
+    request = Request("http://a.test/x")
+    limited = Response("http://a.test/x", status=429, headers={"Retry-After": "120"}, request=request)
+    assert finding_for(HttpError(limited), request.url).reason == "HTTP 429 (Retry-After: 120)"
+    bare = Response("http://a.test/x", status=429, request=request)
+    assert finding_for(HttpError(bare), request.url).reason == "HTTP 429"
+    now = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    assert retry_after_seconds(b"Mon, 23 Nov 2026 10:05:00 GMT", now) == 300
+    assert retry_after_seconds("Mon, 23 Nov 2026 09:00:00 GMT", now) == 0  # already past
+    assert retry_after_seconds("99999999", now) == 7 * 24 * 3600  # capped
+    assert retry_after_seconds("soon", now) is None
+
+
 def _crawler(**config: Any) -> Any:
     source = SourceConfig.model_validate({"kind": "site", "start_urls": ["http://a.test/"], **config})
     spider = SimpleNamespace(config=source, pages={}, summary=None, present_posts=set())
