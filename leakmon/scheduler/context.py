@@ -40,6 +40,7 @@ class JobContext:
     defer: Callable[[str, Any], None] | None = None
     telegram: Any = None  # the connected port, created on first use and kept
     telegram_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    alert_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one alert delivery at a time
     crawl_slots: asyncio.Semaphore | None = None
     children: set[Any] = field(default_factory=set)  # running crawl processes
     running: dict[str, float] = field(default_factory=dict)  # job id -> monotonic start (progress display)

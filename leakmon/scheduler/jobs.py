@@ -2,7 +2,8 @@
 
 Module-level coroutines taking only the source name, so the job store can pickle a reference to
 them. Each run: skip while the source is deferred ("retry after"), record a ``runs`` row, do the
-work (a crawl child, or the Telegram reader on this loop), record the outcome, logs and metrics.
+work (a crawl child, or the Telegram reader on this loop), record the outcome, logs and metrics,
+then deliver the alerts the run queued (when ``[alerts]`` names a channel).
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from typing import Any
 import structlog
 
 from leakmon import metrics
+from leakmon.errors import ConfigError
 from leakmon.logs import get_logger, redact_text
 from leakmon.scheduler.context import JobContext, current
 from leakmon.scheduler.deferral import deferred_until
 from leakmon.scheduler.specs import JobSpec
 from leakmon.scheduler.telegram import ChatOutcome, read_chat
 from leakmon.scheduler.web import CrawlOutcome, crawl_in_child, retry_after_from_findings
+from leakmon.workflows.alerts import alert_settings, deliver_pending
 from storage.db import transaction
 from storage.repositories.runs import finish_run, start_run
 
@@ -93,6 +96,7 @@ async def _run_job(spec: JobSpec, body: Body) -> dict[str, Any]:
             )
             if outcome.retry_after is not None and context.defer is not None:
                 context.defer(spec.id, outcome.retry_after)
+            await _deliver_alerts(context)
             log.info(
                 "run finished",
                 source=source,
@@ -112,6 +116,21 @@ async def _run_job(spec: JobSpec, body: Body) -> dict[str, Any]:
                 "hits": outcome.hits,
                 "errors": outcome.errors,
             }
+
+
+async def _deliver_alerts(context: JobContext) -> None:
+    """Send pending alerts now, one delivery at a time; a failing receiver never fails the run."""
+    try:
+        settings = alert_settings(context.app.settings)
+    except ConfigError as exc:
+        log.warning("alerts not delivered: invalid [alerts] settings", error=str(exc))
+        return
+    if not settings.enabled or not (settings.webhooks or settings.email):
+        return  # nothing to send to: alerts stay queued for `leakmon incidents alert`
+    async with context.alert_lock:
+        deliveries = await asyncio.to_thread(deliver_pending, context.app.sessions, settings)
+    for delivery in deliveries:
+        log.info("alert delivered", alert_id=delivery.alert_id, status=delivery.status)
 
 
 @contextlib.contextmanager

@@ -58,9 +58,16 @@ class Workspace:
         self.home = home
         self.db_url = db_url
 
-    def app(self, sources: dict[str, Any] | None = None, chats: dict[str, Any] | None = None) -> App:
+    def app(
+        self,
+        sources: dict[str, Any] | None = None,
+        chats: dict[str, Any] | None = None,
+        alerts: dict[str, Any] | None = None,
+    ) -> App:
         telegram = {"chats": chats} if chats else {}
-        settings = load_settings(home=self.home, database_url=self.db_url, sources=sources or {}, telegram=telegram)
+        settings = load_settings(
+            home=self.home, database_url=self.db_url, sources=sources or {}, telegram=telegram, alerts=alerts or {}
+        )
         return App(settings=settings)
 
 

@@ -155,3 +155,26 @@ async def test_rate_limit_findings_give_a_retry_after(
         got = retry_after_from_findings(session, run_id, now)
     assert got == (now + expected if expected is not None else None)
     app.close()
+
+
+@pytest.mark.parametrize("status", [200, 500])
+async def test_alerts_queued_before_a_run_are_delivered_after_it(workspace: Workspace, status: int) -> None:
+    from storage.models.cases import AlertRecord
+    from tests.leakmon.workflows.receivers import webhook_receiver
+
+    with webhook_receiver(status=status) as hook:
+        app = workspace.app(chats=chat("chan"), alerts={"webhooks": [{"url": hook.url}]})
+        with transaction(app.sessions) as session:
+            session.add(AlertRecord(kind="new_incident", text="incident #1: 3 subjects", created_at=datetime.now(UTC)))
+        service = await open_service(app, GatedTelegram())
+        try:
+            results = await asyncio.wait_for(service.run_once(), 60)
+        finally:
+            await service.close()
+        assert [r.outcome for r in results] == ["executed"]  # a failing receiver does not fail the run
+        assert [body["text"] for body in hook.bodies] == ["incident #1: 3 subjects"]
+    with app.sessions() as session:
+        record = session.scalars(select(AlertRecord)).one()
+        assert record.status == ("sent" if status == 200 else "failed")
+        assert record.delivered_at is not None
+    app.close()
