@@ -2,8 +2,9 @@
 
 Hand-written: no maintained streaming SQL-dump parser exists (sqlparse builds full token trees and is
 far too slow for gigabyte dumps). It reads line by line: one-line INSERTs (mysqldump, pg_dump
---inserts) are split into tuples; PostgreSQL ``COPY ... FROM stdin`` rows keep their tabs; every other
-line (DDL, multi-line INSERTs, comments) is passed on as plain text, so nothing is lost.
+--inserts) are split into tuples, and so are INSERTs written one tuple per line (phpMyAdmin, DBeaver)
+until their ``;``; PostgreSQL ``COPY ... FROM stdin`` rows keep their tabs; every other line (DDL,
+tuples cut across lines, comments) is passed on as plain text, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -49,10 +50,19 @@ def _value(part: str) -> str:
 
 def insert_tuples(values: str) -> list[str] | None:
     """Each tuple of a VALUES list as a tab-joined row; None when the statement is incomplete."""
+    parsed = tuples_in(values)
+    return parsed[0] if parsed is not None and parsed[1] else None
+
+
+def tuples_in(text: str) -> tuple[list[str], bool] | None:
+    """(complete tuples of ``text`` as tab-joined rows, whether a ``;`` ended the statement).
+
+    None when a tuple is cut at the end of ``text`` (a value spanning lines).
+    """
     rows: list[str] = []
     fields: list[str] = []
     depth = 0
-    for part in _PART.findall(values):
+    for part in _PART.findall(text):
         if part == "(":
             depth += 1
             if depth == 1:
@@ -62,10 +72,10 @@ def insert_tuples(values: str) -> list[str] | None:
             if depth == 0:
                 rows.append("\t".join(field.translate(_FLAT) for field in fields))
         elif part == ";" and depth == 0:
-            return rows
+            return rows, True
         elif part != "," and depth == 1:
             fields.append(_value(part))
-    return None
+    return (rows, False) if depth == 0 else None
 
 
 _FLAT = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
@@ -81,6 +91,7 @@ class SqlDumpReader:
         self._rows: dict[str, tuple[RowBlocks, int]] = {}  # table -> (blocks, rows so far)
         self._creating: tuple[str, list[str]] | None = None
         self._copy: RowBlocks | None = None
+        self._open_insert: str | None = None  # table of an INSERT whose tuples continue on the next lines
 
     def read(self, batches: Iterator[Batch | Finding]) -> Iterator[Item]:
         """Every block and finding of the dump."""
@@ -115,17 +126,32 @@ class SqlDumpReader:
         yield from plain.flush()
 
     def _insert(self, line: str) -> list[TextBlock] | None:
-        """Blocks completed by a one-line INSERT; None when ``line`` is not a complete INSERT."""
+        """Blocks completed by an INSERT line; None when ``line`` is not (part of) an INSERT we can split."""
         match = _INSERT.match(line)
-        if not match:
+        if match:
+            parsed = tuples_in(line[match.end() :])
+            if parsed is None:
+                self._open_insert = None
+                return None
+            table = _unquote(match.group(1))
+            self._open_insert = None if parsed[1] else table
+            return self._add_rows(table, _column_list(match.group(2)), parsed[0])
+        if self._open_insert is None:
             return None
-        rows = insert_tuples(line[match.end() :])
-        if rows is None:
+        table = self._open_insert
+        parsed = tuples_in(line) if line.lstrip()[:1] in ("(", ";", "") else None
+        if parsed is None:  # not a tuple line after all: the statement ended without its ";"
+            self._open_insert = None
             return None
-        table = _unquote(match.group(1))
+        if parsed[1]:
+            self._open_insert = None
+        return self._add_rows(table, None, parsed[0])
+
+    def _add_rows(self, table: str, columns: tuple[str, ...] | None, rows: list[str]) -> list[TextBlock]:
         if table not in self._rows:
-            columns = _column_list(match.group(2)) or self.tables.get(table)
-            blocks = RowBlocks(f"{self.member.locator}#{table}", self.ctx.limits.block_bytes, columns=columns)
+            blocks = RowBlocks(
+                f"{self.member.locator}#{table}", self.ctx.limits.block_bytes, columns=columns or self.tables.get(table)
+            )
             self._rows[table] = (blocks, 0)
         blocks, count = self._rows[table]
         done: list[TextBlock] = []

@@ -237,13 +237,35 @@ def test_utf16_without_bom_is_recognised() -> None:
     assert block.text == text.rstrip("\n")
 
 
-def test_multiline_insert_falls_back_to_plain_lines() -> None:
+def test_insert_with_one_tuple_per_line_becomes_rows_with_columns() -> None:
     dump = (
-        "INSERT INTO `members` (`name`, `phone`) VALUES\n('김철수', '010-1234-5678'),\n('이영희', '010-2222-3333');\n"
+        "INSERT INTO `members` (`name`, `phone`) VALUES\n"
+        "('김철수', '010-1234-5678'),\n"
+        "\n"
+        "('이영희', '010-2222-3333');\n"
+        "UPDATE members SET phone='010-9999-0000';\n"
+        "INSERT INTO `members` (`name`, `phone`) VALUES\n"
+        "('박지성', '011-456-7890')\n"
+        "-- the statement above lost its ';'\n"
     )
     items = list(read_bytes("pma.sql", dump.encode()))
-    assert lines_at(items)["pma.sql:line 2"] == "('김철수', '010-1234-5678'),"
     assert kinds(items) == []
+    found = lines_at(items)
+    assert found["pma.sql#members:row 1"] == "김철수\t010-1234-5678"
+    assert found["pma.sql#members:row 2"] == "이영희\t010-2222-3333"
+    assert found["pma.sql#members:row 3"] == "박지성\t011-456-7890"
+    assert found["pma.sql:line 5"] == "UPDATE members SET phone='010-9999-0000';"
+    assert found["pma.sql:line 8"] == "-- the statement above lost its ';'"
+    assert {block.locator: block.columns for block in blocks(items)}["pma.sql#members"] == ("name", "phone")
+
+
+def test_a_tuple_cut_across_lines_stays_plain_text() -> None:
+    dump = "INSERT INTO t (memo, phone) VALUES\n('line one\nline two', '010-1234-5678');\n"
+    items = list(read_bytes("cut.sql", dump.encode()))
+    assert kinds(items) == []
+    found = lines_at(items)
+    assert found["cut.sql:line 2"] == "('line one"
+    assert found["cut.sql:line 3"] == "line two', '010-1234-5678');"
 
 
 def test_display_name_is_the_locator_root(tmp_path: Path) -> None:
