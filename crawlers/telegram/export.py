@@ -6,16 +6,21 @@ Both export shapes are read: one chat (``{name, type, id, messages}``) and a ful
 (``{chats: {list: [...]}, left_chats: {list: [...]}}``). Text may be a string or a list of
 strings and entity objects; ``text_entities`` is preferred when present. Files are looked up next
 to result.json and must stay inside the export directory.
+
+result.json is streamed with ijson (a big channel's export runs to gigabytes): a one-chat export
+holds one message in memory at a time, an account export one chat at a time. A file that ends
+early or is not JSON keeps every message read before the damage and becomes a finding.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
+
+import ijson
 
 from crawlers.files import passwords_from_text
 from crawlers.interface import PostSink
@@ -57,7 +62,7 @@ def find_exports(path: Path) -> list[Path]:
 
 
 def iter_chats(root: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The chats of a single-chat or a full-account export."""
+    """The chats of a single-chat or a full-account export (an already parsed root object)."""
     if isinstance(root.get("messages"), list):
         yield root
         return
@@ -65,6 +70,43 @@ def iter_chats(root: dict[str, Any]) -> Iterator[dict[str, Any]]:
         block = root.get(section)
         if isinstance(block, dict):
             yield from (c for c in block.get("list", []) if isinstance(c, dict))
+
+
+ChatStream = tuple[dict[str, Any], Iterable[Any]]
+
+
+def stream_chats(path: Path) -> Iterator[ChatStream]:
+    """(chat header, its messages) for each chat of a result.json, read incrementally.
+
+    Consume each chat's messages before asking for the next chat. Raises ``ijson.JSONError``
+    (``IncompleteJSONError`` when the file ends early) where the damage starts.
+    """
+    shape, header = _export_shape(path)
+    if shape == "chat":
+        with path.open("rb") as fh:
+            yield header, ijson.items(fh, "messages.item", use_float=True)
+        return
+    for section in ("chats", "left_chats"):
+        with path.open("rb") as fh:
+            for chat in ijson.items(fh, f"{section}.list.item", use_float=True):
+                if isinstance(chat, dict):
+                    messages = chat.pop("messages", None)
+                    yield chat, messages if isinstance(messages, list) else []
+
+
+def _export_shape(path: Path) -> tuple[str, dict[str, Any]]:
+    """("chat", header) for a one-chat export, ("account", {}) for a full one; reads only the head."""
+    header: dict[str, Any] = {}
+    with path.open("rb") as fh:
+        for prefix, event, value in ijson.parse(fh, use_float=True):
+            if prefix == "" and event == "map_key":
+                if value == "messages":
+                    return "chat", header
+                if value in ("chats", "left_chats"):
+                    return "account", {}
+            elif prefix in ("name", "type", "id") and event in ("string", "number"):
+                header[prefix] = value
+    return "account", {}  # neither shape: no chats
 
 
 def marked_chat_id(chat: dict[str, Any]) -> int | None:
@@ -137,22 +179,31 @@ class ExportImporter:
         summary = ImportSummary()
         for result in find_exports(path):
             summary.exports += 1
-            root = json.loads(result.read_text(encoding="utf-8"))
-            for chat in iter_chats(root):
-                self._import_chat(chat, result.parent, summary)
+            before = summary.messages
+            try:
+                for chat, messages in stream_chats(result):
+                    self._import_chat(chat, messages, result.parent, summary)
+            except ijson.JSONError:  # cut short (an interrupted download) or garbled
+                reason = (
+                    "the file ends early or is not valid JSON; "
+                    f"the {summary.messages - before} message(s) before the damage were imported"
+                )
+                self._record(Finding(f"export:{result.parent.name}/{result.name}", "corrupt", reason), summary)
         return summary
 
-    def _import_chat(self, chat: dict[str, Any], base: Path, summary: ImportSummary) -> None:
+    def _record(self, finding: Finding, summary: ImportSummary) -> None:
+        self.sink.record_findings(self.source, (finding,))
+        summary.findings += 1
+        summary.details.append(finding)
+
+    def _import_chat(self, chat: dict[str, Any], messages: Iterable[Any], base: Path, summary: ImportSummary) -> None:
         marked = marked_chat_id(chat)
         if marked is None:
-            finding = Finding(f"export:{base.name}", "unsupported_format", "a chat without a numeric id")
-            self.sink.record_findings(self.source, (finding,))
-            summary.findings += 1
-            summary.details.append(finding)
+            self._record(Finding(f"export:{base.name}", "unsupported_format", "a chat without a numeric id"), summary)
             return
         summary.chats += 1
         username = self.username_for(marked)
-        for message in chat.get("messages", []):
+        for message in messages:
             if not isinstance(message, dict) or message.get("type") != "message":
                 continue
             message_id = message.get("id")

@@ -128,6 +128,40 @@ def test_single_chat_export(tmp_path: Path) -> None:
     assert posts["-1000001234567/8"].attachments == ()
 
 
+@pytest.mark.parametrize("cut", [0.6, None])
+def test_a_damaged_export_keeps_the_messages_before_the_damage(tmp_path: Path, cut: float | None) -> None:
+    posts = [
+        {"id": i, "type": "message", "date_unixtime": str(1790845500 + i), "text": f"post {i}"} for i in range(1, 41)
+    ]
+    export = write_export(tmp_path / "e", channel_export(posts))
+    data = (export / "result.json").read_bytes()
+    if cut is not None:  # an interrupted download
+        data = data[: int(len(data) * cut)]
+    else:  # garbage in the middle of the message list
+        at = data.index(b'"id": 30')
+        data = data[:at] + b"}}}" + data[at:]
+    (export / "result.json").write_bytes(data)
+    sink = FakeSink()
+    summary = ExportImporter(sink).import_path(export)
+    imported = [p.external_id for p, _ in sink.log]
+    assert 10 < len(imported) < 40
+    assert imported == [f"-1000001234567/{i}" for i in range(1, len(imported) + 1)]  # in order, none skipped
+    assert [f.kind for f in summary.details] == ["corrupt"]
+    assert "ends early or is not valid JSON" in summary.details[0].reason
+    assert f"{len(imported)} message(s)" in summary.details[0].reason
+
+
+def test_an_account_export_is_read_chat_by_chat(tmp_path: Path) -> None:
+    from crawlers.telegram.export import stream_chats
+
+    chats = [channel_export(MESSAGES[:3]), {**channel_export(MESSAGES[3:5]), "id": 99, "name": "두번째"}]
+    export = write_export(
+        tmp_path / "acct", {"about": "x", "chats": {"list": chats[:1]}, "left_chats": {"list": chats[1:]}}
+    )
+    seen = [(chat["id"], [m["id"] for m in messages]) for chat, messages in stream_chats(export / "result.json")]
+    assert seen == [(1234567, [1, 2, 3]), (99, [4, 5])]
+
+
 def test_importing_the_same_export_twice_adds_nothing(tmp_path: Path) -> None:
     export = write_export(tmp_path / "e", channel_export(MESSAGES), {"files/users.csv": b"a,b\n"})
     sink = FakeSink()
