@@ -51,6 +51,36 @@ class CustomIdentifier(BaseModel):
     context: list[str] = Field(default_factory=list, description="Words near a value that raise confidence.")
 
 
+class IncidentSettings(BaseModel):
+    """How posts are grouped into incidents, and when the company counts as aware of a leak."""
+
+    subject_shared_min: int = Field(
+        2, ge=1, description="A post joins an incident when it shares at least this many matched subjects with it..."
+    )
+    subject_overlap_min: float = Field(
+        0.5, gt=0, le=1, description="...and the shared ones are at least this share of the smaller subject set."
+    )
+    text_similarity_min: float = Field(
+        90.0, ge=0, le=100, description="rapidfuzz ratio of two post titles that makes them reposts of one leak."
+    )
+    text_with_subject_min: float = Field(
+        75.0, ge=0, le=100, description="The title similarity needed when the posts also share a subject."
+    )
+    signature_similarity_min: float = Field(
+        0.6, gt=0, le=1, description="Estimated Jaccard similarity of two message texts that makes them reposts."
+    )
+    signature_with_subject_min: float = Field(
+        0.4, gt=0, le=1, description="The text similarity needed when the messages also share a subject."
+    )
+    text_window_days: int = Field(30, ge=1, description="Titles and texts are compared with posts this recent.")
+    awareness_confidence: float = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="An exact hit this confident (or a confirmed label) starts the 72-hour notification clock.",
+    )
+
+
 class IdentifierSettings(BaseModel):
     custom: dict[str, CustomIdentifier] = Field(default_factory=dict, description="Custom identifier types.")
     partial_forms: bool = Field(
@@ -78,6 +108,7 @@ class Settings(BaseSettings):
     evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
     scan: ScanSettings = Field(default_factory=ScanSettings)
     identifiers: IdentifierSettings = Field(default_factory=IdentifierSettings)
+    incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     files: dict[str, Any] = Field(default_factory=dict, description="Leaked-file reader limits.")
     sources: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Web sources to crawl.")
     telegram: dict[str, Any] = Field(default_factory=dict, description="Telegram reader settings and chats.")

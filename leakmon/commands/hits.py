@@ -95,7 +95,7 @@ def label(
     app = open_app()
     with app.sessions.begin() as session:
         row = label_hit(session, hit_id, as_, actor=audit.resolve_actor(actor), note=note, everywhere=everywhere)
-        incident = refresh_for_hit(session, hit_id)
+        incident = refresh_for_hit(session, hit_id, app.settings.incidents)
         audit.record(session, "label_hit", f"hit {hit_id}", rows=1, actor=actor, details={"label": as_})
         suppressed = row.rule_id is not None
         incident_id = incident.id if incident else None

@@ -129,7 +129,7 @@ def set_(
     status = None if close is None else ("closed" if close else "open")
     app = open_app()
     with app.sessions.begin() as session:
-        incident = set_flags(session, incident_id, intrusion=intrusion, status=status)
+        incident = set_flags(session, incident_id, intrusion=intrusion, status=status, rules=app.settings.incidents)
         details = {"intrusion": str(intrusion), "status": str(status)}
         audit.record(session, "set_incident", f"incident {incident.id}", rows=1, actor=actor, details=details)
         reasons = incident.report_reasons or "none"

@@ -3,19 +3,21 @@
 A post joins every open incident it is linked to, and linked incidents merge into the oldest:
 
 * **attachment** - it carried (or matched inside) a file with the same SHA-256;
-* **subjects** - it shares at least ``SUBJECT_SHARED_MIN`` matched subjects with the incident, and
-  the shared ones are at least ``SUBJECT_OVERLAP_MIN`` of the smaller set (overlap coefficient);
-* **text** - its fingerprint is rapidfuzz-similar (``ratio`` >= ``TEXT_SIMILARITY_MIN``) to one of
-  the incident's posts seen within ``TEXT_WINDOW``; with at least one shared subject the bar is
-  ``TEXT_WITH_SUBJECT_MIN``.
+* **subjects** - it shares at least ``subject_shared_min`` matched subjects with the incident, and
+  the shared ones are at least ``subject_overlap_min`` of the smaller set (overlap coefficient);
+* **text** - its fingerprint is rapidfuzz-similar (``ratio`` >= ``text_similarity_min``) to one of
+  the incident's posts seen within ``text_window_days``; with at least one shared subject the bar is
+  ``text_with_subject_min``.
 
   The fingerprint is the stored (redacted) title; fingerprints shorter than
   ``FINGERPRINT_MIN_CHARS`` letters are not compared at all (``샘플`` says nothing);
 * **signature** - Telegram messages have no title, so the sink may store ``text_signature(text)`` in
   ``post.extra["text_signature"]``: a bottom-k MinHash sketch of 5-character shingles of the
   normalized text with digits and e-mail addresses masked (no plaintext, no identifier). Sketches
-  whose estimated Jaccard similarity is >= ``SIGNATURE_SIMILARITY_MIN`` link (with one shared subject,
-  ``SIGNATURE_WITH_SUBJECT_MIN``).
+  whose estimated Jaccard similarity is >= ``signature_similarity_min`` link (with one shared subject,
+  ``signature_with_subject_min``).
+
+The thresholds are the ``[incidents]`` settings (:class:`leakmon.settings.IncidentSettings`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from rapidfuzz import fuzz
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from leakmon.settings import IncidentSettings
 from matchers.trade import normalize
 from storage.models.cases import Incident
 from storage.models.core import AttachmentRecord, HitRecord, Post
@@ -39,17 +42,10 @@ from storage.repositories.cases import (
     recent_signatures,
 )
 
-SUBJECT_SHARED_MIN = 2
-SUBJECT_OVERLAP_MIN = 0.5
-TEXT_SIMILARITY_MIN = 90.0
-TEXT_WITH_SUBJECT_MIN = 75.0
-TEXT_WINDOW = timedelta(days=30)
 FINGERPRINT_MIN_CHARS = 12
 FINGERPRINT_MAX_CHARS = 2000
 SIGNATURE_SIZE = 64
 SHINGLE = 5
-SIGNATURE_SIMILARITY_MIN = 0.6
-SIGNATURE_WITH_SUBJECT_MIN = 0.4
 _EMAILISH = re.compile(r"\S+@\S+")
 _DIGIT = re.compile(r"\d")
 
@@ -92,9 +88,16 @@ def signature(post: Post) -> str:
 
 
 def linked_incidents(
-    session: Session, post: Post, hits: Sequence[HitRecord], fingerprint_text: str, now: datetime
+    session: Session,
+    post: Post,
+    hits: Sequence[HitRecord],
+    fingerprint_text: str,
+    now: datetime,
+    rules: IncidentSettings | None = None,
 ) -> dict[int, str]:
     """Open incidents this post is linked to, each with the first reason found."""
+    rules = rules or IncidentSettings()
+    window_start = now - timedelta(days=rules.text_window_days)
     links: dict[int, str] = {}
     files = {h.attachment_sha256 for h in hits if h.attachment_sha256}
     files.update(session.scalars(select(AttachmentRecord.sha256).where(AttachmentRecord.post_id == post.id)))
@@ -108,23 +111,23 @@ def linked_incidents(
             incident = session.get(Incident, incident_id)
             theirs = max(incident.subject_count if incident is not None else 0, shared)
             overlap = shared / min(len(subjects), theirs)
-            if shared >= SUBJECT_SHARED_MIN and overlap >= SUBJECT_OVERLAP_MIN:
+            if shared >= rules.subject_shared_min and overlap >= rules.subject_overlap_min:
                 links.setdefault(incident_id, "subjects")
             else:
                 weak.add(incident_id)
     if hits and fingerprint_text:
-        for incident_id, other in recent_fingerprints(session, now - TEXT_WINDOW):
+        for incident_id, other in recent_fingerprints(session, window_start):
             if incident_id in links:
                 continue
-            need = TEXT_WITH_SUBJECT_MIN if incident_id in weak else TEXT_SIMILARITY_MIN
+            need = rules.text_with_subject_min if incident_id in weak else rules.text_similarity_min
             if fuzz.ratio(fingerprint_text, other, score_cutoff=need):
                 links[incident_id] = "text"
     sketch = signature(post)
     if hits and sketch:
-        for incident_id, other in recent_signatures(session, now - TEXT_WINDOW, exclude_post=post.id):
+        for incident_id, other in recent_signatures(session, window_start, exclude_post=post.id):
             if incident_id in links:
                 continue
-            need = SIGNATURE_WITH_SUBJECT_MIN if incident_id in weak else SIGNATURE_SIMILARITY_MIN
+            need = rules.signature_with_subject_min if incident_id in weak else rules.signature_similarity_min
             if signature_similarity(sketch, other) >= need:
                 links[incident_id] = "signature"
     return links

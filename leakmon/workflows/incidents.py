@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from leakmon.errors import ConfigError, NotFoundError
-from leakmon.settings import Settings
+from leakmon.settings import IncidentSettings, Settings
 from leakmon.workflows import takedown
 from leakmon.workflows.alerts import alert_settings, queue_alerts
 from leakmon.workflows.grouping import fingerprint, linked_incidents
@@ -40,7 +40,7 @@ def on_post_ingested(session: Session, post: Post, new_hits: Sequence[HitRecord]
     """The ingest sink's post hook (same transaction as the post and its hits)."""
     now = datetime.now(UTC)
     apply_suppression(session, new_hits, at=now)
-    incident = update_post(session, post, now=now)
+    incident = update_post(session, post, now=now, rules=settings.incidents)
     if incident is None:
         return
     try:
@@ -57,9 +57,12 @@ def on_post_removed(session: Session, post: Post) -> None:
     takedown.on_post_removed(session, post)
 
 
-def update_post(session: Session, post: Post, *, now: datetime | None = None) -> Incident | None:
+def update_post(
+    session: Session, post: Post, *, now: datetime | None = None, rules: IncidentSettings | None = None
+) -> Incident | None:
     """Rescore a post and (re)place it in its incident; returns the incident, if it has one."""
     now = now or datetime.now(UTC)
+    rules = rules or IncidentSettings()
     hits = hits_of_posts(session, [post.id])
     current = incident_of_post(session, post.id)
     if not hits and current is None:
@@ -71,7 +74,7 @@ def update_post(session: Session, post: Post, *, now: datetime | None = None) ->
     if not effective and current is None:
         return None
     text = fingerprint(post)
-    links = linked_incidents(session, post, effective, text, now)
+    links = linked_incidents(session, post, effective, text, now, rules)
     ids = set(links) | ({current} if current is not None else set())
     if ids:
         target = min(ids)
@@ -89,17 +92,17 @@ def update_post(session: Session, post: Post, *, now: datetime | None = None) ->
         if membership is not None:
             membership.fingerprint = text
     session.flush()
-    refresh_incident(session, incident, now)
+    refresh_incident(session, incident, now, awareness_confidence=rules.awareness_confidence)
     return incident
 
 
-def refresh_for_hit(session: Session, hit_id: int) -> Incident | None:
+def refresh_for_hit(session: Session, hit_id: int, rules: IncidentSettings | None = None) -> Incident | None:
     """After a label changed: rescore the hit's post and refresh its incident."""
     hit = session.get(HitRecord, hit_id)
     if hit is None:
         raise NotFoundError(f"hit {hit_id} does not exist")
     post = session.get_one(Post, hit.post_id)
-    return update_post(session, post)
+    return update_post(session, post, rules=rules)
 
 
 def get_incident(session: Session, incident_id: int) -> Incident:
@@ -112,7 +115,12 @@ def get_incident(session: Session, incident_id: int) -> Incident:
 
 
 def set_flags(
-    session: Session, incident_id: int, *, intrusion: bool | None = None, status: str | None = None
+    session: Session,
+    incident_id: int,
+    *,
+    intrusion: bool | None = None,
+    status: str | None = None,
+    rules: IncidentSettings | None = None,
 ) -> Incident:
     """Set the intrusion flag (evidence of unlawful access) or close/reopen; refreshes the clock."""
     incident = get_incident(session, incident_id)
@@ -120,7 +128,7 @@ def set_flags(
         incident.intrusion = intrusion
     if status is not None:
         incident.status = status
-    refresh_incident(session, incident)
+    refresh_incident(session, incident, awareness_confidence=(rules or IncidentSettings()).awareness_confidence)
     return incident
 
 

@@ -24,7 +24,7 @@ from storage.models.cases import EXCLUDING_LABELS, Incident
 from storage.repositories.cases import incident_aggregate
 
 NOTIFY_WITHIN = timedelta(hours=72)
-AWARENESS_EXACT_CONFIDENCE = 0.9
+AWARENESS_EXACT_CONFIDENCE = 0.9  # the default of [incidents] awareness_confidence
 REPORT_SUBJECTS = 1000
 REPORT_ID_TYPES = UNIQUE_ID_TYPES | {"passport", "driver_license", "drivers_license", "licence", "license"}
 
@@ -45,10 +45,16 @@ def report_reasons(subjects: int, id_types: Iterable[str], intrusion: bool) -> l
     return reasons
 
 
-def refresh_incident(session: Session, incident: Incident, now: datetime | None = None) -> None:
+def refresh_incident(
+    session: Session,
+    incident: Incident,
+    now: datetime | None = None,
+    *,
+    awareness_confidence: float = AWARENESS_EXACT_CONFIDENCE,
+) -> None:
     """Recompute the incident's aggregates and legal clock from its posts' hits (in SQL)."""
     agg = incident_aggregate(
-        session, incident.id, excluded=EXCLUDING_LABELS, exact_kind=EXACT, strong=AWARENESS_EXACT_CONFIDENCE
+        session, incident.id, excluded=EXCLUDING_LABELS, exact_kind=EXACT, strong=awareness_confidence
     )
     incident.subject_count = agg.subjects
     incident.hit_count = agg.hits

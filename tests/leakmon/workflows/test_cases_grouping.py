@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 
-from leakmon.workflows.grouping import SIGNATURE_SIMILARITY_MIN, signature_similarity, text_signature
+from leakmon.settings import IncidentSettings, load_settings
+from leakmon.workflows.grouping import signature_similarity, text_signature
 from storage.models.cases import Incident, IncidentPost
 from storage.repositories.cases import incident_of_post
 from tests.leakmon.workflows.world import Db
@@ -51,6 +54,15 @@ def test_one_shared_person_and_different_text_stay_apart(db: Db) -> None:
     assert _incident_of(db, a.id) != _incident_of(db, b.id)
 
 
+def test_grouping_thresholds_are_settings(db: Db, tmp_path: Path) -> None:
+    """With [incidents] subject_shared_min = 1, one shared person is enough to join."""
+    loose = load_settings(home=tmp_path, incidents={"subject_shared_min": 1, "subject_overlap_min": 0.3})
+    with db.world(loose) as w:
+        a = w.leak("chan_a", "1", ["u1", "u2", "u3"], title="주식 디비 팝니다 실시간 문의")
+        b = w.leak("chan_b", "2", ["u1", "x1", "x2"], title="대출 부결 콜DB 대량 보유 중")
+    assert _incident_of(db, a.id) == _incident_of(db, b.id) is not None
+
+
 def test_a_post_linking_two_incidents_merges_them(db: Db) -> None:
     with db.world() as w:
         a = w.leak("chan_a", "1", ["u1", "u2"], file_sha=FILE_X)
@@ -86,7 +98,7 @@ def test_text_signature_is_similar_for_edited_reposts_and_blind_to_numbers() -> 
     edited = text_signature(AD.format(n="010-9999-0000 other@example.kr").replace("있음", "있어요"))
     other = text_signature("코인 거래소 회원 정보 판매 실시간 업데이트 대량 보유 중 연락 바랍니다")
     assert first == text_signature(AD.format(n="010-0000-0000 x@y.z"))  # digits and e-mails masked
-    assert signature_similarity(first, edited) >= SIGNATURE_SIMILARITY_MIN
+    assert signature_similarity(first, edited) >= IncidentSettings().signature_similarity_min
     assert signature_similarity(first, other) < 0.2
     assert text_signature("짧음") == ""
     assert all(len(h) == 16 for h in first.split())
