@@ -164,7 +164,7 @@ def normalize(text: str) -> Norm:
         norm = Norm(
             list(folded),
             list(range(len(text))),
-            [_fold_class(a, b, uni, sep) for a, b in zip(text, folded, strict=True)]
+            [0 if a == b else _fold_class(a, b, uni, sep) for a, b in zip(text, folded, strict=True)]
             if folded != text
             else [0] * len(text),
             [0] * len(text),
