@@ -21,8 +21,9 @@ from typing import IO, cast
 import py7zr
 import pyzipper
 import rarfile
+import stream_unzip
 
-from crawlers.files.budget import MeteredReader, PrefixedReader
+from crawlers.files.budget import CapExceeded, MeteredReader, PrefixedReader
 from crawlers.files.context import Context, Item, Member
 from crawlers.files.decode import decode_name
 from crawlers.files.limits import MiB
@@ -113,11 +114,19 @@ def _open_zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, candidates
 
 
 def zip_members(member: Member, handle: IO[bytes], ctx: Context) -> Iterator[Item]:
-    """Every file in a zip (or an xlsx workbook, recognised by its parts)."""
+    """Every file in a zip (or an xlsx workbook, recognised by its parts).
+
+    A zip without its central directory (a download cut short) is walked by its local headers instead.
+    """
     try:
         archive = pyzipper.AESZipFile(handle)
     except (*ZIP_ERRORS, OSError, ValueError) as exc:
-        yield Finding(member.locator, "corrupt", f"not a readable zip ({type(exc).__name__}: {str(exc)[:120]})")
+        why = f"not a readable zip ({type(exc).__name__}: {str(exc)[:120]})"
+        handle.seek(0)
+        if handle.read(4) == LOCAL_HEADER:
+            yield from _recovered_zip_members(member, handle, ctx)
+        else:
+            yield Finding(member.locator, "corrupt", why)
         return
     with archive:
         if "xl/workbook.xml" in archive.NameToInfo:
@@ -145,6 +154,105 @@ def zip_members(member: Member, handle: IO[bytes], ctx: Context) -> Iterator[Ite
             with stream:
                 source = metered(stream, ctx, locator, info.compress_size)
                 yield from ctx.read_member(Member(locator, name, source, member.depth + 1, size=info.file_size))
+
+
+LOCAL_HEADER = b"PK\x03\x04"
+_PASSWORD_ERRORS = (stream_unzip.PasswordError, stream_unzip.MissingPasswordError)
+
+
+class _ChunkStream(io.RawIOBase):
+    """A readable stream over stream-unzip's chunks that ends (rather than raises) where they break.
+
+    The error is kept in ``error``: the member's readable part is read like any member, and the
+    archive walk decides what the damage means (the end of a cut-short file, a wrong password).
+    """
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = b""
+        self.error: stream_unzip.UnzipError | None = None
+        self.finished = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while not self._pending and not self.finished:
+            try:
+                self._pending = next(self._chunks)
+            except StopIteration:
+                self.finished = True
+            except stream_unzip.UnzipError as exc:
+                self.error, self.finished = exc, True
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def drain(self) -> None:
+        """Consume the rest (stream-unzip needs each member read to its end before the next)."""
+        scratch = memoryview(bytearray(BUFFER))
+        while self.readinto(scratch):
+            pass
+
+
+def _file_chunks(handle: IO[bytes]) -> Iterator[bytes]:
+    handle.seek(0)
+    while chunk := handle.read(BUFFER):
+        yield chunk
+
+
+def _recovered_zip_members(member: Member, handle: IO[bytes], ctx: Context) -> Iterator[Item]:
+    """Members of a zip with no central directory, in file order, up to where the file breaks.
+
+    Hand-written only as glue: stream-unzip walks the local headers (and decrypts); each member is
+    read like any other. stream-unzip takes one password per walk, so an encrypted archive is walked
+    again with the next candidate, skipping the members already read.
+    """
+    read = 0
+    attempts: list[bytes | None] = [None, *password_bytes(ctx.passwords)]
+    # Local headers of streamed zips often lack the compressed size: the whole file bounds it,
+    # which still exposes a bomb to the ratio cap.
+    archive_bytes = handle.seek(0, io.SEEK_END)
+    for password in attempts:
+        index = 0
+        walk = stream_unzip.stream_unzip(_file_chunks(handle), password=password)
+        try:
+            for raw_name, size, chunks in walk:
+                stream = _ChunkStream(chunks)
+                if index >= read:
+                    ctx.budget.add_member()
+                    locator, name, traversal = _child(member, decode_name(raw_name))
+                    if traversal:
+                        yield traversal
+                    source = metered(cast(IO[bytes], stream), ctx, locator, archive_bytes)
+                    yield from ctx.read_member(Member(locator, name, source, member.depth + 1, size=size))
+                    try:
+                        while source.read(BUFFER):  # what the reader left, still charged to the budget
+                            pass
+                    except CapExceeded:  # the member was capped (and said so): the next ones lie beyond it
+                        reason = f"no central directory, and members after the capped {name!r} cannot be reached"
+                        yield Finding(member.locator, "corrupt", f"{reason}; {read} member(s) read before it")
+                        return
+                stream.drain()  # a member read whole in an earlier walk
+                if stream.error is not None:
+                    raise stream.error
+                index += 1
+                read = max(read, index)
+        except _PASSWORD_ERRORS:
+            continue  # walk again with the next candidate
+        except (stream_unzip.UncompressError, stream_unzip.IntegrityError):
+            if password is not None:
+                continue  # a wrong ZipCrypto password can pass its 1-byte check and inflate garbage
+            raise
+        except stream_unzip.UnzipError as exc:
+            how = "ends early" if isinstance(exc, stream_unzip.TruncatedDataError) else f"breaks ({type(exc).__name__})"
+            reason = f"zip {how} and has no central directory; read {read} whole member(s) and the rest up to the break"
+            yield Finding(member.locator, "corrupt", reason)
+            return
+        yield Finding(member.locator, "corrupt", f"no central directory; {read} member(s) read by their headers")
+        return
+    yield _encrypted(member.locator, ctx)
 
 
 # ---------------------------------------------------------------- 7z (py7zr)

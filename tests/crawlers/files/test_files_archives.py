@@ -195,9 +195,47 @@ def test_rar_compressed_member_without_tool_is_a_clear_finding(monkeypatch: pyte
     assert reading.report.status == STATUS_SKIPPED
 
 
-def test_truncated_zip_is_corrupt_not_a_crash() -> None:
+def test_a_zip_cut_short_keeps_the_members_before_the_cut() -> None:
+    """A download cut short has no central directory: the members are walked by their local headers."""
+    rows = "".join(f"홍길동{i},010-{i:04d}-5678\n" for i in range(3000)).encode()
+    data = zip_of({"a.csv": USERS_CSV, "b.txt": b"kim@naver.com\n", "c.csv": rows})
+    reading = read_bytes("cut.zip", data[: len(data) * 3 // 4])
+    items = list(reading)
+    found = lines_at(items)
+    assert found["cut.zip!a.csv:row 3"] == "이영희,010-2222-3333"
+    assert found["cut.zip!b.txt:line 1"] == "kim@naver.com"
+    assert "cut.zip!c.csv:row 100" in found  # the readable start of the member that was cut
+    assert "cut.zip!c.csv:row 3000" not in found
+    assert kinds(items) == ["corrupt"]
+    assert "ends early" in items[-1].reason  # type: ignore[union-attr]
+    assert reading.report.status == STATUS_PARTIAL
+
+
+def test_an_encrypted_zip_cut_short_is_walked_with_the_candidate_passwords() -> None:
+    buffer = io.BytesIO()
+    with pyzipper.AESZipFile(buffer, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES) as archive:
+        archive.setpassword("똠1234".encode())
+        archive.writestr("a.csv", USERS_CSV)
+        archive.writestr("b.txt", b"kim@naver.com\n" * 20000)
+    data = buffer.getvalue()[: len(buffer.getvalue()) // 2]
+    locked = list(read_bytes("enc.zip", data, passwords=["wrong"]))
+    assert (blocks(locked), kinds(locked)) == ([], ["encrypted_no_password"])
+    opened = list(read_bytes("enc.zip", data, passwords=["wrong", "똠1234"]))
+    assert lines_at(opened)["enc.zip!a.csv:row 2"] == "김철수,010-1234-5678"
+    assert kinds(opened) == ["corrupt"]
+
+
+def test_a_bomb_in_a_zip_cut_short_is_still_capped_by_ratio() -> None:
+    data = zip_of({"first.txt": b"lee@daum.net\n", "bomb.txt": b"0" * (60 << 20), "after.txt": b"kim@naver.com\n"})
+    items = list(read_bytes("bomb.zip", data[:-30]))  # the end of the central directory is gone
+    assert "bomb.zip!first.txt:line 1" in lines_at(items)
+    assert kinds(items) == ["cap_ratio", "corrupt"]
+    assert "cannot be reached" in items[-1].reason  # type: ignore[union-attr]
+
+
+def test_a_zip_that_is_only_a_broken_header_is_corrupt_not_a_crash() -> None:
     data = zip_of({"users.csv": USERS_CSV * 50})
-    reading = read_bytes("cut.zip", data[: len(data) // 2])
+    reading = read_bytes("cut.zip", data[:20])
     items = list(reading)
     assert (blocks(items), kinds(items)) == ([], ["corrupt"])
     assert reading.report.status == STATUS_FAILED
