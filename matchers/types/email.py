@@ -63,6 +63,8 @@ class EmailRecognizer(Recognizer):
             joined = joined.replace(b"@hanmail.net\x00", b"@daum.net\x00")
         items: list[bytes | None] = list(joined.split(b"\x00"))
         items.pop()
+        if b"\x00@" in joined or joined[:1] == b"@":  # an "@" was the boundary byte (a@b.io@kim@...)
+            return [item[1:] if item and item[:1] == b"@" else item for item in items]
         return items
 
     def valid_canonicals(self, raws: list[bytes]) -> tuple[list[bytes], Sequence[int]]:
@@ -70,7 +72,7 @@ class EmailRecognizer(Recognizer):
 
     @staticmethod
     def _one(raw: bytes) -> bytes:
-        value = raw.translate(None, _NOT_EMAIL_BYTES + b"\x00").lower()
+        value = raw.translate(None, _NOT_EMAIL_BYTES + b"\x00").lower().removeprefix(b"@")
         return value[: -len(b"hanmail.net")] + b"daum.net" if value.endswith(b"@hanmail.net") else value
 
     def canonicalize(self, raw: str) -> tuple[str, tuple[str, ...]] | None:

@@ -243,6 +243,7 @@ def test_invalid_utf8_and_crlf(matcher: Matcher) -> None:
         (b"Kim@Naver.com", [b"kim@naver.com"]),  # at the start of a block: no boundary byte
         ("이름:lee.y@HANMAIL.NET,park@daum.net".encode(), [b"lee.y@daum.net", b"park@daum.net"]),
         (b"\x00a@b.co\x00c@d.io", [b"a@b.co", b"c@d.io"]),  # NUL boundary bytes
+        (b"q@w.io@Kim@naver.com", [b"q@w.io", b"kim@naver.com"]),  # "@" as the boundary byte
     ],
 )
 def test_email_fast_canonicals_drop_boundary_bytes_batch_wise(block: bytes, expected: list[bytes]) -> None:
