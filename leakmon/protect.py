@@ -8,6 +8,7 @@ Invalid values are counted and reported by row number and type, never echoed.
 from __future__ import annotations
 
 import csv
+import itertools
 import multiprocessing
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -95,7 +96,7 @@ def plan_columns(
     return ColumnPlan(subject_index=subject_index, typed=tuple(typed))
 
 
-RowChunk = list[tuple[int, list[str]]]  # (row number, [subject cell, typed cells in plan order])
+RowChunk = list[tuple[int, tuple[str, ...]]]  # (row number, the row's cells)
 
 
 @dataclass
@@ -121,13 +122,12 @@ def hash_rows(
     With ``jobs`` > 1, forked worker processes normalize and hash while this process reads the file
     and stores what they return; at most ``2 * jobs`` chunks are in flight, so memory stays bounded.
     """
-    types = tuple(id_type for _, id_type in plan.typed)
-    chunks = _row_chunks(table, plan, report)
+    chunks = _row_chunks(table, report)
     results: Iterator[ChunkResult]
     if jobs <= 1:
-        results = (hash_chunk(hasher, forms_of, types, chunk) for chunk in chunks)
+        results = (hash_chunk(hasher, forms_of, plan, chunk) for chunk in chunks)
     else:
-        results = _hash_in_workers(hasher, forms_of, types, chunks, jobs)
+        results = _hash_in_workers(hasher, forms_of, plan, chunks, jobs)
     for result in results:
         report.values += result.values
         for row, id_type, reason in result.invalid:
@@ -136,32 +136,27 @@ def hash_rows(
         yield result.staged
 
 
-def _row_chunks(table: Table, plan: ColumnPlan, report: ImportReport) -> Iterator[RowChunk]:
-    wanted = (plan.subject_index, *(index for index, _ in plan.typed))
-    chunk: RowChunk = []
-    for row_number, row in table.rows:
-        report.rows += 1
-        width = len(row)
-        chunk.append((row_number, [row[i] if i < width else "" for i in wanted]))
-        if len(chunk) >= CHUNK_ROWS:
-            yield chunk
-            chunk = []
-    if chunk:
+def _row_chunks(table: Table, report: ImportReport) -> Iterator[RowChunk]:
+    rows = iter(table.rows)
+    while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
+        report.rows += len(chunk)
         yield chunk
 
 
-def hash_chunk(hasher: KeyedHasher, forms_of: FormsOf, types: Sequence[str], chunk: RowChunk) -> ChunkResult:
+def hash_chunk(hasher: KeyedHasher, forms_of: FormsOf, plan: ColumnPlan, chunk: RowChunk) -> ChunkResult:
     """Normalize and hash one chunk (in this process or a worker); one ``digest_many`` per type and form."""
     pending: dict[tuple[str, str], list[tuple[str, str]]] = {}
     invalid: list[tuple[int, str, str]] = []
     values = 0
-    for row_number, cells in chunk:
-        subject = cells[0].strip()
+    subject_index, typed = plan.subject_index, plan.typed
+    for row_number, row in chunk:
+        width = len(row)
+        subject = row[subject_index].strip() if subject_index < width else ""
         if not subject:
             invalid.append((row_number, "subject_ref", "empty subject reference"))
             continue
-        for id_type, cell in zip(types, cells[1:], strict=True):
-            value = cell.strip()
+        for index, id_type in typed:
+            value = row[index].strip() if index < width else ""
             if not value:
                 continue
             values += 1
@@ -182,8 +177,8 @@ def hash_chunk(hasher: KeyedHasher, forms_of: FormsOf, types: Sequence[str], chu
     return ChunkResult(staged, values, invalid)
 
 
-#: What forked workers inherit: (hasher, forms_of, types). Set in the parent right before forking.
-_WORKER: tuple[KeyedHasher, FormsOf, tuple[str, ...]] | None = None
+#: What forked workers inherit: (hasher, forms_of, plan). Set in the parent right before forking.
+_WORKER: tuple[KeyedHasher, FormsOf, ColumnPlan] | None = None
 
 
 def _hash_in_worker(chunk: RowChunk) -> ChunkResult:
@@ -192,12 +187,12 @@ def _hash_in_worker(chunk: RowChunk) -> ChunkResult:
 
 
 def _hash_in_workers(
-    hasher: KeyedHasher, forms_of: FormsOf, types: tuple[str, ...], chunks: Iterator[RowChunk], jobs: int
+    hasher: KeyedHasher, forms_of: FormsOf, plan: ColumnPlan, chunks: Iterator[RowChunk], jobs: int
 ) -> Iterator[ChunkResult]:
     # Fork (not spawn): forms_of is a closure over the registry, and the key must not be pickled.
     # Workers never touch the database connection the parent may hold.
     global _WORKER
-    _WORKER = (hasher, forms_of, types)
+    _WORKER = (hasher, forms_of, plan)
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             yield from ordered_map(pool, _hash_in_worker, chunks, 2 * jobs)
