@@ -91,3 +91,25 @@ def test_index_arrays_and_confirmation(sessions) -> None:  # type: ignore[no-unt
         refs = protected.subject_refs(session, confirmed[_digest("v3")])
     assert list(confirmed) == [_digest("v3")]
     assert list(refs.values()) == ["s3"]
+
+
+def test_a_bulk_load_leaves_the_unique_index_and_the_foreign_key_in_place(sessions) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL loads an empty set with both dropped and rebuilt: they must come back, and work."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import IntegrityError
+
+    _load(sessions, _rows(20))  # an empty set: the bulk path on PostgreSQL
+    engine = sessions.kw["bind"]
+    inspector = inspect(engine)
+    unique = {i["name"]: i for i in inspector.get_indexes("protected_identifiers")}[protected.UNIQUE_INDEX]
+    assert (unique["column_names"], bool(unique["unique"])) == (["digest", "subject_id"], True)
+    (foreign_key,) = inspector.get_foreign_keys("protected_identifiers")
+    assert (foreign_key["referred_table"], foreign_key["options"].get("ondelete")) == ("subjects", "CASCADE")
+    with sessions() as session:
+        row = session.scalars(select(ProtectedIdentifier).limit(1)).one()
+        twin = {"digest": row.digest, "subject_id": row.subject_id}
+    orphan = {"digest": _digest("x"), "subject_id": 10**9}
+    for values in (twin, orphan):  # the same (digest, subject) twice; a subject that does not exist
+        with pytest.raises(IntegrityError), sessions.begin() as session:
+            session.add(ProtectedIdentifier(key_id="k1", id_type="phone", form="full", **values))
+    assert _load(sessions, _rows(25)).inserted == 5  # then the merge path: only the new rows
