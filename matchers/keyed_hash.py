@@ -10,9 +10,10 @@ Speed: HMAC is computed from precomputed SHA-256 states (key^ipad already absorb
 
 Two SHA-256 implementations give identical digests: OpenSSL's (``hashlib.sha256``) and CPython's own
 (``_sha2``/``_sha256``). For the one-block messages of the hot path the per-call cost of copying a
-state dominates, and which one is cheaper depends on the CPU and the OpenSSL build (measured: 1.56 vs
-1.02 µs per HMAC on one machine, the reverse where OpenSSL uses SHA extensions cheaply), so the faster
-one is picked once per process by a short timing, after checking both agree on a test vector.
+state dominates, and which one is cheaper depends on the CPU and the OpenSSL build (measured on the
+reference machine of docs/sizing.md: 1.56 µs per HMAC with OpenSSL's, 1.02 µs with CPython's;
+PERFORMANCE.md found OpenSSL's at 0.73 µs on another), so the faster one is picked once per process
+by a short timing, after checking both agree on a test vector.
 """
 
 from __future__ import annotations
