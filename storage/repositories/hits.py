@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -29,14 +29,11 @@ def insert_hits(
         values = [{**row, "post_id": post_id, "first_seen": now, "last_seen": now} for row in rows]
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        for start in range(0, len(values), 500):
-            statement = (
-                insert(HitRecord)
-                .values(values[start : start + 500])
-                .on_conflict_do_nothing(index_elements=_IDENTITY)
-                .returning(HitRecord.id)
-            )
-            new_ids.extend(session.scalars(statement))
+        # One Core statement with a parameter list: compiled once and sent in "insertmanyvalues"
+        # batches (a statement with 500 literal VALUES tuples was compiled anew for every batch).
+        table = cast(Table, HitRecord.__table__)
+        statement = insert(table).on_conflict_do_nothing(index_elements=_IDENTITY).returning(table.c.id)
+        new_ids.extend(session.connection().execute(statement, values).scalars())
     new_hits = list(session.scalars(select(HitRecord).where(HitRecord.id.in_(new_ids)))) if new_ids else []
     total = session.query(HitRecord).filter(HitRecord.post_id == post_id).count()
     return new_hits, total
