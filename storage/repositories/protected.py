@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import CursorResult, Table, func, select, text
+from sqlalchemy import CursorResult, Table, bindparam, func, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
@@ -25,6 +25,9 @@ SQLITE_LOAD_CACHE_KIB = 512 * 1024
 
 #: The unique (digest, subject) index of the set (named in the model so bulk loads can rebuild it).
 UNIQUE_INDEX = "ux_protected_identity"
+
+#: Digests per confirmation query (SQLite allows 32,766 bound values).
+CONFIRM_BATCH = 2000
 
 #: One staged row: (subject_ref, key_id, id_type, form, digest).
 StagedRow = tuple[str, str, str, str, bytes]
@@ -177,14 +180,11 @@ def confirm_digests(session: Session, digests: Iterable[bytes]) -> dict[bytes, t
     """Full-digest confirmation of index hits: digest -> the subjects that truly hold it."""
     wanted = list(dict.fromkeys(digests))
     found: dict[bytes, list[int]] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        rows = session.execute(
-            select(ProtectedIdentifier.digest, ProtectedIdentifier.subject_id).where(
-                ProtectedIdentifier.digest.in_(chunk)
-            )
-        )
-        for digest, subject_id in rows:
+    table = cast(Table, ProtectedIdentifier.__table__)
+    query = select(table.c.digest, table.c.subject_id).where(table.c.digest.in_(bindparam("wanted", expanding=True)))
+    connection = session.connection()  # Core, not the ORM: this runs for every index hit of a scan
+    for start in range(0, len(wanted), CONFIRM_BATCH):
+        for digest, subject_id in connection.execute(query, {"wanted": wanted[start : start + CONFIRM_BATCH]}):
             found.setdefault(bytes(digest), []).append(subject_id)
     return {digest: tuple(sorted(ids)) for digest, ids in found.items()}
 
