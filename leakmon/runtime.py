@@ -77,7 +77,7 @@ def build_match_context(app: App) -> MatchContext:
         prefixes, subject_ids = load_index_arrays(session, hasher.key_id, cache_dir)
     if len(prefixes) == 0:
         log.warning("the protected set under key %s is empty: nothing can match", hasher.key_id)
-    index = ProtectedIndex(prefixes, subject_ids)
+    index = ProtectedIndex(prefixes, subject_ids, presorted=True)  # load_index_arrays sorts them
 
     def confirm(digests: Sequence[bytes]) -> Mapping[bytes, Sequence[int]]:
         with app.sessions() as session:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 
 from crawlers.ingest import Analysis, IngestSink, hit_rows
 from crawlers.model import Attachment, CrawledPost, Finding
@@ -88,8 +89,12 @@ def _records(
         refs = subject_refs(session, (int(r["subject_id"]) for r in rows if r["subject_id"] is not None))  # type: ignore[call-overload]
         ids: dict[tuple[object, ...], int] = {}
         if post_id is not None:
-            for hit in session.scalars(select(HitRecord).where(HitRecord.post_id == post_id)):
-                ids[(hit.id_type, hit.form, hit.digest, hit.subject_slot)] = hit.id
+            hits = cast(Table, HitRecord.__table__).c
+            keyed = select(hits.id, hits.id_type, hits.form, hits.digest, hits.subject_slot).where(
+                hits.post_id == post_id
+            )
+            for hit_id, id_type, form, digest, slot in session.connection().execute(keyed):  # Core: no ORM objects
+                ids[(id_type, form, digest, slot)] = hit_id
     records = []
     for row in rows:
         subject_id = row["subject_id"]

@@ -190,11 +190,15 @@ def confirm_digests(session: Session, digests: Iterable[bytes]) -> dict[bytes, t
 
 
 def subject_refs(session: Session, subject_ids: Iterable[int]) -> dict[int, str]:
+    """Opaque references of internal subject ids (Core queries of up to CONFIRM_BATCH ids)."""
     ids = list(set(subject_ids))
     refs: dict[int, str] = {}
-    for start in range(0, len(ids), 500):
-        rows = session.execute(select(Subject.id, Subject.subject_ref).where(Subject.id.in_(ids[start : start + 500])))
-        refs.update({row[0]: row[1] for row in rows})
+    table = cast(Table, Subject.__table__)
+    query = select(table.c.id, table.c.subject_ref).where(table.c.id.in_(bindparam("ids", expanding=True)))
+    connection = session.connection()
+    for start in range(0, len(ids), CONFIRM_BATCH):
+        for subject_id, ref in connection.execute(query, {"ids": ids[start : start + CONFIRM_BATCH]}):
+            refs[subject_id] = ref
     return refs
 
 

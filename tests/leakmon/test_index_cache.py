@@ -40,7 +40,9 @@ def test_cache_follows_the_set(db_url: str, tmp_path: Path, monkeypatch: pytest.
         second = index_cache.load_index_arrays(session, "k1", tmp_path)
     assert len(reads) == 1
     assert np.array_equal(first[0], second[0])
-    assert stat.S_IMODE((tmp_path / "index-k1.npz").stat().st_mode) == 0o600
+    assert stat.S_IMODE(index_cache.cache_file(tmp_path, "k1").stat().st_mode) == 0o600
+    order = np.lexsort((first[1], first[0]))
+    assert np.array_equal(order, np.arange(len(order)))  # sorted: the index is built without sorting
     _load(sessions, ["c"])
     with sessions() as session:
         third = index_cache.load_index_arrays(session, "k1", tmp_path)
