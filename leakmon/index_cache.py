@@ -37,6 +37,7 @@ def load_index_arrays(session: Session, key_id: str, cache_dir: Path | None) -> 
         return cached
     arrays = _sorted(index_arrays(session, key_id))
     _write(path, fingerprint, arrays)
+    (cache_dir / f"index-{key_id}.npz").unlink(missing_ok=True)  # the v1 file: stale prefixes, not kept
     return arrays
 
 

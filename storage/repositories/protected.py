@@ -152,17 +152,16 @@ class ProtectedLoader:
 
 def index_arrays(session: Session, key_id: str, *, batch: int = 500_000) -> tuple[np.ndarray, np.ndarray]:
     """The set under ``key_id`` as (uint64 big-endian digest prefixes, uint32 subject ids)."""
+    table = cast(Table, ProtectedIdentifier.__table__)
+    # The database cuts the 8-byte prefix; rows arrive as plain tuples (Core, not ORM objects).
+    query = select(func.substr(table.c.digest, 1, 8), table.c.subject_id).where(table.c.key_id == key_id)
+    result = session.connection().execution_options(yield_per=batch).execute(query)
     prefixes: list[np.ndarray] = []
     subjects: list[np.ndarray] = []
-    result = session.execute(
-        select(ProtectedIdentifier.digest, ProtectedIdentifier.subject_id)
-        .where(ProtectedIdentifier.key_id == key_id)
-        .execution_options(yield_per=batch)
-    )
     for part in result.partitions():
-        digests = b"".join(bytes(row[0])[:8] for row in part)
-        prefixes.append(np.frombuffer(digests, dtype=">u8").astype(np.uint64))
-        subjects.append(np.fromiter((row[1] for row in part), dtype=np.uint32, count=len(part)))
+        heads, ids = zip(*part, strict=True)
+        prefixes.append(np.frombuffer(b"".join(bytes(h) for h in heads), dtype=">u8").astype(np.uint64))
+        subjects.append(np.array(ids, dtype=np.uint32))
     if not prefixes:
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint32)
     return np.concatenate(prefixes), np.concatenate(subjects)

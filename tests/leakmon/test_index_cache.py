@@ -35,8 +35,11 @@ def test_cache_follows_the_set(db_url: str, tmp_path: Path, monkeypatch: pytest.
         return real(session, key_id)
 
     monkeypatch.setattr(index_cache, "index_arrays", counting)
+    (tmp_path / "index-k1.npz").write_bytes(b"an old-format cache")
     with sessions() as session:
         first = index_cache.load_index_arrays(session, "k1", tmp_path)
+    assert not (tmp_path / "index-k1.npz").exists()  # the old format's file is removed, never read
+    with sessions() as session:
         second = index_cache.load_index_arrays(session, "k1", tmp_path)
     assert len(reads) == 1
     assert np.array_equal(first[0], second[0])
