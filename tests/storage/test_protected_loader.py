@@ -113,3 +113,17 @@ def test_a_bulk_load_leaves_the_unique_index_and_the_foreign_key_in_place(sessio
         with pytest.raises(IntegrityError), sessions.begin() as session:
             session.add(ProtectedIdentifier(key_id="k1", id_type="phone", form="full", **values))
     assert _load(sessions, _rows(25)).inserted == 5  # then the merge path: only the new rows
+
+
+def test_both_ways_of_reading_the_index_agree(sessions) -> None:  # type: ignore[no-untyped-def]
+    rows = [(f"s{i % 13}", "k1", "phone", "full", _digest(f"w{i}")) for i in range(3000)]
+    _load(sessions, [*rows, ("other", "k2", "email", "full", _digest("other-key"))])
+    with sessions() as session:
+        fast = protected.index_arrays(session, "k1", batch=700)  # several id ranges
+        rowwise = protected._index_arrays_rows(session, "k1", 700)
+    assert len(fast[0]) == 3000
+    assert sorted(zip(fast[0].tolist(), fast[1].tolist(), strict=True)) == sorted(
+        zip(rowwise[0].tolist(), rowwise[1].tolist(), strict=True)
+    )
+    assert fast[0].dtype == np.uint64
+    assert fast[1].dtype == np.uint32
