@@ -4,6 +4,7 @@ Each benchmark is a script of its own that can be run alone with more options:
 - scripts/bench_scan.py    matcher throughput vs a naive baseline and grep -F -f; index memory
 - scripts/bench_import.py  protect import rate into SQLite (and PostgreSQL with --pg URL)
 - scripts/bench_files.py   leaked-file reader throughput (CSV, zip, xlsx) and peak memory
+- scripts/bench_cli.py     the real commands end to end: protect import, then leakmon scan
 
 Pass ``--full`` for the issue-size runs (100 MB dump, 10M identifiers, 1 GB CSV): slow.
 """
@@ -20,11 +21,13 @@ QUICK = {
     "bench_scan.py": [],
     "bench_import.py": ["--identifiers", "1000000"],
     "bench_files.py": [],
+    "bench_cli.py": [],
 }
 FULL = {
     "bench_scan.py": ["--size-mb", "100"],
     "bench_import.py": ["--identifiers", "10000000"],
     "bench_files.py": ["--full"],
+    "bench_cli.py": ["--size-mb", "100"],
 }
 
 
