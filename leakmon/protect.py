@@ -1,7 +1,9 @@
 """Loading the company's protected identifier set: normalize and hash in memory, store digests only.
 
-Plaintext values live only inside this process, for as long as one batch takes; what reaches the
-database (or a ``protect hash`` output file) is (subject_ref, key id, type, form, digest).
+Plaintext values live only in memory, for as long as one chunk takes: in this process, and with
+``--jobs`` also in its forked workers, which get the rows through in-memory pipes and return digests
+only. What reaches the database (or a ``protect hash`` output file) is (subject_ref, key id, type,
+form, digest).
 Invalid values are counted and reported by row number and type, never echoed.
 """
 

@@ -175,9 +175,7 @@ def normalize(text: str) -> Norm:
 
 
 def _fold_class(before: str, after: str, uni: int, sep: int) -> int:
-    """Class bits of one folded character: Unicode dashes are separators, other forms digits."""
-    if before == after:
-        return 0
+    """Class bits of a character that folding changed: Unicode dashes are separators, other forms digits."""
     if before in _DASHES:
         return sep
     return 0 if after == "-" else uni  # a full-width hyphen belongs to the full-width number

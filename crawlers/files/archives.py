@@ -121,12 +121,11 @@ def zip_members(member: Member, handle: IO[bytes], ctx: Context) -> Iterator[Ite
     try:
         archive = pyzipper.AESZipFile(handle)
     except (*ZIP_ERRORS, OSError, ValueError) as exc:
-        why = f"not a readable zip ({type(exc).__name__}: {str(exc)[:120]})"
         handle.seek(0)
         if handle.read(4) == LOCAL_HEADER:
             yield from _recovered_zip_members(member, handle, ctx)
         else:
-            yield Finding(member.locator, "corrupt", why)
+            yield Finding(member.locator, "corrupt", f"not a readable zip ({type(exc).__name__}: {str(exc)[:120]})")
         return
     with archive:
         if "xl/workbook.xml" in archive.NameToInfo:

@@ -84,8 +84,6 @@ class ProtectedLoader:
         """Move the staged rows into the set (idempotent); ``replace`` first empties the set."""
         session = self._session
         now = datetime.now(UTC)
-        if self._dialect == "postgresql":
-            session.execute(text("ANALYZE protected_stage"))  # a temp table has no statistics: plans go wrong
         subjects_before = session.scalar(select(func.count()).select_from(Subject)) or 0
         session.execute(
             text(
@@ -99,7 +97,6 @@ class ProtectedLoader:
         if replace:
             removed = cast(CursorResult[Any], session.execute(text("DELETE FROM protected_identifiers"))).rowcount or 0
         if self._dialect == "postgresql":
-            session.execute(text("ANALYZE subjects"))
             if session.scalar(select(ProtectedIdentifier.id).limit(1)) is None:
                 inserted = self._bulk_insert_postgres()
             else:

@@ -113,6 +113,17 @@ def lines_at(items: Iterable[TextBlock | Finding]) -> dict[str, str]:
     return out
 
 
+def aes_zip_of(entries: dict[str, bytes], password: str) -> bytes:
+    import pyzipper
+
+    buffer = io.BytesIO()
+    with pyzipper.AESZipFile(buffer, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES) as archive:
+        archive.setpassword(password.encode())
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
 def zip_of(entries: dict[str, bytes], *, compression: int | None = None) -> bytes:
     import zipfile
 

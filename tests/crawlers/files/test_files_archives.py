@@ -11,8 +11,7 @@ from pathlib import Path
 
 import py7zr
 import pytest
-import pyzipper
-from files_builders import blocks, gzip_bytes, kinds, lines_at, raw_rar, raw_zip, zip_of
+from files_builders import aes_zip_of, blocks, gzip_bytes, kinds, lines_at, raw_rar, raw_zip, zip_of
 
 from crawlers.files import (
     STATUS_FAILED,
@@ -131,13 +130,10 @@ def test_nesting_beyond_max_depth_is_a_finding() -> None:
 
 
 def test_aes_zip_opens_with_password_from_post_text() -> None:
-    buffer = io.BytesIO()
-    with pyzipper.AESZipFile(buffer, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES) as archive:
-        archive.setpassword("똠1234".encode())
-        archive.writestr("users.csv", USERS_CSV)
+    data = aes_zip_of({"users.csv": USERS_CSV}, "똠1234")
     candidates = passwords_from_text(POST_TEXT)
     assert candidates == ["똠1234"]
-    reading = read_bytes("aes.zip", buffer.getvalue(), passwords=candidates)
+    reading = read_bytes("aes.zip", data, passwords=candidates)
     items = list(reading)
     assert lines_at(items)["aes.zip!users.csv:row 2"] == "김철수,010-1234-5678"
     assert kinds(items) == []
@@ -212,12 +208,8 @@ def test_a_zip_cut_short_keeps_the_members_before_the_cut() -> None:
 
 
 def test_an_encrypted_zip_cut_short_is_walked_with_the_candidate_passwords() -> None:
-    buffer = io.BytesIO()
-    with pyzipper.AESZipFile(buffer, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES) as archive:
-        archive.setpassword("똠1234".encode())
-        archive.writestr("a.csv", USERS_CSV)
-        archive.writestr("b.txt", b"kim@naver.com\n" * 20000)
-    data = buffer.getvalue()[: len(buffer.getvalue()) // 2]
+    whole = aes_zip_of({"a.csv": USERS_CSV, "b.txt": b"kim@naver.com\n" * 20000}, "똠1234")
+    data = whole[: len(whole) // 2]
     locked = list(read_bytes("enc.zip", data, passwords=["wrong"]))
     assert (blocks(locked), kinds(locked)) == ([], ["encrypted_no_password"])
     opened = list(read_bytes("enc.zip", data, passwords=["wrong", "똠1234"]))
