@@ -145,9 +145,26 @@ class Matcher:
         if record_scope == "all":
             return self._scan_block(data, line_offset, columns, delimiter, whole=True)
         hits: list[Hit] = []
-        for block, first in iter_blocks(data, self.options.chunk_size):
-            hits.extend(self._scan_block(block, line_offset + first, columns, delimiter, whole=False))
+        for batch in self.iter_hits(data, columns=columns, delimiter=delimiter, line_offset=line_offset):
+            hits.extend(batch)
         return hits
+
+    def iter_hits(
+        self,
+        data: bytes,
+        *,
+        columns: Sequence[str] | None = None,
+        delimiter: str | None = None,
+        line_offset: int = 0,
+    ) -> Iterator[list[Hit]]:
+        """Hits in UTF-8 ``data``, one batch per newline-aligned block, in block order.
+
+        The matcher's output contract for streaming callers: every line is a record, each batch
+        holds only the hits of its own block, and ``Hit.line`` is the 0-based line in ``data``
+        plus ``line_offset``. Memory stays bounded by one block's hits.
+        """
+        for block, first in iter_blocks(data, self.options.chunk_size):
+            yield self._scan_block(block, line_offset + first, columns, delimiter, whole=False)
 
     def lookup(self, digests: Sequence[bytes]) -> dict[int, tuple[int, ...]]:
         """Position -> subject ids for the digests in the index (confirmed when ``confirm`` is set)."""
