@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawlers.files import ReadLimits, passwords_from_text, read_attachment
 from crawlers.interface import CheckpointUpdate, IngestResult
 from crawlers.model import Attachment, CrawledPost, Finding, TextBlock, content_hash_of
+from crawlers.parallel import ScanItem, scan_items
 from crawlers.redact import redact
 from matchers.engine import Matcher
 from matchers.model import Hit
-from matchers.parallel import ScanItem, scan_items
 from storage.evidence import EvidenceSealer
 from storage.models.core import AttachmentRecord, HitRecord, Post
 from storage.repositories.checkpoints import set_checkpoint

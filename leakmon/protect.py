@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from crawlers.parallel import ordered_map
 from leakmon.errors import InputError
 from leakmon.tables import Table, open_table
 from matchers.errors import InvalidIdentifier
 from matchers.keyed_hash import KeyedHasher
-from matchers.parallel import ordered_map
 from storage.repositories.protected import StagedRow
 
 HASHED_HEADER = ("subject_ref", "id_type", "form", "digest", "key_id")

@@ -32,7 +32,7 @@ Index, :mod:`matchers.index`::
         .lookup_digest(digest) -> tuple[int, ...];  .nbytes;  len(index) = distinct (prefix, subject) pairs
     ProtectedIndex.from_digests(pairs: Iterable[tuple[bytes, int]])
 
-Scanning, :mod:`matchers.engine` and :mod:`matchers.parallel`::
+Scanning, :mod:`matchers.engine`::
 
     Matcher(hasher, index, registry=None, confirm=None, options=MatcherOptions())
         confirm: Callable[[Sequence[bytes]], Mapping[bytes, Sequence[int]]]   # full digests -> subject ids
@@ -40,12 +40,9 @@ Scanning, :mod:`matchers.engine` and :mod:`matchers.parallel`::
         .scan_bytes(data_utf8, *, columns=None, delimiter=None, record_scope="line", line_offset=0)
         .lookup(digests) -> dict[position, subject ids]        # prefix look-up + confirm
     MatcherOptions(chunk_size=8 MiB, deobfuscate=True, partial=True, weak=True, header_types={})
-    scan_file(matcher, path, *, jobs=1, columns=None, delimiter=None, encoding="utf-8",
-              block_size=8 MiB, auto_header=True) -> Iterator[Hit]      # file order, streaming
-    scan_blocks(matcher, blocks: Iterable[bytes], *, jobs=2, columns=None, delimiter=None)  # one numbering
-    scan_items(matcher, items: Iterable[(text, columns, delimiter, record_scope)], *, jobs=2)
-        -> Iterator[list[Hit]]                                  # one hit list per item, in order
-    confirm_hits(hits, confirm) -> list[Hit]
+
+The process pool and file reading for ``--jobs N`` live outside ``matchers/``, in
+:mod:`crawlers.parallel` (``scan_file``, ``scan_items``, ``confirm_hits``).
 
 Headers, :mod:`matchers.headers`: ``header_type(header)``, ``map_headers(headers)``,
 ``detect_header(line, delimiter)``.

@@ -24,7 +24,7 @@ from matchers import deobfuscate, records
 from matchers.headers import header_type
 from matchers.index import ProtectedIndex
 from matchers.keyed_hash import KeyedHasher, prefix64
-from matchers.model import Hit
+from matchers.model import Found, Hit
 from matchers.passes import Pass, build_passes
 from matchers.registry import IdentifierRegistry
 from matchers.types.base import Recognizer
@@ -42,23 +42,6 @@ class MatcherOptions:
     partial: bool = True  # masked values -> partial hits
     weak: bool = True  # name/birthdate composites
     header_types: Mapping[str, str] = field(default_factory=dict)  # extra header -> type mappings
-
-
-@dataclass(slots=True)
-class Found:
-    """A located candidate whose digest is in the index (internal to the matchers)."""
-
-    rec: Recognizer
-    id_type: str
-    canonical: str
-    form: str
-    digest: bytes
-    subjects: tuple[int, ...]
-    line: int  # block-relative line
-    start: int  # char offset in the line
-    obfuscation: tuple[str, ...]
-    extractor: str
-    line_text: str
 
 
 class LineIndex:
@@ -110,8 +93,16 @@ class Matcher:
         self._passes = build_passes(recs)
         self._slow = [r for r in recs if not r.weak and r.scan_pattern is not None]
         self._masked = [r for r in recs if not r.weak and r.masked_pattern is not None]
-        self._weak = [r for r in recs if r.weak]
         self._context = {r.id_type: _context_re(r.context_words) for r in recs}
+        self._rules = records.RecordRules(
+            weak=tuple(r for r in recs if r.weak) if self.options.weak else (),
+            partial=self.options.partial,
+            key_id=hasher.key_id,
+            digest_many=hasher.digest_many,
+            lookup=self.lookup,
+            context_words=self.context_words,
+            header_for=self.header_for,
+        )
 
     # ---------------------------------------------------------------- public API
     def scan_text(
@@ -197,7 +188,7 @@ class Matcher:
             return []
         found = _dedupe(found)
         ctx = records.RecordContext(
-            matcher=self,
+            rules=self._rules,
             columns=columns,
             delimiter=delimiter,
             line_base=line_base,
@@ -262,11 +253,10 @@ class Matcher:
         line_text = block[line_start : line_end if line_end >= 0 else len(block)].decode("utf-8", "replace")
         described = rec.canonicalize(value)
         canonical, classes = described if described else ("", ())
-        return Found(
-            rec=rec,
-            id_type=rec.hit_type(canonical),
-            canonical=canonical,
-            form="full",
+        return Found.of(
+            rec,
+            canonical,
+            "full",
             digest=digest,
             subjects=subjects,
             line=lines.line_of(start),
@@ -296,11 +286,10 @@ class Matcher:
             if c.rec.weak:
                 continue  # weak values count only next to strong ones (records.py)
             out.append(
-                Found(
-                    rec=c.rec,
-                    id_type=c.rec.hit_type(c.canonical),
-                    canonical=c.canonical,
-                    form=c.form,
+                Found.of(
+                    c.rec,
+                    c.canonical,
+                    c.form,
                     digest=digests[i],
                     subjects=subjects,
                     line=c.line,
@@ -362,4 +351,4 @@ def _dedupe(found: list[Found]) -> list[Found]:
     return out
 
 
-__all__ = ["Confirm", "Found", "Matcher", "MatcherOptions", "iter_blocks"]
+__all__ = ["Confirm", "Matcher", "MatcherOptions", "iter_blocks"]

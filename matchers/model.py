@@ -7,6 +7,10 @@ migration and a changelog line.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matchers.types.base import Recognizer
 
 # Built-in identifier types.
 PHONE = "phone"
@@ -47,30 +51,6 @@ CANONICAL_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
-class Candidate:
-    """An identifier-shaped value found in text, already canonicalized.
-
-    ``canonical`` is plaintext and must never leave ``matchers/``: only its keyed digest and
-    ``masked`` rendering may. ``form`` is ``full`` for a complete value or a mask form name
-    (e.g. ``p3s4`` for 010-****-5678) for a partial one.
-    """
-
-    id_type: str
-    canonical: str
-    start: int
-    end: int
-    form: str = "full"
-    obfuscation: tuple[str, ...] = ()
-    validation: str | None = None  # e.g. "checksum_ok", "checksum_mismatch", "luhn_ok"
-    context: tuple[str, ...] = ()  # context words seen near it (column header, label)
-    extractor: str = ""
-
-    @property
-    def is_partial(self) -> bool:
-        return self.form != "full"
-
-
-@dataclass(frozen=True, slots=True)
 class Explanation:
     """Why a hit has the confidence it has (every finding explains itself)."""
 
@@ -105,3 +85,54 @@ class Hit:
     @property
     def obfuscation_label(self) -> str:
         return "+".join(self.obfuscation) if self.obfuscation else OBF_NONE
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A located strong or weak candidate whose digest is in the index (internal to ``matchers/``).
+
+    ``canonical`` is plaintext: it never leaves ``matchers/``; a :class:`Hit` carries only its digest
+    and masked rendering. Build with :meth:`of`; change with ``dataclasses.replace``.
+    """
+
+    rec: Recognizer
+    id_type: str
+    canonical: str
+    form: str
+    digest: bytes
+    subjects: tuple[int, ...]
+    line: int  # block-relative line
+    start: int  # char offset in the line
+    obfuscation: tuple[str, ...]
+    extractor: str
+    line_text: str
+
+    @classmethod
+    def of(
+        cls,
+        rec: Recognizer,
+        canonical: str,
+        form: str,
+        *,
+        digest: bytes,
+        subjects: tuple[int, ...],
+        line: int,
+        start: int,
+        obfuscation: tuple[str, ...],
+        extractor: str,
+        line_text: str,
+    ) -> Found:
+        """The one builder: the reported type follows the value (RRN vs FRN share a recognizer)."""
+        return cls(
+            rec,
+            rec.hit_type(canonical),
+            canonical,
+            form,
+            digest,
+            subjects,
+            line,
+            start,
+            obfuscation,
+            extractor,
+            line_text,
+        )

@@ -3,23 +3,32 @@ are partial hits whose compatible subject sets intersect with the other evidence
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
-from matchers.model import COMPOSITE, EXACT, OBF_MASKED, PARTIAL, Hit
+from matchers.model import COMPOSITE, EXACT, OBF_MASKED, PARTIAL, Found, Hit
 from matchers.scoring import Evidence, score
 from matchers.types.base import Recognizer
-
-if TYPE_CHECKING:
-    from matchers.engine import Found, Matcher
 
 PARTIAL_BASE = 0.6
 
 
 @dataclass(frozen=True)
+class RecordRules:
+    """All the record rules need from the matcher: weak recognizers, hashing, look-up, context, headers."""
+
+    weak: Sequence[Recognizer]  # empty: no composite evidence
+    partial: bool
+    key_id: str
+    digest_many: Callable[[str, Sequence[bytes | str], str], list[bytes]]
+    lookup: Callable[[Sequence[bytes]], Mapping[int, tuple[int, ...]]]
+    context_words: Callable[[str, str], tuple[str, ...]]
+    header_for: Callable[[str, str], bool]
+
+
+@dataclass(frozen=True)
 class RecordContext:
-    matcher: Matcher
+    rules: RecordRules
     columns: Sequence[str] | None
     delimiter: str | None
     line_base: int
@@ -31,7 +40,7 @@ class RecordContext:
         key = (id_type, line_text)
         found = self.context_cache.get(key)
         if found is None:
-            found = self.context_cache[key] = self.matcher.context_words(id_type, line_text)
+            found = self.context_cache[key] = self.rules.context_words(id_type, line_text)
         return found
 
 
@@ -40,7 +49,7 @@ def build_hits(ctx: RecordContext, found: list[Found]) -> list[Hit]:
     groups: dict[int, list[Found]] = {}
     for f in found:
         groups.setdefault(0 if ctx.whole else f.line, []).append(f)
-    weak = _weak_evidence(ctx, groups) if ctx.matcher.options.weak else {}
+    weak = _weak_evidence(ctx, groups) if ctx.rules.weak else {}
     hits: list[Hit] = []
     for key in sorted(groups):
         hits.extend(_record_hits(ctx, groups[key], weak.get(key, [])))
@@ -49,54 +58,57 @@ def build_hits(ctx: RecordContext, found: list[Found]) -> list[Hit]:
 
 
 def _weak_evidence(ctx: RecordContext, groups: dict[int, list[Found]]) -> dict[int, list[Found]]:
-    m = ctx.matcher
+    rules = ctx.rules
     cands: list[tuple[int, Recognizer, str, str, int, str, int]] = []
     # Records repeat the same words (product names, statuses): hash each distinct value once.
     distinct: dict[tuple[str, str], dict[str, int]] = {}
     whole_text = ctx.block.decode("utf-8", "replace") if ctx.whole else ""
     for key, fs in groups.items():
         text, base_line = (whole_text, 0) if ctx.whole else (fs[0].line_text, fs[0].line)
-        for rec in m._weak:
-            for canonical, form, start in rec.record_tokens(text, partial=m.options.partial):
+        for rec in rules.weak:
+            for canonical, form, start in rec.record_tokens(text, partial=rules.partial):
                 cands.append((key, rec, canonical, form, start, text, base_line))
                 distinct.setdefault((rec.domain, form), {}).setdefault(canonical, 0)
     if not cands:
         return {}
     digests: list[bytes] = []
     for (domain, form), values in distinct.items():
-        for canonical, digest in zip(values, m.hasher.digest_many(domain, list(values), form), strict=True):
+        for canonical, digest in zip(values, rules.digest_many(domain, list(values), form), strict=True):
             values[canonical] = len(digests)
             digests.append(digest)
-    matched = m.lookup(digests)
+    matched = rules.lookup(digests)
     out: dict[int, list[Found]] = {}
     for key, rec, canonical, form, start, text, base_line in cands:
         position = distinct[(rec.domain, form)][canonical]
         subjects = matched.get(position)
         if subjects is None:
             continue
-        f = _weak_found(rec, canonical, form, text, start, base_line)
-        f.digest, f.subjects = digests[position], subjects
-        if form != "full":
-            f.obfuscation = (OBF_MASKED,)
+        f = _weak_found(rec, canonical, form, text, start, base_line, digests[position], subjects)
         out.setdefault(key, []).append(f)
     return out
 
 
-def _weak_found(rec: Recognizer, canonical: str, form: str, text: str, start: int, base_line: int) -> Found:
-    from matchers.engine import Found
-
+def _weak_found(
+    rec: Recognizer,
+    canonical: str,
+    form: str,
+    text: str,
+    start: int,
+    base_line: int,
+    digest: bytes,
+    subjects: tuple[int, ...],
+) -> Found:
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", start)
-    return Found(
-        rec=rec,
-        id_type=rec.id_type,
-        canonical=canonical,
-        form=form,
-        digest=b"",
-        subjects=(),
+    return Found.of(
+        rec,
+        canonical,
+        form,
+        digest=digest,
+        subjects=subjects,
         line=base_line + text.count("\n", 0, start),
         start=start - line_start,
-        obfuscation=(),
+        obfuscation=() if form == "full" else (OBF_MASKED,),
         extractor=f"{rec.id_type}.record",
         line_text=text[line_start : line_end if line_end >= 0 else len(text)],
     )
@@ -114,20 +126,25 @@ def _record_hits(ctx: RecordContext, strong: list[Found], weak: list[Found]) -> 
             if other.id_type != f.id_type and set(f.subjects) & set(other.subjects):
                 corroboration[id(f)].append(other.id_type)
     hits: list[Hit] = []
+    weak_narrowed: list[Found] = []
     for w in weak_full:
         inter = set(w.subjects) & exact_subjects
         if not inter:
+            weak_narrowed.append(w)
             continue  # a stranger who shares a name, or no strong evidence: never a hit
         partners = [f for f in exact if set(f.subjects) & inter]
         for f in partners:
             corroboration[id(f)].append(w.id_type)
-        w.subjects = tuple(sorted(inter))
+        composite = replace(w, subjects=tuple(sorted(inter)))
+        weak_narrowed.append(composite)
         conf_base = max(f.rec.base_confidence for f in partners)
-        hits.append(_hit(ctx, w, COMPOSITE, conf_base, corroborated=tuple(f.id_type for f in partners)))
+        hits.append(_hit(ctx, composite, COMPOSITE, conf_base, corroborated=tuple(f.id_type for f in partners)))
     for f in exact:
         hits.append(_hit(ctx, f, EXACT, f.rec.base_confidence, corroborated=tuple(dict.fromkeys(corroboration[id(f)]))))
-    evidence = exact + weak_full + weak_part + partial
-    for p in partial:
+    # Each partial hit narrows by the evidence as narrowed so far (earlier partials included).
+    evidence = exact + weak_narrowed + weak_part + partial
+    first_partial = len(evidence) - len(partial)
+    for k, p in enumerate(partial):
         compatible = set(p.subjects)
         narrowed: list[str] = []
         # Evidence on the masked value's own line first: a sample lists one person per line.
@@ -138,8 +155,8 @@ def _record_hits(ctx: RecordContext, strong: list[Found], weak: list[Found]) -> 
             if inter and inter != compatible:
                 compatible = inter
                 narrowed.append(e.id_type if e.form == "full" else f"masked {e.id_type}")
-        p.subjects = tuple(sorted(compatible))
-        hits.append(_hit(ctx, p, PARTIAL, PARTIAL_BASE, narrowed=tuple(dict.fromkeys(narrowed))))
+        narrowed_p = evidence[first_partial + k] = replace(p, subjects=tuple(sorted(compatible)))
+        hits.append(_hit(ctx, narrowed_p, PARTIAL, PARTIAL_BASE, narrowed=tuple(dict.fromkeys(narrowed))))
     return hits
 
 
@@ -162,9 +179,8 @@ def _hit(
     corroborated: tuple[str, ...] = (),
     narrowed: tuple[str, ...] = (),
 ) -> Hit:
-    m = ctx.matcher
     header = _header(ctx, f)
-    header_match = header if header is not None and m.header_for(f.id_type, header) else None
+    header_match = header if header is not None and ctx.rules.header_for(f.id_type, header) else None
     validation = f.rec.validation_label(f.canonical) if f.form == "full" else None
     ev = Evidence(
         base=base,
@@ -189,7 +205,7 @@ def _hit(
     return Hit(
         id_type=f.id_type,
         digest=f.digest,
-        key_id=m.hasher.key_id,
+        key_id=ctx.rules.key_id,
         subject_ids=f.subjects,
         match_kind=kind,
         obfuscation=f.obfuscation,

@@ -26,10 +26,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from crawlers.parallel import scan_file
 from matchers.engine import Matcher
 from matchers.index import ProtectedIndex
 from matchers.keyed_hash import KeyedHasher
-from matchers.parallel import scan_file
 from matchers.protect import protected_forms
 from matchers.registry import IdentifierRegistry
 

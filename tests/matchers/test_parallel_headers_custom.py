@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from crawlers.parallel import block_ranges, confirm_hits, scan_file
 from matchers.engine import Matcher
 from matchers.headers import detect_header, header_type, map_headers
 from matchers.index import ProtectedIndex
 from matchers.keyed_hash import KeyedHasher
-from matchers.parallel import block_ranges, confirm_hits, scan_file
 from matchers.protect import protected_forms
 from matchers.registry import IdentifierRegistry
 from matchers.types.custom import CustomType
@@ -156,7 +156,7 @@ def test_scan_file_transcodes_cp949(tmp_path: Path, matcher: Matcher) -> None:
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_scan_items_keeps_order_and_per_item_lines(matcher: Matcher, jobs: int) -> None:
-    from matchers.parallel import scan_items
+    from crawlers.parallel import scan_items
 
     items = [
         ("x\n010-1234-5678", None, None, "line"),

@@ -1,4 +1,5 @@
-"""Multi-process scanning for ``leakmon scan --jobs N``.
+"""Multi-process scanning for ``leakmon scan --jobs N`` (file reading and the process pool; the
+matcher itself stays a pure function of its input).
 
 Workers are forked after the Matcher is built, so they share the protected index copy-on-write
 (numpy arrays are never written, so their pages stay shared). The parent only computes newline
@@ -78,12 +79,6 @@ def _scan_range(args: tuple[str, int, int, str, Sequence[str] | None, str | None
     return _MATCHER.scan_bytes(data, columns=columns, delimiter=delimiter), data.count(b"\n")
 
 
-def _scan_data(args: tuple[bytes, Sequence[str] | None, str | None]) -> tuple[list[Hit], int]:
-    data, columns, delimiter = args
-    assert _MATCHER is not None  # noqa: S101
-    return _MATCHER.scan_bytes(data, columns=columns, delimiter=delimiter), data.count(b"\n")
-
-
 T = TypeVar("T")
 ScanItem = tuple[str | bytes, Sequence[str] | None, str | None, str]
 
@@ -158,18 +153,6 @@ def scan_file(
     yield from _run(matcher, _scan_range, tasks, jobs)
 
 
-def scan_blocks(
-    matcher: Matcher,
-    blocks: Iterable[bytes],
-    *,
-    jobs: int = 2,
-    columns: Sequence[str] | None = None,
-    delimiter: str | None = None,
-) -> Iterator[Hit]:
-    """Hits of newline-aligned UTF-8 blocks (e.g. decoded members of an archive), in order."""
-    yield from _run(matcher, _scan_data, ((b, columns, delimiter) for b in blocks), jobs)
-
-
 @contextlib.contextmanager
 def _pool(matcher: Matcher, jobs: int) -> Iterator[Any]:
     """A fork pool whose workers inherit a confirm-less copy of ``matcher`` (index shared copy-on-write)."""
@@ -204,7 +187,6 @@ def _run(
     with _pool(matcher, jobs) as pool:
         for hits, newlines in ordered_map(pool, func, tasks, 2 * jobs):
             if line:
-                for h in hits:  # fresh unpickled objects nobody else holds: shift in place (cheap)
-                    object.__setattr__(h, "line", h.line + line)
+                hits = [replace(h, line=h.line + line) for h in hits]
             yield from confirm_hits(hits, matcher.confirm)
             line += newlines
