@@ -1,10 +1,12 @@
 """The slow path: find lines that carry obfuscation signatures, undo the obfuscation, extract.
 
-Plain dumps never come here: one RE2 pass over the block finds trigger signatures (full-width digits,
-zero-width characters, runs of Hangul digit words, (at)/골뱅이, tags inside digit runs, letter-digit
-mixes, masks, odd separators); only those lines are decoded and normalized in Python. Each output
-character keeps the original offset and the obfuscation classes that produced it, so every
-candidate reports exactly the classes found inside its own span.
+Every obfuscation class is declared once in :data:`OBFUSCATIONS` (name, trigger patterns, anchor
+bytes, hint, normalizer, examples). From the declarations come the one RE2 trigger pattern that
+picks the lines needing this path (:func:`trigger_pattern`), the byte table a native scanner can use
+as a pre-filter (:func:`trigger_table`) and the order the normalizers run in. Plain dumps never come
+here; triggered lines are decoded and normalized in Python. Each output character keeps the original
+offset and the obfuscation classes that produced it, so every candidate reports exactly the classes
+found inside its own span.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,17 +32,7 @@ from matchers.model import (
 )
 from matchers.types.base import Recognizer, digits
 
-CLASSES = (
-    OBF_UNICODE_DIGITS,
-    OBF_INVISIBLE,
-    OBF_SEPARATORS,
-    OBF_LETTER_SWAP,
-    OBF_HANGUL_DIGITS,
-    OBF_MARKUP,
-    OBF_EMAIL_WORDS,
-)
-BIT = {name: 1 << i for i, name in enumerate(CLASSES)}
-
+#: Hangul digit words (Sino-Korean, plus the slang 빵 for 0) and the letters written for digits.
 HANGUL_DIGITS = {
     "공": "0",
     "영": "0",
@@ -55,76 +47,31 @@ HANGUL_DIGITS = {
     "팔": "8",
     "구": "9",
 }
+SWAP_LETTERS = {"o": "0", "O": "0", "l": "1", "I": "1"}
 _HD = "|".join(HANGUL_DIGITS).encode()
+_HD_SET = "".join(HANGUL_DIGITS)
+_SW = "".join(SWAP_LETTERS).encode()
 #: Labels that may follow a spaced dot or a bare "dot" in a domain (naver . com, daum dot net, co . kr);
 #: anything else (a sentence after "kim@naver.com. Thanks") is left alone.
 _TLDS = "com|net|org|kr|co|ac|go|or|re|ne|pe|edu|gov|mil|io|me|info|biz|jp|cn|us|uk|de|ru|vn"
 _TLD = r"(?:" + _TLDS + r")(?![A-Za-z0-9-])"
-TRIGGER = (
-    rb"\xef\xbc[\x90-\x99\x8b\x8d\xa0]|\xe2\x91[\xa0-\xa8]"  # full-width digits/+/-/@, circled digits
-    rb"|\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad"  # invisible characters
-    rb"|(?:" + _HD + rb"){3}"  # Hangul digit words
-    rb"|(?i:\(at\)|\[at\]|\{at\}|_at_|\(dot\)|\[dot\]|\[@\]|\(@\))|\xea\xb3\xa8\xeb\xb1\x85\xec\x9d\xb4"
-    rb"|[A-Za-z0-9] @|@ [A-Za-z]"  # e-mail words (골뱅이), spaces around @
-    rb"|@[A-Za-z0-9-]+(?: +\.|\. +| +(?i:dot) +)[A-Za-z]"  # spaced dots or "dot" in a domain
-    rb"|(?i:[a-z0-9] +at +[a-z0-9-]+(?: *\. *| +dot +)(?:" + _TLDS.encode() + rb")\b)"  # bare-word "at"
-    rb"|[0-9] ?(?:\xe2\x80[\x90-\x95]|\xe2\x88\x92|\xef\xb9[\x98\xa3]) ?[0-9]"  # Unicode dashes in numbers
-    rb"|[0-9][-. ]?</?[A-Za-z][^>\n]{0,40}>|&#x?[0-9a-fA-F]{2,5};"  # markup inside numbers, entities
-    rb"|(?:[oO][1lI]|0[lI])[oO0][-. ]?[0-9oOlI]{3}|01[oO][-. ]?[0-9]{3}"
-    rb"|[0-9][oOlI]+[0-9]|[0-9][-. ][oOlI][0-9oOlI]{2}"  # letter swaps
-    rb"|[0-9][-. ]?(?:\*|\xef\xbc\x8a|\xe2\x97[\x8b\x8f]|[xX]){3}|\*{2,}@|\*[-. ]?[0-9]{4}"  # masks
-    rb"|[0-9][ ._/][0-9][ ._/][0-9][ ._/][0-9]|[0-9] +[-./] *[0-9]|[0-9] *[-./] +[0-9]|[0-9]_[0-9]"
-    rb"|[^0-9]01[016789][-. ]?\r?\n ?[0-9]{3,4}[-. ]?[0-9]{4}(?:[^0-9]|$)|[0-9]{3,4}-\r?\n ?[0-9]{4}(?:[^0-9]|$)"
-)
-_TRIGGER: Any = re2.compile(TRIGGER)
-
-_INVISIBLE = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e")
-_SPECIAL = re.compile(r"[^\x00-\x7f가-힣]")
-_DASHES = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63")
-_FOLD_HINT = re.compile("[\uff01-\uff5e" + "".join(_DASHES) + "]")
-_FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {ord(c): "-" for c in _DASHES}
-_TAG = re.compile(r"<\s*(/?)\s*([A-Za-z][A-Za-z0-9]*)[^<>]{0,80}>")
-_BLOCK_TAGS = frozenset({"br", "p", "div", "td", "tr", "th", "li", "ul", "table", "hr", "h1", "h2", "h3"})
-_ENTITY = re.compile(r"&(?:#[0-9]{1,6}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
-_AT = re.compile(
-    r"\s*(?:[(\[{<]\s*(?:at|AT|At|골뱅이|@)\s*[)\]}>]|_at_|골뱅이)\s*|(?<=[A-Za-z0-9])\s+@\s*|\s*@\s+(?=[A-Za-z])"
-)
-#: Cheap pre-checks for the e-mail word patterns (their leading \s* makes a full search slow).
-_AT_HINT = re.compile(r"[(\[{<] *(?:at|AT|At|골뱅이|@)|_at_|골뱅이|\s@|@\s")
-_DOT_HINT = re.compile(r"[(\[{] *(?:dot|DOT|Dot|닷|점)|_dot_")
-_DOT = re.compile(r"\s*(?:[(\[{]\s*(?:dot|DOT|Dot|닷|점)\s*[)\]}]|_dot_)\s*")
-_LOOSE_SEP = r"(?:\s+\.\s*|\.\s+|\s+(?:dot|DOT|Dot)\s+)"
-#: A bare-word "at" between a local part and a domain that ends in a known label.
-_AT_WORD = re.compile(
-    r"(?<=[A-Za-z0-9])\s+(?:at|AT|At)\s+(?=[A-Za-z0-9-]+(?:(?:\.|" + _LOOSE_SEP + r")[A-Za-z0-9-]+)*"
-    r"(?:\.|" + _LOOSE_SEP + r")" + _TLD + r")",
-    re.IGNORECASE,
-)
-_AT_WORD_HINT = re.compile(r"\s(?:at|AT|At)\s")
-#: A spaced dot or a bare "dot" right before a known label, inside the domain after an "@".
-_DOMAIN_SEP = re.compile(r"(?<=[A-Za-z0-9])" + _LOOSE_SEP + r"(?=" + _TLD + r")", re.IGNORECASE)
-_DOMAIN_BEFORE = re.compile(r"@[A-Za-z0-9-]+(?:(?:\.|" + _LOOSE_SEP + r")[A-Za-z0-9-]+)*\Z")
-_DOMAIN_SEP_HINT = re.compile(r"\s\.|\.\s|\s(?:dot|DOT|Dot)\s")
-_HANGUL_RUN = re.compile(r"[0-9공영빵일이삼사오육칠팔구](?:[ .\-/]{0,2}[0-9공영빵일이삼사오육칠팔구])*")
-_SWAP_RUN = re.compile(r"(?<![A-Za-z])[0-9oOlI](?:[ .\-/]{0,2}[0-9oOlI])*(?![A-Za-z])")
-_SWAP = {"o": "0", "O": "0", "l": "1", "I": "1"}
-_LOOSE = re.compile(r"(?<![0-9A-Za-z])\+?[0-9](?:[ \t.\-/_()\r\n]{0,3}[0-9]){6,18}(?![0-9A-Za-z])")
-_MASK_HINT = re.compile(r"[*＊●○◯]|[xX]{3}")
-_HANGUL_HINT = re.compile(r"[공영빵일이삼사오육칠팔구]{3}")
-_SWAP_HINT = re.compile(r"[0-9][-. ]?[oOlI]|[oOlI][-. ]?[0-9]")
-#: Digit counts each numeric type can have (to skip hopeless loose runs cheaply).
-_LOOSE_TYPES = (("phone", 9, 15), ("rrn", 13, 13), ("card", 13, 19))
 
 
+# ------------------------------------------------------------------ normalized text with provenance
 @dataclass(slots=True)
 class Norm:
-    """Normalized text with, per character: original offset, own classes, classes of removed text before it."""
+    """Normalized text with, per character: original offset, own class bits, bits of removed text before it."""
 
     chars: list[str]
     pos: list[int]
     own: list[int]
     gap: list[int]
     _text: str | None = None
+
+    @classmethod
+    def of(cls, text: str) -> Norm:
+        n = len(text)
+        return cls(list(text), list(range(n)), [0] * n, [0] * n, text)
 
     @property
     def text(self) -> str:
@@ -145,33 +92,49 @@ class Norm:
         return tuple(name for name in CLASSES if bits & BIT[name])
 
 
-def trigger_segments(block: bytes) -> list[tuple[int, int]]:
-    """Byte ranges of whole lines that carry a trigger (a line break trigger takes the next line too)."""
-    segments: dict[int, int] = {}
-    for m in _TRIGGER.finditer(block):
-        start = block.rfind(b"\n", 0, m.start()) + 1
-        end = block.find(b"\n", m.end() - 1 if not m.group(0).endswith(b"\n") else m.end())
-        end = len(block) if end < 0 else end
-        segments[start] = max(segments.get(start, 0), end)
-    return sorted(segments.items())
+Normalizer = Callable[[Norm], Norm]
 
 
-def normalize(text: str) -> Norm:
-    """Undo invisible characters, Unicode digit forms, markup, e-mail words, Hangul digits, letter swaps."""
-    folded = text.translate(_FOLD) if _FOLD_HINT.search(text) else text  # full-width ASCII, dashes
+@dataclass(frozen=True, slots=True)
+class Obfuscation:
+    """One obfuscation class, declared once.
+
+    ``triggers``: RE2 alternatives over UTF-8 bytes; a line holding a match goes to the slow path.
+    ``anchors``: bytes of which every trigger match holds at least one (a native pre-filter: a line
+    with none of a class's anchors cannot trigger it). ``hint``: a cheap check on the text before
+    ``normalizer`` runs (None: always run). ``normalizer``: undoes the class on a segment (None: the
+    class is undone by another class's normalizer or read in :func:`extract`). ``examples``: written
+    forms the class covers (tests run each one through the matcher).
+    """
+
+    name: str
+    triggers: tuple[bytes, ...]
+    anchors: bytes
+    hint: re.Pattern[str] | None
+    normalizer: Normalizer | None
+    examples: tuple[str, ...]
+    stage: int = 0  # normalizers run by stage (declaration order is the order classes are reported in)
+
+
+# ------------------------------------------------------------------ character stage
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e")
+_SPECIAL = re.compile(r"[^\x00-\x7f가-힣]")
+_DASHES = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63")
+_FOLD_HINT = re.compile("[\uff01-\uff5e" + "".join(_DASHES) + "]")
+_FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {ord(c): "-" for c in _DASHES}
+
+
+def _normalize_unicode(norm: Norm) -> Norm:
+    """Full-width ASCII, Unicode digits and dashes folded; invisible characters removed (first stage)."""
+    text = norm.text
+    folded = text.translate(_FOLD) if _FOLD_HINT.search(text) else text
     if _SPECIAL.search(folded) is None:
+        if folded == text:
+            return norm
         uni, sep = BIT[OBF_UNICODE_DIGITS], BIT[OBF_SEPARATORS]
-        norm = Norm(
-            list(folded),
-            list(range(len(text))),
-            [0 if a == b else _fold_class(a, b, uni, sep) for a, b in zip(text, folded, strict=True)]
-            if folded != text
-            else [0] * len(text),
-            [0] * len(text),
-        )
-    else:
-        norm = _normalize_chars(text)
-    return _normalize_words(text, norm)
+        own = [0 if a == b else _fold_class(a, b, uni, sep) for a, b in zip(text, folded, strict=True)]
+        return Norm(list(folded), norm.pos, own, norm.gap)
+    return _normalize_chars(text)
 
 
 def _fold_class(before: str, after: str, uni: int, sep: int) -> int:
@@ -227,32 +190,7 @@ def _normalize_chars(text: str) -> Norm:
     return Norm(chars, pos, own, gap)
 
 
-def _normalize_words(text: str, norm: Norm) -> Norm:
-    """Markup, e-mail words, Hangul digit words and letter swaps (on already char-normalized text)."""
-    if "&" in text:
-        norm = _substitute(norm, _ENTITY, lambda m: html.unescape(m.group(0)).replace("\xa0", " "), BIT[OBF_MARKUP])
-    if "<" in text:
-        norm = _substitute(norm, _TAG, lambda m: " " if m.group(2).lower() in _BLOCK_TAGS else "", BIT[OBF_MARKUP])
-    if _AT_HINT.search(norm.text):
-        norm = _substitute(norm, _AT, lambda m: "@", BIT[OBF_EMAIL_WORDS])
-    if _AT_WORD_HINT.search(norm.text):
-        norm = _substitute(norm, _AT_WORD, lambda m: "@", BIT[OBF_EMAIL_WORDS])
-    if "@" in norm.text and _DOT_HINT.search(norm.text):
-        norm = _substitute(norm, _DOT, lambda m: ".", BIT[OBF_EMAIL_WORDS])
-    if "@" in norm.text and _DOMAIN_SEP_HINT.search(norm.text):
-        norm = _substitute(norm, _DOMAIN_SEP, _dot_in_domain, BIT[OBF_EMAIL_WORDS])
-    if _HANGUL_HINT.search(text):
-        _convert_runs(norm, _HANGUL_RUN, HANGUL_DIGITS, BIT[OBF_HANGUL_DIGITS], min_group=3)
-    if _SWAP_HINT.search(text):
-        _convert_runs(norm, _SWAP_RUN, _SWAP, BIT[OBF_LETTER_SWAP], min_group=1)
-    return norm
-
-
-def _dot_in_domain(m: re.Match[str]) -> str | None:
-    """ "." for a separator inside the domain after an "@"; None (leave it) anywhere else."""
-    return "." if _DOMAIN_BEFORE.search(m.string, 0, m.start()) else None
-
-
+# ------------------------------------------------------------------ substitution helpers
 def _substitute(norm: Norm, pattern: re.Pattern[str], repl: Any, flag: int) -> Norm:
     """Replace ``pattern`` matches by ``repl(match)`` (None: keep the match untouched)."""
     text = norm.text
@@ -294,9 +232,10 @@ def _copy(src: Norm, dst: Norm, start: int, end: int, pending: int) -> None:
     dst.gap[first] |= pending
 
 
-def _convert_runs(norm: Norm, pattern: re.Pattern[str], table: dict[str, str], flag: int, min_group: int) -> None:
+def _convert_runs(norm: Norm, pattern: re.Pattern[str], table: dict[str, str], flag: int, min_group: int) -> Norm:
     """Replace digit words/letters inside numeric runs of 7+ digits (in place: one char for one char)."""
     text = norm.text
+    group = re.compile(r"[" + "".join(table) + r"]+")
     for m in pattern.finditer(text):
         run = m.group(0)
         if not any(c in table for c in run):
@@ -306,13 +245,228 @@ def _convert_runs(norm: Norm, pattern: re.Pattern[str], table: dict[str, str], f
         if min_group == 1 and sum(1 for c in run if c.isdigit()) < 3:
             continue  # letter swaps need real digits around them
         i = m.start()
-        for g in re.finditer(r"[" + "".join(table) + r"]+", run):
+        for g in group.finditer(run):
             if len(g.group(0)) < min_group:
                 continue
             for k in range(g.start(), g.end()):
                 norm.chars[i + k] = table[run[k]]
                 norm.own[i + k] |= flag
         norm._text = None
+    return norm
+
+
+# ------------------------------------------------------------------ markup
+_TAG = re.compile(r"<\s*(/?)\s*([A-Za-z][A-Za-z0-9]*)[^<>]{0,80}>")
+_BLOCK_TAGS = frozenset({"br", "p", "div", "td", "tr", "th", "li", "ul", "table", "hr", "h1", "h2", "h3"})
+_ENTITY = re.compile(r"&(?:#[0-9]{1,6}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
+
+
+def _undo_markup(norm: Norm) -> Norm:
+    """Entities decoded; tags removed (block tags leave a space)."""
+    flag = BIT[OBF_MARKUP]
+    if "&" in norm.text:
+        norm = _substitute(norm, _ENTITY, lambda m: html.unescape(m.group(0)).replace("\xa0", " "), flag)
+    if "<" in norm.text:
+        norm = _substitute(norm, _TAG, lambda m: " " if m.group(2).lower() in _BLOCK_TAGS else "", flag)
+    return norm
+
+
+# ------------------------------------------------------------------ e-mail words
+_AT = re.compile(
+    r"\s*(?:[(\[{<]\s*(?:at|AT|At|골뱅이|@)\s*[)\]}>]|_at_|골뱅이)\s*|(?<=[A-Za-z0-9])\s+@\s*|\s*@\s+(?=[A-Za-z])"
+)
+#: Cheap pre-checks for the e-mail word patterns (their leading \s* makes a full search slow).
+_AT_HINT = re.compile(r"[(\[{<] *(?:at|AT|At|골뱅이|@)|_at_|골뱅이|\s@|@\s")
+_DOT_HINT = re.compile(r"[(\[{] *(?:dot|DOT|Dot|닷|점)|_dot_")
+_DOT = re.compile(r"\s*(?:[(\[{]\s*(?:dot|DOT|Dot|닷|점)\s*[)\]}]|_dot_)\s*")
+_LOOSE_SEP = r"(?:\s+\.\s*|\.\s+|\s+(?:dot|DOT|Dot)\s+)"
+#: A bare-word "at" between a local part and a domain that ends in a known label.
+_AT_WORD = re.compile(
+    r"(?<=[A-Za-z0-9])\s+(?:at|AT|At)\s+(?=[A-Za-z0-9-]+(?:(?:\.|" + _LOOSE_SEP + r")[A-Za-z0-9-]+)*"
+    r"(?:\.|" + _LOOSE_SEP + r")" + _TLD + r")",
+    re.IGNORECASE,
+)
+_AT_WORD_HINT = re.compile(r"\s(?:at|AT|At)\s")
+#: A spaced dot or a bare "dot" right before a known label, inside the domain after an "@".
+_DOMAIN_SEP = re.compile(r"(?<=[A-Za-z0-9])" + _LOOSE_SEP + r"(?=" + _TLD + r")", re.IGNORECASE)
+_DOMAIN_BEFORE = re.compile(r"@[A-Za-z0-9-]+(?:(?:\.|" + _LOOSE_SEP + r")[A-Za-z0-9-]+)*\Z")
+_DOMAIN_SEP_HINT = re.compile(r"\s\.|\.\s|\s(?:dot|DOT|Dot)\s")
+
+
+def _undo_email_words(norm: Norm) -> Norm:
+    """(at) [at] _at_ 골뱅이, a bare "at", spaces around "@"; (dot) _dot_, spaced dots in a domain."""
+    flag = BIT[OBF_EMAIL_WORDS]
+    if _AT_HINT.search(norm.text):
+        norm = _substitute(norm, _AT, lambda m: "@", flag)
+    if _AT_WORD_HINT.search(norm.text):
+        norm = _substitute(norm, _AT_WORD, lambda m: "@", flag)
+    if "@" in norm.text and _DOT_HINT.search(norm.text):
+        norm = _substitute(norm, _DOT, lambda m: ".", flag)
+    if "@" in norm.text and _DOMAIN_SEP_HINT.search(norm.text):
+        norm = _substitute(norm, _DOMAIN_SEP, _dot_in_domain, flag)
+    return norm
+
+
+def _dot_in_domain(m: re.Match[str]) -> str | None:
+    """ "." for a separator inside the domain after an "@"; None (leave it) anywhere else."""
+    return "." if _DOMAIN_BEFORE.search(m.string, 0, m.start()) else None
+
+
+# ------------------------------------------------------------------ digit words and letter swaps
+_HANGUL_RUN = re.compile(r"[0-9" + _HD_SET + r"](?:[ .\-/]{0,2}[0-9" + _HD_SET + r"])*")
+_SWAP_RUN = re.compile(r"(?<![A-Za-z])[0-9oOlI](?:[ .\-/]{0,2}[0-9oOlI])*(?![A-Za-z])")
+
+
+def _undo_hangul_digits(norm: Norm) -> Norm:
+    return _convert_runs(norm, _HANGUL_RUN, HANGUL_DIGITS, BIT[OBF_HANGUL_DIGITS], min_group=3)
+
+
+def _undo_letter_swap(norm: Norm) -> Norm:
+    return _convert_runs(norm, _SWAP_RUN, SWAP_LETTERS, BIT[OBF_LETTER_SWAP], min_group=1)
+
+
+# ------------------------------------------------------------------ the declarations
+_HANGUL_LEADS = bytes(sorted({c.encode()[0] for c in HANGUL_DIGITS} | {"골".encode()[0]}))
+
+#: In the order classes are reported in (stored labels keep it: append new classes at the end).
+OBFUSCATIONS: tuple[Obfuscation, ...] = (
+    Obfuscation(
+        name=OBF_UNICODE_DIGITS,
+        triggers=(rb"\xef\xbc[\x90-\x99\x8b\x8d\xa0]|\xe2\x91[\xa0-\xa8]",),  # full-width digits/+/-/@, circled
+        anchors=b"\xe2\xef",
+        hint=re.compile(r"[^\x00-\x7f가-힣]"),
+        normalizer=_normalize_unicode,  # also removes invisible characters and folds Unicode dashes
+        stage=0,
+        examples=("０１０－１２３４－５６７８", "０１０1234５６７８"),
+    ),
+    Obfuscation(
+        name=OBF_INVISIBLE,
+        triggers=(rb"\xe2\x80[\x8b-\x8f]|\xe2\x81[\xa0-\xa4]|\xef\xbb\xbf|\xc2\xad",),
+        anchors=b"\xc2\xe2\xef",
+        hint=None,
+        normalizer=None,  # the character stage (unicode_digits) removes them
+        examples=("010\u200b-1234-5678", "010-12\u200d34-5678"),
+    ),
+    Obfuscation(
+        name=OBF_SEPARATORS,
+        triggers=(
+            rb"[0-9] ?(?:\xe2\x80[\x90-\x95]|\xe2\x88\x92|\xef\xb9[\x98\xa3]) ?[0-9]",  # Unicode dashes
+            rb"[0-9][ ._/][0-9][ ._/][0-9][ ._/][0-9]|[0-9] +[-./] *[0-9]|[0-9] *[-./] +[0-9]|[0-9]_[0-9]",
+            rb"[^0-9]01[016789][-. ]?\r?\n ?[0-9]{3,4}[-. ]?[0-9]{4}(?:[^0-9]|$)"  # a number broken across lines
+            rb"|[0-9]{3,4}-\r?\n ?[0-9]{4}(?:[^0-9]|$)",
+        ),
+        anchors=b"\n ./_\xe2\xef",
+        hint=None,
+        normalizer=None,  # dashes: the character stage; spaced digits: the loose digit runs in extract
+        examples=("010 - 1234 - 5678", "0 1 0 1 2 3 4 5 6 7 8", "010-1234-\n5678", "010–1234–5678"),
+    ),
+    Obfuscation(
+        name=OBF_LETTER_SWAP,
+        triggers=(
+            rb"(?:[oO][1lI]|0[lI])[oO0][-. ]?[0-9oOlI]{3}|01[oO][-. ]?[0-9]{3}",
+            rb"[0-9][" + _SW + rb"]+[0-9]|[0-9][-. ][" + _SW + rb"][0-9" + _SW + rb"]{2}",
+        ),
+        anchors=_SW,
+        hint=re.compile(r"[0-9][-. ]?[oOlI]|[oOlI][-. ]?[0-9]"),
+        normalizer=_undo_letter_swap,
+        stage=4,
+        examples=("o1o-1234-5678", "010-l234-5678"),
+    ),
+    Obfuscation(
+        name=OBF_HANGUL_DIGITS,
+        triggers=(rb"(?:" + _HD + rb"){3}",),
+        anchors=_HANGUL_LEADS,
+        hint=re.compile(r"[" + _HD_SET + r"]{3}"),
+        normalizer=_undo_hangul_digits,
+        stage=3,
+        examples=("공일공-1234-5678", "공일공 일이삼사 오육칠팔"),
+    ),
+    Obfuscation(
+        name=OBF_MARKUP,
+        triggers=(rb"[0-9][-. ]?</?[A-Za-z][^>\n]{0,40}>|&#x?[0-9a-fA-F]{2,5};",),
+        anchors=b"<&",
+        hint=re.compile(r"[<&]"),
+        normalizer=_undo_markup,
+        stage=1,
+        examples=("010-<b>1234</b>-5678", "010&#45;1234&#45;5678"),
+    ),
+    Obfuscation(
+        name=OBF_EMAIL_WORDS,
+        triggers=(
+            rb"(?i:\(at\)|\[at\]|\{at\}|_at_|\(dot\)|\[dot\]|\[@\]|\(@\))|\xea\xb3\xa8\xeb\xb1\x85\xec\x9d\xb4",
+            rb"[A-Za-z0-9] @|@ [A-Za-z]",  # spaces around @
+            rb"@[A-Za-z0-9-]+(?: +\.|\. +| +(?i:dot) +)[A-Za-z]",  # spaced dots or "dot" in a domain
+            rb"(?i:[a-z0-9] +at +[a-z0-9-]+(?: *\. *| +dot +)(?:" + _TLDS.encode() + rb")\b)",  # bare-word "at"
+        ),
+        anchors=b"@()[]{}_aA\xea",
+        hint=None,
+        normalizer=_undo_email_words,
+        stage=2,
+        examples=(
+            "kim.chulsoo (at) daum (dot) net",
+            "kim.chulsoo 골뱅이 hanmail.net",
+            "kim.chulsoo @ daum . net",
+            "kim.chulsoo at daum dot net",
+        ),
+    ),
+    Obfuscation(
+        name=OBF_MASKED,
+        triggers=(rb"[0-9][-. ]?(?:\*|\xef\xbc\x8a|\xe2\x97[\x8b\x8f]|[xX]){3}|\*{2,}@|\*[-. ]?[0-9]{4}",),
+        anchors=b"*xX\xe2\xef",
+        hint=None,
+        normalizer=None,  # masks are not undone: extract reads them as partial forms
+        examples=("010-****-5678", "k***@daum.net", "900101-1******"),
+    ),
+)
+BY_NAME = {o.name: o for o in OBFUSCATIONS}
+#: The classes a normalized character can carry (masks are read, not normalized).
+CLASSES = tuple(o.name for o in OBFUSCATIONS if o.name != OBF_MASKED)
+BIT = {name: 1 << i for i, name in enumerate(CLASSES)}
+_STEPS = tuple((o.hint, o.normalizer) for o in sorted(OBFUSCATIONS, key=lambda o: o.stage) if o.normalizer)
+
+
+def trigger_pattern(obfuscations: Sequence[Obfuscation] = OBFUSCATIONS) -> bytes:
+    """One RE2 alternation over UTF-8 bytes of every declared trigger."""
+    return b"|".join(b"(?:" + t + b")" for o in obfuscations for t in o.triggers)
+
+
+def trigger_table(obfuscations: Sequence[Obfuscation] = OBFUSCATIONS) -> tuple[int, ...]:
+    """256 entries: bit i set when byte value b anchors ``obfuscations[i]`` (the native pre-filter)."""
+    table = [0] * 256
+    for i, o in enumerate(obfuscations):
+        for b in o.anchors:
+            table[b] |= 1 << i
+    return tuple(table)
+
+
+TRIGGER = trigger_pattern()
+TRIGGER_TABLE = trigger_table()
+_TRIGGER: Any = re2.compile(TRIGGER)
+
+_LOOSE = re.compile(r"(?<![0-9A-Za-z])\+?[0-9](?:[ \t.\-/_()\r\n]{0,3}[0-9]){6,18}(?![0-9A-Za-z])")
+_MASK_HINT = re.compile(r"[*＊●○◯]|[xX]{3}")
+#: Digit counts each numeric type can have (to skip hopeless loose runs cheaply).
+_LOOSE_TYPES = (("phone", 9, 15), ("rrn", 13, 13), ("card", 13, 19))
+
+
+def trigger_segments(block: bytes) -> list[tuple[int, int]]:
+    """Byte ranges of whole lines that carry a trigger (a line break trigger takes the next line too)."""
+    segments: dict[int, int] = {}
+    for m in _TRIGGER.finditer(block):
+        start = block.rfind(b"\n", 0, m.start()) + 1
+        end = block.find(b"\n", m.end() - 1 if not m.group(0).endswith(b"\n") else m.end())
+        end = len(block) if end < 0 else end
+        segments[start] = max(segments.get(start, 0), end)
+    return sorted(segments.items())
+
+
+def normalize(text: str) -> Norm:
+    """Undo every declared class, in declaration order (each normalizer only where its hint is seen)."""
+    norm = Norm.of(text)
+    for hint, step in _STEPS:
+        if hint is None or hint.search(norm.text):
+            norm = step(norm)
+    return norm
 
 
 @dataclass(slots=True)
