@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from crawlers.files import ReadLimits
@@ -18,6 +19,7 @@ from crawlers.ingest import IngestSink, PostHook, RemovedHook, TradeScorer
 from leakmon.app import App
 from leakmon.errors import ConfigError
 from leakmon.index_cache import load_index_arrays
+from leakmon.settings import invalid_section
 from leakmon.workflows import incidents
 from leakmon.workflows.grouping import text_signature
 from matchers.engine import Matcher, MatcherOptions
@@ -110,7 +112,7 @@ def build_sink(
         store_post_text=evidence.store_post_text == "encrypted",
         store_files=evidence.store_files,
         evidence_dir=app.settings.home / "evidence",
-        read_limits=ReadLimits(**app.settings.files),
+        read_limits=read_limits(app),
         trade_scorer=_trade_scorer(app),
         fingerprinter=text_signature,
         post_hooks=post_hooks,
@@ -118,6 +120,14 @@ def build_sink(
         run_id=run_id,
         jobs=jobs if jobs is not None else app.settings.scan.jobs,
     )
+
+
+def read_limits(app: App) -> ReadLimits:
+    """The ``[files]`` reader limits; an unknown or invalid key is one ConfigError sentence."""
+    try:
+        return ReadLimits.model_validate(app.settings.files)
+    except ValidationError as exc:
+        raise invalid_section(exc, "files") from None
 
 
 def _trade_scorer(app: App) -> TradeScorer:

@@ -8,10 +8,11 @@ they come from the key file / environment / secret files.
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,7 +25,13 @@ from leakmon.errors import ConfigError
 DEFAULT_CONFIG_PATH = Path("config/leakmon.toml")
 
 
-class EvidenceSettings(BaseModel):
+class Section(BaseModel):
+    """A settings table: a key it does not declare is refused (a typo must not keep a default)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class EvidenceSettings(Section):
     """What crawled evidence is kept, and for how long."""
 
     store_post_text: Literal["encrypted", "none"] = Field(
@@ -34,14 +41,14 @@ class EvidenceSettings(BaseModel):
     retention_days: int = Field(180, ge=1, description="Days to keep raw evidence before `purge`.")
 
 
-class ScanSettings(BaseModel):
+class ScanSettings(Section):
     """Matching options."""
 
     jobs: int = Field(1, ge=1, description="Worker processes for big files.")
     min_confidence: float = Field(0.0, ge=0, le=1, description="Hits below this are not reported.")
 
 
-class CustomIdentifier(BaseModel):
+class CustomIdentifier(Section):
     """A user-declared identifier type, e.g. a messenger's internal member serial number."""
 
     pattern: str = Field(description="Regular expression (RE2 syntax) matching the value.")
@@ -51,7 +58,7 @@ class CustomIdentifier(BaseModel):
     context: list[str] = Field(default_factory=list, description="Words near a value that raise confidence.")
 
 
-class IncidentSettings(BaseModel):
+class IncidentSettings(Section):
     """How posts are grouped into incidents, and when the company counts as aware of a leak."""
 
     subject_shared_min: int = Field(
@@ -81,7 +88,9 @@ class IncidentSettings(BaseModel):
     )
 
 
-class IdentifierSettings(BaseModel):
+class IdentifierSettings(Section):
+    """Identifier types beyond the built-in ones, and which forms of each value are stored."""
+
     custom: dict[str, CustomIdentifier] = Field(default_factory=dict, description="Custom identifier types.")
     partial_forms: bool = Field(
         True,
@@ -149,4 +158,26 @@ def config_path() -> Path | None:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    return Settings(**overrides)
+    """The settings in force; a malformed file or an unknown or invalid key is one ConfigError sentence."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise invalid_section(exc) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{config_path()} is not valid TOML: {exc}") from None
+
+
+def invalid_section(exc: ValidationError, table: str = "") -> ConfigError:
+    """One sentence for the first problem of a settings table: the key, the table and what is wrong.
+
+    ``table`` is the dotted name of the table ``exc`` was validated from (``alerts``), empty for
+    the whole settings file.
+    """
+    first = min(exc.errors(), key=lambda error: error["type"] != "extra_forbidden")  # a typo first
+    path = [*filter(None, table.split(".")), *(str(part) for part in first["loc"])]
+    key, where = (path[-1], ".".join(path[:-1])) if path else ("", "")
+    place = f"in [{where}]" if where else "at the top level"
+    if first["type"] == "extra_forbidden":
+        return ConfigError(f"configuration error: unknown key {key!r} {place}")
+    message = first["msg"].removeprefix("Value error, ")
+    return ConfigError(f"configuration error: {key!r} {place}: {message}")

@@ -15,8 +15,9 @@ from pydantic import ValidationError
 from crawlers.telegram.config import TelegramConfig
 from crawlers.telegram.errors import AccountError, TelegramUnavailable, UnknownChat
 from leakmon.app import App
-from leakmon.errors import ConfigError, InputError, LeakmonError, NotFoundError
+from leakmon.errors import InputError, LeakmonError, NotFoundError
 from leakmon.output import err_console, write_records
+from leakmon.settings import invalid_section
 
 if TYPE_CHECKING:  # Telethon costs ~2 s to import: only the commands that talk to Telegram load it
     from crawlers.telegram.reader import ReadSummary
@@ -52,9 +53,7 @@ def telegram_config(app: App) -> TelegramConfig:
     try:
         return TelegramConfig.from_settings(app.settings.telegram)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"[telegram] {where}: {first['msg']}") from None
+        raise invalid_section(exc, "telegram") from None
 
 
 async def read_chats_app(

@@ -14,11 +14,12 @@ from typing import Literal
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from pydantic import ValidationError
 
 from crawlers.telegram.config import TelegramConfig
 from crawlers.web.config import SourceConfigError, parse_sources
 from leakmon.errors import ConfigError
-from leakmon.settings import Settings
+from leakmon.settings import Settings, invalid_section
 
 JobKind = Literal["web", "telegram"]
 
@@ -87,8 +88,8 @@ def job_specs(settings: Settings) -> list[JobSpec]:
     if settings.telegram:
         try:
             telegram = TelegramConfig.from_settings(settings.telegram)
-        except ValueError as exc:
-            raise ConfigError(f"[telegram]: {exc}") from None
+        except ValidationError as exc:
+            raise invalid_section(exc, "telegram") from None
         specs += [
             JobSpec("telegram", name, chat.schedule or DEFAULT_SCHEDULE["telegram"])
             for name, chat in sorted(telegram.chats.items())

@@ -20,8 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from leakmon.errors import ConfigError
-from leakmon.settings import Settings
+from leakmon.settings import Settings, invalid_section
 from storage.models.cases import AlertRecord, Incident
 
 
@@ -72,9 +71,7 @@ def alert_settings(settings: Settings) -> AlertSettings:
     try:
         return AlertSettings.model_validate(settings.alerts)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(f"[alerts] {where}: {first['msg']}") from None
+        raise invalid_section(exc, "alerts") from None
 
 
 def alert_text(incident: Incident, kind: str, reference_url: str | None) -> str:

@@ -20,8 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from leakmon.errors import ConfigError
-from leakmon.settings import Settings
+from leakmon.settings import Settings, invalid_section
 from storage.models.cases import TakedownCase
 from storage.models.core import AttachmentRecord, HitRecord, Post
 
@@ -44,9 +43,7 @@ def retention_settings(settings: Settings) -> RetentionSettings:
     try:
         return RetentionSettings.model_validate(settings.retention)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(f"[retention] {where}: {first['msg']}") from None
+        raise invalid_section(exc, "retention") from None
 
 
 @dataclass(frozen=True, slots=True)

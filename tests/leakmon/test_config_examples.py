@@ -48,5 +48,5 @@ def test_bad_settings_are_one_sentence_at_the_cli(
     monkeypatch.setenv("LEAKMON_CONFIG", str(config))
     result = run_cli(capsys, "protect", "stats")
     assert result.code == 2
-    assert "configuration error: evidence.store_post_text" in result.err
+    assert "configuration error: 'store_post_text' in [evidence]" in result.err
     assert "Traceback" not in result.err

@@ -227,4 +227,4 @@ def test_purge(cli_db: Db, capsys: CaptureFixture, config_file: Path) -> None:
     config_file.write_text("[retention]\nhits_days = -1\n", encoding="utf-8")
     bad = run_cli(capsys, "purge")
     assert bad.code == 2
-    assert "[retention] hits_days" in bad.err
+    assert "'hits_days' in [retention]" in bad.err
