@@ -10,7 +10,7 @@ from rich.table import Table
 
 from leakmon.output import console, err_console, write_records
 from leakmon.workflows import audit
-from leakmon.workflows.alerts import alert_settings, deliver_pending
+from leakmon.workflows.alerts import alert_settings, deliver_pending, describe
 from leakmon.workflows.cli_support import describe_left, open_app
 from leakmon.workflows.incidents import get_incident, set_flags
 from leakmon.workflows.legal import time_left
@@ -139,17 +139,19 @@ def set_(
 
 @incidents_app.command("alert")
 def alert() -> None:
-    """Deliver queued alerts (new incidents, confidence jumps) to the configured webhooks and e-mail."""
+    """Deliver queued alerts (new incidents, confidence jumps) to the configured webhooks and e-mail.
+
+    Failed alerts are retried once their backoff has passed, to the channels that did not take them,
+    up to [alerts] max_attempts; exits 1 when an alert was not delivered.
+    """
     app = open_app()
     deliveries = deliver_pending(app.sessions, alert_settings(app.settings))
     app.close()
     for delivery in deliveries:
-        outcome = ", ".join(f"{name}: {result}" for name, result in delivery.results.items())
-        (console if delivery.status == "sent" else err_console).print(
-            f"alert {delivery.alert_id}: {delivery.status} ({outcome})", markup=False
-        )
-    console.print(f"{len(deliveries)} alert(s) processed", markup=False)
-    if any(d.status != "sent" for d in deliveries):
+        (console if delivery.status == "sent" else err_console).print(describe(delivery), markup=False)
+    sent = sum(d.status == "sent" for d in deliveries)
+    console.print(f"{len(deliveries)} alert(s) tried, {sent} sent", markup=False)
+    if sent < len(deliveries):
         raise typer.Exit(1)
 
 

@@ -13,7 +13,7 @@ import typer
 
 from leakmon.app import App
 from leakmon.logs import LogFormat, configure_logging
-from leakmon.output import err_console, write_records
+from leakmon.output import console, err_console, write_records
 
 LogFormatOption = Annotated[
     str, typer.Option("--log-format", help="Logs on stderr as json (one object a line) or text.")
@@ -161,16 +161,25 @@ def status(
     fmt: Annotated[str, typer.Option("--format", help="table or jsonl.")] = "table",
     output: Annotated[str | None, typer.Option("--output", help="Write here instead of stdout.")] = None,
 ) -> None:
-    """Per source: last run, result, posts and hits found, errors, next run, and any deferral."""
-    from leakmon.scheduler import STATUS_COLUMNS, status_rows
+    """A summary (failed runs, undelivered alerts, overdue incidents), then per source: last run, result,
+    posts and hits found, errors, the last error's reason, next run, and any deferral.
+
+    The summary heads the table format (on stderr with --output); jsonl prints the per-source rows only.
+    """
+    from leakmon.scheduler import STATUS_COLUMNS, status_rows, status_summary
 
     if fmt not in ("table", "jsonl"):
         raise typer.BadParameter("use table or jsonl", param_hint="--format")
     app = App()
     try:
         rows = status_rows(app)
+        summary = status_summary(app, rows) if fmt == "table" else None
     finally:
         app.close()
+    if summary is not None:
+        target = err_console if output else console  # --output FILE keeps just the table
+        for line in summary.lines():
+            target.print(line, style=None if summary.ok else "bold red", markup=False)
     write_records(rows, fmt=fmt, columns=STATUS_COLUMNS, output=output, title="sources")
 
 

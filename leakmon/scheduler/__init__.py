@@ -6,7 +6,7 @@ Public API:
 - :class:`SchedulerService`: lock the job store, sync jobs, ``run_once()`` or ``run_forever()``.
 - :class:`JobContext`: the App and options the module-level job functions run with.
 - :class:`SchedulerLock` / :class:`SchedulerBusy`: one scheduler per job store.
-- :func:`status_rows`: per-source status for ``leakmon status``.
+- :func:`status_rows` / :func:`status_summary`: ``leakmon status`` (summary block, per-source rows).
 
 Running it:
 
@@ -29,7 +29,7 @@ from leakmon.scheduler.context import JobContext
 from leakmon.scheduler.lock import SchedulerBusy, SchedulerLock
 from leakmon.scheduler.service import CycleReport, JobResult, SchedulerService
 from leakmon.scheduler.specs import JobSpec, job_specs, make_trigger
-from leakmon.scheduler.status import STATUS_COLUMNS, status_rows
+from leakmon.scheduler.status import STATUS_COLUMNS, StatusSummary, status_rows, status_summary
 
 __all__ = [
     "STATUS_COLUMNS",
@@ -40,7 +40,9 @@ __all__ = [
     "SchedulerBusy",
     "SchedulerLock",
     "SchedulerService",
+    "StatusSummary",
     "job_specs",
     "make_trigger",
     "status_rows",
+    "status_summary",
 ]

@@ -119,18 +119,27 @@ async def _run_job(spec: JobSpec, body: Body) -> dict[str, Any]:
 
 
 async def _deliver_alerts(context: JobContext) -> None:
-    """Send pending alerts now, one delivery at a time; a failing receiver never fails the run."""
+    """Send due alerts (pending, or failed and past their backoff) now, one delivery at a time.
+
+    A failing receiver never fails the run.
+    """
     try:
         settings = alert_settings(context.app.settings)
     except ConfigError as exc:
         log.warning("alerts not delivered: invalid [alerts] settings", error=str(exc))
         return
-    if not settings.enabled or not (settings.webhooks or settings.email):
+    if not settings.enabled or not settings.has_channel:
         return  # nothing to send to: alerts stay queued for `leakmon incidents alert`
     async with context.alert_lock:
         deliveries = await asyncio.to_thread(deliver_pending, context.app.sessions, settings)
     for delivery in deliveries:
-        log.info("alert delivered", alert_id=delivery.alert_id, status=delivery.status)
+        fields = {"alert_id": delivery.alert_id, "attempts": delivery.attempts, "channels": delivery.results}
+        if delivery.status == "sent":
+            log.info("alert sent", **fields)
+        elif delivery.retry_at is not None:
+            log.warning("alert delivery failed; it is retried later", retry_at=delivery.retry_at.isoformat(), **fields)
+        else:
+            log.error("alert delivery failed; giving up (see `leakmon status`)", **fields)
 
 
 @contextlib.contextmanager

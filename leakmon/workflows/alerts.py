@@ -2,7 +2,10 @@
 
 Ingest only *queues* an alert (``alert_log``, status ``pending``) inside its transaction; delivery
 happens after commit (``deliver_pending``, run by ``leakmon incidents alert`` or the scheduler), so a
-slow receiver never holds the database write lock. Messages carry counts and a reference, never a
+slow receiver never holds the database write lock. A failed alert is retried with exponential
+backoff (``retry_seconds`` doubling per attempt, at most ``retry_max_seconds``), only to the channels
+that have not taken it yet, until ``max_attempts`` deliveries were tried; it then stays ``failed``
+and ``leakmon status`` lists it as undelivered. Messages carry counts and a reference, never a
 title, a value or a digest. The webhook is one JSON POST through stdlib ``urllib`` (the payload is
 fixed, so apprise's URL schemes would add nothing here); e-mail uses ``smtplib`` + ``EmailMessage``.
 """
@@ -11,13 +14,14 @@ from __future__ import annotations
 
 import json
 import smtplib
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from leakmon.settings import Settings, invalid_section
@@ -64,6 +68,18 @@ class AlertSettings(BaseModel):
     )
     webhooks: list[WebhookChannel] = Field(default_factory=list, description="Webhook receivers.")
     email: EmailChannel | None = Field(None, description="E-mail receiver.")
+    max_attempts: int = Field(8, ge=1, le=100, description="Deliveries tried per alert before giving up.")
+    retry_seconds: float = Field(60.0, gt=0, description="Wait before the first retry of a failed alert (doubles).")
+    retry_max_seconds: float = Field(6 * 3600.0, gt=0, description="Longest wait between two retries.")
+
+    @property
+    def has_channel(self) -> bool:
+        return bool(self.webhooks or self.email)
+
+    def backoff(self, attempts: int) -> timedelta:
+        """The wait after the ``attempts``-th failed delivery."""
+        seconds = self.retry_seconds * 2 ** max(0, min(attempts - 1, 30))
+        return timedelta(seconds=min(seconds, self.retry_max_seconds))
 
 
 def alert_settings(settings: Settings) -> AlertSettings:
@@ -118,29 +134,83 @@ def queue_alerts(
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
+    """One delivery attempt of one alert: ``sent``, or ``failed`` with the next retry (None: gave up)."""
+
     alert_id: int
     status: str
     results: dict[str, str]
+    attempts: int = 1
+    retry_at: datetime | None = None
+
+    @property
+    def gave_up(self) -> bool:
+        return self.status != "sent" and self.retry_at is None
 
 
-def deliver_pending(sessions: sessionmaker[Session], settings: AlertSettings) -> list[Delivery]:
-    """Send every pending alert to every channel, outside any transaction; record the outcomes."""
+def describe(delivery: Delivery) -> str:
+    """One honest line: sent, failed and retried when, or failed for good."""
+    channels = ", ".join(f"{name}: {result}" for name, result in delivery.results.items())
+    if delivery.status == "sent":
+        return f"alert {delivery.alert_id} sent ({channels})"
+    if delivery.retry_at is not None:
+        when = delivery.retry_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        return f"alert {delivery.alert_id} NOT delivered ({channels}); attempt {delivery.attempts}, retry at {when}"
+    return f"alert {delivery.alert_id} NOT delivered ({channels}); gave up after {delivery.attempts} attempts"
+
+
+def due_alerts(session: Session, settings: AlertSettings, now: datetime) -> list[AlertRecord]:
+    """Pending alerts, and failed ones whose backoff has passed and attempts are left."""
+    retry_due = (
+        (AlertRecord.status == "failed")
+        & (AlertRecord.attempts < settings.max_attempts)
+        & (AlertRecord.next_attempt_at.is_(None) | (AlertRecord.next_attempt_at <= now))
+    )
+    statement = select(AlertRecord).where(or_(AlertRecord.status == "pending", retry_due)).order_by(AlertRecord.id)
+    return list(session.scalars(statement))
+
+
+def undelivered(session: Session) -> list[AlertRecord]:
+    """Alerts not (yet) taken by every channel: pending, or failed (retrying or given up)."""
+    statement = select(AlertRecord).where(AlertRecord.status != "sent").order_by(AlertRecord.id)
+    return list(session.scalars(statement))
+
+
+def deliver_pending(
+    sessions: sessionmaker[Session], settings: AlertSettings, now: datetime | None = None
+) -> list[Delivery]:
+    """Send every due alert to the channels that have not taken it, outside any transaction.
+
+    Records per alert the outcome per channel, the attempt count and, after a failure, when it is
+    retried (none once ``max_attempts`` were tried).
+    """
+    now = now or datetime.now(UTC)
     with sessions() as session:
-        pending = [(a.id, a.text) for a in session.scalars(select(AlertRecord).where(AlertRecord.status == "pending"))]
+        due = [(a.id, a.text, dict(a.results or {}), a.attempts) for a in due_alerts(session, settings, now)]
     deliveries = []
-    for alert_id, text in pending:
-        results = {**_send_webhooks(text, settings.webhooks), **_send_email(text, settings.email)}
-        status = "sent" if results and all(v == "ok" for v in results.values()) else "failed"
+    for alert_id, text, before, attempts in due:
+        done = {name for name, result in before.items() if result == "ok"}
+        fresh = {
+            **_send_webhooks(text, [c for c in settings.webhooks if c.name not in done]),
+            **_send_email(text, settings.email if "email" not in done else None),
+        }
+        results = {**{k: v for k, v in before.items() if k in done}, **fresh}
         if not results:
             results = {"none": "no alert channel configured"}
-        deliveries.append(Delivery(alert_id, status, results))
+        attempts += 1
+        if results and all(v == "ok" for v in results.values()):
+            deliveries.append(Delivery(alert_id, "sent", results, attempts))
+        else:
+            retry_at = now + settings.backoff(attempts) if attempts < settings.max_attempts else None
+            deliveries.append(Delivery(alert_id, "failed", results, attempts, retry_at))
     with sessions.begin() as session:
         for delivery in deliveries:
             record = session.get(AlertRecord, delivery.alert_id)
             if record is not None:
                 record.status = delivery.status
                 record.results = delivery.results
-                record.delivered_at = datetime.now(UTC)
+                record.attempts = delivery.attempts
+                record.next_attempt_at = delivery.retry_at
+                record.delivered_at = now  # the last attempt
     return deliveries
 
 
@@ -154,6 +224,8 @@ def _send_webhooks(text: str, channels: list[WebhookChannel]) -> dict[str, str]:
         try:
             with urllib.request.urlopen(request, timeout=channel.timeout_seconds) as response:  # noqa: S310
                 results[channel.name] = "ok" if 200 <= response.status < 300 else f"HTTP {response.status}"
+        except urllib.error.HTTPError as exc:
+            results[channel.name] = f"HTTP {exc.code}"
         except OSError as exc:
             results[channel.name] = f"webhook failed: {type(exc).__name__}"
     return results

@@ -97,10 +97,12 @@ class HitLabel(Base):
 
 
 class SuppressionRule(Base):
-    """A false positive to suppress on later runs: the same digest in the same context.
+    """A false positive to suppress on later runs: the same identifier in the same context.
 
-    Context is (key id, id type, form, digest) within one ``source`` (venue), or everywhere when
-    ``source`` is NULL (``--everywhere`` on the label command).
+    The identifier is (subject, id type) when the hit named a subject, so the rule survives a key
+    rotation; a hit without one (a partial hit compatible with several subjects) is matched by
+    (key id, id type, form, digest). Context is one ``source`` (venue), or everywhere when
+    ``source`` is NULL (``--everywhere`` on the label command). ``masked`` is the hit's masked value.
     """
 
     __tablename__ = "suppression_rules"
@@ -116,6 +118,8 @@ class SuppressionRule(Base):
     actor: Mapped[str255]
     created_at: Mapped[utc]
     from_hit_id: Mapped[int | None] = mapped_column(BigIntPK, ForeignKey("hits.id", ondelete="SET NULL"))
+    subject_id: Mapped[int | None] = mapped_column(BigIntPK, ForeignKey("subjects.id", ondelete="CASCADE"), index=True)
+    masked: Mapped[str] = mapped_column(String(255), default="", server_default="")
 
 
 class TakedownCase(Base):
@@ -185,6 +189,8 @@ class AlertRecord(Base):
     status: Mapped[str16] = mapped_column(default="pending", index=True)  # pending | sent | failed
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     results: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # channel -> "ok" | error sentence
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # deliveries tried
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # a failed alert's next retry
 
 
 __all__ = [

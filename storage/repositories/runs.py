@@ -70,3 +70,27 @@ def last_runs(session: Session) -> dict[str, Run]:
     for run in session.scalars(select(Run).order_by(Run.started_at)):
         latest[run.source] = run
     return latest
+
+
+#: Finding kinds that are not errors of the source: skips, caps and removals the crawler expected.
+NOT_ERRORS = frozenset(
+    {
+        "cap_bytes",
+        "decode_guess",
+        "evidence_not_kept",
+        "format_fallback",
+        "robots_denied",
+        "skipped_binary",
+        "unsupported_format",
+    }
+)
+
+
+def last_error_finding(session: Session, run_id: int) -> FindingRecord | None:
+    """The last finding of a run that reports an error (not an expected skip or cap)."""
+    return session.scalars(
+        select(FindingRecord)
+        .where(FindingRecord.run_id == run_id, FindingRecord.kind.not_in(NOT_ERRORS))
+        .order_by(FindingRecord.id.desc())
+        .limit(1)
+    ).first()

@@ -112,7 +112,7 @@ def test_incidents_list_show_set_alert(cli_db: Db, capsys: CaptureFixture, confi
         )
         sent = run_cli(capsys, "incidents", "alert")
     assert sent.code == 0, sent.err
-    assert "1 alert(s) processed" in sent.out  # the lone-phone ad stays below min_confidence
+    assert "1 alert(s) tried, 1 sent" in sent.out  # the lone-phone ad stays below min_confidence
     assert len(hook.bodies) == 1
     for body in hook.bodies:
         _no_secrets(body["text"])

@@ -47,3 +47,51 @@ def test_status_cli_jsonl_before_any_scheduler_ran(workspace: Workspace, monkeyp
     assert row["job"] == "web:forum"
     assert row["result"] == "never run"
     assert row["next_run"] == "not scheduled yet"
+
+
+def test_status_summary_and_last_error_reason(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16: failed runs, undelivered alerts and overdue incidents head `leakmon status`; a dead
+    source shows the one-line reason its findings recorded instead of an empty error."""
+    from storage.models.cases import AlertRecord, Incident
+    from storage.repositories.runs import add_findings
+
+    app = workspace.app(sources=web_source("forum"))
+    now = datetime.now(UTC)
+    with transaction(app.sessions) as session:
+        run_id = start_run(session, "forum", "crawl").id
+        add_findings(
+            session,
+            "forum",
+            [
+                (
+                    "http://127.0.0.1:9/",
+                    "connection_error",
+                    "Connection was refused by other side: 111: Connection refused.",
+                )
+            ],
+            run_id=run_id,
+        )
+        finish_run(session, run_id, status="failed", stats={"errors": 1})
+        session.add(AlertRecord(kind="new_incident", text="x", created_at=now, status="failed", attempts=8))
+        session.add(
+            Incident(
+                title="t", created_at=now, updated_at=now, first_seen=now, last_seen=now,
+                notify_deadline=now - timedelta(hours=1),
+            )
+        )  # fmt: skip
+    app.close()
+    monkeypatch.setenv("LEAKMON_HOME", str(workspace.home))
+    monkeypatch.setenv("LEAKMON_DATABASE_URL", workspace.db_url)
+    monkeypatch.setenv("LEAKMON_SOURCES", json.dumps(web_source("forum")))
+    listed = CliRunner().invoke(cli, ["status", "--format", "jsonl"])
+    (row,) = [json.loads(line) for line in listed.output.splitlines()]
+    assert (
+        row["error"]
+        == "connection_error: http://127.0.0.1:9/: Connection was refused by other side: 111: Connection refused."
+    )
+    shown = CliRunner().invoke(cli, ["status"])
+    assert shown.exit_code == 0, shown.output
+    head = shown.output.split("sources")[0]
+    assert "failed runs:         1 (web:forum)" in head
+    assert "undelivered alerts:  1 (alert 1; 1 given up" in head
+    assert "overdue incidents:   1 (incident 1)" in head

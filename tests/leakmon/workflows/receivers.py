@@ -18,18 +18,20 @@ from aiosmtpd.controller import Controller
 class Webhook:
     url: str
     bodies: list[dict[str, Any]] = field(default_factory=list)
+    status: int = 200  # what the receiver answers; a test may change it (receiver down, then up)
 
 
 @contextmanager
 def webhook_receiver(status: int = 200) -> Iterator[Webhook]:
     """A Slack-style receiver on 127.0.0.1 recording the JSON bodies it was sent."""
     received: list[dict[str, Any]] = []
+    hook = Webhook("", received, status)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             received.append(json.loads(self.rfile.read(length)))
-            self.send_response(status)
+            self.send_response(hook.status)
             self.end_headers()
             self.wfile.write(b"ok")
 
@@ -40,7 +42,8 @@ def webhook_receiver(status: int = 200) -> Iterator[Webhook]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield Webhook(f"http://127.0.0.1:{server.server_address[1]}/hooks/abc", received)
+        hook.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/abc"
+        yield hook
     finally:
         server.shutdown()
         server.server_close()

@@ -84,7 +84,7 @@ def test_failing_receiver_is_recorded_not_raised(db: Db) -> None:
             w.leak("chan_a", "1", ["u1"])
         (delivery,) = deliver_pending(db.sessions, alert_settings(settings))
     assert delivery.status == "failed"
-    assert "webhook failed" in delivery.results["webhook"]
+    assert delivery.results["webhook"] == "HTTP 500"
 
 
 def test_bad_alert_settings_are_one_sentence() -> None:
@@ -98,3 +98,61 @@ def test_bad_alert_settings_do_not_stop_ingest(db: Db) -> None:
         assert incident_of_post(w.session, post.id) is not None
     with db.sessions() as session:
         assert list(session.scalars(select(AlertRecord))) == []
+
+
+def test_failed_alert_is_retried_with_backoff_until_delivered(db: Db) -> None:
+    """Issue 16 item 1: a failed alert (receiver down) is resent after its backoff, not left failed."""
+    from datetime import UTC, datetime, timedelta
+
+    t0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    with webhook_receiver(status=503) as hook:
+        settings = Settings(
+            alerts={"min_confidence": 0.0, "webhooks": [{"name": "soc", "url": hook.url}], "retry_seconds": 60}
+        )
+        with db.world(settings) as w:
+            w.leak("chan_a", "1", ["u1"], types=("rrn",))
+        policy = alert_settings(settings)
+        (first,) = deliver_pending(db.sessions, policy, now=t0)
+        assert first.status == "failed"
+        assert first.retry_at == t0 + timedelta(seconds=60)
+        assert deliver_pending(db.sessions, policy, now=t0 + timedelta(seconds=30)) == []  # backoff not over
+        (second,) = deliver_pending(db.sessions, policy, now=t0 + timedelta(seconds=61))
+        assert second.attempts == 2
+        assert second.retry_at == t0 + timedelta(seconds=61 + 120)  # the wait doubles
+        hook.status = 200
+        (third,) = deliver_pending(db.sessions, policy, now=t0 + timedelta(seconds=200))
+    assert third.status == "sent"
+    assert len(hook.bodies) == 3
+    assert "report required: yes" in hook.bodies[0]["text"]
+    with db.sessions() as session:
+        record = session.scalars(select(AlertRecord)).one()
+        assert (record.status, record.attempts, record.next_attempt_at) == ("sent", 3, None)
+
+
+def test_retries_are_capped_and_only_failed_channels_are_resent(db: Db) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from leakmon.workflows.alerts import describe, undelivered
+
+    t0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    with webhook_receiver() as good, webhook_receiver(status=500) as bad:
+        settings = Settings(
+            alerts={
+                "min_confidence": 0.0,
+                "webhooks": [{"name": "good", "url": good.url}, {"name": "bad", "url": bad.url}],
+                "max_attempts": 2,
+            }
+        )
+        with db.world(settings) as w:
+            w.leak("chan_a", "1", ["u1"])
+        policy = alert_settings(settings)
+        deliver_pending(db.sessions, policy, now=t0)
+        (last,) = deliver_pending(db.sessions, policy, now=t0 + timedelta(days=1))
+        assert deliver_pending(db.sessions, policy, now=t0 + timedelta(days=2)) == []  # gave up
+    assert len(good.bodies) == 1  # the channel that took it is not spammed on retries
+    assert len(bad.bodies) == 2
+    assert last.gave_up
+    assert "NOT delivered" in describe(last)
+    assert "gave up after 2 attempts" in describe(last)
+    with db.sessions() as session:
+        assert [a.results for a in undelivered(session)] == [{"good": "ok", "bad": "HTTP 500"}]
