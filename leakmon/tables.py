@@ -80,12 +80,14 @@ def _detect_encoding(head: bytes, path: Path) -> str:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     for encoding in ("utf-8", "cp949"):
+        # The sample may end inside a multi-byte character: an incremental decoder keeps such a tail
+        # pending (final only when the sample is the whole file) instead of calling it invalid.
+        decoder = codecs.getincrementaldecoder(encoding)("strict")
         try:
-            # A multi-byte character may be cut at the end of the sample: ignore the last 3 bytes.
-            head[: max(len(head) - 3, 0)].decode(encoding) if len(head) == _SNIFF_BYTES else head.decode(encoding)
-            return encoding
+            decoder.decode(head, final=len(head) < _SNIFF_BYTES)
         except UnicodeDecodeError:
             continue
+        return encoding
     raise InputError(f"{path}: neither UTF-8 nor CP949; re-save it as UTF-8 CSV")
 
 

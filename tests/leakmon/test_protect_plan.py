@@ -116,3 +116,26 @@ def test_worker_processes_hash_exactly_what_one_process_does(tmp_path: Path) -> 
     assert two_report.invalid == one_report.invalid
     assert two_report.invalid_rows == one_report.invalid_rows
     assert one_report.invalid == {"subject_ref": 21, "phone": 20, "email": 20}
+
+
+def test_utf8_csv_whose_sniffed_sample_ends_inside_a_korean_character(tmp_path: Path) -> None:
+    """The first megabyte ends one byte into a 3-byte character: trimming 3 bytes cut the one before."""
+    from leakmon.tables import _SNIFF_BYTES
+
+    row = "김철수,010-1234-5678\n".encode()
+    for pad in range(3):
+        data = b"subject_ref,name,phone\n" + b"u" * pad + b",x,y\n" + row * (_SNIFF_BYTES // len(row) + 10)
+        head = data[:_SNIFF_BYTES]
+        try:
+            head[:-3].decode("utf-8")
+        except UnicodeDecodeError:
+            break  # the cut the old sniffing tripped on
+    else:
+        pytest.fail("no padding put the sample boundary one byte into a character")
+    path = tmp_path / "korean.csv"
+    path.write_bytes(data)
+    table = open_table(path)
+    rows = list(table.rows)
+    assert table.header == ("subject_ref", "name", "phone")
+    assert rows[-1][1] == ("김철수", "010-1234-5678")
+    assert len(rows) == 1 + _SNIFF_BYTES // len(row) + 10
