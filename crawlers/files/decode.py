@@ -35,6 +35,18 @@ def _errors(data: bytes, encoding: str) -> int:
     return text.count("\ufffd")
 
 
+def stray_utf16_bom(sample: bytes) -> bool:
+    """True when ``sample`` starts with a UTF-16 byte-order mark that the rest contradicts.
+
+    UTF-16 text with any ASCII in it (a space, a comma, a line end) has NUL bytes; bytes after the
+    mark with no NUL that are valid UTF-8 or CP949 are a text file with two stray bytes in front.
+    """
+    if not sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or sample.startswith(codecs.BOM_UTF32_LE):
+        return False
+    payload = sample[2:]
+    return bool(payload) and b"\x00" not in payload and any(_decodes(payload, name) for name in ("utf-8", "cp949"))
+
+
 def detect_encoding(sample: bytes) -> tuple[str, bool]:
     """The encoding of ``sample`` and whether it was a guess (charset-normalizer, not a strict decode).
 
@@ -72,13 +84,15 @@ class TextDecoder:
     """Decodes a byte stream chunk by chunk, choosing the encoding at the first non-ASCII bytes.
 
     After the first undecodable byte it switches to replacement characters and sets ``replaced``,
-    so the rest of the file is still read (the caller records a ``decode_fallback`` finding).
+    so the rest of the file is still read (the caller records a ``decode_fallback`` finding). A UTF-16
+    byte-order mark the content contradicts is dropped and ``stray_bom`` set (finding ``decode_bom``).
     """
 
     def __init__(self, encoding: str | None = None) -> None:
         self.encoding = encoding
         self.guessed = False
         self.replaced = False
+        self.stray_bom = False
         self._decoder: codecs.IncrementalDecoder | None = None
         if encoding is not None:
             self._decoder = codecs.getincrementaldecoder(encoding)("strict")
@@ -88,6 +102,8 @@ class TextDecoder:
         if self._decoder is None:
             if data.isascii():
                 return data.decode("ascii")
+            if stray_utf16_bom(data):
+                self.stray_bom, data = True, data[2:]
             self.encoding, self.guessed = detect_encoding(data)
             self._decoder = codecs.getincrementaldecoder(self.encoding)("strict")
         try:

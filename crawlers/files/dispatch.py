@@ -104,8 +104,12 @@ def _dispatch(member: Member, ctx: Context) -> Iterator[Item]:
         _note_type(member, ctx, "binary")
         text_named = any(ext in TEXT_FORMATS or ext == ".txt" for ext in suffixes(member.name))
         named = "under a text file name " if text_named else ""
-        yield Finding(member.locator, "skipped_binary", f"binary content (NUL or control bytes) {named}skipped")
+        reason = f"binary content ({detail} control bytes in the first 4 KB, not UTF-8 or CP949) {named}skipped"
+        yield Finding(member.locator, "skipped_binary", reason)
         return
+    if kind == "control_text":
+        yield Finding(member.locator, "control_bytes", f"{detail} control bytes in the first 4 KB; read as text")
+        detail = None
     yield from _text(member, ctx, text_format(member.name, head), detail)
 
 

@@ -29,6 +29,8 @@ FINDING_KINDS: dict[str, str] = {
     "tool_missing": "a rar member needs an external tool (unar, 7zip, unrar) that is not installed",
     "decode_fallback": "undecodable bytes were replaced by U+FFFD",
     "decode_guess": "the encoding was guessed by charset-normalizer (note)",
+    "decode_bom": "a UTF-16 byte-order mark the content contradicts was dropped; read as UTF-8/CP949 (note)",
+    "control_bytes": "text with many control bytes (not binary) was read as text (note)",
     "format_fallback": "invalid or oversized JSON/HTML was read as plain text lines (note)",
     "corrupt": "the archive, member or stream is broken (bad CRC, truncated, not the format it claims)",
     "error": "an unexpected error in one member; the member was skipped, the rest read",
@@ -37,7 +39,7 @@ FINDING_KINDS: dict[str, str] = {
     "aborted": "the consumer stopped iterating before the end (report only)",
 }
 # Finding kinds that do not mean lost content.
-NOTE_KINDS = frozenset({"path_traversal", "decode_guess", "format_fallback"})
+NOTE_KINDS = frozenset({"path_traversal", "decode_guess", "decode_bom", "control_bytes", "format_fallback"})
 # Loss kinds that mean "not read on purpose or for lack of a key/tool", as opposed to broken input.
 SKIP_KINDS = frozenset(
     {

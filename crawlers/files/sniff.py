@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+
 from crawlers.files.names import suffixes
 
 HEAD_BYTES = 8192
@@ -44,8 +46,8 @@ def sniff(head: bytes) -> tuple[str, str | None]:
     """``(kind, detail)`` for a stream starting with ``head``.
 
     ``kind`` is an archive/compression name from the magic table, ``tar``, ``text`` (detail: a forced
-    encoding such as ``utf-16-le`` for BOM-less UTF-16, or None), ``unsupported`` (detail: what it is)
-    or ``binary``.
+    encoding such as ``utf-16-le`` for BOM-less UTF-16, or None), ``control_text`` (text with many
+    control bytes; detail: their share), ``unsupported`` (detail: what it is) or ``binary``.
     """
     for magic, kind in _MAGIC:
         if head.startswith(magic):
@@ -64,8 +66,27 @@ def sniff(head: bytes) -> tuple[str, str | None]:
     sample = head[:4096]
     controls = len(sample) - len(sample.translate(None, _CONTROL))
     if controls > BINARY_CONTROL_SHARE * len(sample):
-        return "binary", None
+        share = f"{controls / len(sample):.0%}"
+        return ("control_text", share) if _text_without_controls(sample) else ("binary", share)
     return "text", None
+
+
+def _text_without_controls(sample: bytes) -> bool:
+    """True when ``sample`` minus its control bytes is most of it and UTF-8 or CP949 (a cut end allowed).
+
+    Random or compressed bytes break both within a few hundred bytes; text delimited by control
+    bytes (Hive's ``\\x01``, terminal escapes, stray NULs) does not.
+    """
+    rest = sample.translate(None, _CONTROL)
+    if len(rest) < len(sample) // 2:
+        return False  # mostly control bytes (zero-filled, padding): nothing worth reading as text
+    for encoding in ("utf-8", "cp949"):
+        try:
+            codecs.getincrementaldecoder(encoding)("strict").decode(rest, final=False)
+        except UnicodeDecodeError:
+            continue
+        return True
+    return False
 
 
 def _utf16_without_bom(head: bytes) -> str | None:

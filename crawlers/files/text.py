@@ -30,6 +30,13 @@ def decoded_batches(member: Member, ctx: Context, encoding: str | None = None) -
             "decode_fallback",
             f"bytes invalid in {decoder.encoding} were replaced by U+FFFD; values next to them may be missed",
         )
+    if decoder.stray_bom:
+        yield Finding(
+            member.locator,
+            "decode_bom",
+            f"starts with a UTF-16 byte-order mark but is not UTF-16: the mark was dropped, the rest read as "
+            f"{decoder.encoding}",
+        )
     if decoder.guessed:
         yield Finding(member.locator, "decode_guess", f"encoding guessed as {decoder.encoding}")
 
