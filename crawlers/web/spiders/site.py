@@ -25,6 +25,10 @@ from crawlers.web.spiders.base import WebSpider, canonical, extension, file_name
 from crawlers.web.text import element_text, first_text, parse_time, passwords_in
 from storage.repositories.crawl import PageState
 
+#: Stored links to a listing's next page carry this prefix (a canonical URL has no space): they are
+#: followed at the listing's own depth, since pagination is not a hop.
+NEXT_PAGE = "next "
+
 
 class SiteSpider(WebSpider):
     """The spider for kinds ``forum``, ``paste`` and ``site``."""
@@ -114,23 +118,35 @@ class SiteSpider(WebSpider):
             yield PageItem(state, "changed")
         for request in self._follow(links, depth):
             yield request
-        if is_html and self.config.selectors.next_page:
-            for href in response.css(self.config.selectors.next_page).css("::attr(href)").getall():
-                yield self.page_request(response.urljoin(href), depth=depth, role="listing")
 
     # -- links ----------------------------------------------------------------------------------
 
     def _links(self, response: Response, depth: int) -> list[str]:
-        if depth >= self.config.depth:
-            return []
+        """In-domain links to follow one hop deeper, then the next pages (marked with NEXT_PAGE)."""
         allowed = set(self.allowed_domains)
-        urls = (link.url for link in self.follow_links.extract_links(cast(HtmlResponse, response)))
-        return list(dict.fromkeys(url for url in urls if _host_allowed(urlsplit(url).hostname, allowed)))
+        pages: list[str] = []
+        if self.config.selectors.next_page:
+            hrefs = response.css(self.config.selectors.next_page).css("::attr(href)").getall()
+            pages = [response.urljoin(href) for href in hrefs]
+            pages = [url for url in pages if _host_allowed(urlsplit(url).hostname, allowed)]
+        hops: list[str] = []
+        if depth < self.config.depth:
+            listed = {canonical(url) for url in pages}
+            urls = (link.url for link in self.follow_links.extract_links(cast(HtmlResponse, response)))
+            hops = [
+                url for url in urls if _host_allowed(urlsplit(url).hostname, allowed) and canonical(url) not in listed
+            ]
+        return list(dict.fromkeys([*hops, *(NEXT_PAGE + url for url in pages)]))
 
     def _follow(self, links: tuple[str, ...] | list[str], depth: int) -> list[Any]:
-        if depth >= self.config.depth:
-            return []
-        return [self.page_request(url, depth=depth + 1) for url in links]
+        """Requests for stored links: a next page at this depth, any other link one hop deeper."""
+        requests = []
+        for link in links:
+            if link.startswith(NEXT_PAGE):
+                requests.append(self.page_request(link.removeprefix(NEXT_PAGE), depth=depth, role="listing"))
+            elif depth < self.config.depth:
+                requests.append(self.page_request(link, depth=depth + 1))
+        return requests
 
     def _file_links(self, selector: Selector, base: Response, *, explicit: bool) -> list[str]:
         css = self.config.selectors.attachments

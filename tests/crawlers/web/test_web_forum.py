@@ -156,3 +156,20 @@ def test_reply_on_a_later_page_is_found_while_the_first_page_is_unchanged(
     assert again.new_posts == 1
     assert again.hits == 1
     assert read_events(events_path, "ingest")[-1]["external_id"].endswith("#3")
+
+
+def test_next_pages_of_a_board_keep_the_boards_depth(site: FixtureSite, crawl: Crawl, events_path: Path) -> None:
+    """depth = 2 from the index: board pages 2..5 are the board (depth 1), so their threads are depth 2."""
+    site.add("/", _page("Forum", '<a href="/board">board</a>'))
+    for page in range(1, 6):
+        threads = " ".join(f'<a href="/thread/{page * 10 + n}">t</a>' for n in range(4))
+        more = f'<a class="next" href="/board?page={page + 1}">next</a>' if page < 5 else ""
+        site.add("/board" if page == 1 else f"/board?page={page}", _page("Board", threads + more))
+        for n in range(4):
+            pid = page * 10 + n
+            site.add(f"/thread/{pid}", _page("T", _post(pid, "a", f"post {pid}")))
+    summary = crawl(start_urls=[site.url("/")], **FORUM)
+    assert summary.status == "ok", summary
+    threads = {path for path in site.fetched() if path.startswith("/thread/")}
+    assert len(threads) == 20
+    assert summary.posts == 20
