@@ -116,7 +116,7 @@ class Finding:
     ``kind`` is a stable string (stored, so it is API): e.g. ``skipped_binary``, ``cap_bytes``,
     ``cap_ratio``, ``cap_members``, ``cap_depth``, ``cap_line``, ``cap_time``, ``path_traversal``,
     ``encrypted_no_password``, ``unsupported_format``, ``tool_missing``, ``decode_fallback``,
-    ``corrupt``, ``http_error``, ``dns_error``, ``timeout``, ``redirect_loop``, ``flood_wait``.
+    ``corrupt``, ``http_error``, ``dns_error``, ``timeout``, ``redirect_loop``, ``offsite``, ``flood_wait``.
     """
 
     locator: str

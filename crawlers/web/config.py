@@ -151,6 +151,32 @@ class SourceConfig(BaseModel):
             raise ValueError(".onion hosts need a proxy (e.g. http://127.0.0.1:8118, Privoxy to Tor)")
         return self
 
+    def allows(self, url: str) -> bool:
+        """True when ``url`` is an origin the source may reach (Scrapy's own check ignores the port).
+
+        A start URL's host and its subdomains: with that start URL's scheme and port (plus https:443
+        where it is http:80). Any other allowed domain and its subdomains: http:80 or https:443.
+        Every request and redirect hop is held to this, so the source's secret headers and cookies
+        never reach another origin.
+        """
+        try:
+            parts = urlsplit(url)
+            target = (parts.scheme, _port(url))
+        except ValueError:  # a port out of range
+            return False
+        host = (parts.hostname or "").rstrip(".").lower()
+        if not host:
+            return False
+        starts = [(urlsplit(start).hostname or "", _port(start), urlsplit(start).scheme) for start in self.start_urls]
+        for start_host, port, scheme in starts:
+            ports = {(scheme, port), ("https", 443)} if (scheme, port) == ("http", 80) else {(scheme, port)}
+            if _within(host, start_host) and target in ports:
+                return True
+        start_hosts = {start_host for start_host, _, _ in starts}
+        return target in _DEFAULT_PORTS and any(
+            _within(host, domain) for domain in self.allowed_domains if domain not in start_hosts
+        )
+
     def hosts(self) -> list[str]:
         """Every host named by the start URLs and allowed domains."""
         return [*(urlsplit(url).hostname or "" for url in self.start_urls), *self.allowed_domains]
@@ -171,6 +197,19 @@ class SourceConfig(BaseModel):
                 values[name] = env[variable]
             resolved.append(values)
         return resolved[0], resolved[1]
+
+
+_DEFAULT_PORTS = frozenset({("http", 80), ("https", 443)})
+
+
+def _within(host: str, domain: str) -> bool:
+    domain = domain.rstrip(".").lower()
+    return host == domain or host.endswith("." + domain)
+
+
+def _port(url: str) -> int:
+    parts = urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def is_onion(host: str | None) -> bool:

@@ -24,12 +24,22 @@ from crawlers.model import Finding
 FINDING_META = "lm_finding"
 
 
+class OffsiteRefused(IgnoreRequest):
+    """A request (or redirect hop) to an origin the source does not allow; carries its finding."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.reason)
+        self.finding = finding
+
+
 def finding_for(failure: Failure | BaseException, url: str, *, meta: dict[str, object] | None = None) -> Finding:
     """The finding for a request that failed with ``failure``."""
     exc = failure.value if isinstance(failure, Failure) else failure
     preset = (meta or {}).get(FINDING_META)
     if isinstance(preset, Finding):
         return preset
+    if isinstance(exc, OffsiteRefused):
+        return exc.finding
     if exc is None:
         return Finding(locator=url, kind="error", reason="unknown failure")
     kind, reason = _classify(exc)

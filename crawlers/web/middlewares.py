@@ -14,7 +14,7 @@ from w3lib.encoding import html_body_declared_encoding, http_content_type_encodi
 
 from crawlers.model import Finding
 from crawlers.web.config import is_onion
-from crawlers.web.failures import FINDING_META
+from crawlers.web.failures import FINDING_META, OffsiteRefused
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -33,6 +33,25 @@ class _SpiderAware:
     @property
     def spider(self) -> WebSpider:
         return self.crawler.spider  # type: ignore[return-value]
+
+
+class OriginGuardMiddleware(_SpiderAware):
+    """Refuse any request, redirect hops included, outside the source's scheme, hosts and ports.
+
+    Attachments are downloaded with ``dont_filter`` (which Scrapy's offsite check honours) and
+    Scrapy compares hosts without ports; this check has neither gap, so the source's secret
+    headers and cookies are only ever sent to its own origins. A refusal is an ``offsite`` finding.
+    """
+
+    def process_request(self, request: Request) -> None:
+        if self.spider.config.allows(request.url):
+            return
+        chain = request.meta.get("redirect_urls") or []
+        first = chain[0] if chain else request.url
+        what = f"redirected (after {len(chain)} hop(s)) to" if chain else "a request to"
+        finding = Finding(first, "offsite", f"{what} another scheme, host or port than the source's: not fetched")
+        request.meta[FINDING_META] = finding
+        raise OffsiteRefused(finding)
 
 
 class ProxyEnforcementMiddleware(_SpiderAware):

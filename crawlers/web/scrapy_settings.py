@@ -48,6 +48,7 @@ def build_settings(
         "LOG_LEVEL": log_level,
         "ITEM_PIPELINES": {"crawlers.web.pipelines.SinkPipeline": 300},
         "DOWNLOADER_MIDDLEWARES": {
+            f"{_MW}.OriginGuardMiddleware": 40,  # first: nothing is sent to another origin
             f"{_MW}.ConditionalRequestMiddleware": 560,
             f"{_MW}.RedirectLoopMiddleware": 650,
             f"{_MW}.ProxyEnforcementMiddleware": 740,  # before HttpProxyMiddleware (750)

@@ -123,19 +123,16 @@ class SiteSpider(WebSpider):
 
     def _links(self, response: Response, depth: int) -> list[str]:
         """In-domain links to follow one hop deeper, then the next pages (marked with NEXT_PAGE)."""
-        allowed = set(self.allowed_domains)
         pages: list[str] = []
         if self.config.selectors.next_page:
             hrefs = response.css(self.config.selectors.next_page).css("::attr(href)").getall()
             pages = [response.urljoin(href) for href in hrefs]
-            pages = [url for url in pages if _host_allowed(urlsplit(url).hostname, allowed)]
+            pages = [url for url in pages if self.config.allows(url)]
         hops: list[str] = []
         if depth < self.config.depth:
             listed = {canonical(url) for url in pages}
             urls = (link.url for link in self.follow_links.extract_links(cast(HtmlResponse, response)))
-            hops = [
-                url for url in urls if _host_allowed(urlsplit(url).hostname, allowed) and canonical(url) not in listed
-            ]
+            hops = [url for url in urls if self.config.allows(url) and canonical(url) not in listed]
         return list(dict.fromkeys([*hops, *(NEXT_PAGE + url for url in pages)]))
 
     def _follow(self, links: tuple[str, ...] | list[str], depth: int) -> list[Any]:
@@ -152,9 +149,8 @@ class SiteSpider(WebSpider):
         css = self.config.selectors.attachments
         anchors = selector.css(css) if css else selector.css("a[href]")
         urls = [base.urljoin(href) for href in anchors.css("::attr(href)").getall()]
-        allowed = set(self.allowed_domains)
         keep = [url for url in urls if (explicit and css) or extension(url) in self.file_extensions]
-        keep = [url for url in keep if _host_allowed(urlsplit(url).hostname, allowed)]
+        keep = [url for url in keep if self.config.allows(url)]
         return list(dict.fromkeys(keep))
 
     # -- documents ------------------------------------------------------------------------------
@@ -246,12 +242,6 @@ class SiteSpider(WebSpider):
 def _header(response: Response, name: bytes) -> str | None:
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
-
-
-def _host_allowed(host: str | None, allowed: set[str]) -> bool:
-    if not host:
-        return False
-    return any(host == domain or host.endswith("." + domain) for domain in allowed)
 
 
 __all__ = ["SiteSpider", "canonical"]

@@ -90,8 +90,9 @@ def _handler(site: FixtureSite) -> type[BaseHTTPRequestHandler]:
             if route.delay:
                 time.sleep(route.delay)
             if route.redirect is not None:
-                site._record(Hit("GET", host, path, headers=dict(self.headers.items()), status=302))
-                self.send_response(302)
+                status = route.status if 300 <= route.status < 400 else 302
+                site._record(Hit("GET", host, path, headers=dict(self.headers.items()), status=status))
+                self.send_response(status)
                 self.send_header("Location", route.redirect)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
