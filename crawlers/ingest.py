@@ -245,7 +245,7 @@ class IngestSink:
         found: list[tuple[Hit, str]] = []
         with read_attachment(safe, limits=self.read_limits, passwords=passwords) as reading:
             for block, hits in self._scan_reading(reading, analysis, _size(attachment)):
-                found.extend((hit, f"{block.locator}:{block.unit} {block.first_line + hit.line}") for hit in hits)
+                found.extend((hit, block.locate(hit.line)) for hit in hits)
         report = reading.report
         analysis.hits.extend(LocatedHit(hit, locator, report.sha256) for hit, locator in found)
         analysis.files.append(

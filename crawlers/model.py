@@ -108,6 +108,19 @@ class TextBlock:
     columns: tuple[str, ...] | None = None
     delimiter: str | None = None
 
+    def locate(self, line: int) -> str:
+        """Where line ``line`` (0-based in ``text``) is: ``f"{locator}:{unit} {number}"``.
+
+        JSON records say where they are in their document instead: unit ``element`` numbers are
+        0-based element indices (``users.json#users[12345]``), and a ``record`` is its locator.
+        """
+        number = self.first_line + line
+        if self.unit == "element":
+            return f"{self.locator}[{number}]"
+        if self.unit == "record":
+            return self.locator
+        return f"{self.locator}:{self.unit} {number}"
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:

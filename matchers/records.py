@@ -3,6 +3,8 @@ are partial hits whose compatible subject sets intersect with the other evidence
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -11,6 +13,7 @@ from matchers.scoring import Evidence, score
 from matchers.types.base import Recognizer
 
 PARTIAL_BASE = 0.6
+_NEWLINE = re.compile("\n")
 
 
 @dataclass(frozen=True)
@@ -78,12 +81,16 @@ def _weak_evidence(ctx: RecordContext, groups: dict[int, list[Found]]) -> dict[i
             digests.append(digest)
     matched = rules.lookup(digests)
     out: dict[int, list[Found]] = {}
+    newlines: dict[int, list[int]] = {}  # per text (by id): its newline offsets, found once
     for key, rec, canonical, form, start, text, base_line in cands:
         position = distinct[(rec.domain, form)][canonical]
         subjects = matched.get(position)
         if subjects is None:
             continue
-        f = _weak_found(rec, canonical, form, text, start, base_line, digests[position], subjects)
+        nl = newlines.get(id(text))
+        if nl is None:
+            nl = newlines[id(text)] = [m.start() for m in _NEWLINE.finditer(text)]
+        f = _weak_found(rec, canonical, form, text, nl, start, base_line, digests[position], subjects)
         out.setdefault(key, []).append(f)
     return out
 
@@ -93,24 +100,28 @@ def _weak_found(
     canonical: str,
     form: str,
     text: str,
+    newlines: list[int],
     start: int,
     base_line: int,
     digest: bytes,
     subjects: tuple[int, ...],
 ) -> Found:
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", start)
+    """A weak candidate at ``start`` in ``text``; its line comes from the text's newline offsets
+    (a bisection, never a count from the start of the text)."""
+    line = bisect.bisect_left(newlines, start)
+    line_start = newlines[line - 1] + 1 if line else 0
+    line_end = newlines[line] if line < len(newlines) else len(text)
     return Found.of(
         rec,
         canonical,
         form,
         digest=digest,
         subjects=subjects,
-        line=base_line + text.count("\n", 0, start),
+        line=base_line + line,
         start=start - line_start,
         obfuscation=() if form == "full" else (OBF_MASKED,),
         extractor=f"{rec.id_type}.record",
-        line_text=text[line_start : line_end if line_end >= 0 else len(text)],
+        line_text=text[line_start:line_end],
     )
 
 

@@ -132,12 +132,19 @@ def _note_type(member: Member, ctx: Context, kind: str) -> None:
 
 
 def _text(member: Member, ctx: Context, fmt: str, encoding: str | None) -> Iterator[Item]:
-    if fmt in ("json", "html"):
+    if fmt == "json":
+        _note_type(member, ctx, fmt)
+        rest = yield from json_document(member, ctx)
+        if rest is None:
+            return
+        member.source = io.BufferedReader(PrefixedReader(rest, member.source), BUFFER)
+        fmt = "text"
+    if fmt == "html":
         data = read_exactly(member.source, ctx.limits.max_document_bytes + 1)
         if len(data) <= ctx.limits.max_document_bytes:
             ctx.budget.check_time()
             _note_type(member, ctx, fmt)
-            yield from json_document(member, ctx, data) if fmt == "json" else html_blocks(member, ctx, data)
+            yield from html_blocks(member, ctx, data)
             return
         yield Finding(
             member.locator,

@@ -74,8 +74,8 @@ class ReadLimits(BaseModel):
     max_document_bytes: int = Field(
         default=16 * MiB,
         gt=0,
-        description="Largest JSON document or HTML page parsed as a whole; a bigger one is scanned as "
-        "plain text lines instead (`format_fallback`).",
+        description="Largest HTML page parsed as a whole; a bigger one is scanned as plain text lines "
+        "instead (`format_fallback`). JSON documents of any size are streamed element by element.",
     )
     max_xlsx_strings_bytes: int = Field(
         default=64 * MiB,

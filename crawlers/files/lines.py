@@ -30,6 +30,16 @@ def _cut(text: str, size: int) -> int:
     return best + 1 if best > 0 else size
 
 
+def cut_pieces(text: str, size: int) -> Iterator[str]:
+    """``text`` in pieces of at most ``size`` characters, cut just after a separator when one is near."""
+    while len(text) > size:
+        cut = _cut(text, size)
+        yield text[:cut]
+        text = text[cut:]
+    if text:
+        yield text
+
+
 class LineSplitter:
     """Turns text chunks into :class:`Batch` objects and ``cap_line`` findings.
 

@@ -109,7 +109,7 @@ def lines_at(items: Iterable[TextBlock | Finding]) -> dict[str, str]:
     for block in blocks(items):
         for offset, line in enumerate(block.text.split("\n")):
             if line:
-                out[f"{block.locator}:{block.unit} {block.first_line + offset}"] = line
+                out[block.locate(offset)] = line
     return out
 
 

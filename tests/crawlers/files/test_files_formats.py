@@ -157,10 +157,12 @@ def test_json_array_one_record_per_row_flattened() -> None:
     data = json.dumps({"meta": 1, "users": records}, ensure_ascii=False).encode()
     items = list(read_bytes("dump.json", data))
     assert kinds(items) == []
-    (block,) = blocks(items)
+    block, root = blocks(items)
     assert block.locator == "dump.json#users"
     assert block.columns == ("name", "contact.phone", "contact.email", "extra")
     assert block.text.split("\n") == ["김철수\t010-1234-5678\tkim@naver.com\t", "이영희\t010-2222-3333\t\tx"]
+    assert (block.locate(0), block.locate(1)) == ("dump.json#users[0]", "dump.json#users[1]")
+    assert (root.locate(0), root.text, root.columns) == ("dump.json#$", "1", ("meta",))
 
 
 def test_invalid_json_falls_back_to_text() -> None:
