@@ -19,6 +19,7 @@ from crawlers.ingest import IngestSink, PostHook, RemovedHook, TradeScorer
 from leakmon.app import App
 from leakmon.errors import ConfigError
 from leakmon.index_cache import load_index_arrays
+from leakmon.keycheck import require_set_key
 from leakmon.settings import invalid_section
 from leakmon.workflows import incidents
 from leakmon.workflows.grouping import text_signature
@@ -71,7 +72,7 @@ def build_hasher(app: App) -> KeyedHasher:
 
 def build_match_context(app: App) -> MatchContext:
     """Load the protected set under the active key into memory and build a matcher over it."""
-    app.require_schema()
+    require_set_key(app)
     hasher = build_hasher(app)
     registry = build_registry(app)
     cache_dir = app.settings.home if app.settings.home.is_dir() else None

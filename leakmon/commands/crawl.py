@@ -89,9 +89,11 @@ def run_crawl(
             raise ConfigError(
                 "LEAKMON_REDIS_URL is set but scrapy-redis is not installed (extra: leakmon[redis])"
             ) from None
+    from leakmon.keycheck import require_set_key
+
     app = App(settings=settings)
     try:
-        app.require_schema()
+        require_set_key(app)
     finally:
         app.close()
     job = CrawlJob(

@@ -39,10 +39,13 @@ def import_(
     jobs: Jobs = None,
 ) -> None:
     """Import protected identifiers: normalized and hashed in memory, only digests are stored."""
+    from leakmon.keycheck import require_set_key
     from leakmon.runtime import build_hasher, build_registry, forms_for
 
     app = App()
     app.require_schema()
+    if not replace:  # a set under two keys could never match whole: refuse before hashing anything
+        require_set_key(app)
     hasher = build_hasher(app)
     report = ImportReport()
     batches: Iterator[list[StagedRow]]

@@ -109,6 +109,17 @@ def _context(log_format: LogFormat, crawl_timeout: float, parallel: int) -> Any:
     return JobContext(app=App(), log_format=log_format, crawl_timeout=crawl_timeout, parallel_crawls=parallel)
 
 
+def _require_set_key(context: Any) -> None:
+    """Stop before any job runs when the protected set's key is not available (exit 3)."""
+    from leakmon.keycheck import require_set_key
+
+    try:
+        require_set_key(context.app)
+    except BaseException:
+        context.app.close()
+        raise
+
+
 def run(
     once: Annotated[bool, typer.Option("--once", help="Run every due source once, then exit (for cron/CI).")] = False,
     every: Annotated[bool, typer.Option("--all", help="With --once: run every source, due or not.")] = False,
@@ -125,6 +136,7 @@ def run(
     """
     fmt_logs = _setup(log_format, metrics_port)
     context = _context(fmt_logs, crawl_timeout, parallel)
+    _require_set_key(context)
     try:
         results = asyncio.run(_main(context, once=once, every=every))
     finally:
@@ -151,6 +163,7 @@ def schedule(
     """
     fmt_logs = _setup(log_format, metrics_port)
     context = _context(fmt_logs, crawl_timeout, parallel)
+    _require_set_key(context)
     try:
         asyncio.run(_main(context, once=False, every=False))
     finally:

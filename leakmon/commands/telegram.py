@@ -67,10 +67,11 @@ async def read_chats_app(
     from crawlers.telegram.reader import ReaderDeps, read_chats
     from crawlers.telegram.source import TelethonSource, connect, make_client, make_session
     from crawlers.telegram.state import SqlChatState
+    from leakmon.keycheck import require_set_key
     from leakmon.runtime import build_sink
 
     config = telegram_config(app)
-    app.require_schema()
+    require_set_key(app)
     own = client is None
     try:
         if own:
