@@ -88,7 +88,7 @@ def test_failing_receiver_is_recorded_not_raised(db: Db) -> None:
 
 
 def test_bad_alert_settings_are_one_sentence() -> None:
-    with pytest.raises(ConfigError, match=r"\[alerts\] webhooks.0.url"):
+    with pytest.raises(ConfigError, match=r"'url' in \[alerts.webhooks.0\]: Field required"):
         alert_settings(Settings(alerts={"webhooks": [{"name": "x"}]}))
 
 
