@@ -25,12 +25,17 @@ from matchers.model import (
     OBF_HANGUL_DIGITS,
     OBF_INVISIBLE,
     OBF_LETTER_SWAP,
+    OBF_LINE_BREAK,
     OBF_MARKUP,
     OBF_MASKED,
     OBF_SEPARATORS,
+    OBF_SPACED,
     OBF_UNICODE_DIGITS,
+    OBF_UNICODE_PUNCT,
 )
+from matchers.types.address import PROVINCES
 from matchers.types.base import Recognizer, digits
+from matchers.types.custom import CustomRecognizer
 
 #: Hangul digit words (Sino-Korean, plus the slang 빵 for 0) and the letters written for digits.
 HANGUL_DIGITS = {
@@ -48,9 +53,25 @@ HANGUL_DIGITS = {
     "구": "9",
 }
 SWAP_LETTERS = {"o": "0", "O": "0", "l": "1", "I": "1"}
+#: Letters also read as digits in the last group of a number only (010-1234-S678).
+LAST_GROUP_LETTERS = SWAP_LETTERS | {
+    "S": "5",
+    "s": "5",
+    "B": "8",
+    "Z": "2",
+    "z": "2",
+    "G": "6",
+    "b": "6",
+    "g": "9",
+    "q": "9",
+}
 _HD = "|".join(HANGUL_DIGITS).encode()
 _HD_SET = "".join(HANGUL_DIGITS)
 _SW = "".join(SWAP_LETTERS).encode()
+_LG = "".join(k for k in LAST_GROUP_LETTERS if k not in SWAP_LETTERS)
+#: One Hangul syllable in UTF-8.
+_H = rb"(?:\xea[\xb0-\xbf][\x80-\xbf]|[\xeb\xec][\x80-\xbf][\x80-\xbf]|\xed[\x80-\x9e][\x80-\xbf])"
+_PROV = b"|".join(re.escape(a).encode() for a in sorted(PROVINCES, key=len, reverse=True))
 #: Labels that may follow a spaced dot or a bare "dot" in a domain (naver . com, daum dot net, co . kr);
 #: anything else (a sentence after "kim@naver.com. Thanks") is left alone.
 _TLDS = "com|net|org|kr|co|ac|go|or|re|ne|pe|edu|gov|mil|io|me|info|biz|jp|cn|us|uk|de|ru|vn"
@@ -120,8 +141,14 @@ class Obfuscation:
 _INVISIBLE = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e")
 _SPECIAL = re.compile(r"[^\x00-\x7f가-힣]")
 _DASHES = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63")
-_FOLD_HINT = re.compile("[\uff01-\uff5e" + "".join(_DASHES) + "]")
-_FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {ord(c): "-" for c in _DASHES}
+#: Ideographic and full-width stops and at signs (naver。com, kim＠naver．com).
+_PUNCT = {"\u3002": ".", "\uff61": ".", "\ufe52": ".", "\uff0e": ".", "\uff20": "@", "\ufe6b": "@"}
+_FOLD_HINT = re.compile("[\uff01-\uff5e" + "".join(_DASHES) + "".join(_PUNCT) + "]")
+_FOLD = (
+    {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+    | {ord(c): "-" for c in _DASHES}
+    | {ord(c): v for c, v in _PUNCT.items()}
+)
 
 
 def _normalize_unicode(norm: Norm) -> Norm:
@@ -141,6 +168,8 @@ def _fold_class(before: str, after: str, uni: int, sep: int) -> int:
     """Class bits of a character that folding changed: Unicode dashes are separators, other forms digits."""
     if before in _DASHES:
         return sep
+    if before in _PUNCT:
+        return BIT[OBF_UNICODE_PUNCT]
     return 0 if after == "-" else uni  # a full-width hyphen belongs to the full-width number
 
 
@@ -169,6 +198,8 @@ def _normalize_chars(text: str) -> Norm:
         if ord(c) > 127:
             if c in _DASHES:
                 c, flag = "-", BIT[OBF_SEPARATORS]
+            elif c in _PUNCT:
+                c, flag = _PUNCT[c], BIT[OBF_UNICODE_PUNCT]
             else:
                 folded = unicodedata.normalize("NFKC", c)
                 if folded != c and folded.isascii() and folded.isprintable():
@@ -209,7 +240,7 @@ def _substitute(norm: Norm, pattern: re.Pattern[str], repl: Any, flag: int) -> N
         removed = flag
         for i in range(s, e):
             removed |= norm.own[i] | norm.gap[i]
-        if not new:
+        if not new.strip():  # removed, or replaced by a space: the next character carries the classes
             pending = removed
         for k, ch in enumerate(new):
             out.chars.append(ch)
@@ -262,24 +293,52 @@ _ENTITY = re.compile(r"&(?:#[0-9]{1,6}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")
 
 
 def _undo_markup(norm: Norm) -> Norm:
-    """Entities decoded; tags removed (block tags leave a space)."""
+    """Entities decoded; tags removed (block tags and <br> become a line break, joined later)."""
     flag = BIT[OBF_MARKUP]
     if "&" in norm.text:
         norm = _substitute(norm, _ENTITY, lambda m: html.unescape(m.group(0)).replace("\xa0", " "), flag)
     if "<" in norm.text:
-        norm = _substitute(norm, _TAG, lambda m: " " if m.group(2).lower() in _BLOCK_TAGS else "", flag)
+        norm = _substitute(norm, _TAG, lambda m: "\n" if m.group(2).lower() in _BLOCK_TAGS else "", flag)
     return norm
+
+
+# ------------------------------------------------------------------ line breaks
+_BREAK = re.compile(r"[ \t]*\r?\n[ \t]*")
+_GLUE = frozenset("-.@")
+
+
+def _join_lines(norm: Norm) -> Norm:
+    """A segment's line breaks joined: glued next to "-", "." or "@" (010-1234-/5678), else one space."""
+
+    def repl(m: re.Match[str]) -> str:
+        s, e = m.span()
+        left = m.string[s - 1] if s else ""
+        right = m.string[e] if e < len(m.string) else ""
+        return "" if left in _GLUE or right in _GLUE else " "
+
+    return _substitute(norm, _BREAK, repl, BIT[OBF_LINE_BREAK])
+
+
+# ------------------------------------------------------------------ spaced letters
+_SPACED_RUN = re.compile(r"(?<!\S)[A-Za-z0-9._%+\-@](?: [A-Za-z0-9._%+\-@]){5,}(?!\S)")
+
+
+def _undo_spaced(norm: Norm) -> Norm:
+    """p a r k 9 9 @ g m a i l . c o m: a run of single characters holding an "@" is closed up."""
+    flag = BIT[OBF_SPACED]
+    return _substitute(norm, _SPACED_RUN, lambda m: m.group(0).replace(" ", "") if "@" in m.group(0) else None, flag)
 
 
 # ------------------------------------------------------------------ e-mail words
 _AT = re.compile(
-    r"\s*(?:[(\[{<]\s*(?:at|AT|At|골뱅이|@)\s*[)\]}>]|_at_|골뱅이)\s*|(?<=[A-Za-z0-9])\s+@\s*|\s*@\s+(?=[A-Za-z])"
+    r"\s*(?:[(\[{<]\s*(?:at|AT|At|골뱅이|앳|@)\s*[)\]}>]|_at_|골뱅이)\s*|(?<=[A-Za-z0-9])\s+@\s*|\s*@\s+(?=[A-Za-z])"
+    r"|(?<=[A-Za-z0-9])\s*앳\s*(?=[A-Za-z0-9])"
 )
 #: Cheap pre-checks for the e-mail word patterns (their leading \s* makes a full search slow).
-_AT_HINT = re.compile(r"[(\[{<] *(?:at|AT|At|골뱅이|@)|_at_|골뱅이|\s@|@\s")
+_AT_HINT = re.compile(r"[(\[{<] *(?:at|AT|At|골뱅이|앳|@)|_at_|골뱅이|앳|\s@|@\s")
 _DOT_HINT = re.compile(r"[(\[{] *(?:dot|DOT|Dot|닷|점)|_dot_")
 _DOT = re.compile(r"\s*(?:[(\[{]\s*(?:dot|DOT|Dot|닷|점)\s*[)\]}]|_dot_)\s*")
-_LOOSE_SEP = r"(?:\s+\.\s*|\.\s+|\s+(?:dot|DOT|Dot)\s+)"
+_LOOSE_SEP = r"(?:\s+\.\s*|\.\s+|\s+(?:dot|DOT|Dot)\s+|\s*(?:닷|점)\s*)"
 #: A bare-word "at" between a local part and a domain that ends in a known label.
 _AT_WORD = re.compile(
     r"(?<=[A-Za-z0-9])\s+(?:at|AT|At)\s+(?=[A-Za-z0-9-]+(?:(?:\.|" + _LOOSE_SEP + r")[A-Za-z0-9-]+)*"
@@ -290,7 +349,7 @@ _AT_WORD_HINT = re.compile(r"\s(?:at|AT|At)\s")
 #: A spaced dot or a bare "dot" right before a known label, inside the domain after an "@".
 _DOMAIN_SEP = re.compile(r"(?<=[A-Za-z0-9])" + _LOOSE_SEP + r"(?=" + _TLD + r")", re.IGNORECASE)
 _DOMAIN_BEFORE = re.compile(r"@[A-Za-z0-9-]+(?:(?:\.|" + _LOOSE_SEP + r")[A-Za-z0-9-]+)*\Z")
-_DOMAIN_SEP_HINT = re.compile(r"\s\.|\.\s|\s(?:dot|DOT|Dot)\s")
+_DOMAIN_SEP_HINT = re.compile(r"\s\.|\.\s|\s(?:dot|DOT|Dot)\s|닷|점")
 
 
 def _undo_email_words(norm: Norm) -> Norm:
@@ -314,19 +373,65 @@ def _dot_in_domain(m: re.Match[str]) -> str | None:
 
 # ------------------------------------------------------------------ digit words and letter swaps
 _HANGUL_RUN = re.compile(r"[0-9" + _HD_SET + r"](?:[ .\-/]{0,2}[0-9" + _HD_SET + r"])*")
+_HANGUL_GROUP = re.compile(r"[0-9" + _HD_SET + r"]+")
 _SWAP_RUN = re.compile(r"(?<![A-Za-z])[0-9oOlI](?:[ .\-/]{0,2}[0-9oOlI])*(?![A-Za-z])")
+_LAST_GROUP = re.compile(
+    r"(?<![0-9A-Za-z])(?:\+?[0-9]{2,6}[-. ]){1,3}([0-9" + "".join(LAST_GROUP_LETTERS) + r"]{4,7})(?![0-9A-Za-z])"
+)
 
 
 def _undo_hangul_digits(norm: Norm) -> Norm:
-    return _convert_runs(norm, _HANGUL_RUN, HANGUL_DIGITS, BIT[OBF_HANGUL_DIGITS], min_group=3)
+    """Hangul digit words in numeric runs of 7+ digits: groups of 3+ words (공일공), or mixed with
+    digits (공1공); a word trailing digits and followed by more Hangul (5678이에요) is a particle."""
+    flag = BIT[OBF_HANGUL_DIGITS]
+    text = norm.text
+    for m in _HANGUL_RUN.finditer(text):
+        run = m.group(0)
+        if not any(c in HANGUL_DIGITS for c in run) or len(digits(run)) + _count_words(run) < 7:
+            continue
+        for g in _HANGUL_GROUP.finditer(run):
+            word = g.group(0)
+            words = _count_words(word)
+            if not words or (words == len(word) and words < 3) or len(word) < 3:
+                continue
+            end = m.start() + g.end()
+            if words < len(word) and end < len(text) and "가" <= text[end] <= "힣":
+                word = word.rstrip(_HD_SET)
+            for k in range(len(word)):
+                c = word[k]
+                if c in HANGUL_DIGITS:
+                    norm.chars[m.start() + g.start() + k] = HANGUL_DIGITS[c]
+                    norm.own[m.start() + g.start() + k] |= flag
+        norm._text = None
+    return norm
+
+
+def _count_words(text: str) -> int:
+    return sum(1 for c in text if c in HANGUL_DIGITS)
 
 
 def _undo_letter_swap(norm: Norm) -> Norm:
-    return _convert_runs(norm, _SWAP_RUN, SWAP_LETTERS, BIT[OBF_LETTER_SWAP], min_group=1)
+    """o/O/l/I for 0/1 inside numeric runs; S, B, Z, G, g, q ... for digits in a number's last group."""
+    norm = _convert_runs(norm, _SWAP_RUN, SWAP_LETTERS, BIT[OBF_LETTER_SWAP], min_group=1)
+    flag = BIT[OBF_LETTER_SWAP]
+    for m in _LAST_GROUP.finditer(norm.text):
+        group = m.group(1)
+        if group.isdigit() or sum(c.isdigit() for c in group) < 2:
+            continue
+        for k, c in enumerate(group, start=m.start(1)):
+            if not c.isdigit():
+                norm.chars[k] = LAST_GROUP_LETTERS[c]
+                norm.own[k] |= flag
+        norm._text = None
+    return norm
 
 
 # ------------------------------------------------------------------ the declarations
 _HANGUL_LEADS = bytes(sorted({c.encode()[0] for c in HANGUL_DIGITS} | {"골".encode()[0]}))
+
+_TLD_B = _TLDS.encode()
+_LOCAL_B = rb"[A-Za-z0-9._%+-]"
+_SWAP_LAST = _LG.encode()
 
 #: In the order classes are reported in (stored labels keep it: append new classes at the end).
 OBFUSCATIONS: tuple[Obfuscation, ...] = (
@@ -335,7 +440,7 @@ OBFUSCATIONS: tuple[Obfuscation, ...] = (
         triggers=(rb"\xef\xbc[\x90-\x99\x8b\x8d\xa0]|\xe2\x91[\xa0-\xa8]",),  # full-width digits/+/-/@, circled
         anchors=b"\xe2\xef",
         hint=re.compile(r"[^\x00-\x7f가-힣]"),
-        normalizer=_normalize_unicode,  # also removes invisible characters and folds Unicode dashes
+        normalizer=_normalize_unicode,  # also: invisible characters, Unicode dashes, punctuation
         stage=0,
         examples=("０１０－１２３４－５６７８", "０１０1234５６７８"),
     ),
@@ -352,43 +457,54 @@ OBFUSCATIONS: tuple[Obfuscation, ...] = (
         triggers=(
             rb"[0-9] ?(?:\xe2\x80[\x90-\x95]|\xe2\x88\x92|\xef\xb9[\x98\xa3]) ?[0-9]",  # Unicode dashes
             rb"[0-9][ ._/][0-9][ ._/][0-9][ ._/][0-9]|[0-9] +[-./] *[0-9]|[0-9] *[-./] +[0-9]|[0-9]_[0-9]",
-            rb"[^0-9]01[016789][-. ]?\r?\n ?[0-9]{3,4}[-. ]?[0-9]{4}(?:[^0-9]|$)"  # a number broken across lines
-            rb"|[0-9]{3,4}-\r?\n ?[0-9]{4}(?:[^0-9]|$)",
         ),
-        anchors=b"\n ./_\xe2\xef",
+        anchors=b" ./_\xe2\xef",
         hint=None,
-        normalizer=None,  # dashes: the character stage; spaced digits: the loose digit runs in extract
-        examples=("010 - 1234 - 5678", "0 1 0 1 2 3 4 5 6 7 8", "010-1234-\n5678", "010–1234–5678"),
+        # Dashes: the character stage; spaced digits: loose digit runs; grouping separators of custom
+        # digit types (123,456,789): GROUPED_TRIGGER and extract, only when such a type is configured.
+        normalizer=None,
+        examples=("010 - 1234 - 5678", "0 1 0 1 2 3 4 5 6 7 8", "010–1234–5678"),
     ),
     Obfuscation(
         name=OBF_LETTER_SWAP,
         triggers=(
             rb"(?:[oO][1lI]|0[lI])[oO0][-. ]?[0-9oOlI]{3}|01[oO][-. ]?[0-9]{3}",
             rb"[0-9][" + _SW + rb"]+[0-9]|[0-9][-. ][" + _SW + rb"][0-9" + _SW + rb"]{2}",
+            rb"[0-9]{3}[-. ](?:[0-9]{1,6}["
+            + _SWAP_LAST
+            + rb"]|["
+            + _SWAP_LAST
+            + rb"][0-9])[0-9"
+            + _SWAP_LAST
+            + rb"]{0,6}"
+            rb"(?:[^0-9A-Za-z]|$)",  # the last group: 010-1234-S678
         ),
-        anchors=_SW,
-        hint=re.compile(r"[0-9][-. ]?[oOlI]|[oOlI][-. ]?[0-9]"),
+        anchors=_SW + _SWAP_LAST,
+        hint=re.compile(r"[0-9][-. ]?[A-Za-z]|[A-Za-z][-. ]?[0-9]"),
         normalizer=_undo_letter_swap,
-        stage=4,
-        examples=("o1o-1234-5678", "010-l234-5678"),
+        stage=6,
+        examples=("o1o-1234-5678", "010-l234-5678", "010-1234-S678", "010-1234-5G78"),
     ),
     Obfuscation(
         name=OBF_HANGUL_DIGITS,
-        triggers=(rb"(?:" + _HD + rb"){3}",),
+        triggers=(
+            rb"(?:" + _HD + rb"){3}",
+            rb"(?:" + _HD + rb")[0-9]|[0-9](?:" + _HD + rb")[0-9]|[0-9]{3}(?:" + _HD + rb")(?:[-. ,]|$)",  # 공1공
+        ),
         anchors=_HANGUL_LEADS,
-        hint=re.compile(r"[" + _HD_SET + r"]{3}"),
+        hint=re.compile(r"[" + _HD_SET + r"]"),
         normalizer=_undo_hangul_digits,
-        stage=3,
-        examples=("공일공-1234-5678", "공일공 일이삼사 오육칠팔"),
+        stage=5,
+        examples=("공일공-1234-5678", "공일공 일이삼사 오육칠팔", "공1공-1234-5678", "010-12삼4-5678"),
     ),
     Obfuscation(
         name=OBF_MARKUP,
-        triggers=(rb"[0-9][-. ]?</?[A-Za-z][^>\n]{0,40}>|&#x?[0-9a-fA-F]{2,5};",),
+        triggers=(rb"[0-9][-. ]?</?[A-Za-z][^>\n]*>|&#x?[0-9a-fA-F]{2,5};",),
         anchors=b"<&",
         hint=re.compile(r"[<&]"),
         normalizer=_undo_markup,
         stage=1,
-        examples=("010-<b>1234</b>-5678", "010&#45;1234&#45;5678"),
+        examples=("010-<b>1234</b>-5678", "010&#45;1234&#45;5678", '010-<span class="a b c">1234</span>-5678'),
     ),
     Obfuscation(
         name=OBF_EMAIL_WORDS,
@@ -396,17 +512,21 @@ OBFUSCATIONS: tuple[Obfuscation, ...] = (
             rb"(?i:\(at\)|\[at\]|\{at\}|_at_|\(dot\)|\[dot\]|\[@\]|\(@\))|\xea\xb3\xa8\xeb\xb1\x85\xec\x9d\xb4",
             rb"[A-Za-z0-9] @|@ [A-Za-z]",  # spaces around @
             rb"@[A-Za-z0-9-]+(?: +\.|\. +| +(?i:dot) +)[A-Za-z]",  # spaced dots or "dot" in a domain
-            rb"(?i:[a-z0-9] +at +[a-z0-9-]+(?: *\. *| +dot +)(?:" + _TLDS.encode() + rb")\b)",  # bare-word "at"
+            rb"(?i:[a-z0-9] +at +[a-z0-9-]+(?: *\. *| +dot +)(?:" + _TLD_B + rb")\b)",  # bare-word "at"
+            rb"[A-Za-z0-9] *\xec\x95\xb3 *[A-Za-z0-9]",  # 앳
+            rb"[A-Za-z0-9] *(?:\xeb\x8b\xb7|\xec\xa0\x90) *(?i:" + _TLD_B + rb")",  # 닷, 점 before a label
         ),
-        anchors=b"@()[]{}_aA\xea",
+        anchors=b"@()[]{}_aA\xea\xeb\xec",
         hint=None,
         normalizer=_undo_email_words,
-        stage=2,
+        stage=4,
         examples=(
             "kim.chulsoo (at) daum (dot) net",
             "kim.chulsoo 골뱅이 hanmail.net",
             "kim.chulsoo @ daum . net",
             "kim.chulsoo at daum dot net",
+            "kim.chulsoo 앳 daum 닷 net",
+            "kim.chulsoo골뱅이hanmail점net",
         ),
     ),
     Obfuscation(
@@ -417,7 +537,60 @@ OBFUSCATIONS: tuple[Obfuscation, ...] = (
         normalizer=None,  # masks are not undone: extract reads them as partial forms
         examples=("010-****-5678", "k***@daum.net", "900101-1******"),
     ),
+    Obfuscation(
+        name=OBF_LINE_BREAK,
+        triggers=(
+            # phone or RRN: a dash or a whole group before the break, the rest of the number after it
+            rb"(?:^|[^0-9])(?:01[016789]|02|0[3-6][1-5]|070)[-. ]?(?:[0-9]{3,4}[-. ]?)?\r?\n[ \t]*[-. ]?[0-9]{3,4}"
+            rb"(?:[-. ]?[0-9]{4})?(?:[^0-9]|$)",
+            rb"[0-9]{3,4}-\r?\n[ \t]*[0-9]{4}(?:[^0-9]|$)",
+            rb"(?:^|[^0-9])[0-9]{6} ?-? ?\r?\n[ \t]*-? ?[0-9]{7}(?:[^0-9]|$)",
+            # e-mail: "@" or a domain dot at a line end or a line start
+            _LOCAL_B + rb"@[ \t]*\r?\n|" + _LOCAL_B + rb"\r?\n[ \t]*@[A-Za-z0-9]",
+            rb"@[A-Za-z0-9-]+(?:\.[ \t]*\r?\n|\r?\n[ \t]*\.)[ \t]*[A-Za-z]",
+            # address: a line ending in a province and a few words, or a building number before the unit
+            rb"(?:" + _PROV + rb")(?: ?" + _H + rb"+)* ?\r?\n[ \t]*(?:" + _H + rb"|[0-9])",
+            rb"[0-9](?:, ?| )?\r?\n[ \t]*[0-9]{1,4} ?(?:\xeb\x8f\x99|\xec\xb8\xb5|\xed\x98\xb8)",  # 동 층 호
+            rb"[A-Za-z0-9@.-]<(?i:br|/td|/th|/p|/div|/li)\b",  # <br> and table cells inside a value
+        ),
+        anchors=b"\n<",
+        hint=re.compile(r"\n"),
+        normalizer=_join_lines,
+        stage=2,
+        examples=(
+            "010-1234-\n5678",
+            "010-1234\n5678",
+            "kim.chulsoo@\ndaum.net",
+            "kim.chulsoo\n@daum.net",
+            "900101-\n1234568",
+            "010-1234-<br>5678",
+            "<td>kim.chulsoo@</td><td>daum.net</td>",
+        ),
+    ),
+    Obfuscation(
+        name=OBF_SPACED,
+        triggers=(rb"[A-Za-z0-9] [A-Za-z0-9] ?@ ?[A-Za-z0-9] [A-Za-z0-9]",),
+        anchors=b"@",
+        hint=re.compile(r"\S \S \S"),
+        normalizer=_undo_spaced,
+        stage=3,
+        examples=("k i m . c h u l s o o @ d a u m . n e t", "p a r k @ n a v e r . c o m"),
+    ),
+    Obfuscation(
+        name=OBF_UNICODE_PUNCT,
+        triggers=(
+            rb"[A-Za-z0-9](?:\xe3\x80\x82|\xef\xbd\xa1|\xef\xb9\x92|\xef\xbc\x8e)[A-Za-z]",
+            rb"[A-Za-z0-9](?:\xef\xbc\xa0|\xef\xb9\xab)[A-Za-z0-9]",
+        ),
+        anchors=b"\xe3\xef",
+        hint=None,
+        normalizer=None,  # the character stage (unicode_digits) folds them
+        examples=("park@naver。com", "park＠naver．com"),
+    ),
 )
+#: Grouping separators of digit-canonical custom types (123,456,789; 123 456 7890): triggers only when
+#: such a type is configured (``separators`` in ``[identifiers.custom.NAME]``).
+GROUPED_TRIGGER = rb"[0-9](?:,[0-9]{3,4}){2}|[0-9]{3} [0-9]{3,4} [0-9]{3,4}"
 BY_NAME = {o.name: o for o in OBFUSCATIONS}
 #: The classes a normalized character can carry (masks are read, not normalized).
 CLASSES = tuple(o.name for o in OBFUSCATIONS if o.name != OBF_MASKED)
@@ -442,6 +615,7 @@ def trigger_table(obfuscations: Sequence[Obfuscation] = OBFUSCATIONS) -> tuple[i
 TRIGGER = trigger_pattern()
 TRIGGER_TABLE = trigger_table()
 _TRIGGER: Any = re2.compile(TRIGGER)
+_TRIGGER_GROUPED: Any = re2.compile(TRIGGER + b"|(?:" + GROUPED_TRIGGER + b")")
 
 _LOOSE = re.compile(r"(?<![0-9A-Za-z])\+?[0-9](?:[ \t.\-/_()\r\n]{0,3}[0-9]){6,18}(?![0-9A-Za-z])")
 _MASK_HINT = re.compile(r"[*＊●○◯]|[xX]{3}")
@@ -449,10 +623,13 @@ _MASK_HINT = re.compile(r"[*＊●○◯]|[xX]{3}")
 _LOOSE_TYPES = (("phone", 9, 15), ("rrn", 13, 13), ("card", 13, 19))
 
 
-def trigger_segments(block: bytes) -> list[tuple[int, int]]:
-    """Byte ranges of whole lines that carry a trigger (a line break trigger takes the next line too)."""
+def trigger_segments(block: bytes, grouped: bool = False) -> list[tuple[int, int]]:
+    """Byte ranges of whole lines that carry a trigger (a line break trigger takes the next line too).
+
+    ``grouped``: also lines with digit groups (a custom digit type accepts grouping separators).
+    """
     segments: dict[int, int] = {}
-    for m in _TRIGGER.finditer(block):
+    for m in (_TRIGGER_GROUPED if grouped else _TRIGGER).finditer(block):
         start = block.rfind(b"\n", 0, m.start()) + 1
         end = block.find(b"\n", m.end() - 1 if not m.group(0).endswith(b"\n") else m.end())
         end = len(block) if end < 0 else end
@@ -481,6 +658,14 @@ class SlowCandidate:
     line_text: str
 
 
+def grouped_types(recs: Sequence[Recognizer]) -> list[CustomRecognizer]:
+    """Custom digit types that accept grouping separators (their lines need :data:`GROUPED_TRIGGER`)."""
+    return [r for r in recs if isinstance(r, CustomRecognizer) and r.grouped]
+
+
+_GROUP_SEP = re.compile(r"(?<=[0-9])[ ,](?=[0-9])")
+
+
 def extract(seg: str, first_line: int, recs: Sequence[Recognizer], masked: Sequence[Recognizer]) -> list[SlowCandidate]:
     """Candidates in one triggered segment of text (a line, or two joined by a line-break trigger)."""
     norm = normalize(seg)
@@ -488,11 +673,14 @@ def extract(seg: str, first_line: int, recs: Sequence[Recognizer], masked: Seque
     out: list[SlowCandidate] = []
     covered: list[tuple[int, int]] = []
 
-    def emit(rec: Recognizer, canonical: str, form: str, s: int, e: int, extra: tuple[str, ...], how: str) -> None:
-        orig = norm.pos[s] if s < len(norm.pos) else 0
+    def emit(
+        rec: Recognizer, canonical: str, form: str, span: tuple[int, int], extra: tuple[str, ...], how: str, src: Norm
+    ) -> None:
+        s, e = span
+        orig = src.pos[s] if s < len(src.pos) else 0
         line_start = seg.rfind("\n", 0, orig) + 1
         line_end = seg.find("\n", orig)
-        classes = tuple(dict.fromkeys(norm.classes(s, e) + extra))
+        classes = tuple(dict.fromkeys(src.classes(s, e) + extra))
         out.append(
             SlowCandidate(
                 rec=rec,
@@ -512,13 +700,12 @@ def extract(seg: str, first_line: int, recs: Sequence[Recognizer], masked: Seque
         if rec.scan_pattern is None:
             continue
         for m in rec.scan_pattern.finditer(text):
-            s, e = m.span()
-            covered.append((s, e))
-            if not norm.changed(s, e):
+            covered.append(m.span())
+            if not norm.changed(*m.span()):
                 continue  # untouched text: the fast path already saw exactly this value
             found = rec.canonicalize(m.group(0))
             if found is not None:
-                emit(rec, found[0], "full", s, e, found[1], "deobfuscated")
+                emit(rec, found[0], "full", m.span(), found[1], "deobfuscated", norm)
     for m in _LOOSE.finditer(text):
         run = m.group(0)
         if run.isdigit():
@@ -535,12 +722,20 @@ def extract(seg: str, first_line: int, recs: Sequence[Recognizer], masked: Seque
                 continue  # a standard written form: the fast path has it
             found = loose_rec.canonicalize(("+" if m.group(0).startswith("+") else "") + d)
             if found is not None:
-                emit(loose_rec, found[0], "full", s, e, (*found[1], OBF_SEPARATORS), "loose")
+                emit(loose_rec, found[0], "full", (s, e), (*found[1], OBF_SEPARATORS), "loose", norm)
+    grouped = grouped_types(recs)
+    if grouped and _GROUP_SEP.search(text):
+        closed = _substitute(norm, _GROUP_SEP, lambda m: "", BIT[OBF_SEPARATORS])
+        for custom in grouped:
+            for m in custom.scan_pattern.finditer(closed.text) if custom.scan_pattern is not None else ():
+                found = custom.canonicalize(m.group(0)) if closed.changed(*m.span()) else None
+                if found is not None:
+                    emit(custom, found[0], "full", m.span(), found[1], "grouped", closed)
     for rec in masked if _MASK_HINT.search(text) else ():
         if rec.masked_pattern is None:
             continue
         for m in rec.masked_pattern.finditer(text):
             part = rec.masked(m.group(0))
             if part is not None:
-                emit(rec, part[1], part[0], m.start(), m.end(), (OBF_MASKED,), "masked")
+                emit(rec, part[1], part[0], m.span(), (OBF_MASKED,), "masked", norm)
     return out

@@ -92,6 +92,7 @@ class Matcher:
         recs = self.registry.recognizers()
         self._passes = build_passes(recs)
         self._slow = [r for r in recs if not r.weak and r.scan_pattern is not None]
+        self._grouped = bool(deobfuscate.grouped_types(self._slow))
         self._masked = [r for r in recs if not r.weak and r.masked_pattern is not None]
         self._context = {r.id_type: _context_re(r.context_words) for r in recs}
         self._rules = records.RecordRules(
@@ -268,7 +269,7 @@ class Matcher:
 
     def _slow_path(self, block: bytes, lines: LineIndex) -> list[Found]:
         cands: list[deobfuscate.SlowCandidate] = []
-        for seg_start, seg_end in deobfuscate.trigger_segments(block):
+        for seg_start, seg_end in deobfuscate.trigger_segments(block, self._grouped):
             seg = block[seg_start:seg_end]
             first_line = lines.line_of(seg_start)
             cands.extend(

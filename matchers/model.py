@@ -37,14 +37,17 @@ PARTIAL = "partial"
 OBF_NONE = "none"
 OBF_UNICODE_DIGITS = "unicode_digits"  # full-width / other Unicode digit forms (NFKC)
 OBF_INVISIBLE = "invisible_chars"  # zero-width and other invisible characters
-OBF_SEPARATORS = "separators"  # spaces/dots/dashes/slashes/line breaks inside a number
-OBF_LETTER_SWAP = "letter_swap"  # O/o->0, l/I->1 in numeric context
-OBF_HANGUL_DIGITS = "hangul_digits"  # 공일공 ...
+OBF_SEPARATORS = "separators"  # spaces/dots/dashes/slashes/grouping commas inside a number
+OBF_LETTER_SWAP = "letter_swap"  # O/o->0, l/I->1 in numeric context; S->5, B->8 ... in the last group
+OBF_HANGUL_DIGITS = "hangul_digits"  # 공일공, also mixed with digits: 공1공
 OBF_INTERNATIONAL = "international"  # +82, 82, 0082, 001-82
 OBF_EXCEL_ZERO = "excel_leading_zero"  # 1012345678 for 01012345678
 OBF_MARKUP = "markup"  # HTML/markup splitting a value
-OBF_EMAIL_WORDS = "email_words"  # (at) [at] 골뱅이 (dot), spaces around @
+OBF_EMAIL_WORDS = "email_words"  # (at) [at] 골뱅이 앳 (dot) 닷 점, spaces around @
 OBF_MASKED = "masked"  # 010-****-5678, 김*수: partial only
+OBF_LINE_BREAK = "line_break"  # a value broken across one line break (also <br>, table cells)
+OBF_SPACED = "spaced_letters"  # every letter or syllable spaced: p a r k @ n a v e r . c o m, 김 민 수
+OBF_UNICODE_PUNCT = "unicode_punctuation"  # ideographic / full-width punctuation: naver。com, kim＠naver．com
 
 #: The version of the canonical forms; part of every digest's input, so a change re-keys the set.
 CANONICAL_VERSION = 1

@@ -29,12 +29,17 @@ class CustomType:
     pattern: str
     canonical: CanonicalRule = "strip"
     context: Sequence[str] = field(default_factory=tuple)
+    #: Also match the value written with grouping separators (123,456,789; 123 456 7890). Digit types
+    #: only; None: on for them.
+    separators: bool | None = None
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name) or self.name in BUILTIN_TYPES:
             raise ValueError("custom type name must be [a-z][a-z0-9_]* and not a built-in type")
         if self.canonical not in ("digits", "lowercase", "strip"):
             raise ValueError("canonical must be digits, lowercase or strip")
+        if self.separators and self.canonical != "digits":
+            raise ValueError(f"custom type {self.name}: separators needs canonical = digits")
         try:
             re.compile(self.pattern)
         except re.error as exc:
@@ -63,6 +68,7 @@ class CustomRecognizer(Recognizer):
         self.context_words = tuple(w.casefold() for w in spec.context)  # type: ignore[misc]
         self._text_re = re.compile(spec.pattern)
         self.scan_pattern = self._text_re  # type: ignore[misc]
+        self.grouped = spec.canonical == "digits" and spec.separators is not False
         self._bytes_re: Any = None
         if spec.pattern.isascii():
             try:

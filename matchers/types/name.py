@@ -1,5 +1,6 @@
 """Personal names (weak evidence). Hangul names: syllables only, spaces removed (``김 철수`` = ``김철수``);
-romanized names: case-folded, single-spaced.
+romanized names: case-folded, single-spaced. In a record, syllable-spaced names (``김 민 수``, ``김 민수``)
+and names with zero-width characters inside (``김\u200b민수``) are read as the name too.
 
 Partial forms match masks: ``fl`` keeps the first and last syllable (김*수, 남**수), ``f`` only the first
 (김**, 이*). A name never counts alone: the engine reports it only next to another identifier of the
@@ -25,6 +26,11 @@ _TOKENS = re.compile(
 MASKED = re.compile(r"(?<![가-힣])[가-힣](?:" + MASK_CLASS + r"|ㅇ|O){1,4}[가-힣]?(?![가-힣])")
 #: Honorifics glued to names in posts and spreadsheets (김철수님, 김철수 씨).
 SUFFIXES = ("님", "씨", "고객님", "고객")
+_ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff\u00ad]+")
+#: Syllables spaced one by one (김 민 수), or a surname spaced from the given name (김 민수, 남궁 민수).
+_SPACED = re.compile(
+    r"(?<![가-힣])[가-힣](?: [가-힣]){1,4}(?![가-힣])|(?<![가-힣])[가-힣]{1,2} [가-힣]{1,3}(?![가-힣])"
+)
 
 
 class NameRecognizer(Recognizer):
@@ -48,6 +54,16 @@ class NameRecognizer(Recognizer):
         return None
 
     def record_tokens(self, text: str, *, partial: bool = True) -> list[tuple[str, str, int]]:
+        out: list[tuple[str, str, int]] = []
+        if _ZERO_WIDTH.search(text):  # zero-width characters inside a name: read the record without them
+            out += self._tokens(_ZERO_WIDTH.sub("", text), partial=False)  # (offsets shift by a few characters)
+        for m in _SPACED.finditer(text):
+            joined = m.group(0).replace(" ", "")
+            if 2 <= len(joined) <= 5:
+                out.append((joined, "full", m.start()))
+        return out + self._tokens(text, partial=partial)
+
+    def _tokens(self, text: str, *, partial: bool = True) -> list[tuple[str, str, int]]:
         out: list[tuple[str, str, int]] = []
         for m in _TOKENS.finditer(text):
             token, start = m.group(0), m.start()

@@ -28,7 +28,7 @@ ROWS: list[tuple[str, list[tuple[str, str, tuple[str, ...], tuple[int, ...], str
     # phone: obfuscation classes
     ("010/1234/5678", [("phone", E, ("separators",), (1,), "full")]),
     ("0 1 0 1 2 3 4 5 6 7 8", [("phone", E, ("separators",), (1,), "full")]),
-    ("010-1234-\n5678", [("phone", E, ("separators",), (1,), "full")]),
+    ("010-1234-\n5678", [("phone", E, ("line_break",), (1,), "full")]),
     ("+82 10-1234-5678", [("phone", E, ("international",), (1,), "full")]),
     ("+821012345678", [("phone", E, ("international",), (1,), "full")]),
     ("821012345678", [("phone", E, ("international",), (1,), "full")]),
