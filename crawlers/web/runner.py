@@ -60,6 +60,9 @@ def crawl_here(job: CrawlJob, sink: PostSink, *, progress: ProgressCallback | No
 
     from crawlers.web.scrapy_settings import build_settings
     from crawlers.web.spiders import SPIDERS
+    from crawlers.web.suffixes import use_bundled_public_suffixes
+
+    use_bundled_public_suffixes()
 
     engine = make_engine(job.database_url)
     sessions = make_sessionmaker(engine)

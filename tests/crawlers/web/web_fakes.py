@@ -123,3 +123,41 @@ LoopbackResolver = _loopback_resolver()
 
 #: Settings every test crawl uses: loopback-only DNS, quiet logs.
 TEST_SETTINGS: dict[str, Any] = {"TWISTED_DNS_RESOLVER": f"{__name__}.LoopbackResolver"}
+
+
+@dataclass(frozen=True)
+class EgressGuardSinkFactory:
+    """A RecordingSinkFactory that first installs, in the crawl child, an audit hook on the network.
+
+    Every name lookup and every socket connect the child makes is appended to ``log`` as a JSON
+    line; an internet connect to anything but ``allowed`` (host, port) is refused (PermissionError).
+    tldextract's cache is pointed at the empty ``suffix_cache`` folder, as on a fresh machine.
+    """
+
+    path: Path
+    log: Path
+    allowed: tuple[str, int]
+    suffix_cache: Path
+
+    def __call__(self, job: Any) -> RecordingSink:
+        import os
+        import sys
+
+        os.environ["TLDEXTRACT_CACHE"] = str(self.suffix_cache)
+
+        log, allowed = self.log, self.allowed
+
+        def hook(event: str, args: tuple[Any, ...]) -> None:
+            if event in ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex"):
+                entry: dict[str, Any] = {"event": "lookup", "host": str(args[0])}
+            elif event == "socket.connect" and isinstance(args[1], tuple):
+                entry = {"event": "connect", "host": str(args[1][0]), "port": int(args[1][1])}
+            else:
+                return
+            with log.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(entry) + "\n")
+            if entry["event"] == "connect" and (entry["host"], entry["port"]) != allowed:
+                raise PermissionError(f"egress guard: connect to {entry['host']}:{entry['port']} refused")
+
+        sys.addaudithook(hook)
+        return RecordingSink(self.path)
