@@ -1,8 +1,10 @@
 """Incident aggregates and the PIPA legal clock.
 
 * **Awareness** is the earliest of: the time a human labelled any of the incident's hits
-  ``confirmed``; the first sighting of an *exact* hit with confidence >= ``AWARENESS_EXACT_CONFIDENCE``
-  that triage has not excluded. We take the monitor's sighting of a strong exact hit as awareness on
+  ``confirmed``; the first sighting of an *exact* hit with confidence >= ``[incidents]
+  awareness_confidence`` that triage has not excluded (labelled false positive, seller contact or
+  test data) and that scoring did not find to be the post's likely seller contact (a lone phone or
+  e-mail in a sale ad). We take the monitor's sighting of a strong exact hit as awareness on
   purpose: the 2026 amendment makes a confirmed sale of the company's data start the clock, and an
   earlier deadline is the safe error. A later label can move it (a false-positive label removes the
   hit from the computation).

@@ -245,7 +245,8 @@ class IncidentAggregate:
     last_seen: datetime | None
     confidence: float
     first_confirmed: tuple[datetime, int, str] | None  # label time, hit id, actor
-    first_strong_exact: tuple[datetime, int, float] | None  # first seen, hit id, confidence
+    #: first seen, hit id, confidence of the first strong exact hit that is not the post's likely seller contact
+    first_strong_exact: tuple[datetime, int, float] | None
 
 
 def incident_aggregate(
@@ -280,9 +281,15 @@ def incident_aggregate(
         .order_by(label.created_at, HitRecord.id)
         .limit(1)
     ).first()
+    seller_contact = (
+        select(PostScore.post_id)
+        .where(PostScore.post_id == HitRecord.post_id, PostScore.seller_contact_hit_id == HitRecord.id)
+        .correlate(HitRecord)
+        .exists()
+    )
     exact = session.execute(
         scoped(select(HitRecord.first_seen, HitRecord.id, HitRecord.confidence))
-        .where(effective, HitRecord.match_kind == exact_kind, HitRecord.confidence >= strong)
+        .where(effective, HitRecord.match_kind == exact_kind, HitRecord.confidence >= strong, ~seller_contact)
         .order_by(HitRecord.first_seen, HitRecord.id)
         .limit(1)
     ).first()

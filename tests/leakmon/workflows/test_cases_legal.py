@@ -22,7 +22,7 @@ def _incident(w: World, post_id: int) -> Incident:
 
 def test_strong_exact_hit_starts_the_clock_at_its_sighting(db: Db) -> None:
     with db.world() as w:
-        post = w.leak("chan_a", "1", ["u1"], at=T0)
+        post = w.leak("chan_a", "1", ["u1"], at=T0, trade_score=0.0)
         incident = _incident(w, post.id)
         assert incident.awareness_at == T0
         assert incident.notify_deadline == T0 + timedelta(hours=72)
@@ -50,7 +50,7 @@ def test_weak_hit_waits_for_a_confirmed_label(db: Db) -> None:
 
 def test_false_positive_label_stops_the_clock(db: Db) -> None:
     with db.world() as w:
-        post = w.leak("chan_a", "1", ["u1"])
+        post = w.leak("chan_a", "1", ["u1"], trade_score=0.0)
         incident = _incident(w, post.id)
         assert incident.awareness_at is not None
         (hit,) = hits_of_posts(w.session, [post.id])
@@ -95,3 +95,33 @@ def test_intrusion_flag_requires_a_report(db: Db) -> None:
         set_flags(w.session, incident.id, intrusion=True)
         assert incident.report_required
         assert incident.report_reasons == "intrusion"
+
+
+def test_likely_seller_contact_does_not_start_the_clock(db: Db) -> None:
+    """Issue 16 item 4: an ad whose only exact hit is probably the seller's own phone gets no deadline."""
+    with db.world() as w:
+        post = w.leak("chan_a", "1", ["u1"], trade_score=0.9, at=T0)
+        incident = _incident(w, post.id)
+        assert incident.confidence < 0.2  # scoring already called it the seller's contact
+        assert incident.awareness_at is None
+        assert incident.notify_deadline is None
+        second = w.post("chan_a", "2", trade_score=0.9, at=T0 + timedelta(hours=1))
+        w.ingest(second, [w.hit(second, "u2"), w.hit(second, "u3")])  # two people in an ad: a sample
+        incident = _incident(w, second.id)
+        assert incident.awareness_at == T0 + timedelta(hours=1)
+
+
+def test_hits_below_the_awareness_confidence_or_labelled_test_data_do_not_start_it(db: Db) -> None:
+    from leakmon.settings import IncidentSettings
+
+    with db.world() as w:
+        post = w.post("chan_a", "1", at=T0, trade_score=0.0)
+        weak, test = w.hit(post, "u1", confidence=0.8), w.hit(post, "u2", confidence=0.99)
+        w.ingest(post, [weak, test])
+        incident = _incident(w, post.id)
+        label_hit(w.session, test.id, "test_data", actor="alice")
+        refresh_for_hit(w.session, test.id, IncidentSettings(awareness_confidence=0.85))
+        assert incident.awareness_at is None
+        refresh_for_hit(w.session, test.id, IncidentSettings(awareness_confidence=0.75))
+        assert incident.awareness_at == T0
+        assert f"exact hit {weak.id}" in (incident.awareness_basis or "")
