@@ -3,8 +3,11 @@
 * ``evidence_days``: encrypted post text and stored attachment files (default: ``[evidence]
   retention_days``); the rows stay, the evidence goes.
 * ``hits_days``: hits not seen again for this long are deleted (with their labels).
-* ``posts_days``: posts not seen for this long are deleted with their hits and attachments' rows,
-  except posts with an open or requested takedown case.
+* ``posts_days``: posts not seen for this long are deleted with their hits and attachments' rows.
+
+Nothing that is still *held* is purged: a post in an open incident, or under an open or requested
+takedown case (a post case, or a channel case for its source), keeps its evidence, hits and row,
+so the takedown draft and the affected export still say what the incident counts.
 
 Incidents are not purged: they are the breach record PIPA and GDPR 33(5) expect to be kept, and their
 stored aggregates keep the counts after the hits behind them are gone.
@@ -15,14 +18,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from leakmon.settings import Settings, invalid_section
-from storage.models.cases import TakedownCase
+from storage.models.cases import Incident, IncidentPost, TakedownCase
 from storage.models.core import AttachmentRecord, HitRecord, Post
+
+ACTIVE_CASE_STATES = ("open", "requested")
+
+
+def held(post_id: Any, source: Any) -> ColumnElement[bool]:
+    """True for a post in an open incident or under an active post or channel takedown case."""
+    in_open_incident = (
+        select(IncidentPost.post_id)
+        .join(Incident, Incident.id == IncidentPost.incident_id)
+        .where(IncidentPost.post_id == post_id, Incident.status == "open")
+        .exists()
+    )
+    case_scope = ((TakedownCase.scope == "post") & (TakedownCase.post_id == post_id)) | (
+        (TakedownCase.scope == "channel") & (TakedownCase.source == source)
+    )
+    under_case = select(TakedownCase.id).where(TakedownCase.state.in_(ACTIVE_CASE_STATES), case_scope).exists()
+    return in_open_incident | under_case
 
 
 class RetentionSettings(BaseModel):
@@ -35,7 +56,9 @@ class RetentionSettings(BaseModel):
     )
     hits_days: int | None = Field(None, ge=1, description="Delete hits not seen again for this many days.")
     posts_days: int | None = Field(
-        None, ge=1, description="Delete posts not seen for this many days (not those with an active takedown case)."
+        None,
+        ge=1,
+        description="Delete posts not seen for this many days (not those in an open incident or takedown case).",
     )
 
 
@@ -79,43 +102,40 @@ def purge(
     now = now or datetime.now(UTC)
     evidence_days = policy.evidence_days or default_evidence_days
     evidence_cutoff = now - timedelta(days=evidence_days)
-    texts = _count(
-        session,
-        select(func.count())
-        .select_from(Post)
-        .where(Post.text_ciphertext.is_not(None), Post.last_seen < evidence_cutoff),
-    )
+    post_held = held(Post.id, Post.source)
+    text_filter = Post.text_ciphertext.is_not(None) & (Post.last_seen < evidence_cutoff) & ~post_held
+    texts = _count(session, select(func.count()).select_from(Post).where(text_filter))
     stale_files = list(
         session.scalars(
-            select(AttachmentRecord).where(
-                AttachmentRecord.evidence_path.is_not(None), AttachmentRecord.stored_at < evidence_cutoff
+            select(AttachmentRecord)
+            .join(Post, Post.id == AttachmentRecord.post_id)
+            .where(
+                AttachmentRecord.evidence_path.is_not(None), AttachmentRecord.stored_at < evidence_cutoff, ~post_held
             )
         )
     )
-    hits = posts = 0
+    hit_filter = None
     if policy.hits_days is not None:
-        hit_cutoff = now - timedelta(days=policy.hits_days)
-        hits = _count(session, select(func.count()).select_from(HitRecord).where(HitRecord.last_seen < hit_cutoff))
+        hit_held = held(HitRecord.post_id, HitRecord.source)
+        hit_filter = (HitRecord.last_seen < now - timedelta(days=policy.hits_days)) & ~hit_held
     post_filter = None
     if policy.posts_days is not None:
-        active_case = exists().where(TakedownCase.post_id == Post.id, TakedownCase.state.in_(("open", "requested")))
-        post_filter = (Post.last_seen < now - timedelta(days=policy.posts_days)) & ~active_case
-        posts = _count(session, select(func.count()).select_from(Post).where(post_filter))
+        post_filter = (Post.last_seen < now - timedelta(days=policy.posts_days)) & ~post_held
+    hits = (
+        _count(session, select(func.count()).select_from(HitRecord).where(hit_filter)) if hit_filter is not None else 0
+    )
+    posts = _count(session, select(func.count()).select_from(Post).where(post_filter)) if post_filter is not None else 0
     result = PurgeResult(texts, len(stale_files), hits, posts)
     if dry_run:
         return result
-    session.execute(
-        update(Post)
-        .where(Post.text_ciphertext.is_not(None), Post.last_seen < evidence_cutoff)
-        .values(text_ciphertext=None, text_key_id=None)
-    )
+    session.execute(update(Post).where(text_filter).values(text_ciphertext=None, text_key_id=None))
     for record in stale_files:
         path = Path(record.evidence_path or "")
         (path if path.is_absolute() else home / path).unlink(missing_ok=True)
         record.evidence_path = None
         record.evidence_key_id = None
-    if policy.hits_days is not None:
-        session.execute(delete(HitRecord).where(HitRecord.last_seen < now - timedelta(days=policy.hits_days)))
+    if hit_filter is not None:
+        session.execute(delete(HitRecord).where(hit_filter))
     if post_filter is not None:
         session.execute(delete(Post).where(post_filter))
     return result

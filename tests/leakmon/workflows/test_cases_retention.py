@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from leakmon.errors import ConfigError
 from leakmon.settings import Settings
@@ -14,6 +15,7 @@ from leakmon.workflows import takedown
 from leakmon.workflows.retention import RetentionSettings, purge, retention_settings
 from storage.models.cases import HitLabel, Incident
 from storage.models.core import HitRecord, Post
+from storage.repositories.cases import incident_of_post
 from tests.leakmon.workflows.world import T0, Db
 
 NOW = T0 + timedelta(days=100)
@@ -23,9 +25,17 @@ def _world(db: Db) -> None:
     with db.world() as w:
         old = w.leak("chan_a", "old", ["u1", "u2"], at=T0)
         old.text_ciphertext = b"sealed"
+        _close_incident_of(w.session, old.id)
         kept = w.leak("chan_b", "kept", ["u3"], at=T0)
+        _close_incident_of(w.session, kept.id)
         takedown.open_case(w.session, kept.id, actor="a")
         w.leak("chan_c", "new", ["u4"], at=NOW - timedelta(days=1))
+
+
+def _close_incident_of(session: Session, post_id: int) -> None:
+    incident_id = incident_of_post(session, post_id)
+    assert incident_id is not None
+    session.get_one(Incident, incident_id).status = "closed"
 
 
 def _count(db: Db, model: type) -> int:
@@ -38,7 +48,7 @@ def test_dry_run_counts_and_changes_nothing(db: Db, tmp_path: Path) -> None:
     policy = RetentionSettings(evidence_days=30, hits_days=60, posts_days=90)
     with db.sessions.begin() as session:
         result = purge(session, policy, default_evidence_days=180, home=tmp_path, dry_run=True, now=NOW)
-    assert result.as_dict() == {"post_texts": 1, "evidence_files": 0, "hits": 3, "posts": 1}
+    assert result.as_dict() == {"post_texts": 1, "evidence_files": 0, "hits": 2, "posts": 1}
     assert _count(db, HitRecord) == 4
     assert _count(db, Post) == 3
 
@@ -64,3 +74,25 @@ def test_bad_retention_settings() -> None:
         retention_settings(Settings(retention={"hits_days": 0}))
     with pytest.raises(ConfigError, match=r"unknown key 'forever' in \[retention\]"):
         retention_settings(Settings(retention={"forever": 1}))
+
+
+@pytest.mark.parametrize("hold", ["open_incident", "post_case", "channel_case"])
+def test_nothing_under_an_open_incident_or_case_is_purged(db: Db, tmp_path: Path, hold: str) -> None:
+    """Issue 16 item 7: old hits under an open incident or takedown case stay, with their post."""
+    with db.world() as w:
+        post = w.leak("chan_a", "1", ["u1", "u2", "u3"], at=T0)
+        post.text_ciphertext = b"sealed"
+        other = w.leak("chan_a", "2", ["u4"], at=T0, trade_score=0.0)
+        if hold != "open_incident":
+            _close_incident_of(w.session, post.id)
+            _close_incident_of(w.session, other.id)
+            takedown.open_case(w.session, post.id, actor="a", channel=hold == "channel_case")
+    policy = RetentionSettings(evidence_days=5, hits_days=5, posts_days=5)
+    with db.sessions.begin() as session:
+        result = purge(session, policy, default_evidence_days=5, home=tmp_path, now=NOW)
+    held_hits = 4 if hold != "post_case" else 3
+    assert _count(db, HitRecord) == held_hits
+    assert result.hits == 4 - held_hits
+    with db.sessions() as session:
+        kept = session.scalars(select(Post).where(Post.external_id == "1")).one()
+        assert kept.text_ciphertext == b"sealed"
