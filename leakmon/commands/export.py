@@ -30,7 +30,7 @@ def affected(
     actor: ActorOption = None,
 ) -> None:
     """Affected subjects per incident: subject_ref, identifier types, co-occurring items, match
-    strength, first/last seen, venues. Never identifier values; formula cells neutralized."""
+    strength, first/last seen, venues. Never identifier values; formula-safe (CSV cells quoted, XLSX string cells)."""
     if (incident is not None) + all_ + (since is not None) != 1:
         raise InputError("name one incident, or --all, or --since")
     start = parse_since(since) if since else None

@@ -1,8 +1,10 @@
 """Writing rows as CSV (utf-8-sig), XLSX (XlsxWriter) or JSON lines, safe against formula injection.
 
-Post text, titles and handles are attacker-written, so every string cell that a spreadsheet could
-read as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) gets a leading
-``'`` in CSV and XLSX; XLSX is also written with ``strings_to_formulas`` and ``strings_to_urls`` off.
+Post text, titles and handles are attacker-written, so in CSV every string cell that a spreadsheet
+could read as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) gets a
+leading ``'``. XLSX types its cells: text is written as a string cell (``write_string``, with
+``strings_to_formulas``, ``strings_to_urls`` and ``strings_to_numbers`` off), which no spreadsheet
+evaluates, so the value stays exactly as stored (a subject reference still equals the CRM value).
 JSON lines keep values as they are (no spreadsheet evaluates them).
 """
 
@@ -27,8 +29,8 @@ def neutralize(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
 
 
-def cell(value: Any) -> Any:
-    """A flat, spreadsheet-safe cell value."""
+def flat(value: Any) -> Any:
+    """A flat cell value: text, a number or a boolean (lists joined with ``; ``)."""
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -36,8 +38,14 @@ def cell(value: Any) -> Any:
     if isinstance(value, bool | int | float):
         return value
     if isinstance(value, list | tuple | set | frozenset):
-        return neutralize("; ".join(str(v) for v in value))
-    return neutralize(str(value))
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
+def cell(value: Any) -> Any:
+    """A flat, spreadsheet-safe cell value for an untyped format (CSV)."""
+    value = flat(value)
+    return neutralize(value) if isinstance(value, str) else value
 
 
 def json_value(value: Any) -> Any:
@@ -98,8 +106,8 @@ def _write_xlsx(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], outpu
         count = 0
         for count, row in enumerate(rows, start=1):
             for col, name in enumerate(columns):
-                value = cell(row.get(name))
-                if isinstance(value, str):
+                value = flat(row.get(name))
+                if isinstance(value, str):  # a string cell: never a formula, value unaltered
                     sheet.write_string(count, col, value)
                 else:
                     sheet.write(count, col, value)

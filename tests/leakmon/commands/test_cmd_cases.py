@@ -58,6 +58,7 @@ def test_hits_list_show_label(cli_db: Db, capsys: CaptureFixture) -> None:
     assert len(rows) == 6
     assert {r["incident_id"] for r in rows} == {s.incident}
     assert all(r["masked"] == "010-****-5432" for r in rows)
+    assert {r["locator"] for r in rows} == {"rows.csv:row 2"}  # which file and row, as `scan` says
     limited = run_cli(capsys, "hits", "--format", "jsonl", "--limit", "2", "--min-confidence", "0.9")
     assert len(limited.out.splitlines()) == 2
     assert run_cli(capsys, "hits", "--source", "ads_channel", "--format", "csv").out.count("\n") == 2

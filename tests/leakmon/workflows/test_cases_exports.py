@@ -68,6 +68,7 @@ def test_export_has_no_values_or_digests_and_neutralizes_formulas(db: Db, tmp_pa
         cells = [c for row in sheet.iter_rows() for c in row]
         text = "\n".join(str(c.value) for c in cells)
         assert all(c.data_type != "f" for c in cells)
+        assert {c.data_type for c in cells if isinstance(c.value, str)} == {"s"}  # string cells
         refs = [str(r[1].value) for r in sheet.iter_rows(min_row=2)]
     elif fmt == "csv":
         raw = out.read_bytes()
@@ -81,8 +82,11 @@ def test_export_has_no_values_or_digests_and_neutralizes_formulas(db: Db, tmp_pa
         assert secret not in text
     for value in [*digests, digest(SECRET_VALUES[0]).hex()]:
         assert value not in text
-    if fmt == "jsonl":
-        assert EVIL in refs  # JSON is data, not a spreadsheet: kept as is
+    if fmt in ("jsonl", "xlsx"):
+        # JSON is data; XLSX string cells are never evaluated: both keep the value as stored.
+        assert sorted(refs) == sorted([EVIL, "@cmd", "+plus"])
+        assert "-2+3 https://t.me/chan_a/1" in text
+        assert "'-2+3" not in text
     else:
         assert sorted(refs) == sorted(["'" + EVIL, "'@cmd", "'+plus"])
         assert "'-2+3 https://t.me/chan_a/1" in text
