@@ -12,6 +12,7 @@ import typer
 from leakmon.output import console, write_records
 from leakmon.workflows import audit
 from leakmon.workflows.cli_support import open_app, parse_since
+from leakmon.workflows.evidence import hit_post_text
 from leakmon.workflows.hitviews import COLUMNS, HitFilters, evidence_trail, list_hits
 from leakmon.workflows.incidents import refresh_for_hit
 from leakmon.workflows.triage import label_hit
@@ -66,19 +67,32 @@ def hits(
 def show(
     hit_id: Annotated[int, typer.Argument(help="Hit id.")],
     fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    with_text: Annotated[
+        bool, typer.Option("--text", help="Also decrypt and print the post's stored (sealed) text (audited).")
+    ] = False,
     actor: ActorOption = None,
 ) -> None:
-    """Show a hit's evidence trail: extractor, obfuscation, context, why this confidence (audited)."""
+    """Show a hit's evidence trail: extractor, obfuscation, context, why this confidence (audited).
+
+    With --text the post's sealed text is decrypted for the analyst; that view is audited on its own.
+    """
     app = open_app()
     with app.sessions.begin() as session:
         trail = evidence_trail(session, hit_id)
         audit.record(session, "view_evidence", f"hit {hit_id}", rows=1, actor=actor)
+        if with_text:
+            post_id, trail["post_text"] = hit_post_text(session, app.keyring, hit_id)
+            audit.record(session, "view_post_text", f"post {post_id}", rows=1, actor=actor, details={"hit": hit_id})
     app.close()
     if fmt == "json":
         typer.echo(json.dumps(trail, ensure_ascii=False, default=str, indent=2))
         return
+    text = trail.pop("post_text", None)
     for key, value in trail.items():
         console.print(f"{key:>20}: {_text(value)}", markup=False)
+    if text is not None:
+        console.print(f"{'post_text':>20}:", markup=False)
+        typer.echo(text)
 
 
 @hits_app.command("label")

@@ -229,3 +229,34 @@ def test_purge(cli_db: Db, capsys: CaptureFixture, config_file: Path) -> None:
     bad = run_cli(capsys, "purge")
     assert bad.code == 2
     assert "'hits_days' in [retention]" in bad.err
+
+
+def test_hits_show_text_decrypts_the_sealed_post_text_audited(cli_db: Db, capsys: CaptureFixture) -> None:
+    """Issue 16 item 12: the analyst can read a post's stored (sealed) text; the view is audited."""
+    from leakmon.app import App
+    from leakmon.keyring import ensure_keyring
+    from storage.evidence import EvidenceSealer
+    from storage.models.core import Post
+
+    s = seed(cli_db)
+    app = App()
+    ensure_keyring(app.settings.resolved_key_file)
+    key_id, key = app.keyring.active_key("evidence")
+    app.close()
+    sealed_text = "고객 디비 팝니다 샘플 첨부\nline two"
+    with cli_db.sessions.begin() as session:
+        post = session.get_one(Post, s.leak_post)
+        post.text_ciphertext = EvidenceSealer(key_id, key).seal(sealed_text.encode(), f"post:{post.id}")
+        post.text_key_id = key_id
+    shown = run_cli(capsys, "hits", "show", str(s.hit), "--text", "--actor", "alice")
+    assert shown.code == 0, shown.err
+    assert sealed_text in shown.out
+    plain = run_cli(capsys, "hits", "show", str(s.hit))
+    assert sealed_text not in plain.out  # only on request
+    assert ("alice", "view_post_text", 1) in _audit_actions(cli_db)
+    none = run_cli(capsys, "hits", "show", str(s.hit + 1000), "--text")
+    assert none.code == 4
+    ad_hit = run_cli(capsys, "hits", "--source", "ads_channel", "--format", "jsonl")
+    no_text = run_cli(capsys, "hits", "show", str(json.loads(ad_hit.out)["hit_id"]), "--text")
+    assert no_text.code == 2
+    assert "has no stored text" in no_text.err
