@@ -216,15 +216,19 @@ def test_audit_verify_and_tamper(cli_db: Db, capsys: CaptureFixture) -> None:
 
 
 def test_purge(cli_db: Db, capsys: CaptureFixture, config_file: Path) -> None:
-    seed(cli_db)
+    s = seed(cli_db)
     config_file.write_text("[retention]\nhits_days = 2\nposts_days = 3\n", encoding="utf-8")
+    held = run_cli(capsys, "purge", "--dry-run")
+    assert "would remove: post_texts=0, evidence_files=0, hits=0, posts=0" in held.out  # the incident is open
+    assert run_cli(capsys, "incidents", "set", str(s.incident), "--close").code == 0
     dry = run_cli(capsys, "purge", "--dry-run")
     assert dry.code == 0, dry.err
     assert "would remove: post_texts=0, evidence_files=0, hits=12, posts=2" in dry.out
     done = run_cli(capsys, "purge")
     assert "removed: post_texts=0, evidence_files=0, hits=12, posts=2" in done.out
     assert run_cli(capsys, "hits", "--format", "jsonl").out.count("\n") == 1
-    assert [a[1:] for a in _audit_actions(cli_db)[:2]] == [("purge_dry_run", 14), ("purge", 14)]
+    purges = [a[1:] for a in _audit_actions(cli_db) if a[1].startswith("purge")]
+    assert purges == [("purge_dry_run", 0), ("purge_dry_run", 14), ("purge", 14)]
     config_file.write_text("[retention]\nhits_days = -1\n", encoding="utf-8")
     bad = run_cli(capsys, "purge")
     assert bad.code == 2
