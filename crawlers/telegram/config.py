@@ -24,6 +24,32 @@ class ChatConfig(BaseModel):
     enabled: bool = Field(True, description="Read this chat (false keeps its state but skips it).")
 
 
+TEST_DC_HOST = "149.154.167.40"  # Telegram's test DC 2 (my.telegram.org, "Test configuration")
+
+
+class ServerConfig(BaseModel):
+    """``[telegram.server]``: where a NEW session connects (test DCs or a self-hosted MTProto server).
+
+    Production use needs Telegram's own servers: leave this section out. A session that already
+    holds an auth key keeps the data centre it was made for.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str | None = Field(None, description="Server IP address; default: Telegram's (test DC 2 in test_mode).")
+    port: int = Field(443, ge=1, le=65535, description="Server TCP port.")
+    dc_id: int = Field(2, ge=1, description="Data centre id the new session starts on.")
+    test_mode: bool = Field(False, description="Use Telegram's test data centres (accounts there are separate).")
+    rsa_public_key_file: Path | None = Field(
+        None, description="PEM (PKCS#1) public key of a server Telethon does not know (self-hosted servers)."
+    )
+
+    def address(self) -> tuple[int, str, int] | None:
+        """(dc id, host, port) to start a new session on; None for Telegram's production default."""
+        host = self.host or (TEST_DC_HOST if self.test_mode else None)
+        return None if host is None else (self.dc_id, host, self.port)
+
+
 class TelegramConfig(BaseModel):
     """Telethon reader settings and the chats to read."""
 
@@ -63,6 +89,9 @@ class TelegramConfig(BaseModel):
         1.0, ge=0, description="Seconds between 100-message history requests (flood budget)."
     )
     join: bool = Field(False, description="Join chats the account is not a member of (per chat: join).")
+    server: ServerConfig | None = Field(
+        None, description="Connect new sessions to test DCs or a self-hosted server (never for production)."
+    )
     chats: dict[str, ChatConfig] = Field(default_factory=dict, description="Chats to read, by name.")
 
     @classmethod

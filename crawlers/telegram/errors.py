@@ -11,6 +11,10 @@ class AccountError(TelegramReaderError):
     """The account or session is unusable (revoked, unregistered, banned): stop and alert."""
 
 
+class TelegramConfigError(TelegramReaderError):
+    """A Telegram setting cannot be used (for example an unreadable server key file)."""
+
+
 class TelegramUnavailable(TelegramReaderError):
     """Telegram cannot be reached or keeps failing internally (after Telethon's retries): stop the run."""
 
@@ -28,13 +32,15 @@ class ChatUnavailable(TelegramReaderError):
     """The chat cannot be read: unknown username, private, banned, or not a member.
 
     ``kind`` is a stable finding kind (``invite_expired``, ``invite_invalid``, ``join_pending``,
-    ``not_member``, ``chat_unavailable``).
+    ``not_member``, ``chat_unavailable``, ``unsupported_reply``); ``rpc`` is Telegram's error name
+    (``CHANNEL_PRIVATE``...) when the server sent one.
     """
 
-    def __init__(self, kind: str, reason: str) -> None:
+    def __init__(self, kind: str, reason: str, rpc: str | None = None) -> None:
         super().__init__(reason)
         self.kind = kind
         self.reason = reason
+        self.rpc = rpc
 
 
 class UnknownChat(TelegramReaderError):

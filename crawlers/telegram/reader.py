@@ -31,7 +31,10 @@ from crawlers.telegram.source import TelegramSource
 from crawlers.telegram.state import ChatRecord, ChatState, RecentPost
 
 CHECKPOINT_SCOPE = "telegram"
+ACCOUNT = "telegram:account"  # locator of findings about the account rather than one chat
 _GIVE_UP_STATES = ("invite_expired", "invite_invalid")
+# Answers to a stored access hash that another account resolved (the chat may be fine).
+_STALE_PEER_ERRORS = frozenset({"PEER_ID_INVALID", "CHANNEL_INVALID", "CHANNEL_PRIVATE"})
 
 
 @dataclass
@@ -59,6 +62,7 @@ class ChatSummary:
     last_message_id: int | None = None
     retry_after: datetime | None = None
     reason: str | None = None
+    detail: str | None = None  # a deferral's full reason (which wait, on which request)
     findings: list[Finding] = field(default_factory=list)  # what this run skipped, capped or hit
 
 
@@ -77,7 +81,8 @@ async def read_chats(deps: ReaderDeps, names: Sequence[str] | None = None, *, fo
     """Read the named chats (default: every enabled configured chat) once.
 
     Raises :class:`AccountError` when the account is unusable (after recording a finding).
-    ``force`` ignores a stored ``not_before``.
+    ``force`` ignores a stored ``not_before``. An account-wide flood wait stores ``not_before`` for
+    every chat not read yet, so the next process does not ask before the wait is over.
     """
     chats = deps.config.chats
     wanted = list(names) if names else [n for n, c in chats.items() if c.enabled]
@@ -89,18 +94,38 @@ async def read_chats(deps: ReaderDeps, names: Sequence[str] | None = None, *, fo
         try:
             chat_summary = await _ChatRun(deps, name, chats[name], force).run()
         except AccountError as exc:
-            deps.sink.record_findings(
-                deps.config.source_name, (Finding(f"telegram:{name}", "account_error", str(exc)),)
-            )
+            record_account_error(deps.sink, deps.config, exc, f"telegram:{name}")
             raise
         summary.chats.append(chat_summary)
         if chat_summary.status == "deferred" and chat_summary.reason == "account_flood":
+            until = chat_summary.retry_after
             for rest in wanted[index + 1 :]:
-                summary.chats.append(
-                    ChatSummary(rest, "deferred", retry_after=chat_summary.retry_after, reason="account_flood")
-                )
+                summary.chats.append(_ChatRun(deps, rest, chats[rest], force).defer_unread(until, chat_summary.detail))
             break
     return summary
+
+
+def record_account_error(sink: PostSink, config: TelegramConfig, exc: AccountError, locator: str = ACCOUNT) -> None:
+    """Leave an ``account_error`` finding (a revoked session, a banned account) for the operator."""
+    sink.record_findings(config.source_name, (Finding(locator, "account_error", str(exc)),))
+
+
+@dataclass
+class ReadWindow:
+    """One chat's read: ids after ``start`` are read; what was seen, and how far new posts got."""
+
+    peer: Peer
+    start: int
+    checkpoint_at_start: int
+    known: dict[int, RecentPost]  # the stored re-read window
+    deleted: set[int]  # message ids above ``start`` recorded as deleted before
+    checkpoint: int = 0
+    first_group: bool = True
+    seen: dict[int, RecentPost] = field(default_factory=dict)
+    seen_ids: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.checkpoint = self.checkpoint or self.checkpoint_at_start
 
 
 class _ChatRun:
@@ -126,27 +151,63 @@ class _ChatRun:
         record = deps.state.load(self.name, self.chat.ref)
         now = deps.clock()
         if not self.force and record.not_before is not None and record.not_before > now:
-            self.summary.status = "deferred"
-            self.summary.retry_after = record.not_before
-            self.summary.reason = record.retry_reason
+            self._deferred(record.not_before, record.retry_reason, self._stored_checkpoint(record))
             return self.summary
+        window: ReadWindow | None = None
         try:
             peer = await self._peer(record)
             if peer is None:
                 return self.summary
-            await self._read(record, peer)
+            window = self._window(peer, record)
+            try:
+                await self._read(record, window)
+            except ChatUnavailable as exc:
+                if not self._stale_peer(record, exc) or window.seen_ids:
+                    raise
+                # The stored access hash may belong to another account: resolve once more.
+                record.peer = None
+                peer = await self._peer(record)
+                if peer is None:
+                    return self.summary
+                window = self._window(peer, record)
+                await self._read(record, window)
         except FloodWait as exc:
-            self._defer(record, exc)
+            self._defer(record, exc, window)
         except ChatUnavailable as exc:
             self._unavailable(record, exc)
         return self.summary
 
+    def defer_unread(self, until: datetime | None, reason: str | None) -> ChatSummary:
+        """Store a deferral for a chat this run will not read (an account-wide flood wait)."""
+        record = self.deps.state.load(self.name, self.chat.ref)
+        if until is not None and (record.not_before is None or record.not_before < until):
+            record.not_before, record.retry_reason = until, reason
+            self.deps.state.save(record)
+        self._deferred(until, "account_flood", self._stored_checkpoint(record))
+        self.summary.detail = reason
+        return self.summary
+
+    def _stale_peer(self, record: ChatRecord, exc: ChatUnavailable) -> bool:
+        """Whether an error may mean the stored access hash is another account's (then resolving helps)."""
+        same_account = record.account_id is not None and record.account_id == self.deps.source.account_id
+        return exc.rpc in _STALE_PEER_ERRORS and not same_account
+
+    def _deferred(self, until: datetime | None, reason: str | None, last_message_id: int | None) -> None:
+        self.summary.status = "deferred"
+        self.summary.retry_after = until
+        self.summary.reason = reason
+        self.summary.last_message_id = last_message_id
+
+    def _stored_checkpoint(self, record: ChatRecord) -> int | None:
+        return self.deps.state.last_message_id(record.peer.marked_id) if record.peer is not None else None
+
     # -- resolution -------------------------------------------------------------------------
 
     async def _peer(self, record: ChatRecord) -> Peer | None:
-        if record.peer is not None:
-            return record.peer  # never re-resolve a known chat
-        if record.invite_state in _GIVE_UP_STATES:
+        account = self.deps.source.account_id
+        if record.peer is not None and (record.account_id is None or account is None or record.account_id == account):
+            return record.peer  # never re-resolve a known chat (unless another account resolved it)
+        if record.peer is None and record.invite_state in _GIVE_UP_STATES:
             self.summary.status = "unavailable"
             self.summary.reason = record.invite_state
             return None
@@ -156,6 +217,7 @@ class _ChatRun:
             raise ChatUnavailable("chat_unavailable", str(exc)) from exc
         join = self.config.should_join(self.chat)
         source = self.deps.source
+        record.account_id = account
         if spec.username is not None:
             peer = await source.resolve_username(spec.username)
             record.peer = peer
@@ -179,24 +241,22 @@ class _ChatRun:
 
     # -- reading ----------------------------------------------------------------------------
 
-    async def _read(self, record: ChatRecord, peer: Peer) -> None:
+    def _window(self, peer: Peer, record: ChatRecord) -> ReadWindow:
+        checkpoint = self.deps.state.last_message_id(peer.marked_id) or 0
+        start = _reread_start(checkpoint, self.config.reread_last_n, record.recent)
+        deleted = self.deps.state.deleted_ids(peer.marked_id, start)
+        return ReadWindow(peer, start, checkpoint, record.recent, deleted)
+
+    async def _read(self, record: ChatRecord, window: ReadWindow) -> None:
         deps, config = self.deps, self.config
-        checkpoint_at_start = deps.state.last_message_id(peer.marked_id) or 0
-        self.checkpoint = checkpoint_at_start
-        self.record, self.peer = record, peer
-        start = _reread_start(checkpoint_at_start, config.reread_last_n, record.recent)
-        self.start = start
-        self.seen: dict[int, RecentPost] = {}
-        self.seen_ids: set[int] = set()
-        self.first_group = True
         group: list[Any] = []
         limit = config.max_posts_per_run
         complete = True
-        messages = deps.source.iter_after(peer, start)
+        messages = deps.source.iter_after(window.peer, window.start)
         try:
             async for message in messages:
                 if group and (message.grouped_id is None or message.grouped_id != group[0].grouped_id):
-                    await self._handle(group)
+                    await self._handle(window, group)
                     group = []
                     if limit is not None and self.summary.new_posts >= limit:
                         complete = False  # the rest waits for the next run
@@ -206,11 +266,9 @@ class _ChatRun:
                 group.append(message)
             else:
                 if group:
-                    await self._handle(group)
+                    await self._handle(window, group)
         except BaseException:
-            record.peer = self.peer
-            record.recent = _merge_recent(record.recent, self.seen, set(), self.checkpoint, config.reread_last_n)
-            deps.state.save(record)
+            self._save_progress(record, window, set())
             raise
         finally:
             close = getattr(messages, "aclose", None)
@@ -218,38 +276,45 @@ class _ChatRun:
                 await close()
         if not complete:
             self.summary.reason = "max_posts_per_run"
-        removed = await self._removed(record.recent, start, checkpoint_at_start) if complete else set()
-        record.peer = self.peer
-        record.recent = _merge_recent(record.recent, self.seen, removed, self.checkpoint, config.reread_last_n)
+        removed = await self._removed(window) if complete else set()
         record.not_before = None
         record.retry_reason = None
-        deps.state.save(record)
-        self.summary.last_message_id = self.checkpoint or None
+        self._save_progress(record, window, removed)
+        self.summary.last_message_id = window.checkpoint or None
 
-    async def _handle(self, group: list[Any]) -> None:
-        first_group, self.first_group = self.first_group, False
-        self.peer = self.deps.source.current_peer(group[0], self.peer)
+    def _save_progress(self, record: ChatRecord, window: ReadWindow, removed: set[int]) -> None:
+        record.peer = window.peer
+        record.recent = _merge_recent(record.recent, window.seen, removed, window.checkpoint, self.config.reread_last_n)
+        self.deps.state.save(record)
+
+    async def _handle(self, window: ReadWindow, group: list[Any]) -> None:
+        first_group, window.first_group = window.first_group, False
+        window.peer = self.deps.source.current_peer(group[0], window.peer)
         ids = tuple(m.id for m in group)
-        key = _post_key(ids, self.record.recent)
+        key = _post_key(ids, window.known)
         seen = RecentPost(ids, edit_stamp(group))
-        self.seen_ids.update(ids)
+        window.seen_ids.update(ids)
+        back = window.deleted.intersection(ids)
+        if back:  # recorded as deleted before, and here again: not evidence of a takedown
+            self.deps.state.undo_deletions(window.peer.marked_id, back)
+            window.deleted -= back
         last = ids[-1]
-        if last <= self.checkpoint:
-            known = self.record.recent.get(key)
-            if known == seen:
-                self.seen[key] = seen
+        if last <= window.checkpoint:
+            known = window.known.get(key)
+            if known == seen and not back:
+                window.seen[key] = seen
                 return
-            if known is None and first_group and self.start > 0 and group[0].grouped_id is not None:
+            if known is None and first_group and window.start > 0 and group[0].grouped_id is not None and not back:
                 return  # may be the tail of an album cut by the re-read window
-            self.seen[key] = seen
-            result = await self._ingest(group, key, None)
+            window.seen[key] = seen
+            result = await self._ingest(window, group, key, None)
             if result.status == "changed":
                 self.summary.changed_posts += 1
         else:
-            update = CheckpointUpdate(CHECKPOINT_SCOPE, str(self.peer.marked_id), str(last))
-            result = await self._ingest(group, key, update)
-            self.seen[key] = seen
-            self.checkpoint = last
+            update = CheckpointUpdate(CHECKPOINT_SCOPE, str(window.peer.marked_id), str(last))
+            result = await self._ingest(window, group, key, update)
+            window.seen[key] = seen
+            window.checkpoint = last
             self.summary.new_posts += 1
         self.summary.new_hits += result.new_hits
 
@@ -259,17 +324,17 @@ class _ChatRun:
             self._spool = Path(tempfile.mkdtemp(prefix="leakmon-tg-"))
         return self._spool
 
-    async def _ingest(self, group: list[Any], key: int, update: CheckpointUpdate | None) -> IngestResult:
-        deps = self.deps
-        fetched = await fetch_attachments(deps.source, self.config, self.peer, group, self._spool_dir)
+    async def _ingest(
+        self, window: ReadWindow, group: list[Any], key: int, update: CheckpointUpdate | None
+    ) -> IngestResult:
+        deps, peer = self.deps, window.peer
+        fetched = await fetch_attachments(deps.source, self.config, peer, group, self._spool_dir)
         try:
             self.summary.findings.extend(fetched.findings)
-            post = normalize(
-                group, self.peer, self.config.source_name, fetched.attachments, fetched.findings, key_id=key
-            )
+            post = normalize(group, peer, self.config.source_name, fetched.attachments, fetched.findings, key_id=key)
             kwargs: dict[str, Any] = {
                 "checkpoint": update,
-                "passwords": _passwords(post, self.peer),
+                "passwords": _passwords(post, peer),
                 "findings": tuple(fetched.findings),
             }
             if deps.ingest_in_thread:
@@ -280,22 +345,36 @@ class _ChatRun:
                 if attachment.path is not None:
                     attachment.path.unlink(missing_ok=True)
 
-    async def _removed(self, recent: dict[int, RecentPost], start: int, checkpoint: int) -> set[int]:
-        """Posts of the re-read window seen before and now entirely missing."""
+    async def _removed(self, window: ReadWindow) -> set[int]:
+        """Posts of the re-read window seen before, missing now, and confirmed gone by Telegram.
+
+        A history read can end early without saying so (a short page), so a missing post is only a
+        candidate: removal is takedown evidence and is recorded only when asking for the post's ids
+        answers ``MessageEmpty`` for every one of them.
+        """
+        start, checkpoint = window.start, window.checkpoint_at_start
+        candidates = {
+            key: post
+            for key, post in window.known.items()
+            if all(start < i <= checkpoint for i in post.ids) and not window.seen_ids.intersection(post.ids)
+        }
+        if not candidates:
+            return set()
+        gone = await self.deps.source.deleted_ids(window.peer, [i for p in candidates.values() for i in p.ids])
         removed: set[int] = set()
-        for key, post in recent.items():
-            in_window = all(start < i <= checkpoint for i in post.ids)
-            if in_window and not self.seen_ids.intersection(post.ids):
-                removed.add(key)
-                self.deps.sink.record_removed(self.config.source_name, external_id(self.peer.marked_id, key))
-                for message_id in post.ids:
-                    self.deps.state.record_deletion(self.peer.marked_id, message_id)
-                self.summary.removed_posts += 1
+        for key, post in candidates.items():
+            if not gone.issuperset(post.ids):
+                continue  # still there: the read stopped short of it
+            removed.add(key)
+            self.deps.sink.record_removed(self.config.source_name, external_id(window.peer.marked_id, key))
+            for message_id in post.ids:
+                self.deps.state.record_deletion(window.peer.marked_id, message_id)
+            self.summary.removed_posts += 1
         return removed
 
     # -- outcomes ---------------------------------------------------------------------------
 
-    def _defer(self, record: ChatRecord, exc: FloodWait) -> None:
+    def _defer(self, record: ChatRecord, exc: FloodWait, window: ReadWindow | None) -> None:
         jitter = random.uniform(0, min(60.0, exc.seconds * 0.1))  # noqa: S311 - not security relevant
         until = self.deps.clock() + timedelta(seconds=exc.seconds + jitter)
         account_wide = exc.seconds >= self.config.max_flood_wait
@@ -305,10 +384,9 @@ class _ChatRun:
         finding = Finding(self.locator, "flood_wait", record.retry_reason)
         self.deps.sink.record_findings(self.config.source_name, (finding,))
         self.summary.findings.append(finding)
-        self.summary.status = "deferred"
-        self.summary.retry_after = until
-        self.summary.reason = "account_flood" if account_wide else record.retry_reason
-        self.summary.last_message_id = getattr(self, "checkpoint", None) or None
+        last = window.checkpoint if window is not None else self._stored_checkpoint(record)
+        self._deferred(until, "account_flood" if account_wide else record.retry_reason, last or None)
+        self.summary.detail = record.retry_reason
 
     def _unavailable(self, record: ChatRecord, exc: ChatUnavailable) -> None:
         if exc.kind.startswith(("invite_", "join_", "not_member")):

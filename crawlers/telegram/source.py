@@ -8,18 +8,16 @@ id and access hash.
 from __future__ import annotations
 
 import math
-import stat
+import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import IO, Any, Protocol
 
-from telethon import TelegramClient, errors, utils
-from telethon.sessions import SQLiteSession, StringSession
+from telethon import errors, utils
+from telethon.errors import rpcerrorlist
 from telethon.tl import functions, types
 
-from crawlers.telegram.config import TelegramConfig
 from crawlers.telegram.errors import AccountError, ChatUnavailable, FloodWait, TelegramUnavailable
 from crawlers.telegram.refs import Peer
 
@@ -28,6 +26,9 @@ REQUEST_SIZE = 512 * 1024  # Telethon's MAX_CHUNK_SIZE
 
 class TelegramSource(Protocol):
     """What the reader needs from Telegram."""
+
+    #: The signed-in account (access hashes belong to it); None when unknown.
+    account_id: int | None
 
     async def resolve_username(self, username: str) -> Peer: ...
     async def check_invite(self, invite_hash: str) -> Peer | None:
@@ -46,6 +47,10 @@ class TelegramSource(Protocol):
 
     async def download(self, peer: Peer, message: Any, document: Any, max_bytes: int, out: IO[bytes]) -> int | None:
         """Write the document to ``out``; its size, or None once more than ``max_bytes`` arrived."""
+        ...
+
+    async def deleted_ids(self, peer: Peer, ids: Sequence[int]) -> set[int]:
+        """Of ``ids``, those Telegram answers as deleted (``MessageEmpty``) when asked for them by id."""
         ...
 
 
@@ -68,6 +73,18 @@ _CHAT_ERRORS = {
 }
 
 
+# Telethon's named errors keep a generic ``message`` (BAD_REQUEST); their RPC string is the class's key.
+_RPC_NAMES: dict[type[BaseException], str] = {
+    **{cls: re.sub(r"\(\\d\+\)", "X", pattern) for pattern, cls in rpcerrorlist.rpc_errors_re},
+    **{cls: name for name, cls in rpcerrorlist.rpc_errors_dict.items()},
+}
+
+
+def rpc_name(exc: errors.RPCError) -> str:
+    """Telegram's error string (``CHANNEL_PRIVATE``, ``FLOOD_WAIT_X``), not the generic ``BAD_REQUEST``."""
+    return _RPC_NAMES.get(type(exc)) or str(exc.message)
+
+
 @contextmanager
 def translate_errors() -> Iterator[None]:
     """Map Telethon RPC errors to the reader's errors (flood, account, chat)."""
@@ -77,14 +94,20 @@ def translate_errors() -> Iterator[None]:
         request = getattr(exc.request, "query", exc.request)  # unwrap InvokeWithoutUpdates
         raise FloodWait(int(exc.seconds), type(request).__name__) from exc
     except _ACCOUNT_ERRORS as exc:
-        reason = f"{type(exc).__name__.removesuffix('Error')}: {exc.message}"
-        raise AccountError(f"the Telegram account cannot be used ({reason}); log in again or replace it") from exc
+        reason = f"the Telegram account cannot be used ({rpc_name(exc)}); log in again or replace it"
+        raise AccountError(reason) from exc
     except _SERVICE_ERRORS as exc:
         raise TelegramUnavailable(f"Telegram is unreachable or failing ({type(exc).__name__})") from exc
     except tuple(_CHAT_ERRORS) as exc:
-        raise ChatUnavailable(_CHAT_ERRORS[type(exc)], exc.message) from exc
-    except (errors.BadRequestError, errors.ForbiddenError) as exc:
-        raise ChatUnavailable("chat_unavailable", exc.message) from exc
+        raise ChatUnavailable(_CHAT_ERRORS[type(exc)], rpc_name(exc), rpc_name(exc)) from exc
+    except errors.RPCError as exc:
+        raise ChatUnavailable("chat_unavailable", rpc_name(exc), rpc_name(exc)) from exc
+    except errors.TypeNotFoundError as exc:
+        reason = (
+            f"Telegram sent a constructor this Telethon version cannot read ({exc.invalid_constructor_id:08x}); "
+            "the server's layer and Telethon's differ"
+        )
+        raise ChatUnavailable("unsupported_reply", reason) from exc
     except ValueError as exc:  # get_input_entity: unknown username
         raise ChatUnavailable("chat_unavailable", str(exc)) from exc
 
@@ -122,10 +145,15 @@ class TelethonSource:
     """
 
     def __init__(
-        self, client: Any, history_wait_time: float = 1.0, clock: Callable[[], float] = time.monotonic
+        self,
+        client: Any,
+        history_wait_time: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        account_id: int | None = None,
     ) -> None:
         self.client = client
         self.history_wait_time = history_wait_time
+        self.account_id = account_id
         self._clock = clock
         self._blocked: dict[str, float] = {}
 
@@ -221,6 +249,20 @@ class TelethonSource:
                 out.truncate()
                 return await self._stream(media.document, max_bytes, out)
 
+    async def deleted_ids(self, peer: Peer, ids: Sequence[int]) -> set[int]:
+        wanted = sorted(set(ids))
+        gone: set[int] = set()
+        for at in range(0, len(wanted), 100):
+            chunk = [types.InputMessageID(i) for i in wanted[at : at + 100]]
+            with self._calling("GetMessagesRequest"):
+                if peer.kind == "channel":
+                    channel = types.InputChannel(peer.bare_id, peer.access_hash or 0)
+                    result = await self.client(functions.channels.GetMessagesRequest(channel, chunk))
+                else:
+                    result = await self.client(functions.messages.GetMessagesRequest(chunk))
+            gone.update(m.id for m in result.messages if isinstance(m, types.MessageEmpty))
+        return gone
+
     async def _stream(self, document: Any, max_bytes: int, out: IO[bytes]) -> int | None:
         # iter_download's ``limit`` counts chunks, so the byte cap is counted here; a file_size
         # past the cap keeps Telethon reading when the declared size understates the content.
@@ -237,67 +279,3 @@ class TelethonSource:
         finally:
             await stream.close()
         return total
-
-
-def session_path(path: Path) -> Path:
-    """The file Telethon actually uses (it appends ``.session`` when missing)."""
-    return path if path.suffix == ".session" else path.with_name(path.name + ".session")
-
-
-def make_session(config: TelegramConfig, *, for_login: bool = False) -> Any:
-    """The configured session: a StringSession, else a SQLite session file that must be mode 0600."""
-    if config.session_string is not None:
-        return StringSession(config.session_string.get_secret_value())
-    if config.session_file is None:
-        if for_login:
-            return StringSession()
-        raise AccountError("no Telegram session configured; set LEAKMON_TELEGRAM__SESSION_STRING or session_file")
-    path = session_path(config.session_file)
-    if path.exists() and stat.S_IMODE(path.stat().st_mode) & 0o077:
-        raise AccountError(f"session file {path} is readable by others; chmod 600 it")
-    if not path.exists() and not for_login:
-        raise AccountError(f"session file {path} does not exist; run `leakmon telegram login`")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)
-    return SQLiteSession(str(path))
-
-
-def make_client(config: TelegramConfig, session: Any) -> Any:
-    """A TelegramClient for a pure poller: no update handling, real errors surfaced."""
-    if config.api_id is None or config.api_hash is None:
-        raise AccountError("api_id and api_hash are not configured (LEAKMON_TELEGRAM__API_ID / __API_HASH)")
-    return TelegramClient(
-        session,
-        config.api_id,
-        config.api_hash.get_secret_value(),
-        flood_sleep_threshold=config.flood_sleep_threshold,
-        raise_last_call_error=True,
-        receive_updates=False,
-        request_retries=5,
-    )
-
-
-async def login(
-    client: Any, *, phone: Callable[[], str], code: Callable[[], str], password: Callable[[], str]
-) -> tuple[str, str | None]:
-    """Interactive sign-in (login code, then the 2FA password if set).
-
-    Returns who signed in and, for a StringSession, the session string to store as a secret
-    (None for a session file, which Telethon has written already).
-    """
-    try:
-        await client.start(phone=phone, code_callback=code, password=password)
-        me = await client.get_me()
-    except errors.RPCError as exc:
-        raise AccountError(f"login failed ({type(exc).__name__.removesuffix('Error')})") from exc
-    saved = client.session.save() if isinstance(client.session, StringSession) else None
-    return f"user id {me.id}", saved or None
-
-
-async def connect(client: Any) -> None:
-    """Connect and require an authorized user account."""
-    with translate_errors():
-        await client.connect()
-        if not await client.is_user_authorized():
-            raise AccountError("the Telegram session is not logged in; run `leakmon telegram login`")

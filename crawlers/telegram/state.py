@@ -6,7 +6,7 @@ single writer is never held across a download.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -37,6 +37,7 @@ class ChatRecord:
     not_before: datetime | None = None
     retry_reason: str | None = None
     recent: dict[int, RecentPost] = field(default_factory=dict)
+    account_id: int | None = None  # the account that resolved ``peer`` (access hashes are per account)
 
 
 class ChatState(Protocol):
@@ -46,6 +47,14 @@ class ChatState(Protocol):
     def save(self, record: ChatRecord) -> None: ...
     def last_message_id(self, marked_id: int) -> int | None: ...
     def record_deletion(self, marked_id: int, message_id: int) -> None: ...
+    def deleted_ids(self, marked_id: int, after_id: int) -> set[int]:
+        """Message ids above ``after_id`` recorded as deleted."""
+        ...
+
+    def undo_deletions(self, marked_id: int, message_ids: set[int]) -> None:
+        """Forget deletions of messages seen again."""
+        ...
+
     def username_for(self, marked_id: int) -> str | None: ...
 
 
@@ -77,6 +86,7 @@ class SqlChatState:
                 not_before=row.not_before,
                 retry_reason=row.retry_reason,
                 recent=_recent_from_json(row.recent),
+                account_id=row.account_id,
             )
 
     def save(self, record: ChatRecord) -> None:
@@ -95,6 +105,7 @@ class SqlChatState:
             row.retry_reason = record.retry_reason
             row.last_run_at = datetime.now(UTC)
             row.recent = _recent_to_json(record.recent)
+            row.account_id = record.account_id if peer else None
 
     def last_message_id(self, marked_id: int) -> int | None:
         with self._sessions() as session:
@@ -103,6 +114,14 @@ class SqlChatState:
     def record_deletion(self, marked_id: int, message_id: int) -> None:
         with transaction(self._sessions) as session:
             repo.record_deletion(session, marked_id, message_id)
+
+    def deleted_ids(self, marked_id: int, after_id: int) -> set[int]:
+        with self._sessions() as session:
+            return set(repo.deletions(session, marked_id, after_id=after_id))
+
+    def undo_deletions(self, marked_id: int, message_ids: set[int]) -> None:
+        with transaction(self._sessions) as session:
+            repo.undo_deletions(session, marked_id, message_ids)
 
     def username_for(self, marked_id: int) -> str | None:
         with self._sessions() as session:
@@ -121,15 +140,7 @@ class MemoryChatState:
         record = self.records.get(name)
         if record is None or record.ref != ref:
             record = ChatRecord(name=name, ref=ref)
-        return ChatRecord(
-            record.name,
-            record.ref,
-            record.peer,
-            record.invite_state,
-            record.not_before,
-            record.retry_reason,
-            dict(record.recent),
-        )
+        return replace(record, recent=dict(record.recent))
 
     def save(self, record: ChatRecord) -> None:
         self.records[record.name] = record
@@ -140,6 +151,12 @@ class MemoryChatState:
 
     def record_deletion(self, marked_id: int, message_id: int) -> None:
         self.deletions.add((marked_id, message_id))
+
+    def deleted_ids(self, marked_id: int, after_id: int) -> set[int]:
+        return {m for c, m in self.deletions if c == marked_id and m > after_id}
+
+    def undo_deletions(self, marked_id: int, message_ids: set[int]) -> None:
+        self.deletions -= {(marked_id, m) for m in message_ids}
 
     def username_for(self, marked_id: int) -> str | None:
         for record in self.records.values():

@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from pydantic import ValidationError
 
 from crawlers.telegram.config import TelegramConfig
-from crawlers.telegram.errors import AccountError, TelegramUnavailable, UnknownChat
+from crawlers.telegram.errors import AccountError, TelegramConfigError, TelegramUnavailable, UnknownChat
 from leakmon.app import App
 from leakmon.errors import InputError, LeakmonError, NotFoundError
 from leakmon.output import err_console, write_records
 from leakmon.settings import invalid_section
 
 if TYPE_CHECKING:  # Telethon costs ~2 s to import: only the commands that talk to Telegram load it
+    from crawlers.telegram.client import ClientFactory
     from crawlers.telegram.reader import ReadSummary
+
+#: Builds the TelegramClient for `telegram login` and `telegram read` (None: Telethon's, from
+#: crawlers.telegram.client). Tests set a factory answering from a fake world.
+client_factory: ClientFactory | None = None
 
 SUMMARY_COLUMNS = [
     "name",
@@ -57,42 +63,46 @@ def telegram_config(app: App) -> TelegramConfig:
 
 
 async def read_chats_app(
-    app: App, names: Sequence[str] | None = None, *, force: bool = False, client: Any = None
+    app: App, names: Sequence[str] | None = None, *, force: bool = False, factory: ClientFactory | None = None
 ) -> ReadSummary:
-    """Read chats with the app's database and ingest sink (what `telegram read` and the scheduler run).
-
-    ``client`` is a connected TelegramClient owned by the caller's event loop; without one, a
-    client is built from the configured session, connected and closed here.
-    """
-    from crawlers.telegram.reader import ReaderDeps, read_chats
-    from crawlers.telegram.source import TelethonSource, connect, make_client, make_session
+    """Read chats with the app's database and ingest sink through one client made by ``factory``."""
+    from crawlers.telegram.client import connect_source, telethon_client
+    from crawlers.telegram.reader import ReaderDeps, read_chats, record_account_error
     from crawlers.telegram.state import SqlChatState
     from leakmon.keycheck import require_set_key
     from leakmon.runtime import build_sink
 
     config = telegram_config(app)
     require_set_key(app)
-    own = client is None
+    sink = build_sink(app)
+    source = None
+    with telegram_errors():
+        try:
+            try:
+                source = await connect_source(config, factory or client_factory or telethon_client)
+            except AccountError as exc:
+                record_account_error(sink, config, exc)
+                raise
+            deps = ReaderDeps(config, source, sink, SqlChatState(app.sessions))
+            return await read_chats(deps, names, force=force)
+        finally:
+            if source is not None:
+                await source.client.disconnect()
+
+
+@contextmanager
+def telegram_errors() -> Iterator[None]:
+    """The reader's errors as leakmon errors (exit codes 2, 4, 5, 6), each one sentence."""
     try:
-        if own:
-            client = make_client(config, make_session(config))
-            await connect(client)
-        deps = ReaderDeps(
-            config,
-            TelethonSource(client, config.history_wait_time),
-            build_sink(app),
-            SqlChatState(app.sessions),
-        )
-        return await read_chats(deps, names, force=force)
+        yield
     except AccountError as exc:
         raise TelegramAccountError(str(exc)) from None
     except TelegramUnavailable as exc:
         raise TelegramUnavailableError(str(exc)) from None
+    except TelegramConfigError as exc:
+        raise ConfigError(str(exc)) from None
     except UnknownChat as exc:
         raise NotFoundError(str(exc)) from None
-    finally:
-        if own and client is not None:
-            await client.disconnect()
 
 
 def login(
@@ -102,24 +112,26 @@ def login(
 
     With `session_file` configured the session is written there (mode 0600). Otherwise the
     StringSession is printed once: store it in the secret store as LEAKMON_TELEGRAM__SESSION_STRING.
+    A new session connects to [telegram.server] when configured (test DCs, a self-hosted server).
+    Exit code 5 when signing in fails, 6 when Telegram cannot be reached.
     """
-    from crawlers.telegram.source import make_client, make_session
-
     config = telegram_config(App())
-    try:
-        client = make_client(config, make_session(config, for_login=True))
-        who, secret = asyncio.run(_login(client, phone))
-    except AccountError as exc:
-        raise TelegramAccountError(str(exc)) from None
+    with telegram_errors():
+        who, secret = asyncio.run(login_app(config, phone))
     err_console.print(f"logged in: {who}")
     if secret:
         err_console.print("store this session string as LEAKMON_TELEGRAM__SESSION_STRING (a full credential):")
         typer.echo(secret)
 
 
-async def _login(client: Any, phone: str | None) -> tuple[str, str | None]:
-    from crawlers.telegram.source import login as sign_in
+async def login_app(
+    config: TelegramConfig, phone: str | None, factory: ClientFactory | None = None
+) -> tuple[str, str | None]:
+    """Sign in on a client made by ``factory`` (prompting on the terminal); who, and the session string."""
+    from crawlers.telegram.client import login as sign_in
+    from crawlers.telegram.client import open_client, telethon_client
 
+    client = await open_client(config, factory or client_factory or telethon_client, for_login=True)
     try:
         return await sign_in(
             client,

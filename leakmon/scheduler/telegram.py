@@ -11,14 +11,17 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawlers.telegram.config import TelegramConfig
-from crawlers.telegram.errors import TelegramReaderError
-from crawlers.telegram.reader import ReaderDeps, read_chats
+from crawlers.telegram.errors import AccountError, TelegramReaderError
+from crawlers.telegram.reader import ReaderDeps, read_chats, record_account_error
 from crawlers.telegram.state import SqlChatState
 from leakmon.runtime import build_sink
 from leakmon.scheduler.context import JobContext
+
+if TYPE_CHECKING:
+    from crawlers.telegram.client import ClientFactory
 
 
 @dataclass
@@ -32,14 +35,12 @@ class ChatOutcome:
     stats: dict[str, Any] | None = None
 
 
-async def telethon_port(context: JobContext) -> Any:
-    """The default Telegram port: one connected Telethon client (issue 5's TelethonSource)."""
-    from crawlers.telegram.source import TelethonSource, connect, make_client, make_session
+async def telethon_port(context: JobContext, factory: ClientFactory | None = None) -> Any:
+    """The default Telegram port: one connected, signed-in client made by the shared client factory."""
+    from crawlers.telegram.client import connect_source, telethon_client
 
     config = TelegramConfig.from_settings(context.app.settings.telegram)
-    client = make_client(config, make_session(config))
-    await connect(client)
-    return TelethonSource(client, config.history_wait_time)
+    return await connect_source(config, factory or telethon_client)
 
 
 async def close_port(context: JobContext) -> None:
@@ -54,12 +55,16 @@ async def read_chat(context: JobContext, name: str, run_id: int) -> ChatOutcome:
     """Read chat ``name`` once through the shared client and the ingest sink."""
     config = TelegramConfig.from_settings(context.app.settings.telegram)
     async with context.telegram_lock:
+        sink = await asyncio.to_thread(build_sink, context.app, run_id=run_id)
         try:
             if context.telegram is None:
                 factory = context.telegram_factory or telethon_port
                 port = factory(context)
-                context.telegram = await port if asyncio.iscoroutine(port) else port
-            sink = await asyncio.to_thread(build_sink, context.app, run_id=run_id)
+                try:
+                    context.telegram = await port if asyncio.iscoroutine(port) else port
+                except AccountError as exc:
+                    await asyncio.to_thread(record_account_error, sink, config, exc)
+                    raise
             state = SqlChatState(context.app.sessions)
             deps = ReaderDeps(config=config, source=context.telegram, sink=sink, state=state)
             summary = await read_chats(deps, [name])

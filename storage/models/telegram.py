@@ -30,6 +30,8 @@ class TelegramChat(Base):
     title: Mapped[str | None] = mapped_column(String(1024))
     invite_state: Mapped[str16] = mapped_column(default="none")  # none|joined|expired|invalid|pending|...
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The account that resolved it: access hashes belong to one account.
+    account_id: Mapped[int | None] = mapped_column(BigInteger)
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
     retry_reason: Mapped[str | None] = mapped_column(Text)
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -5,10 +5,11 @@ Functions take a Session and never commit; the caller owns the transaction.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from storage.models.telegram import TelegramChat, TelegramDeletion
@@ -33,6 +34,7 @@ def get_or_create_chat(session: Session, name: str, ref: str) -> TelegramChat:
         chat.marked_id = chat.access_hash = None
         chat.kind = chat.username = chat.title = None
         chat.resolved_at = None
+        chat.account_id = None
         chat.invite_state = "none"
         chat.recent = {}
     return chat
@@ -67,13 +69,24 @@ def record_deletion(session: Session, marked_id: int, message_id: int) -> bool:
     return True
 
 
-def deletions(session: Session, marked_id: int) -> list[int]:
+def deletions(session: Session, marked_id: int, *, after_id: int = 0) -> list[int]:
+    """Message ids of the chat recorded as deleted (above ``after_id``), ascending."""
     rows = session.scalars(
         select(TelegramDeletion.message_id)
-        .where(TelegramDeletion.marked_id == marked_id)
+        .where(TelegramDeletion.marked_id == marked_id, TelegramDeletion.message_id > after_id)
         .order_by(TelegramDeletion.message_id)
     )
     return list(rows)
+
+
+def undo_deletions(session: Session, marked_id: int, message_ids: Iterable[int]) -> int:
+    """Forget deletions of messages that are back; how many rows went."""
+    result = session.execute(
+        delete(TelegramDeletion).where(
+            TelegramDeletion.marked_id == marked_id, TelegramDeletion.message_id.in_(list(message_ids))
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def last_message_id(session: Session, marked_id: int) -> int | None:

@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tg_fakes import FakeSink, FakeTelegramClient, World, make_config
+from tg_fakes import Dials, FakeSink, FakeTelegramClient, World, make_config
 
 from crawlers.telegram.reader import ReaderDeps
 from crawlers.telegram.source import TelethonSource
 from crawlers.telegram.state import MemoryChatState
+
+
+@pytest.fixture(autouse=True)
+def dials(monkeypatch: pytest.MonkeyPatch) -> Dials:
+    """No test reaches Telegram: non-loopback connections are refused (and recorded)."""
+    recorded = Dials()
+    monkeypatch.setattr(asyncio, "open_connection", recorded.open_connection)
+    return recorded
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback port nothing listens on (bound, then closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -33,7 +50,7 @@ def deps_for(world: World) -> Callable[..., ReaderDeps]:
         client = FakeTelegramClient(world, flood_sleep_threshold=threshold)
         state = state or MemoryChatState(sink.checkpoints)
         state.checkpoints = sink.checkpoints
-        return ReaderDeps(config, TelethonSource(client, history_wait_time=0), sink, state)
+        return ReaderDeps(config, TelethonSource(client, history_wait_time=0, account_id=world.account), sink, state)
 
     return build
 

@@ -276,10 +276,10 @@ def test_long_flood_wait_on_one_chat_defers_the_next_without_a_request(
 @pytest.mark.parametrize(
     ("rpc", "name"),
     [
-        ("AUTH_KEY_UNREGISTERED", "AuthKeyUnregistered"),
-        ("SESSION_REVOKED", "SessionRevoked"),
-        ("USER_DEACTIVATED_BAN", "UserDeactivatedBan"),
-        ("AUTH_KEY_DUPLICATED", "AuthKeyDuplicated"),
+        ("AUTH_KEY_UNREGISTERED", "AUTH_KEY_UNREGISTERED"),
+        ("SESSION_REVOKED", "SESSION_REVOKED"),
+        ("USER_DEACTIVATED_BAN", "USER_DEACTIVATED_BAN"),
+        ("AUTH_KEY_DUPLICATED", "AUTH_KEY_DUPLICATED"),
     ],
 )
 def test_account_errors_stop_the_reader(world: World, sink: FakeSink, deps_for: Deps, rpc: str, name: str) -> None:
@@ -409,3 +409,128 @@ def test_telegram_failing_after_retries_stops_the_run(
         run(deps_for(sink))
     assert sleeps.count(2) == 4  # Telethon retried: one try plus request_retries=3, 2 s apart
     assert sink.log == []
+
+
+# -- issue 14: what a real MTProto server exposed ---------------------------------------------------
+
+
+def test_finding_reasons_name_the_rpc_error(world: World, sink: FakeSink, deps_for: Deps) -> None:
+    public_channel(world)
+    world.fail("GetHistoryRequest", "CHANNEL_PRIVATE")
+    summary = run(deps_for(sink))
+    assert [(f.kind, f.reason) for _, f in sink.findings] == [("chat_unavailable", "CHANNEL_PRIVATE")]
+    assert summary.chats[0].findings[0].reason == "CHANNEL_PRIVATE"  # not Telethon's generic BAD_REQUEST
+    assert world.calls.count("ResolveUsernameRequest") == 1  # same account: no second resolve
+
+
+def test_account_wide_flood_wait_is_stored_for_every_chat_not_read(
+    world: World, sink: FakeSink, deps_for: Deps
+) -> None:
+    public_channel(world, 3)
+    for channel_id, username in ((222, "other"), (333, "third")):
+        world.post(world.channel(channel_id, username.title(), username=username), 1, "x")
+    chats = {"leaks": {"ref": "@leakshop"}, "other": {"ref": "@other"}, "third": {"ref": "@third"}}
+    state = MemoryChatState()
+    run(deps_for(sink, state, chats=chats))
+    world.fail("GetHistoryRequest", "FLOOD_WAIT_86400")
+    first = run(deps_for(sink, state, chats=chats, max_flood_wait=3600))
+    assert [c.status for c in first.chats] == ["deferred"] * 3
+    # The next process (a new client, so no memory of the wait) asks Telegram nothing.
+    world.calls.clear()
+    second = run(deps_for(sink, state, chats=chats, max_flood_wait=3600))
+    assert world.calls == []
+    assert [(c.name, c.status, c.last_message_id) for c in second.chats] == [
+        ("leaks", "deferred", 3),
+        ("other", "deferred", 1),
+        ("third", "deferred", 1),
+    ]
+    assert {c.retry_after for c in second.chats} == {first.chats[0].retry_after}
+    for name in chats:
+        assert "flood wait of 86400 s on GetHistoryRequest" in (state.records[name].retry_reason or "")
+
+
+def test_a_short_page_never_records_live_posts_as_removed(world: World, sink: FakeSink, deps_for: Deps) -> None:
+    channel = public_channel(world, 10)
+    state = MemoryChatState()
+    run(deps_for(sink, state, reread_last_n=8))
+    world.short_pages = 2  # the server ends every history page early, as if history stopped there
+    del channel.messages[9]  # type: ignore[attr-defined]  # one real deletion the read never reaches
+    summary = run(deps_for(sink, state, reread_last_n=8))
+    assert sink.removed == [("telegram", f"{MARKED}/9")]  # confirmed by MessageEmpty, the rest are live
+    assert state.deletions == {(MARKED, 9)}
+    assert summary.chats[0].removed_posts == 1
+    assert world.calls.count("GetMessagesRequest") == 1
+    world.short_pages = None
+    run(deps_for(sink, state, reread_last_n=8))
+    assert len(sink.removed) == 1
+
+
+def test_a_post_that_reappears_undoes_its_deletion(world: World, sink: FakeSink, deps_for: Deps) -> None:
+    channel = public_channel(world, 5)
+    state = MemoryChatState()
+    run(deps_for(sink, state))
+    hidden = channel.messages.pop(4)  # type: ignore[attr-defined]
+    run(deps_for(sink, state))
+    assert state.deletions == {(MARKED, 4)}
+    channel.messages[4] = hidden  # type: ignore[attr-defined]
+    run(deps_for(sink, state))
+    assert state.deletions == set()
+    assert sink.log[-1][0].external_id == f"{MARKED}/4"  # ingested again: the sink clears removed_at
+
+
+def test_account_switch_resolves_stored_chats_again(world: World, sink: FakeSink, deps_for: Deps) -> None:
+    channel = public_channel(world, 2)
+    state = MemoryChatState()
+    run(deps_for(sink, state))
+    world.switch_account(7777)  # logged in again with another account: its access hashes differ
+    world.post(channel, 3, "after the switch")  # type: ignore[arg-type]
+    summary = run(deps_for(sink, state))
+    assert (summary.chats[0].status, summary.chats[0].new_posts) == ("ok", 1)
+    assert world.calls.count("ResolveUsernameRequest") == 2
+    record = state.records["leaks"]
+    assert record.account_id == 7777
+    assert record.peer is not None
+    assert record.peer.access_hash == channel.access_hash  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("ref", ["@leakshop", "https://t.me/+HashXyz"])
+def test_stale_access_hash_of_an_unknown_account_is_resolved_once_more(
+    world: World, sink: FakeSink, deps_for: Deps, ref: str
+) -> None:
+    channel = public_channel(world, 2)
+    world.invites["HashXyz"] = 111
+    chats = {"leaks": {"ref": ref}}
+    state = MemoryChatState()
+    run(deps_for(sink, state, chats=chats))
+    state.records["leaks"].account_id = None  # a row stored before accounts were recorded
+    world.switch_account(7777)
+    world.post(channel, 3, "after the switch")  # type: ignore[arg-type]
+    world.calls.clear()
+    summary = run(deps_for(sink, state, chats=chats))
+    assert (summary.chats[0].status, summary.chats[0].new_posts) == ("ok", 1)
+    assert world.calls[0] == "GetHistoryRequest"  # the stored hash was tried first: CHANNEL_INVALID
+    assert world.calls.count("GetHistoryRequest") == 3  # failed, then the page and the empty end
+    assert sink.findings == []
+
+
+def test_a_reply_telethon_cannot_parse_is_a_finding(world: World, sink: FakeSink, deps_for: Deps) -> None:
+    public_channel(world)
+    world.post(world.channel(222, "Other", username="other"), 1, "x")
+    world.fail("GetHistoryRequest", "TYPE_NOT_FOUND")
+    chats = {"leaks": {"ref": "@leakshop"}, "other": {"ref": "@other"}}
+    summary = run(deps_for(sink, chats=chats))
+    assert [(c.name, c.status, c.reason) for c in summary.chats] == [
+        ("leaks", "unavailable", "unsupported_reply"),
+        ("other", "ok", None),
+    ]
+    ((_, finding),) = sink.findings
+    assert finding.kind == "unsupported_reply"
+    assert "1badc0de" in finding.reason
+
+
+def test_revoked_session_leaves_an_account_error_finding(world: World, sink: FakeSink, deps_for: Deps) -> None:
+    public_channel(world)
+    world.revoked = True
+    with pytest.raises(AccountError, match="SESSION_REVOKED"):
+        run(deps_for(sink))
+    assert [(f.locator, f.kind) for _, f in sink.findings] == [("telegram:leaks", "account_error")]

@@ -13,10 +13,11 @@ from telethon.crypto import AuthKey
 from telethon.sessions import SQLiteSession, StringSession
 from tg_fakes import FakeSink, FakeTelegramClient, World, make_config
 
+from crawlers.telegram.client import login, make_session, session_path, telethon_client
 from crawlers.telegram.errors import AccountError, ChatUnavailable
 from crawlers.telegram.reader import ReaderDeps, read_chats
 from crawlers.telegram.refs import Peer
-from crawlers.telegram.source import TelethonSource, login, make_client, make_session, session_path
+from crawlers.telegram.source import TelethonSource
 
 MARKED = -1_000_000_000_111
 
@@ -125,8 +126,8 @@ def test_string_session_wins_and_credentials_are_required(tmp_path: Path) -> Non
     with pytest.raises(AccountError, match="no Telegram session"):
         make_session(make_config())
     with pytest.raises(AccountError, match="api_id and api_hash"):
-        make_client(make_config(), StringSession())
-    client = make_client(make_config(api_id=1, api_hash=SecretStr("x" * 32)), StringSession())
+        telethon_client(make_config(), StringSession())
+    client = telethon_client(make_config(api_id=1, api_hash=SecretStr("x" * 32)), StringSession())
     assert client.flood_sleep_threshold == 0
 
 

@@ -49,7 +49,7 @@ def sessions(db_url: str) -> Any:
 
 def deps(world: World, sessions: Any) -> ReaderDeps:
     sink = IngestSink(sessions, NoHits(), store_post_text=False)
-    source = TelethonSource(FakeTelegramClient(world), history_wait_time=0)
+    source = TelethonSource(FakeTelegramClient(world), history_wait_time=0, account_id=world.account)
     return ReaderDeps(make_config(), source, sink, SqlChatState(sessions))
 
 
@@ -141,7 +141,7 @@ def test_telegram_branch_migrates_down_and_up_alone(db_url: str) -> None:
     config = alembic_config(db_url)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "telegram@-1")
+        command.downgrade(config, "telegram@-2")  # both telegram revisions
     tables = set(inspect(engine).get_table_names())
     assert "telegram_chats" not in tables
     assert "posts" in tables
@@ -211,3 +211,20 @@ def test_post_text_never_reaches_the_telegram_tables_or_findings(world: World, s
     assert "2345" not in dumped  # not even from the sender's file name ("[redacted].csv")
     assert "https://t.me/leakshop/2![redacted].csv" in dumped
     assert email not in dumped
+
+
+def test_a_post_back_after_removal_clears_its_deletion_and_removed_at(world: World, sessions: Any) -> None:
+    channel = world.channel(111, "Leak shop", username="leakshop")
+    for i in range(1, 4):
+        world.post(channel, i, f"post {i}")
+    asyncio.run(read_chats(deps(world, sessions)))
+    hidden = channel.messages.pop(2)
+    asyncio.run(read_chats(deps(world, sessions)))
+    with sessions() as session:
+        assert repo.deletions(session, MARKED) == [2]
+        assert repo.get_chat(session, "leaks").account_id == world.account  # type: ignore[union-attr]
+    channel.messages[2] = hidden
+    asyncio.run(read_chats(deps(world, sessions)))
+    with sessions() as session:
+        assert repo.deletions(session, MARKED) == []
+        assert session.scalar(select(Post.removed_at).where(Post.external_id == f"{MARKED}/2")) is None

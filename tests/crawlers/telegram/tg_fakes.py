@@ -8,7 +8,9 @@ objects we build serialize under the current layer. Offsets follow core.telegram
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,6 +19,7 @@ from typing import Any
 from telethon import TelegramClient, errors
 from telethon.extensions import BinaryReader
 from telethon.sessions import MemorySession
+from telethon.sessions.abstract import Session
 from telethon.tl import functions, types
 
 from crawlers.interface import CheckpointUpdate, IngestResult
@@ -29,6 +32,11 @@ DC_ID = 2
 
 def clone(obj: Any) -> Any:
     return BinaryReader(bytes(obj)).tgread_object()
+
+
+def message_empty(message_id: int) -> Any:
+    """``messageEmpty flags:0 id`` as Telegram sends it for a deleted id (Telethon patches the class)."""
+    return BinaryReader(struct.pack("<Iii", types.MessageEmpty.CONSTRUCTOR_ID, 0, message_id)).tgread_object()
 
 
 @dataclass
@@ -62,7 +70,7 @@ class FakeChannel:
 @dataclass
 class Scripted:
     request: str
-    message: str
+    message: str  # an RPC error string, or "TYPE_NOT_FOUND" for a reply Telethon cannot parse
     times: int = 1
     skip: int = 0
 
@@ -76,6 +84,9 @@ class World:
         self.files: dict[int, bytes] = {}
         self.scripted: list[Scripted] = []
         self.calls: list[str] = []
+        self.short_pages: int | None = None  # history pages hold at most this many messages
+        self.revoked = False  # every request answers SESSION_REVOKED (401)
+        self.account = 4242
         self._ids = itertools.count(5000)
 
     # -- building ---------------------------------------------------------------------------
@@ -145,6 +156,12 @@ class World:
             edit_date=old.date + timedelta(hours=1),
         )
 
+    def switch_account(self, user_id: int) -> None:
+        """Sign in as another account: every channel's access hash is different for it."""
+        self.account = user_id
+        for channel in self.channels.values():
+            channel.access_hash = channel.id * 7 + 1 + user_id
+
     def fail(self, request: str, message: str, *, times: int = 1, skip: int = 0) -> None:
         """Make the next matching request(s) fail with the RPC error ``message`` (e.g. FLOOD_WAIT_30)."""
         self.scripted.append(Scripted(request, message, times, skip))
@@ -155,6 +172,8 @@ class World:
         request = sent.query if isinstance(sent, functions.InvokeWithoutUpdatesRequest) else sent
         name = type(request).__name__
         self.calls.append(name)
+        if self.revoked:
+            raise errors.rpc_message_to_error(types.RpcError(401, "SESSION_REVOKED"), sent)
         self._maybe_fail(name, sent)  # like Telegram's errors, scripted ones name the request as sent
         handler: Callable[[Any], Any] | None = getattr(self, f"_on_{name}", None)
         if handler is None:
@@ -169,6 +188,8 @@ class World:
                 item.skip -= 1
                 continue
             item.times -= 1
+            if item.message == "TYPE_NOT_FOUND":  # e.g. a constructor of a newer layer
+                raise errors.TypeNotFoundError(0x1BADC0DE, b"")
             code = (
                 420 if "FLOOD" in item.message else 401 if "AUTH" in item.message or "SESSION" in item.message else 400
             )
@@ -196,6 +217,8 @@ class World:
             index = 0
         start = index + request.add_offset
         page = newest_first[max(0, start) : max(0, start + request.limit)]
+        if self.short_pages is not None:  # a server that pads: the oldest few, as if history ended
+            page = page[-self.short_pages :]
         if request.min_id:
             page = [m for m in page if m.id > request.min_id]
         if request.max_id:
@@ -211,7 +234,7 @@ class World:
 
     def _on_GetMessagesRequest(self, request: Any) -> Any:
         channel = self._channel(request, request.channel)
-        found = [clone(channel.messages[i.id]) for i in request.id if i.id in channel.messages]
+        found = [clone(channel.messages[i.id]) if i.id in channel.messages else message_empty(i.id) for i in request.id]
         return types.messages.ChannelMessages(
             pts=1, count=len(found), messages=found, topics=[], chats=[channel.entity()], users=[]
         )
@@ -270,7 +293,7 @@ class World:
         return [self._me()]
 
     def _me(self) -> types.User:
-        return types.User(id=4242, is_self=True, access_hash=1, first_name="Analyst", phone="821000000000")
+        return types.User(id=self.account, is_self=True, access_hash=1, first_name="Analyst", phone="821000000000")
 
     def _on_SendCodeRequest(self, request: Any) -> Any:
         return types.auth.SentCode(type=types.auth.SentCodeTypeApp(length=5), phone_code_hash="hash")
@@ -309,21 +332,25 @@ class FakeSender:
 class FakeTelegramClient(TelegramClient):  # type: ignore[misc]
     """A real TelegramClient on a MemorySession whose network boundary is the fake world."""
 
-    def __init__(self, world: World, *, flood_sleep_threshold: int = 0) -> None:
-        session = MemorySession()
-        session.set_dc(DC_ID, "127.0.0.1", 443)
-        super().__init__(
-            session,
-            1,
-            "x" * 32,
-            flood_sleep_threshold=flood_sleep_threshold,
-            raise_last_call_error=True,
-            receive_updates=False,
-            request_retries=3,
-        )
+    def __init__(self, world: World, *, flood_sleep_threshold: int = 0, session: Session | None = None) -> None:
+        if session is None:
+            session = MemorySession()
+            session.set_dc(DC_ID, "127.0.0.1", 443)
+        with _loop_for_construction():
+            super().__init__(
+                session,
+                1,
+                "x" * 32,
+                flood_sleep_threshold=flood_sleep_threshold,
+                raise_last_call_error=True,
+                receive_updates=False,
+                request_retries=3,
+            )
         self._fake_sender = FakeSender(world)
 
     async def connect(self) -> None:  # never a socket: the world is in memory
+        if not self.session.server_address:  # Telethon would pick its production default here
+            self.session.set_dc(DC_ID, "127.0.0.1", 443)
         self._fake_connected = True
 
     def is_connected(self) -> bool:
@@ -336,6 +363,48 @@ class FakeTelegramClient(TelegramClient):  # type: ignore[misc]
         return await super()._call(
             self._fake_sender, request, ordered=ordered, flood_sleep_threshold=flood_sleep_threshold
         )
+
+
+def fake_factory(world: World) -> Callable[[TelegramConfig, Session], FakeTelegramClient]:
+    """A client factory (as ``telegram login``/``read`` and the scheduler take) answering from ``world``."""
+
+    def build(config: TelegramConfig, session: Session) -> FakeTelegramClient:
+        return FakeTelegramClient(world, flood_sleep_threshold=config.flood_sleep_threshold, session=session)
+
+    return build
+
+
+class _loop_for_construction:
+    """Telethon 1.39 asks for an event loop while constructing a client; tests build some outside one."""
+
+    def __enter__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self.loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self.loop)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.loop is not None:
+            asyncio.set_event_loop(None)
+            self.loop.close()
+
+
+class Dials:
+    """Every TCP connection Telethon opens in a test: loopback ones proceed, any other is refused."""
+
+    LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+    def __init__(self) -> None:
+        self.addresses: list[tuple[str, int]] = []
+        self._real = asyncio.open_connection
+
+    async def open_connection(self, host: str | None = None, port: int | None = None, **kw: Any) -> Any:
+        self.addresses.append((str(host), int(port or 0)))
+        if host not in self.LOOPBACK:
+            raise ConnectionRefusedError(f"tests never dial {host}:{port}")
+        return await self._real(host, port, **kw)
 
 
 class Crash(Exception):

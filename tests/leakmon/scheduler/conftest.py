@@ -19,6 +19,8 @@ from leakmon.settings import load_settings
 class GatedTelegram:
     """A TelegramSource for one public channel with no messages; ``gate`` holds every resolve."""
 
+    account_id = None
+
     def __init__(self) -> None:
         self.gate = asyncio.Event()
         self.gate.set()
@@ -49,6 +51,9 @@ class GatedTelegram:
 
     async def download(self, peer: Peer, message: Any, document: Any, max_bytes: int, out: Any) -> int | None:
         return None
+
+    async def deleted_ids(self, peer: Peer, ids: Any) -> set[int]:
+        return set()
 
 
 class Workspace:
