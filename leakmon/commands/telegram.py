@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from crawlers.telegram.config import TelegramConfig
 from crawlers.telegram.errors import AccountError, TelegramConfigError, TelegramUnavailable, UnknownChat
 from leakmon.app import App
-from leakmon.errors import InputError, LeakmonError, NotFoundError
+from leakmon.errors import ConfigError, InputError, LeakmonError, NotFoundError
 from leakmon.output import err_console, write_records
 from leakmon.settings import invalid_section
 
