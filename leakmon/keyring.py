@@ -8,10 +8,18 @@ Format (JSON, mode 0600)::
 
 ``LEAKMON_HMAC_KEY`` (64 hex chars) overrides the active HMAC key, for deployments that inject
 secrets through the environment. Key ids are derived from the key and reveal nothing about it.
+
+Two more purposes, ``"signature"`` (keys the repost-clustering text sketch) and ``"audit"`` (keys
+the audit chain), are created by ``leakmon init``; a key file from before them gets each one added
+on first use, under a lock and written atomically with mode 0600. A deployment with only
+``LEAKMON_HMAC_KEY`` and no key file derives them from that key (HMAC-SHA256 over a label).
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -22,8 +30,11 @@ from pathlib import Path
 from leakmon.errors import KeyError_
 from matchers.keyed_hash import key_id_for
 
-PURPOSES = ("hmac", "evidence")
+PURPOSES = ("hmac", "evidence", "signature", "audit")
+#: Purposes added to an older key file on first use (their keys protect no existing data yet).
+ADDED_ON_USE = ("signature", "audit")
 KEY_BYTES = 32
+_DERIVE_LABEL = b"leakmon/derived-key/v1/"
 
 
 @dataclass
@@ -39,8 +50,26 @@ class Keyring:
             key = _parse_hex(os.environ["LEAKMON_HMAC_KEY"], "LEAKMON_HMAC_KEY")
             return key_id_for(key), key
         key_id = self.active.get(purpose)
+        if not key_id and purpose in ADDED_ON_USE:
+            return self._added_on_use(purpose)
         if not key_id:
             raise KeyError_(f"no active {purpose} key in {self.path}; run `leakmon init`")
+        return key_id, self.keys[purpose][key_id]
+
+    def _added_on_use(self, purpose: str) -> tuple[str, bytes]:
+        """The ``purpose`` key of an older key file, added now (or derived without a key file)."""
+        if not self.path.is_file():
+            _, base = self.active_key("hmac")
+            key = hmac.digest(base, _DERIVE_LABEL + purpose.encode(), hashlib.sha256)
+            return key_id_for(key), key
+        with _locked(self.path):
+            current = load_keyring(self.path)  # another process may have added it meanwhile
+            if not current.active.get(purpose):
+                current.add_new(purpose)
+                current.save()
+        key_id = current.active[purpose]
+        self.keys[purpose] = dict(current.keys[purpose])
+        self.active[purpose] = key_id
         return key_id, self.keys[purpose][key_id]
 
     def key(self, purpose: str, key_id: str) -> bytes:
@@ -74,10 +103,27 @@ class Keyring:
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        tmp.unlink(missing_ok=True)  # a leftover could carry a wider mode: always a fresh 0600 file
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             json.dump(payload, handle, indent=1)
         tmp.replace(self.path)
+
+
+class _locked:
+    """An exclusive lock on ``<key file>.lock`` (mode 0600) while the key file is changed."""
+
+    def __init__(self, path: Path) -> None:
+        self._lock = path.with_name(path.name + ".lock")
+        self._fd = -1
+
+    def __enter__(self) -> None:
+        self._fd = os.open(self._lock, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *_: object) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
 
 
 def load_keyring(path: Path) -> Keyring:

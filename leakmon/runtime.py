@@ -115,7 +115,7 @@ def build_sink(
         evidence_dir=app.settings.home / "evidence",
         read_limits=read_limits(app),
         trade_scorer=_trade_scorer(app),
-        fingerprinter=text_signature,
+        fingerprinter=functools.partial(text_signature, key=app.keyring.active_key("signature")[1]),
         post_hooks=post_hooks,
         removed_hooks=removed_hooks,
         run_id=run_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from leakmon.app import App
-from leakmon.keyring import ensure_keyring
+from leakmon.keyring import ADDED_ON_USE, PURPOSES, ensure_keyring
 from leakmon.output import console
 from storage.repositories.keys import record_key
 
@@ -16,8 +16,10 @@ def init() -> None:
     app.settings.home.mkdir(parents=True, exist_ok=True)
     app.migrate()
     ring, created = ensure_keyring(app.settings.resolved_key_file)
+    for purpose in ADDED_ON_USE:
+        ring.active_key(purpose)  # a key file from before these purposes gets them now
     with app.sessions.begin() as session:
-        for purpose in ("hmac", "evidence"):
+        for purpose in PURPOSES:
             if ring.active.get(purpose):
                 record_key(session, ring.active[purpose], purpose)
     where = app.settings.resolved_key_file

@@ -11,11 +11,15 @@ A post joins every open incident it is linked to, and linked incidents merge int
 
   The fingerprint is the stored (redacted) title; fingerprints shorter than
   ``FINGERPRINT_MIN_CHARS`` letters are not compared at all (``샘플`` says nothing);
-* **signature** - Telegram messages have no title, so the sink may store ``text_signature(text)`` in
-  ``post.extra["text_signature"]``: a bottom-k MinHash sketch of 5-character shingles of the
-  normalized text with digits and e-mail addresses masked (no plaintext, no identifier). Sketches
-  whose estimated Jaccard similarity is >= ``signature_similarity_min`` link (with one shared subject,
-  ``signature_with_subject_min``).
+* **signature** - Telegram messages have no title, so the sink may store ``text_signature(text, key)``
+  in ``post.extra["text_signature"]``: a bottom-k MinHash sketch of 5-character shingles, each
+  hashed with HMAC-SHA256 under the key file's dedicated ``signature`` key, of the text after
+  de-obfuscation (Hangul digit words, circled and full-width digits, "(at)"/"(dot)" ... undone) with
+  every identifier-shaped run masked (e-mail addresses, every token holding a digit, runs of
+  Hangul digit words). Without the key no shingle can be tested; with it, no shingle holds an
+  identifier. Sketches whose estimated Jaccard similarity is >= ``signature_similarity_min`` link
+  (with one shared subject, ``signature_with_subject_min``). Sketches made before the key (unkeyed
+  BLAKE2b) simply stop matching new ones.
 
 The thresholds are the ``[incidents]`` settings (:class:`leakmon.settings.IncidentSettings`).
 """
@@ -23,15 +27,18 @@ The thresholds are the ``[incidents]`` settings (:class:`leakmon.settings.Incide
 from __future__ import annotations
 
 import hashlib
-import re
+import hmac
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+import re2
 from rapidfuzz import fuzz
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leakmon.settings import IncidentSettings
+from matchers.deobfuscate import HANGUL_DIGITS
+from matchers.deobfuscate import normalize as deobfuscate
 from matchers.trade import normalize
 from storage.models.cases import Incident
 from storage.models.core import AttachmentRecord, HitRecord, Post
@@ -46,23 +53,49 @@ FINGERPRINT_MIN_CHARS = 12
 FINGERPRINT_MAX_CHARS = 2000
 SIGNATURE_SIZE = 64
 SHINGLE = 5
-_EMAILISH = re.compile(r"\S+@\S+")
-_DIGIT = re.compile(r"\d")
+#: Only the start of a very long post is sketched (its ad text; the rest is usually the dump).
+SIGNATURE_MAX_CHARS = 64 * 1024
+# RE2 (linear time): post text is hostile, and these run on all of it.
+_EMAILISH = re2.compile(r"[^\s@]*@[^\s@]*")
+_DIGIT_TOKEN = re2.compile(r"\w*\d\w*")
+#: Masked tokens joined by the separators of digit groups ("010 3141-5926" is one run).
+_MASK_RUN = re2.compile(r"#(?:[\s().+\-/]{0,3}#)+")
+#: Hangul digit words the de-obfuscation left (runs of four or more digit syllables).
+_HANGUL_DIGIT_RUN = re2.compile(
+    "[" + "".join(HANGUL_DIGITS) + "](?:[\\s.\\-/]{0,2}[" + "".join(HANGUL_DIGITS) + "]){3,}"
+)
 
 
-def text_signature(text: str) -> str:
-    """A bottom-k MinHash sketch of the text (space-separated hex), or "" for very short texts.
+def mask_identifiers(text: str) -> str:
+    """``text`` de-obfuscated, with every identifier-shaped run replaced by one mask character."""
+    plain = deobfuscate(text[:SIGNATURE_MAX_CHARS]).text
+    plain = "".join("0" if ch.isnumeric() else ch for ch in plain)  # circled, superscript, CJK numerals
+    plain = _EMAILISH.sub("@", plain)
+    plain = _HANGUL_DIGIT_RUN.sub("#", plain)
+    masked: str = _MASK_RUN.sub("#", _DIGIT_TOKEN.sub("#", plain))
+    return masked
 
-    Pure and free of plaintext: digits and e-mail addresses are masked before shingling, and only
-    the 64 smallest 64-bit BLAKE2b hashes of 5-character shingles are kept.
+
+def text_signature(text: str, key: bytes) -> str:
+    """A keyed bottom-k MinHash sketch of the text (space-separated hex), or "" for very short texts.
+
+    Identifier-shaped runs are masked after de-obfuscation (:func:`mask_identifiers`); each
+    5-character shingle is hashed with HMAC-SHA256 under ``key`` (the key file's ``signature`` key)
+    and only the 64 smallest 64-bit prefixes are kept.
     """
-    masked = _DIGIT.sub("0", _EMAILISH.sub("@", text))
-    squashed = normalize(masked).replace(" ", "")
+    squashed = normalize(mask_identifiers(text)).replace(" ", "")
     shingles = {squashed[i : i + SHINGLE] for i in range(len(squashed) - SHINGLE + 1)}
     if len(shingles) < SHINGLE:
         return ""
-    hashes = sorted({int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "big") for s in shingles})
+    keyed = hmac.new(key, digestmod=hashlib.sha256)
+    hashes = sorted({_prefix(keyed, shingle) for shingle in shingles})
     return " ".join(f"{h:016x}" for h in hashes[:SIGNATURE_SIZE])
+
+
+def _prefix(keyed: hmac.HMAC, shingle: str) -> int:
+    mac = keyed.copy()
+    mac.update(shingle.encode())
+    return int.from_bytes(mac.digest()[:8], "big")
 
 
 def signature_similarity(first: str, second: str) -> float:

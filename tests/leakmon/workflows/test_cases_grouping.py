@@ -13,6 +13,7 @@ from storage.repositories.cases import incident_of_post
 from tests.leakmon.workflows.world import Db
 
 FILE_X = "a" * 64
+KEY = b"grouping-test-signature-key-32b"
 TITLE = "KR 쇼핑몰 고객 디비 팝니다 최신 업데이트 50만건"
 
 
@@ -94,34 +95,38 @@ AD = "🔥 KR 쇼핑몰 고객 디비 팝니다 🔥 최신 업데이트 50만�
 
 
 def test_text_signature_is_similar_for_edited_reposts_and_blind_to_numbers() -> None:
-    first = text_signature(AD.format(n="010-1234-5678 seller@example.kr"))
-    edited = text_signature(AD.format(n="010-9999-0000 other@example.kr").replace("있음", "있어요"))
-    other = text_signature("코인 거래소 회원 정보 판매 실시간 업데이트 대량 보유 중 연락 바랍니다")
-    assert first == text_signature(AD.format(n="010-0000-0000 x@y.z"))  # digits and e-mails masked
+    first = text_signature(AD.format(n="010-1234-5678 seller@example.kr"), KEY)
+    edited = text_signature(AD.format(n="010-9999-0000 other@example.kr").replace("있음", "있어요"), KEY)
+    other = text_signature("코인 거래소 회원 정보 판매 실시간 업데이트 대량 보유 중 연락 바랍니다", KEY)
+    assert first == text_signature(AD.format(n="010-0000-0000 x@y.z"), KEY)  # digits and e-mails masked
     assert signature_similarity(first, edited) >= IncidentSettings().signature_similarity_min
     assert signature_similarity(first, other) < 0.2
-    assert text_signature("짧음") == ""
+    assert text_signature("짧음", KEY) == ""
     assert all(len(h) == 16 for h in first.split())
 
 
 def test_untitled_telegram_reposts_link_by_signature(db: Db) -> None:
     with db.world() as w:
         first = w.leak(
-            "chan_a", "1", ["u1", "u2"], file_sha="1" * 64, extra={"text_signature": text_signature(AD.format(n=""))}
+            "chan_a",
+            "1",
+            ["u1", "u2"],
+            file_sha="1" * 64,
+            extra={"text_signature": text_signature(AD.format(n=""), KEY)},
         )
         repost = w.leak(
             "chan_b",
             "2",
             ["u2", "u9"],
             file_sha="2" * 64,
-            extra={"text_signature": text_signature(AD.format(n="!!").replace("문의 주세요", "문의"))},
+            extra={"text_signature": text_signature(AD.format(n="!!").replace("문의 주세요", "문의"), KEY)},
         )
         other = w.leak(
             "chan_c",
             "3",
             ["u1", "x9"],
             file_sha="3" * 64,
-            extra={"text_signature": text_signature("대출 부결 콜DB 대량 보유 중 연락 바랍니다 가격 협의")},
+            extra={"text_signature": text_signature("대출 부결 콜DB 대량 보유 중 연락 바랍니다 가격 협의", KEY)},
         )
         assert incident_of_post(w.session, first.id) == incident_of_post(w.session, repost.id)
         assert incident_of_post(w.session, other.id) != incident_of_post(w.session, first.id)
