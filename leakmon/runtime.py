@@ -46,15 +46,26 @@ class MatchContext:
 
 
 def build_registry(app: App) -> IdentifierRegistry:
-    """Built-in identifier types plus the custom ones declared in ``[identifiers.custom.NAME]``."""
+    """Built-in identifier types plus the custom ones declared in ``[identifiers.custom.NAME]``, with the
+    e-mail domain aliases of ``[identifiers.email] aliases``."""
+    settings = app.settings.identifiers
     try:
         custom = [
-            CustomType(name=name, pattern=spec.pattern, canonical=spec.canonical, context=tuple(spec.context))
-            for name, spec in app.settings.identifiers.custom.items()
+            CustomType(
+                name=name,
+                pattern=spec.pattern,
+                canonical=spec.canonical,
+                context=tuple(spec.context),
+                separators=spec.separators,
+            )
+            for name, spec in settings.custom.items()
         ]
-        return IdentifierRegistry.default(custom=custom)
     except ValueError as exc:
         raise ConfigError(f"[identifiers.custom]: {exc}") from None
+    try:
+        return IdentifierRegistry.default(custom=custom, email_aliases=settings.email.aliases)
+    except ValueError as exc:
+        raise ConfigError(f"[identifiers.email] aliases: {exc}") from None
 
 
 def forms_for(app: App, registry: IdentifierRegistry) -> Callable[[str, str], list[tuple[str, str]]]:

@@ -56,6 +56,25 @@ class CustomIdentifier(Section):
         "strip", description="How values are canonicalized before hashing."
     )
     context: list[str] = Field(default_factory=list, description="Words near a value that raise confidence.")
+    separators: bool | None = Field(
+        None,
+        description=(
+            "Also match values written with grouping commas or spaces (123,456,789; 123 456 7890). "
+            "Only for canonical = digits, where it is on unless set to false."
+        ),
+    )
+
+
+class EmailIdentifier(Section):
+    """E-mail matching rules."""
+
+    aliases: dict[str, str] = Field(
+        default_factory=lambda: {"hanmail.net": "daum.net"},
+        description=(
+            "Domains folded into another before hashing (one mailbox family); {} turns folding off. "
+            "Changing it changes the digests of the addresses it names: re-run `protect import`."
+        ),
+    )
 
 
 class IncidentSettings(Section):
@@ -92,6 +111,7 @@ class IdentifierSettings(Section):
     """Identifier types beyond the built-in ones, and which forms of each value are stored."""
 
     custom: dict[str, CustomIdentifier] = Field(default_factory=dict, description="Custom identifier types.")
+    email: EmailIdentifier = Field(default_factory=EmailIdentifier)
     partial_forms: bool = Field(
         True,
         description=(

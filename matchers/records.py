@@ -126,10 +126,10 @@ def _weak_found(
 
 
 def _record_hits(ctx: RecordContext, strong: list[Found], weak: list[Found]) -> list[Hit]:
-    exact = [f for f in strong if f.form == "full"]
-    partial = [f for f in strong if f.form != "full"]
     weak_full = _unique([w for w in weak if w.form == "full"])
     weak_part = _unique([w for w in weak if w.form != "full"])
+    exact, households = _households([f for f in strong if f.form == "full"], weak_full)
+    partial = [f for f in strong if f.form != "full"]
     exact_subjects = {s for f in exact for s in f.subjects}
     corroboration: dict[int, list[str]] = {id(f): [] for f in exact}
     for f in exact:
@@ -153,6 +153,7 @@ def _record_hits(ctx: RecordContext, strong: list[Found], weak: list[Found]) -> 
     for f in exact:
         hits.append(_hit(ctx, f, EXACT, f.rec.base_confidence, corroborated=tuple(dict.fromkeys(corroboration[id(f)]))))
     # Each partial hit narrows by the evidence as narrowed so far (earlier partials included).
+    partial += households
     evidence = exact + weak_narrowed + weak_part + partial
     first_partial = len(evidence) - len(partial)
     for k, p in enumerate(partial):
@@ -167,8 +168,34 @@ def _record_hits(ctx: RecordContext, strong: list[Found], weak: list[Found]) -> 
                 compatible = inter
                 narrowed.append(e.id_type if e.form == "full" else f"masked {e.id_type}")
         narrowed_p = evidence[first_partial + k] = replace(p, subjects=tuple(sorted(compatible)))
-        hits.append(_hit(ctx, narrowed_p, PARTIAL, PARTIAL_BASE, narrowed=tuple(dict.fromkeys(narrowed))))
+        notes = (HOUSEHOLD_NOTE,) if p.form == "full" else ()
+        hits.append(_hit(ctx, narrowed_p, PARTIAL, PARTIAL_BASE, narrowed=tuple(dict.fromkeys(narrowed)), notes=notes))
     return hits
+
+
+HOUSEHOLD_NOTE = "an address is a household: exact only beside another identifier of the same subject"
+
+
+def _households(full: list[Found], weak_full: list[Found]) -> tuple[list[Found], list[Found]]:
+    """(exact evidence, household values left as weaker evidence).
+
+    A household value (an address) becomes exact, narrowed to the subjects it shares, only beside a
+    non-household identifier or a name/birth date of the same subject in the record; alone it stays
+    compatible with every subject who holds it and is reported as a partial hit.
+    """
+    exact = [f for f in full if not f.rec.household]
+    households = [f for f in full if f.rec.household]
+    if not households:
+        return exact, []
+    others = {s for f in exact + weak_full for s in f.subjects}
+    alone: list[Found] = []
+    for f in households:
+        shared = tuple(s for s in f.subjects if s in others)
+        if shared:
+            exact.append(replace(f, subjects=shared))
+        else:
+            alone.append(f)
+    return exact, alone
 
 
 def _unique(found: list[Found]) -> list[Found]:
@@ -189,6 +216,7 @@ def _hit(
     *,
     corroborated: tuple[str, ...] = (),
     narrowed: tuple[str, ...] = (),
+    notes: tuple[str, ...] = (),
 ) -> Hit:
     header = _header(ctx, f)
     header_match = header if header is not None and ctx.rules.header_for(f.id_type, header) else None
@@ -204,6 +232,7 @@ def _hit(
         corroborated_by=corroborated,
         compatible=len(f.subjects),
         narrowed_by=narrowed,
+        notes=notes + f.rec.notes(f.canonical, f.form),
     )
     confidence, explanation = score(ev)
     extra: dict[str, str] = {}

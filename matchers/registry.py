@@ -39,10 +39,16 @@ class IdentifierRegistry:
             self._by_type[rec.id_type] = rec
 
     @classmethod
-    def default(cls, custom: Iterable[CustomType] | Mapping[str, CustomType] = ()) -> IdentifierRegistry:
-        """Built-in types plus the custom types from config."""
+    def default(
+        cls,
+        custom: Iterable[CustomType] | Mapping[str, CustomType] = (),
+        email_aliases: Mapping[str, str] | None = None,
+    ) -> IdentifierRegistry:
+        """Built-in types plus the custom types from config (``email_aliases``: None for the default)."""
         customs = custom.values() if isinstance(custom, Mapping) else custom
-        recs: list[Recognizer] = [r() for r in BUILTIN_RECOGNIZERS]
+        recs: list[Recognizer] = [
+            EmailRecognizer(email_aliases) if r is EmailRecognizer else r() for r in BUILTIN_RECOGNIZERS
+        ]
         recs += [CustomRecognizer(c) for c in customs]
         return cls(recs)
 

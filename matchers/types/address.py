@@ -7,6 +7,16 @@ Province aliases are folded (서울/서울시 -> 서울특별시, 강원도 -> �
 commas normalized; 읍/면 are dropped from road-name addresses (road names are unique per 시/군/구).
 An address counts only when complete down to the unit: a leaked address without the 동/호 of a
 protected one has another canonical form and does not match.
+
+Written variants that reach the same canonical form: abbreviated provinces (서울, 경기, 충남; a bare 광주
+before one of its 구), a province split in two (서울 특별시), missing spaces (서울특별시강남구테헤란로123),
+a 시 left out before its 구 (경기 성남 분당구), units glued or prefixed (101동1001호, 제101동 제1001호), and the
+dong-ho shorthand after a building number (123, 101-1001 = 101동 1001호).
+
+No library does this offline: the PyPI packages for Korean addresses (addresskr, jusolink, geocoder-kr,
+gimi9-geocoder, kozip) call the juso.go.kr or a geocoding service, or need its full road database.
+Sending protected addresses to an outside service would disclose them (DOMAIN.md 3.6), and a
+road database is not needed to compare two spellings of one address.
 """
 
 from __future__ import annotations
@@ -43,16 +53,20 @@ for _canon, _aliases in {
         PROVINCES[_alias] = _canon
 
 _H = rb"(?:\xea[\xb0-\xbf][\x80-\xbf]|[\xeb\xec][\x80-\xbf][\x80-\xbf]|\xed[\x80-\x9e][\x80-\xbf])"
-_PROV = b"|".join(re.escape(a).encode() for a in sorted(PROVINCES, key=len, reverse=True))
+#: Province spellings that may start an address (a bare 광주 only before one of its 구: see canonical_address).
+_STARTS = sorted([*PROVINCES, "광주"], key=len, reverse=True)
+_PROV = b"|".join(re.escape(a).encode() for a in _STARTS)
 _SUFFIX = "|".join(("로", "길", "동", "리", "가")).encode()
 _UNIT = "|".join(("동", "층", "호")).encode()
 FAST = (
     rb"(?:" + _PROV + rb")(?:" + _H + rb"|[0-9 ]){1,40}?(?:" + _SUFFIX + rb") {0,2}(?:\xec\x82\xb0 ?|"
-    rb"\xec\xa7\x80\xed\x95\x98 ?)?[0-9]+(?:-[0-9]+)?(?:[, ]{0,3}[0-9]+ {0,2}(?:" + _UNIT + rb"))*"
+    rb"\xec\xa7\x80\xed\x95\x98 ?)?[0-9]+(?:-[0-9]+)?(?:[, ]{1,3}[1-9][0-9]{0,3}-[0-9]{3,4})?"
+    rb"(?:[, ]{0,3}(?:\xec\xa0\x9c ?)?[0-9]+ {0,2}(?:" + _UNIT + rb"))*"
 )
 SCAN = re.compile(
-    r"(?:" + "|".join(sorted(PROVINCES, key=len, reverse=True)) + r")[가-힣0-9 ]{1,40}?(?:로|길|동|리|가) {0,2}"
-    r"(?:산 ?|지하 ?)?[0-9]+(?:-[0-9]+)?(?:[, ]{0,3}[0-9]+ {0,2}(?:동|층|호))*"
+    r"(?:" + "|".join(_STARTS) + r")[가-힣0-9 ]{1,40}?(?:로|길|동|리|가) {0,2}"
+    r"(?:산 ?|지하 ?)?[0-9]+(?:-[0-9]+)?(?:[, ]{1,3}[1-9][0-9]{0,3}-[0-9]{3,4}(?![0-9]))?"
+    r"(?:[, ]{0,3}(?:제 ?)?[0-9]+ {0,2}(?:동|층|호))*"
 )
 _POSTAL = re.compile(r"\(?\[?\b[0-9]{5}\b\]?\)?|\b[0-9]{3}-[0-9]{3}\b")
 _REFERENCE = re.compile(r"\([^)]*\)")
@@ -62,21 +76,46 @@ _NUMBER = re.compile(r"(?:산|지하)?[0-9]+(?:-[0-9]+)?(?:번지)?")
 _UNIT_AT = re.compile(r"\s*([0-9]+)\s*(동|층|호)")
 _REGION = re.compile(r"[가-힣]+(?:시|군|구)")
 _TOWN = re.compile(r"[가-힣0-9]+(?:읍|면)")
+#: A 시/군/구 glued to what follows it (강남구테헤란로123): the shortest region name first.
+_GLUED_REGION = re.compile(r"([가-힣]{1,4}?(?:시|군|구))([가-힣].*)")
+#: What may follow a glued region: another region, or a road or lot area with a name of 2+ syllables
+#: (so the road 용구대로 is not read as 용구 + 대로).
+_GLUED_REST = re.compile(r"[가-힣]+(?:시|군|구)|[가-힣0-9]{2,}(?:로|길|동|리|가)(?![가-힣])")
+#: The second half of a province written in two (서울 특별시, 경기 도).
+_PROVINCE_TAIL = frozenset({"특별시", "광역시", "특별자치시", "특별자치도", "시", "도"})
+#: The districts of 광주광역시 (a bare 광주 is also a city in Gyeonggi).
+_GWANGJU_GU = frozenset({"동구", "서구", "남구", "북구", "광산구"})
+_PROV_PREFIX = re.compile("(" + "|".join(sorted(PROVINCES, key=len, reverse=True)) + ")(.+)")
+#: Unit spellings folded before reading the units: 제101동 -> 101동, 101-1001 (dong-ho) -> 101동 1001호.
+_UNIT_PREFIX = re.compile(r"제\s*([0-9]+\s*(?:동|층|호))")
+_DONG_HO = re.compile(r"^\s*([1-9][0-9]{0,3})-([0-9]{3,4})(?![0-9\-])")
 
 
 def canonical_address(raw: str) -> str | None:
     """The canonical form of an address, or None if it is not complete enough to identify a dwelling."""
     text = unicodedata.normalize("NFC", raw)
     text = _REFERENCE.sub(" ", _POSTAL.sub(" ", text)).replace(",", " ")
-    tokens = text.split()
-    if not tokens or tokens[0] not in PROVINCES:
+    tokens = _province_tokens(text.split())
+    if not tokens:
         return None
     out = [PROVINCES[tokens[0]]]
     towns: list[str] = []
     i = 1
-    while i < len(tokens) and _REGION.fullmatch(tokens[i]) and not tokens[i].endswith(("로", "길")):
-        out.append(tokens[i])
-        i += 1
+    while i < len(tokens):
+        token = tokens[i]
+        if _REGION.fullmatch(token) and not token.endswith(("로", "길")):
+            out.append(token)
+            i += 1
+            continue
+        glued = _GLUED_REGION.fullmatch(token) if not out[-1].endswith(("구", "군")) else None
+        if glued is not None and _GLUED_REST.match(glued.group(2)):  # 강남구테헤란로123: split once
+            tokens[i : i + 1] = [glued.group(1), glued.group(2)]
+            continue
+        if i + 1 < len(tokens) and _is_bare_city(out, token, tokens[i + 1]):
+            out.append(token + "시")  # 경기 성남 분당구: the 시 left out before its 구
+            i += 1
+            continue
+        break
     if len(out) == 1 and out[0] != "세종특별자치시":
         return None
     while i < len(tokens) and _TOWN.fullmatch(tokens[i]):
@@ -109,11 +148,53 @@ def canonical_address(raw: str) -> str | None:
         i += 1
     else:
         return None
-    rest, pos = " ".join(tokens[i:]), 0
-    while (unit := _UNIT_AT.match(rest, pos)) is not None:
-        out.append(unit.group(1) + unit.group(2))
-        pos = unit.end()
+    out += _units(" ".join(tokens[i:]))
     return " ".join(out)
+
+
+def _province_tokens(tokens: list[str]) -> list[str]:
+    """Tokens with a known province first (split off a glued rest, joined when written in two), or []."""
+    if not tokens:
+        return []
+    first = tokens[0]
+    if first == "광주" and len(tokens) > 1 and tokens[1] in _GWANGJU_GU:
+        return ["광주광역시", *tokens[1:]]
+    if first not in PROVINCES:
+        glued = _PROV_PREFIX.fullmatch(first)
+        if glued is None:
+            return []
+        tokens = [glued.group(1), glued.group(2), *tokens[1:]]
+        first = tokens[0]
+    if len(tokens) > 1 and tokens[1] in _PROVINCE_TAIL and first + tokens[1] in PROVINCES:
+        tokens = [first + tokens[1], *tokens[2:]]
+    return tokens
+
+
+def _is_bare_city(out: list[str], token: str, following: str) -> bool:
+    """경기 성남 분당구: a 도 followed by a bare Hangul name and then a 구 (the city's 시 was left out)."""
+    return (
+        len(out) == 1
+        and out[0].endswith("도")
+        and 2 <= len(token) <= 4
+        and token.isalpha()
+        and following.endswith("구")
+        and _REGION.fullmatch(following) is not None
+    )
+
+
+def _units(rest: str) -> list[str]:
+    """동/층/호 units after the building or lot number."""
+    rest = _UNIT_PREFIX.sub(r"\1", rest)
+    units: list[str] = []
+    shorthand = _DONG_HO.match(rest)
+    if shorthand is not None:
+        units += [shorthand.group(1) + "동", shorthand.group(2) + "호"]
+        rest = rest[shorthand.end() :]
+    pos = 0
+    while (unit := _UNIT_AT.match(rest, pos)) is not None:
+        units.append(unit.group(1) + unit.group(2))
+        pos = unit.end()
+    return units
 
 
 class AddressRecognizer(Recognizer):
@@ -121,6 +202,7 @@ class AddressRecognizer(Recognizer):
     domain: ClassVar[str] = ADDRESS
     base_confidence: ClassVar[float] = 0.8
     has_lead: ClassVar[bool] = False
+    household: ClassVar[bool] = True
     context_words: ClassVar[tuple[str, ...]] = ("주소", "배송지", "거주지", "address", "addr")
     fast_pattern: ClassVar[bytes | None] = FAST
     scan_pattern: ClassVar[re.Pattern[str] | None] = SCAN

@@ -52,6 +52,9 @@ class Recognizer:
     partial_forms: ClassVar[tuple[str, ...]] = ()
     #: True when ``fast_pattern`` starts with one boundary byte that is not part of the value.
     has_lead: ClassVar[bool] = True
+    #: A value shared by a household (an address): exact only beside another identifier of the same
+    #: subject in the record; alone it is weaker evidence compatible with every subject holding it.
+    household: ClassVar[bool] = False
     _fast_re: Any = None
 
     def _compiled(self) -> Any:
@@ -117,6 +120,10 @@ class Recognizer:
 
     def validation_label(self, canonical: str) -> str | None:
         return None
+
+    def notes(self, canonical: str, form: str = "full") -> tuple[str, ...]:
+        """Rule notes for a hit's explanation (e.g. a configured alias that may have produced the match)."""
+        return ()
 
     def hit_type(self, canonical: str) -> str:
         """The type to report for a canonical value (RRN vs FRN share one recognizer)."""

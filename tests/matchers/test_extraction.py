@@ -70,10 +70,10 @@ ROWS: list[tuple[str, list[tuple[str, str, tuple[str, ...], tuple[int, ...], str
     ("4111-11**-****-1111", [("card", P, ("masked",), (1,), "p6s4")]),
     ("call +44 20 7946 0958", [("phone", E, ("international",), (7,), "full")]),
     ("John Smith +44 20 7946 0958", [("name", C, (), (7,), "full"), ("phone", E, ("international",), (7,), "full")]),
-    ("서울 강남구 테헤란로 123, 101동 1001호", [("address", E, (), (5,), "full")]),
-    ("(06236) 서울시 강남구 테헤란로123, 101동 1001호 (역삼동)", [("address", E, (), (5,), "full")]),
+    ("서울 강남구 테헤란로 123, 101동 1001호", [("address", P, (), (5,), "full")]),
+    ("(06236) 서울시 강남구 테헤란로123, 101동 1001호 (역삼동)", [("address", P, (), (5,), "full")]),
     # a CSV reader replaces the comma inside a quoted field with a space: two spaces before the unit
-    ("서울특별시 강남구 테헤란로 123  101동  1001호", [("address", E, (), (5,), "full")]),
+    ("서울특별시 강남구 테헤란로 123  101동  1001호", [("address", P, (), (5,), "full")]),
     # masked -> partial, with the compatible subjects
     ("010-****-5678", [("phone", P, ("masked",), (1, 6), "p3s4")]),
     ("010-1234-****", [("phone", P, ("masked",), (1,), "p7")]),
