@@ -181,7 +181,7 @@ def test_bad_aliases_are_refused(aliases: dict[str, str]) -> None:
 
 
 def test_grouped_separators_can_be_turned_off() -> None:
-    strict = CustomType(name="member", pattern=MEMBER.pattern, canonical="digits")
+    strict = CustomType(name="member", pattern=MEMBER.pattern, canonical="digits", separators=False)
     off = _matcher(IdentifierRegistry.default(custom=[strict]))
     assert off.scan_text("회원 123,456,789") == []
     assert [h.id_type for h in off.scan_text("회원 123456789")] == ["member"]
