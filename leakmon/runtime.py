@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from crawlers import spool
 from crawlers.files import ReadLimits
 from crawlers.ingest import IngestSink, PostHook, RemovedHook, TradeScorer
 from leakmon.app import App
@@ -111,6 +112,7 @@ def build_sink(
 ) -> IngestSink:
     """The ingest sink with the configured evidence policy, reader limits and workflow hooks."""
     context = context or build_match_context(app)
+    spool.configure(app.settings.home / "spool")  # big attachments and rar copies stay in the workspace
     evidence = app.settings.evidence
     sealer = None
     if evidence.store_post_text == "encrypted" or evidence.store_files:

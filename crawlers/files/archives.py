@@ -23,6 +23,8 @@ import pyzipper
 import rarfile
 import stream_unzip
 
+from crawlers import spool as spools
+from crawlers.files import rartool
 from crawlers.files.budget import CapExceeded, MeteredReader, PrefixedReader
 from crawlers.files.context import Context, Item, Member
 from crawlers.files.decode import decode_name
@@ -45,7 +47,7 @@ def metered(source: IO[bytes], ctx: Context, locator: str, compressed: int | Non
 
 def spool(source: IO[bytes], limits_bytes: int) -> IO[bytes]:
     """Copy a stream into memory (or an anonymous temp file past ``limits_bytes``) for random access."""
-    handle = tempfile.SpooledTemporaryFile(max_size=limits_bytes)  # noqa: SIM115 - caller closes it
+    handle = tempfile.SpooledTemporaryFile(max_size=limits_bytes, dir=str(spools.root()))  # noqa: SIM115 - caller closes it
     shutil.copyfileobj(source, handle, BUFFER)
     handle.seek(0)
     return handle
@@ -318,7 +320,16 @@ def _spooled_members(member: Member, members: list[tuple[str, IO[bytes]]], ctx: 
 
 
 def rar_members(member: Member, handle: IO[bytes], ctx: Context) -> Iterator[Item]:
-    """Every file in a rar archive; stored members need no tool, compressed ones need unar/7z/unrar."""
+    """Every file in a rar archive; stored members need no tool, compressed ones need unar/7z/unrar.
+
+    The tool's temp copies stay in a spool folder removed afterwards; a tool still running when the
+    file's ``max_seconds`` run out is killed (``cap_time``).
+    """
+    with rartool.guarded(ctx.budget.seconds_left()) as watch:
+        yield from _rar_members(member, handle, ctx, watch)
+
+
+def _rar_members(member: Member, handle: IO[bytes], ctx: Context, watch: rartool.ToolWatch) -> Iterator[Item]:
     try:
         archive = rarfile.RarFile(handle)
     except rarfile.PasswordRequired:
@@ -346,9 +357,12 @@ def rar_members(member: Member, handle: IO[bytes], ctx: Context) -> Iterator[Ite
             if stream is None:
                 yield _encrypted(locator, ctx)
                 continue
-            with stream:
-                source = metered(stream, ctx, locator, info.compress_size)
+            watched = rartool.WatchedReader(stream, watch, lambda: ctx.budget.time_cap("the rar tool"))
+            with watched:
+                source = metered(cast(IO[bytes], watched), ctx, locator, info.compress_size)
                 yield from ctx.read_member(Member(locator, name, source, member.depth + 1, size=info.file_size))
+            if watch.expired:
+                raise ctx.budget.time_cap("the rar tool")
 
 
 def _open_rar_member(archive: rarfile.RarFile, info: rarfile.RarInfo, passwords: Sequence[str]) -> IO[bytes] | None:

@@ -51,6 +51,14 @@ class Budget:
         if time.monotonic() - self.started > self.limits.max_seconds:
             raise CapExceeded("cap_time", f"reading took longer than max_seconds={self.limits.max_seconds:g}; stopped")
 
+    def seconds_left(self) -> float:
+        """Wall-clock seconds before ``max_seconds`` is reached (0 when it is)."""
+        return max(0.0, self.limits.max_seconds - (time.monotonic() - self.started))
+
+    def time_cap(self, what: str) -> CapExceeded:
+        """The ``cap_time`` error for ``what`` (e.g. an external tool killed at the deadline)."""
+        return CapExceeded("cap_time", f"{what} ran past max_seconds={self.limits.max_seconds:g}; stopped")
+
     def add_member(self) -> None:
         """Count one archive member; raise :class:`CapExceeded` past ``max_members``."""
         self.members += 1

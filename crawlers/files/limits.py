@@ -87,5 +87,5 @@ class ReadLimits(BaseModel):
         default=16 * MiB,
         gt=0,
         description="Nested archives and 7z members are buffered in memory up to this size and in an "
-        "anonymous temporary file beyond it (never under the member's own name).",
+        "anonymous temporary file in the workspace's spool folder beyond it (never under the member's name).",
     )

@@ -8,6 +8,7 @@ from typing import IO
 import py7zr
 from py7zr.io import Py7zIO, WriterFactory
 
+from crawlers import spool
 from crawlers.files.budget import CapExceeded
 from crawlers.files.context import Context
 
@@ -18,7 +19,7 @@ class _SpoolWriter(Py7zIO):
     def __init__(self, factory: _SpoolFactory) -> None:
         self._factory = factory
         self.file: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
-            max_size=factory.ctx.limits.spool_memory_bytes
+            max_size=factory.ctx.limits.spool_memory_bytes, dir=str(spool.root())
         )
         self._size = 0
 

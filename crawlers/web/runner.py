@@ -15,8 +15,10 @@ import queue as queue_module
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from crawlers import spool
 from crawlers.interface import PostSink
 from crawlers.web.config import SourceConfig
 from crawlers.web.summary import CrawlSummary
@@ -47,6 +49,8 @@ class CrawlJob:
     frontier: str | None = None
     log_level: str = "WARNING"
     extra_settings: dict[str, Any] = field(default_factory=dict)
+    #: Where attachments too big for memory are spooled: the workspace's ``spool`` folder.
+    spool_dir: str | None = None
 
 
 class CrawlFailed(RuntimeError):
@@ -63,6 +67,8 @@ def crawl_here(job: CrawlJob, sink: PostSink, *, progress: ProgressCallback | No
     from crawlers.web.suffixes import use_bundled_public_suffixes
 
     use_bundled_public_suffixes()
+    if job.spool_dir is not None:
+        spool.configure(Path(job.spool_dir))  # also removes the spools of crawls that were killed
 
     engine = make_engine(job.database_url)
     sessions = make_sessionmaker(engine)

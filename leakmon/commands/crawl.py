@@ -103,6 +103,7 @@ def run_crawl(
         redis_url=settings.redis_url,
         frontier=frontier,
         extra_settings=dict(scrapy_settings or {}),
+        spool_dir=str(settings.home / "spool"),
     )
     factory = sink_factory or functools.partial(_app_sink, settings)
     return run_in_child(job, factory, progress=progress, timeout=timeout)

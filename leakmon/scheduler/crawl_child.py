@@ -62,6 +62,7 @@ def main() -> int:
             run_id=request["run_id"],
             redis_url=settings.redis_url,
             extra_settings={"LOG_ENABLED": False, **request.get("scrapy_settings", {})},
+            spool_dir=str(settings.home / "spool"),
         )
         summary = crawl_here(job, sink, progress=lambda s: emit("progress", s.to_dict()))
         emit("done", summary.to_dict())

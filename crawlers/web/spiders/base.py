@@ -4,7 +4,6 @@ capped attachment downloads, and the incremental state loaded before the crawl."
 from __future__ import annotations
 
 import re
-import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from twisted.python.failure import Failure
 from w3lib.url import canonicalize_url
 
+from crawlers import spool
 from crawlers.interface import PostSink
 from crawlers.model import Attachment, Finding
 from crawlers.web.config import SourceConfig
@@ -84,7 +84,7 @@ class WebSpider(scrapy.Spider):
         self.findings: list[Finding] = []
         self.present_posts: set[str] = set()
         self.missing_posts: set[str] = set()
-        self.tmpdir = Path(tempfile.mkdtemp(prefix="leakmon-crawl-"))
+        self.tmpdir = spool.create("crawl")  # inside the workspace; a killed crawl's is removed next time
 
     # -- requests -------------------------------------------------------------------------------
 
@@ -168,4 +168,4 @@ class WebSpider(scrapy.Spider):
 
     def closed(self, reason: str) -> None:
         self.summary.finish_reason = reason
-        shutil.rmtree(self.tmpdir, ignore_errors=True)
+        spool.remove(self.tmpdir)

@@ -59,6 +59,7 @@ def crawl(crawl_db: str, tmp_path: Path) -> Crawl:
             redis_url=redis_url,
             frontier=frontier,
             extra_settings=dict(TEST_SETTINGS),
+            spool_dir=str(tmp_path / "workspace" / "spool"),
         )
         factory = RecordingSinkFactory(sink_path or tmp_path / "events.jsonl", fail_marker)
         return run_in_child(job, factory, timeout=60)

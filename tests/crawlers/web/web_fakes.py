@@ -161,3 +161,26 @@ class EgressGuardSinkFactory:
 
         sys.addaudithook(hook)
         return RecordingSink(self.path)
+
+
+@dataclass(frozen=True)
+class KilledMidReadSinkFactory:
+    """A sink that reads half of the first on-disk attachment, then SIGKILLs its own (crawl) process."""
+
+    path: Path
+
+    def __call__(self, job: Any) -> RecordingSink:
+        return _KilledMidReadSink(self.path)
+
+
+class _KilledMidReadSink(RecordingSink):
+    def ingest(self, post: CrawledPost, **kwargs: Any) -> IngestResult:
+        import os
+        import signal
+
+        for attachment in post.attachments:
+            if attachment.path is not None:
+                with attachment.path.open("rb") as handle:
+                    handle.read(attachment.path.stat().st_size // 2)
+                os.kill(os.getpid(), signal.SIGKILL)
+        return super().ingest(post, **kwargs)
