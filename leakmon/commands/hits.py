@@ -15,7 +15,7 @@ from leakmon.workflows.cli_support import open_app, parse_since
 from leakmon.workflows.evidence import hit_post_text
 from leakmon.workflows.hitviews import COLUMNS, HitFilters, evidence_trail, list_hits
 from leakmon.workflows.incidents import refresh_for_hit
-from leakmon.workflows.triage import label_hit
+from leakmon.workflows.triage import RULE_COLUMNS, label_hit, remove_rule, rule_rows
 
 hits_app = typer.Typer(help="Hits: list with filters, show the evidence trail, label in triage.")
 
@@ -105,17 +105,58 @@ def label(
     ] = False,
     actor: ActorOption = None,
 ) -> None:
-    """Label a hit; a false positive also suppresses the same digest in the same source later."""
+    """Label a hit; a false positive also suppresses the same identifier in the same source later,
+    any other label lifts the suppression rules that cover the hit."""
     app = open_app()
     with app.sessions.begin() as session:
-        row = label_hit(session, hit_id, as_, actor=audit.resolve_actor(actor), note=note, everywhere=everywhere)
+        done = label_hit(session, hit_id, as_, actor=audit.resolve_actor(actor), note=note, everywhere=everywhere)
         incident = refresh_for_hit(session, hit_id, app.settings.incidents)
-        audit.record(session, "label_hit", f"hit {hit_id}", rows=1, actor=actor, details={"label": as_})
-        suppressed = row.rule_id is not None
+        details: dict[str, Any] = {"label": as_}
+        if done.lifted:
+            details["lifted_rules"] = list(done.lifted)
+        audit.record(session, "label_hit", f"hit {hit_id}", rows=1, actor=actor, details=details)
         incident_id = incident.id if incident else None
     app.close()
-    extra = " (suppressed from now on)" if suppressed else ""
+    extra = f" (suppressed from now on by rule {done.rule_id})" if done.rule_id is not None else ""
+    if done.lifted:
+        extra = f" (suppression rule {', '.join(map(str, done.lifted))} lifted)"
     console.print(f"hit {hit_id} labelled {as_}{extra}; incident: {incident_id or '-'}", markup=False)
+
+
+rules_app = typer.Typer(help="False-positive suppression rules: list them, remove one.")
+hits_app.add_typer(rules_app, name="rules")
+
+
+@rules_app.callback(invoke_without_command=True)
+def rules(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or jsonl.")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", help="Write here instead of stdout.")] = None,
+) -> None:
+    """List suppression rules: type, source, masked value, who made it, when and why."""
+    if ctx.invoked_subcommand is not None:
+        return
+    app = open_app()
+    with app.sessions() as session:
+        rows = rule_rows(session)
+    app.close()
+    write_records(rows, fmt=fmt, columns=RULE_COLUMNS, output=str(output) if output else None, title="rules")
+
+
+@rules_app.command("remove")
+def remove(
+    rule_id: Annotated[int, typer.Argument(help="Rule id (see `leakmon hits rules`).")],
+    note: Annotated[str, typer.Option("--note", help="Why (kept in the audit log).")] = "",
+    actor: ActorOption = None,
+) -> None:
+    """Remove one suppression rule (audited); later sightings are no longer labelled false positive."""
+    app = open_app()
+    with app.sessions.begin() as session:
+        row = remove_rule(session, rule_id)
+        details = {"id_type": row["id_type"], "source": row["source"], "note": note}
+        audit.record(session, "remove_rule", f"rule {rule_id}", rows=1, actor=actor, details=details)
+    app.close()
+    console.print(f"rule {rule_id} removed ({row['id_type']} {row['masked']} in {row['source']})", markup=False)
 
 
 def _text(value: Any) -> str:

@@ -1,28 +1,46 @@
 """Triage labels and false-positive suppression.
 
-A ``false_positive`` label creates a suppression rule for the hit's *context*: the same keyed
-digest of the same identifier type and form under the same HMAC key, seen at the same source
-(channel, forum or paste site; ``everywhere=True`` drops the source). Later runs label matching new
-hits ``false_positive`` automatically (``actor="rule:<id>"``), so they leave counts, exports and
-the legal clock, and the run records which rule applied.
+A ``false_positive`` label creates a suppression rule for the hit's *context*: the same identifier
+(the same subject's identifier of that type; for a hit without a subject, the same keyed digest of
+the same type and form) seen at the same source (channel, forum or paste site; ``everywhere=True``
+drops the source). Later runs label matching new hits ``false_positive`` automatically
+(``actor="rule:<id>"``), so they leave counts, exports and the legal clock, and the run records which
+rule applied. Any other label on a hit a rule covers lifts those rules: a human said it is real.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from leakmon.errors import InputError, NotFoundError
-from storage.models.cases import EXCLUDING_LABELS, LABELS, HitLabel
+from storage.models.cases import EXCLUDING_LABELS, LABELS, HitLabel, SuppressionRule
 from storage.models.core import HitRecord
-from storage.repositories.cases import add_label, add_rule, current_labels, matching_rules
+from storage.repositories.cases import add_label, current_labels
+from storage.repositories.cases_rules import add_rule, delete_rule, list_rules, rules_for
+
+RULE_COLUMNS = ["rule_id", "id_type", "source", "masked", "actor", "created_at", "note", "identity", "from_hit_id"]
 
 
 def is_excluded(label: HitLabel | None) -> bool:
     """A hit labelled false positive, seller contact or test data is not evidence of a leak."""
     return label is not None and label.label in EXCLUDING_LABELS
+
+
+@dataclass(frozen=True, slots=True)
+class Labelled:
+    """A label and what it did to suppression: the rule it made, or the rules it lifted."""
+
+    label: HitLabel
+    lifted: tuple[int, ...] = ()
+
+    @property
+    def rule_id(self) -> int | None:
+        return self.label.rule_id
 
 
 def label_hit(
@@ -34,8 +52,9 @@ def label_hit(
     note: str = "",
     everywhere: bool = False,
     at: datetime | None = None,
-) -> HitLabel:
-    """Label a hit; a false positive also becomes a suppression rule for later runs."""
+) -> Labelled:
+    """Label a hit; a false positive also becomes a suppression rule, any other label lifts the rules
+    that cover the hit (a confirmed hit must not keep its later sightings suppressed)."""
     if label not in LABELS:
         raise InputError(f"unknown label {label!r}; use one of {', '.join(LABELS)}")
     hit = session.get(HitRecord, hit_id)
@@ -43,21 +62,28 @@ def label_hit(
         raise NotFoundError(f"hit {hit_id} does not exist")
     at = at or datetime.now(UTC)
     rule_id = None
+    lifted: tuple[int, ...] = ()
     if label == "false_positive":
         rule = add_rule(session, hit, source=None if everywhere else hit.source, actor=actor, at=at, note=note)
         rule_id = rule.id
-    return add_label(session, hit.id, label, actor=actor, at=at, note=note, rule_id=rule_id)
+    else:
+        rules = rules_for(session, [hit]).get(hit.id, [])
+        lifted = tuple(rule.id for rule in rules)
+        for rule in rules:
+            delete_rule(session, rule)
+    return Labelled(add_label(session, hit.id, label, actor=actor, at=at, note=note, rule_id=rule_id), lifted)
 
 
 def apply_suppression(session: Session, hits: Sequence[HitRecord], *, at: datetime | None = None) -> list[int]:
     """Label the hits that a suppression rule covers; returns their ids."""
-    rules = matching_rules(session, hits)
+    rules = rules_for(session, hits)
     at = at or datetime.now(UTC)
     labelled = current_labels(session, rules)
     applied: list[int] = []
-    for hit_id, rule in rules.items():
+    for hit_id, matching in rules.items():
         if labelled.get(hit_id) is not None:
             continue  # a human already decided
+        rule = matching[0]
         add_label(
             session,
             hit_id,
@@ -69,3 +95,32 @@ def apply_suppression(session: Session, hits: Sequence[HitRecord], *, at: dateti
         )
         applied.append(hit_id)
     return applied
+
+
+def rule_rows(session: Session) -> list[dict[str, Any]]:
+    """Every suppression rule as a row (see :data:`RULE_COLUMNS`): masked value only, never a digest."""
+    return [_row(rule) for rule in list_rules(session)]
+
+
+def remove_rule(session: Session, rule_id: int) -> dict[str, Any]:
+    """Delete one rule; returns what it was (for the audit entry and the confirmation)."""
+    rule = session.get(SuppressionRule, rule_id)
+    if rule is None:
+        raise NotFoundError(f"suppression rule {rule_id} does not exist")
+    row = _row(rule)
+    delete_rule(session, rule)
+    return row
+
+
+def _row(rule: SuppressionRule) -> dict[str, Any]:
+    return {
+        "rule_id": rule.id,
+        "id_type": rule.id_type,
+        "source": rule.source or "(everywhere)",
+        "masked": rule.masked,
+        "actor": rule.actor,
+        "created_at": rule.created_at,
+        "note": rule.note,
+        "identity": "subject" if rule.subject_id is not None else "digest",
+        "from_hit_id": rule.from_hit_id,
+    }

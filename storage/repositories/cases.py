@@ -10,7 +10,7 @@ from typing import TypeVar, TypeVarTuple
 from sqlalchemy import Select, case, distinct, func, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
-from storage.models.cases import HitLabel, Incident, IncidentPost, PostScore, SuppressionRule
+from storage.models.cases import HitLabel, Incident, IncidentPost, PostScore
 from storage.models.core import AttachmentRecord, HitRecord, Post
 
 _CHUNK = 500
@@ -57,55 +57,6 @@ def add_label(
     session.add(row)
     session.flush()
     return row
-
-
-def add_rule(
-    session: Session, hit: HitRecord, *, source: str | None, actor: str, at: datetime, note: str
-) -> SuppressionRule:
-    """A suppression rule for ``hit``'s digest within ``source`` (None: everywhere); idempotent."""
-    existing = session.scalar(
-        select(SuppressionRule).where(
-            SuppressionRule.digest == hit.digest,
-            SuppressionRule.key_id == hit.key_id,
-            SuppressionRule.id_type == hit.id_type,
-            SuppressionRule.form == hit.form,
-            SuppressionRule.source.is_(None) if source is None else SuppressionRule.source == source,
-        )
-    )
-    if existing is not None:
-        return existing
-    rule = SuppressionRule(
-        key_id=hit.key_id,
-        id_type=hit.id_type,
-        form=hit.form,
-        digest=hit.digest,
-        source=source,
-        note=note,
-        actor=actor,
-        created_at=at,
-        from_hit_id=hit.id,
-    )
-    session.add(rule)
-    session.flush()
-    return rule
-
-
-def matching_rules(session: Session, hits: Sequence[HitRecord]) -> dict[int, SuppressionRule]:
-    """For each hit a rule suppresses, that rule (same key, type, form, digest; same source or global)."""
-    if not hits:
-        return {}
-    by_digest: dict[bytes, list[SuppressionRule]] = {}
-    for part in chunks(sorted({h.digest for h in hits})):
-        for rule in session.scalars(select(SuppressionRule).where(SuppressionRule.digest.in_(part))):
-            by_digest.setdefault(rule.digest, []).append(rule)
-    found: dict[int, SuppressionRule] = {}
-    for hit in hits:
-        for rule in by_digest.get(hit.digest, ()):
-            same_identity = (rule.key_id, rule.id_type, rule.form) == (hit.key_id, hit.id_type, hit.form)
-            if same_identity and rule.source in (None, hit.source):
-                found[hit.id] = rule
-                break
-    return found
 
 
 # -- incidents ------------------------------------------------------------------------------------

@@ -264,3 +264,30 @@ def test_hits_show_text_decrypts_the_sealed_post_text_audited(cli_db: Db, capsys
     no_text = run_cli(capsys, "hits", "show", str(json.loads(ad_hit.out)["hit_id"]), "--text")
     assert no_text.code == 2
     assert "has no stored text" in no_text.err
+
+
+def test_hits_rules_list_and_remove_audited(cli_db: Db, capsys: CaptureFixture) -> None:
+    """Issue 16 item 2: suppression rules are visible (type, source, masked value, who, when, why)."""
+    s = seed(cli_db)
+    assert run_cli(capsys, "hits", "label", str(s.hit), "--as", "false_positive", "--note", "QA row").code == 0
+    listed = run_cli(capsys, "hits", "rules", "--format", "jsonl")
+    assert listed.code == 0, listed.err
+    (rule,) = [json.loads(line) for line in listed.out.splitlines()]
+    assert (rule["id_type"], rule["source"], rule["actor"], rule["note"]) == (
+        "name",
+        "kr_db_market",
+        "tester",
+        "QA row",
+    )
+    assert rule["masked"] == "***"
+    assert rule["created_at"]
+    _no_secrets(listed.out)
+    removed = run_cli(capsys, "hits", "rules", "remove", str(rule["rule_id"]), "--actor", "lead")
+    assert removed.code == 0, removed.err
+    assert run_cli(capsys, "hits", "rules", "--format", "jsonl").out == ""
+    assert ("lead", "remove_rule", 1) in _audit_actions(cli_db)
+    assert run_cli(capsys, "hits", "rules", "remove", str(rule["rule_id"])).code == 4
+    relabel = run_cli(capsys, "hits", "label", str(s.hit), "--as", "false_positive")
+    assert "suppressed from now on" in relabel.out
+    confirmed = run_cli(capsys, "hits", "label", str(s.hit), "--as", "confirmed")
+    assert "lifted" in confirmed.out

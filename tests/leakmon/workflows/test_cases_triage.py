@@ -71,3 +71,42 @@ def test_confidence_grows_with_distinct_subjects(db: Db, subjects: int, low: flo
         post = w.leak("chan_a", "1", [f"s{i}" for i in range(subjects)], file_sha="e" * 64, trade_score=0.0)
         score = w.session.get_one(PostScore, post.id).confidence
     assert low <= score <= high
+
+
+def test_relabelling_a_false_positive_lifts_its_rule(db: Db) -> None:
+    """Issue 16 item 2: after false positive then confirmed, new sightings count again."""
+    from storage.models.cases import Incident
+    from storage.repositories.cases import incident_of_post
+
+    with db.world() as w:
+        first = w.post("chan_a", "1", trade_score=0.0)
+        hit = w.hit(first, "u1")
+        w.ingest(first, [hit])
+        made = label_hit(w.session, hit.id, "false_positive", actor="alice", note="looked like our test line")
+        assert made.rule_id is not None
+        confirmed = label_hit(w.session, hit.id, "confirmed", actor="bob", note="it is a customer")
+        assert confirmed.lifted == (made.rule_id,)
+        later = w.post("chan_a", "2", trade_score=0.0)
+        again = w.hit(later, "u1")
+        w.ingest(later, [again])
+        assert again.id not in current_labels(w.session, [again.id])
+        incident_id = incident_of_post(w.session, later.id)
+        assert incident_id is not None
+        assert w.session.get_one(Incident, incident_id).subject_count == 1
+
+
+def test_rule_follows_the_subject_not_the_digest(db: Db) -> None:
+    """A rule holds (subject, type), so the same subject's identifier under another key is still covered."""
+    from tests.leakmon.workflows.world import digest
+
+    with db.world() as w:
+        first = w.post("chan_a", "1")
+        hit = w.hit(first, "u1")
+        w.ingest(first, [hit])
+        label_hit(w.session, hit.id, "false_positive", actor="alice")
+        later = w.post("chan_a", "2")
+        rekeyed = w.hit(later, "u1")
+        rekeyed.digest, rekeyed.key_id = digest("phone:u1 under the new key"), "k-new"
+        w.session.flush()
+        w.ingest(later, [rekeyed])
+        assert current_labels(w.session, [rekeyed.id])[rekeyed.id].label == "false_positive"
