@@ -90,7 +90,9 @@ def show(case_id: Annotated[int, typer.Argument(help="Case id.")]) -> None:
 @takedown_app.command("draft")
 def draft(
     case_id: Annotated[int, typer.Argument(help="Case id.")],
-    to: Annotated[str, typer.Option("--to", help="telegram, kisa or host.")],
+    to: Annotated[
+        str, typer.Option("--to", help="telegram or host (English), kisa or host-kr (Korean, for Korean hosts).")
+    ],
     output: Annotated[Path | None, typer.Option("--output", help="Write here instead of stdout.")] = None,
     actor: ActorOption = None,
 ) -> None:

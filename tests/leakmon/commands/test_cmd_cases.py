@@ -131,7 +131,7 @@ def test_takedown_commands(cli_db: Db, capsys: CaptureFixture, tmp_path: Path) -
     assert "case 1 is requested and can move to expired, refused, removed, not open" in refused.err
     draft = run_cli(capsys, "takedown", "draft", "1", "--to", "kisa")
     assert draft.code == 0, draft.err
-    for needed in ("jebo@pirst.kr", "-1001234567890", FILE, "@seller_kr", "rrn: 1 items, 1 people", "UTC"):
+    for needed in ("jebo@pirst.kr", "-1001234567890", FILE, "@seller_kr", "rrn: 1건, 1명", "UTC"):
         assert needed in draft.out
     _no_secrets(draft.out)
     assert "010-****" not in draft.out
