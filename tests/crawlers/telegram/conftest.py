@@ -8,11 +8,17 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import telethon
 from tg_fakes import Dials, FakeSink, FakeTelegramClient, World, make_config
 
 from crawlers.telegram.reader import ReaderDeps
 from crawlers.telegram.source import TelethonSource
 from crawlers.telegram.state import MemoryChatState
+
+
+def pytest_report_header() -> str:
+    """Which Telethon the Telegram tests ran on (`make test` runs them on 1.39 and the pinned one)."""
+    return f"telethon {telethon.__version__}"
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ import asyncio
 import io
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -127,7 +128,11 @@ def test_string_session_wins_and_credentials_are_required(tmp_path: Path) -> Non
         make_session(make_config())
     with pytest.raises(AccountError, match="api_id and api_hash"):
         telethon_client(make_config(), StringSession())
-    client = telethon_client(make_config(api_id=1, api_hash=SecretStr("x" * 32)), StringSession())
+
+    async def build() -> Any:  # clients are made on the running loop (Telethon 1.39 needs one)
+        return telethon_client(make_config(api_id=1, api_hash=SecretStr("x" * 32)), StringSession())
+
+    client = asyncio.run(build())
     assert client.flood_sleep_threshold == 0
 
 
