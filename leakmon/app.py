@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from leakmon.errors import ConfigError
@@ -23,10 +27,23 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
-        url = self.settings.resolved_database_url
-        if url.startswith("sqlite:///"):
-            self.settings.home.mkdir(parents=True, exist_ok=True)
-        return make_engine(url)
+        """The database engine; a missing SQLite file is a sentence, never created as a side effect."""
+        database = sqlite_file(self.settings.resolved_database_url)
+        if database is not None and not database.exists():
+            raise ConfigError(f"no leakmon database at {database}; run `leakmon init` to create the workspace")
+        try:
+            return make_engine(self.settings.resolved_database_url)
+        except (ArgumentError, ImportError) as exc:
+            supported = "leakmon supports sqlite:/// and postgresql:// URLs"
+            raise ConfigError(f"cannot use database_url {self.database_label}: {exc}; {supported}") from None
+
+    @property
+    def database_label(self) -> str:
+        """The database URL without its password, for messages."""
+        try:
+            return make_url(self.settings.resolved_database_url).render_as_string(hide_password=True)
+        except ArgumentError:
+            return "(unparsable URL)"
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
@@ -36,7 +53,23 @@ class App:
     def keyring(self) -> Keyring:
         return load_keyring(self.settings.resolved_key_file)
 
+    def create_workspace(self) -> None:
+        """Create (or tighten) the workspace: folder 0700, SQLite database and its -wal/-shm 0600."""
+        home = self.settings.home
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        home.chmod(0o700)
+        database = sqlite_file(self.settings.resolved_database_url)
+        if database is None:
+            return
+        database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+        for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                path.chmod(0o600)
+
     def migrate(self) -> None:
+        """Create the workspace if needed and bring the schema up to date (what `leakmon init` does)."""
+        self.create_workspace()
         upgrade(self.engine)
 
     def require_schema(self) -> None:
@@ -50,3 +83,14 @@ class App:
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for other databases and for ``:memory:``)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)

@@ -1,6 +1,26 @@
-"""Typed domain errors; the CLI maps each to one clear sentence and an exit code."""
+"""Typed domain errors; the CLI maps each to one clear sentence and an exit code.
+
+Exit codes (README and ``leakmon --help`` list the same table):
+
+====  ==========================================================================================
+0     done (also when nothing was found)
+1     the work ran and reports a failure: a hit with ``--fail-on-hit``, a failed crawl or run, an
+      undelivered alert, a broken audit chain
+2     bad usage, configuration or input (an unknown option value, a typo in the settings, an
+      unreadable file, a workspace that was never initialised)
+3     the key file is missing, unreadable or unsafe
+4     a named thing (hit, incident, case, source) does not exist
+5     another scheduler holds the job store; a Telegram account problem
+6     Telegram cannot be reached right now
+7     the database cannot be reached or opened
+8     the workspace cannot be written: the disk is full, the file system is read-only, or permission
+      is denied
+====  ==========================================================================================
+"""
 
 from __future__ import annotations
+
+import errno
 
 
 class LeakmonError(Exception):
@@ -27,3 +47,47 @@ class NotFoundError(LeakmonError):
     """A named thing (incident, case, source) does not exist."""
 
     exit_code = 4
+
+
+class DatabaseUnavailable(LeakmonError):
+    """The database server cannot be reached, or the database cannot be opened."""
+
+    exit_code = 7
+
+
+class StorageError(LeakmonError):
+    """The workspace cannot be written: disk full, read-only file system, permission denied."""
+
+    exit_code = 8
+
+
+#: The ``errno`` values that mean "the machine's storage refused", not "leakmon has a bug".
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+_SQLITE_STORAGE = ("disk is full", "readonly database", "unable to open database file", "disk i/o error")
+
+
+def storage_error(exc: OSError) -> StorageError | None:
+    """One sentence for an OSError the operator must fix (full disk, read-only, permissions)."""
+    if exc.errno not in STORAGE_ERRNOS:
+        return None
+    where = f" {exc.filename}" if exc.filename else ""
+    hint = {
+        errno.ENOSPC: "free some space",
+        errno.EDQUOT: "free some space or raise the quota",
+        errno.EFBIG: "the file size limit was reached",
+        errno.EROFS: "leakmon needs a writable workspace for this command",
+    }.get(exc.errno, "check the workspace's owner and permissions")
+    return StorageError(f"cannot write{where}: {exc.strerror or errno.errorcode[exc.errno]} ({hint})")
+
+
+def database_error(exc: Exception, where: str | None = None) -> LeakmonError:
+    """One sentence for a database that cannot be reached, opened or written.
+
+    ``exc`` is SQLAlchemy's OperationalError/InterfaceError; ``where`` the URL without password.
+    """
+    original = getattr(exc, "orig", None) or exc
+    reason = (str(original).strip().splitlines() or [type(original).__name__])[0]
+    target = f"the database {where}" if where else "the database"
+    if any(marker in reason.lower() for marker in _SQLITE_STORAGE):
+        return StorageError(f"cannot write {target}: {reason}")
+    return DatabaseUnavailable(f"cannot use {target}: {reason}")

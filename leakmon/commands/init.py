@@ -11,9 +11,11 @@ from storage.repositories.keys import record_key
 
 
 def init() -> None:
-    """Create the workspace, bring the database schema up to date and create a key file if none exists."""
+    """Create the workspace (folder 0700, files 0600), bring the schema up to date, create a key file if none exists.
+
+    The only command that creates the workspace; on an existing one it tightens the modes.
+    """
     app = App()
-    app.settings.home.mkdir(parents=True, exist_ok=True)
     app.migrate()
     ring, created = ensure_keyring(app.settings.resolved_key_file)
     for purpose in ADDED_ON_USE:

@@ -78,7 +78,8 @@ class SchedulerLock:
         database = self.engine.url.database
         if not database or database == ":memory:":
             raise LeakmonError("the scheduler needs a file-backed SQLite database (not :memory:)")
-        return Path(database + ".scheduler.lock")
+        # Beside the real file: a symlink or another relative path to it must find the same lock.
+        return Path(f"{Path(database).resolve()}.scheduler.lock")
 
     def _acquire_file(self) -> None:
         path = self.lock_path()
