@@ -261,3 +261,46 @@ def test_partial_forms_can_be_switched_off(
     result = run_cli(capsys, "scan", str(masked), "--format", "jsonl", "--no-store")
     kinds = sorted(json.loads(line)["match_kind"] for line in result.out.splitlines())
     assert kinds == ["composite", "exact"]  # the masked number is no longer partial evidence
+
+
+def _ring(workspace: Path) -> dict[str, object]:
+    ring: dict[str, object] = json.loads((workspace / "keys.json").read_text())["hmac"]
+    return ring
+
+
+def test_key_rotation_refuses_to_shrink_and_takes_a_mapping_per_file(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 16 item 3: a file left out of rotate no longer silently stops matching."""
+    _setup(capsys, tmp_path)
+    other = tmp_path / "crm.csv"
+    other.write_text("CUSTNO,휴대폰\ncust-005,010-3141-5926\n", encoding="utf-8")
+    imported = run_cli(
+        capsys, "protect", "import", str(other), "--subject-column", "CUSTNO", "--column", "휴대폰=phone"
+    )
+    assert imported.code == 0, imported.err
+    before = _ring(workspace)
+    shrunk = run_cli(capsys, "keys", "rotate", "--source", str(tmp_path / "p.csv"))
+    assert shrunk.code == 2
+    assert "--allow-shrink" in shrunk.err
+    assert _ring(workspace) == before  # no inactive key left behind
+    broken = run_cli(capsys, "keys", "rotate", "--source", f"{other}::subject_column=nosuch")
+    assert broken.code == 2
+    assert _ring(workspace) == before
+    rotated = run_cli(
+        capsys,
+        "keys",
+        "rotate",
+        "--source",
+        str(tmp_path / "p.csv"),
+        "--source",
+        f"{other}::subject_column=CUSTNO;휴대폰=phone",
+    )
+    assert rotated.code == 0, rotated.err
+    assert _ring(workspace)["active"] != before["active"]
+    leak = tmp_path / "leak5.txt"
+    leak.write_text("연락처 010-3141-5926\n", encoding="utf-8")
+    result = run_cli(capsys, "scan", str(leak), "--format", "jsonl", "--no-store")
+    assert {json.loads(line)["subject_ref"] for line in result.out.splitlines()} == {"cust-005"}
+    smaller = run_cli(capsys, "keys", "rotate", "--source", str(tmp_path / "p.csv"), "--allow-shrink")
+    assert smaller.code == 0, smaller.err
