@@ -9,7 +9,7 @@ STAMP := $(VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup test test-telethon-oldest test-fast lint bench demo clean
+.PHONY: setup test test-telethon-oldest test-fast lint bench eval demo clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -41,6 +41,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python scripts/bench.py
+
+eval: $(STAMP)
+	$(VENV)/bin/python scripts/eval_detect.py
 
 demo: $(STAMP)
 	$(VENV)/bin/python scripts/demo.py

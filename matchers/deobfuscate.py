@@ -68,7 +68,6 @@ LAST_GROUP_LETTERS = SWAP_LETTERS | {
 _HD = "|".join(HANGUL_DIGITS).encode()
 _HD_SET = "".join(HANGUL_DIGITS)
 _SW = "".join(SWAP_LETTERS).encode()
-_LG = "".join(k for k in LAST_GROUP_LETTERS if k not in SWAP_LETTERS)
 #: One Hangul syllable in UTF-8.
 _H = rb"(?:\xea[\xb0-\xbf][\x80-\xbf]|[\xeb\xec][\x80-\xbf][\x80-\xbf]|\xed[\x80-\x9e][\x80-\xbf])"
 _PROV = b"|".join(re.escape(a).encode() for a in sorted(PROVINCES, key=len, reverse=True))
@@ -320,7 +319,7 @@ def _join_lines(norm: Norm) -> Norm:
 
 
 # ------------------------------------------------------------------ spaced letters
-_SPACED_RUN = re.compile(r"(?<!\S)[A-Za-z0-9._%+\-@](?: [A-Za-z0-9._%+\-@]){5,}(?!\S)")
+_SPACED_RUN = re.compile(r"(?<![^\s,;|\"'(<\[])[A-Za-z0-9._%+\-@](?: [A-Za-z0-9._%+\-@]){5,}(?![^\s,;|\"')>\]])")
 
 
 def _undo_spaced(norm: Norm) -> Norm:
@@ -431,7 +430,7 @@ _HANGUL_LEADS = bytes(sorted({c.encode()[0] for c in HANGUL_DIGITS} | {"골".enc
 
 _TLD_B = _TLDS.encode()
 _LOCAL_B = rb"[A-Za-z0-9._%+-]"
-_SWAP_LAST = _LG.encode()
+_SWAP_LAST = "".join(LAST_GROUP_LETTERS).encode()
 
 #: In the order classes are reported in (stored labels keep it: append new classes at the end).
 OBFUSCATIONS: tuple[Obfuscation, ...] = (
@@ -489,7 +488,8 @@ OBFUSCATIONS: tuple[Obfuscation, ...] = (
         name=OBF_HANGUL_DIGITS,
         triggers=(
             rb"(?:" + _HD + rb"){3}",
-            rb"(?:" + _HD + rb")[0-9]|[0-9](?:" + _HD + rb")[0-9]|[0-9]{3}(?:" + _HD + rb")(?:[-. ,]|$)",  # 공1공
+            # mixed with digits (공1공, 09일공, 436이): not a date's 12일 or a 3일 in prose
+            rb"(?:" + _HD + rb")[0-9]|[0-9](?:" + _HD + rb"){2}|[0-9]{3}(?:" + _HD + rb")(?:[^\xea-\xed]|$)",
         ),
         anchors=_HANGUL_LEADS,
         hint=re.compile(r"[" + _HD_SET + r"]"),
@@ -514,6 +514,7 @@ OBFUSCATIONS: tuple[Obfuscation, ...] = (
             rb"@[A-Za-z0-9-]+(?: +\.|\. +| +(?i:dot) +)[A-Za-z]",  # spaced dots or "dot" in a domain
             rb"(?i:[a-z0-9] +at +[a-z0-9-]+(?: *\. *| +dot +)(?:" + _TLD_B + rb")\b)",  # bare-word "at"
             rb"[A-Za-z0-9] *\xec\x95\xb3 *[A-Za-z0-9]",  # 앳
+            rb"[(\[{<] *(?:\xec\x95\xb3|\xeb\x8b\xb7|\xec\xa0\x90) *[)\]}>]",  # (앳) [닷] {점}
             rb"[A-Za-z0-9] *(?:\xeb\x8b\xb7|\xec\xa0\x90) *(?i:" + _TLD_B + rb")",  # 닷, 점 before a label
         ),
         anchors=b"@()[]{}_aA\xea\xeb\xec",
@@ -617,7 +618,8 @@ TRIGGER_TABLE = trigger_table()
 _TRIGGER: Any = re2.compile(TRIGGER)
 _TRIGGER_GROUPED: Any = re2.compile(TRIGGER + b"|(?:" + GROUPED_TRIGGER + b")")
 
-_LOOSE = re.compile(r"(?<![0-9A-Za-z])\+?[0-9](?:[ \t.\-/_()\r\n]{0,3}[0-9]){6,18}(?![0-9A-Za-z])")
+#: A digit run with separators inside (not tabs: they delimit the fields of a row).
+_LOOSE = re.compile(r"(?<![0-9A-Za-z])\+?[0-9](?:[ .\-/_()\r\n]{0,3}[0-9]){6,18}(?![0-9A-Za-z])")
 _MASK_HINT = re.compile(r"[*＊●○◯]|[xX]{3}")
 #: Digit counts each numeric type can have (to skip hopeless loose runs cheaply).
 _LOOSE_TYPES = (("phone", 9, 15), ("rrn", 13, 13), ("card", 13, 19))
@@ -663,7 +665,9 @@ def grouped_types(recs: Sequence[Recognizer]) -> list[CustomRecognizer]:
     return [r for r in recs if isinstance(r, CustomRecognizer) and r.grouped]
 
 
-_GROUP_SEP = re.compile(r"(?<=[0-9])[ ,](?=[0-9])")
+#: Digits grouped with one separator throughout (123,456,789; 123 456 7890): a row's other
+#: separator (the comma between CSV fields) ends the number.
+_GROUPED = re.compile(r"(?<![0-9])[0-9]{1,4}([ ,])[0-9]{3,4}(?:\1[0-9]{3,4})*(?![0-9])")
 
 
 def extract(seg: str, first_line: int, recs: Sequence[Recognizer], masked: Sequence[Recognizer]) -> list[SlowCandidate]:
@@ -724,8 +728,8 @@ def extract(seg: str, first_line: int, recs: Sequence[Recognizer], masked: Seque
             if found is not None:
                 emit(loose_rec, found[0], "full", (s, e), (*found[1], OBF_SEPARATORS), "loose", norm)
     grouped = grouped_types(recs)
-    if grouped and _GROUP_SEP.search(text):
-        closed = _substitute(norm, _GROUP_SEP, lambda m: "", BIT[OBF_SEPARATORS])
+    if grouped and _GROUPED.search(text):
+        closed = _substitute(norm, _GROUPED, lambda m: m.group(0).replace(m.group(1), ""), BIT[OBF_SEPARATORS])
         for custom in grouped:
             for m in custom.scan_pattern.finditer(closed.text) if custom.scan_pattern is not None else ():
                 found = custom.canonicalize(m.group(0)) if closed.changed(*m.span()) else None

@@ -1,4 +1,6 @@
-"""HTML pages: visible text only (no markup, scripts or styles), one text line per line."""
+"""HTML pages: visible text only (no markup, scripts or styles). Block elements and ``<br>`` end a
+line; inline elements do not, so ``010-<b>1234</b>-5678`` stays one value (the same rule as a crawled
+page's text, :func:`crawlers.web.text.element_text`)."""
 
 from __future__ import annotations
 
@@ -11,13 +13,11 @@ from crawlers.files.context import Context, Item, Member
 from crawlers.files.decode import detect_encoding
 from crawlers.files.lines import split_lines
 from crawlers.files.text import text_blocks
-
-_VISIBLE = "//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]"
+from crawlers.web.text import element_text
 
 
 def html_blocks(member: Member, ctx: Context, data: bytes) -> Iterator[Item]:
     """Text lines of a page (at most ``max_document_bytes``); unit ``line`` counts extracted lines."""
     _, text = html_to_unicode(None, data, auto_detect_fun=lambda body: detect_encoding(body[:65536])[0])
-    lines = (line.strip() for node in Selector(text=text).xpath(_VISIBLE).getall() for line in node.splitlines())
-    visible = "\n".join(line for line in lines if line)
+    visible = element_text(Selector(text=text))
     yield from text_blocks(member, split_lines([visible + "\n"], member.locator, ctx.limits.max_line_bytes))

@@ -71,6 +71,11 @@ CLASS_ROWS: list[tuple[str, str, set[tuple[str, str, tuple[int, ...]]]]] = [
     ("letter_swap last group B", "010-4444-555S 010-4444-555B", {("phone", "exact", (11,))}),
     ("hangul_digits mixed", "공1공-2222-3333 공1공-2222-3334", {PHONE10}),
     ("hangul_digits mixed 2", "010-이222-삼333, 010-이222-삼334", {PHONE10}),
+    ("email_words [앳]", "park99 [앳] gmail.com park98 [앳] gmail.com", {EMAIL10}),
+    ("letter_swap last l", "010-2222-333l? 010-2222-334l", set()),  # l is 1: 3331 is nobody's
+    ("letter_swap last O", "010-4444-555S 010-4444-55O5", {("phone", "exact", (11,))}),
+    ("hangul_digits trailing", "010-2222-33삼삼\n010-2222-33삼사", {PHONE10}),
+    ("line_break in a tab row", "010-2222- 3333\t010-2222-3334\t박지성", {PHONE10}),
     ("grouped custom commas", "회원 123,456,789 / 123,456,788", {("member", "exact", (13,))}),
     ("grouped custom spaces", "회원 123 456 789 / 123 456 788", {("member", "exact", (13,))}),
 ]
@@ -104,6 +109,7 @@ ADDRESS_FORMS = [
     "서울 특별시 강남구 테헤란로 123, 101동 1001호",
     "서울특별시강남구테헤란로123, 101동1001호",
     "서울 강남구테헤란로 123 , 101 동 1001 호",
+    "서울특별시  강남구  테헤란로   123 ,  101 동 1001 호",
     "서울특별시 강남구 테헤란로 123, 제101동 제1001호",
     "서울특별시 강남구 테헤란로 123, 101-1001",
     "(06236) 서울특별시 강남구 테헤란로 123, 101동 1001호 (역삼동)",

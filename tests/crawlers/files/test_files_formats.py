@@ -297,3 +297,14 @@ def test_csv_malformed_quoting_keeps_raw_lines_and_reads_on() -> None:
         "bad.csv:row 5": "Choi,010-7777-8888",
     }
     assert kinds(items) == []
+
+
+def test_html_inline_markup_does_not_split_a_value() -> None:
+    # Issue 13: a page scanned as a file kept every text node on its own line, so a phone number
+    # split by inline tags was three lines; inline elements now join, block elements still break.
+    page = (
+        "<html><body><p>연락처 <span>010</span>-<span>1234</span>-<b>5678</b></p>"
+        "<table><tr><td>kim@naver.com</td><td>서울</td></tr></table><p>a<br>b</p></body></html>"
+    )
+    (block,) = blocks(list(read_bytes("page.html", page.encode())))
+    assert block.text.split("\n") == ["연락처 010-1234-5678", "kim@naver.com", "서울", "a", "b"]
