@@ -1,7 +1,9 @@
 """User-declared identifier types (``[identifiers.custom.NAME]`` in config).
 
-``pattern`` is a regex; ASCII patterns run on RE2 over bytes in the hot path, others on stdlib ``re``
-over text. ``canonical`` is ``digits`` (keep digits), ``lowercase`` (case-fold) or ``strip`` (trim).
+``pattern`` is an RE2 regex (linear time on any input: no backreferences or look-around; a pattern
+RE2 cannot compile is refused, never run on stdlib ``re``). It runs over UTF-8 bytes in the hot path
+and over de-obfuscated text in the slow path. ``canonical`` is ``digits`` (keep digits),
+``lowercase`` (case-fold) or ``strip`` (trim).
 """
 
 from __future__ import annotations
@@ -40,11 +42,26 @@ class CustomType:
             raise ValueError("canonical must be digits, lowercase or strip")
         if self.separators and self.canonical != "digits":
             raise ValueError(f"custom type {self.name}: separators needs canonical = digits")
-        try:
-            re.compile(self.pattern)
-        except re.error as exc:
-            raise ValueError(f"custom type {self.name}: invalid pattern ({exc})") from None
+        compile_re2(self.name, self.pattern)
         object.__setattr__(self, "context", tuple(self.context))
+
+
+def compile_re2(name: str, pattern: str | bytes) -> Any:
+    """``pattern`` compiled by RE2; ValueError when it is invalid or needs a backtracking engine.
+
+    pyre2 silently hands patterns RE2 cannot run (backreferences, look-around) to stdlib ``re``,
+    whose backtracking is exponential on hostile lines (``(a+)+$``): such a pattern is refused.
+    """
+    try:
+        compiled = re2.compile(pattern)
+    except Exception as exc:
+        raise ValueError(f"custom type {name}: invalid pattern ({str(exc)[:120]})") from None
+    if isinstance(compiled, re2.FallbackPattern):
+        raise ValueError(
+            f"custom type {name}: the pattern needs backreferences or look-around, which RE2 does not "
+            "support (only linear-time patterns are accepted); rewrite it without them"
+        )
+    return compiled
 
 
 def apply_rule(rule: str, raw: str) -> str:
@@ -66,29 +83,18 @@ class CustomRecognizer(Recognizer):
         self.id_type = spec.name  # type: ignore[misc]
         self.domain = spec.name  # type: ignore[misc]
         self.context_words = tuple(w.casefold() for w in spec.context)  # type: ignore[misc]
-        self._text_re = re.compile(spec.pattern)
-        self.scan_pattern = self._text_re  # type: ignore[misc]
+        self.scan_pattern = compile_re2(spec.name, spec.pattern)  # type: ignore[misc]  # RE2 on text
         self.grouped = spec.canonical == "digits" and spec.separators is not False
-        self._bytes_re: Any = None
-        if spec.pattern.isascii():
-            try:
-                self._bytes_re = re2.compile(spec.pattern.encode())
-            except Exception:
-                self._bytes_re = None
-        self.fast_pattern = spec.pattern.encode()  # type: ignore[misc]  # find_all picks RE2 or stdlib
+        self._bytes_re: Any = compile_re2(spec.name, spec.pattern.encode())  # RE2 on UTF-8 bytes
+        self.fast_pattern = spec.pattern.encode()  # type: ignore[misc]
 
     def find_all(self, block: bytes) -> list[bytes]:
         """All matches in a UTF-8 block (whole match, whatever groups the user pattern has)."""
-        if self._bytes_re is not None:
-            if self._bytes_re.groups == 0:
-                return list(self._bytes_re.findall(block))
-            return [m.group(0) for m in self._bytes_re.finditer(block)]
-        text = block.decode("utf-8", "replace")
-        return [m.group(0).encode() for m in self._text_re.finditer(text)]
+        if self._bytes_re.groups == 0:
+            return list(self._bytes_re.findall(block))
+        return [m.group(0) for m in self._bytes_re.finditer(block)]
 
     def matches_at(self, block: bytes, pos: int, raw: bytes) -> bool:
-        if self._bytes_re is None:
-            return True  # stdlib fallback: the raw text itself is the evidence
         m = self._bytes_re.match(block, pos)
         return m is not None and m.group(0) == raw
 

@@ -26,7 +26,7 @@ PEOPLE: dict[int, dict[str, str]] = {
     13: {"email": "kim123@hanmail.net", "member": "123456789"},
     14: {"address": "광주광역시 북구 우치로 10, 3층", "phone": "062-123-4567"},
 }
-MEMBER = CustomType(name="member", pattern=r"(?<![0-9])[0-9]{9}(?![0-9])", canonical="digits")
+MEMBER = CustomType(name="member", pattern=r"\b[0-9]{9}\b", canonical="digits")  # RE2: no look-around
 
 
 def _matcher(registry: IdentifierRegistry) -> Matcher:
