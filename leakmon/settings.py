@@ -41,10 +41,14 @@ class EvidenceSettings(Section):
     retention_days: int = Field(180, ge=1, description="Days to keep raw evidence before `purge`.")
 
 
+#: Upper bound of worker processes (``--jobs``, ``scan.jobs``): more than the CPUs only adds memory.
+MAX_JOBS = os.cpu_count() or 1
+
+
 class ScanSettings(Section):
     """Matching options."""
 
-    jobs: int = Field(1, ge=1, description="Worker processes for big files.")
+    jobs: int = Field(1, ge=1, le=MAX_JOBS, description="Worker processes for big files (at most the CPU count).")
     min_confidence: float = Field(0.0, ge=0, le=1, description="Hits below this are not reported.")
 
 

@@ -13,6 +13,7 @@ from leakmon.app import App
 from leakmon.output import console, err_console, write_records
 from leakmon.progress import byte_progress
 from leakmon.protect import ImportReport, hash_rows, open_planned, read_hashed, write_hashed
+from leakmon.settings import MAX_JOBS
 from storage.repositories.keys import record_key
 from storage.repositories.protected import ProtectedLoader, StagedRow, set_stats, subject_count
 
@@ -21,7 +22,12 @@ protect_app = typer.Typer(help="Manage the protected identifier set (stored as k
 SubjectColumn = Annotated[str, typer.Option("--subject-column", help="Column holding the opaque subject reference.")]
 Jobs = Annotated[
     int | None,
-    typer.Option("--jobs", min=1, help="Worker processes that normalize and hash (default: the scan.jobs setting)."),
+    typer.Option(
+        "--jobs",
+        min=1,
+        max=MAX_JOBS,
+        help="Worker processes that normalize and hash, at most the CPU count (default: the scan.jobs setting).",
+    ),
 ]
 ColumnMap = Annotated[
     list[str] | None,

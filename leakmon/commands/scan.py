@@ -9,6 +9,7 @@ import typer
 
 from leakmon.app import App
 from leakmon.output import err_console, write_records
+from leakmon.settings import MAX_JOBS
 
 
 def scan(
@@ -23,7 +24,12 @@ def scan(
     fail_on_hit: Annotated[bool, typer.Option("--fail-on-hit", help="Exit 1 when any hit is found.")] = False,
     jobs: Annotated[
         int | None,
-        typer.Option("--jobs", min=1, help="Worker processes for big files (default: the scan.jobs setting)."),
+        typer.Option(
+            "--jobs",
+            min=1,
+            max=MAX_JOBS,
+            help="Worker processes for big files, at most the CPU count (default: the scan.jobs setting).",
+        ),
     ] = None,
 ) -> None:
     """Scan files and directories; print every protected subject found (masked, never the value).

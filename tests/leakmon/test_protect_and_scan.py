@@ -304,3 +304,25 @@ def test_key_rotation_refuses_to_shrink_and_takes_a_mapping_per_file(
     assert {json.loads(line)["subject_ref"] for line in result.out.splitlines()} == {"cust-005"}
     smaller = run_cli(capsys, "keys", "rotate", "--source", str(tmp_path / "p.csv"), "--allow-shrink")
     assert smaller.code == 0, smaller.err
+
+
+def test_jobs_above_the_cpu_count_are_refused_before_any_work(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from leakmon.settings import MAX_JOBS
+
+    assert (os.cpu_count() or 1) == MAX_JOBS
+    _setup(capsys, tmp_path)
+    too_many = str(MAX_JOBS + 38)
+    leaks = str(_leak(tmp_path))
+    for argv in (("scan", leaks), ("protect", "import", str(tmp_path / "p.csv"))):
+        result = run_cli(capsys, *argv, "--jobs", too_many)
+        assert result.code == 2
+        assert "--jobs" in result.err
+        assert str(MAX_JOBS) in result.err  # the bound is named
+    monkeypatch.setenv("LEAKMON_SCAN__JOBS", too_many)
+    configured = run_cli(capsys, "scan", leaks)
+    assert configured.code != 0
+    assert "jobs" in configured.err
