@@ -19,9 +19,11 @@ Protected set, :mod:`matchers.protect` and :mod:`matchers.registry`::
 
     protected_forms(id_type, raw_value, registry=None, *, partial=True) -> list[tuple[form, canonical]]
     protected_digests(hasher, id_type, raw_value, registry=None, *, partial=True) -> list[tuple[form, digest]]
-    IdentifierRegistry.default(custom: Iterable[CustomType] | Mapping[str, CustomType] = ())
+    IdentifierRegistry.default(custom: Iterable[CustomType] | Mapping[str, CustomType] = (),
+                               email_aliases: Mapping[str, str] | None = None)   # None: hanmail.net=daum.net
         .types, .get(id_type), .is_weak(id_type), .is_unique_id(id_type), id_type in registry
-    CustomType(name, pattern, canonical="strip" | "digits" | "lowercase", context=())   # frozen dataclass
+    CustomType(name, pattern, canonical="strip" | "digits" | "lowercase", context=(), separators=None)
+        # frozen dataclass; separators (digits only, default on): also 123,456,789 / 123 456 7890
     InvalidIdentifier(id_type, reason)      # ValueError; message never holds the value
     UnknownIdentifierType(id_type)          # KeyError
 

@@ -50,3 +50,28 @@ def test_bad_settings_are_one_sentence_at_the_cli(
     assert result.code == 2
     assert "configuration error: 'store_post_text' in [evidence]" in result.err
     assert "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(
+    ("identifiers", "message"),
+    [
+        ({"email": {"aliases": {"daum": "daum.net"}}}, r"\[identifiers.email\] aliases: .*domain names"),
+        ({"custom": {"nick": {"pattern": "[a-z]+", "canonical": "lowercase", "separators": True}}}, "separators"),
+    ],
+)
+def test_identifier_rules_are_checked_when_the_registry_is_built(
+    monkeypatch: pytest.MonkeyPatch, identifiers: dict[str, object], message: str
+) -> None:
+    from types import SimpleNamespace
+
+    from leakmon.runtime import build_registry
+
+    monkeypatch.setenv("LEAKMON_CONFIG", str(CONFIG / "leakmon.toml"))
+    app = SimpleNamespace(settings=Settings(identifiers=identifiers))
+    with pytest.raises(ConfigError, match=message):
+        build_registry(app)  # type: ignore[arg-type]
+
+
+def test_default_email_alias_is_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEAKMON_CONFIG", str(CONFIG / "leakmon.toml"))
+    assert Settings().identifiers.email.aliases == {"hanmail.net": "daum.net"}
