@@ -12,12 +12,13 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from crawlers.model import Attachment, Finding
 from crawlers.redact import redact
 from crawlers.telegram.config import TelegramConfig
 from crawlers.telegram.errors import ChatUnavailable
+from crawlers.telegram.messages import TgDocument, TgMessage
 from crawlers.telegram.normalize import document_name, fetchable_document
 from crawlers.telegram.refs import Peer, external_id
 from crawlers.telegram.source import TelegramSource
@@ -33,7 +34,7 @@ async def fetch_attachments(
     source: TelegramSource,
     config: TelegramConfig,
     peer: Peer,
-    messages: Sequence[Any],
+    messages: Sequence[TgMessage],
     spool_dir: Callable[[], Path],
 ) -> Fetched:
     """Download the documents of one post within the caps; skips become findings.
@@ -56,13 +57,13 @@ async def _fetch_one(
     source: TelegramSource,
     config: TelegramConfig,
     peer: Peer,
-    message: Any,
-    document: Any,
+    message: TgMessage,
+    document: TgDocument,
     spool_dir: Callable[[], Path],
 ) -> tuple[Attachment, Finding | None]:
     name = document_name(document)
-    declared = int(document.size or 0)
-    mime = document.mime_type or None
+    declared = document.size
+    mime = document.mime_type
     cap = config.max_attachment_bytes
     locator = f"{peer.permalink(message.id) or external_id(peer.marked_id, message.id)}!{redact(name)}"
 

@@ -1,8 +1,8 @@
-"""Pure conversion of Telethon messages (one message or one album) into a CrawledPost.
+"""Pure conversion of messages (one message or one album) into a CrawledPost.
 
-Text comes from ``message.message`` (``.text`` needs a client's parse mode); hidden link targets
-(``MessageEntityTextUrl``) are appended one per line because leak posts hide download links there.
-The export importer builds its text the same way (:func:`compose_text`) so both agree on content.
+Hidden link targets are appended to the text one per line because leak posts hide download links
+there. The export importer builds its text the same way (:func:`compose_text`) so both agree on
+content.
 """
 
 from __future__ import annotations
@@ -10,22 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
-
-from telethon.tl import types
 
 from crawlers.model import Attachment, CrawledPost, Finding
 from crawlers.redact import redact
+from crawlers.telegram.messages import TgDocument, TgMessage
 from crawlers.telegram.refs import Peer, external_id
 
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
-_SKIPPED_DOC_ATTRIBUTES = (
-    types.DocumentAttributeSticker,
-    types.DocumentAttributeAudio,
-    types.DocumentAttributeVideo,
-    types.DocumentAttributeAnimated,
-    types.DocumentAttributeCustomEmoji,
-)
 
 
 def compose_text(parts: Iterable[str], hidden_urls: Iterable[str]) -> str:
@@ -60,30 +51,19 @@ def safe_name(name: str | None, fallback: str) -> str:
     return cleaned or fallback
 
 
-def hidden_urls(message: Any) -> list[str]:
-    return [e.url for e in (message.entities or []) if isinstance(e, types.MessageEntityTextUrl)]
-
-
-def fetchable_document(message: Any) -> Any | None:
+def fetchable_document(message: TgMessage) -> TgDocument | None:
     """The message's document when it may be a leaked file (not a sticker, voice, video or GIF)."""
-    media = getattr(message, "media", None)
-    if not isinstance(media, types.MessageMediaDocument) or not isinstance(media.document, types.Document):
-        return None
-    if any(isinstance(a, _SKIPPED_DOC_ATTRIBUTES) for a in media.document.attributes):
-        return None
-    return media.document
+    document = message.document
+    return document if document is not None and document.fetchable else None
 
 
-def document_name(document: Any) -> str:
-    for attribute in document.attributes:
-        if isinstance(attribute, types.DocumentAttributeFilename):
-            return safe_name(attribute.file_name, f"document-{document.id}")
-    return f"document-{document.id}"
+def document_name(document: TgDocument) -> str:
+    return safe_name(document.file_name, f"document-{document.id}")
 
 
-def edit_stamp(messages: Sequence[Any]) -> int:
+def edit_stamp(messages: Sequence[TgMessage]) -> int:
     """The latest edit time of a post as a Unix timestamp (0 when never edited)."""
-    stamps = [int(m.edit_date.timestamp()) for m in messages if getattr(m, "edit_date", None)]
+    stamps = [int(m.edit_date.timestamp()) for m in messages if m.edit_date is not None]
     return max(stamps, default=0)
 
 
@@ -93,15 +73,8 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _media_kind(message: Any) -> str | None:
-    media = getattr(message, "media", None)
-    if media is None:
-        return None
-    return type(media).__name__.removeprefix("MessageMedia").lower()
-
-
 def normalize(
-    messages: Sequence[Any],
+    messages: Sequence[TgMessage],
     peer: Peer,
     source: str,
     attachments: Sequence[Attachment] = (),
@@ -114,9 +87,9 @@ def normalize(
     ``key_id`` overrides the message id in the external id (an album that lost its first member).
     """
     first = messages[0]
-    texts = [m.message or "" for m in messages]
-    urls = [url for m in messages for url in hidden_urls(m)]
-    edits = [d for d in (_utc(getattr(m, "edit_date", None)) for m in messages) if d is not None]
+    texts = [m.text for m in messages]
+    urls = [url for m in messages for url in m.hidden_urls]
+    edits = [d for d in (_utc(m.edit_date) for m in messages) if d is not None]
     extra: dict[str, str] = {
         "chat_id": str(peer.marked_id),
         "message_ids": ",".join(str(m.id) for m in messages),
@@ -125,11 +98,13 @@ def normalize(
         extra["chat_username"] = peer.username
     if first.grouped_id:
         extra["grouped_id"] = str(first.grouped_id)
-    if first.reply_to is not None and getattr(first.reply_to, "reply_to_msg_id", None):
-        extra["reply_to"] = str(first.reply_to.reply_to_msg_id)
-    if first.fwd_from is not None:
-        extra.update(_forward_extra(first.fwd_from))
-    kinds = sorted({k for k in (_media_kind(m) for m in messages) if k})
+    if first.reply_to:
+        extra["reply_to"] = str(first.reply_to)
+    if first.forward_from is not None:
+        extra["forward_from"] = str(first.forward_from)
+    if first.forward_message_id:
+        extra["forward_message_id"] = str(first.forward_message_id)
+    kinds = sorted({m.media_kind for m in messages if m.media_kind})
     if kinds:
         extra["media"] = ",".join(kinds)
     if findings:
@@ -147,17 +122,3 @@ def normalize(
         attachments=tuple(attachments),
         extra=extra,
     )
-
-
-def _forward_extra(header: Any) -> dict[str, str]:
-    extra: dict[str, str] = {}
-    origin = header.from_id
-    if isinstance(origin, types.PeerChannel):
-        extra["forward_from"] = str(-1_000_000_000_000 - origin.channel_id)
-    elif isinstance(origin, types.PeerUser):
-        extra["forward_from"] = str(origin.user_id)
-    elif isinstance(origin, types.PeerChat):
-        extra["forward_from"] = str(-origin.chat_id)
-    if header.channel_post:
-        extra["forward_message_id"] = str(header.channel_post)
-    return extra

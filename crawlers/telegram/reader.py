@@ -25,6 +25,7 @@ from crawlers.model import CrawledPost, Finding, utcnow
 from crawlers.telegram.attachments import fetch_attachments
 from crawlers.telegram.config import ChatConfig, TelegramConfig
 from crawlers.telegram.errors import AccountError, ChatUnavailable, FloodWait, UnknownChat
+from crawlers.telegram.messages import TgMessage
 from crawlers.telegram.normalize import channel_passwords, edit_stamp, normalize
 from crawlers.telegram.refs import Peer, external_id, parse_ref
 from crawlers.telegram.source import TelegramSource
@@ -249,7 +250,7 @@ class _ChatRun:
 
     async def _read(self, record: ChatRecord, window: ReadWindow) -> None:
         deps, config = self.deps, self.config
-        group: list[Any] = []
+        group: list[TgMessage] = []
         limit = config.max_posts_per_run
         complete = True
         messages = deps.source.iter_after(window.peer, window.start)
@@ -261,7 +262,7 @@ class _ChatRun:
                     if limit is not None and self.summary.new_posts >= limit:
                         complete = False  # the rest waits for the next run
                         break
-                if getattr(message, "action", None) is not None:
+                if message.service:
                     continue  # service message (join, pin...): nothing to ingest
                 group.append(message)
             else:
@@ -287,9 +288,9 @@ class _ChatRun:
         record.recent = _merge_recent(record.recent, window.seen, removed, window.checkpoint, self.config.reread_last_n)
         self.deps.state.save(record)
 
-    async def _handle(self, window: ReadWindow, group: list[Any]) -> None:
+    async def _handle(self, window: ReadWindow, group: list[TgMessage]) -> None:
         first_group, window.first_group = window.first_group, False
-        window.peer = self.deps.source.current_peer(group[0], window.peer)
+        window.peer = window.peer.renamed(group[0].chat)
         ids = tuple(m.id for m in group)
         key = _post_key(ids, window.known)
         seen = RecentPost(ids, edit_stamp(group))
@@ -325,7 +326,7 @@ class _ChatRun:
         return self._spool
 
     async def _ingest(
-        self, window: ReadWindow, group: list[Any], key: int, update: CheckpointUpdate | None
+        self, window: ReadWindow, group: list[TgMessage], key: int, update: CheckpointUpdate | None
     ) -> IngestResult:
         deps, peer = self.deps, window.peer
         fetched = await fetch_attachments(deps.source, self.config, peer, group, self._spool_dir)

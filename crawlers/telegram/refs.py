@@ -53,6 +53,12 @@ class Peer:
         """t.me/USERNAME/ID for public chats, t.me/c/ID/ID for other channels; None for basic groups."""
         return permalink(self.marked_id, self.username, message_id)
 
+    def renamed(self, seen: Peer | None) -> Peer:
+        """This peer with the username and title seen on a message of the same chat (kept otherwise)."""
+        if seen is None or seen.marked_id != self.marked_id:
+            return self
+        return Peer(self.marked_id, self.kind, self.access_hash, seen.username, seen.title or self.title)
+
 
 def unmark(marked_id: int) -> int:
     """Strip Telegram's marking: -100123 -> 123, -123 -> 123, 123 -> 123."""

@@ -19,6 +19,7 @@ from telethon.errors import rpcerrorlist
 from telethon.tl import functions, types
 
 from crawlers.telegram.errors import AccountError, ChatUnavailable, FloodWait, TelegramUnavailable
+from crawlers.telegram.messages import TgDocument, TgMessage
 from crawlers.telegram.refs import Peer
 
 REQUEST_SIZE = 512 * 1024  # Telethon's MAX_CHUNK_SIZE
@@ -37,15 +38,13 @@ class TelegramSource(Protocol):
 
     async def import_invite(self, invite_hash: str) -> Peer: ...
     async def join_channel(self, peer: Peer) -> Peer: ...
-    def iter_after(self, peer: Peer, after_id: int) -> AsyncIterator[Any]:
+    def iter_after(self, peer: Peer, after_id: int) -> AsyncIterator[TgMessage]:
         """Messages with id > ``after_id``, oldest first."""
         ...
 
-    def current_peer(self, message: Any, peer: Peer) -> Peer:
-        """``peer`` with the username and title the server sent along with ``message``."""
-        ...
-
-    async def download(self, peer: Peer, message: Any, document: Any, max_bytes: int, out: IO[bytes]) -> int | None:
+    async def download(
+        self, peer: Peer, message: TgMessage, document: TgDocument, max_bytes: int, out: IO[bytes]
+    ) -> int | None:
         """Write the document to ``out``; its size, or None once more than ``max_bytes`` arrived."""
         ...
 
@@ -125,6 +124,66 @@ def peer_from_entity(entity: Any) -> Peer:
         name = " ".join(p for p in (entity.first_name, entity.last_name) if p) or None
         return Peer(utils.get_peer_id(entity), "user", entity.access_hash, entity.username, name)
     raise ChatUnavailable("chat_unavailable", f"the chat is not accessible ({type(entity).__name__})")
+
+
+_SKIPPED_DOC_ATTRIBUTES = (
+    types.DocumentAttributeSticker,
+    types.DocumentAttributeAudio,
+    types.DocumentAttributeVideo,
+    types.DocumentAttributeAnimated,
+    types.DocumentAttributeCustomEmoji,
+)
+
+
+def to_message(message: Any) -> TgMessage:
+    """The reader's message from a Telethon one (text from ``.message``: ``.text`` needs a parse mode)."""
+    media = getattr(message, "media", None)
+    reply = getattr(message, "reply_to", None)
+    forward = getattr(message, "fwd_from", None)
+    return TgMessage(
+        id=message.id,
+        date=message.date,
+        text=getattr(message, "message", None) or "",
+        hidden_urls=tuple(
+            e.url for e in getattr(message, "entities", None) or () if isinstance(e, types.MessageEntityTextUrl)
+        ),
+        grouped_id=getattr(message, "grouped_id", None),
+        edit_date=getattr(message, "edit_date", None),
+        post_author=getattr(message, "post_author", None) or None,
+        reply_to=getattr(reply, "reply_to_msg_id", None) or None,
+        forward_from=utils.get_peer_id(forward.from_id) if forward is not None and forward.from_id else None,
+        forward_message_id=getattr(forward, "channel_post", None) or None,
+        media_kind=type(media).__name__.removeprefix("MessageMedia").lower() if media is not None else None,
+        document=_document(media),
+        service=getattr(message, "action", None) is not None,
+        chat=_chat(message),
+    )
+
+
+def _document(media: Any) -> TgDocument | None:
+    if not isinstance(media, types.MessageMediaDocument) or not isinstance(media.document, types.Document):
+        return None
+    document = media.document
+    name = next((a.file_name for a in document.attributes if isinstance(a, types.DocumentAttributeFilename)), None)
+    return TgDocument(
+        id=document.id,
+        file_name=name,
+        size=int(document.size or 0),
+        mime_type=document.mime_type or None,
+        fetchable=not any(isinstance(a, _SKIPPED_DOC_ATTRIBUTES) for a in document.attributes),
+        handle=document,
+    )
+
+
+def _chat(message: Any) -> Peer | None:
+    """The chat the server sent along with the message (after Telethon's ``_finish_init``)."""
+    entity = getattr(message, "chat", None)
+    if not isinstance(entity, types.Channel | types.Chat):
+        return None
+    try:
+        return peer_from_entity(entity)
+    except ChatUnavailable:
+        return None
 
 
 def input_peer(peer: Peer) -> Any:
@@ -215,30 +274,20 @@ class TelethonSource:
             raise ChatUnavailable("join_failed", "joining returned no chat")
         return peer_from_entity(chats[0])
 
-    async def iter_after(self, peer: Peer, after_id: int) -> AsyncIterator[Any]:
+    async def iter_after(self, peer: Peer, after_id: int) -> AsyncIterator[TgMessage]:
         with self._calling("GetHistoryRequest"):
             async for message in self.client.iter_messages(
                 input_peer(peer), reverse=True, min_id=after_id, wait_time=self.history_wait_time
             ):
                 if message.id > after_id:
-                    yield message
+                    yield to_message(message)
 
-    def current_peer(self, message: Any, peer: Peer) -> Peer:
-        entity = getattr(message, "chat", None)
-        if not isinstance(entity, types.Channel | types.Chat):
-            return peer
-        try:
-            fresh = peer_from_entity(entity)
-        except ChatUnavailable:
-            return peer
-        if fresh.marked_id != peer.marked_id:
-            return peer
-        return Peer(peer.marked_id, peer.kind, peer.access_hash, fresh.username, fresh.title or peer.title)
-
-    async def download(self, peer: Peer, message: Any, document: Any, max_bytes: int, out: IO[bytes]) -> int | None:
+    async def download(
+        self, peer: Peer, message: TgMessage, document: TgDocument, max_bytes: int, out: IO[bytes]
+    ) -> int | None:
         with self._calling("GetFileRequest"):
             try:
-                return await self._stream(document, max_bytes, out)
+                return await self._stream(document.handle, max_bytes, out)
             except errors.FileReferenceExpiredError:
                 # Telethon refreshes references only inside download_media; do the same once here.
                 fresh = await self.client.get_messages(input_peer(peer), ids=message.id)

@@ -8,9 +8,10 @@ import pytest
 from pydantic import ValidationError
 from telethon.tl import types
 
-from crawlers.telegram.config import ChatConfig, TelegramConfig
+from crawlers.telegram.config import ChatConfig, ServerConfig, TelegramConfig
 from crawlers.telegram.normalize import compose_text, normalize, safe_name
 from crawlers.telegram.refs import ChatRefSpec, Peer, external_id, mark_channel, parse_ref, permalink, unmark
+from crawlers.telegram.source import to_message
 
 PUBLIC = Peer(-1000000000111, "channel", 778, "leakshop", "Leak shop")
 PRIVATE = Peer(-1000000000333, "channel", 99, None, "Private")
@@ -105,7 +106,7 @@ def test_normalize_album_with_forward_reply_and_hidden_link() -> None:
         grouped_id=5,
         edit_date=datetime(2026, 11, 2, tzinfo=UTC),
     )
-    post = normalize([first, second], PUBLIC, "telegram")
+    post = normalize([to_message(first), to_message(second)], PUBLIC, "telegram")
     assert post.external_id == "-1000000000111/10"
     assert post.url == "https://t.me/leakshop/10"
     assert post.text == "KR customer DB, 50k rows\nhttps://files.example/kr.zip"
@@ -126,7 +127,7 @@ def test_normalize_album_with_forward_reply_and_hidden_link() -> None:
 
 def test_normalize_keeps_album_key_after_first_member_deleted() -> None:
     remaining = types.Message(id=11, peer_id=types.PeerChannel(333), date=WHEN, message="x", grouped_id=5)
-    post = normalize([remaining], PRIVATE, "telegram", key_id=10)
+    post = normalize([to_message(remaining)], PRIVATE, "telegram", key_id=10)
     assert post.external_id == "-1000000000333/10"
     assert post.url == "https://t.me/c/333/11"
 
@@ -149,7 +150,7 @@ def test_secrets_are_not_printed() -> None:
     assert "1Abc" not in str(config.model_dump())
 
 
-@pytest.mark.parametrize("model", [TelegramConfig, ChatConfig])
-def test_every_setting_is_described(model: type[TelegramConfig] | type[ChatConfig]) -> None:
+@pytest.mark.parametrize("model", [TelegramConfig, ChatConfig, ServerConfig])
+def test_every_setting_is_described(model: type[TelegramConfig] | type[ChatConfig] | type[ServerConfig]) -> None:
     missing = [name for name, field in model.model_fields.items() if not field.description]
     assert missing == []

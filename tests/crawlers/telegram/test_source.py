@@ -18,7 +18,7 @@ from crawlers.telegram.client import login, make_session, session_path, telethon
 from crawlers.telegram.errors import AccountError, ChatUnavailable
 from crawlers.telegram.reader import ReaderDeps, read_chats
 from crawlers.telegram.refs import Peer
-from crawlers.telegram.source import TelethonSource
+from crawlers.telegram.source import TelethonSource, to_message
 
 MARKED = -1_000_000_000_111
 
@@ -30,7 +30,9 @@ def test_expired_file_reference_is_refreshed_once(world: World) -> None:
     source = TelethonSource(FakeTelegramClient(world), history_wait_time=0)
     peer = Peer(MARKED, "channel", channel.access_hash, "leakshop", "Leak shop")
     out = io.BytesIO()
-    size = asyncio.run(source.download(peer, message, message.media.document, 1000, out))
+    converted = to_message(message)
+    assert converted.document is not None
+    size = asyncio.run(source.download(peer, converted, converted.document, 1000, out))
     assert (size, out.getvalue()) == (8, b"a,b\n1,2\n")
     assert world.calls == ["GetFileRequest", "GetMessagesRequest", "GetFileRequest"]
 
