@@ -3,8 +3,9 @@
 Per chat and run: messages with id > (checkpoint - reread_last_n) are read oldest first; albums
 (same ``grouped_id``) become one post; a new post advances the checkpoint through the sink in the
 same transaction as its hits; a re-read post is ingested again only when its edit time or members
-changed; a post of the re-read window that is gone is reported removed. A long flood wait ends the
-chat's run (the checkpoint already marks the resume point) and records ``not_before``.
+changed; a post of the re-read window that is gone, and that Telegram confirms deleted, is reported
+removed. A long flood wait ends the chat's run (the checkpoint already marks the resume point) and
+records ``not_before``.
 """
 
 from __future__ import annotations

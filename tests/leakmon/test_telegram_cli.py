@@ -24,6 +24,14 @@ from tests.crawlers.telegram.tg_fakes import Dials, FakeTelegramClient, World, f
 runner = CliRunner()
 
 
+def _configure(workspace: Path, monkeypatch: pytest.MonkeyPatch, toml: str) -> None:
+    """Use ``toml`` as the workspace's configuration, with a signed-in session in the environment."""
+    config = workspace / "leakmon.toml"
+    config.write_text(toml, "utf-8")
+    monkeypatch.setenv("LEAKMON_CONFIG", str(config))
+    monkeypatch.setenv("LEAKMON_TELEGRAM__SESSION_STRING", _session_string())
+
+
 def _session_string() -> str:
     session = StringSession()
     session.set_dc(2, "127.0.0.1", 443)
@@ -34,9 +42,7 @@ def _session_string() -> str:
 @pytest.fixture(autouse=True)
 def dials(monkeypatch: pytest.MonkeyPatch) -> Dials:
     """No test reaches Telegram: non-loopback connections are refused (and recorded)."""
-    recorded = Dials()
-    monkeypatch.setattr(asyncio, "open_connection", recorded.open_connection)
-    return recorded
+    return Dials.installed(monkeypatch)
 
 
 @pytest.fixture
@@ -123,10 +129,7 @@ def test_read_without_a_session_is_an_account_error(
 
 
 def test_read_chats_app_on_the_real_sink(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = workspace / "leakmon.toml"
-    config.write_text('[telegram]\nhistory_wait_time = 0\n[telegram.chats.shop]\nref = "@leakshop"\n', "utf-8")
-    monkeypatch.setenv("LEAKMON_CONFIG", str(config))
-    monkeypatch.setenv("LEAKMON_TELEGRAM__SESSION_STRING", _session_string())
+    _configure(workspace, monkeypatch, '[telegram]\nhistory_wait_time = 0\n[telegram.chats.shop]\nref = "@leakshop"\n')
     world = World()
     world.authorized = True
     channel = world.channel(111, "Leak shop", username="leakshop")
@@ -203,10 +206,7 @@ def test_login_when_telegram_is_unreachable_is_one_sentence(
 def test_read_with_a_revoked_session_leaves_an_account_error_finding(
     workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = workspace / "leakmon.toml"
-    config.write_text('[telegram.chats.shop]\nref = "@leakshop"\n', "utf-8")
-    monkeypatch.setenv("LEAKMON_CONFIG", str(config))
-    monkeypatch.setenv("LEAKMON_TELEGRAM__SESSION_STRING", _session_string())
+    _configure(workspace, monkeypatch, '[telegram.chats.shop]\nref = "@leakshop"\n')
     world = World()
     world.revoked = True
     monkeypatch.setattr(telegram_commands, "client_factory", fake_factory(world))

@@ -24,9 +24,7 @@ def pytest_report_header() -> str:
 @pytest.fixture(autouse=True)
 def dials(monkeypatch: pytest.MonkeyPatch) -> Dials:
     """No test reaches Telegram: non-loopback connections are refused (and recorded)."""
-    recorded = Dials()
-    monkeypatch.setattr(asyncio, "open_connection", recorded.open_connection)
-    return recorded
+    return Dials.installed(monkeypatch)
 
 
 @pytest.fixture

@@ -400,6 +400,13 @@ class Dials:
         self.addresses: list[tuple[str, int]] = []
         self._real = asyncio.open_connection
 
+    @classmethod
+    def installed(cls, monkeypatch: Any) -> Dials:
+        """A guard in place of ``asyncio.open_connection`` for one test."""
+        dials = cls()
+        monkeypatch.setattr(asyncio, "open_connection", dials.open_connection)
+        return dials
+
     async def open_connection(self, host: str | None = None, port: int | None = None, **kw: Any) -> Any:
         self.addresses.append((str(host), int(port or 0)))
         if host not in self.LOOPBACK:
