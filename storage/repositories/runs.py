@@ -94,3 +94,28 @@ def last_error_finding(session: Session, run_id: int) -> FindingRecord | None:
         .order_by(FindingRecord.id.desc())
         .limit(1)
     ).first()
+
+
+def list_findings(
+    session: Session,
+    *,
+    source: str | None = None,
+    kind: str | None = None,
+    run_id: int | None = None,
+    since: datetime | None = None,
+    limit: int | None = None,
+) -> list[FindingRecord]:
+    """Findings, newest first, filtered by source, kind, run and time."""
+    statement = select(FindingRecord)
+    if source is not None:
+        statement = statement.where(FindingRecord.source == source)
+    if kind is not None:
+        statement = statement.where(FindingRecord.kind == kind)
+    if run_id is not None:
+        statement = statement.where(FindingRecord.run_id == run_id)
+    if since is not None:
+        statement = statement.where(FindingRecord.created_at >= since)
+    statement = statement.order_by(FindingRecord.id.desc())
+    if limit is not None:
+        statement = statement.limit(limit)
+    return list(session.scalars(statement))

@@ -76,8 +76,9 @@ class SiteSpider(WebSpider):
                     PageState(url=key, depth=depth, status=response.status, removed=True, post_ids=previous.post_ids),
                     "removed",
                 )
-            else:
+            elif previous is None or response.status == 304:
                 self.record(Finding(response.url, "http_error", f"HTTP {response.status}"))
+            # else: a page already recorded as removed is still gone; that is no error of the source
             return
         self.summary.pages += 1
         content_hash = hashlib.sha256(response.body).hexdigest()

@@ -122,3 +122,19 @@ def test_login_headers_and_cookies_come_from_the_environment(
     assert page.headers["Authorization"] == "Bearer s3cr3t-token"
     assert "sid=sid-value-42" in page.headers["Cookie"]
     assert "s3cr3t" not in (tmp_path / "events.jsonl").read_text(encoding="utf-8")
+
+
+def test_a_page_removed_on_purpose_is_not_an_error_on_every_later_run(
+    site: FixtureSite, crawl: Crawl, events_path: Path
+) -> None:
+    """Issue 16 item 9: a page seen, then gone (404), is a removal once, not an error every run."""
+    site.add("/", '<html><body>home <a href="/gone">gone</a></body></html>')
+    site.add("/gone", "<html><body>sale post LEAKTOKEN</body></html>")
+    config = {"kind": "site", "start_urls": [site.url("/")], "depth": 1}
+    assert crawl(**config).errors == 0
+    site.remove("/gone")
+    second = crawl(**config)
+    assert (second.removed, second.errors) == (1, 0)
+    third = crawl(**config)  # the listing still links it: it answers 404 again
+    assert third.errors == 0
+    assert len(read_events(events_path, "removed")) == 1

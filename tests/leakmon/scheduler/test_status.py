@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from leakmon.cli import app as cli
@@ -95,3 +96,40 @@ def test_status_summary_and_last_error_reason(workspace: Workspace, monkeypatch:
     assert "failed runs:         1 (web:forum)" in head
     assert "undelivered alerts:  1 (alert 1; 1 given up" in head
     assert "overdue incidents:   1 (incident 1)" in head
+
+
+def test_findings_command_filters_by_source_kind_run_and_since(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16 item 9: the findings table is readable from the command line."""
+    from storage.models.core import FindingRecord
+    from storage.repositories.runs import add_findings
+
+    app = workspace.app(sources=web_source("forum"))
+    with transaction(app.sessions) as session:
+        first = start_run(session, "forum", "crawl").id
+        add_findings(
+            session, "forum", [("http://127.0.0.1:9/a", "connection_error", "Connection refused")], run_id=first
+        )
+        second = start_run(session, "paste", "crawl").id
+        add_findings(session, "paste", [("http://127.0.0.1:9/b", "http_error", "HTTP 500")], run_id=second)
+        add_findings(session, "paste", [("http://127.0.0.1:9/c", "cap_bytes", "larger than the cap")], run_id=second)
+        session.flush()
+        old = session.scalars(select(FindingRecord).where(FindingRecord.locator.endswith("/c"))).one()
+        old.created_at = datetime.now(UTC) - timedelta(days=30)
+    app.close()
+    monkeypatch.setenv("LEAKMON_HOME", str(workspace.home))
+    monkeypatch.setenv("LEAKMON_DATABASE_URL", workspace.db_url)
+
+    def listed(*args: str) -> list[dict[str, object]]:
+        result = CliRunner().invoke(cli, ["findings", "--format", "jsonl", *args])
+        assert result.exit_code == 0, result.output
+        return [json.loads(line) for line in result.output.splitlines()]
+
+    assert [r["reason"] for r in listed("--source", "forum")] == ["Connection refused"]
+    assert [r["locator"] for r in listed("--kind", "http_error")] == ["http://127.0.0.1:9/b"]
+    assert len(listed("--run", str(second))) == 2
+    assert {r["kind"] for r in listed("--since", "7d")} == {"connection_error", "http_error"}
+    assert [r["kind"] for r in listed("--limit", "1")] == ["cap_bytes"]  # newest first (by id)
+    table = CliRunner().invoke(cli, ["findings", "--format", "csv", "--kind", "connection_error"])
+    assert "Connection refused" in table.output
