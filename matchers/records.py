@@ -119,7 +119,7 @@ def _weak_found(
         subjects=subjects,
         line=base_line + line,
         start=start - line_start,
-        obfuscation=() if form == "full" else (OBF_MASKED,),
+        obfuscation=rec.token_classes(text, start, canonical) if form == "full" else (OBF_MASKED,),
         extractor=f"{rec.id_type}.record",
         line_text=text[line_start:line_end],
     )

@@ -106,6 +106,10 @@ class Recognizer:
                     out.append((part[1], part[0], m.start()))
         return out
 
+    def token_classes(self, text: str, start: int, canonical: str) -> tuple[str, ...]:
+        """Obfuscation classes of a ``record_tokens`` value found at ``start`` in ``text``."""
+        return ()
+
     def canonicalize(self, raw: str) -> tuple[str, tuple[str, ...]] | None:
         raise NotImplementedError
 

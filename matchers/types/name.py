@@ -14,7 +14,7 @@ import unicodedata
 from typing import ClassVar
 
 from matchers.errors import InvalidIdentifier
-from matchers.model import NAME
+from matchers.model import NAME, OBF_INVISIBLE, OBF_SPACED
 from matchers.types.base import MASK_CLASS, Recognizer
 
 _HANGUL = re.compile(r"[가-힣]{2,7}")
@@ -62,6 +62,12 @@ class NameRecognizer(Recognizer):
             if 2 <= len(joined) <= 5:
                 out.append((joined, "full", m.start()))
         return out + self._tokens(text, partial=partial)
+
+    def token_classes(self, text: str, start: int, canonical: str) -> tuple[str, ...]:
+        if text[start : start + len(canonical)].casefold() == canonical:
+            return ()
+        window = text[max(start - 4, 0) : start + 3 * len(canonical)]
+        return (OBF_INVISIBLE,) if _ZERO_WIDTH.search(window) else (OBF_SPACED,)
 
     def _tokens(self, text: str, *, partial: bool = True) -> list[tuple[str, str, int]]:
         out: list[tuple[str, str, int]] = []

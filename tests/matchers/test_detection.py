@@ -96,6 +96,8 @@ NAME_ROWS = [
 @pytest.mark.parametrize(("text", "subjects"), NAME_ROWS, ids=["syllables", "surname", "zero-width"])
 def test_spaced_and_zero_width_names_corroborate(matcher: Matcher, text: str, subjects: tuple[int, ...]) -> None:
     assert _got(matcher, text) == {("name", "composite", subjects), ("phone", "exact", subjects)}
+    (name,) = [h for h in matcher.scan_text(text) if h.id_type == "name"]
+    assert name.obfuscation == (("invisible_chars",) if "\u200b" in text else ("spaced_letters",))
 
 
 def test_stranger_with_the_same_spaced_name_is_not_composite(matcher: Matcher) -> None:
