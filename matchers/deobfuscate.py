@@ -33,6 +33,7 @@ from matchers.model import (
     OBF_UNICODE_DIGITS,
     OBF_UNICODE_PUNCT,
 )
+from matchers.textnorm import Norm, convert_runs, substitute
 from matchers.types.address import PROVINCES
 from matchers.types.base import Recognizer, digits
 from matchers.types.custom import CustomRecognizer
@@ -75,41 +76,6 @@ _PROV = b"|".join(re.escape(a).encode() for a in sorted(PROVINCES, key=len, reve
 #: anything else (a sentence after "kim@naver.com. Thanks") is left alone.
 _TLDS = "com|net|org|kr|co|ac|go|or|re|ne|pe|edu|gov|mil|io|me|info|biz|jp|cn|us|uk|de|ru|vn"
 _TLD = r"(?:" + _TLDS + r")(?![A-Za-z0-9-])"
-
-
-# ------------------------------------------------------------------ normalized text with provenance
-@dataclass(slots=True)
-class Norm:
-    """Normalized text with, per character: original offset, own class bits, bits of removed text before it."""
-
-    chars: list[str]
-    pos: list[int]
-    own: list[int]
-    gap: list[int]
-    _text: str | None = None
-
-    @classmethod
-    def of(cls, text: str) -> Norm:
-        n = len(text)
-        return cls(list(text), list(range(n)), [0] * n, [0] * n, text)
-
-    @property
-    def text(self) -> str:
-        if self._text is None:
-            self._text = "".join(self.chars)
-        return self._text
-
-    def changed(self, start: int, end: int) -> bool:
-        """True if normalization touched the span (inside it, or removed text within it)."""
-        return any(self.own[start:end]) or any(self.gap[start + 1 : end])
-
-    def classes(self, start: int, end: int) -> tuple[str, ...]:
-        bits = 0
-        for i in range(start, end):
-            bits |= self.own[i]
-            if i > start:
-                bits |= self.gap[i]
-        return tuple(name for name in CLASSES if bits & BIT[name])
 
 
 Normalizer = Callable[[Norm], Norm]
@@ -220,71 +186,6 @@ def _normalize_chars(text: str) -> Norm:
     return Norm(chars, pos, own, gap)
 
 
-# ------------------------------------------------------------------ substitution helpers
-def _substitute(norm: Norm, pattern: re.Pattern[str], repl: Any, flag: int) -> Norm:
-    """Replace ``pattern`` matches by ``repl(match)`` (None: keep the match untouched)."""
-    text = norm.text
-    if pattern.search(text) is None:
-        return norm
-    out = Norm([], [], [], [])
-    last = 0
-    pending = 0
-    for m in pattern.finditer(text):
-        new = repl(m)
-        if new is None:
-            continue  # copied unchanged with the text after it
-        s, e = m.span()
-        _copy(norm, out, last, s, pending)
-        pending = 0
-        removed = flag
-        for i in range(s, e):
-            removed |= norm.own[i] | norm.gap[i]
-        if not new.strip():  # removed, or replaced by a space: the next character carries the classes
-            pending = removed
-        for k, ch in enumerate(new):
-            out.chars.append(ch)
-            out.pos.append(norm.pos[s] if s < len(norm.pos) else 0)
-            out.own.append(removed if not ch.isspace() else 0)
-            out.gap.append(0 if k else norm.gap[s] if s < e else 0)
-        last = e
-    _copy(norm, out, last, len(text), pending)
-    return out
-
-
-def _copy(src: Norm, dst: Norm, start: int, end: int, pending: int) -> None:
-    if start >= end:
-        return
-    first = len(dst.gap)
-    dst.chars.extend(src.chars[start:end])
-    dst.pos.extend(src.pos[start:end])
-    dst.own.extend(src.own[start:end])
-    dst.gap.extend(src.gap[start:end])
-    dst.gap[first] |= pending
-
-
-def _convert_runs(norm: Norm, pattern: re.Pattern[str], table: dict[str, str], flag: int, min_group: int) -> Norm:
-    """Replace digit words/letters inside numeric runs of 7+ digits (in place: one char for one char)."""
-    text = norm.text
-    group = re.compile(r"[" + "".join(table) + r"]+")
-    for m in pattern.finditer(text):
-        run = m.group(0)
-        if not any(c in table for c in run):
-            continue
-        if sum(1 for c in run if c.isdigit() or c in table) < 7:
-            continue
-        if min_group == 1 and sum(1 for c in run if c.isdigit()) < 3:
-            continue  # letter swaps need real digits around them
-        i = m.start()
-        for g in group.finditer(run):
-            if len(g.group(0)) < min_group:
-                continue
-            for k in range(g.start(), g.end()):
-                norm.chars[i + k] = table[run[k]]
-                norm.own[i + k] |= flag
-        norm._text = None
-    return norm
-
-
 # ------------------------------------------------------------------ markup
 _TAG = re.compile(r"<\s*(/?)\s*([A-Za-z][A-Za-z0-9]*)[^<>]{0,80}>")
 _BLOCK_TAGS = frozenset({"br", "p", "div", "td", "tr", "th", "li", "ul", "table", "hr", "h1", "h2", "h3"})
@@ -295,9 +196,9 @@ def _undo_markup(norm: Norm) -> Norm:
     """Entities decoded; tags removed (block tags and <br> become a line break, joined later)."""
     flag = BIT[OBF_MARKUP]
     if "&" in norm.text:
-        norm = _substitute(norm, _ENTITY, lambda m: html.unescape(m.group(0)).replace("\xa0", " "), flag)
+        norm = substitute(norm, _ENTITY, lambda m: html.unescape(m.group(0)).replace("\xa0", " "), flag)
     if "<" in norm.text:
-        norm = _substitute(norm, _TAG, lambda m: "\n" if m.group(2).lower() in _BLOCK_TAGS else "", flag)
+        norm = substitute(norm, _TAG, lambda m: "\n" if m.group(2).lower() in _BLOCK_TAGS else "", flag)
     return norm
 
 
@@ -315,7 +216,7 @@ def _join_lines(norm: Norm) -> Norm:
         right = m.string[e] if e < len(m.string) else ""
         return "" if left in _GLUE or right in _GLUE else " "
 
-    return _substitute(norm, _BREAK, repl, BIT[OBF_LINE_BREAK])
+    return substitute(norm, _BREAK, repl, BIT[OBF_LINE_BREAK])
 
 
 # ------------------------------------------------------------------ spaced letters
@@ -325,7 +226,7 @@ _SPACED_RUN = re.compile(r"(?<![^\s,;|\"'(<\[])[A-Za-z0-9._%+\-@](?: [A-Za-z0-9.
 def _undo_spaced(norm: Norm) -> Norm:
     """p a r k 9 9 @ g m a i l . c o m: a run of single characters holding an "@" is closed up."""
     flag = BIT[OBF_SPACED]
-    return _substitute(norm, _SPACED_RUN, lambda m: m.group(0).replace(" ", "") if "@" in m.group(0) else None, flag)
+    return substitute(norm, _SPACED_RUN, lambda m: m.group(0).replace(" ", "") if "@" in m.group(0) else None, flag)
 
 
 # ------------------------------------------------------------------ e-mail words
@@ -355,13 +256,13 @@ def _undo_email_words(norm: Norm) -> Norm:
     """(at) [at] _at_ 골뱅이, a bare "at", spaces around "@"; (dot) _dot_, spaced dots in a domain."""
     flag = BIT[OBF_EMAIL_WORDS]
     if _AT_HINT.search(norm.text):
-        norm = _substitute(norm, _AT, lambda m: "@", flag)
+        norm = substitute(norm, _AT, lambda m: "@", flag)
     if _AT_WORD_HINT.search(norm.text):
-        norm = _substitute(norm, _AT_WORD, lambda m: "@", flag)
+        norm = substitute(norm, _AT_WORD, lambda m: "@", flag)
     if "@" in norm.text and _DOT_HINT.search(norm.text):
-        norm = _substitute(norm, _DOT, lambda m: ".", flag)
+        norm = substitute(norm, _DOT, lambda m: ".", flag)
     if "@" in norm.text and _DOMAIN_SEP_HINT.search(norm.text):
-        norm = _substitute(norm, _DOMAIN_SEP, _dot_in_domain, flag)
+        norm = substitute(norm, _DOMAIN_SEP, _dot_in_domain, flag)
     return norm
 
 
@@ -411,7 +312,7 @@ def _count_words(text: str) -> int:
 
 def _undo_letter_swap(norm: Norm) -> Norm:
     """o/O/l/I for 0/1 inside numeric runs; S, B, Z, G, g, q ... for digits in a number's last group."""
-    norm = _convert_runs(norm, _SWAP_RUN, SWAP_LETTERS, BIT[OBF_LETTER_SWAP], min_group=1)
+    norm = convert_runs(norm, _SWAP_RUN, SWAP_LETTERS, BIT[OBF_LETTER_SWAP], min_group=1)
     flag = BIT[OBF_LETTER_SWAP]
     for m in _LAST_GROUP.finditer(norm.text):
         group = m.group(1)
@@ -639,6 +540,10 @@ def trigger_segments(block: bytes, grouped: bool = False) -> list[tuple[int, int
     return sorted(segments.items())
 
 
+def _names(bits: int) -> tuple[str, ...]:
+    return tuple(name for name in CLASSES if bits & BIT[name])
+
+
 def normalize(text: str) -> Norm:
     """Undo every declared class, in declaration order (each normalizer only where its hint is seen)."""
     norm = Norm.of(text)
@@ -684,7 +589,7 @@ def extract(seg: str, first_line: int, recs: Sequence[Recognizer], masked: Seque
         orig = src.pos[s] if s < len(src.pos) else 0
         line_start = seg.rfind("\n", 0, orig) + 1
         line_end = seg.find("\n", orig)
-        classes = tuple(dict.fromkeys(src.classes(s, e) + extra))
+        classes = tuple(dict.fromkeys(_names(src.bits(s, e)) + extra))
         out.append(
             SlowCandidate(
                 rec=rec,
@@ -729,7 +634,7 @@ def extract(seg: str, first_line: int, recs: Sequence[Recognizer], masked: Seque
                 emit(loose_rec, found[0], "full", (s, e), (*found[1], OBF_SEPARATORS), "loose", norm)
     grouped = grouped_types(recs)
     if grouped and _GROUPED.search(text):
-        closed = _substitute(norm, _GROUPED, lambda m: m.group(0).replace(m.group(1), ""), BIT[OBF_SEPARATORS])
+        closed = substitute(norm, _GROUPED, lambda m: m.group(0).replace(m.group(1), ""), BIT[OBF_SEPARATORS])
         for custom in grouped:
             for m in custom.scan_pattern.finditer(closed.text) if custom.scan_pattern is not None else ():
                 found = custom.canonicalize(m.group(0)) if closed.changed(*m.span()) else None
