@@ -15,7 +15,10 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(STAMP): $(UV) pyproject.toml uv.lock
+KERNEL_SOURCES := $(wildcard matchers/kernel/*.c matchers/kernel/*.h)
+
+# uv rebuilds the project (the C kernel) when pyproject.toml or a kernel source changes (tool.uv.cache-keys).
+$(STAMP): $(UV) pyproject.toml uv.lock $(KERNEL_SOURCES)
 	$(UV) sync --frozen --all-extras --python $(PYTHON)
 	touch $(STAMP)
 

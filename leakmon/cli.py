@@ -18,6 +18,7 @@ from pydantic import ValidationError
 import leakmon.commands
 from leakmon.errors import LeakmonError, database_error, storage_error
 from leakmon.settings import invalid_section, load_settings
+from matchers.errors import KernelMissing
 
 EXIT_CODES = (
     "Exit codes: 0 done; 1 the work reports a failure (a hit with --fail-on-hit, a failed crawl or run, "
@@ -35,8 +36,12 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for _module in sorted(pkgutil.iter_modules(leakmon.commands.__path__), key=lambda m: m.name):
-    importlib.import_module(f"leakmon.commands.{_module.name}").register(app)
+try:
+    for _module in sorted(pkgutil.iter_modules(leakmon.commands.__path__), key=lambda m: m.name):
+        importlib.import_module(f"leakmon.commands.{_module.name}").register(app)
+except KernelMissing as _missing:  # an installation without the built extension: no silent fallback
+    sys.stderr.write(f"leakmon: {_missing}.\n")
+    sys.exit(LeakmonError.exit_code)
 
 #: Files leakmon writes hold (or point to) personal data: owner-only, whatever the caller's umask.
 PRIVATE_UMASK = 0o077

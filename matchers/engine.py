@@ -1,9 +1,11 @@
 """The Matcher: text in, explained hits out.
 
 Pipeline per newline-aligned block (~8 MB of UTF-8):
-1. fast path: one RE2 ``findall`` per type -> ``bytes.translate`` canonicalization -> keyed hash
-   from precomputed HMAC states -> one sorted numpy look-up for the whole block;
-2. only for the (rare) hits: locate the raw value, its line, obfuscation class, mask, explanation;
+1. fast path: the native kernel (:mod:`matchers.native`) scans phones, e-mails, RRN/FRNs and cards,
+   canonicalizes, hashes and looks them up in one call and returns only the candidates in the index;
+   custom types and addresses take one RE2 ``findall`` per pass, canonicalization in Python, and
+   native hashing; one sorted numpy look-up confirms subjects;
+2. only for the (rare) hits: the value's obfuscation class, mask, explanation;
 3. slow path: lines carrying obfuscation signatures (full-width digits, zero-width characters, Hangul
    digit words, (at)/골뱅이, tags inside numbers, letter-digit swaps, masks) are de-obfuscated in Python;
 4. records (a line, or the whole text) that hold a hit are searched for weak types (name, birthdate),
@@ -25,6 +27,7 @@ from matchers.headers import header_type
 from matchers.index import ProtectedIndex
 from matchers.keyed_hash import KeyedHasher, prefix64
 from matchers.model import Found, Hit
+from matchers.native import HIT, KERNEL_TYPES
 from matchers.passes import Pass, build_passes
 from matchers.registry import IdentifierRegistry
 from matchers.types.base import Recognizer
@@ -90,7 +93,8 @@ class Matcher:
         self.confirm = confirm
         self.options = options if options is not None else MatcherOptions()
         recs = self.registry.recognizers()
-        self._passes = build_passes(recs)
+        self._kernel_recs = tuple(self.registry.get(t) for t in KERNEL_TYPES)
+        self._passes = build_passes([r for r in recs if r.id_type not in KERNEL_TYPES])
         self._slow = [r for r in recs if not r.weak and r.scan_pattern is not None]
         self._grouped = bool(deobfuscate.grouped_types(self._slow))
         self._masked = [r for r in recs if not r.weak and r.masked_pattern is not None]
@@ -199,10 +203,27 @@ class Matcher:
         return records.build_hits(ctx, found)
 
     def _fast_path(self, block: bytes, lines: LineIndex) -> list[Found]:
+        return self._kernel_path(block, lines) + self._regex_path(self._passes, block, lines)
+
+    def _kernel_path(self, block: bytes, lines: LineIndex) -> list[Found]:
+        """Phones, e-mails, RRN/FRNs and cards: scanned, hashed and pre-filtered natively."""
+        packed = self.hasher.scan(block, self.index.flat_keys, self.index.group_keys)
+        if not packed:
+            return []
+        hits = list(HIT.iter_unpack(packed))
+        matched = self.lookup([h[5] for h in hits])
+        out: list[Found] = []
+        for i in sorted(matched):
+            start, end, line, kind, _, digest = hits[i]
+            out.append(self._found_fast(block, line, self._kernel_recs[kind], start, end, digest, matched[i]))
+        return out
+
+    def _regex_path(self, passes: Sequence[Pass], block: bytes, lines: LineIndex) -> list[Found]:
+        """Types without a native scanner: RE2 passes, canonicalization in Python, native hashing."""
         batches: list[tuple[Pass, Recognizer, list[bytes], Sequence[int]]] = []
         bases: list[int] = []
         digests: list[bytes] = []
-        for pass_ in self._passes:
+        for pass_ in passes:
             all_raws = pass_.find_all(block)
             if not all_raws:
                 continue
@@ -233,22 +254,25 @@ class Matcher:
                 if pos is None:
                     continue
                 g = bases[b] + k
-                out.append(self._found_fast(block, lines, rec, raws[raw_id], pos, digests[g], matched[g]))
+                raw = raws[raw_id]
+                line = lines.line_of(pos + (1 if rec.has_lead and pos > 0 else 0))
+                out.append(self._found_fast(block, line, rec, pos, pos + len(raw), digests[g], matched[g]))
         return out
 
     def _found_fast(
         self,
         block: bytes,
-        lines: LineIndex,
+        line: int,
         rec: Recognizer,
-        raw: bytes,
         pos: int,
+        end: int,
         digest: bytes,
         subjects: tuple[int, ...],
     ) -> Found:
+        """A located fast-path hit: the raw match is ``block[pos:end]`` (with its boundary byte, if any)."""
         lead = 1 if rec.has_lead and pos > 0 else 0
         start = pos + lead
-        value = raw[lead:].decode("utf-8", "replace")
+        value = block[start:end].decode("utf-8", "replace")
         line_start = block.rfind(b"\n", 0, start) + 1
         line_end = block.find(b"\n", start)
         line_text = block[line_start : line_end if line_end >= 0 else len(block)].decode("utf-8", "replace")
@@ -260,7 +284,7 @@ class Matcher:
             "full",
             digest=digest,
             subjects=subjects,
-            line=lines.line_of(start),
+            line=line,
             start=len(block[line_start:start].decode("utf-8", "replace")),
             obfuscation=classes,
             extractor=f"{rec.id_type}.fast",

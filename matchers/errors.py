@@ -21,3 +21,13 @@ class UnknownIdentifierType(KeyError):
 
     def __str__(self) -> str:
         return f"unknown identifier type: {self.id_type}"
+
+
+class KernelMissing(ImportError):
+    """The native scan kernel (``matchers._kernel``) is not built; there is no pure-Python fallback."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the native scan kernel matchers._kernel is not built: run `make setup` "
+            "(it needs gcc and the Python and OpenSSL headers)"
+        )

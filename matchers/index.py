@@ -80,6 +80,16 @@ class ProtectedIndex:
         return f"ProtectedIndex(entries={self._pairs}, nbytes={self.nbytes})"
 
     @property
+    def flat_keys(self) -> U64:
+        """The sorted prefixes of the flat tier (read-only; the native kernel searches them)."""
+        return self._flat_keys
+
+    @property
+    def group_keys(self) -> U64:
+        """The sorted prefixes of the grouped tier (read-only)."""
+        return self._group_keys
+
+    @property
     def nbytes(self) -> int:
         """Memory held by the index arrays."""
         return sum(

@@ -1,10 +1,12 @@
 """Extraction passes: one RE2 ``findall`` over a block feeds one or more recognizers.
 
-The busiest types (phone, e-mail) get a pass each. RRN, card and address share one pass, an
-alternation without capture groups (their written forms are strict enough not to swallow each
-other), and each raw match is handed to every member that ``claims`` it (ASCII: RRN and card by digit
-count; Hangul: address).
-User-declared types keep their own pass (their patterns may hold groups or need stdlib ``re``).
+Every type gets a pass of its own, except RRN and card, which share one: an alternation without
+capture groups (their written forms are strict enough not to swallow each other), each raw match
+handed to every member that ``claims`` it (by digit count). User-declared types keep their own pass
+(their patterns may hold groups or need stdlib ``re``).
+
+The native kernel (matchers/kernel/scan.c) reproduces the phone, e-mail and RRN|card passes exactly;
+the Matcher runs the other passes here, and :mod:`matchers.reference` runs all of them (the oracle).
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import re2
 from matchers.types.base import Recognizer
 from matchers.types.custom import CustomRecognizer
 
-#: Types with a pass of their own: many matches per MB.
-SOLO_TYPES = frozenset({"phone", "email"})
+#: Types that share one pass, in alternation order.
+SHARED_TYPES = ("rrn", "card")
 
 
 class Pass:
@@ -35,6 +37,11 @@ class Pass:
         if self._re is None:
             return self.members[0].find_all(block)
         return self._re.findall(block)  # type: ignore[no-any-return]
+
+    def spans(self, block: bytes) -> list[tuple[int, int]]:
+        """(start, end) of every match, as ``find_all`` finds them (slower: match objects)."""
+        regex = self._re if self._re is not None else self.members[0]._compiled()
+        return [m.span() for m in regex.finditer(block)]
 
     def matches_at(self, block: bytes, pos: int, raw: bytes) -> bool:
         if self._re is None:
@@ -55,10 +62,13 @@ class Pass:
 
 
 def build_passes(recognizers: Sequence[Recognizer]) -> list[Pass]:
-    """Passes for the strong recognizers that have a fast pattern."""
+    """Passes for the strong recognizers that have a fast pattern, in registry order."""
     fast = [r for r in recognizers if not r.weak and r.fast_pattern is not None]
-    passes = [Pass([r]) for r in fast if r.id_type in SOLO_TYPES or isinstance(r, CustomRecognizer)]
-    shared = [r for r in fast if r.id_type not in SOLO_TYPES and not isinstance(r, CustomRecognizer)]
-    if shared:
-        passes.append(Pass(shared))
+    shared = [r for r in fast if r.id_type in SHARED_TYPES and not isinstance(r, CustomRecognizer)]
+    passes: list[Pass] = []
+    for rec in fast:
+        if rec not in shared:
+            passes.append(Pass([rec]))
+        elif rec is shared[0]:
+            passes.append(Pass(shared))
     return passes

@@ -208,9 +208,6 @@ class AddressRecognizer(Recognizer):
     fast_pattern: ClassVar[bytes | None] = FAST
     scan_pattern: ClassVar[re.Pattern[str] | None] = SCAN
 
-    def claims(self, raw: bytes) -> bool:
-        return not raw[1:].isascii()
-
     def canonicalize(self, raw: str) -> tuple[str, tuple[str, ...]] | None:
         found = canonical_address(raw)
         return (found, ()) if found else None

@@ -58,10 +58,12 @@ class RrnRecognizer(Recognizer):
         return raw[1:].isascii() and len(raw.translate(None, NONDIGIT)) == 13
 
     def fast_canonicals(self, raws: list[bytes]) -> list[bytes | None]:
+        # A 13-digit card-shaped raw is offered to both members of the shared pass: only a valid
+        # birth date can be a protected RRN (``protected`` refuses the others).
         out: list[bytes | None] = []
         for raw in raws:
             d = raw.translate(None, NONDIGIT)
-            out.append(d if len(d) == 13 else None)
+            out.append(d if len(d) == 13 and is_date_ok(d.decode()) else None)
         return out
 
     def canonicalize(self, raw: str) -> tuple[str, tuple[str, ...]] | None:

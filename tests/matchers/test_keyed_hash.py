@@ -5,7 +5,6 @@ import hmac
 import numpy as np
 import pytest
 
-from matchers import keyed_hash
 from matchers.keyed_hash import KeyedHasher, key_id_for, message_header, prefix64
 from matchers.model import CANONICAL_VERSION
 
@@ -58,19 +57,8 @@ def test_prefix64_is_big_endian_first_8_bytes() -> None:
     assert prefix64([]).size == 0
 
 
-@pytest.mark.parametrize("implementation", keyed_hash._sha256_candidates())
-def test_every_sha256_implementation_gives_the_stdlib_hmac(
-    implementation: keyed_hash.Sha256, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Whichever SHA-256 the timing picks, the digests are the same (stored sets stay valid)."""
-    monkeypatch.setattr(keyed_hash, "fastest_sha256", lambda: implementation)
-    key = KEYS[1]
-    msg = f"leakmon/v{CANONICAL_VERSION}/email/full".encode() + b"\x00" + b"kim@naver.com"
-    h = KeyedHasher(key)
-    assert h.digest_many("email", [b"kim@naver.com"]) == [hmac.digest(key, msg, "sha256")]
-
-
-def test_fastest_sha256_is_one_of_the_agreeing_implementations() -> None:
-    chosen = keyed_hash.fastest_sha256()
-    assert chosen in keyed_hash._sha256_candidates()
-    assert chosen(b"abc").hexdigest() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+def test_joined_digests_are_the_digests_concatenated() -> None:
+    h = KeyedHasher(KEYS[2])
+    values = [b"", b"a", "김철수", b"\x00\xff" * 300]
+    assert h.joined_digests("email", values, "p2d") == b"".join(h.digest_many("email", values, "p2d"))
+    assert h.joined_digests("email", []) == b""

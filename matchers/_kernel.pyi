@@ -1,0 +1,24 @@
+"""Type stub of the native scan kernel (matchers/kernel/module.c)."""
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+HIT_SIZE: int
+PHONE: int
+EMAIL: int
+RRN: int
+CARD: int
+
+class Keyed:
+    def __init__(self, key: bytes, headers: tuple[bytes, ...]) -> None: ...
+    def digest_many(self, header: bytes, values: Sequence[bytes | str]) -> bytes: ...
+    def scan(
+        self,
+        block: bytes,
+        flat_keys: npt.NDArray[np.uint64],
+        group_keys: npt.NDArray[np.uint64],
+        everything: bool = ...,
+        /,
+    ) -> bytes: ...

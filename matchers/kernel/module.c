@@ -1,0 +1,159 @@
+/* matchers._kernel: the Python face of the scan kernel (scan.c). See matchers/native.py. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <openssl/crypto.h>
+
+#include "scan.h"
+
+typedef struct {
+    PyObject_HEAD lk_keys keys;
+} KeyedObject;
+
+static int Keyed_init(KeyedObject *self, PyObject *args, PyObject *kwds) {
+    static char *names[] = {"key", "headers", NULL};
+    Py_buffer key;
+    PyObject *headers;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y*O!", names, &key, &PyTuple_Type, &headers)) return -1;
+    if (PyTuple_GET_SIZE(headers) != LK_KINDS) {
+        PyBuffer_Release(&key);
+        PyErr_SetString(PyExc_ValueError, "headers: one message header per kernel kind");
+        return -1;
+    }
+    const uint8_t *hs[LK_KINDS];
+    size_t lens[LK_KINDS];
+    for (int k = 0; k < LK_KINDS; k++) {
+        PyObject *h = PyTuple_GET_ITEM(headers, k);
+        if (!PyBytes_Check(h)) {
+            PyBuffer_Release(&key);
+            PyErr_SetString(PyExc_TypeError, "headers must be bytes");
+            return -1;
+        }
+        hs[k] = (const uint8_t *)PyBytes_AS_STRING(h);
+        lens[k] = (size_t)PyBytes_GET_SIZE(h);
+    }
+    lk_keys_init(&self->keys, key.buf, (size_t)key.len, hs, lens);
+    PyBuffer_Release(&key);
+    return 0;
+}
+
+static void Keyed_dealloc(KeyedObject *self) {
+    OPENSSL_cleanse(&self->keys, sizeof self->keys);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* digest_many(header, values) -> bytes: the 32-byte digests of the values, concatenated. */
+static PyObject *Keyed_digest_many(KeyedObject *self, PyObject *args) {
+    Py_buffer header;
+    PyObject *values;
+    if (!PyArg_ParseTuple(args, "y*O", &header, &values)) return NULL;
+    PyObject *seq = PySequence_Fast(values, "values must be a sequence of bytes or str");
+    if (!seq) {
+        PyBuffer_Release(&header);
+        return NULL;
+    }
+    SHA256_CTX inner;
+    lk_inner_for(&self->keys, header.buf, (size_t)header.len, &inner);
+    PyBuffer_Release(&header);
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n * 32);
+    if (!out) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    uint8_t *dst = (uint8_t *)PyBytes_AS_STRING(out);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const char *data;
+        Py_ssize_t len;
+        if (PyBytes_Check(items[i])) {
+            data = PyBytes_AS_STRING(items[i]);
+            len = PyBytes_GET_SIZE(items[i]);
+        } else if (PyUnicode_Check(items[i])) {
+            data = PyUnicode_AsUTF8AndSize(items[i], &len);
+            if (!data) goto fail;
+        } else {
+            PyErr_SetString(PyExc_TypeError, "values must be bytes or str");
+            goto fail;
+        }
+        lk_hmac(&inner, &self->keys.outer, (const uint8_t *)data, (size_t)len, dst + 32 * i);
+    }
+    OPENSSL_cleanse(&inner, sizeof inner);
+    Py_DECREF(seq);
+    return out;
+fail:
+    OPENSSL_cleanse(&inner, sizeof inner);
+    Py_DECREF(seq);
+    Py_DECREF(out);
+    return NULL;
+}
+
+static int u64_array(Py_buffer *b, const char *what) {
+    if (b->len % 8 != 0 || (b->itemsize != 8 && b->itemsize != 1)) {
+        PyErr_Format(PyExc_ValueError, "%s must be a contiguous uint64 array", what);
+        return 0;
+    }
+    return 1;
+}
+
+/* scan(block, flat_keys, group_keys, everything=False) -> bytes of packed hits (matchers/native.py). */
+static PyObject *Keyed_scan(KeyedObject *self, PyObject *args) {
+    Py_buffer block, flat, group;
+    int everything = 0;
+    if (!PyArg_ParseTuple(args, "y*y*y*|p", &block, &flat, &group, &everything)) return NULL;
+    PyObject *result = NULL;
+    if (u64_array(&flat, "flat_keys") && u64_array(&group, "group_keys")) {
+        lk_index index = {flat.buf, (size_t)flat.len / 8, group.buf, (size_t)group.len / 8, everything};
+        lk_out out = {0};
+        Py_BEGIN_ALLOW_THREADS lk_scan(block.buf, (size_t)block.len, &self->keys, &index, &out);
+        Py_END_ALLOW_THREADS if (out.failed) PyErr_NoMemory();
+        else result = PyBytes_FromStringAndSize((const char *)out.hits, (Py_ssize_t)(out.n * sizeof(lk_hit)));
+        free(out.hits);
+    }
+    PyBuffer_Release(&block);
+    PyBuffer_Release(&flat);
+    PyBuffer_Release(&group);
+    return result;
+}
+
+static PyMethodDef Keyed_methods[] = {
+    {"digest_many", (PyCFunction)Keyed_digest_many, METH_VARARGS,
+     "digest_many(header, values) -> bytes: HMAC-SHA256(key, header + value) of each value, concatenated."},
+    {"scan", (PyCFunction)Keyed_scan, METH_VARARGS,
+     "scan(block, flat_keys, group_keys, everything=False) -> bytes: packed hits of the strong types "
+     "in a UTF-8 block (every candidate with everything=True)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject KeyedType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "matchers._kernel.Keyed",
+    .tp_basicsize = sizeof(KeyedObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Keyed(key, headers): HMAC-SHA256 pad states for one key; headers = one per kernel kind.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Keyed_init,
+    .tp_dealloc = (destructor)Keyed_dealloc,
+    .tp_methods = Keyed_methods,
+};
+
+static struct PyModuleDef kernel_module = {
+    PyModuleDef_HEAD_INIT, "_kernel", "leakmon's native scan kernel (C, OpenSSL libcrypto).", -1, NULL, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__kernel(void) {
+    if (PyType_Ready(&KeyedType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&kernel_module);
+    if (!m) return NULL;
+    Py_INCREF(&KeyedType);
+    if (PyModule_AddObject(m, "Keyed", (PyObject *)&KeyedType) < 0) {
+        Py_DECREF(&KeyedType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    PyModule_AddIntConstant(m, "HIT_SIZE", (long)sizeof(lk_hit));
+    PyModule_AddIntConstant(m, "PHONE", LK_PHONE);
+    PyModule_AddIntConstant(m, "EMAIL", LK_EMAIL);
+    PyModule_AddIntConstant(m, "RRN", LK_RRN);
+    PyModule_AddIntConstant(m, "CARD", LK_CARD);
+    return m;
+}

@@ -1,0 +1,581 @@
+/* leakmon scan kernel (see scan.h). The regex emulations below follow RE2's leftmost-first
+ * semantics: at each start position the alternatives are tried in pattern order and every
+ * quantifier greedily, with backtracking, in the order the pattern lists them. */
+#include "scan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define HMAC_BLOCK 64
+
+static inline int is_digit(uint8_t c) { return (uint8_t)(c - '0') < 10; }
+static inline int is_alpha(uint8_t c) { return (uint8_t)((c | 0x20) - 'a') < 26; }
+/* e-mail local-part bytes: A-Za-z0-9._%+- */
+static inline int is_local(uint8_t c) {
+    return is_digit(c) || is_alpha(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+}
+/* e-mail domain-label bytes: A-Za-z0-9- */
+static inline int is_label(uint8_t c) { return is_digit(c) || is_alpha(c) || c == '-'; }
+
+/* ------------------------------------------------------------------ keyed hashing (OpenSSL) */
+
+void lk_keys_init(lk_keys *keys, const uint8_t *key, size_t key_len, const uint8_t *const headers[LK_KINDS],
+                  const size_t header_lens[LK_KINDS]) {
+    uint8_t block[HMAC_BLOCK], pad[HMAC_BLOCK];
+    memset(block, 0, sizeof block);
+    if (key_len > HMAC_BLOCK) {
+        SHA256(key, key_len, block);
+    } else if (key_len) {
+        memcpy(block, key, key_len);
+    }
+    for (int i = 0; i < HMAC_BLOCK; i++) pad[i] = block[i] ^ 0x36;
+    SHA256_Init(&keys->base);
+    SHA256_Update(&keys->base, pad, HMAC_BLOCK);
+    for (int i = 0; i < HMAC_BLOCK; i++) pad[i] = block[i] ^ 0x5c;
+    SHA256_Init(&keys->outer);
+    SHA256_Update(&keys->outer, pad, HMAC_BLOCK);
+    for (int k = 0; k < LK_KINDS; k++) lk_inner_for(keys, headers[k], header_lens[k], &keys->inner[k]);
+}
+
+void lk_inner_for(const lk_keys *keys, const uint8_t *header, size_t len, SHA256_CTX *inner) {
+    *inner = keys->base;
+    SHA256_Update(inner, header, len);
+}
+
+void lk_hmac(const SHA256_CTX *inner, const SHA256_CTX *outer, const uint8_t *msg, size_t len, uint8_t out[32]) {
+    SHA256_CTX ctx = *inner;
+    uint8_t ih[32];
+    SHA256_Update(&ctx, msg, len);
+    SHA256_Final(ih, &ctx);
+    ctx = *outer;
+    SHA256_Update(&ctx, ih, sizeof ih);
+    SHA256_Final(out, &ctx);
+}
+
+/* ------------------------------------------------------------------ index look-up */
+
+static int sorted_contains(const uint64_t *keys, size_t n, uint64_t q) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (keys[mid] < q)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && keys[lo] == q;
+}
+
+int lk_present(const lk_index *index, const uint8_t d[32]) {
+    if (index->everything) return 1;
+    uint64_t q = 0;
+    for (int i = 0; i < 8; i++) q = (q << 8) | d[i];
+    return sorted_contains(index->flat, index->nflat, q) || sorted_contains(index->group, index->ngroup, q);
+}
+
+/* ------------------------------------------------------------------ output */
+
+static void push(lk_out *out, const lk_hit *hit) {
+    if (out->failed) return;
+    if (out->n == out->cap) {
+        size_t cap = out->cap ? out->cap * 2 : 256;
+        lk_hit *grown = realloc(out->hits, cap * sizeof *grown);
+        if (!grown) {
+            out->failed = 1;
+            return;
+        }
+        out->hits = grown;
+        out->cap = cap;
+    }
+    out->hits[out->n++] = *hit;
+}
+
+/* Lines are counted forward from the previous hit of the same scanner. */
+typedef struct {
+    const uint8_t *buf;
+    int64_t pos, line;
+} line_counter;
+
+static int64_t line_at(line_counter *lc, int64_t pos) {
+    const uint8_t *p = lc->buf + lc->pos, *end = lc->buf + pos;
+    while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        lc->line++;
+        p++;
+    }
+    lc->pos = pos;
+    return lc->line;
+}
+
+typedef struct {
+    const uint8_t *s;
+    int64_t n;
+    const lk_keys *keys;
+    const lk_index *index;
+    line_counter lines;
+} scan_ctx;
+
+/* Hash a canonical value of ``kind``; record a hit for the raw match [start, end) if indexed. */
+static void emit(scan_ctx *c, lk_out *out, int kind, const uint8_t *canon, size_t len, int64_t start, int64_t end) {
+    lk_hit hit;
+    lk_hmac(&c->keys->inner[kind], &c->keys->outer, canon, len, hit.digest);
+    if (!lk_present(c->index, hit.digest)) return;
+    hit.start = start;
+    hit.end = end;
+    hit.kind = kind;
+    hit.reserved = 0;
+    hit.line = line_at(&c->lines, start + (start > 0)); /* the value's first byte (Python: lead = pos > 0) */
+    push(out, &hit);
+}
+
+/* ------------------------------------------------------------------ small matchers */
+
+/* Positions after an optional element at p, in greedy order (taken first). */
+static int opt(const uint8_t *s, int64_t n, int64_t p, int (*in)(uint8_t), int64_t out[2]) {
+    if (p < n && in(s[p])) {
+        out[0] = p + 1;
+        out[1] = p;
+        return 2;
+    }
+    out[0] = p;
+    return 1;
+}
+
+static int digits_at(const uint8_t *s, int64_t n, int64_t p, int k) {
+    if (p + k > n) return 0;
+    for (int i = 0; i < k; i++)
+        if (!is_digit(s[p + i])) return 0;
+    return 1;
+}
+
+static int64_t digit_run_end(const uint8_t *s, int64_t n, int64_t p) {
+    while (p < n && is_digit(s[p])) p++;
+    return p;
+}
+
+static int is_phone_sep(uint8_t c) { return c == '-' || c == '.' || c == ' ' || c == '/'; }
+static int is_dot_sep(uint8_t c) { return c == '-' || c == '.' || c == ' '; }
+static int is_open(uint8_t c) { return c == '('; }
+static int is_close(uint8_t c) { return c == ')'; }
+static int is_zero(uint8_t c) { return c == '0'; }
+static int is_dial_digit(uint8_t c) { return c == '1' || c == '2' || c == '5' || c == '6' || c == '7' || c == '8'; }
+
+/* ------------------------------------------------------------------ phone (matchers/types/phone.py FAST) */
+
+/* The area code after its trunk 0: 1[016789] | 2 | [3-6][1-5] | 70 | 50[2-8] (alternatives disjoint). */
+static int64_t area_tail(const uint8_t *s, int64_t n, int64_t p) {
+    if (p >= n) return -1;
+    uint8_t a = s[p], b = p + 1 < n ? s[p + 1] : 0;
+    if (a == '1') return (b == '0' || b == '1' || (b >= '6' && b <= '9')) ? p + 2 : -1;
+    if (a == '2') return p + 1;
+    if (a >= '3' && a <= '6' && b >= '1' && b <= '5') return p + 2;
+    if (a == '7') return b == '0' ? p + 2 : -1;
+    if (a == '5' && b == '0' && p + 2 < n && s[p + 2] >= '2' && s[p + 2] <= '8') return p + 3;
+    return -1;
+}
+
+/* [-. /]? [0-9]{3,4} [-. /]? [0-9]{4} */
+static int64_t phone_rest(const uint8_t *s, int64_t n, int64_t p) {
+    int64_t c1[2], c2[2];
+    int n1 = opt(s, n, p, is_phone_sep, c1);
+    for (int i = 0; i < n1; i++) {
+        for (int k = 4; k >= 3; k--) {
+            if (!digits_at(s, n, c1[i], k)) continue;
+            int n2 = opt(s, n, c1[i] + k, is_phone_sep, c2);
+            for (int j = 0; j < n2; j++)
+                if (digits_at(s, n, c2[j], 4)) return c2[j] + 4;
+        }
+    }
+    return -1;
+}
+
+/* \(? AREA \)? rest */
+static int64_t phone_national(const uint8_t *s, int64_t n, int64_t p) {
+    int64_t c1[2], c2[2];
+    int n1 = opt(s, n, p, is_open, c1);
+    for (int i = 0; i < n1; i++) {
+        int64_t q = c1[i];
+        if (q >= n || s[q] != '0') continue;
+        int64_t a = area_tail(s, n, q + 1);
+        if (a < 0) continue;
+        int n2 = opt(s, n, a, is_close, c2);
+        for (int j = 0; j < n2; j++) {
+            int64_t r = phone_rest(s, n, c2[j]);
+            if (r >= 0) return r;
+        }
+    }
+    return -1;
+}
+
+/* (?:\+|00[125678]?[-. ]?)? 82 [-. ]? (?:\(0\)[-. ]?)? 0? AREA-without-0 rest */
+static int64_t phone_plus82(const uint8_t *s, int64_t n, int64_t p) {
+    int64_t starts[6];
+    int ns = 0;
+    if (p < n && s[p] == '+') starts[ns++] = p + 1;
+    if (p + 1 < n && s[p] == '0' && s[p + 1] == '0') {
+        int64_t c1[2], c2[2];
+        int n1 = opt(s, n, p + 2, is_dial_digit, c1);
+        for (int i = 0; i < n1; i++) {
+            int n2 = opt(s, n, c1[i], is_dot_sep, c2);
+            for (int j = 0; j < n2; j++) starts[ns++] = c2[j];
+        }
+    }
+    starts[ns++] = p;
+    for (int g = 0; g < ns; g++) {
+        int64_t q = starts[g];
+        if (q + 1 >= n || s[q] != '8' || s[q + 1] != '2') continue;
+        int64_t c1[2];
+        int n1 = opt(s, n, q + 2, is_dot_sep, c1);
+        for (int i = 0; i < n1; i++) {
+            int64_t trunk[3];
+            int nt = 0;
+            int64_t r = c1[i];
+            if (r + 2 < n && s[r] == '(' && s[r + 1] == '0' && s[r + 2] == ')') {
+                int64_t c2[2];
+                int n2 = opt(s, n, r + 3, is_dot_sep, c2);
+                for (int j = 0; j < n2; j++) trunk[nt++] = c2[j];
+            }
+            trunk[nt++] = r;
+            for (int t = 0; t < nt; t++) {
+                int64_t c3[2];
+                int n3 = opt(s, n, trunk[t], is_zero, c3);
+                for (int z = 0; z < n3; z++) {
+                    int64_t a = area_tail(s, n, c3[z]);
+                    if (a < 0) continue;
+                    int64_t e = phone_rest(s, n, a);
+                    if (e >= 0) return e;
+                }
+            }
+        }
+    }
+    return -1;
+}
+
+/* (?:[-. ]?[0-9]{2,4}){1,4}: one group must match; further groups are taken greedily (what follows
+ * the pattern, [0-9]*, always matches, so no backtracking into earlier groups is ever needed). */
+static int64_t phone_groups(const uint8_t *s, int64_t n, int64_t p) {
+    int64_t end = -1;
+    for (int g = 0; g < 4; g++) {
+        int64_t c[2], next = -1;
+        int nc = opt(s, n, p, is_dot_sep, c);
+        for (int i = 0; i < nc && next < 0; i++)
+            for (int k = 4; k >= 2 && next < 0; k--)
+                if (digits_at(s, n, c[i], k)) next = c[i] + k;
+        if (next < 0) break;
+        end = p = next;
+    }
+    return end;
+}
+
+/* \+(?:[1-79]|8[013-9])[0-9]{0,2}[-. ]?(?:\([0-9]{1,4}\)[-. ]?)?[0-9]{1,4}(?:[-. ]?[0-9]{2,4}){1,4} */
+static int64_t phone_other(const uint8_t *s, int64_t n, int64_t p) {
+    if (p >= n || s[p] != '+' || p + 1 >= n) return -1;
+    uint8_t a = s[p + 1];
+    int64_t q;
+    if (a >= '1' && a <= '9' && a != '8')
+        q = p + 2;
+    else if (a == '8' && p + 2 < n && (s[p + 2] == '0' || s[p + 2] == '1' || (s[p + 2] >= '3' && s[p + 2] <= '9')))
+        q = p + 3;
+    else
+        return -1;
+    for (int k = 2; k >= 0; k--) {
+        if (!digits_at(s, n, q, k)) continue;
+        int64_t c1[2];
+        int n1 = opt(s, n, q + k, is_dot_sep, c1);
+        for (int i = 0; i < n1; i++) {
+            int64_t after[9];
+            int na = 0;
+            int64_t r = c1[i];
+            if (r < n && s[r] == '(') {
+                for (int m = 4; m >= 1; m--) {
+                    if (digits_at(s, n, r + 1, m) && r + 1 + m < n && s[r + 1 + m] == ')') {
+                        int64_t c2[2];
+                        int n2 = opt(s, n, r + 2 + m, is_dot_sep, c2);
+                        for (int j = 0; j < n2; j++) after[na++] = c2[j];
+                    }
+                }
+            }
+            after[na++] = r;
+            for (int t = 0; t < na; t++) {
+                for (int m = 4; m >= 1; m--) {
+                    if (!digits_at(s, n, after[t], m)) continue;
+                    int64_t e = phone_groups(s, n, after[t] + m);
+                    if (e >= 0) return e;
+                }
+            }
+        }
+    }
+    return -1;
+}
+
+static int64_t phone_body(const uint8_t *s, int64_t n, int64_t p) {
+    uint8_t c = s[p];
+    int64_t e;
+    if (c != '(' && c != '0' && c != '+' && c != '8' && c != '1') return -1;
+    if ((e = phone_national(s, n, p)) >= 0) return e;
+    if ((e = phone_plus82(s, n, p)) >= 0) return e;
+    if (c == '1' && p + 9 < n && s[p + 1] == '0' && digits_at(s, n, p + 2, 8)) return p + 10;
+    return phone_other(s, n, p);
+}
+
+/* National number (with trunk 0) of a raw match's digits, as matchers.types.phone.national. */
+static int national(const uint8_t *d, int64_t len, uint8_t *nat, int64_t *nat_len) {
+    if (len >= 2 && d[0] == '0' && d[1] == '0') {
+        if (len >= 4 && d[2] == '8' && d[3] == '2') {
+            d += 2;
+            len -= 2;
+        } else {
+            int64_t cut = len < 3 ? len : 3;
+            d += cut;
+            len -= cut;
+        }
+        if (!(len >= 2 && d[0] == '8' && d[1] == '2')) return 0;
+    }
+    int64_t m = 0;
+    if (len >= 2 && d[0] == '8' && d[1] == '2') {
+        if (len >= 3 && d[2] == '0') {
+            memcpy(nat, d + 2, (size_t)(len - 2));
+            m = len - 2;
+        } else {
+            nat[0] = '0';
+            memcpy(nat + 1, d + 2, (size_t)(len - 2));
+            m = len - 1;
+        }
+    } else if (len == 10 && d[0] == '1' && d[1] == '0') {
+        nat[0] = '0';
+        memcpy(nat + 1, d, 10);
+        m = 11;
+    } else {
+        memcpy(nat, d, (size_t)len);
+        m = len;
+    }
+    *nat_len = m;
+    if (m < 3 || nat[0] != '0') return 0;
+    uint8_t a = nat[1], b = nat[2];
+    if (a == '1' && (b == '0' || b == '1' || (b >= '6' && b <= '9'))) return m == 10 || m == 11;
+    if (a == '7' && b == '0') return m == 11;
+    if (a == '2') return m == 9 || m == 10;
+    if (a >= '3' && a <= '6' && b >= '1' && b <= '5') return m == 10 || m == 11;
+    if (a == '5' && b == '0') return m == 11 || m == 12;
+    return 0;
+}
+
+static void scan_phones(scan_ctx *c, lk_out *out) {
+    const uint8_t *s = c->s;
+    int64_t n = c->n, prev_end = 0;
+    for (int64_t j = 0; j < n; j++) {
+        int64_t start;
+        if (j == 0)
+            start = 0; /* ^ */
+        else if (j - 1 >= prev_end && !is_digit(s[j - 1]))
+            start = j - 1; /* [^0-9] */
+        else
+            continue;
+        int64_t e = phone_body(s, n, j);
+        if (e < 0) continue;
+        e = digit_run_end(s, n, e);
+        prev_end = e;
+        /* canonical: as PhoneRecognizer.fast_canonicals (E.164 digits; another country only with a "+") */
+        uint8_t d[16], nat[20];
+        int64_t dl = 0, nl = 0;
+        int plus = 0, too_long = 0;
+        for (int64_t i = start; i < e; i++) {
+            if (is_digit(s[i])) {
+                if (dl == 15) {
+                    too_long = 1;
+                    break;
+                }
+                d[dl++] = s[i];
+            } else if (s[i] == '+') {
+                plus = 1;
+            }
+        }
+        j = e - 1;
+        if (too_long) continue;
+        if (national(d, dl, nat, &nl)) {
+            uint8_t canon[20] = {'8', '2'};
+            memcpy(canon + 2, nat + 1, (size_t)(nl - 1));
+            emit(c, out, LK_PHONE, canon, (size_t)(nl + 1), start, e);
+        } else if (plus && dl >= 8) {
+            emit(c, out, LK_PHONE, d, (size_t)dl, start, e);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ e-mail (matchers/types/email.py FAST) */
+
+/* [A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24} at p: the end, or -1. The star takes every
+ * label, then gives labels back until one starts with two letters (RE2 backtracking). */
+static int64_t email_domain(const uint8_t *s, int64_t n, int64_t p) {
+    int64_t r = p;
+    while (r < n && is_label(s[r])) r++;
+    if (r == p) return -1;
+    int64_t best = -1;
+    while (r + 1 < n && s[r] == '.' && is_label(s[r + 1])) {
+        int64_t label = r + 1, k = 0;
+        while (k < 24 && label + k < n && is_alpha(s[label + k])) k++;
+        if (k >= 2) best = label + k;
+        r = label;
+        while (r < n && is_label(s[r])) r++;
+    }
+    return best;
+}
+
+static void hash_email(scan_ctx *c, lk_out *out, int64_t start, int64_t value, int64_t at, int64_t end) {
+    /* canonical: lower-cased, hanmail.net folded into daum.net (EmailRecognizer.fast_canonicals) */
+    static const char hanmail[] = "hanmail.net", daum[] = "daum.net";
+    const uint8_t *s = c->s;
+    int64_t stop = end;
+    int fold = end - (at + 1) == (int64_t)(sizeof hanmail - 1);
+    for (int64_t i = 0; fold && i < (int64_t)(sizeof hanmail - 1); i++)
+        if ((s[at + 1 + i] | (is_alpha(s[at + 1 + i]) ? 0x20 : 0)) != (uint8_t)hanmail[i]) fold = 0;
+    if (fold) stop = at + 1;
+    SHA256_CTX ctx = c->keys->inner[LK_EMAIL];
+    uint8_t chunk[256], ih[32];
+    for (int64_t i = value; i < stop;) {
+        size_t k = 0;
+        while (k < sizeof chunk && i < stop) {
+            uint8_t b = s[i++];
+            chunk[k++] = is_alpha(b) ? (uint8_t)(b | 0x20) : b;
+        }
+        SHA256_Update(&ctx, chunk, k);
+    }
+    if (fold) SHA256_Update(&ctx, daum, sizeof daum - 1);
+    SHA256_Final(ih, &ctx);
+    lk_hit hit;
+    ctx = c->keys->outer;
+    SHA256_Update(&ctx, ih, sizeof ih);
+    SHA256_Final(hit.digest, &ctx);
+    if (!lk_present(c->index, hit.digest)) return;
+    hit.start = start;
+    hit.end = end;
+    hit.kind = LK_EMAIL;
+    hit.reserved = 0;
+    hit.line = line_at(&c->lines, start + (start > 0));
+    push(out, &hit);
+}
+
+static void scan_emails(scan_ctx *c, lk_out *out) {
+    const uint8_t *s = c->s;
+    int64_t n = c->n, prev_end = 0;
+    const uint8_t *p = s;
+    while ((p = memchr(p, '@', (size_t)(s + n - p))) != NULL) {
+        int64_t at = p - s, v = at;
+        p++;
+        while (v > 0 && is_local(s[v - 1])) v--;
+        if (v == at) continue;
+        int64_t start = v == 0 ? 0 : v - 1; /* ^ or the non-local boundary byte */
+        if (start < prev_end || (v == 0 && prev_end > 0)) continue;
+        int64_t end = email_domain(s, n, at + 1);
+        if (end < 0) continue;
+        prev_end = end;
+        hash_email(c, out, start, v, at, end);
+    }
+}
+
+/* ------------------------------------------------------------------ RRN | card (rrn.py, card.py FAST) */
+
+static int is_space(uint8_t c) { return c == ' '; }
+
+/* DATE (?: ?- ?| ?) [0-9]{7}, DATE = [0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01]) */
+static int64_t rrn_body(const uint8_t *s, int64_t n, int64_t p) {
+    if (!digits_at(s, n, p, 6)) return -1;
+    uint8_t m0 = s[p + 2], m1 = s[p + 3], d0 = s[p + 4], d1 = s[p + 5];
+    if (!((m0 == '0' && m1 != '0') || (m0 == '1' && m1 <= '2'))) return -1;
+    if (!((d0 == '0' && d1 != '0') || d0 == '1' || d0 == '2' || (d0 == '3' && d1 <= '1'))) return -1;
+    int64_t c1[2], c2[2];
+    int n1 = opt(s, n, p + 6, is_space, c1);
+    for (int i = 0; i < n1; i++) {
+        if (c1[i] >= n || s[c1[i]] != '-') continue;
+        int n2 = opt(s, n, c1[i] + 1, is_space, c2);
+        for (int j = 0; j < n2; j++)
+            if (digits_at(s, n, c2[j], 7)) return c2[j] + 7;
+    }
+    for (int i = 0; i < n1; i++)
+        if (digits_at(s, n, c1[i], 7)) return c1[i] + 7;
+    return -1;
+}
+
+/* 4-4-4-{1,7} | 4 4 4 {1,7} | 4-6-{4,5} | 4 6 {4,5} | [0-9]{13,19} (each then [0-9]*) */
+static int64_t card_body(const uint8_t *s, int64_t n, int64_t p) {
+    static const uint8_t seps[2] = {'-', ' '};
+    if (!digits_at(s, n, p, 4)) return -1;
+    for (int k = 0; k < 2; k++) {
+        uint8_t sep = seps[k];
+        int64_t q = p + 4;
+        int ok = 1;
+        for (int g = 0; g < 3 && ok; g++, q += 5)
+            ok = q < n && s[q] == sep && digits_at(s, n, q + 1, g < 2 ? 4 : 1);
+        if (ok) return q - 3; /* after the first digit of the last group */
+    }
+    for (int k = 0; k < 2; k++) {
+        uint8_t sep = seps[k];
+        if (p + 4 < n && s[p + 4] == sep && digits_at(s, n, p + 5, 6) && p + 11 < n && s[p + 11] == sep &&
+            digits_at(s, n, p + 12, 4))
+            return p + 16;
+    }
+    int64_t e = digit_run_end(s, n, p);
+    return e - p >= 13 ? e : -1;
+}
+
+/* 1 <= month <= 12 and 1 <= day <= 31 (matchers.types.rrn.is_date_ok) */
+static int rrn_date_ok(const uint8_t *d) {
+    int month = (d[2] - '0') * 10 + d[3] - '0', day = (d[4] - '0') * 10 + d[5] - '0';
+    return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
+static int luhn_ok(const uint8_t *d, int64_t len) {
+    int total = 0;
+    for (int64_t i = 0; i < len; i++) {
+        int v = d[len - 1 - i] - '0';
+        if (i % 2) v = v > 4 ? v * 2 - 9 : v * 2;
+        total += v;
+    }
+    return total % 10 == 0;
+}
+
+static void scan_numbers(scan_ctx *c, lk_out *out) {
+    const uint8_t *s = c->s;
+    int64_t n = c->n, prev_end = 0;
+    lk_out cards = {0};
+    line_counter card_lines = c->lines;
+    for (int64_t j = 0; j < n; j++) {
+        if (!is_digit(s[j])) continue;
+        int64_t start;
+        if (j == 0)
+            start = 0;
+        else if (j - 1 >= prev_end && !is_digit(s[j - 1]))
+            start = j - 1;
+        else
+            continue;
+        int64_t e = rrn_body(s, n, j);
+        if (e < 0) e = card_body(s, n, j);
+        if (e < 0) continue;
+        e = digit_run_end(s, n, e);
+        prev_end = e;
+        j = e - 1;
+        uint8_t d[20];
+        int64_t dl = 0;
+        for (int64_t i = start; i < e && dl <= 19; i++)
+            if (is_digit(s[i])) d[dl++] = s[i];
+        if (dl == 13 && rrn_date_ok(d)) emit(c, out, LK_RRN, d, 13, start, e);
+        if (dl >= 13 && dl <= 19 && luhn_ok(d, dl)) {
+            line_counter keep = c->lines;
+            c->lines = card_lines;
+            emit(c, &cards, LK_CARD, d, (size_t)dl, start, e);
+            card_lines = c->lines;
+            c->lines = keep;
+        }
+    }
+    for (size_t i = 0; i < cards.n; i++) push(out, &cards.hits[i]);
+    if (cards.failed) out->failed = 1;
+    free(cards.hits);
+}
+
+void lk_scan(const uint8_t *buf, size_t n, const lk_keys *keys, const lk_index *index, lk_out *out) {
+    scan_ctx c = {buf, (int64_t)n, keys, index, {buf, 0, 0}};
+    scan_phones(&c, out);
+    c.lines = (line_counter){buf, 0, 0};
+    scan_emails(&c, out);
+    c.lines = (line_counter){buf, 0, 0};
+    scan_numbers(&c, out);
+}

@@ -1,0 +1,63 @@
+/* leakmon scan kernel: strong-identifier scanners, canonicalization, keyed hashing, index look-up.
+ *
+ * Pure C over a byte block (no Python): module.c wraps it for Python, fuzz.c for libFuzzer.
+ * Each scanner reproduces exactly the matches of the recognizer's RE2 ``fast_pattern`` run with
+ * ``findall`` (leftmost-first, non-overlapping, one leading boundary byte) and the canonical bytes
+ * of its ``fast_canonicals`` (the recognizers in matchers/types/ are the reference; tests/matchers/test_kernel.py
+ * prove both agree).
+ */
+#ifndef LEAKMON_SCAN_H
+#define LEAKMON_SCAN_H
+
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+#include <openssl/sha.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum { LK_PHONE = 0, LK_EMAIL = 1, LK_RRN = 2, LK_CARD = 3, LK_KINDS = 4 };
+
+/* Longest canonical a scanner may produce (longer candidates are hashed from the heap). */
+#define LK_CANON_MAX 256
+
+/* HMAC-SHA256 pad states: key^ipad absorbed (and, per kind, the message header), key^opad. */
+typedef struct {
+    SHA256_CTX base;             /* key ^ ipad */
+    SHA256_CTX inner[LK_KINDS];  /* key ^ ipad + header of each scanned kind */
+    SHA256_CTX outer;            /* key ^ opad */
+} lk_keys;
+
+/* The sorted digest-prefix arrays of the protected index (two tiers, both sorted ascending). */
+typedef struct {
+    const uint64_t *flat;
+    size_t nflat;
+    const uint64_t *group;
+    size_t ngroup;
+    int everything; /* report every candidate, indexed or not (differential tests, fuzzing) */
+} lk_index;
+
+/* One candidate whose digest prefix is in the index. */
+typedef struct {
+    int64_t start; /* byte offset of the raw match (its boundary byte included when it has one) */
+    int64_t end;   /* byte offset after the raw match */
+    int64_t line;  /* 0-based line of the value's first byte */
+    int32_t kind;  /* LK_* */
+    int32_t reserved;
+    uint8_t digest[32];
+} lk_hit;
+
+typedef struct {
+    lk_hit *hits;
+    size_t n, cap;
+    int failed; /* out of memory */
+} lk_out;
+
+void lk_keys_init(lk_keys *keys, const uint8_t *key, size_t key_len, const uint8_t *const headers[LK_KINDS],
+                  const size_t header_lens[LK_KINDS]);
+void lk_inner_for(const lk_keys *keys, const uint8_t *header, size_t len, SHA256_CTX *inner);
+void lk_hmac(const SHA256_CTX *inner, const SHA256_CTX *outer, const uint8_t *msg, size_t len, uint8_t out[32]);
+int lk_present(const lk_index *index, const uint8_t digest[32]);
+
+/* Scan ``buf`` for every kernel kind; append hits (phone, e-mail, RRN, card order) to ``out``. */
+void lk_scan(const uint8_t *buf, size_t n, const lk_keys *keys, const lk_index *index, lk_out *out);
+
+#endif

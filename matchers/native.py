@@ -1,0 +1,49 @@
+"""The native scan kernel, ``matchers._kernel``, built from ``matchers/kernel/*.c`` by the package build.
+
+Production has one code path: :class:`matchers.keyed_hash.KeyedHasher` and the Matcher's fast path
+call the kernel. Without the built extension, importing this module raises :class:`KernelMissing`
+(one sentence naming the fix); nothing falls back to Python silently.
+
+``Keyed(key, headers).scan(block, flat_keys, group_keys)`` returns packed hits, one
+:data:`HIT_FORMAT` record each: raw match start (its boundary byte included), end, 0-based line of
+the value, kind (index into :data:`KERNEL_TYPES`), and the 32-byte digest, for the phones, e-mails,
+RRN/FRNs and cards whose digest prefix is in the index, in the order of :data:`KERNEL_TYPES`.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from matchers.errors import KernelMissing
+from matchers.model import CARD, EMAIL, PHONE, RRN
+
+if TYPE_CHECKING:
+    from matchers.keyed_hash import KeyedHasher
+
+try:
+    from matchers import _kernel
+except ImportError as exc:  # pragma: no cover - exercised by tests/matchers/test_kernel.py in a subprocess
+    raise KernelMissing() from exc
+
+#: The kernel's kinds, in its scan and output order (``LK_*`` in matchers/kernel/scan.h).
+KERNEL_TYPES = (PHONE, EMAIL, RRN, CARD)
+HIT_FORMAT = "<qqqii32s"
+HIT = struct.Struct(HIT_FORMAT)
+if HIT.size != _kernel.HIT_SIZE:  # pragma: no cover - a build from mismatched sources
+    raise KernelMissing()
+
+Keyed = _kernel.Keyed
+
+__all__ = ["HIT", "HIT_FORMAT", "KERNEL_TYPES", "Keyed", "kernel_candidates"]
+
+
+def kernel_candidates(hasher: KeyedHasher, block: bytes) -> list[tuple[str, int, int, int, bytes]]:
+    """Every candidate the kernel finds in ``block``, indexed or not (the differential tests' view)."""
+    empty = np.empty(0, dtype=np.uint64)
+    return [
+        (KERNEL_TYPES[kind], start, end, line, digest)
+        for start, end, line, kind, _, digest in HIT.iter_unpack(hasher.scan(block, empty, empty, everything=True))
+    ]

@@ -1,0 +1,194 @@
+"""The native kernel against the pure-Python reference (matchers/reference.py): same candidates (type,
+byte span, line, digest) and the same hits, on tables, random, obfuscated and hostile input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matchers.engine import Matcher
+from matchers.index import ProtectedIndex
+from matchers.keyed_hash import KeyedHasher
+from matchers.native import kernel_candidates
+from matchers.reference import ReferenceHasher, ReferenceMatcher, reference_candidates
+from matchers.registry import IdentifierRegistry
+from tests.matchers.conftest import TEST_KEY
+from tests.matchers.test_extraction import ROWS
+
+REGISTRY = IdentifierRegistry.default()
+KERNEL = KeyedHasher(TEST_KEY)
+REFERENCE = ReferenceHasher(TEST_KEY)
+
+#: Pieces that make the scanners' decisions: digits, every separator, area codes, dial prefixes,
+#: e-mail parts, boundaries, NUL, invalid UTF-8, Hangul, line breaks.
+TOKENS = [
+    *[bytes([c]) for c in b"0123456789"],
+    *[bytes([c]) for c in b"-. /()+@_%,;:\t\r\n\x00*xX"],
+    b"010",
+    b"011",
+    b"02",
+    b"031",
+    b"050",
+    b"0505",
+    b"070",
+    b"10",
+    b"82",
+    b"+82",
+    b"00",
+    b"001",
+    b"0082",
+    b"(0)",
+    b"1234",
+    b"5678",
+    b"900101",
+    b"1234567",
+    b"4111",
+    b"123456",
+    b"-1234-",
+    b" 1234 ",
+    b"kim",
+    b"Kim.Chul",
+    b"a",
+    b"Z",
+    b"@hanmail.net",
+    b"@HANMAIL.NET",
+    b"@daum.net",
+    b".com",
+    b".co",
+    b".kr",
+    b".c",
+    b".1",
+    b"-x",
+    b"hanmail",
+    b"net",
+    "김".encode(),
+    "０".encode(),
+    "\u200b".encode(),
+    b"\xff",
+    b"\xc3",
+    b"\x80",
+    b"\xed\xa0\x80",
+]
+
+
+def same_candidates(block: bytes) -> None:
+    assert kernel_candidates(KERNEL, block) == reference_candidates(REGISTRY, REFERENCE, block)
+
+
+def _hits(matcher: Matcher, block: bytes) -> list[tuple[object, ...]]:
+    return [
+        (
+            h.id_type,
+            h.line,
+            h.match_kind,
+            h.form,
+            h.obfuscation,
+            h.subject_ids,
+            h.digest,
+            h.masked,
+            h.confidence,
+            h.extra,
+        )
+        for h in matcher.scan_bytes(block)
+    ]
+
+
+def same_hits(block: bytes) -> None:
+    """A protected set holding every second candidate of the block: both matchers report the same hits."""
+    cands = reference_candidates(REGISTRY, REFERENCE, block)
+    index = ProtectedIndex.from_digests((c[4], i % 7) for i, c in enumerate(cands) if i % 2 == 0)
+    native = Matcher(KERNEL, index, REGISTRY)
+    reference = ReferenceMatcher(REFERENCE, index, REGISTRY)
+    assert _hits(native, block) == _hits(reference, block)
+
+
+@pytest.mark.parametrize("text", [row[0] for row in ROWS])
+def test_extraction_table_rows_agree(text: str) -> None:
+    block = text.encode("utf-8", "surrogatepass")
+    same_candidates(block)
+    same_hits(block)
+
+
+def test_a_dense_sample_agrees_and_finds_every_type() -> None:
+    block = "\n".join(row[0] for row in ROWS).encode("utf-8", "surrogatepass") * 3
+    cands = kernel_candidates(KERNEL, block)
+    assert {c[0] for c in cands} == {"phone", "email", "rrn", "card"}
+    same_candidates(block)
+    same_hits(block)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(TOKENS), max_size=60).map(b"".join))
+def test_random_token_soup_agrees(block: bytes) -> None:
+    same_candidates(block)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(TOKENS), max_size=80).map(b"".join))
+def test_random_token_soup_gives_the_same_hits(block: bytes) -> None:
+    same_hits(block)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes_agree(block: bytes) -> None:
+    same_candidates(block)
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        b"9" * 100_000,  # a long digit run
+        b"010" + b"1" * 50_000 + b" 010-1234-5678",
+        b"+" + b"1" * 40 + b"\n+44 20 7946 0958",
+        b"a" * 200_000 + b"@" + b"b" * 100 + b".com",  # a long local part
+        b"x@" + b"a." * 50_000 + b"com",  # many labels
+        b"@" * 10_000 + b"kim@naver.com",
+        b"\x00010-1234-5678\x00kim@naver.com\x00900101-1234568\x00",
+        ("010-1234-5678," * 10 + "\n").encode() * 1000,
+        b"010-1234-5678 " + b"z" * (10 << 20) + b" kim@naver.com 4111 1111 1111 1111",  # a 10 MB line
+    ],
+    ids=["digits", "phone-in-digits", "plus-run", "long-local", "labels", "ats", "nul", "many", "10MB-line"],
+)
+def test_hostile_input_agrees(block: bytes) -> None:
+    same_candidates(block)
+
+
+@pytest.mark.parametrize("sep", [*"-. /", "", "  ", "--", "\t", "\u2013", "\u00a0", "\u200b"])
+def test_every_separator_agrees(sep: str) -> None:
+    forms = [
+        f"010{sep}1234{sep}5678",
+        f"(02){sep}345{sep}6789",
+        f"+82{sep}10{sep}1234{sep}5678",
+        f"0082{sep}10{sep}1234{sep}5678",
+        f"900101{sep}1234568",
+        f"4111{sep}1111{sep}1111{sep}1111",
+        f"+44{sep}20{sep}7946{sep}0958",
+        f"kim{sep}@{sep}naver.com",
+    ]
+    block = "\n".join(forms).encode()
+    same_candidates(block)
+    same_hits(block)
+
+
+def test_without_the_extension_leakmon_says_so_in_one_sentence() -> None:
+    code = "import sys; sys.modules['matchers._kernel'] = None\nfrom leakmon.cli import main\nmain(['--help'])\n"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0
+    assert "native scan kernel" in proc.stderr
+    assert "make setup" in proc.stderr
+
+
+def test_a_card_shaped_number_is_never_an_rrn_with_an_impossible_birth_date() -> None:
+    """0000100104111 (month 00) passed the shared pass as an RRN candidate and crashed masking a hit."""
+    block = b"0000100104111"
+    digest = KERNEL.digest("rrn", "0000100104111")
+    index = ProtectedIndex.from_digests([(digest, 1)])
+    assert Matcher(KERNEL, index, REGISTRY).scan_bytes(block) == []
+    assert ReferenceMatcher(REFERENCE, index, REGISTRY).scan_bytes(block) == []
+    assert "rrn" not in [c[0] for c in kernel_candidates(KERNEL, block)]
