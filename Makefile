@@ -9,7 +9,7 @@ STAMP := $(VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup test test-telethon-oldest test-fast lint bench eval demo clean
+.PHONY: setup test test-telethon-oldest test-fast lint bench eval demo fuzz clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -50,6 +50,18 @@ eval: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/python scripts/demo.py
+
+FUZZ_SECONDS ?= 120
+FUZZ_DIR := build/fuzz
+# The native kernel under libFuzzer with AddressSanitizer + UndefinedBehaviorSanitizer, time-boxed
+# (FUZZ_SECONDS); not part of `make test`. Needs clang (Debian: apt-get install clang).
+fuzz:
+	@command -v clang >/dev/null || { echo "make fuzz needs clang with libFuzzer (Debian: apt-get install clang)"; exit 2; }
+	mkdir -p $(FUZZ_DIR)/corpus
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		matchers/kernel/fuzz.c matchers/kernel/scan.c -lcrypto -o $(FUZZ_DIR)/kernel_fuzz
+	$(FUZZ_DIR)/kernel_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+		-dict=matchers/kernel/fuzz.dict $(FUZZ_DIR)/corpus
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache demo-out

@@ -89,10 +89,11 @@ def build_match_context(app: App) -> MatchContext:
     registry = build_registry(app)
     cache_dir = app.settings.home if app.settings.home.is_dir() else None
     with app.sessions() as session:
-        prefixes, subject_ids = load_index_arrays(session, hasher.key_id, cache_dir)
+        prefixes, subject_ids, types = load_index_arrays(session, hasher.key_id, cache_dir)
     if len(prefixes) == 0:
         log.warning("the protected set under key %s is empty: nothing can match", hasher.key_id)
-    index = ProtectedIndex(prefixes, subject_ids, presorted=True)  # load_index_arrays sorts them
+    domains = frozenset(registry.get(t).domain for t in types if t in registry)
+    index = ProtectedIndex(prefixes, subject_ids, presorted=True, domains=domains)  # already sorted
 
     def confirm(digests: Sequence[bytes]) -> Mapping[bytes, Sequence[int]]:
         with app.sessions() as session:

@@ -92,8 +92,8 @@ class Matcher:
         self.registry = registry if registry is not None else IdentifierRegistry.default()
         self.confirm = confirm
         self.options = options if options is not None else MatcherOptions()
-        recs = self.registry.recognizers()
-        self._kernel_recs = tuple(self.registry.get(t) for t in KERNEL_TYPES)
+        recs = tuple(r for r in self.registry.recognizers() if index.holds(r.domain))
+        self._kernel_recs = tuple(self.registry.get(t) for t in KERNEL_TYPES)  # cheap enough to always run
         self._passes = build_passes([r for r in recs if r.id_type not in KERNEL_TYPES])
         self._slow = [r for r in recs if not r.weak and r.scan_pattern is not None]
         self._grouped = bool(deobfuscate.grouped_types(self._slow))

@@ -5,7 +5,8 @@ Layout (two tiers, both sorted by prefix, built automatically from flat arrays):
   shared by fewer than ``group_min`` subjects (full forms: nearly all of them).
 - *grouped*: prefixes shared by many subjects (partial forms such as ``010-****-5678``) are stored
   once with a CSR offset, so each extra subject costs only its 4-byte id.
-Look-ups are batched: sort the queries once, then ``searchsorted`` in both tiers.
+Look-ups are batched: sort the queries once, then ``searchsorted`` in both tiers (the native kernel
+binary-searches the same two sorted arrays).
 A 64-bit prefix has ~N/2^64 false positives per query; pass ``confirm`` to the Matcher to check
 the full digest in storage and bring false positives to zero.
 """
@@ -40,7 +41,11 @@ class ProtectedIndex:
         *,
         group_min: int = 4,
         presorted: bool = False,
+        domains: frozenset[str] | None = None,
     ) -> None:
+        #: The digest domains the index holds (None: unknown). A domain it lacks cannot match, so
+        #: the Matcher does not extract that type at all (no recall lost).
+        self.domains = domains
         keys = np.ascontiguousarray(prefixes, dtype=np.uint64)
         subs = np.ascontiguousarray(subjects, dtype=np.uint32)
         if keys.shape != subs.shape or keys.ndim != 1:
@@ -72,6 +77,10 @@ class ProtectedIndex:
         items = list(pairs)
         prefixes = np.array([int.from_bytes(d[:8], "big") for d, _ in items], dtype=np.uint64)
         return cls(prefixes, np.array([s for _, s in items], dtype=np.uint32))
+
+    def holds(self, domain: str) -> bool:
+        """False only when the index is known to hold no digest of ``domain``."""
+        return self.domains is None or domain in self.domains
 
     def __len__(self) -> int:
         return self._pairs

@@ -1,6 +1,8 @@
 """`make bench`: every benchmark, one after the other, printing figures (never asserting them).
 
 Each benchmark is a script of its own that can be run alone with more options:
+- scripts/bench_kernel.py  side by side on the shared dump: kernel alone, leakmon scan (--no-store and
+                           storing), naive and best pure-Python pipelines, grep -F -f, with load average
 - scripts/bench_scan.py    matcher throughput vs a naive baseline and grep -F -f; index memory
 - scripts/bench_import.py  protect import rate into SQLite (and PostgreSQL with --pg URL)
 - scripts/bench_files.py   leaked-file reader throughput (CSV, zip, xlsx) and peak memory
@@ -18,12 +20,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 QUICK = {
+    "bench_kernel.py": [],
     "bench_scan.py": [],
     "bench_import.py": ["--identifiers", "1000000"],
     "bench_files.py": [],
     "bench_cli.py": [],
 }
 FULL = {
+    "bench_kernel.py": [],
     "bench_scan.py": ["--size-mb", "100"],
     "bench_import.py": ["--identifiers", "10000000"],
     "bench_files.py": ["--full"],

@@ -194,6 +194,12 @@ def _index_arrays_rows(session: Session, key_id: str, batch: int) -> tuple[np.nd
     return np.concatenate(prefixes), np.concatenate(subjects)
 
 
+def set_types(session: Session, key_id: str) -> frozenset[str]:
+    """The identifier types the set under ``key_id`` holds (a type it lacks need not be scanned for)."""
+    query = select(ProtectedIdentifier.id_type).where(ProtectedIdentifier.key_id == key_id).distinct()
+    return frozenset(session.scalars(query))
+
+
 def set_fingerprint(session: Session, key_id: str) -> str:
     """Changes whenever the set under ``key_id`` changes (rows only ever get new, higher ids)."""
     count, top = session.execute(

@@ -51,4 +51,5 @@ def test_cache_follows_the_set(db_url: str, tmp_path: Path, monkeypatch: pytest.
         third = index_cache.load_index_arrays(session, "k1", tmp_path)
     assert len(reads) == 2
     assert len(third[0]) == 3
+    assert third[2] == frozenset({"phone"})  # the types the set holds travel with the arrays
     engine.dispose()

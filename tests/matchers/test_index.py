@@ -48,3 +48,31 @@ def test_presorted_arrays_build_the_same_index() -> None:
     keys = np.array([1, 2, 2, 3], dtype=np.uint64)
     subs = np.array([1, 2, 3, 4], dtype=np.uint32)
     assert ProtectedIndex(keys, subs, presorted=True).lookup([2, 3]) == {0: (2, 3), 1: (4,)}
+
+
+def test_a_type_the_index_lacks_is_not_extracted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Addresses cost a Python canonicalization each: a set without addresses never pays for them."""
+    from matchers.engine import Matcher
+    from matchers.keyed_hash import KeyedHasher, prefix64
+    from matchers.registry import IdentifierRegistry
+    from matchers.types import address
+    from tests.matchers.conftest import PEOPLE, TEST_KEY, build_pairs
+
+    hasher = KeyedHasher(TEST_KEY)
+    registry = IdentifierRegistry.default()
+    pairs = build_pairs(hasher, registry)
+    text = f"{PEOPLE[5]['address']}, {PEOPLE[5]['phone']}"
+    calls: list[str] = []
+    real = address.canonical_address
+    monkeypatch.setattr(address, "canonical_address", lambda raw: calls.append(raw) or real(raw))
+
+    def scan(domains: frozenset[str] | None) -> list[str]:
+        prefixes = prefix64([digest for digest, _ in pairs])
+        index = ProtectedIndex(prefixes, [subject for _, subject in pairs], domains=domains)
+        return sorted(h.id_type for h in Matcher(hasher, index, registry).scan_text(text))
+
+    assert scan(None) == ["address", "phone"]
+    assert calls
+    calls.clear()
+    assert scan(frozenset({"phone", "email"})) == ["phone"]
+    assert calls == []

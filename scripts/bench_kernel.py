@@ -1,0 +1,164 @@
+"""Side by side in one run on the shared benchmark dump (../shared/bench, gen_dump.py 100) with 1M
+protected identifiers (500k subjects, phone + e-mail): the native kernel alone, `leakmon scan
+--no-store --jobs 2`, `leakmon scan --jobs 2` (storing hits), naive Python and the best pure-Python
+pipeline (shared/bench/e2e_bench.py), and `grep -F -f` over 1M plaintext phones, with ratios and the
+machine's load average beside every figure (the machine is shared: figures are noisy).
+
+    python scripts/bench_kernel.py [--size-mb 100] [--jobs 2] [--shared ../shared/bench]
+
+Nothing is asserted: speed is measured, not tested.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from matchers.engine import iter_blocks
+from matchers.index import ProtectedIndex
+from matchers.keyed_hash import KeyedHasher
+from matchers.protect import protected_forms
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBJECTS = 500_000
+
+
+def load() -> str:
+    return f"{os.getloadavg()[0]:.1f}"
+
+
+def timed(run: Callable[[], object]) -> tuple[float, float, str]:
+    """(wall s, own CPU s, load average at the end) of one run."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    run()
+    return time.perf_counter() - wall, time.process_time() - cpu, load()
+
+
+def shared_data(shared: Path, size_mb: int) -> tuple[Path, Path]:
+    data = Path(os.environ.get("LEAKBENCH_DIR", "/tmp/leakbench"))  # noqa: S108 - the shared generator's folder
+    dump, ids = data / f"dump_{size_mb}M.csv", data / "ids_1M.txt"
+    for path, args in ((dump, [str(size_mb)]), (ids, ["1", "--kind=ids"])):
+        if not path.exists():
+            subprocess.run([sys.executable, str(shared / "gen_dump.py"), *args], check=True, cwd=shared)
+    return dump, ids
+
+
+def protected_values(shared: Path) -> list[tuple[str, str]]:
+    sys.path.insert(0, str(shared))
+    from common import email_of, pphone  # the shared generator's protected set
+
+    return [(f"010{pphone(i):08d}", email_of(i)) for i in range(SUBJECTS)]
+
+
+def kernel_alone(dump: Path, people: list[tuple[str, str]]) -> tuple[float, float, str, int]:
+    """The kernel over the dump in 8 MiB blocks (index in memory, no Python per candidate)."""
+    hasher = KeyedHasher(os.urandom(32))
+    phones = [protected_forms("phone", p, partial=False)[0][1] for p, _ in people]
+    emails = [protected_forms("email", e, partial=False)[0][1] for _, e in people]
+    joined = hasher.joined_digests("phone", phones) + hasher.joined_digests("email", emails)
+    prefixes = np.frombuffer(joined, dtype=">u8")[::4].astype(np.uint64)
+    index = ProtectedIndex(prefixes, np.tile(np.arange(SUBJECTS, dtype=np.uint32), 2))
+    blocks = [block for block, _ in iter_blocks(dump.read_bytes(), 8 << 20)]
+    found = 0
+
+    def run() -> None:
+        nonlocal found
+        found = sum(len(hasher.scan(b, index.flat_keys, index.group_keys)) // 64 for b in blocks)
+
+    wall, cpu, at = timed(run)
+    return wall, cpu, at, found
+
+
+def leakmon(home: Path, *args: str) -> Callable[[], object]:
+    env = {**os.environ, "LEAKMON_HOME": str(home)}
+    for name in ("LEAKMON_CONFIG", "LEAKMON_DATABASE_URL", "LEAKMON_KEY_FILE"):
+        env.pop(name, None)
+    return lambda: subprocess.run([sys.executable, "-m", "leakmon", *args], env=env, check=True, capture_output=True)
+
+
+def e2e(shared: Path, size_mb: int, only: str) -> float | None:
+    """MB/s of one shared/bench/e2e_bench.py pipeline (None if it did not run)."""
+    proc = subprocess.run(
+        [sys.executable, "e2e_bench.py", str(size_mb), "--n=1", "--reps=1", f"--only={only}"],
+        cwd=shared,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    for line in proc.stdout.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) > 2 and only.split("|")[0] in cells[0]:
+            return float(cells[2].replace(",", ""))
+    print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=int, default=100)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "bench")
+    args = parser.parse_args()
+    shared = args.shared.resolve()
+    if not (shared / "gen_dump.py").exists():
+        print(f"bench_kernel: the shared benchmark folder {shared} is missing: skipped")
+        return
+    dump, ids = shared_data(shared, args.size_mb)
+    mb = dump.stat().st_size / 1e6
+    people = protected_values(shared)
+    rows: list[tuple[str, float, str, str]] = []
+
+    wall, cpu, at, found = kernel_alone(dump, people)
+    rows.append(("kernel alone, one core", mb / wall, at, f"{mb / cpu:.0f} MB/s of CPU time, {found:,} hits"))
+    with tempfile.TemporaryDirectory(prefix="leakmon-bench-kernel-") as tmp:
+        home = Path(tmp) / "ws"
+        leakmon(home, "init")()
+        protected = Path(tmp) / "set.csv"
+        with protected.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(["subject_ref", "phone", "email"])
+            writer.writerows((f"s{i}", p, e) for i, (p, e) in enumerate(people))
+        wall, _, at = timed(leakmon(home, "protect", "import", str(protected), "--jobs", str(args.jobs)))
+        print(f"protect import (1M identifiers + mask forms, SQLite): {2 * SUBJECTS / wall:,.0f} ids/s, load {at}")
+        leakmon(home, "scan", str(ids), "--no-store", "--format", "jsonl", "--output", os.devnull)()  # index cache
+        jobs = str(args.jobs)
+        no_store = leakmon(
+            home, "scan", str(dump), "--no-store", "--jobs", jobs, "--format", "jsonl", "--output", os.devnull
+        )
+        wall, _, at = timed(no_store)
+        rows.append((f"leakmon scan --no-store --jobs {jobs}", mb / wall, at, "end to end, fresh process"))
+        hits = Path(tmp) / "hits.jsonl"
+        wall, _, at = timed(
+            leakmon(home, "scan", str(dump), "--jobs", jobs, "--format", "jsonl", "--output", str(hits))
+        )
+        stored = sum(1 for _ in hits.open(encoding="utf-8"))
+        rows.append((f"leakmon scan --jobs {jobs} (storing)", mb / wall, at, f"{stored:,} hits stored"))
+    for label, only in (
+        ("naive Python (e2e_bench.py)", "naive"),
+        ("best pure-Python pipeline (e2e_bench.py)", "pyre2 chunks, HMAC-SHA256 (pads), numpy"),
+    ):
+        rate = e2e(shared, args.size_mb, only)
+        if rate is not None:
+            rows.append((label, rate, load(), "one core"))
+    grep = lambda: subprocess.run(["grep", "-c", "-F", "-f", str(ids), str(dump)], capture_output=True, check=False)  # noqa: E731
+    wall, _, at = timed(grep)
+    rows.append(("grep -F -f (1M plaintext phones)", mb / wall, at, "no normalization, no hashing"))
+
+    grep_rate = rows[-1][1]
+    print(f"\n{dump.name} ({mb:.0f} MB), {2 * SUBJECTS:,} protected identifiers, {os.cpu_count()} cores")
+    print(f"| {'':46} | {'MB/s':>6} | {'x grep':>6} | load | note")
+    for label, rate, at, note in rows:
+        print(f"| {label:46} | {rate:6.1f} | {rate / grep_rate:6.2f} | {at:>4} | {note}")
+
+
+if __name__ == "__main__":
+    main()
