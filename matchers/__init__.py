@@ -2,11 +2,16 @@
 
 Public API (stable; stored strings in :mod:`matchers.model` are API too):
 
+The hot path is native: :mod:`matchers.native` wraps ``matchers._kernel`` (C, matchers/kernel/),
+which scans phones, e-mails, RRN/FRNs and cards, canonicalizes, hashes (OpenSSL) and looks them up;
+:mod:`matchers.reference` is its pure-Python oracle, used by the tests only.
+
 Keyed hashing (the only place a canonical plaintext becomes a digest), :mod:`matchers.keyed_hash`::
 
     KeyedHasher(key: bytes, key_id: str | None = None)          # key_id defaults to key_id_for(key)
         .digest(id_type, canonical: str | bytes, form="full") -> bytes            # 32 bytes
         .digest_many(id_type, canonicals: Sequence[bytes | str], form="full") -> list[bytes]
+        .joined_digests(id_type, canonicals, form="full") -> bytes             # 32 bytes each, concatenated
         .key_id: str
     key_id_for(key: bytes) -> str                                # 16 hex chars, reveals nothing
     message_header(id_type, form="full") -> bytes                # b"leakmon/v1/<domain>/<form>\\x00"
@@ -29,7 +34,8 @@ Protected set, :mod:`matchers.protect` and :mod:`matchers.registry`::
 
 Index, :mod:`matchers.index`::
 
-    ProtectedIndex(prefixes: uint64[], subjects: uint32[], *, group_min=4, presorted=False)
+    ProtectedIndex(prefixes: uint64[], subjects: uint32[], *, group_min=4, presorted=False, domains=None)
+        .holds(domain) -> bool      # False only when known absent: that type is not extracted at all
         .lookup(queries: uint64[]) -> dict[query_position, tuple[subject_id, ...]]
         .lookup_digest(digest) -> tuple[int, ...];  .nbytes;  len(index) = distinct (prefix, subject) pairs
     ProtectedIndex.from_digests(pairs: Iterable[tuple[bytes, int]])

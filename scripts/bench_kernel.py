@@ -80,7 +80,8 @@ def kernel_alone(dump: Path, people: list[tuple[str, str]]) -> tuple[float, floa
 
 def leakmon(home: Path, *args: str) -> Callable[[], object]:
     env = {**os.environ, "LEAKMON_HOME": str(home)}
-    for name in ("LEAKMON_CONFIG", "LEAKMON_DATABASE_URL", "LEAKMON_KEY_FILE"):
+    # As a user runs it: cached bytecode (a session that forbids .pyc files compiles every module per run).
+    for name in ("LEAKMON_CONFIG", "LEAKMON_DATABASE_URL", "LEAKMON_KEY_FILE", "PYTHONDONTWRITEBYTECODE"):
         env.pop(name, None)
     return lambda: subprocess.run([sys.executable, "-m", "leakmon", *args], env=env, check=True, capture_output=True)
 
