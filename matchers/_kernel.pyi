@@ -19,6 +19,7 @@ class Keyed:
         block: bytes,
         flat_keys: npt.NDArray[np.uint64],
         group_keys: npt.NDArray[np.uint64],
+        aliases: tuple[tuple[bytes, bytes], ...] = ...,
         everything: bool = ...,
         /,
     ) -> bytes: ...

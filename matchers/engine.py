@@ -27,7 +27,7 @@ from matchers.headers import header_type
 from matchers.index import ProtectedIndex
 from matchers.keyed_hash import KeyedHasher, prefix64
 from matchers.model import Found, Hit
-from matchers.native import HIT, KERNEL_TYPES
+from matchers.native import HIT, KERNEL_TYPES, email_aliases
 from matchers.passes import Pass, build_passes
 from matchers.registry import IdentifierRegistry
 from matchers.types.base import Recognizer
@@ -94,6 +94,7 @@ class Matcher:
         self.options = options if options is not None else MatcherOptions()
         recs = tuple(r for r in self.registry.recognizers() if index.holds(r.domain))
         self._kernel_recs = tuple(self.registry.get(t) for t in KERNEL_TYPES)  # cheap enough to always run
+        self._aliases = email_aliases(self.registry)
         self._passes = build_passes([r for r in recs if r.id_type not in KERNEL_TYPES])
         self._slow = [r for r in recs if not r.weak and r.scan_pattern is not None]
         self._grouped = bool(deobfuscate.grouped_types(self._slow))
@@ -207,7 +208,7 @@ class Matcher:
 
     def _kernel_path(self, block: bytes, lines: LineIndex) -> list[Found]:
         """Phones, e-mails, RRN/FRNs and cards: scanned, hashed and pre-filtered natively."""
-        packed = self.hasher.scan(block, self.index.flat_keys, self.index.group_keys)
+        packed = self.hasher.scan(block, self.index.flat_keys, self.index.group_keys, aliases=self._aliases)
         if not packed:
             return []
         hits = list(HIT.iter_unpack(packed))

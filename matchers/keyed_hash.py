@@ -74,11 +74,13 @@ class KeyedHasher:
         flat_keys: npt.NDArray[np.uint64],
         group_keys: npt.NDArray[np.uint64],
         *,
+        aliases: tuple[tuple[bytes, bytes], ...] = (),
         everything: bool = False,
     ) -> bytes:
-        """Packed native hits of the strong types in ``block`` (see :mod:`matchers.native`);
-        ``everything`` reports every candidate, indexed or not (tests)."""
-        found: bytes = self._keyed.scan(block, flat_keys, group_keys, everything)
+        """Packed native hits of the strong types in ``block`` (see :mod:`matchers.native`): ``aliases``
+        are the e-mail domain aliases ``(alias, target)``; ``everything`` reports every candidate,
+        indexed or not (tests)."""
+        found: bytes = self._keyed.scan(block, flat_keys, group_keys, aliases, everything)
         return found
 
 

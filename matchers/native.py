@@ -22,6 +22,7 @@ from matchers.model import CARD, EMAIL, PHONE, RRN
 
 if TYPE_CHECKING:
     from matchers.keyed_hash import KeyedHasher
+    from matchers.registry import IdentifierRegistry
 
 try:
     from matchers import _kernel
@@ -37,13 +38,23 @@ if HIT.size != _kernel.HIT_SIZE:  # pragma: no cover - a build from mismatched s
 
 Keyed = _kernel.Keyed
 
-__all__ = ["HIT", "HIT_FORMAT", "KERNEL_TYPES", "Keyed", "kernel_candidates"]
+
+def email_aliases(registry: IdentifierRegistry) -> tuple[tuple[bytes, bytes], ...]:
+    """The registry's e-mail domain aliases as the kernel takes them: ((alias, target), ...)."""
+    rec = registry.get(EMAIL)
+    aliases: dict[str, str] = getattr(rec, "aliases", {})
+    return tuple((alias.encode(), target.encode()) for alias, target in aliases.items())
 
 
-def kernel_candidates(hasher: KeyedHasher, block: bytes) -> list[tuple[str, int, int, int, bytes]]:
+def kernel_candidates(
+    hasher: KeyedHasher, block: bytes, aliases: tuple[tuple[bytes, bytes], ...] = ()
+) -> list[tuple[str, int, int, int, bytes]]:
     """Every candidate the kernel finds in ``block``, indexed or not (the differential tests' view)."""
     empty = np.empty(0, dtype=np.uint64)
+    packed = hasher.scan(block, empty, empty, aliases=aliases, everything=True)
     return [
-        (KERNEL_TYPES[kind], start, end, line, digest)
-        for start, end, line, kind, _, digest in HIT.iter_unpack(hasher.scan(block, empty, empty, everything=True))
+        (KERNEL_TYPES[kind], start, end, line, digest) for start, end, line, kind, _, digest in HIT.iter_unpack(packed)
     ]
+
+
+__all__ = ["HIT", "HIT_FORMAT", "KERNEL_TYPES", "Keyed", "email_aliases", "kernel_candidates"]

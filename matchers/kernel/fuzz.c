@@ -38,12 +38,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(buf, data, size);
     uint64_t flat[3] = {0, 0x8000000000000000ull, UINT64_MAX}, group[1] = {42};
     lk_index all = {flat, 3, group, 1, 1}, some = {flat, 3, group, 1, 0};
+    static const uint8_t *const alias[2] = {(const uint8_t *)"hanmail.net", (const uint8_t *)"a.co"};
+    static const uint8_t *const target[2] = {(const uint8_t *)"daum.net", (const uint8_t *)"b.com"};
+    static const size_t alias_len[2] = {11, 4}, target_len[2] = {8, 5};
+    lk_aliases aliases = {alias, alias_len, target, target_len, 2};
     lk_out out = {0};
-    lk_scan(buf, size, &keys, &all, &out);
+    lk_scan(buf, size, &keys, &all, &aliases, &out);
     check(buf, size, &out);
     free(out.hits);
     memset(&out, 0, sizeof out);
-    lk_scan(buf, size, &keys, &some, &out);
+    lk_scan(buf, size, &keys, &some, NULL, &out);
     free(out.hits);
     free(buf);
     return 0;

@@ -96,20 +96,47 @@ static int u64_array(Py_buffer *b, const char *what) {
     return 1;
 }
 
-/* scan(block, flat_keys, group_keys, everything=False) -> bytes of packed hits (matchers/native.py). */
+#define MAX_ALIASES 64
+
+/* scan(block, flat_keys, group_keys, aliases=(), everything=False) -> bytes of packed hits
+ * (matchers/native.py); aliases: ((alias, target), ...) lower-case e-mail domains. */
 static PyObject *Keyed_scan(KeyedObject *self, PyObject *args) {
     Py_buffer block, flat, group;
+    PyObject *alias_pairs = NULL;
     int everything = 0;
-    if (!PyArg_ParseTuple(args, "y*y*y*|p", &block, &flat, &group, &everything)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*y*y*|O!p", &block, &flat, &group, &PyTuple_Type, &alias_pairs, &everything))
+        return NULL;
     PyObject *result = NULL;
+    const uint8_t *alias[MAX_ALIASES], *target[MAX_ALIASES];
+    size_t alias_len[MAX_ALIASES], target_len[MAX_ALIASES];
+    lk_aliases aliases = {alias, alias_len, target, target_len, 0};
+    Py_ssize_t na = alias_pairs ? PyTuple_GET_SIZE(alias_pairs) : 0;
+    if (na > MAX_ALIASES) {
+        PyErr_SetString(PyExc_ValueError, "at most 64 e-mail domain aliases");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < na; i++) {
+        PyObject *pair = PyTuple_GET_ITEM(alias_pairs, i);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 || !PyBytes_Check(PyTuple_GET_ITEM(pair, 0)) ||
+            !PyBytes_Check(PyTuple_GET_ITEM(pair, 1))) {
+            PyErr_SetString(PyExc_TypeError, "aliases: a tuple of (alias, target) bytes pairs");
+            goto done;
+        }
+        alias[i] = (const uint8_t *)PyBytes_AS_STRING(PyTuple_GET_ITEM(pair, 0));
+        alias_len[i] = (size_t)PyBytes_GET_SIZE(PyTuple_GET_ITEM(pair, 0));
+        target[i] = (const uint8_t *)PyBytes_AS_STRING(PyTuple_GET_ITEM(pair, 1));
+        target_len[i] = (size_t)PyBytes_GET_SIZE(PyTuple_GET_ITEM(pair, 1));
+    }
+    aliases.n = (size_t)na;
     if (u64_array(&flat, "flat_keys") && u64_array(&group, "group_keys")) {
         lk_index index = {flat.buf, (size_t)flat.len / 8, group.buf, (size_t)group.len / 8, everything};
         lk_out out = {0};
-        Py_BEGIN_ALLOW_THREADS lk_scan(block.buf, (size_t)block.len, &self->keys, &index, &out);
+        Py_BEGIN_ALLOW_THREADS lk_scan(block.buf, (size_t)block.len, &self->keys, &index, &aliases, &out);
         Py_END_ALLOW_THREADS if (out.failed) PyErr_NoMemory();
         else result = PyBytes_FromStringAndSize((const char *)out.hits, (Py_ssize_t)(out.n * sizeof(lk_hit)));
         free(out.hits);
     }
+done:
     PyBuffer_Release(&block);
     PyBuffer_Release(&flat);
     PyBuffer_Release(&group);
@@ -120,8 +147,8 @@ static PyMethodDef Keyed_methods[] = {
     {"digest_many", (PyCFunction)Keyed_digest_many, METH_VARARGS,
      "digest_many(header, values) -> bytes: HMAC-SHA256(key, header + value) of each value, concatenated."},
     {"scan", (PyCFunction)Keyed_scan, METH_VARARGS,
-     "scan(block, flat_keys, group_keys, everything=False) -> bytes: packed hits of the strong types "
-     "in a UTF-8 block (every candidate with everything=True)."},
+     "scan(block, flat_keys, group_keys, aliases=(), everything=False) -> bytes: packed hits of the "
+     "strong types in a UTF-8 block (every candidate with everything=True)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -111,6 +111,7 @@ typedef struct {
     int64_t n;
     const lk_keys *keys;
     const lk_index *index;
+    const lk_aliases *aliases;
     line_counter lines;
 } scan_ctx;
 
@@ -420,26 +421,32 @@ static int64_t email_domain(const uint8_t *s, int64_t n, int64_t p) {
     return best;
 }
 
+static inline uint8_t lower(uint8_t b) { return is_alpha(b) ? (uint8_t)(b | 0x20) : b; }
+
+/* The alias a matched domain [from, end) equals (case-insensitively), or -1. */
+static long find_alias(const lk_aliases *aliases, const uint8_t *s, int64_t from, int64_t end) {
+    for (size_t a = 0; aliases && a < aliases->n; a++) {
+        if ((int64_t)aliases->alias_len[a] != end - from) continue;
+        int64_t i = 0;
+        while (i < end - from && lower(s[from + i]) == aliases->alias[a][i]) i++;
+        if (i == end - from) return (long)a;
+    }
+    return -1;
+}
+
 static void hash_email(scan_ctx *c, lk_out *out, int64_t start, int64_t value, int64_t at, int64_t end) {
-    /* canonical: lower-cased, hanmail.net folded into daum.net (EmailRecognizer.fast_canonicals) */
-    static const char hanmail[] = "hanmail.net", daum[] = "daum.net";
+    /* canonical: lower-cased, an aliased domain folded into its target (EmailRecognizer.fast_canonicals) */
     const uint8_t *s = c->s;
-    int64_t stop = end;
-    int fold = end - (at + 1) == (int64_t)(sizeof hanmail - 1);
-    for (int64_t i = 0; fold && i < (int64_t)(sizeof hanmail - 1); i++)
-        if ((s[at + 1 + i] | (is_alpha(s[at + 1 + i]) ? 0x20 : 0)) != (uint8_t)hanmail[i]) fold = 0;
-    if (fold) stop = at + 1;
+    long alias = find_alias(c->aliases, s, at + 1, end);
+    int64_t stop = alias >= 0 ? at + 1 : end;
     SHA256_CTX ctx = c->keys->inner[LK_EMAIL];
     uint8_t chunk[256], ih[32];
     for (int64_t i = value; i < stop;) {
         size_t k = 0;
-        while (k < sizeof chunk && i < stop) {
-            uint8_t b = s[i++];
-            chunk[k++] = is_alpha(b) ? (uint8_t)(b | 0x20) : b;
-        }
+        while (k < sizeof chunk && i < stop) chunk[k++] = lower(s[i++]);
         SHA256_Update(&ctx, chunk, k);
     }
-    if (fold) SHA256_Update(&ctx, daum, sizeof daum - 1);
+    if (alias >= 0) SHA256_Update(&ctx, c->aliases->target[alias], c->aliases->target_len[alias]);
     SHA256_Final(ih, &ctx);
     lk_hit hit;
     ctx = c->keys->outer;
@@ -571,8 +578,9 @@ static void scan_numbers(scan_ctx *c, lk_out *out) {
     free(cards.hits);
 }
 
-void lk_scan(const uint8_t *buf, size_t n, const lk_keys *keys, const lk_index *index, lk_out *out) {
-    scan_ctx c = {buf, (int64_t)n, keys, index, {buf, 0, 0}};
+void lk_scan(const uint8_t *buf, size_t n, const lk_keys *keys, const lk_index *index, const lk_aliases *aliases,
+             lk_out *out) {
+    scan_ctx c = {buf, (int64_t)n, keys, index, aliases, {buf, 0, 0}};
     scan_phones(&c, out);
     c.lines = (line_counter){buf, 0, 0};
     scan_emails(&c, out);

@@ -35,6 +35,16 @@ typedef struct {
     int everything; /* report every candidate, indexed or not (differential tests, fuzzing) */
 } lk_index;
 
+/* E-mail domain aliases ([identifiers.email] aliases): a matched domain equal to alias[i] (lower
+ * case) is hashed as target[i]; the first equal alias wins. */
+typedef struct {
+    const uint8_t *const *alias;
+    const size_t *alias_len;
+    const uint8_t *const *target;
+    const size_t *target_len;
+    size_t n;
+} lk_aliases;
+
 /* One candidate whose digest prefix is in the index. */
 typedef struct {
     int64_t start; /* byte offset of the raw match (its boundary byte included when it has one) */
@@ -58,6 +68,7 @@ void lk_hmac(const SHA256_CTX *inner, const SHA256_CTX *outer, const uint8_t *ms
 int lk_present(const lk_index *index, const uint8_t digest[32]);
 
 /* Scan ``buf`` for every kernel kind; append hits (phone, e-mail, RRN, card order) to ``out``. */
-void lk_scan(const uint8_t *buf, size_t n, const lk_keys *keys, const lk_index *index, lk_out *out);
+void lk_scan(const uint8_t *buf, size_t n, const lk_keys *keys, const lk_index *index, const lk_aliases *aliases,
+             lk_out *out);
 
 #endif

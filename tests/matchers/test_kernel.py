@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from matchers.engine import Matcher
 from matchers.index import ProtectedIndex
 from matchers.keyed_hash import KeyedHasher
-from matchers.native import kernel_candidates
+from matchers.native import email_aliases, kernel_candidates
 from matchers.reference import ReferenceHasher, ReferenceMatcher, reference_candidates
 from matchers.registry import IdentifierRegistry
 from tests.matchers.conftest import TEST_KEY
@@ -75,8 +75,9 @@ TOKENS = [
 ]
 
 
-def same_candidates(block: bytes) -> None:
-    assert kernel_candidates(KERNEL, block) == reference_candidates(REGISTRY, REFERENCE, block)
+def same_candidates(block: bytes, registry: IdentifierRegistry = REGISTRY) -> None:
+    native = kernel_candidates(KERNEL, block, email_aliases(registry))
+    assert native == reference_candidates(registry, REFERENCE, block)
 
 
 def _hits(matcher: Matcher, block: bytes) -> list[tuple[object, ...]]:
@@ -192,3 +193,20 @@ def test_a_card_shaped_number_is_never_an_rrn_with_an_impossible_birth_date() ->
     assert Matcher(KERNEL, index, REGISTRY).scan_bytes(block) == []
     assert ReferenceMatcher(REFERENCE, index, REGISTRY).scan_bytes(block) == []
     assert "rrn" not in [c[0] for c in kernel_candidates(KERNEL, block)]
+
+
+@pytest.mark.parametrize(
+    "aliases",
+    [{}, {"hanmail.net": "daum.net"}, {"hanmail.net": "daum.net", "a.co": "b.com", "x-y.kr": "z.kr"}],
+    ids=["none", "default", "three"],
+)
+def test_email_domain_aliases_agree(aliases: dict[str, str]) -> None:
+    registry = IdentifierRegistry.default(email_aliases=aliases)
+    block = (
+        b"kim@HanMail.Net lee@hanmail.net.kr x@a.co y@A.CO.uk z@x-y.kr @a.co w@b.a.co q@hanmail.ne "
+        b"\x00v@a.co\n@@u@hanmail.net"
+    )
+    same_candidates(block, registry)
+    cands = kernel_candidates(KERNEL, b"kim@HanMail.Net", email_aliases(registry))
+    folded = "kim@daum.net" if "hanmail.net" in aliases else "kim@hanmail.net"
+    assert cands[0][4] == KERNEL.digest("email", folded)
