@@ -23,7 +23,7 @@ from crawlers.files import ReadLimits, passwords_from_text, read_attachment
 from crawlers.interface import CheckpointUpdate, IngestResult
 from crawlers.model import Attachment, CrawledPost, Finding, TextBlock, content_hash_of
 from crawlers.parallel import ScanItem, scan_items
-from crawlers.redact import redact
+from crawlers.redact import Redactor, redact, redact_finding
 from matchers.engine import Matcher
 from matchers.model import Hit
 from storage.evidence import EvidenceSealer
@@ -112,6 +112,7 @@ class IngestSink:
         removed_hooks: Sequence[RemovedHook] = (),
         run_id: int | None = None,
         jobs: int = 1,
+        redactor: Redactor | None = None,
     ) -> None:
         if (store_post_text or store_files) and sealer is None:
             raise ValueError("storing evidence needs an evidence key (sealer)")
@@ -128,6 +129,8 @@ class IngestSink:
         self.removed_hooks = tuple(removed_hooks)
         self.run_id = run_id
         self.jobs = max(1, jobs)
+        #: The one redaction rule, applied to every crawled string before it is stored or returned.
+        self.redactor = redactor or Redactor()
 
     # -- PostSink -------------------------------------------------------------------------------
 
@@ -139,6 +142,8 @@ class IngestSink:
         passwords: tuple[str, ...] = (),
         findings: tuple[Finding, ...] = (),
     ) -> IngestResult:
+        post = self.redactor.post(post)
+        findings = tuple(redact_finding(f) for f in findings)
         content_hash = post.content_hash()
         if self._unchanged(post, content_hash):
             with self.sessions.begin() as session:
@@ -153,6 +158,7 @@ class IngestSink:
         return self.store(analysis, checkpoint=checkpoint)
 
     def record_removed(self, source: str, external_id: str) -> bool:
+        external_id = self.redactor.ref(external_id)
         with self.sessions.begin() as session:
             post = session.scalar(select(Post).where(Post.source == source, Post.external_id == external_id))
             if post is None or post.removed_at is not None:
@@ -175,6 +181,7 @@ class IngestSink:
         Without ``content_hash`` it is computed from the SHA-256 the reader took while reading each
         file, so a big file is not read a second time just to hash it.
         """
+        post = self.redactor.post(post)
         analysis = Analysis(post=post)
         if post.text:
             for hit in self.matcher.scan_text(post.text, record_scope="all"):
@@ -198,6 +205,7 @@ class IngestSink:
     def store(self, analysis: Analysis, *, checkpoint: CheckpointUpdate | None = None) -> IngestResult:
         """Write the analysed post, its hits and the checkpoint in one transaction."""
         post = analysis.post
+        analysis.findings = [redact_finding(f) for f in analysis.findings]
         now = datetime.now(UTC)
         with self.sessions.begin() as session:
             stored, status = self._upsert_post(session, analysis, now)

@@ -1,17 +1,133 @@
-"""Mask identifier-shaped runs (e-mails, long digit runs) in names we store or print.
+"""The one redaction rule for every string from a crawled source that is stored or printed.
 
-Post titles, archive member names, chat titles and sender file names are chosen by sellers, who
-sometimes put a sample value in them ("DB 010-1234-5678", "kim_01012345678.xlsx"). Every venue and
-the ingest sink mask them with this one rule before they are stored or printed.
+Sellers choose titles, author names, post ids, URLs, archive member names and file names, and
+sometimes put a sample value in them ("DB 010-1234-5678", "940309-2761951_kim.csv", "seller
+kim0101 (at) kakao (dot) com"). The rule looks at the text AFTER de-obfuscation (Hangul digit
+words, circled and full-width digits, "(at)"/"(dot)", invisible characters... undone by
+:mod:`matchers.deobfuscate`) and masks, in the original text, every span whose de-obfuscated form
+is identifier-shaped: an e-mail address, or a run of digits and separators at least 7 characters
+long. Positions and sizes leakmon writes itself ("row 1234567", "larger than 8388608 bytes") are
+not identifiers and stay.
+
+Ids that must stay unique and stable (a post's external id) are not masked but replaced by a keyed
+reference (:class:`Redactor`), so re-crawls still find the stored post.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets
+from dataclasses import replace
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
+from matchers.deobfuscate import normalize, trigger_segments
+
+if TYPE_CHECKING:
+    from crawlers.model import CrawledPost, Finding
+
+MASK = "[redacted]"
 _IDENTIFIER_SHAPED = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\d[\d\s().\-]{5,}\d")
+#: A number leakmon wrote as a position or a size: a word before it or a unit after it.
+_POSITION_BEFORE = re.compile(r"(?:row|rows|line|lines|record|page|item|entry|offset|part|member|#)\s*\Z", re.I)
+_UNIT_AFTER = re.compile(r"\s*(?:bytes?|B|KiB|MiB|GiB|KB|MB|GB|ms|s|seconds|rows|lines|characters|chars|%)\b")
+#: Positions are plain numbers of at most 10 digits not starting with 0 (no phone, RRN or card).
+_PLAIN_NUMBER = re.compile(r"[1-9]\d{0,9}")
+#: Telegram's own numeric ids: a marked channel id and message id, and the t.me/c/ permalink.
+_TELEGRAM_ID = re.compile(r"-(?:100\d{1,10}|[1-9]\d{0,9})/\d{1,10}")
+_TELEGRAM_CHANNEL = re.compile(r"\d{1,10}")
+_TELEGRAM_LINK = re.compile(r"https://t\.me/c/\d{1,10}/\d{1,10}")
+_REF_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
 
 
 def redact(text: str) -> str:
-    """``text`` with e-mail addresses and digit runs of 7+ characters replaced by ``[redacted]``."""
-    return _IDENTIFIER_SHAPED.sub("[redacted]", text)
+    """``text`` with every identifier-shaped span (judged after de-obfuscation) replaced by ``[redacted]``."""
+    if not text:
+        return text
+    if not _needs_deobfuscation(text):
+        return _IDENTIFIER_SHAPED.sub(lambda m: _mask(m, m.string), text)
+    norm = normalize(text)
+    plain = norm.text
+    spans: list[tuple[int, int]] = []
+    for match in _IDENTIFIER_SHAPED.finditer(plain):
+        if _mask(match, plain) == MASK:
+            end = norm.pos[match.end()] if match.end() < len(plain) else len(text)
+            spans.append((norm.pos[match.start()], end))
+    for start, end in reversed(spans):
+        text = text[:start] + MASK + text[end:]
+    return text
+
+
+def is_redacted(text: str) -> bool:
+    """True when ``text`` holds nothing identifier-shaped."""
+    return redact(text) == text
+
+
+def redact_url(url: str | None) -> str | None:
+    """A URL (judged percent-decoded) with identifier-shaped spans masked; Telegram permalinks stay."""
+    if not url or _TELEGRAM_LINK.fullmatch(url):
+        return url
+    decoded = unquote(url)
+    masked = redact(decoded)
+    return url if masked == decoded else masked
+
+
+def redact_finding(finding: Finding) -> Finding:
+    """A finding whose locator and reason follow the rule."""
+    return replace(finding, locator=redact(finding.locator), reason=redact(finding.reason))
+
+
+class Redactor:
+    """The rule plus stable keyed references for ids that must stay unique (keyed with HMAC-SHA256)."""
+
+    def __init__(self, key: bytes | None = None) -> None:
+        # Without the key file's redaction key ids only stay stable for this object's life.
+        self._key = key if key is not None else secrets.token_bytes(32)
+
+    def __repr__(self) -> str:  # never show key material
+        return "Redactor()"
+
+    def ref(self, value: str) -> str:
+        """``value`` itself when it holds nothing identifier-shaped, else ``<masked>~<keyed digest>``.
+
+        The digest is written in letters only, so a reference is itself left alone by the rule.
+        """
+        if _TELEGRAM_ID.fullmatch(value) or is_redacted(value):
+            return value
+        digest = hmac.digest(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256)[:12]
+        return f"{redact(value)[:200]}~{digest.hex().translate(_REF_LETTERS)}"
+
+    def post(self, post: CrawledPost) -> CrawledPost:
+        """The post as it may be stored: id referenced, URL, title, author and file names masked."""
+        attachments = tuple(
+            attachment if is_redacted(attachment.name) else replace(attachment, name=redact(attachment.name))
+            for attachment in post.attachments
+        )
+        return replace(
+            post,
+            external_id=self.ref(post.external_id),
+            url=redact_url(post.url),
+            title=redact(post.title) if post.title else post.title,
+            author=redact(post.author) if post.author else post.author,
+            attachments=attachments,
+        )
+
+
+def _needs_deobfuscation(text: str) -> bool:
+    """The matcher's own trigger: does any obfuscation class appear in ``text``?"""
+    return bool(trigger_segments(text.encode("utf-8", "surrogatepass")))
+
+
+def _mask(match: re.Match[str], text: str) -> str:
+    """``[redacted]`` unless the match is a position or size leakmon wrote itself."""
+    found = match.group(0)
+    if _TELEGRAM_CHANNEL.fullmatch(found) and text.endswith("t.me/c/", 0, match.start()):
+        return found
+    if _PLAIN_NUMBER.fullmatch(found) and (
+        _POSITION_BEFORE.search(text[max(0, match.start() - 12) : match.start()])
+        or _UNIT_AFTER.match(text, match.end())
+    ):
+        return found
+    return MASK

@@ -9,8 +9,9 @@ Format (JSON, mode 0600)::
 ``LEAKMON_HMAC_KEY`` (64 hex chars) overrides the active HMAC key, for deployments that inject
 secrets through the environment. Key ids are derived from the key and reveal nothing about it.
 
-Two more purposes, ``"signature"`` (keys the repost-clustering text sketch) and ``"audit"`` (keys
-the audit chain), are created by ``leakmon init``; a key file from before them gets each one added
+Three more purposes, ``"signature"`` (keys the repost-clustering text sketch), ``"audit"`` (keys
+the audit chain) and ``"redaction"`` (keys the references that replace identifier-shaped post ids),
+are created by ``leakmon init``; a key file from before them gets each one added
 on first use, under a lock and written atomically with mode 0600. A deployment with only
 ``LEAKMON_HMAC_KEY`` and no key file derives them from that key (HMAC-SHA256 over a label).
 """
@@ -30,9 +31,9 @@ from pathlib import Path
 from leakmon.errors import KeyError_
 from matchers.keyed_hash import key_id_for
 
-PURPOSES = ("hmac", "evidence", "signature", "audit")
+PURPOSES = ("hmac", "evidence", "signature", "audit", "redaction")
 #: Purposes added to an older key file on first use (their keys protect no existing data yet).
-ADDED_ON_USE = ("signature", "audit")
+ADDED_ON_USE = ("signature", "audit", "redaction")
 KEY_BYTES = 32
 _DERIVE_LABEL = b"leakmon/derived-key/v1/"
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from crawlers import spool
 from crawlers.files import ReadLimits
 from crawlers.ingest import IngestSink, PostHook, RemovedHook, TradeScorer
+from crawlers.redact import Redactor
 from leakmon.app import App
 from leakmon.errors import ConfigError
 from leakmon.index_cache import load_index_arrays
@@ -134,6 +135,7 @@ def build_sink(
         removed_hooks=removed_hooks,
         run_id=run_id,
         jobs=jobs if jobs is not None else app.settings.scan.jobs,
+        redactor=Redactor(app.keyring.active_key("redaction")[1]),
     )
 
 

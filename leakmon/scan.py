@@ -15,6 +15,7 @@ from sqlalchemy import Table, select
 
 from crawlers.ingest import Analysis, IngestSink, hit_rows
 from crawlers.model import Attachment, CrawledPost, Finding
+from crawlers.redact import redact, redact_finding
 from leakmon.errors import InputError
 from storage.models.core import HitRecord
 from storage.repositories.protected import subject_refs
@@ -75,9 +76,10 @@ def scan_paths(
             attachments=(Attachment(name=path.name, path=path),),
         )
         analysis = sink.analyze(post, passwords=passwords)
-        outcome.findings.extend((str(path), finding) for finding in analysis.findings)
+        shown = redact(str(path))  # what is printed follows the rule stored strings follow
+        outcome.findings.extend((shown, redact_finding(finding)) for finding in analysis.findings)
         post_id = sink.store(analysis).post_id if store else None
-        outcome.hits.extend(_records(sink, analysis, str(path), post_id, min_confidence))
+        outcome.hits.extend(_records(sink, analysis, shown, post_id, min_confidence))
     return outcome
 
 

@@ -8,6 +8,7 @@ import typer
 
 from leakmon.output import console, err_console
 from leakmon.workflows import audit as audit_log
+from leakmon.workflows.audit_anchor import read_anchor
 from leakmon.workflows.cli_support import open_app
 from storage.repositories.cases_audit import list_entries
 
@@ -15,8 +16,15 @@ audit_app = typer.Typer(help="The append-only, hash-chained audit log of exports
 
 
 @audit_app.command("verify")
-def verify() -> None:
-    """Recompute the chain; exit 1 and name the first bad entry when it does not hold."""
+def verify(
+    head: Annotated[
+        bool, typer.Option("--head", help="Also print the anchored head (count and hash) to record elsewhere.")
+    ] = False,
+) -> None:
+    """Recompute the keyed chain and check it against its anchor; exit 1 and name the first bad entry.
+
+    Detects edited, deleted (also the newest or all of them) and recomputed entries.
+    """
     app = open_app()
     with app.sessions() as session:
         check = audit_log.verify(session)
@@ -29,6 +37,24 @@ def verify() -> None:
         )
         raise typer.Exit(1)
     console.print(f"audit log OK: {check.entries} entries, head {check.head_hash}", markup=False)
+    if head:
+        anchor = read_anchor(audit_log.current_key().anchor)
+        shown = f"{anchor.count} {anchor.head}" if anchor is not None else "none yet"
+        console.print(f"head: {check.entries} {check.head_hash}", markup=False)
+        console.print(f"anchor: {shown} (record these two values outside this machine)", markup=False)
+
+
+@audit_app.command("anchor")
+def anchor(actor: Annotated[str | None, typer.Option("--actor", help="Who is anchoring.")] = None) -> None:
+    """Upgrade a chain from before anchoring: check it, append a keyed entry and write the anchor file."""
+    app = open_app()
+    with app.sessions.begin() as session:
+        check = audit_log.anchor_now(session, actor=actor)
+    app.close()
+    if not check.ok:
+        err_console.print(f"audit log BROKEN at entry {check.bad_seq}: {check.reason}; not anchored", markup=False)
+        raise typer.Exit(1)
+    console.print(f"anchored: {check.entries} entries, head {check.head_hash}", markup=False)
 
 
 @audit_app.command("list")

@@ -39,10 +39,14 @@ def scan(
     """
     from leakmon.runtime import build_sink
     from leakmon.scan import HIT_COLUMNS, scan_paths
+    from leakmon.workflows import audit
 
     app = App()
     sink = build_sink(app, jobs=jobs)
     outcome = scan_paths(sink, paths, passwords=tuple(password or ()), store=store, min_confidence=min_confidence)
+    if outcome.hits:  # the output names subjects: audited like every other such output
+        with app.sessions.begin() as session:
+            audit.record(session, "scan_output", output or "stdout", rows=len(outcome.hits), details={"format": fmt})
     write_records(outcome.hits, fmt=fmt, columns=HIT_COLUMNS, output=output, title="hits")
     for path, finding in outcome.findings:
         err_console.print(f"finding: {finding.locator}: {finding.kind}: {finding.reason}  ({path})")

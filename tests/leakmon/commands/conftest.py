@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from leakmon.keyring import ensure_keyring
 from tests.leakmon.workflows.world import Db, open_db
 
 
@@ -17,13 +18,14 @@ def config_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def cli_db(db_url: str, tmp_path: Path, config_file: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Db]:
-    """LEAKMON_* point at a fresh workspace, a migrated database and an (initially empty) config file."""
+    """LEAKMON_* point at a fresh workspace with a key file, a migrated database and an (empty) config file."""
     config_file.write_text("", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LEAKMON_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("LEAKMON_DATABASE_URL", db_url)
     monkeypatch.setenv("LEAKMON_CONFIG", str(config_file))
     monkeypatch.setenv("USER", "tester")
+    ensure_keyring(tmp_path / "home" / "keys.json")  # what `leakmon init` leaves: the audit key among them
     handle = open_db(db_url)
     try:
         yield handle

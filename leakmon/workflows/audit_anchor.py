@@ -1,0 +1,64 @@
+"""The audit chain's anchor: its head (entry count and hash) kept outside the database.
+
+A chain alone cannot show that its tail, or all of it, was deleted. After every committed append
+the anchor file ``audit-anchor.json`` in the key file's folder (mode 0600) records the newest
+(count, head hash); ``audit verify`` checks the database still holds that entry unchanged, and
+``audit verify --head`` prints it for an operator to record somewhere else too.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ANCHOR_FILE = "audit-anchor.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    count: int
+    head: str
+
+
+def anchor_path(key_file: Path) -> Path:
+    return key_file.parent / ANCHOR_FILE
+
+
+def read_anchor(path: Path) -> Anchor | None:
+    """The recorded head, or None when there is no anchor file (a file that does not parse is an error)."""
+    try:
+        payload = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return Anchor(-1, "unreadable")
+    count, head = payload.get("count"), payload.get("head")
+    if not isinstance(count, int) or not isinstance(head, str):
+        return Anchor(-1, "unreadable")
+    return Anchor(count, head)
+
+
+def advance_anchor(path: Path, anchor: Anchor) -> None:
+    """Record ``anchor`` unless the file already holds a newer one (appends commit in any order)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        current = read_anchor(path)
+        if current is not None and current.count >= anchor.count:
+            return
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump({"count": anchor.count, "head": anchor.head, "at": datetime.now(UTC).isoformat()}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        os.close(lock)
