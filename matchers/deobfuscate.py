@@ -232,13 +232,28 @@ def _undo_spaced(norm: Norm) -> Norm:
 # ------------------------------------------------------------------ e-mail words
 _AT = re.compile(
     r"\s*(?:[(\[{<]\s*(?:at|AT|At|골뱅이|앳|@)\s*[)\]}>]|_at_|골뱅이)\s*|(?<=[A-Za-z0-9])\s+@\s*|\s*@\s+(?=[A-Za-z])"
-    r"|(?<=[A-Za-z0-9])\s*앳\s*(?=[A-Za-z0-9])"
+    r"|(?<=[A-Za-z0-9])\s*앳\s*(?=[A-Za-z0-9]|네이버|지메일|한메일|다음|네이트|카카오|핫메일)"
 )
 #: Cheap pre-checks for the e-mail word patterns (their leading \s* makes a full search slow).
 _AT_HINT = re.compile(r"[(\[{<] *(?:at|AT|At|골뱅이|앳|@)|_at_|골뱅이|앳|\s@|@\s")
-_DOT_HINT = re.compile(r"[(\[{] *(?:dot|DOT|Dot|닷|점)|_dot_")
-_DOT = re.compile(r"\s*(?:[(\[{]\s*(?:dot|DOT|Dot|닷|점)\s*[)\]}]|_dot_)\s*")
-_LOOSE_SEP = r"(?:\s+\.\s*|\.\s+|\s+(?:dot|DOT|Dot)\s+|\s*(?:닷|점)\s*)"
+_DOT_HINT = re.compile(r"[(\[{] *(?:dot|DOT|Dot|닷|점|쩜)|_dot_")
+_DOT = re.compile(r"\s*(?:[(\[{]\s*(?:dot|DOT|Dot|닷|점|쩜)\s*[)\]}]|_dot_)\s*")
+_LOOSE_SEP = r"(?:\s+\.\s*|\.\s+|\s+(?:dot|DOT|Dot)\s+|\s*(?:닷|점|쩜)\s*)"
+#: Top-level labels said in Korean (naver닷컴, daum 쩜 넷).
+_WORD_TLD = re.compile(r"(?<=[A-Za-z0-9])\s*(?:닷|점|쩜|\.)\s*(컴|넷)(?![가-힣])")
+#: Mail services named in Korean right after the "@" (kim@네이버, kim 골뱅이 다음).
+HANGUL_DOMAINS = {
+    "네이버": "naver.com",
+    "지메일": "gmail.com",
+    "한메일": "hanmail.net",
+    "다음": "daum.net",
+    "네이트": "nate.com",
+    "카카오": "kakao.com",
+    "핫메일": "hotmail.com",
+}
+_WORD_DOMAIN = re.compile(
+    r"(?<=@)\s*(" + "|".join(HANGUL_DOMAINS) + r")(?:\s*(?:닷|점|쩜|\.)\s*(?:컴|넷|com|net))?(?![A-Za-z0-9가-힣])"
+)
 #: A bare-word "at" between a local part and a domain that ends in a known label.
 _AT_WORD = re.compile(
     r"(?<=[A-Za-z0-9])\s+(?:at|AT|At)\s+(?=[A-Za-z0-9-]+(?:(?:\.|" + _LOOSE_SEP + r")[A-Za-z0-9-]+)*"
@@ -249,16 +264,20 @@ _AT_WORD_HINT = re.compile(r"\s(?:at|AT|At)\s")
 #: A spaced dot or a bare "dot" right before a known label, inside the domain after an "@".
 _DOMAIN_SEP = re.compile(r"(?<=[A-Za-z0-9])" + _LOOSE_SEP + r"(?=" + _TLD + r")", re.IGNORECASE)
 _DOMAIN_BEFORE = re.compile(r"@[A-Za-z0-9-]+(?:(?:\.|" + _LOOSE_SEP + r")[A-Za-z0-9-]+)*\Z")
-_DOMAIN_SEP_HINT = re.compile(r"\s\.|\.\s|\s(?:dot|DOT|Dot)\s|닷|점")
+_DOMAIN_SEP_HINT = re.compile(r"\s\.|\.\s|\s(?:dot|DOT|Dot)\s|닷|점|쩜")
 
 
 def _undo_email_words(norm: Norm) -> Norm:
-    """(at) [at] _at_ 골뱅이, a bare "at", spaces around "@"; (dot) _dot_, spaced dots in a domain."""
+    """(at) [at] _at_ 골뱅이 앳, a bare "at", spaces around "@"; mail services and labels in Korean
+    (@네이버, 닷컴); (dot) _dot_ 닷 점 쩜, spaced dots in a domain."""
     flag = BIT[OBF_EMAIL_WORDS]
     if _AT_HINT.search(norm.text):
         norm = substitute(norm, _AT, lambda m: "@", flag)
     if _AT_WORD_HINT.search(norm.text):
         norm = substitute(norm, _AT_WORD, lambda m: "@", flag)
+    if "@" in norm.text:
+        norm = substitute(norm, _WORD_DOMAIN, lambda m: HANGUL_DOMAINS[m.group(1)], flag)
+        norm = substitute(norm, _WORD_TLD, lambda m: ".com" if m.group(1) == "컴" else ".net", flag)
     if "@" in norm.text and _DOT_HINT.search(norm.text):
         norm = substitute(norm, _DOT, lambda m: ".", flag)
     if "@" in norm.text and _DOMAIN_SEP_HINT.search(norm.text):
@@ -330,6 +349,7 @@ def _undo_letter_swap(norm: Norm) -> Norm:
 _HANGUL_LEADS = bytes(sorted({c.encode()[0] for c in HANGUL_DIGITS} | {"골".encode()[0]}))
 
 _TLD_B = _TLDS.encode()
+_WORD_DOMAINS_B = b"|".join(d.encode() for d in HANGUL_DOMAINS)
 _LOCAL_B = rb"[A-Za-z0-9._%+-]"
 _SWAP_LAST = "".join(LAST_GROUP_LETTERS).encode()
 
@@ -357,6 +377,7 @@ OBFUSCATIONS: tuple[Obfuscation, ...] = (
         triggers=(
             rb"[0-9] ?(?:\xe2\x80[\x90-\x95]|\xe2\x88\x92|\xef\xb9[\x98\xa3]) ?[0-9]",  # Unicode dashes
             rb"[0-9][ ._/][0-9][ ._/][0-9][ ._/][0-9]|[0-9] +[-./] *[0-9]|[0-9] *[-./] +[0-9]|[0-9]_[0-9]",
+            rb"01[016789][-. ]?[0-9]{3,4}[-.][0-9]{1,3} [0-9]{1,3}(?:[^0-9]|$)",  # a space inside the last group
         ),
         anchors=b" ./_\xe2\xef",
         hint=None,
@@ -414,9 +435,11 @@ OBFUSCATIONS: tuple[Obfuscation, ...] = (
             rb"[A-Za-z0-9] @|@ [A-Za-z]",  # spaces around @
             rb"@[A-Za-z0-9-]+(?: +\.|\. +| +(?i:dot) +)[A-Za-z]",  # spaced dots or "dot" in a domain
             rb"(?i:[a-z0-9] +at +[a-z0-9-]+(?: *\. *| +dot +)(?:" + _TLD_B + rb")\b)",  # bare-word "at"
-            rb"[A-Za-z0-9] *\xec\x95\xb3 *[A-Za-z0-9]",  # 앳
+            rb"[A-Za-z0-9] *\xec\x95\xb3 *(?:[A-Za-z0-9]|" + _WORD_DOMAINS_B + rb")",  # 앳
             rb"[(\[{<] *(?:\xec\x95\xb3|\xeb\x8b\xb7|\xec\xa0\x90) *[)\]}>]",  # (앳) [닷] {점}
-            rb"[A-Za-z0-9] *(?:\xeb\x8b\xb7|\xec\xa0\x90) *(?i:" + _TLD_B + rb")",  # 닷, 점 before a label
+            rb"[A-Za-z0-9] *(?:\xeb\x8b\xb7|\xec\xa0\x90|\xec\xa9\x9c) *(?i:" + _TLD_B + rb")",  # 닷 점 쩜
+            rb"[A-Za-z0-9] *(?:\xeb\x8b\xb7|\xec\xa0\x90|\xec\xa9\x9c|\.) *(?:\xec\xbb\xb4|\xeb\x84\xb7)",  # 닷컴 닷넷
+            rb"@ *(?:" + _WORD_DOMAINS_B + rb")",  # @네이버
         ),
         anchors=b"@()[]{}_aA\xea\xeb\xec",
         hint=None,
@@ -446,6 +469,8 @@ OBFUSCATIONS: tuple[Obfuscation, ...] = (
             rb"(?:^|[^0-9])(?:01[016789]|02|0[3-6][1-5]|070)[-. ]?(?:[0-9]{3,4}[-. ]?)?\r?\n[ \t]*[-. ]?[0-9]{3,4}"
             rb"(?:[-. ]?[0-9]{4})?(?:[^0-9]|$)",
             rb"[0-9]{3,4}-\r?\n[ \t]*[0-9]{4}(?:[^0-9]|$)",
+            # a phone wrapped inside a group (010-1234-5 / 678): fewer digits before the break than a number
+            rb"(?:^|[^0-9])01[016789](?:[-. ]?[0-9]){0,7}[-. ]?\r?\n[ \t]*[0-9]",
             rb"(?:^|[^0-9])[0-9]{6} ?-? ?\r?\n[ \t]*-? ?[0-9]{7}(?:[^0-9]|$)",
             # e-mail: "@" or a domain dot at a line end or a line start
             _LOCAL_B + rb"@[ \t]*\r?\n|" + _LOCAL_B + rb"\r?\n[ \t]*@[A-Za-z0-9]",
@@ -565,6 +590,25 @@ class SlowCandidate:
     line_text: str
 
 
+#: Where a loose run may hold two numbers side by side (010-1234-56 78 / 010-...).
+_LOOSE_SPLIT = re.compile(r"\s+[/|,;]\s*|\s*[,;|]\s+|\s{2,}")
+
+
+def _loose_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of loose digit runs, and the pieces of a run that holds a list separator."""
+    spans: list[tuple[int, int]] = []
+    for m in _LOOSE.finditer(text):
+        s, e = m.span()
+        spans.append((s, e))
+        if _LOOSE_SPLIT.search(text, s, e):
+            cut = s
+            for sep in _LOOSE_SPLIT.finditer(text, s, e):
+                spans.append((cut, sep.start()))
+                cut = sep.end()
+            spans.append((cut, e))
+    return spans
+
+
 def grouped_types(recs: Sequence[Recognizer]) -> list[CustomRecognizer]:
     """Custom digit types that accept grouping separators (their lines need :data:`GROUPED_TRIGGER`)."""
     return [r for r in recs if isinstance(r, CustomRecognizer) and r.grouped]
@@ -615,11 +659,10 @@ def extract(seg: str, first_line: int, recs: Sequence[Recognizer], masked: Seque
             found = rec.canonicalize(m.group(0))
             if found is not None:
                 emit(rec, found[0], "full", m.span(), found[1], "deobfuscated", norm)
-    for m in _LOOSE.finditer(text):
-        run = m.group(0)
+    for s, e in _loose_spans(text):
+        run = text[s:e]
         if run.isdigit():
             continue  # plain digit runs are the strict patterns' job
-        s, e = m.span()
         if any(cs < e and s < ce for cs, ce in covered):
             continue
         d = digits(run)
@@ -629,7 +672,7 @@ def extract(seg: str, first_line: int, recs: Sequence[Recognizer], masked: Seque
                 continue
             if not changed and loose_rec.scan_pattern is not None and loose_rec.scan_pattern.fullmatch(run):
                 continue  # a standard written form: the fast path has it
-            found = loose_rec.canonicalize(("+" if m.group(0).startswith("+") else "") + d)
+            found = loose_rec.canonicalize(("+" if run.startswith("+") else "") + d)
             if found is not None:
                 emit(loose_rec, found[0], "full", (s, e), (*found[1], OBF_SEPARATORS), "loose", norm)
     grouped = grouped_types(recs)

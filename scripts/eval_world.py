@@ -23,6 +23,13 @@ from crawlers.telegram.export import message_text
 SURNAMES = "김이박최정강조윤장임한오서신권황안송전홍"
 GIVEN = "민서준지현우수영진하은도윤재성혜나연동훈"
 DOMAINS = ("naver.com", "gmail.com", "daum.net", "nate.com", "kakao.com")
+SERVICES = {
+    "naver.com": "네이버",
+    "gmail.com": "지메일",
+    "daum.net": "다음",
+    "nate.com": "네이트",
+    "kakao.com": "카카오",
+}
 HD_WORDS = "공일이삼사오육칠팔구"
 LAST_LETTERS = {"5": "S", "8": "B", "2": "Z", "6": "G", "0": "O", "1": "l"}
 CITIES = (
@@ -103,6 +110,8 @@ def address_text(a: tuple[str, str, str, int, int, int], form: str = "plain", r:
     short = next(s for p, s, _ in CITIES if p == province)
     if form == "abbreviated":
         head = r.choice((short, province.replace("특별시", "시").replace("광역시", "시")))
+        if province.endswith(("특별시", "광역시")) and r.random() < 0.5:
+            region = region.removesuffix("구")  # 서울 강남 테헤란로
         if " " in region and province.endswith("도") and r.random() < 0.5:
             region = region.replace("시 ", " ", 1)  # 경기 성남 분당구
         return f"{head} {region} {road} {number}, {dong}동 {ho}호"
@@ -136,7 +145,15 @@ def _phone_form(cls: str, phone: str, r: random.Random) -> str:
         return r.choice((phone, a + b + c, f"{a}.{b}.{c}", f"{a} {b} {c}"))
     if cls == "line_break":
         return r.choice(
-            (f"{a}-{b}-\n{c}", f"{a}-{b}\n{c}", f"{a}\n-{b}-{c}", f"{a}-{b}-<br>{c}", f"{a}-\n{b}-{c}", f"{a} {b}\n{c}")
+            (
+                f"{a}-{b}-\n{c}",
+                f"{a}-{b}\n{c}",
+                f"{a}\n-{b}-{c}",
+                f"{a}-{b}-<br>{c}",
+                f"{a}-\n{b}-{c}",
+                f"{a} {b}\n{c}",
+                f"{a}-{b}-{c[:2]}\n{c[2:]}",  # wrapped inside a group
+            )
         )
     if cls == "hangul_digits_mixed":  # some digits of every group as words, at least one per number
         words = [HD_WORDS[int(d)] if d.isdigit() and r.random() < 0.3 else d for d in phone]
@@ -181,6 +198,8 @@ def _email_form(cls: str, email: str, r: random.Random) -> str:
                 f"{local} 앳 {host} 닷 {tld}",
                 f"{local}(골뱅이){host}(닷){tld}",
                 f"{local} [앳] {domain}",
+                f"{local} 골뱅이 {SERVICES[domain]}",
+                f"{local}@{host}{'닷컴' if tld == 'com' else '쩜넷'}",
             )
         )
     if cls == "unicode_punctuation":
@@ -383,7 +402,7 @@ def _render(r: random.Random, venue: str, fields: dict[str, str], planted: list[
     body = "\n".join(f"{_LABELS.get(k, k)}: {v}" for k, v in items)
     intro = r.choice(POST_TEMPLATES).format(body="").strip()
     if venue == "html_file":
-        rows = "".join(f"<tr><th>{_LABELS.get(k, k)}</th><td>{v}</td></tr>" for k, v in items)
+        rows = "".join(f"\n  <tr>\n    <th>{_LABELS.get(k, k)}</th>\n    <td>{v}</td>\n  </tr>" for k, v in items)
         page = f"<html><body><h1>{intro}</h1><table>{rows}</table></body></html>".encode()
         text = "\n".join(item.text for item in read_bytes("page.html", page) if isinstance(item, TextBlock))
         return Record("html_file", text, "all", None, planted)

@@ -10,8 +10,8 @@ protected one has another canonical form and does not match.
 
 Written variants that reach the same canonical form: abbreviated provinces (서울, 경기, 충남; a bare 광주
 before one of its 구), a province split in two (서울 특별시), missing spaces (서울특별시강남구테헤란로123),
-a 시 left out before its 구 (경기 성남 분당구), units glued or prefixed (101동1001호, 제101동 제1001호), and the
-dong-ho shorthand after a building number (123, 101-1001 = 101동 1001호).
+a 시/구 suffix left out (경기 성남 분당구, 서울 강남 테헤란로), units glued or prefixed (101동1001호,
+제101동 제1001호), and the dong-ho shorthand after a building number (123, 101-1001 = 101동 1001호).
 
 No library does this offline: the PyPI packages for Korean addresses (addresskr, jusolink, geocoder-kr,
 gimi9-geocoder, kozip) call the juso.go.kr or a geocoding service, or need its full road database.
@@ -84,6 +84,8 @@ _GLUED_REGION = re.compile(r"([가-힣]{1,4}?(?:시|군|구))([가-힣].*)")
 _GLUED_REST = re.compile(r"[가-힣]+(?:시|군|구)|[가-힣0-9]{2,}(?:로|길|동|리|가)(?![가-힣])")
 #: The second half of a province written in two (서울 특별시, 경기 도).
 _PROVINCE_TAIL = frozenset({"특별시", "광역시", "특별자치시", "특별자치도", "시", "도"})
+#: The counties (군) of the metropolitan cities; every other district of one is a 구.
+_METRO_COUNTIES = frozenset({"강화", "옹진", "기장", "달성", "군위", "울주"})
 #: The districts of 광주광역시 (a bare 광주 is also a city in Gyeonggi).
 _GWANGJU_GU = frozenset({"동구", "서구", "남구", "북구", "광산구"})
 _PROV_PREFIX = re.compile("(" + "|".join(sorted(PROVINCES, key=len, reverse=True)) + ")(.+)")
@@ -112,8 +114,9 @@ def canonical_address(raw: str) -> str | None:
         if glued is not None and _GLUED_REST.match(glued.group(2)):  # 강남구테헤란로123: split once
             tokens[i : i + 1] = [glued.group(1), glued.group(2)]
             continue
-        if i + 1 < len(tokens) and _is_bare_city(out, token, tokens[i + 1]):
-            out.append(token + "시")  # 경기 성남 분당구: the 시 left out before its 구
+        bare = _bare_region(out, token, tokens[i + 1]) if i + 1 < len(tokens) else None
+        if bare is not None:  # 경기 성남 분당구, 서울 강남 테헤란로: the suffix left out
+            out.append(bare)
             i += 1
             continue
         break
@@ -171,16 +174,19 @@ def _province_tokens(tokens: list[str]) -> list[str]:
     return tokens
 
 
-def _is_bare_city(out: list[str], token: str, following: str) -> bool:
-    """경기 성남 분당구: a 도 followed by a bare Hangul name and then a 구 (the city's 시 was left out)."""
-    return (
-        len(out) == 1
-        and out[0].endswith("도")
-        and 2 <= len(token) <= 4
-        and token.isalpha()
-        and following.endswith("구")
-        and _REGION.fullmatch(following) is not None
-    )
+def _bare_region(out: list[str], token: str, following: str) -> str | None:
+    """A 시/군/구 written without its suffix, right after the province, or None.
+
+    경기 성남 분당구: a 도, a bare name, then a 구 -> 성남시. 서울 강남 테헤란로: a 특별시/광역시, a bare name,
+    then a road or lot area -> 강남구 (or 군 for the few counties of a 광역시).
+    """
+    if len(out) != 1 or not 2 <= len(token) <= 4 or not token.isalpha() or not "가" <= token[0] <= "힣":
+        return None
+    if out[0].endswith("도") and following.endswith("구") and _REGION.fullmatch(following):
+        return token + "시"
+    if out[0].endswith(("특별시", "광역시")) and (_ROAD.fullmatch(following) or _LOT_AREA.fullmatch(following)):
+        return token + ("군" if token in _METRO_COUNTIES else "구")
+    return None
 
 
 def _units(rest: str) -> list[str]:

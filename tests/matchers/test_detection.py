@@ -76,6 +76,10 @@ CLASS_ROWS: list[tuple[str, str, set[tuple[str, str, tuple[int, ...]]]]] = [
     ("letter_swap last O", "010-4444-555S 010-4444-55O5", {("phone", "exact", (11,))}),
     ("hangul_digits trailing", "010-2222-33삼삼\n010-2222-33삼사", {PHONE10}),
     ("line_break in a tab row", "010-2222- 3333\t010-2222-3334\t박지성", {PHONE10}),
+    ("email_words @네이버-like service name", "park99 골뱅이 지메일 / park98 골뱅이 지메일", {EMAIL10}),
+    ("email_words 닷컴", "park99@gmail닷컴 park98@gmail닷컴", {EMAIL10}),
+    ("email_words 쩜", "park99 앳 gmail 쩜 com, park98 앳 gmail 쩜 com", {EMAIL10}),
+    ("line_break inside a group", "010-2222-33\n33 / 010-2222-33\n34", {PHONE10}),
     ("grouped custom commas", "회원 123,456,789 / 123,456,788", {("member", "exact", (13,))}),
     ("grouped custom spaces", "회원 123 456 789 / 123 456 788", {("member", "exact", (13,))}),
 ]
@@ -112,6 +116,7 @@ ADDRESS_FORMS = [
     "서울특별시강남구테헤란로123, 101동1001호",
     "서울 강남구테헤란로 123 , 101 동 1001 호",
     "서울특별시  강남구  테헤란로   123 ,  101 동 1001 호",
+    "서울 강남 테헤란로 123, 101동 1001호",
     "서울특별시 강남구 테헤란로 123, 제101동 제1001호",
     "서울특별시 강남구 테헤란로 123, 101-1001",
     "(06236) 서울특별시 강남구 테헤란로 123, 101동 1001호 (역삼동)",

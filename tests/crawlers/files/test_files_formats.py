@@ -308,3 +308,12 @@ def test_html_inline_markup_does_not_split_a_value() -> None:
     )
     (block,) = blocks(list(read_bytes("page.html", page.encode())))
     assert block.text.split("\n") == ["연락처 010-1234-5678", "kim@naver.com", "서울", "a", "b"]
+
+
+def test_html_source_indentation_between_inline_tags_is_a_space() -> None:
+    page = (
+        "<html><body><p>연락처\n  <span>010</span>\n  <span>1234</span>\n  <span>5678</span>\n</p>"
+        "<pre>kim,010-1111-2222\nlee,010-3333-4444</pre></body></html>"
+    )
+    (block,) = blocks(list(read_bytes("page.html", page.encode())))
+    assert block.text.split("\n") == ["연락처 010 1234 5678", "kim,010-1111-2222", "lee,010-3333-4444"]
