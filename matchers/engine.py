@@ -208,7 +208,7 @@ class Matcher:
 
     def _kernel_path(self, block: bytes, lines: LineIndex) -> list[Found]:
         """Phones, e-mails, RRN/FRNs and cards: scanned, hashed and pre-filtered natively."""
-        packed = self.hasher.scan(block, self.index.flat_keys, self.index.group_keys, aliases=self._aliases)
+        packed = self.hasher.scan(block, self.index.kernel_tiers, aliases=self._aliases)
         if not packed:
             return []
         hits = list(HIT.iter_unpack(packed))

@@ -22,6 +22,22 @@ U64 = npt.NDArray[np.uint64]
 U32 = npt.NDArray[np.uint32]
 
 
+#: Arrays smaller than this are binary-searched without a radix table.
+RADIX_MIN = 1024
+
+
+def radix_table(keys: U64) -> U32:
+    """Offsets into sorted ``keys`` by their top bits (32-64 keys per slot, 2^bits + 1 entries, at most
+    1/8 byte per key): the kernel reads one slot, then binary-searches a few cache lines (empty: no table)."""
+    if len(keys) < RADIX_MIN:
+        return np.empty(0, dtype=np.uint32)
+    bits = len(keys).bit_length() - 6
+    counts = np.bincount((keys >> np.uint64(64 - bits)).astype(np.intp), minlength=1 << bits)
+    table = np.zeros((1 << bits) + 1, dtype=np.uint32)
+    table[1:] = np.cumsum(counts)
+    return table
+
+
 def _run_starts(keys: U64) -> npt.NDArray[np.intp]:
     if len(keys) == 0:
         return np.empty(0, dtype=np.intp)
@@ -70,6 +86,8 @@ class ProtectedIndex:
         self._group_offsets = np.concatenate(([0], np.cumsum(counts[big]))).astype(offset_type)
         self._group_subjects: U32 = subs[in_group]
         self._pairs = len(keys)
+        self._flat_radix = radix_table(self._flat_keys)
+        self._group_radix = radix_table(self._group_keys)
 
     @classmethod
     def from_digests(cls, pairs: Iterable[tuple[bytes, int]]) -> ProtectedIndex:
@@ -89,21 +107,24 @@ class ProtectedIndex:
         return f"ProtectedIndex(entries={self._pairs}, nbytes={self.nbytes})"
 
     @property
-    def flat_keys(self) -> U64:
-        """The sorted prefixes of the flat tier (read-only; the native kernel searches them)."""
-        return self._flat_keys
-
-    @property
-    def group_keys(self) -> U64:
-        """The sorted prefixes of the grouped tier (read-only)."""
-        return self._group_keys
+    def kernel_tiers(self) -> tuple[U64, U32, U64, U32]:
+        """(flat keys, their radix table, grouped keys, theirs): what the native kernel searches."""
+        return self._flat_keys, self._flat_radix, self._group_keys, self._group_radix
 
     @property
     def nbytes(self) -> int:
         """Memory held by the index arrays."""
         return sum(
             a.nbytes
-            for a in (self._flat_keys, self._flat_subjects, self._group_keys, self._group_offsets, self._group_subjects)
+            for a in (
+                self._flat_keys,
+                self._flat_subjects,
+                self._flat_radix,
+                self._group_keys,
+                self._group_offsets,
+                self._group_subjects,
+                self._group_radix,
+            )
         )
 
     def lookup(self, queries: npt.ArrayLike) -> dict[int, tuple[int, ...]]:

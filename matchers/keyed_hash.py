@@ -20,6 +20,9 @@ import numpy.typing as npt
 from matchers.model import CANONICAL_VERSION, FRN, RRN
 from matchers.native import KERNEL_TYPES, Keyed
 
+U64 = npt.NDArray[np.uint64]
+U32 = npt.NDArray[np.uint32]
+
 _BLOCK = 64
 #: RRN and FRN share one number space (the G digit tells them apart), so they share one digest
 #: domain: a foreigner number imported under "rrn" still matches when the leak is read as "frn".
@@ -71,16 +74,15 @@ class KeyedHasher:
     def scan(
         self,
         block: bytes,
-        flat_keys: npt.NDArray[np.uint64],
-        group_keys: npt.NDArray[np.uint64],
+        tiers: tuple[U64, U32, U64, U32],
         *,
         aliases: tuple[tuple[bytes, bytes], ...] = (),
         everything: bool = False,
     ) -> bytes:
-        """Packed native hits of the strong types in ``block`` (see :mod:`matchers.native`): ``aliases``
-        are the e-mail domain aliases ``(alias, target)``; ``everything`` reports every candidate,
-        indexed or not (tests)."""
-        found: bytes = self._keyed.scan(block, flat_keys, group_keys, aliases, everything)
+        """Packed native hits of the strong types in ``block`` (see :mod:`matchers.native`) against the
+        index ``tiers`` (``ProtectedIndex.kernel_tiers``): ``aliases`` are the e-mail domain aliases
+        ``(alias, target)``; ``everything`` reports every candidate, indexed or not (tests)."""
+        found: bytes = self._keyed.scan(block, *tiers, aliases, everything)
         return found
 
 

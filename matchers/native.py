@@ -4,7 +4,7 @@ Production has one code path: :class:`matchers.keyed_hash.KeyedHasher` and the M
 call the kernel. Without the built extension, importing this module raises :class:`KernelMissing`
 (one sentence naming the fix); nothing falls back to Python silently.
 
-``Keyed(key, headers).scan(block, flat_keys, group_keys)`` returns packed hits, one
+``Keyed(key, headers).scan(block, *ProtectedIndex.kernel_tiers, aliases)`` returns packed hits, one
 :data:`HIT_FORMAT` record each: raw match start (its boundary byte included), end, 0-based line of
 the value, kind (index into :data:`KERNEL_TYPES`), and the 32-byte digest, for the phones, e-mails,
 RRN/FRNs and cards whose digest prefix is in the index, in the order of :data:`KERNEL_TYPES`.
@@ -50,8 +50,8 @@ def kernel_candidates(
     hasher: KeyedHasher, block: bytes, aliases: tuple[tuple[bytes, bytes], ...] = ()
 ) -> list[tuple[str, int, int, int, bytes]]:
     """Every candidate the kernel finds in ``block``, indexed or not (the differential tests' view)."""
-    empty = np.empty(0, dtype=np.uint64)
-    packed = hasher.scan(block, empty, empty, aliases=aliases, everything=True)
+    keys, radix = np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint32)
+    packed = hasher.scan(block, (keys, radix, keys, radix), aliases=aliases, everything=True)
     return [
         (KERNEL_TYPES[kind], start, end, line, digest) for start, end, line, kind, _, digest in HIT.iter_unpack(packed)
     ]

@@ -72,7 +72,7 @@ def kernel_alone(dump: Path, people: list[tuple[str, str]]) -> tuple[float, floa
 
     def run() -> None:
         nonlocal found
-        found = sum(len(hasher.scan(b, index.flat_keys, index.group_keys)) // 64 for b in blocks)
+        found = sum(len(hasher.scan(b, index.kernel_tiers)) // 64 for b in blocks)
 
     wall, cpu, at = timed(run)
     return wall, cpu, at, found
@@ -107,9 +107,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "bench")
+    parser.add_argument("--shared", type=Path, help="the shared bench folder (default: ../shared/bench)")
     args = parser.parse_args()
-    shared = args.shared.resolve()
+    near = [up / "shared" / "bench" for up in (ROOT.parent, ROOT.parent.parent)]  # a clone or a worktree
+    shared = (args.shared or next((p for p in near if p.is_dir()), near[0])).resolve()
     if not (shared / "gen_dump.py").exists():
         print(f"bench_kernel: the shared benchmark folder {shared} is missing: skipped")
         return

@@ -36,8 +36,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint8_t *buf = malloc(size ? size : 1);
     if (!buf) return 0;
     memcpy(buf, data, size);
-    uint64_t flat[3] = {0, 0x8000000000000000ull, UINT64_MAX}, group[1] = {42};
-    lk_index all = {flat, 3, group, 1, 1}, some = {flat, 3, group, 1, 0};
+    static const uint64_t flat[3] = {0, 0x8000000000000000ull, UINT64_MAX}, group[1] = {42};
+    static const uint32_t buckets[3] = {0, 1, 3}; /* one bit: keys below / from 2^63 */
+    lk_index all = {{flat, 3, buckets, 1}, {group, 1, NULL, 0}, 1};
+    lk_index some = {{flat, 3, buckets, 1}, {group, 1, NULL, 0}, 0};
     static const uint8_t *const alias[2] = {(const uint8_t *)"hanmail.net", (const uint8_t *)"a.co"};
     static const uint8_t *const target[2] = {(const uint8_t *)"daum.net", (const uint8_t *)"b.com"};
     static const size_t alias_len[2] = {11, 4}, target_len[2] = {8, 5};

@@ -88,23 +88,45 @@ fail:
     return NULL;
 }
 
-static int u64_array(Py_buffer *b, const char *what) {
-    if (b->len % 8 != 0 || (b->itemsize != 8 && b->itemsize != 1)) {
-        PyErr_Format(PyExc_ValueError, "%s must be a contiguous uint64 array", what);
+/* A tier from a sorted uint64 array and its radix table (uint32, 2^bits + 1 entries, or empty). */
+static int tier(Py_buffer *keys, Py_buffer *buckets, lk_tier *out) {
+    if (keys->len % 8 != 0 || (keys->itemsize != 8 && keys->itemsize != 1)) {
+        PyErr_SetString(PyExc_ValueError, "keys must be a contiguous uint64 array");
         return 0;
     }
+    out->keys = keys->buf;
+    out->n = (size_t)keys->len / 8;
+    out->buckets = NULL;
+    out->bits = 0;
+    if (buckets->len == 0) return 1;
+    size_t entries = (size_t)buckets->len / 4, slots = entries - 1;
+    int bits = 0;
+    while (bits < 40 && ((size_t)1 << bits) < slots) bits++;
+    const uint32_t *b = buckets->buf;
+    if (buckets->len % 4 != 0 || entries < 3 || ((size_t)1 << bits) != slots || b[0] != 0 || b[slots] != out->n) {
+        PyErr_SetString(PyExc_ValueError, "buckets must be a uint32 radix table of 2^bits + 1 offsets");
+        return 0;
+    }
+    for (size_t i = 0; i < slots; i++)
+        if (b[i] > b[i + 1]) {
+            PyErr_SetString(PyExc_ValueError, "buckets must be non-decreasing");
+            return 0;
+        }
+    out->buckets = b;
+    out->bits = bits;
     return 1;
 }
 
 #define MAX_ALIASES 64
 
-/* scan(block, flat_keys, group_keys, aliases=(), everything=False) -> bytes of packed hits
- * (matchers/native.py); aliases: ((alias, target), ...) lower-case e-mail domains. */
+/* scan(block, flat_keys, flat_buckets, group_keys, group_buckets, aliases=(), everything=False) -> bytes
+ * of packed hits (matchers/native.py); aliases: ((alias, target), ...) lower-case e-mail domains. */
 static PyObject *Keyed_scan(KeyedObject *self, PyObject *args) {
-    Py_buffer block, flat, group;
+    Py_buffer block, flat, flat_buckets, group, group_buckets;
     PyObject *alias_pairs = NULL;
     int everything = 0;
-    if (!PyArg_ParseTuple(args, "y*y*y*|O!p", &block, &flat, &group, &PyTuple_Type, &alias_pairs, &everything))
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*|O!p", &block, &flat, &flat_buckets, &group, &group_buckets,
+                          &PyTuple_Type, &alias_pairs, &everything))
         return NULL;
     PyObject *result = NULL;
     const uint8_t *alias[MAX_ALIASES], *target[MAX_ALIASES];
@@ -128,8 +150,8 @@ static PyObject *Keyed_scan(KeyedObject *self, PyObject *args) {
         target_len[i] = (size_t)PyBytes_GET_SIZE(PyTuple_GET_ITEM(pair, 1));
     }
     aliases.n = (size_t)na;
-    if (u64_array(&flat, "flat_keys") && u64_array(&group, "group_keys")) {
-        lk_index index = {flat.buf, (size_t)flat.len / 8, group.buf, (size_t)group.len / 8, everything};
+    lk_index index = {.everything = everything};
+    if (tier(&flat, &flat_buckets, &index.flat) && tier(&group, &group_buckets, &index.group)) {
         lk_out out = {0};
         Py_BEGIN_ALLOW_THREADS lk_scan(block.buf, (size_t)block.len, &self->keys, &index, &aliases, &out);
         Py_END_ALLOW_THREADS if (out.failed) PyErr_NoMemory();
@@ -139,7 +161,9 @@ static PyObject *Keyed_scan(KeyedObject *self, PyObject *args) {
 done:
     PyBuffer_Release(&block);
     PyBuffer_Release(&flat);
+    PyBuffer_Release(&flat_buckets);
     PyBuffer_Release(&group);
+    PyBuffer_Release(&group_buckets);
     return result;
 }
 
@@ -147,7 +171,8 @@ static PyMethodDef Keyed_methods[] = {
     {"digest_many", (PyCFunction)Keyed_digest_many, METH_VARARGS,
      "digest_many(header, values) -> bytes: HMAC-SHA256(key, header + value) of each value, concatenated."},
     {"scan", (PyCFunction)Keyed_scan, METH_VARARGS,
-     "scan(block, flat_keys, group_keys, aliases=(), everything=False) -> bytes: packed hits of the "
+     "scan(block, flat_keys, flat_buckets, group_keys, group_buckets, aliases=(), everything=False) -> bytes: "
+     "packed hits of the "
      "strong types in a UTF-8 block (every candidate with everything=True)."},
     {NULL, NULL, 0, NULL},
 };

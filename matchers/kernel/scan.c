@@ -54,23 +54,45 @@ void lk_hmac(const SHA256_CTX *inner, const SHA256_CTX *outer, const uint8_t *ms
 
 /* ------------------------------------------------------------------ index look-up */
 
-static int sorted_contains(const uint64_t *keys, size_t n, uint64_t q) {
-    size_t lo = 0, hi = n;
+/* The slice of a tier where q may be: its radix slot, or the whole array. */
+static void tier_bounds(const lk_tier *t, uint64_t q, size_t *lo, size_t *hi) {
+    if (t->buckets && t->bits > 0 && t->bits < 64) {
+        uint64_t b = q >> (64 - t->bits);
+        *lo = t->buckets[b];
+        *hi = t->buckets[b + 1];
+    } else {
+        *lo = 0;
+        *hi = t->n;
+    }
+}
+
+static int tier_search(const lk_tier *t, uint64_t q, size_t lo, size_t hi) {
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (keys[mid] < q)
+        if (t->keys[mid] < q)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < n && keys[lo] == q;
+    return lo < t->n && t->keys[lo] == q;
+}
+
+static int tier_contains(const lk_tier *t, uint64_t q) {
+    size_t lo, hi;
+    tier_bounds(t, q, &lo, &hi);
+    return tier_search(t, q, lo, hi);
+}
+
+static uint64_t prefix_of(const uint8_t d[32]) {
+    uint64_t q = 0;
+    for (int i = 0; i < 8; i++) q = (q << 8) | d[i];
+    return q;
 }
 
 int lk_present(const lk_index *index, const uint8_t d[32]) {
     if (index->everything) return 1;
-    uint64_t q = 0;
-    for (int i = 0; i < 8; i++) q = (q << 8) | d[i];
-    return sorted_contains(index->flat, index->nflat, q) || sorted_contains(index->group, index->ngroup, q);
+    uint64_t q = prefix_of(d);
+    return tier_contains(&index->flat, q) || tier_contains(&index->group, q);
 }
 
 /* ------------------------------------------------------------------ output */
@@ -106,6 +128,25 @@ static int64_t line_at(line_counter *lc, int64_t pos) {
     return lc->line;
 }
 
+/* Look-ups are pipelined so that the index's cache misses overlap: a candidate's radix slot is
+ * prefetched when it is hashed, its keys STAGE candidates later, and it is decided PIPE candidates
+ * later (in order, so hits keep their order). */
+#define PIPE 16
+#define STAGE 8
+
+typedef struct {
+    lk_hit hit;
+    lk_out *dest;
+    uint64_t q;
+    size_t lo[2], hi[2];
+    int staged;
+} pending;
+
+typedef struct {
+    pending item[PIPE];
+    unsigned head, count;
+} lookup_pipe;
+
 typedef struct {
     const uint8_t *s;
     int64_t n;
@@ -113,19 +154,68 @@ typedef struct {
     const lk_index *index;
     const lk_aliases *aliases;
     line_counter lines;
+    lookup_pipe pipe;
 } scan_ctx;
+
+static void stage(const lk_index *ix, pending *p) {
+    const lk_tier *tiers[2] = {&ix->flat, &ix->group};
+    for (int t = 0; t < 2; t++) {
+        tier_bounds(tiers[t], p->q, &p->lo[t], &p->hi[t]);
+        if (p->lo[t] < p->hi[t]) __builtin_prefetch(&tiers[t]->keys[p->lo[t] + (p->hi[t] - p->lo[t]) / 2]);
+    }
+    p->staged = 1;
+}
+
+static void decide(scan_ctx *c, pending *p) {
+    const lk_index *ix = c->index;
+    if (!p->staged) stage(ix, p);
+    if (ix->everything || tier_search(&ix->flat, p->q, p->lo[0], p->hi[0]) ||
+        tier_search(&ix->group, p->q, p->lo[1], p->hi[1]))
+        push(p->dest, &p->hit);
+}
+
+static void enqueue(scan_ctx *c, lk_out *dest, const lk_hit *hit) {
+    lookup_pipe *pp = &c->pipe;
+    if (pp->count == PIPE) {
+        decide(c, &pp->item[pp->head]);
+        pp->head = (pp->head + 1) % PIPE;
+        pp->count--;
+    }
+    pending *p = &pp->item[(pp->head + pp->count) % PIPE];
+    pp->count++;
+    p->hit = *hit;
+    p->dest = dest;
+    p->q = prefix_of(hit->digest);
+    p->staged = 0;
+    const lk_tier *tiers[2] = {&c->index->flat, &c->index->group};
+    for (int t = 0; t < 2; t++)
+        if (tiers[t]->buckets && tiers[t]->bits > 0 && tiers[t]->bits < 64)
+            __builtin_prefetch(&tiers[t]->buckets[p->q >> (64 - tiers[t]->bits)]);
+    if (pp->count > STAGE) {
+        pending *older = &pp->item[(pp->head + pp->count - 1 - STAGE) % PIPE];
+        if (!older->staged) stage(c->index, older);
+    }
+}
+
+static void flush(scan_ctx *c) {
+    lookup_pipe *pp = &c->pipe;
+    while (pp->count) {
+        decide(c, &pp->item[pp->head]);
+        pp->head = (pp->head + 1) % PIPE;
+        pp->count--;
+    }
+}
 
 /* Hash a canonical value of ``kind``; record a hit for the raw match [start, end) if indexed. */
 static void emit(scan_ctx *c, lk_out *out, int kind, const uint8_t *canon, size_t len, int64_t start, int64_t end) {
     lk_hit hit;
     lk_hmac(&c->keys->inner[kind], &c->keys->outer, canon, len, hit.digest);
-    if (!lk_present(c->index, hit.digest)) return;
     hit.start = start;
     hit.end = end;
     hit.kind = kind;
     hit.reserved = 0;
     hit.line = line_at(&c->lines, start + (start > 0)); /* the value's first byte (Python: lead = pos > 0) */
-    push(out, &hit);
+    enqueue(c, out, &hit);
 }
 
 /* ------------------------------------------------------------------ small matchers */
@@ -452,13 +542,12 @@ static void hash_email(scan_ctx *c, lk_out *out, int64_t start, int64_t value, i
     ctx = c->keys->outer;
     SHA256_Update(&ctx, ih, sizeof ih);
     SHA256_Final(hit.digest, &ctx);
-    if (!lk_present(c->index, hit.digest)) return;
     hit.start = start;
     hit.end = end;
     hit.kind = LK_EMAIL;
     hit.reserved = 0;
     hit.line = line_at(&c->lines, start + (start > 0));
-    push(out, &hit);
+    enqueue(c, out, &hit);
 }
 
 static void scan_emails(scan_ctx *c, lk_out *out) {
@@ -573,6 +662,7 @@ static void scan_numbers(scan_ctx *c, lk_out *out) {
             c->lines = keep;
         }
     }
+    flush(c);
     for (size_t i = 0; i < cards.n; i++) push(out, &cards.hits[i]);
     if (cards.failed) out->failed = 1;
     free(cards.hits);
@@ -580,10 +670,12 @@ static void scan_numbers(scan_ctx *c, lk_out *out) {
 
 void lk_scan(const uint8_t *buf, size_t n, const lk_keys *keys, const lk_index *index, const lk_aliases *aliases,
              lk_out *out) {
-    scan_ctx c = {buf, (int64_t)n, keys, index, aliases, {buf, 0, 0}};
+    scan_ctx c = {.s = buf, .n = (int64_t)n, .keys = keys, .index = index, .aliases = aliases, .lines = {buf, 0, 0}};
     scan_phones(&c, out);
+    flush(&c);
     c.lines = (line_counter){buf, 0, 0};
     scan_emails(&c, out);
+    flush(&c);
     c.lines = (line_counter){buf, 0, 0};
     scan_numbers(&c, out);
 }

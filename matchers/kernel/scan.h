@@ -26,12 +26,18 @@ typedef struct {
     SHA256_CTX outer;            /* key ^ opad */
 } lk_keys;
 
-/* The sorted digest-prefix arrays of the protected index (two tiers, both sorted ascending). */
+/* One sorted digest-prefix array, with an optional radix table: the keys whose top ``bits`` bits
+ * equal b are keys[buckets[b] .. buckets[b + 1]) (buckets has 2^bits + 1 entries; NULL: none). */
 typedef struct {
-    const uint64_t *flat;
-    size_t nflat;
-    const uint64_t *group;
-    size_t ngroup;
+    const uint64_t *keys;
+    size_t n;
+    const uint32_t *buckets;
+    int bits;
+} lk_tier;
+
+/* The protected index's two tiers (matchers/index.py). */
+typedef struct {
+    lk_tier flat, group;
     int everything; /* report every candidate, indexed or not (differential tests, fuzzing) */
 } lk_index;
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matchers.engine import Matcher
 from matchers.index import ProtectedIndex
-from matchers.keyed_hash import KeyedHasher
+from matchers.keyed_hash import KeyedHasher, prefix64
 from matchers.native import email_aliases, kernel_candidates
 from matchers.reference import ReferenceHasher, ReferenceMatcher, reference_candidates
 from matchers.registry import IdentifierRegistry
@@ -210,3 +211,19 @@ def test_email_domain_aliases_agree(aliases: dict[str, str]) -> None:
     cands = kernel_candidates(KERNEL, b"kim@HanMail.Net", email_aliases(registry))
     folded = "kim@daum.net" if "hanmail.net" in aliases else "kim@hanmail.net"
     assert cands[0][4] == KERNEL.digest("email", folded)
+
+
+def test_a_big_index_gives_the_same_hits() -> None:
+    """Past RADIX_MIN keys the kernel searches through the radix table (pipelined): same hits."""
+    block = "\n".join(row[0] for row in ROWS).encode("utf-8", "surrogatepass") * 2
+    cands = reference_candidates(REGISTRY, REFERENCE, block)
+    rng = np.random.default_rng(3)
+    noise = rng.integers(0, 2**64 - 1, 5000, dtype=np.uint64)
+    held = prefix64([c[4] for i, c in enumerate(cands) if i % 3])
+    prefixes = np.concatenate([noise, held, noise[:50]])  # noise[:50] shared: the grouped tier too
+    subjects = np.concatenate([np.arange(5000), np.arange(len(held)) % 5, np.arange(50) + 1])
+    index = ProtectedIndex(prefixes, subjects)
+    assert len(index.kernel_tiers[1]) > 0  # the radix table is in use
+    native = _hits(Matcher(KERNEL, index, REGISTRY), block)
+    assert native
+    assert native == _hits(ReferenceMatcher(REFERENCE, index, REGISTRY), block)
