@@ -63,7 +63,7 @@ class Keyring:
             _, base = self.active_key("hmac")
             key = hmac.digest(base, _DERIVE_LABEL + purpose.encode(), hashlib.sha256)
             return key_id_for(key), key
-        with _locked(self.path):
+        with locked(self.path):
             current = load_keyring(self.path)  # another process may have added it meanwhile
             if not current.active.get(purpose):
                 current.add_new(purpose)
@@ -102,17 +102,24 @@ class Keyring:
                 for purpose in PURPOSES
             },
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.unlink(missing_ok=True)  # a leftover could carry a wider mode: always a fresh 0600 file
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(payload, handle, indent=1)
-        tmp.replace(self.path)
+        write_private(self.path, json.dumps(payload, indent=1))
 
 
-class _locked:
-    """An exclusive lock on ``<key file>.lock`` (mode 0600) while the key file is changed."""
+def write_private(path: Path, text: str) -> None:
+    """Replace ``path`` atomically with ``text`` in a fresh file of mode 0600 (whatever the umask)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)  # a leftover could carry a wider mode
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+
+
+class locked:
+    """An exclusive lock on ``<path>.lock`` (mode 0600) while ``path`` is read and replaced."""
 
     def __init__(self, path: Path) -> None:
         self._lock = path.with_name(path.name + ".lock")

@@ -8,12 +8,12 @@ the anchor file ``audit-anchor.json`` in the key file's folder (mode 0600) recor
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from leakmon.keyring import locked, write_private
 
 ANCHOR_FILE = "audit-anchor.json"
 
@@ -45,20 +45,10 @@ def read_anchor(path: Path) -> Anchor | None:
 def advance_anchor(path: Path, anchor: Anchor) -> None:
     """Record ``anchor`` unless the file already holds a newer one (appends commit in any order)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(path):
         current = read_anchor(path)
         if current is not None and current.count >= anchor.count:
             return
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.unlink(missing_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump({"count": anchor.count, "head": anchor.head, "at": datetime.now(UTC).isoformat()}, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(path)
-    finally:
-        fcntl.flock(lock, fcntl.LOCK_UN)
-        os.close(lock)
+        write_private(
+            path, json.dumps({"count": anchor.count, "head": anchor.head, "at": datetime.now(UTC).isoformat()})
+        )
