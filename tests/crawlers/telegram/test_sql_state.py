@@ -228,3 +228,24 @@ def test_a_post_back_after_removal_clears_its_deletion_and_removed_at(world: Wor
     with sessions() as session:
         assert repo.deletions(session, MARKED) == []
         assert session.scalar(select(Post.removed_at).where(Post.external_id == f"{MARKED}/2")) is None
+
+
+def test_account_wide_flood_wait_is_stored_for_the_next_process(world: World, sessions: Any) -> None:
+    for channel_id, username in ((111, "leakshop"), (222, "other")):
+        world.post(world.channel(channel_id, username.title(), username=username), 1, "x")
+    world.fail("GetHistoryRequest", "FLOOD_WAIT_86400")
+    chats = {"leaks": {"ref": "@leakshop"}, "other": {"ref": "@other"}}
+
+    def process() -> ReaderDeps:  # a new client (no memory of waits) on the same database
+        base = deps(world, sessions)
+        return ReaderDeps(make_config(chats=chats), base.source, base.sink, base.state)
+
+    asyncio.run(read_chats(process()))
+    world.calls.clear()
+    summary = asyncio.run(read_chats(process()))
+    assert world.calls == []
+    assert [c.status for c in summary.chats] == ["deferred", "deferred"]
+    with sessions() as session:
+        rows = {row.name: row for row in session.scalars(select(TelegramChat))}
+    assert rows["other"].not_before == rows["leaks"].not_before is not None
+    assert "86400" in (rows["other"].retry_reason or "")
