@@ -8,6 +8,7 @@ while constructing the client, 1.45 while connecting, and both keep an address a
 
 from __future__ import annotations
 
+import logging
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,8 @@ from crawlers.telegram.config import ServerConfig, TelegramConfig
 from crawlers.telegram.errors import AccountError, TelegramConfigError, TelegramUnavailable
 from crawlers.telegram.source import TelethonSource, rpc_name, translate_errors
 
+_TELETHON_LOG = logging.getLogger("telethon")
+
 
 class ClientFactory(Protocol):
     """Builds an unconnected client for a session (called inside the running event loop)."""
@@ -34,6 +37,8 @@ def telethon_client(config: TelegramConfig, session: Session) -> TelegramClient:
     """The default factory: a TelegramClient for a pure poller (no update handling, real errors surfaced)."""
     if config.api_id is None or config.api_hash is None:
         raise AccountError("api_id and api_hash are not configured (LEAKMON_TELEGRAM__API_ID / __API_HASH)")
+    if not _TELETHON_LOG.handlers:  # its retry warnings reach leakmon's logging, never bare stderr
+        _TELETHON_LOG.addHandler(logging.NullHandler())
     return TelegramClient(
         session,
         config.api_id,

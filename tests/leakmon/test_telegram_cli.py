@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 from pathlib import Path
 
@@ -183,6 +184,7 @@ def test_login_when_telegram_is_unreachable_is_one_sentence(
 ) -> None:
     monkeypatch.setenv("LEAKMON_TELEGRAM__API_ID", "1")
     monkeypatch.setenv("LEAKMON_TELEGRAM__API_HASH", "x" * 32)
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # as in a fresh `leakmon` process
     if server:
         with socket.socket() as probe:  # a loopback port nothing listens on
             probe.bind(("127.0.0.1", 0))
