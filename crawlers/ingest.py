@@ -1,14 +1,22 @@
 """The one ingest sink every venue hands posts to.
 
 ``analyze`` does the slow part outside any transaction: read attachments through the leaked-files
-reader, match the post text and every file. ``store`` then writes, in ONE transaction: the post
-(text only encrypted, or not at all), its attachments' metadata, its hits (insert-or-ignore on
-(post, type, form, digest, subject)), findings, the checkpoint, and the post-ingest hooks
-(incidents). A crash before the commit leaves nothing; the re-run stores exactly the same rows.
+reader, match the post text and every file, and spool the hit rows to a temporary file as each
+block is matched (memory does not grow with the number of hits). ``store`` then writes, in ONE
+transaction: the post (text only encrypted, or not at all), its attachments' metadata, its hits
+(bulk upserts on (post, type, form, digest, subject), batch by batch from the spool), findings,
+the checkpoint, and the post-ingest hooks (incidents, in SQL).
+
+Crash safety (docs/sizing.md): one post, however big its file, is one transaction. A crash or
+SIGKILL before the commit leaves nothing of it; the re-run reads the file again and stores exactly
+what a clean run stores. A resume point inside a file was not chosen: re-reading costs minutes at
+most, while batches committed separately would leave a half-stored post visible to the incident
+workflow and need a second identity for "how far".
 """
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -20,19 +28,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawlers.files import ReadLimits, passwords_from_text, read_attachment
+from crawlers.hitspool import HitSpool
 from crawlers.interface import CheckpointUpdate, IngestResult
 from crawlers.model import Attachment, CrawledPost, Finding, TextBlock, content_hash_of
 from crawlers.parallel import ScanItem, scan_items
 from crawlers.redact import Redactor, redact, redact_finding
 from matchers.engine import Matcher
-from matchers.model import Hit
+from matchers.model import Explanation, Hit
 from storage.evidence import EvidenceSealer
-from storage.models.core import AttachmentRecord, HitRecord, Post
+from storage.models.core import AttachmentRecord, Post
 from storage.repositories.checkpoints import set_checkpoint
-from storage.repositories.hits import insert_hits
+from storage.repositories.hits import HitRow, StoredHits, store_hits
 from storage.repositories.runs import add_findings
 
-PostHook = Callable[[Session, Post, Sequence[HitRecord]], None]
+PostHook = Callable[[Session, Post, StoredHits], None]
 RemovedHook = Callable[[Session, Post], None]
 TradeScorer = Callable[[str], tuple[float, tuple[str, ...]]]
 #: A plaintext-free fingerprint of post text (e.g. a MinHash sketch) used to group untitled reposts.
@@ -80,12 +89,13 @@ class Analysis:
 
     post: CrawledPost
     content_hash: str = ""
-    hits: list[LocatedHit] = field(default_factory=list)
+    hits: HitSpool = field(default_factory=HitSpool)
     findings: list[Finding] = field(default_factory=list)
     files: list[FileOutcome] = field(default_factory=list)
     trade_score: float | None = None
     trade_terms: tuple[str, ...] = ()
     text_signature: str | None = None
+    stored_at: datetime | None = None  # when ``store`` wrote it: the ``last_seen`` of its hits
 
     @property
     def status(self) -> str:
@@ -113,6 +123,8 @@ class IngestSink:
         run_id: int | None = None,
         jobs: int = 1,
         redactor: Redactor | None = None,
+        spool_dir: Path | None = None,
+        on_block: Callable[[TextBlock], None] | None = None,
     ) -> None:
         if (store_post_text or store_files) and sealer is None:
             raise ValueError("storing evidence needs an evidence key (sealer)")
@@ -131,6 +143,8 @@ class IngestSink:
         self.jobs = max(1, jobs)
         #: The one redaction rule, applied to every crawled string before it is stored or returned.
         self.redactor = redactor or Redactor()
+        self.spool_dir = spool_dir
+        self.on_block = on_block  # progress: called after each block of a file is matched
 
     # -- PostSink -------------------------------------------------------------------------------
 
@@ -154,8 +168,9 @@ class IngestSink:
                     add_findings(session, post.source, _rows(findings), post_id=stored.id, run_id=self.run_id)
             return IngestResult(post_id=stored.id, status="unchanged", findings=findings)
         analysis = self.analyze(post, passwords=passwords, content_hash=content_hash)
-        analysis.findings.extend(findings)
-        return self.store(analysis, checkpoint=checkpoint)
+        with analysis.hits:
+            analysis.findings.extend(findings)
+            return self.store(analysis, checkpoint=checkpoint)
 
     def record_removed(self, source: str, external_id: str) -> bool:
         external_id = self.redactor.ref(external_id)
@@ -182,10 +197,13 @@ class IngestSink:
         file, so a big file is not read a second time just to hash it.
         """
         post = self.redactor.post(post)
-        analysis = Analysis(post=post)
+        analysis = Analysis(post=post, hits=HitSpool(directory=self.spool_dir))
         if post.text:
-            for hit in self.matcher.scan_text(post.text, record_scope="all"):
-                analysis.hits.append(LocatedHit(hit, f"text:line {hit.line + 1}", None))
+            located = (
+                LocatedHit(h, f"text:line {h.line + 1}", None)
+                for h in self.matcher.scan_text(post.text, record_scope="all")
+            )
+            analysis.hits.add(hit_rows(located, post.source))
             if self.trade_scorer is not None:
                 analysis.trade_score, analysis.trade_terms = self.trade_scorer(post.text)
             if self.fingerprinter is not None:
@@ -206,23 +224,23 @@ class IngestSink:
         """Write the analysed post, its hits and the checkpoint in one transaction."""
         post = analysis.post
         analysis.findings = [redact_finding(f) for f in analysis.findings]
-        now = datetime.now(UTC)
+        now = analysis.stored_at = datetime.now(UTC)
         with self.sessions.begin() as session:
             stored, status = self._upsert_post(session, analysis, now)
             self._store_attachments(session, stored, analysis, now)
-            new_hits, total = insert_hits(session, stored.id, hit_rows(analysis, post.source), now)
+            hits = store_hits(session, stored.id, analysis.hits.batches(), now)
             if analysis.findings:
                 add_findings(session, post.source, _rows(analysis.findings), post_id=stored.id, run_id=self.run_id)
             if checkpoint is not None:
                 set_checkpoint(session, checkpoint.scope, checkpoint.key, checkpoint.value)
             for hook in self.post_hooks:
-                hook(session, stored, new_hits)
+                hook(session, stored, hits)
             post_id = stored.id
         return IngestResult(
             post_id=post_id,
             status=status,
-            hits=total,
-            new_hits=len(new_hits),
+            hits=hits.total,
+            new_hits=hits.new,
             findings=tuple(analysis.findings),
         )
 
@@ -250,12 +268,15 @@ class IngestSink:
             return
         # Sender file names are untrusted: only the last path component names the locator root.
         safe = replace(attachment, name=PurePosixPath(attachment.name.replace("\\", "/")).name or "attachment")
-        found: list[tuple[Hit, str]] = []
+        token = analysis.hits.file_token()  # the file's SHA-256 is known once it is read whole
+        source = analysis.post.source
         with read_attachment(safe, limits=self.read_limits, passwords=passwords) as reading:
             for block, hits in self._scan_reading(reading, analysis, _size(attachment)):
-                found.extend((hit, block.locate(hit.line)) for hit in hits)
+                analysis.hits.add(hit_rows((LocatedHit(h, block.locate(h.line), token) for h in hits), source))
+                if self.on_block is not None:
+                    self.on_block(block)
         report = reading.report
-        analysis.hits.extend(LocatedHit(hit, locator, report.sha256) for hit, locator in found)
+        analysis.hits.resolve_file(token, report.sha256)
         analysis.files.append(
             FileOutcome(attachment.name, report.sha256, report.size, report.status, report.detected_type)
         )
@@ -370,44 +391,40 @@ def _size(attachment: Attachment) -> int | None:
         return None
 
 
-def hit_rows(analysis: Analysis, source: str) -> list[dict[str, object]]:
-    """HitRecord column values: one row per (type, form, digest, subject slot), most confident wins.
+def hit_rows(located: Iterable[LocatedHit], source: str) -> Iterator[HitRow]:
+    """Stored rows of matcher hits: one per (type, form, digest, subject slot).
 
-    Exact and composite hits get one row per subject holding the digest; a partial hit (a masked
+    Exact and composite hits give one row per subject holding the digest; a partial hit (a masked
     value compatible with several subjects) is one row with no subject and the compatible count.
+    Rows of one identity are merged later, the most confident winning (spool batches, then the
+    database upsert).
     """
-    best: dict[tuple[str, str, bytes, int], tuple[LocatedHit, int | None]] = {}
-    for located in analysis.hits:
-        hit = located.hit
+    rendered: dict[Explanation | None, str] = {}
+    for item in located:
+        hit = item.hit
         subjects: Sequence[int | None] = (None,) if hit.match_kind == "partial" else hit.subject_ids
+        locator = redact(item.locator)[:2048]
+        explanation = rendered.get(hit.explanation)
+        if explanation is None:
+            explanation = rendered[hit.explanation] = json.dumps(_explanation(hit), ensure_ascii=False)
         for subject_id in subjects:
-            key = (hit.id_type, hit.form, hit.digest, subject_id or 0)
-            current = best.get(key)
-            if current is None or hit.confidence > current[0].hit.confidence:
-                best[key] = (located, subject_id)
-    rows: list[dict[str, object]] = []
-    for (id_type, form, digest, slot), (located, subject_id) in best.items():
-        hit = located.hit
-        rows.append(
-            {
-                "attachment_sha256": located.attachment_sha256,
-                "source": source,
-                "locator": redact(located.locator)[:2048],
-                "id_type": id_type,
-                "form": form,
-                "digest": digest,
-                "key_id": hit.key_id,
-                "subject_id": subject_id,
-                "subject_slot": slot,
-                "compatible_subjects": len(hit.subject_ids),
-                "match_kind": hit.match_kind,
-                "obfuscation": hit.obfuscation_label,
-                "confidence": hit.confidence,
-                "masked": hit.masked[:255],
-                "explanation": _explanation(hit),
-            }
-        )
-    return rows
+            yield HitRow(
+                attachment_sha256=item.attachment_sha256,
+                source=source,
+                locator=locator,
+                id_type=hit.id_type,
+                form=hit.form,
+                digest=hit.digest,
+                key_id=hit.key_id,
+                subject_id=subject_id,
+                subject_slot=subject_id or 0,
+                compatible_subjects=len(hit.subject_ids),
+                match_kind=hit.match_kind,
+                obfuscation=hit.obfuscation_label,
+                confidence=hit.confidence,
+                masked=hit.masked[:255],
+                explanation=explanation,
+            )
 
 
 def _explanation(hit: Hit) -> dict[str, object]:

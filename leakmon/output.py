@@ -1,85 +1,138 @@
-"""Where human-readable output goes: rich consoles for stdout and stderr."""
+"""Where human-readable output goes: rich consoles for stdout and stderr, and record writers.
+
+Records are written as they come (:class:`RecordWriter`): JSON lines and CSV row by row, tables
+with widths taken from their first rows. A rich table is drawn only for a short listing on a
+terminal; anywhere else (a pipe, a log, a file) a table is plain aligned text with full-width rows,
+never cells folded a letter a line.
+"""
 
 from __future__ import annotations
 
+import csv
+import json
+import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO
 
 from rich.console import Console
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
-
-def write_records(
-    records: list[dict[str, object]],
-    *,
-    fmt: str,
-    columns: list[str],
-    output: str | None = None,
-    title: str | None = None,
-) -> None:
-    """Print records as a rich table, JSON lines or CSV, to stdout or ``output``.
-
-    CSV cells that a spreadsheet would run as a formula are neutralised (a leading quote).
-    """
-    import csv
-    import json
-    import sys
-
-    from rich.table import Table
-
-    if fmt not in ("table", "jsonl", "csv"):
-        raise ValueError(f"unknown format {fmt!r} (table, jsonl, csv)")
-    encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
-    handle = Path(output).open("w", encoding=encoding, newline="") if output else None  # noqa: SIM115
-    target = handle or sys.stdout
-    try:
-        if fmt == "jsonl":
-            for record in records:
-                target.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-        elif fmt == "csv":
-            writer = csv.writer(target)
-            writer.writerow(columns)
-            for record in records:
-                writer.writerow([safe_cell(record.get(c)) for c in columns])
-        elif len(records) > RICH_TABLE_ROWS:
-            _plain_table(records, columns, target, title)
-        else:
-            table = Table(title=title, show_lines=False)
-            for column in columns:
-                table.add_column(column, overflow="fold")
-            for record in records:
-                table.add_row(*("" if record.get(c) is None else str(record.get(c)) for c in columns))
-            if handle is not None:
-                Console(file=handle, width=200).print(table)
-            else:
-                console.print(table)
-    finally:
-        if handle is not None:
-            handle.close()
-
-
+FORMATS = ("table", "jsonl", "csv")
 #: Above this many rows a table is laid out plainly: rich measures every cell (about 1.4 ms a row),
-#: so a 30k-hit scan would spend most of a minute drawing its table.
+#: so a 30k-hit scan would spend most of a minute drawing its table. Plain column widths come from
+#: this many first rows (a wider later cell pushes its row along, it is never cut).
 RICH_TABLE_ROWS = 500
 
 
-def _plain_table(records: list[dict[str, object]], columns: list[str], target: Any, title: str | None) -> None:
-    """Aligned columns (display width, so Hangul lines up), two spaces apart; cells never folded."""
+class RecordWriter:
+    """Writes records to stdout or ``output`` as they come (use as a context manager)."""
+
+    def __init__(
+        self, *, fmt: str, columns: Sequence[str], output: str | None = None, title: str | None = None
+    ) -> None:
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown format {fmt!r} (table, jsonl, csv)")
+        self.fmt = fmt
+        self.columns = list(columns)
+        self.title = title
+        self.count = 0
+        encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
+        self._handle = Path(output).open("w", encoding=encoding, newline="") if output else None  # noqa: SIM115
+        self._target: IO[str] = self._handle or sys.stdout
+        self._csv = csv.writer(self._target) if fmt == "csv" else None
+        if self._csv is not None:
+            self._csv.writerow(self.columns)
+        self._held: list[list[str]] | None = [] if fmt == "table" else None
+        self._widths: list[int] | None = None
+
+    def write(self, record: dict[str, object]) -> None:
+        self.count += 1
+        if self.fmt == "jsonl":
+            self._target.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        elif self._csv is not None:
+            self._csv.writerow([safe_cell(record.get(c)) for c in self.columns])
+        else:
+            cells = ["" if record.get(c) is None else str(record.get(c)) for c in self.columns]
+            if self._widths is not None:
+                self._target.write(_plain_line(cells, self._widths))
+                return
+            held = self._held if self._held is not None else []
+            held.append(cells)
+            if len(held) > RICH_TABLE_ROWS:
+                self._start_plain()
+
+    def write_many(self, records: Iterable[dict[str, object]]) -> None:
+        for record in records:
+            self.write(record)
+
+    def close(self) -> None:
+        try:
+            if self._held is not None and self._widths is None:
+                if self._handle is None and console.is_terminal:
+                    self._rich_table(self._held)
+                else:
+                    self._start_plain()
+            if self._widths is not None and self.title:
+                self._target.write(f"({self.count} rows)\n")
+            self._target.flush()
+        finally:
+            if self._handle is not None:
+                self._handle.close()
+
+    def __enter__(self) -> RecordWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start_plain(self) -> None:
+        """Fix the widths from the rows held so far and write them (display width: Hangul lines up)."""
+        from rich.cells import cell_len
+
+        held = self._held or []
+        self._widths = [max([cell_len(c), *(cell_len(row[i]) for row in held)]) for i, c in enumerate(self.columns)]
+        if self.title:
+            self._target.write(f"{self.title}\n")
+        self._target.write(_plain_line(self.columns, self._widths))
+        self._target.write(_plain_line(["-" * w for w in self._widths], self._widths))
+        self._target.writelines(_plain_line(row, self._widths) for row in held)
+        self._held = None
+
+    def _rich_table(self, rows: list[list[str]]) -> None:
+        from rich.table import Table
+
+        table = Table(title=self.title, show_lines=False)
+        for column in self.columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+
+
+def _plain_line(values: Sequence[str], widths: Sequence[int]) -> str:
     from rich.cells import cell_len
 
-    cells = [["" if record.get(c) is None else str(record.get(c)) for c in columns] for record in records]
-    widths = [max([cell_len(c), *(cell_len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
+    return "  ".join(v + " " * max(w - cell_len(v), 0) for v, w in zip(values, widths, strict=True)).rstrip() + "\n"
 
-    def line(values: list[str]) -> str:
-        return "  ".join(v + " " * (w - cell_len(v)) for v, w in zip(values, widths, strict=True)).rstrip() + "\n"
 
-    if title:
-        target.write(f"{title} ({len(records)} rows)\n")
-    target.write(line(list(columns)))
-    target.write(line(["-" * w for w in widths]))
-    target.writelines(line(row) for row in cells)
+def write_records(
+    records: Iterable[dict[str, object]],
+    *,
+    fmt: str,
+    columns: Sequence[str],
+    output: str | None = None,
+    title: str | None = None,
+) -> int:
+    """Print records as a table, JSON lines or CSV, to stdout or ``output``; returns how many.
+
+    CSV cells that a spreadsheet would run as a formula are neutralised (a leading quote).
+    """
+    with RecordWriter(fmt=fmt, columns=columns, output=output, title=title) as writer:
+        writer.write_many(records)
+    return writer.count
 
 
 def safe_cell(value: object) -> str:

@@ -1,14 +1,27 @@
-"""Progress display for long interactive commands; silent when stderr is not a terminal (cron, CI)."""
+"""Progress of long commands: a rich bar when stderr is a terminal, periodic JSON lines with
+``--log-format json``, nothing otherwise (cron, CI, pipes)."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+import json
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import IO, TypeVar
+from pathlib import Path
+from typing import IO, Any, Self, TypeVar
 
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
+from crawlers.model import TextBlock
 from leakmon.output import err_console
 
 T = TypeVar("T")
@@ -44,3 +57,101 @@ def byte_progress(total: int, position: IO[bytes] | None, label: str) -> Iterato
     ) as progress:
         task = progress.add_task(label, total=total)
         yield ByteProgress(progress, task, position)
+
+
+#: Seconds between two JSON progress lines.
+JSON_EVERY = 10.0
+
+
+class Ticker:
+    """Progress of one long command: a rich bar on a terminal, JSON lines with ``--log-format json``,
+    nothing otherwise (cron, CI, pipes). ``advance`` and ``set_total`` are cheap when silent."""
+
+    def __init__(self, label: str, total: float | None, unit: str, *, log_json: bool) -> None:
+        self.label = label
+        self.unit = unit
+        self.total = total
+        self.done = 0.0
+        self._json = log_json
+        self._progress: Progress | None = None
+        self._task: Any = None
+        self._started = time.monotonic()
+        self._last_line = self._started
+
+    def __enter__(self) -> Self:
+        if not self._json and err_console.is_terminal:
+            columns: list[Any] = ["[progress.description]{task.description}", BarColumn()]
+            columns += [DownloadColumn(), TransferSpeedColumn()] if self.unit == "bytes" else [MofNCompleteColumn()]
+            columns.append(TimeRemainingColumn())
+            self._progress = Progress(*columns, console=err_console, transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=self.total)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+        elif self._json:
+            self._line(final=True)
+
+    def counting(self, items: Iterable[T]) -> Iterator[T]:
+        """``items`` unchanged, each one counted."""
+        for item in items:
+            yield item
+            self.advance(1)
+
+    def advance(self, amount: float) -> None:
+        self.update(self.done + amount)
+
+    def update(self, done: float) -> None:
+        self.done = done
+        if self._progress is not None:
+            self._progress.update(self._task, completed=done)
+        elif self._json and time.monotonic() - self._last_line >= JSON_EVERY:
+            self._line()
+
+    def _line(self, *, final: bool = False) -> None:
+        now = time.monotonic()
+        self._last_line = now
+        elapsed = now - self._started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        line: dict[str, object] = {"event": "progress", "task": self.label, "unit": self.unit, "done": int(self.done)}
+        if self.total:
+            line["total"] = int(self.total)
+            if rate > 0 and not final:
+                line["eta_seconds"] = round((self.total - self.done) / rate, 1)
+        line.update(rate_per_second=round(rate, 1), elapsed_seconds=round(elapsed, 1), final=final)
+        sys.stderr.write(json.dumps(line) + "\n")
+        sys.stderr.flush()
+
+
+class ScanProgress(Ticker):
+    """Bytes of the files scanned: a finished file counts whole, a file being read by its blocks."""
+
+    def __init__(self, sizes: dict[Path, int], *, log_json: bool) -> None:
+        super().__init__("scan", float(sum(sizes.values())) or None, "bytes", log_json=log_json)
+        self._sizes = sizes
+        self._finished = 0.0
+        self._current: Path | None = None
+
+    def file(self, path: Path) -> None:
+        if self._current is not None:
+            self._finished += self._sizes.get(self._current, 0)
+        self._current = path
+        self.update(self._finished)
+
+    def block(self, block: TextBlock) -> None:
+        cap = self._finished + self._sizes.get(self._current, 0) if self._current is not None else self.done
+        self.update(min(self.done + len(block.text) + 1, cap))
+
+
+def scan_progress(paths: Sequence[Path], *, log_json: bool) -> ScanProgress:
+    """The progress of scanning ``paths`` (sizes taken up front)."""
+    from leakmon.scan import iter_files
+
+    sizes: dict[Path, int] = {}
+    with contextlib.suppress(Exception):
+        for path in iter_files(paths):
+            with contextlib.suppress(OSError):
+                sizes[path] = path.stat().st_size
+    return ScanProgress(sizes, log_json=log_json)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from crawlers import spool
 from crawlers.files import ReadLimits
 from crawlers.ingest import IngestSink, PostHook, RemovedHook, TradeScorer
+from crawlers.model import TextBlock
 from crawlers.redact import Redactor
 from leakmon.app import App
 from leakmon.errors import ConfigError
@@ -33,7 +34,8 @@ from matchers.registry import IdentifierRegistry
 from matchers.trade import trade_score
 from matchers.types.custom import CustomType
 from storage.evidence import EvidenceSealer
-from storage.models.core import HitRecord, Post
+from storage.models.core import Post
+from storage.repositories.hits import StoredHits
 from storage.repositories.protected import confirm_digests
 
 log = logging.getLogger(__name__)
@@ -111,6 +113,7 @@ def build_sink(
     context: MatchContext | None = None,
     run_id: int | None = None,
     jobs: int | None = None,
+    on_block: Callable[[TextBlock], None] | None = None,
 ) -> IngestSink:
     """The ingest sink with the configured evidence policy, reader limits and workflow hooks."""
     context = context or build_match_context(app)
@@ -136,6 +139,7 @@ def build_sink(
         run_id=run_id,
         jobs=jobs if jobs is not None else app.settings.scan.jobs,
         redactor=Redactor(app.keyring.active_key("redaction")[1]),
+        on_block=on_block,
     )
 
 
@@ -161,7 +165,7 @@ def _workflow_hooks(app: App) -> tuple[list[PostHook], list[RemovedHook]]:
     """Incident grouping, suppression and legal clocks on ingest; takedown bookkeeping on removal."""
     settings = app.settings
 
-    def on_post(session: Session, post: Post, hits: Sequence[HitRecord]) -> None:
+    def on_post(session: Session, post: Post, hits: StoredHits) -> None:
         incidents.on_post_ingested(session, post, hits, settings=settings)
 
     return [on_post], [incidents.on_post_removed]

@@ -1,23 +1,28 @@
 """`leakmon scan`: files and directories through the same sink as every other venue.
 
 Each file becomes a post of venue ``file`` (source ``scan``), read by the leaked-files reader and
-matched; hits are printed (masked values and opaque subject references only) and stored.
+matched; hits are stored, then written out as they are read back (masked values and opaque subject
+references only). Nothing holds a file's hits in memory: the analyzer spools them to disk, the
+store upserts them in bulk, and the output pages through the database by hit id.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
 
-from crawlers.ingest import Analysis, IngestSink, hit_rows
+from crawlers.ingest import IngestSink
 from crawlers.model import Attachment, CrawledPost, Finding
 from crawlers.redact import redact, redact_finding
 from leakmon.errors import InputError
-from storage.models.core import HitRecord
+from storage.models.core import HitRecord, Subject
+from storage.repositories.hits import HitRow
 from storage.repositories.protected import subject_refs
 
 SCAN_SOURCE = "scan"
@@ -34,11 +39,15 @@ HIT_COLUMNS = [
     "hit_id",
     "post_id",
 ]
+#: Hits read back per query when writing a file's output.
+PAGE_ROWS = 5000
+
+HitRecordOut = dict[str, object]
 
 
 @dataclass
 class ScanOutcome:
-    hits: list[dict[str, object]] = field(default_factory=list)
+    hits: int = 0
     findings: list[tuple[str, Finding]] = field(default_factory=list)
     files: int = 0
 
@@ -59,14 +68,19 @@ def iter_files(paths: Sequence[Path]) -> Iterator[Path]:
 def scan_paths(
     sink: IngestSink,
     paths: Sequence[Path],
+    emit: Callable[[HitRecordOut], None],
     *,
     passwords: Sequence[str] = (),
     store: bool = True,
     min_confidence: float = 0.0,
+    on_file: Callable[[Path], None] | None = None,
 ) -> ScanOutcome:
+    """Scan every file; each hit goes to ``emit`` once its file is stored (or read, with ``store=False``)."""
     outcome = ScanOutcome()
     for path in iter_files(paths):
         outcome.files += 1
+        if on_file is not None:
+            on_file(path)
         post = CrawledPost(
             source=SCAN_SOURCE,
             external_id=str(path.resolve()),
@@ -77,42 +91,77 @@ def scan_paths(
         )
         analysis = sink.analyze(post, passwords=passwords)
         shown = redact(str(path))  # what is printed follows the rule stored strings follow
-        outcome.findings.extend((shown, redact_finding(finding)) for finding in analysis.findings)
-        post_id = sink.store(analysis).post_id if store else None
-        outcome.hits.extend(_records(sink, analysis, shown, post_id, min_confidence))
+        with analysis.hits:
+            outcome.findings.extend((shown, redact_finding(finding)) for finding in analysis.findings)
+            if store:
+                post_id = sink.store(analysis).post_id or 0
+                records = stored_records(sink.sessions, post_id, analysis.stored_at, min_confidence)
+            else:
+                records = spooled_records(sink.sessions, analysis.hits.batches(), min_confidence)
+            for record in records:
+                record["source"] = shown
+                emit(record)
+                outcome.hits += 1
     return outcome
 
 
-def _records(
-    sink: IngestSink, analysis: Analysis, source: str, post_id: int | None, min_confidence: float
-) -> list[dict[str, object]]:
-    rows = [row for row in hit_rows(analysis, source) if float(row["confidence"]) >= min_confidence]  # type: ignore[arg-type]
-    with sink.sessions() as session:
-        refs = subject_refs(session, (int(r["subject_id"]) for r in rows if r["subject_id"] is not None))  # type: ignore[call-overload]
-        ids: dict[tuple[object, ...], int] = {}
-        if post_id is not None:
-            hits = cast(Table, HitRecord.__table__).c
-            keyed = select(hits.id, hits.id_type, hits.form, hits.digest, hits.subject_slot).where(
-                hits.post_id == post_id
-            )
-            for hit_id, id_type, form, digest, slot in session.connection().execute(keyed):  # Core: no ORM objects
-                ids[(id_type, form, digest, slot)] = hit_id
-    records = []
-    for row in rows:
-        subject_id = row["subject_id"]
-        records.append(
-            {
-                "source": source,
-                "locator": row["locator"],
-                "subject_ref": refs.get(subject_id) if isinstance(subject_id, int) else None,
-                "id_type": row["id_type"],
-                "match_kind": row["match_kind"],
-                "obfuscation": row["obfuscation"],
-                "confidence": round(float(row["confidence"]), 3),  # type: ignore[arg-type]
-                "masked": row["masked"],
-                "compatible_subjects": row["compatible_subjects"],
-                "hit_id": ids.get((row["id_type"], row["form"], row["digest"], row["subject_slot"])),
-                "post_id": post_id,
-            }
-        )
-    return records
+#: The stored columns a scan record shows (besides hit id and subject reference).
+_SHOWN = ("source", "locator", "id_type", "match_kind", "obfuscation", "confidence", "masked", "compatible_subjects")
+
+
+def hit_record(row: Any, subject_ref: str | None, hit_id: int | None, post_id: int | None) -> HitRecordOut:
+    """The one rendering of a hit (a :class:`HitRow` or a stored row) for ``scan`` output."""
+    return {
+        "source": row.source,
+        "locator": row.locator,
+        "subject_ref": subject_ref,
+        "id_type": row.id_type,
+        "match_kind": row.match_kind,
+        "obfuscation": row.obfuscation,
+        "confidence": round(float(row.confidence), 3),
+        "masked": row.masked,
+        "compatible_subjects": row.compatible_subjects,
+        "hit_id": hit_id,
+        "post_id": post_id,
+    }
+
+
+def stored_records(
+    sessions: Callable[[], Session], post_id: int, seen_at: datetime | None, min_confidence: float
+) -> Iterator[HitRecordOut]:
+    """The post's hits seen by this run, paged through the database by id (keyset, no OFFSET)."""
+    hits = cast(Table, HitRecord.__table__).c
+    subjects = cast(Table, Subject.__table__)
+    query = (
+        select(hits.id, subjects.c.subject_ref, *(hits[name] for name in _SHOWN))
+        .outerjoin(subjects, subjects.c.id == hits.subject_id)
+        .where(hits.post_id == post_id, hits.confidence >= min_confidence)
+        .order_by(hits.id)
+        .limit(PAGE_ROWS)
+    )
+    if seen_at is not None:
+        query = query.where(hits.last_seen == seen_at)
+    after = 0
+    while True:
+        with sessions() as session:
+            page = session.connection().execute(query.where(hits.id > after)).all()
+        for row in page:
+            yield hit_record(row, row.subject_ref, row.id, post_id)
+        if len(page) < PAGE_ROWS:
+            return
+        after = page[-1].id
+
+
+def spooled_records(
+    sessions: Callable[[], Session], batches: Iterator[list[HitRow]], min_confidence: float
+) -> Iterator[HitRecordOut]:
+    """Hits not stored (``--no-store``): straight from the spool, batch by batch.
+
+    Each batch holds an identity once; one identity found in two batches is written twice.
+    """
+    for batch in batches:
+        rows = [row for row in batch if row.confidence >= min_confidence]
+        with sessions() as session:
+            refs = subject_refs(session, {row.subject_id for row in rows if row.subject_id is not None})
+        for row in rows:
+            yield hit_record(row, refs.get(row.subject_id) if row.subject_id is not None else None, None, None)

@@ -7,6 +7,8 @@ Each benchmark is a script of its own that can be run alone with more options:
 - scripts/bench_import.py  protect import rate into SQLite (and PostgreSQL with --pg URL)
 - scripts/bench_files.py   leaked-file reader throughput (CSV, zip, xlsx) and peak memory
 - scripts/bench_cli.py     the real commands end to end: protect import, then leakmon scan
+- scripts/bench_massbreach.py  a dump of our own users: scan+store, hits/s, export affected, 20 MB
+                               one-line JSON; SQLite and PostgreSQL (LEAKMON_TEST_PG) side by side
 
 Pass ``--full`` for the issue-size runs (100 MB dump, 10M identifiers, 1 GB CSV): slow.
 """
@@ -25,6 +27,7 @@ QUICK = {
     "bench_import.py": ["--identifiers", "1000000"],
     "bench_files.py": [],
     "bench_cli.py": [],
+    "bench_massbreach.py": ["--rows", "100000"],
 }
 FULL = {
     "bench_kernel.py": [],
@@ -32,6 +35,7 @@ FULL = {
     "bench_import.py": ["--identifiers", "10000000"],
     "bench_files.py": ["--full"],
     "bench_cli.py": ["--size-mb", "100"],
+    "bench_massbreach.py": ["--rows", "1000000"],
 }
 
 

@@ -10,6 +10,7 @@ import typer
 
 from leakmon.errors import InputError
 from leakmon.output import err_console
+from leakmon.progress import Ticker
 from leakmon.workflows import audit
 from leakmon.workflows.affected import COLUMNS, affected_rows, select_incidents
 from leakmon.workflows.cli_support import open_app, parse_since
@@ -28,6 +29,9 @@ def affected(
     fmt: Annotated[str, typer.Option("--format", help="csv, xlsx or jsonl.")] = "csv",
     output: Annotated[Path | None, typer.Option("--output", help="Write here (required for xlsx).")] = None,
     actor: ActorOption = None,
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="text (a progress bar on a terminal) or json (progress lines).")
+    ] = "text",
 ) -> None:
     """Affected subjects per incident: subject_ref, identifier types, co-occurring items, match
     strength, first/last seen, venues. Never identifier values; formula-safe (CSV cells quoted, XLSX string cells)."""
@@ -39,8 +43,9 @@ def affected(
         if incident is not None:
             get_incident(session, incident)
         chosen = select_incidents(session, incident_id=incident, since=start)
-        rows = [{c: getattr(r, c) for c in COLUMNS} for r in affected_rows(session, chosen)]
-        count = write_rows(rows, COLUMNS, fmt, output, sys.stdout)
+        rows = ({c: getattr(r, c) for c in COLUMNS} for r in affected_rows(session, chosen))
+        with Ticker("export affected", None, "rows", log_json=log_format == "json") as progress:
+            count = write_rows(progress.counting(rows), COLUMNS, fmt, output, sys.stdout)
         target = (
             f"incident {incident}" if incident is not None else ("all" if all_ else f"since {start:%Y-%m-%d %H:%M}")
         )

@@ -13,7 +13,7 @@ from leakmon.output import console, write_records
 from leakmon.workflows import audit
 from leakmon.workflows.cli_support import open_app, parse_since
 from leakmon.workflows.evidence import hit_post_text
-from leakmon.workflows.hitviews import COLUMNS, HitFilters, evidence_trail, list_hits
+from leakmon.workflows.hitviews import COLUMNS, HitFilters, evidence_trail, iter_hits
 from leakmon.workflows.incidents import refresh_for_hit
 from leakmon.workflows.triage import RULE_COLUMNS, label_hit, remove_rule, rule_rows
 
@@ -55,11 +55,16 @@ def hits(
     )
     app = open_app()
     with app.sessions.begin() as session:
-        rows = list_hits(session, filters)
+        count = write_records(
+            iter_hits(session, filters),
+            fmt=fmt,
+            columns=list(COLUMNS),
+            output=str(output) if output else None,
+            title="hits",
+        )
         details = {k: str(v) for k, v in asdict(filters).items() if v is not None}
         details["format"] = fmt
-        audit.record(session, "list_hits", str(output or "stdout"), rows=len(rows), actor=actor, details=details)
-    write_records(rows, fmt=fmt, columns=list(COLUMNS), output=str(output) if output else None, title="hits")
+        audit.record(session, "list_hits", str(output or "stdout"), rows=count, actor=actor, details=details)
     app.close()
 
 

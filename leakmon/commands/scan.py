@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from leakmon.app import App
-from leakmon.output import err_console, write_records
+from leakmon.output import err_console
 from leakmon.settings import MAX_JOBS
 
 
@@ -22,6 +22,9 @@ def scan(
     store: Annotated[bool, typer.Option("--store/--no-store", help="Store hits in the database.")] = True,
     min_confidence: Annotated[float, typer.Option("--min-confidence", help="Report hits at or above this.")] = 0.0,
     fail_on_hit: Annotated[bool, typer.Option("--fail-on-hit", help="Exit 1 when any hit is found.")] = False,
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="text (a progress bar on a terminal) or json (progress lines).")
+    ] = "text",
     jobs: Annotated[
         int | None,
         typer.Option(
@@ -37,22 +40,33 @@ def scan(
     Exit code 0 whether or not hits were found (1 with --fail-on-hit and hits). Findings
     (skipped, capped or unreadable parts) go to stderr and to the database.
     """
+    from leakmon.output import RecordWriter
+    from leakmon.progress import scan_progress
     from leakmon.runtime import build_sink
     from leakmon.scan import HIT_COLUMNS, scan_paths
     from leakmon.workflows import audit
 
     app = App()
-    sink = build_sink(app, jobs=jobs)
-    outcome = scan_paths(sink, paths, passwords=tuple(password or ()), store=store, min_confidence=min_confidence)
+    with (
+        RecordWriter(fmt=fmt, columns=HIT_COLUMNS, output=output, title="hits") as writer,
+        scan_progress(paths, log_json=log_format == "json") as progress,
+    ):
+        sink = build_sink(app, jobs=jobs, on_block=progress.block)
+        outcome = scan_paths(
+            sink,
+            paths,
+            writer.write,
+            passwords=tuple(password or ()),
+            store=store,
+            min_confidence=min_confidence,
+            on_file=progress.file,
+        )
     if outcome.hits:  # the output names subjects: audited like every other such output
         with app.sessions.begin() as session:
-            audit.record(session, "scan_output", output or "stdout", rows=len(outcome.hits), details={"format": fmt})
-    write_records(outcome.hits, fmt=fmt, columns=HIT_COLUMNS, output=output, title="hits")
+            audit.record(session, "scan_output", output or "stdout", rows=outcome.hits, details={"format": fmt})
     for path, finding in outcome.findings:
         err_console.print(f"finding: {finding.locator}: {finding.kind}: {finding.reason}  ({path})")
-    err_console.print(
-        f"scanned {outcome.files} file(s): {len(outcome.hits)} hit(s), {len(outcome.findings)} finding(s)"
-    )
+    err_console.print(f"scanned {outcome.files} file(s): {outcome.hits} hit(s), {len(outcome.findings)} finding(s)")
     app.close()
     if fail_on_hit and outcome.hits:
         raise typer.Exit(1)

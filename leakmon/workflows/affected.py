@@ -10,18 +10,18 @@ hits name no subject, so they never make a row.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leakmon.workflows.triage import is_excluded
 from matchers.model import COMPOSITE, EXACT, OBF_NONE
-from storage.models.cases import Incident
+from storage.models.cases import EXCLUDING_LABELS, Incident, IncidentPost
 from storage.models.core import HitRecord, Post, Subject
-from storage.repositories.cases import current_labels, hits_of_posts, incident_posts
+from storage.repositories.hits import effective_filter
 
 STRENGTH_ORDER = ("exact", "normalised", "composite", "mask-compatible")
 COLUMNS = (
@@ -52,7 +52,12 @@ class AffectedRow:
     permalinks: tuple[str, ...]
 
 
-def match_strength(hit: HitRecord) -> str:
+class _Kind(Protocol):
+    match_kind: str
+    obfuscation: str
+
+
+def match_strength(hit: _Kind) -> str:
     if hit.match_kind == EXACT:
         return "exact" if hit.obfuscation in ("", OBF_NONE) else "normalised"
     return "composite" if hit.match_kind == COMPOSITE else "mask-compatible"
@@ -70,50 +75,65 @@ def select_incidents(
     return list(session.scalars(statement))
 
 
-def affected_rows(session: Session, incidents: Iterable[Incident]) -> list[AffectedRow]:
-    rows: list[AffectedRow] = []
+def affected_rows(session: Session, incidents: Iterable[Incident]) -> Iterator[AffectedRow]:
+    """Rows one at a time: the database sorts the incident's effective hits by subject and this
+    folds each subject's hits into its row, so memory holds one subject's hits, not the incident's."""
     for incident in incidents:
-        rows.extend(_incident_rows(session, incident))
-    return rows
+        yield from _incident_rows(session, incident.id)
 
 
-def _incident_rows(session: Session, incident: Incident) -> list[AffectedRow]:
-    posts = {p.id: p for p in incident_posts(session, incident.id)}
-    hits = hits_of_posts(session, list(posts))
-    labels = current_labels(session, [h.id for h in hits])
-    by_subject: dict[int, list[HitRecord]] = defaultdict(list)
-    for hit in hits:
-        if hit.subject_id is not None and not is_excluded(labels.get(hit.id)):
-            by_subject[hit.subject_id].append(hit)
-    refs = _subject_refs(session, by_subject)
-    rows = []
-    for subject_id, subject_hits in sorted(by_subject.items(), key=lambda item: refs.get(item[0], "")):
-        per_post: dict[int, set[str]] = defaultdict(set)
-        for hit in subject_hits:
-            per_post[hit.post_id].add(hit.id_type)
-        combos = sorted({"+".join(sorted(types)) for types in per_post.values() if len(types) > 1})
-        subject_posts: list[Post] = [posts[pid] for pid in sorted(per_post)]
-        rows.append(
-            AffectedRow(
-                incident_id=incident.id,
-                subject_ref=refs.get(subject_id, f"subject:{subject_id}"),
-                identifier_types=tuple(sorted({h.id_type for h in subject_hits})),
-                co_occurring=tuple(combos),
-                match_strength=min((match_strength(h) for h in subject_hits), key=STRENGTH_ORDER.index),
-                hits=len(subject_hits),
-                first_seen=min(h.first_seen for h in subject_hits),
-                last_seen=max(h.last_seen for h in subject_hits),
-                venues=tuple(sorted({p.source for p in subject_posts})),
-                permalinks=tuple(sorted({p.url for p in subject_posts if p.url})),
-            )
+#: Hits fetched per round trip while streaming an incident's hits.
+FETCH_ROWS = 10_000
+
+
+def _incident_rows(session: Session, incident_id: int) -> Iterator[AffectedRow]:
+    label, (joined, effective) = effective_filter(EXCLUDING_LABELS)
+    statement = (
+        select(
+            HitRecord.subject_id,
+            Subject.subject_ref,
+            HitRecord.post_id,
+            HitRecord.id_type,
+            HitRecord.match_kind,
+            HitRecord.obfuscation,
+            HitRecord.first_seen,
+            HitRecord.last_seen,
+            Post.source,
+            Post.url,
         )
-    return rows
+        .join(IncidentPost, IncidentPost.post_id == HitRecord.post_id)
+        .join(Post, Post.id == HitRecord.post_id)
+        .join(Subject, Subject.id == HitRecord.subject_id)
+        .outerjoin(label, joined)
+        .where(IncidentPost.incident_id == incident_id, effective)
+        .order_by(Subject.subject_ref, HitRecord.subject_id)
+        .execution_options(yield_per=FETCH_ROWS)
+    )
+    current: list[Any] = []
+    for hit in session.execute(statement):
+        if current and hit.subject_id != current[0].subject_id:
+            yield _fold(incident_id, current)
+            current = []
+        current.append(hit)
+    if current:
+        yield _fold(incident_id, current)
 
 
-def _subject_refs(session: Session, subject_ids: Iterable[int]) -> dict[int, str]:
-    ids = sorted(set(subject_ids))
-    refs: dict[int, str] = {}
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        refs.update(dict(session.execute(select(Subject.id, Subject.subject_ref).where(Subject.id.in_(part))).all()))
-    return refs
+def _fold(incident_id: int, hits: list[Any]) -> AffectedRow:
+    """One subject's row from its hits in the incident."""
+    per_post: dict[int, set[str]] = defaultdict(set)
+    for hit in hits:
+        per_post[hit.post_id].add(hit.id_type)
+    combos = sorted({"+".join(sorted(types)) for types in per_post.values() if len(types) > 1})
+    return AffectedRow(
+        incident_id=incident_id,
+        subject_ref=hits[0].subject_ref,
+        identifier_types=tuple(sorted({h.id_type for h in hits})),
+        co_occurring=tuple(combos),
+        match_strength=min((match_strength(h) for h in hits), key=STRENGTH_ORDER.index),
+        hits=len(hits),
+        first_seen=min(h.first_seen for h in hits),
+        last_seen=max(h.last_seen for h in hits),
+        venues=tuple(sorted({h.source for h in hits})),
+        permalinks=tuple(sorted({h.url for h in hits if h.url})),
+    )

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import re2
@@ -40,14 +39,10 @@ from leakmon.settings import IncidentSettings
 from matchers.deobfuscate import HANGUL_DIGITS
 from matchers.deobfuscate import normalize as deobfuscate
 from matchers.trade import normalize
-from storage.models.cases import Incident
-from storage.models.core import AttachmentRecord, HitRecord, Post
-from storage.repositories.cases import (
-    incidents_by_attachment,
-    incidents_by_subjects,
-    recent_fingerprints,
-    recent_signatures,
-)
+from storage.models.cases import EXCLUDING_LABELS, Incident
+from storage.models.core import AttachmentRecord, Post
+from storage.repositories.cases import incidents_by_attachment, recent_fingerprints, recent_signatures
+from storage.repositories.hits import PostHits, post_files, shared_subjects
 
 FINGERPRINT_MIN_CHARS = 12
 FINGERPRINT_MAX_CHARS = 2000
@@ -123,32 +118,32 @@ def signature(post: Post) -> str:
 def linked_incidents(
     session: Session,
     post: Post,
-    hits: Sequence[HitRecord],
+    hits: PostHits,
     fingerprint_text: str,
     now: datetime,
     rules: IncidentSettings | None = None,
 ) -> dict[int, str]:
-    """Open incidents this post is linked to, each with the first reason found."""
+    """Open incidents this post is linked to, each with the first reason found (``hits``: the post's
+    effective hits, summed up in SQL)."""
     rules = rules or IncidentSettings()
     window_start = now - timedelta(days=rules.text_window_days)
     links: dict[int, str] = {}
-    files = {h.attachment_sha256 for h in hits if h.attachment_sha256}
+    files = post_files(session, post.id) if hits.in_files else set()
     files.update(session.scalars(select(AttachmentRecord.sha256).where(AttachmentRecord.post_id == post.id)))
-    if hits and files:
+    if hits.hits and files:
         for incident_id in incidents_by_attachment(session, files):
             links.setdefault(incident_id, "attachment")
-    subjects = {h.subject_id for h in hits if h.subject_id is not None}
     weak: set[int] = set()
-    if subjects:
-        for incident_id, shared in incidents_by_subjects(session, subjects).items():
+    if hits.subjects:
+        for incident_id, shared in shared_subjects(session, post.id, EXCLUDING_LABELS).items():
             incident = session.get(Incident, incident_id)
             theirs = max(incident.subject_count if incident is not None else 0, shared)
-            overlap = shared / min(len(subjects), theirs)
+            overlap = shared / min(hits.subjects, theirs)
             if shared >= rules.subject_shared_min and overlap >= rules.subject_overlap_min:
                 links.setdefault(incident_id, "subjects")
             else:
                 weak.add(incident_id)
-    if hits and fingerprint_text:
+    if hits.hits and fingerprint_text:
         for incident_id, other in recent_fingerprints(session, window_start):
             if incident_id in links:
                 continue
@@ -156,7 +151,7 @@ def linked_incidents(
             if fuzz.ratio(fingerprint_text, other, score_cutoff=need):
                 links[incident_id] = "text"
     sketch = signature(post)
-    if hits and sketch:
+    if hits.hits and sketch:
         for incident_id, other in recent_signatures(session, window_start, exclude_post=post.id):
             if incident_id in links:
                 continue

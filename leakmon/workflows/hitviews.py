@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -101,9 +102,31 @@ def _statement(filters: HitFilters) -> Select[*tuple[Any, ...]]:
     return statement
 
 
+#: Hits per query when paging through a listing.
+PAGE_ROWS = 5000
+
+
 def list_hits(session: Session, filters: HitFilters) -> list[dict[str, Any]]:
     """Hits as plain rows (the ``v_hits`` columns a responder needs), never digests."""
-    return [dict(row._mapping) for row in session.execute(_statement(filters))]
+    return list(iter_hits(session, filters))
+
+
+def iter_hits(session: Session, filters: HitFilters, *, page: int = PAGE_ROWS) -> Iterator[dict[str, Any]]:
+    """The same rows, paged through the database by hit id (keyset: each page starts after the last
+    id seen), so a listing of millions of hits holds one page."""
+    statement = _statement(replace(filters, limit=None))
+    left = filters.limit
+    after = 0
+    while left is None or left > 0:
+        size = page if left is None else min(page, left)
+        rows = session.execute(statement.where(HitRecord.id > after).limit(size)).all()
+        for row in rows:
+            yield dict(row._mapping)
+        if len(rows) < size:
+            return
+        after = rows[-1].hit_id
+        if left is not None:
+            left -= len(rows)
 
 
 def evidence_trail(session: Session, hit_id: int) -> dict[str, Any]:

@@ -10,9 +10,9 @@ queues an alert when due (see ``alerts``; delivered after commit).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leakmon.errors import ConfigError, NotFoundError
@@ -22,24 +22,24 @@ from leakmon.workflows.alerts import alert_settings, queue_alerts
 from leakmon.workflows.grouping import fingerprint, linked_incidents
 from leakmon.workflows.legal import refresh_incident
 from leakmon.workflows.scoring import score_post
-from leakmon.workflows.triage import apply_suppression, is_excluded
-from storage.models.cases import Incident, IncidentPost
+from leakmon.workflows.triage import apply_suppression
+from storage.models.cases import EXCLUDING_LABELS, Incident, IncidentPost
 from storage.models.core import HitRecord, Post
-from storage.repositories.cases import (
-    current_labels,
-    hits_of_posts,
-    incident_of_post,
-    lock_grouping,
-    merge_incidents,
-)
+from storage.repositories.cases import incident_of_post, lock_grouping, merge_incidents
+from storage.repositories.hits import StoredHits, post_hits, suppressible_new_hits
 
 log = logging.getLogger(__name__)
 
 
-def on_post_ingested(session: Session, post: Post, new_hits: Sequence[HitRecord], *, settings: Settings) -> None:
-    """The ingest sink's post hook (same transaction as the post and its hits)."""
+def on_post_ingested(session: Session, post: Post, stored: StoredHits, *, settings: Settings) -> None:
+    """The ingest sink's post hook (same transaction as the post and its hits).
+
+    Works in SQL whatever the number of hits: only new hits a suppression rule might cover are loaded.
+    """
     now = datetime.now(UTC)
-    apply_suppression(session, new_hits, at=now)
+    candidates = suppressible_new_hits(session, stored)
+    if candidates:
+        apply_suppression(session, candidates, at=now)
     incident = update_post(session, post, now=now, rules=settings.incidents)
     if incident is None:
         return
@@ -63,15 +63,13 @@ def update_post(
     """Rescore a post and (re)place it in its incident; returns the incident, if it has one."""
     now = now or datetime.now(UTC)
     rules = rules or IncidentSettings()
-    hits = hits_of_posts(session, [post.id])
     current = incident_of_post(session, post.id)
-    if not hits and current is None:
+    if current is None and session.scalar(select(HitRecord.id).where(HitRecord.post_id == post.id).limit(1)) is None:
         return None  # most crawled posts: nothing to score or group
     lock_grouping(session)
-    labels = current_labels(session, [h.id for h in hits])
-    effective = [h for h in hits if not is_excluded(labels.get(h.id))]
+    effective = post_hits(session, post.id, EXCLUDING_LABELS)
     score_post(session, post, effective)
-    if not effective and current is None:
+    if not effective.hits and current is None:
         return None
     text = fingerprint(post)
     links = linked_incidents(session, post, effective, text, now, rules)

@@ -11,14 +11,14 @@ of the best hit's confidence and the trade score does not raise it.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
 from matchers.model import EMAIL, PHONE
 from storage.models.cases import PostScore
-from storage.models.core import HitRecord, Post
+from storage.models.core import Post
+from storage.repositories.hits import PostHits
 
 FULL_VOLUME_SUBJECTS = 40
 FLOOR = 0.35
@@ -29,41 +29,37 @@ SELLER_AD_TRADE_SCORE = 0.5
 CONTACT_TYPES = frozenset({PHONE, EMAIL})
 
 
-def seller_contact_hit(post: Post, hits: Sequence[HitRecord]) -> HitRecord | None:
-    """The hit that is probably the seller's contact: a trade ad whose text matched exactly one
-    identifier, a phone or e-mail, of at most one subject, and no file matched anything."""
-    if (post.trade_score or 0.0) < SELLER_AD_TRADE_SCORE or not hits:
+def seller_contact_hit(post: Post, hits: PostHits) -> tuple[int, str] | None:
+    """The (id, type) of the hit that is probably the seller's contact: a trade ad whose text matched
+    exactly one identifier, a phone or e-mail, of at most one subject, and no file matched anything."""
+    if (post.trade_score or 0.0) < SELLER_AD_TRADE_SCORE or not hits.hits or hits.first is None:
         return None
-    if any(h.attachment_sha256 for h in hits):
+    if hits.in_files or hits.identities != 1 or not hits.one_subject:
         return None
-    if len({(h.id_type, h.form, h.digest) for h in hits}) != 1:
+    if hits.first[1] not in CONTACT_TYPES:
         return None
-    hit = hits[0]
-    if hit.id_type not in CONTACT_TYPES or len({h.subject_id for h in hits}) > 1:
-        return None
-    return hit
+    return hits.first
 
 
-def score_post(session: Session, post: Post, effective_hits: Sequence[HitRecord]) -> PostScore:
-    """Compute and store the post's score from its hits that survived triage."""
-    subjects = {h.subject_id for h in effective_hits if h.subject_id is not None}
-    best = max((h.confidence for h in effective_hits), default=0.0)
+def score_post(session: Session, post: Post, hits: PostHits) -> PostScore:
+    """Compute and store the post's score from the summary of its hits that survived triage."""
+    best = hits.best
     trade = post.trade_score or 0.0
-    volume = min(1.0, math.log1p(len(subjects)) / math.log1p(FULL_VOLUME_SUBJECTS))
-    seller = seller_contact_hit(post, effective_hits)
-    reasons = [f"{len(subjects)} distinct subject(s)", f"best hit {best:.2f}", f"trade score {trade:.2f}"]
+    volume = min(1.0, math.log1p(hits.subjects) / math.log1p(FULL_VOLUME_SUBJECTS))
+    seller = seller_contact_hit(post, hits)
+    reasons = [f"{hits.subjects} distinct subject(s)", f"best hit {best:.2f}", f"trade score {trade:.2f}"]
     if seller is not None:
         confidence = best * SELLER_CONTACT_FACTOR
-        reasons.append(f"hit {seller.id} is probably the seller's contact (lone {seller.id_type} in an ad)")
+        reasons.append(f"hit {seller[0]} is probably the seller's contact (lone {seller[1]} in an ad)")
     else:
         base = best * (FLOOR + (1.0 - FLOOR) * volume)
         confidence = 1.0 - (1.0 - base) * (1.0 - TRADE_WEIGHT * trade)
     row = session.get(PostScore, post.id) or PostScore(post_id=post.id)
-    row.subjects = len(subjects)
-    row.hits = len(effective_hits)
+    row.subjects = hits.subjects
+    row.hits = hits.hits
     row.max_hit_confidence = best
     row.trade_score = trade
-    row.seller_contact_hit_id = seller.id if seller is not None else None
+    row.seller_contact_hit_id = seller[0] if seller is not None else None
     row.confidence = round(confidence, 4)
     row.reasons = reasons
     row.computed_at = datetime.now(UTC)

@@ -11,7 +11,6 @@ JSON lines keep values as they are (no spreadsheet evaluates them).
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -66,14 +65,12 @@ def write_rows(
         if output is None:
             raise InputError("xlsx needs --output FILE")
         return _write_xlsx(rows, columns, output)
-    buffer = io.StringIO(newline="")
-    count = _write_csv(rows, columns, buffer) if fmt == "csv" else _write_jsonl(rows, columns, buffer)
+    write = _write_csv if fmt == "csv" else _write_jsonl
     if output is None:
-        stdout.write(buffer.getvalue())
-    else:
-        encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
-        output.write_text(buffer.getvalue(), encoding=encoding, newline="")
-    return count
+        return write(rows, columns, stdout)
+    encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
+    with output.open("w", encoding=encoding, newline="") as handle:  # rows streamed, never held
+        return write(rows, columns, handle)
 
 
 def _write_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: TextIO) -> int:

@@ -1,39 +1,263 @@
-"""Hits: insert-or-ignore on their identity, so re-runs and resumed runs never duplicate them."""
+"""Hits: stored in bulk, batch by batch, upserted on their identity (re-runs never duplicate them).
+
+Rows arrive as bounded batches of :class:`HitRow` (one frozen row type for the sink, ``scan`` and
+``hits``). SQLite gets ``executemany`` on one prepared statement; PostgreSQL gets ``COPY`` into a
+temporary staging table and one ``INSERT ... SELECT ... ON CONFLICT``. Nothing loads the stored rows
+back as ORM objects: what the post-ingest bookkeeping needs is read in SQL (:func:`post_hits`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, and_, case, distinct, func, or_, select, text
+from sqlalchemy.orm import Session, aliased
 
+from storage.models.cases import HitLabel, Incident, IncidentPost, SuppressionRule
 from storage.models.core import HitRecord
 
-_IDENTITY = ["post_id", "id_type", "form", "digest", "subject_slot"]
+IDENTITY = ("post_id", "id_type", "form", "digest", "subject_slot")
 
 
-def insert_hits(
-    session: Session, post_id: int, rows: Sequence[Mapping[str, Any]], now: datetime
-) -> tuple[list[HitRecord], int]:
-    """Insert the post's hits; returns (the rows that are new, the post's total hit count).
+class HitRow(NamedTuple):
+    """One hit as stored (without its post, id and times): the row type every layer shares."""
 
-    Each row holds HitRecord columns except ``post_id``, ``first_seen`` and ``last_seen``.
-    Hits already stored for the post get ``last_seen`` moved forward.
+    attachment_sha256: str | None
+    source: str
+    locator: str
+    id_type: str
+    form: str
+    digest: bytes
+    key_id: str
+    subject_id: int | None
+    subject_slot: int
+    compatible_subjects: int
+    match_kind: str
+    obfuscation: str
+    confidence: float
+    masked: str
+    explanation: str  # JSON text (rendered once per distinct explanation)
+
+    @property
+    def identity(self) -> tuple[str, str, bytes, int]:
+        """What makes two rows of one post the same hit."""
+        return (self.id_type, self.form, self.digest, self.subject_slot)
+
+
+ROW_COLUMNS = HitRow._fields
+_UPDATED = [c for c in ROW_COLUMNS if c not in IDENTITY]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredHits:
+    """What storing a post's hits did: rows of the post with ``id > before`` are the new ones."""
+
+    post_id: int
+    before: int
+    new: int
+    total: int
+
+
+def best_rows(rows: Iterable[HitRow]) -> list[HitRow]:
+    """One row per identity, the most confident (the first of equals) winning."""
+    best: dict[tuple[str, str, bytes, int], HitRow] = {}
+    for row in rows:
+        current = best.get(row.identity)
+        if current is None or row.confidence > current.confidence:
+            best[row.identity] = row
+    return list(best.values())
+
+
+def store_hits(session: Session, post_id: int, batches: Iterable[Sequence[HitRow]], now: datetime) -> StoredHits:
+    """Upsert the post's hits batch by batch; the more confident row of an identity wins.
+
+    Hits found again get ``last_seen`` = ``now`` (hits of an earlier version of the post that are
+    gone keep theirs). Each batch must hold each identity once (see :func:`best_rows`).
     """
-    session.execute(update(HitRecord).where(HitRecord.post_id == post_id).values(last_seen=now))
-    new_ids: list[int] = []
-    if rows:
-        values = [{**row, "post_id": post_id, "first_seen": now, "last_seen": now} for row in rows]
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        # One Core statement with a parameter list: compiled once and sent in "insertmanyvalues"
-        # batches (a statement with 500 literal VALUES tuples was compiled anew for every batch).
-        table = cast(Table, HitRecord.__table__)
-        statement = insert(table).on_conflict_do_nothing(index_elements=_IDENTITY).returning(table.c.id)
-        new_ids.extend(session.connection().execute(statement, values).scalars())
-    new_hits = list(session.scalars(select(HitRecord).where(HitRecord.id.in_(new_ids)))) if new_ids else []
-    total = session.query(HitRecord).filter(HitRecord.post_id == post_id).count()
-    return new_hits, total
+    table = cast(Table, HitRecord.__table__)
+    before = session.scalar(select(func.coalesce(func.max(table.c.id), 0)).where(table.c.post_id == post_id)) or 0
+    session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        _copy_batches(session, post_id, batches, now)
+    else:
+        _executemany_batches(session, post_id, batches, now)
+    total, new = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((table.c.id > before, 1), else_=0)), 0)).where(
+            table.c.post_id == post_id
+        )
+    ).one()
+    return StoredHits(post_id=post_id, before=int(before), new=int(new), total=int(total))
+
+
+def _on_conflict() -> str:
+    """The upsert tail both dialects share: the more confident row wins, ``last_seen`` moves on."""
+    better = ", ".join(
+        f"{name} = CASE WHEN excluded.confidence > hits.confidence THEN excluded.{name} ELSE hits.{name} END"
+        for name in _UPDATED
+    )
+    return f"ON CONFLICT ({', '.join(IDENTITY)}) DO UPDATE SET {better}, last_seen = excluded.last_seen"
+
+
+_COLUMNS_SQL = ", ".join(ROW_COLUMNS)
+_INSERT_SQL = (
+    f"INSERT INTO hits ({_COLUMNS_SQL}, post_id, first_seen, last_seen) "  # noqa: S608 - fixed names
+    f"VALUES ({', '.join('?' * (len(ROW_COLUMNS) + 3))}) {_on_conflict()}"
+)
+
+
+def _executemany_batches(session: Session, post_id: int, batches: Iterable[Sequence[HitRow]], now: datetime) -> None:
+    """SQLite: ``executemany`` of one prepared statement per batch, rows passed as plain tuples."""
+    connection = session.connection()
+    dialect = connection.dialect
+    stamp = cast(Table, HitRecord.__table__).c.first_seen.type.dialect_impl(dialect).bind_processor(dialect)
+    when = stamp(now) if stamp is not None else now
+    for batch in batches:
+        if batch:
+            connection.exec_driver_sql(_INSERT_SQL, [(*row, post_id, when, when) for row in batch])
+
+
+_STAGE = "hit_stage"
+
+
+def _copy_batches(session: Session, post_id: int, batches: Iterable[Sequence[HitRow]], now: datetime) -> None:
+    """PostgreSQL: COPY each batch into a temporary table, then one INSERT ... SELECT upsert."""
+    session.execute(
+        text(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} ON COMMIT DROP AS "  # noqa: S608 - fixed names
+            f"SELECT {_COLUMNS_SQL} FROM hits WITH NO DATA"
+        )
+    )
+    upsert = text(
+        f"INSERT INTO hits ({_COLUMNS_SQL}, post_id, first_seen, last_seen) "  # noqa: S608 - fixed names
+        f"SELECT {_COLUMNS_SQL}, :post_id, :now, :now FROM {_STAGE} {_on_conflict()}"
+    )
+    raw = session.connection().connection.driver_connection
+    if raw is None:
+        raise RuntimeError("no PostgreSQL connection to COPY into")
+    for batch in batches:
+        if not batch:
+            continue
+        with raw.cursor() as cursor, cursor.copy(f"COPY {_STAGE} ({_COLUMNS_SQL}) FROM STDIN") as copy:
+            for row in batch:
+                copy.write_row(row)
+        session.execute(upsert, {"post_id": post_id, "now": now})
+        session.execute(text(f"TRUNCATE {_STAGE}"))
+
+
+def suppressible_new_hits(session: Session, stored: StoredHits) -> list[HitRecord]:
+    """The post's new hits that some suppression rule might cover (same digest or subject), loaded."""
+    rule_digests = select(SuppressionRule.digest)
+    rule_subjects = select(SuppressionRule.subject_id).where(SuppressionRule.subject_id.is_not(None))
+    if stored.new == 0 or session.scalar(select(SuppressionRule.id).limit(1)) is None:
+        return []
+    return list(
+        session.scalars(
+            select(HitRecord)
+            .where(HitRecord.post_id == stored.post_id, HitRecord.id > stored.before)
+            .where(or_(HitRecord.digest.in_(rule_digests), HitRecord.subject_id.in_(rule_subjects)))
+            .order_by(HitRecord.id)
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PostHits:
+    """A post's hits that survived triage, summed up in SQL (never loaded one by one)."""
+
+    hits: int
+    best: float
+    identities: int  # distinct (type, form, digest)
+    in_files: bool
+    subjects: int
+    first: tuple[int, str] | None  # (hit id, type) of the lowest hit id, for the seller-contact rule
+    one_subject: bool  # at most one distinct subject id (None counts as one)
+
+
+def effective_filter(excluded: Sequence[str]) -> tuple[Any, Any]:
+    """The label alias to outer-join and the condition a hit survives triage under."""
+    label = aliased(HitLabel)
+    latest = select(func.max(HitLabel.id)).where(HitLabel.hit_id == HitRecord.id).correlate(HitRecord).scalar_subquery()
+    return label, (label.id == latest, or_(label.label.is_(None), label.label.not_in(excluded)))
+
+
+def post_hits(session: Session, post_id: int, excluded: Sequence[str]) -> PostHits:
+    """The summary of the post's effective hits."""
+    label, (joined, effective) = effective_filter(excluded)
+    base = select().select_from(HitRecord).outerjoin(label, joined).where(HitRecord.post_id == post_id, effective)
+    hits, best, in_files, subjects, first_id, subject_ids = session.execute(
+        base.add_columns(
+            func.count(),
+            func.max(HitRecord.confidence),
+            func.max(case((HitRecord.attachment_sha256.is_not(None), 1), else_=0)),
+            func.count(distinct(HitRecord.subject_id)),
+            func.min(HitRecord.id),
+            func.count(distinct(func.coalesce(HitRecord.subject_id, 0))),
+        )
+    ).one()
+    identities = session.scalar(
+        select(func.count()).select_from(
+            base.add_columns(HitRecord.id_type, HitRecord.form, HitRecord.digest).distinct().subquery()
+        )
+    )
+    first = None
+    if first_id is not None:
+        first = (int(first_id), str(session.scalar(select(HitRecord.id_type).where(HitRecord.id == first_id))))
+    return PostHits(
+        hits=int(hits or 0),
+        best=float(best or 0.0),
+        identities=int(identities or 0),
+        in_files=bool(in_files),
+        subjects=int(subjects or 0),
+        first=first,
+        one_subject=int(subject_ids or 0) <= 1,
+    )
+
+
+def post_files(session: Session, post_id: int) -> set[str]:
+    """The files the post's hits were found in."""
+    return set(
+        session.scalars(
+            select(HitRecord.attachment_sha256)
+            .where(HitRecord.post_id == post_id, HitRecord.attachment_sha256.is_not(None))
+            .distinct()
+        )
+    )
+
+
+def shared_subjects(session: Session, post_id: int, excluded: Sequence[str]) -> dict[int, int]:
+    """Open incidents holding the subjects of the post's effective hits: incident id -> subjects shared."""
+    label, (joined, effective) = effective_filter(excluded)
+    mine = (
+        select(HitRecord.subject_id)
+        .outerjoin(label, joined)
+        .where(HitRecord.post_id == post_id, HitRecord.subject_id.is_not(None), effective)
+        .distinct()
+    )
+    other = aliased(HitRecord)
+    rows = session.execute(
+        select(IncidentPost.incident_id, func.count(distinct(other.subject_id)))
+        .join(other, other.post_id == IncidentPost.post_id)
+        .join(Incident, Incident.id == IncidentPost.incident_id)
+        .where(and_(other.subject_id.in_(mine), Incident.status == "open"))
+        .group_by(IncidentPost.incident_id)
+    )
+    return {int(incident_id): int(count) for incident_id, count in rows}
+
+
+__all__ = [
+    "IDENTITY",
+    "ROW_COLUMNS",
+    "HitRow",
+    "PostHits",
+    "StoredHits",
+    "best_rows",
+    "effective_filter",
+    "post_files",
+    "post_hits",
+    "shared_subjects",
+    "store_hits",
+    "suppressible_new_hits",
+]

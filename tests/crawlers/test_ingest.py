@@ -149,10 +149,10 @@ def test_parallel_scan_of_a_big_attachment_finds_the_same_hits(world: World, mon
     serial = world.sink.analyze(_post("", attachments=(Attachment(name="big.csv", data=data),)))
     world.sink.jobs = 2
     parallel = world.sink.analyze(_post("", attachments=(Attachment(name="big.csv", data=data),)))
-    assert sorted(h.locator for h in serial.hits) == ["big.csv:row 30001", "big.csv:row 7002"]
-    assert sorted((h.locator, h.hit.digest) for h in parallel.hits) == sorted(
-        (h.locator, h.hit.digest) for h in serial.hits
-    )
+    serial_rows = [row for batch in serial.hits.batches() for row in batch]
+    parallel_rows = [row for batch in parallel.hits.batches() for row in batch]
+    assert sorted(r.locator for r in serial_rows) == ["big.csv:row 30001", "big.csv:row 7002"]
+    assert sorted((r.locator, r.digest) for r in parallel_rows) == sorted((r.locator, r.digest) for r in serial_rows)
 
 
 def test_identifier_shaped_member_names_are_redacted_in_locators_and_findings(world: World) -> None:

@@ -57,7 +57,7 @@ def test_rows_per_subject(db: Db) -> None:
 def test_export_has_no_values_or_digests_and_neutralizes_formulas(db: Db, tmp_path: Path, fmt: str) -> None:
     with db.world() as w:
         incident_id = _world(w)
-        rows = affected_rows(w.session, select_incidents(w.session, incident_id=incident_id))
+        rows = list(affected_rows(w.session, select_incidents(w.session, incident_id=incident_id)))
         digests = [h.digest.hex() for h in w.session.query(HitRecord)]
     out = tmp_path / f"affected.{fmt}"
     count = write_rows([{c: getattr(r, c) for c in COLUMNS} for r in rows], COLUMNS, fmt, out, io.StringIO())

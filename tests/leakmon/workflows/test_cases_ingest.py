@@ -4,7 +4,7 @@ record removals; nothing exported carries a plaintext identifier."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -22,7 +22,8 @@ from matchers.trade import trade_score
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 from storage.models.cases import Incident, IncidentPost, TakedownCase
-from storage.models.core import HitRecord, Post
+from storage.models.core import Post
+from storage.repositories.hits import StoredHits
 from tests.live_set import load_protected_matcher
 
 PEOPLE = {f"cust-{i}": (f"010-5{i:03d}-{7000 + i}", f"user{i}@naver.com") for i in range(6)}
@@ -43,7 +44,7 @@ def live(db_url: str) -> Iterator[Live]:
 
     settings = Settings(alerts={"min_confidence": 0.0})
 
-    def hook(session: Session, post: Post, hits: Sequence[HitRecord]) -> None:
+    def hook(session: Session, post: Post, hits: StoredHits) -> None:
         on_post_ingested(session, post, hits, settings=settings)
 
     def score(text: str) -> tuple[float, tuple[str, ...]]:

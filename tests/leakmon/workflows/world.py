@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from leakmon.settings import Settings
@@ -21,6 +21,7 @@ from leakmon.workflows.incidents import on_post_ingested
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 from storage.models.core import AttachmentRecord, HitRecord, Post, Subject
+from storage.repositories.hits import StoredHits
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 KEY_ID = "k-test"
@@ -145,7 +146,13 @@ class World:
         return row
 
     def ingest(self, post: Post, hits: Sequence[HitRecord]) -> None:
-        on_post_ingested(self.session, post, hits, settings=self.settings)
+        """Run the post hook as the sink does: ``hits`` (just added to ``post``) are the new ones."""
+        self.session.flush()
+        ids = [h.id for h in hits]
+        before = min(ids) - 1 if ids else 0
+        total = self.session.scalar(select(func.count()).where(HitRecord.post_id == post.id)) or 0
+        stored = StoredHits(post_id=post.id, before=before, new=len(ids), total=total)
+        on_post_ingested(self.session, post, stored, settings=self.settings)
         self.session.flush()
 
     def leak(

@@ -1,0 +1,214 @@
+"""Mass-breach benchmark (issue 12): a dump of our own users, SQLite and PostgreSQL side by side.
+
+    python scripts/bench_massbreach.py [--rows 1000000] [--json-records 70000] [--pg URL]
+
+Each figure is a fresh `leakmon` process as a user runs it; peak RSS is the child's own
+(``os.wait4``). Measured, never asserted:
+- scan+store of a CSV dump of N protected users (name, phone, e-mail, address): seconds, RSS, hits;
+- hits stored per second: ``store_hits`` alone on N*2 generated rows (in this process);
+- `export affected` of the dump's incident (N subjects): seconds, RSS;
+- scan of a one-line JSON array of 70k member records (40 protected): seconds, RSS, composites.
+The PostgreSQL column runs when ``--pg`` (or LEAKMON_TEST_PG) names a server: a database is made
+for the run and dropped after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+_SURNAMES = "김이박최정강조윤장임한오서신권황안송류홍"
+_GIVEN = "민서지현우준영수진하은도윤호성"
+
+
+def person(i: int) -> tuple[str, str, str, str, str]:
+    name = _SURNAMES[i % 20] + _GIVEN[(i // 20) % 15] + _GIVEN[(i // 300) % 15]
+    return (
+        f"cust-{i:07d}",
+        name,
+        f"010-{2000 + i // 10000:04d}-{i % 10000:04d}",
+        f"user{i}@example.com",
+        f"서울특별시 강남구 테헤란로{i % 500 + 1}길 {i // 500 + 1}",
+    )
+
+
+def run(home: Path, db_url: str, *args: str) -> tuple[float, float, str]:
+    """One `leakmon` command: wall seconds, peak RSS in MB, stderr tail."""
+    env = {**os.environ, "LEAKMON_HOME": str(home), "LEAKMON_DATABASE_URL": db_url}
+    for name in ("LEAKMON_CONFIG", "LEAKMON_KEY_FILE", "LEAKMON_HMAC_KEY"):
+        env.pop(name, None)
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "leakmon", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    assert child.stderr is not None
+    err = child.stderr.read().decode(errors="replace")
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    if child.returncode != 0:
+        raise SystemExit(f"leakmon {' '.join(args)} failed ({child.returncode}): {err[-800:]}")
+    return seconds, usage.ru_maxrss / 1024, err.strip().splitlines()[-1] if err.strip() else ""
+
+
+def pg_database(admin_url: str) -> Iterator[str]:
+    import psycopg
+
+    name = f"leakmon_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def bench_backend(label: str, db_url: str, root: Path, rows: int, json_records: int) -> dict[str, str]:
+    out: dict[str, str] = {}
+    home = root / f"ws-{label}"
+    run(home, db_url, "init")
+    protected = root / "protected.csv"
+    seconds, rss, _ = run(home, db_url, "protect", "import", str(protected), "--jobs", "2")
+    out["protect import"] = f"{seconds:.1f} s, {rss:.0f} MB"
+    seconds, rss, summary = run(
+        home, db_url, "scan", str(root / "dump.csv"), "--format", "jsonl", "--output", str(root / f"hits-{label}.jsonl")
+    )
+    hits = summary.split(": ", 1)[-1].split(" hit", 1)[0] if summary else "?"
+    out[f"scan+store {rows:,} rows"] = f"{seconds:.1f} s, {rss:.0f} MB, {hits} hits"
+    seconds, rss, _ = run(
+        home, db_url, "export", "affected", "--all", "--format", "csv", "--output", str(root / f"aff-{label}.csv")
+    )
+    exported = sum(1 for _ in (root / f"aff-{label}.csv").open(encoding="utf-8-sig")) - 1
+    out[f"export affected ({exported:,} subjects)"] = f"{seconds:.1f} s, {rss:.0f} MB"
+    json_file = root / "members.json"
+    seconds, rss, _ = run(
+        home, db_url, "scan", str(json_file), "--format", "jsonl", "--output", str(root / f"json-{label}.jsonl")
+    )
+    found = [json.loads(line) for line in (root / f"json-{label}.jsonl").open(encoding="utf-8")]
+    composites = sum(1 for h in found if h["match_kind"] == "composite")
+    size = json_file.stat().st_size / 2**20
+    out[f"one-line JSON {size:.0f} MB, {json_records:,} records"] = (
+        f"{seconds:.1f} s, {rss:.0f} MB, {len(found)} hits, {composites} composites"
+    )
+    out["store_hits alone"] = store_rate(db_url, rows * 2)
+    return out
+
+
+def store_rate(db_url: str, count: int) -> str:
+    """Hits per second through ``store_hits`` alone (one post, batches of the spool's size)."""
+    from crawlers.hitspool import BATCH_ROWS
+    from storage.db import make_engine, make_sessionmaker
+    from storage.models.core import Post
+    from storage.repositories.hits import HitRow, store_hits
+
+    engine = make_engine(db_url)
+    sessions = make_sessionmaker(engine)
+    now = datetime.now(UTC)
+
+    def batches() -> Iterator[list[HitRow]]:
+        for start in range(0, count, BATCH_ROWS):
+            yield [
+                HitRow(
+                    None,
+                    "bench",
+                    f"dump.csv:row {i}",
+                    "phone",
+                    "full",
+                    i.to_bytes(32, "big"),
+                    "k",
+                    None,
+                    i + 1,
+                    1,
+                    "exact",
+                    "none",
+                    0.9,
+                    "010-****-0000",
+                    '{"extractor": "phone.fast"}',
+                )
+                for i in range(start, min(start + BATCH_ROWS, count))
+            ]
+
+    with sessions.begin() as session:
+        post = Post(
+            source="bench",
+            external_id=uuid.uuid4().hex,
+            venue="file",
+            first_seen=now,
+            last_seen=now,
+            versions=1,
+            content_hash="",
+            status="ok",
+        )
+        session.add(post)
+        session.flush()
+        started = time.perf_counter()
+        stored = store_hits(session, post.id, batches(), now)
+        seconds = time.perf_counter() - started
+    engine.dispose()
+    return f"{stored.new / seconds:,.0f} hits/s ({stored.new:,} in {seconds:.1f} s)"
+
+
+def build_inputs(root: Path, rows: int, json_records: int) -> None:
+    with (root / "protected.csv").open("w", encoding="utf-8") as out:
+        out.write("subject_ref,name,phone,email,address\n")
+        out.writelines(",".join(person(i)) + "\n" for i in range(rows))
+    with (root / "dump.csv").open("w", encoding="utf-8") as out:
+        out.write("이름,전화번호,이메일,주소\n")
+        out.writelines(",".join(person(i)[1:]) + "\n" for i in range(rows))
+    members = []
+    for i in range(json_records):
+        if i % (json_records // 40) == 0 and len([m for m in members if m.get("protected")]) < 40:
+            p = person(i % rows)
+            members.append({"id": i, "name": p[1], "email": p[3], "phone": p[2], "protected": True})
+        else:
+            members.append(
+                {
+                    "id": i,
+                    "name": f"member{i}",
+                    "email": f"m{i}@example.org",
+                    "phone": f"02-555-{i % 10000:04d}",
+                    "bio": "x" * 200,
+                }
+            )
+    (root / "members.json").write_text(json.dumps(members, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--json-records", type=int, default=70_000)
+    parser.add_argument("--pg", default=os.environ.get("LEAKMON_TEST_PG"))
+    args = parser.parse_args()
+    load = os.getloadavg()[0]
+    print(f"mass breach: {args.rows:,} users, load average {load:.1f} on {os.cpu_count()} cores", flush=True)
+    with tempfile.TemporaryDirectory(prefix="leakmon-bench-mass-") as tmp:
+        root = Path(tmp)
+        build_inputs(root, args.rows, args.json_records)
+        results = {
+            "sqlite": bench_backend("sqlite", f"sqlite:///{root / 'bench.db'}", root, args.rows, args.json_records)
+        }
+        if args.pg:
+            for url in pg_database(args.pg):
+                results["postgresql"] = bench_backend("postgresql", url, root, args.rows, args.json_records)
+    names = list(results)
+    width = max(len(k) for k in results["sqlite"])
+    print(f"{'':{width}}  " + "  ".join(f"{n:<40}" for n in names))
+    for key in results["sqlite"]:
+        print(f"{key:{width}}  " + "  ".join(f"{results[n].get(key, '-'):<40}" for n in names))
+
+
+if __name__ == "__main__":
+    main()
