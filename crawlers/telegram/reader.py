@@ -269,8 +269,9 @@ class _ChatRun:
             else:
                 if group:
                     await self._handle(window, group)
+            removed = await self._removed(window) if complete else set()
         except BaseException:
-            self._save_progress(record, window, set())
+            self._save_progress(record, window, set())  # a removal not confirmed stays a candidate
             raise
         finally:
             close = getattr(messages, "aclose", None)
@@ -278,7 +279,6 @@ class _ChatRun:
                 await close()
         if not complete:
             self.summary.reason = "max_posts_per_run"
-        removed = await self._removed(window) if complete else set()
         record.not_before = None
         record.retry_reason = None
         self._save_progress(record, window, removed)

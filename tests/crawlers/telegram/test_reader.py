@@ -534,3 +534,22 @@ def test_revoked_session_leaves_an_account_error_finding(world: World, sink: Fak
     with pytest.raises(AccountError, match="SESSION_REVOKED"):
         run(deps_for(sink))
     assert [(f.locator, f.kind) for _, f in sink.findings] == [("telegram:leaks", "account_error")]
+
+
+def test_a_flood_wait_while_confirming_a_removal_keeps_the_candidate(
+    world: World, sink: FakeSink, deps_for: Deps
+) -> None:
+    channel = public_channel(world, 5)
+    state = MemoryChatState()
+    run(deps_for(sink, state))
+    del channel.messages[4]  # type: ignore[attr-defined]
+    world.post(channel, 6, "new")  # type: ignore[arg-type]
+    world.fail("GetMessagesRequest", "FLOOD_WAIT_300")
+    summary = run(deps_for(sink, state, threshold=10))
+    assert (summary.chats[0].status, summary.chats[0].last_message_id) == ("deferred", 6)
+    assert sink.removed == []
+    assert 6 in state.records["leaks"].recent  # the new post's progress was kept
+    asyncio.run(read_chats(deps_for(sink, state), force=True))
+    assert sink.removed == [("telegram", f"{MARKED}/4")]
+    assert [p.external_id for p, s in sink.log if s == "new"][-1] == f"{MARKED}/6"  # not ingested twice
+    assert sink.statuses().count("new") == 6
