@@ -14,33 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event
 
+from scripts.bench_massbreach import person  # the benchmark's users, at test scale
 from tests.leakmon.cli import run_cli
-
-_SURNAMES = "김이박최정강조윤장임한오서신권황안송류홍"
-_GIVEN = "민서지현우준영수진하은도윤호성"
-
-
-def person(i: int) -> tuple[str, str, str, str, str]:
-    """subject_ref, name, phone, e-mail, address of protected user ``i`` (all distinct)."""
-    name = _SURNAMES[i % 20] + _GIVEN[(i // 20) % 15] + _GIVEN[(i // 300) % 15]
-    return (
-        f"cust-{i:06d}",
-        name,
-        f"010-{2000 + i // 10000:04d}-{i % 10000:04d}",
-        f"user{i}@example.com",
-        f"서울특별시 강남구 테헤란로{i % 500 + 1}길 {i // 500 + 1}",
-    )
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "ws"
-    monkeypatch.setenv("LEAKMON_HOME", str(home))
-    monkeypatch.setenv("LEAKMON_DATABASE_URL", db_url)
-    monkeypatch.delenv("LEAKMON_CONFIG", raising=False)
-    monkeypatch.delenv("LEAKMON_HMAC_KEY", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return home
+from tests.leakmon.test_protect_and_scan import workspace  # noqa: F401 - the CLI workspace fixture
 
 
 def _protect(capsys: pytest.CaptureFixture[str], tmp_path: Path, n: int) -> None:
@@ -55,8 +31,9 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+@pytest.mark.usefixtures("workspace")
 def test_one_line_json_dump_has_no_composite_across_its_records(
-    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _protect(capsys, tmp_path, 40)
     # Each member record holds one user's name beside ANOTHER user's e-mail: the e-mails are exact
@@ -105,8 +82,9 @@ def watch() -> Iterator[ParameterWatch]:
 MAX_PARAMETERS = 2000
 
 
+@pytest.mark.usefixtures("workspace")
 def test_a_dump_of_our_users_is_stored_with_bounded_statements_and_every_hit_output(
-    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], watch: ParameterWatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], watch: ParameterWatch
 ) -> None:
     n = 1200  # 3,600+ hits: more than MAX_PARAMETERS in one "IN (...)" or multi-row VALUES
     _protect(capsys, tmp_path, n)
@@ -152,8 +130,9 @@ def test_export_rows_reach_the_file_while_later_rows_are_still_being_made(tmp_pa
     assert sizes[0] > 0  # rows were on disk before the last one existed
 
 
+@pytest.mark.usefixtures("workspace")
 def test_scan_output_is_written_file_by_file(
-    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _protect(capsys, tmp_path, 5)
     leaks = tmp_path / "leaks"

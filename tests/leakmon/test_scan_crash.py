@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from scripts.bench_massbreach import person
 from storage.db import make_engine
 from tests.leakmon.cli import run_cli
-from tests.leakmon.test_mass_breach import person
 
 ROWS = 12_000
 BATCH_ROWS = 3_000  # several bulk batches per file
