@@ -39,6 +39,7 @@ from storage.evidence import EvidenceSealer
 from storage.models.core import AttachmentRecord, Post
 from storage.repositories.checkpoints import set_checkpoint
 from storage.repositories.hits import HitRow, StoredHits, store_hits
+from storage.repositories.posts import PostVersion, find_post, stored_content_hash, touch_post, upsert_post
 from storage.repositories.runs import add_findings
 
 PostHook = Callable[[Session, Post, StoredHits], None]
@@ -175,7 +176,7 @@ class IngestSink:
     def record_removed(self, source: str, external_id: str) -> bool:
         external_id = self.redactor.ref(external_id)
         with self.sessions.begin() as session:
-            post = session.scalar(select(Post).where(Post.source == source, Post.external_id == external_id))
+            post = find_post(session, source, external_id)
             if post is None or post.removed_at is not None:
                 return False
             post.removed_at = datetime.now(UTC)
@@ -248,18 +249,10 @@ class IngestSink:
 
     def _unchanged(self, post: CrawledPost, content_hash: str) -> bool:
         with self.sessions() as session:
-            stored_hash = session.scalar(
-                select(Post.content_hash).where(Post.source == post.source, Post.external_id == post.external_id)
-            )
-        return stored_hash == content_hash
+            return stored_content_hash(session, post.source, post.external_id) == content_hash
 
     def _touch(self, session: Session, post: CrawledPost) -> Post:
-        stored = session.scalars(
-            select(Post).where(Post.source == post.source, Post.external_id == post.external_id)
-        ).one()
-        stored.last_seen = post.captured_at
-        stored.removed_at = None
-        return stored
+        return touch_post(session, post.source, post.external_id, post.captured_at)
 
     def _analyze_attachment(self, analysis: Analysis, attachment: Attachment, passwords: Sequence[str]) -> None:
         if attachment.skipped_reason:
@@ -310,29 +303,25 @@ class IngestSink:
 
     def _upsert_post(self, session: Session, analysis: Analysis, now: datetime) -> tuple[Post, str]:
         post = analysis.post
-        stored = session.scalar(select(Post).where(Post.source == post.source, Post.external_id == post.external_id))
-        status = "changed" if stored is not None else "new"
-        if stored is None:
-            stored = Post(source=post.source, external_id=post.external_id, first_seen=post.captured_at, versions=0)
-            session.add(stored)
-        stored.venue = post.venue
-        stored.url = post.url
-        stored.title = _redact_title(post.title)
-        stored.author = post.author
-        stored.posted_at = post.posted_at
-        stored.edited_at = post.edited_at
-        stored.last_seen = post.captured_at
-        stored.removed_at = None
-        stored.content_hash = analysis.content_hash
-        stored.versions = (stored.versions or 0) + 1
-        stored.status = analysis.status
-        stored.text_length = len(post.text)
-        stored.trade_score = analysis.trade_score
-        stored.trade_terms = list(analysis.trade_terms)
-        stored.extra = dict(post.extra)
+        extra = dict(post.extra)
         if analysis.text_signature:
-            stored.extra["text_signature"] = analysis.text_signature
-        session.flush()
+            extra["text_signature"] = analysis.text_signature
+        version = PostVersion(
+            venue=post.venue,
+            url=post.url,
+            title=_redact_title(post.title),
+            author=post.author,
+            posted_at=post.posted_at,
+            edited_at=post.edited_at,
+            captured_at=post.captured_at,
+            content_hash=analysis.content_hash,
+            status=analysis.status,
+            text_length=len(post.text),
+            trade_score=analysis.trade_score,
+            trade_terms=analysis.trade_terms,
+            extra=extra,
+        )
+        stored, status = upsert_post(session, post.source, post.external_id, version)
         if self.store_post_text and post.text and self.sealer is not None:
             stored.text_ciphertext = self.sealer.seal(post.text.encode(), f"post:{stored.id}")
             stored.text_key_id = self.sealer.key_id
