@@ -19,6 +19,7 @@ import bisect
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -50,16 +51,40 @@ class MatcherOptions:
 class LineIndex:
     """0-based line of a byte offset in a block (newline offsets found once, with numpy)."""
 
-    __slots__ = ("_block", "_nl")
+    __slots__ = ("_block", "_nl", "_texts")
 
     def __init__(self, block: bytes) -> None:
         self._block = block
         self._nl: list[int] | None = None
+        self._texts: dict[int, tuple[str, list[int], list[int]]] = {}
 
     def line_of(self, pos: int) -> int:
         if self._nl is None:
             self._nl = np.flatnonzero(np.frombuffer(self._block, dtype=np.uint8) == 10).tolist()
         return bisect.bisect_left(self._nl, pos)
+
+    def text_at(self, pos: int) -> tuple[str, int]:
+        """The decoded line holding byte ``pos`` (no line end) and the character column of ``pos`` in it.
+
+        Each line is decoded once and the text shared by every hit on it: one dense line can hold
+        many thousands of hits, and a copy per hit made memory grow with hits x line length. Columns
+        are counted on from the nearest earlier checkpoint (a hit's start at a character boundary,
+        where UTF-8 decoding can be split without changing the count).
+        """
+        line = self.line_of(pos)
+        cached = self._texts.get(line)
+        if cached is None:
+            nl = cast(list[int], self._nl)
+            start = nl[line - 1] + 1 if line else 0
+            end = nl[line] if line < len(nl) else len(self._block)
+            cached = self._texts[line] = (self._block[start:end].decode("utf-8", "replace").rstrip("\r"), [start], [0])
+        text, marks, columns = cached
+        k = bisect.bisect_right(marks, pos) - 1
+        column = columns[k] + len(self._block[marks[k] : pos].decode("utf-8", "replace"))
+        if k == len(marks) - 1 and pos > marks[k] and pos < len(self._block) and self._block[pos] & 0xC0 != 0x80:
+            marks.append(pos)
+            columns.append(column)
+        return text, column
 
 
 def iter_blocks(data: bytes, size: int) -> Iterator[tuple[bytes, int]]:
@@ -216,7 +241,7 @@ class Matcher:
         out: list[Found] = []
         for i in sorted(matched):
             start, end, line, kind, _, digest = hits[i]
-            out.append(self._found_fast(block, line, self._kernel_recs[kind], start, end, digest, matched[i]))
+            out.append(self._found_fast(block, lines, line, self._kernel_recs[kind], start, end, digest, matched[i]))
         return out
 
     def _regex_path(self, passes: Sequence[Pass], block: bytes, lines: LineIndex) -> list[Found]:
@@ -257,12 +282,13 @@ class Matcher:
                 g = bases[b] + k
                 raw = raws[raw_id]
                 line = lines.line_of(pos + (1 if rec.has_lead and pos > 0 else 0))
-                out.append(self._found_fast(block, line, rec, pos, pos + len(raw), digests[g], matched[g]))
+                out.append(self._found_fast(block, lines, line, rec, pos, pos + len(raw), digests[g], matched[g]))
         return out
 
     def _found_fast(
         self,
         block: bytes,
+        lines: LineIndex,
         line: int,
         rec: Recognizer,
         pos: int,
@@ -274,9 +300,7 @@ class Matcher:
         lead = 1 if rec.has_lead and pos > 0 else 0
         start = pos + lead
         value = block[start:end].decode("utf-8", "replace")
-        line_start = block.rfind(b"\n", 0, start) + 1
-        line_end = block.find(b"\n", start)
-        line_text = block[line_start : line_end if line_end >= 0 else len(block)].decode("utf-8", "replace")
+        line_text, column = lines.text_at(start)
         described = rec.canonicalize(value)
         canonical, classes = described if described else ("", ())
         return Found.of(
@@ -286,10 +310,10 @@ class Matcher:
             digest=digest,
             subjects=subjects,
             line=line,
-            start=len(block[line_start:start].decode("utf-8", "replace")),
+            start=column,
             obfuscation=classes,
             extractor=f"{rec.id_type}.fast",
-            line_text=line_text.rstrip("\r"),
+            line_text=line_text,
         )
 
     def _slow_path(self, block: bytes, lines: LineIndex) -> list[Found]:
