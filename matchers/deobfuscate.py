@@ -11,6 +11,7 @@ found inside its own span.
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 import unicodedata
@@ -287,7 +288,12 @@ def _undo_email_words(norm: Norm) -> Norm:
 
 def _dot_in_domain(m: re.Match[str]) -> str | None:
     """ "." for a separator inside the domain after an "@"; None (leave it) anywhere else."""
-    return "." if _DOMAIN_BEFORE.search(m.string, 0, m.start()) else None
+    # A domain is at most 253 characters: looking further back made every separator cost the whole line.
+    return "." if _DOMAIN_BEFORE.search(m.string, max(0, m.start() - _DOMAIN_WINDOW), m.start()) else None
+
+
+#: How far back from a separator the "@" of its domain may be (written-out dots make a domain longer).
+_DOMAIN_WINDOW = 512
 
 
 # ------------------------------------------------------------------ digit words and letter swaps
@@ -621,31 +627,52 @@ def grouped_types(recs: Sequence[Recognizer]) -> list[CustomRecognizer]:
 _GROUPED = re.compile(r"(?<![0-9])[0-9]{1,4}([ ,])[0-9]{3,4}(?:\1[0-9]{3,4})*(?![0-9])")
 
 
+_NEWLINE = re.compile("\n")
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, disjoint spans covering the same characters (overlap tests by bisection, not a scan)."""
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if out and s < out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
 def extract(seg: str, first_line: int, recs: Sequence[Recognizer], masked: Sequence[Recognizer]) -> list[SlowCandidate]:
     """Candidates in one triggered segment of text (a line, or two joined by a line-break trigger)."""
     norm = normalize(seg)
     text = norm.text
     out: list[SlowCandidate] = []
     covered: list[tuple[int, int]] = []
+    # Line ends found once and each line's text cut once: a dense line can hold many thousands of
+    # candidates, and a search, count and copy of the line per candidate grew with candidates x line.
+    breaks = [m.start() for m in _NEWLINE.finditer(seg)]
+    line_texts: dict[int, str] = {}
 
     def emit(
         rec: Recognizer, canonical: str, form: str, span: tuple[int, int], extra: tuple[str, ...], how: str, src: Norm
     ) -> None:
         s, e = span
         orig = src.pos[s] if s < len(src.pos) else 0
-        line_start = seg.rfind("\n", 0, orig) + 1
-        line_end = seg.find("\n", orig)
+        line = bisect.bisect_left(breaks, orig)
+        line_start = breaks[line - 1] + 1 if line else 0
+        if line not in line_texts:
+            line_end = breaks[line] if line < len(breaks) else len(seg)
+            line_texts[line] = seg[line_start:line_end].rstrip("\r")
         classes = tuple(dict.fromkeys(_names(src.bits(s, e)) + extra))
         out.append(
             SlowCandidate(
                 rec=rec,
                 canonical=canonical,
                 form=form,
-                line=first_line + seg.count("\n", 0, orig),
+                line=first_line + line,
                 start=orig - line_start,
                 obfuscation=classes,
                 extractor=f"{rec.id_type}.{how}",
-                line_text=seg[line_start : line_end if line_end >= 0 else len(seg)].rstrip("\r"),
+                line_text=line_texts[line],
             )
         )
 
@@ -661,11 +688,14 @@ def extract(seg: str, first_line: int, recs: Sequence[Recognizer], masked: Seque
             found = rec.canonicalize(m.group(0))
             if found is not None:
                 emit(rec, found[0], "full", m.span(), found[1], "deobfuscated", norm)
+    spans = _merged(covered)
+    span_starts = [s for s, _ in spans]
     for s, e in _loose_spans(text):
         run = text[s:e]
         if run.isdigit():
             continue  # plain digit runs are the strict patterns' job
-        if any(cs < e and s < ce for cs, ce in covered):
+        k = bisect.bisect_left(span_starts, e) - 1  # the covered span starting last before e
+        if k >= 0 and spans[k][1] > s:
             continue
         d = digits(run)
         for id_type, low, high in _LOOSE_TYPES:
