@@ -52,6 +52,14 @@ Scanning, :mod:`matchers.engine`::
 The process pool and file reading for ``--jobs N`` live outside ``matchers/``, in
 :mod:`crawlers.parallel` (``scan_file``, ``scan_items``, ``confirm_hits``).
 
+De-obfuscation slow path, :mod:`matchers.deobfuscate`::
+
+    OBFUSCATIONS            # one Obfuscation per class: name, triggers, anchors, hint, normalizer, examples
+    TRIGGER                 # the RE2 alternation (UTF-8 bytes) of every class's triggers
+    TRIGGER_TABLE           # 256 ints: bit i set when the byte anchors OBFUSCATIONS[i] (native pre-filter)
+    GROUPED_TRIGGER         # added only when a custom digit type accepts grouping separators
+    trigger_segments(block, grouped=False) -> [(start, end)];  normalize(text).text
+
 Headers, :mod:`matchers.headers`: ``header_type(header)``, ``map_headers(headers)``,
 ``detect_header(line, delimiter)``.
 
