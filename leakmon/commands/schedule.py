@@ -41,10 +41,11 @@ def _setup(log_format: str, metrics_port: int | None) -> LogFormat:
     return fmt
 
 
-async def _main(context: Any, *, once: bool, every: bool) -> list[Any]:
+async def _main(app: App, options: Any, *, once: bool, every: bool) -> list[Any]:
     from leakmon.scheduler import SchedulerService
 
-    service = SchedulerService(context)
+    service = SchedulerService(app, options)
+    context = service.context
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     current = asyncio.current_task()
@@ -65,9 +66,10 @@ async def _main(context: Any, *, once: bool, every: bool) -> list[Any]:
                 await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
             stopper.cancel()
             if not runner.done():
-                await service.drain(context.stop_grace)
+                await service.drain(context.options.stop_grace)
                 runner.cancel()
-            return list(service.results)
+                return list(service.results)
+            return list(runner.result())
         await service.run_forever(stop)
         return list(service.results)
     finally:
@@ -103,20 +105,20 @@ async def _progress(context: Any, service: Any) -> AsyncIterator[None]:
             task.cancel()
 
 
-def _context(log_format: LogFormat, crawl_timeout: float, parallel: int) -> Any:
-    from leakmon.scheduler import JobContext
+def _options(log_format: LogFormat, crawl_timeout: float, parallel: int) -> Any:
+    from leakmon.scheduler import JobOptions
 
-    return JobContext(app=App(), log_format=log_format, crawl_timeout=crawl_timeout, parallel_crawls=parallel)
+    return JobOptions(log_format=log_format, crawl_timeout=crawl_timeout, parallel_crawls=parallel)
 
 
-def _require_set_key(context: Any) -> None:
+def _require_set_key(app: App) -> None:
     """Stop before any job runs when the protected set's key is not available (exit 3)."""
     from leakmon.keycheck import require_set_key
 
     try:
-        require_set_key(context.app)
+        require_set_key(app)
     except BaseException:
-        context.app.close()
+        app.close()
         raise
 
 
@@ -134,13 +136,13 @@ def run(
 
     Without --once it is `leakmon schedule`. Sources in retry-after (HTTP 429, flood wait) are deferred.
     """
-    fmt_logs = _setup(log_format, metrics_port)
-    context = _context(fmt_logs, crawl_timeout, parallel)
-    _require_set_key(context)
+    options = _options(_setup(log_format, metrics_port), crawl_timeout, parallel)
+    app = App()
+    _require_set_key(app)
     try:
-        results = asyncio.run(_main(context, once=once, every=every))
+        results = asyncio.run(_main(app, options, once=once, every=every))
     finally:
-        context.app.close()
+        app.close()
     if not once:
         return
     records = [{"job": r.job, "outcome": r.outcome, **r.detail} for r in results]
@@ -161,13 +163,13 @@ def schedule(
 
     One scheduler per database: a second one is refused. Run it under systemd (Restart=on-failure).
     """
-    fmt_logs = _setup(log_format, metrics_port)
-    context = _context(fmt_logs, crawl_timeout, parallel)
-    _require_set_key(context)
+    options = _options(_setup(log_format, metrics_port), crawl_timeout, parallel)
+    app = App()
+    _require_set_key(app)
     try:
-        asyncio.run(_main(context, once=False, every=False))
+        asyncio.run(_main(app, options, once=False, every=False))
     finally:
-        context.app.close()
+        app.close()
 
 
 def status(

@@ -4,7 +4,7 @@ Public API:
 
 - :func:`job_specs` / :class:`JobSpec`: the jobs configuration asks for (one per source and chat).
 - :class:`SchedulerService`: lock the job store, sync jobs, ``run_once()`` or ``run_forever()``.
-- :class:`JobContext`: the App and options the module-level job functions run with.
+- :class:`JobOptions` / :class:`JobContext`: the options and the live state job functions run with.
 - :class:`SchedulerLock` / :class:`SchedulerBusy`: one scheduler per job store.
 - :func:`status_rows` / :func:`status_summary`: ``leakmon status`` (summary block, per-source rows).
 
@@ -25,7 +25,7 @@ Running it:
 
 from __future__ import annotations
 
-from leakmon.scheduler.context import JobContext
+from leakmon.scheduler.context import JobContext, JobOptions
 from leakmon.scheduler.lock import SchedulerBusy, SchedulerLock
 from leakmon.scheduler.service import CycleReport, JobResult, SchedulerService
 from leakmon.scheduler.specs import JobSpec, job_specs, make_trigger
@@ -35,6 +35,7 @@ __all__ = [
     "STATUS_COLUMNS",
     "CycleReport",
     "JobContext",
+    "JobOptions",
     "JobResult",
     "JobSpec",
     "SchedulerBusy",

@@ -1,7 +1,11 @@
-"""What module-level job functions run against: the App and options of the scheduler process.
+"""What module-level job functions run against: the scheduler process's options and live state.
 
 APScheduler pickles a job as ``module:function`` plus its arguments (the source name), never
-objects; the running scheduler installs one :class:`JobContext` and the job functions read it.
+objects. :class:`JobOptions` is what the operator chose (frozen); :class:`JobContext` is the live
+state of one scheduler process (the App, the Telegram client, locks, running crawl children). The
+service makes the context :func:`current` for the asyncio context it runs in (a ``ContextVar``:
+the job tasks APScheduler creates from there inherit it), and gives it the callback that defers
+a job, so nothing is patched onto the object afterwards.
 """
 
 from __future__ import annotations
@@ -9,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from leakmon.app import App
@@ -20,46 +26,62 @@ DEFAULT_CRAWL_TIMEOUT = 3600.0
 #: Seconds a child gets to stop after SIGINT before SIGKILL.
 DEFAULT_STOP_GRACE = 10.0
 
+Defer = Callable[[str, datetime], None]
 
-@dataclass
-class JobContext:
-    """Shared by every job of one scheduler process."""
 
-    app: App
+def _no_defer(job_id: str, until: datetime) -> None:
+    """Outside a scheduler (a job called directly) there is no next run to push."""
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """How the scheduler runs jobs (set once, from the command line or a test)."""
+
     log_format: LogFormat = "text"
     crawl_timeout: float = DEFAULT_CRAWL_TIMEOUT
     stop_grace: float = DEFAULT_STOP_GRACE
     parallel_crawls: int = 2
     #: The crawl child's command line (tests swap in stubs to exercise timeouts and cancellation).
-    child_command: list[str] = field(default_factory=lambda: [sys.executable, "-m", "leakmon.scheduler.crawl_child"])
+    child_command: tuple[str, ...] = (sys.executable, "-m", "leakmon.scheduler.crawl_child")
     #: Extra Scrapy settings for every crawl (tests: fast timeouts).
     scrapy_settings: dict[str, Any] = field(default_factory=dict)
     #: Builds the Telegram port on the scheduler's loop; default: one Telethon client (see telegram.py).
     telegram_factory: Callable[[JobContext], Any] | None = None
-    #: Called with (job id, datetime) when a job must not run before that time.
-    defer: Callable[[str, Any], None] | None = None
+
+
+@dataclass
+class JobContext:
+    """The live state every job of one scheduler process shares."""
+
+    app: App
+    options: JobOptions = field(default_factory=JobOptions)
+    #: Called with (job id, time) when a job must not run before that time.
+    defer: Defer = _no_defer
     telegram: Any = None  # the connected port, created on first use and kept
     telegram_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     alert_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one alert delivery at a time
-    crawl_slots: asyncio.Semaphore | None = None
-    children: set[Any] = field(default_factory=set)  # running crawl processes
+    children: set[Any] = field(default_factory=set)  # running crawl children (leakmon.scheduler.web.CrawlChild)
     running: dict[str, float] = field(default_factory=dict)  # job id -> monotonic start (progress display)
+    tasks: dict[str, asyncio.Task[Any]] = field(default_factory=dict)  # job id -> its running task
+    _slots: asyncio.Semaphore | None = None
 
     def slots(self) -> asyncio.Semaphore:
-        if self.crawl_slots is None:
-            self.crawl_slots = asyncio.Semaphore(self.parallel_crawls)
-        return self.crawl_slots
+        """At most ``parallel_crawls`` crawl children at once."""
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.options.parallel_crawls)
+        return self._slots
 
 
-_current: JobContext | None = None
+CURRENT_CONTEXT: ContextVar[JobContext | None] = ContextVar("leakmon_job_context", default=None)
 
 
-def install(context: JobContext | None) -> None:
-    global _current
-    _current = context
+def use(context: JobContext | None) -> None:
+    """Make ``context`` the one job functions see from this asyncio context on."""
+    CURRENT_CONTEXT.set(context)
 
 
 def current() -> JobContext:
-    if _current is None:
-        raise RuntimeError("no scheduler is running in this process (job functions need its JobContext)")
-    return _current
+    context = CURRENT_CONTEXT.get()
+    if context is None:
+        raise RuntimeError("no scheduler is running in this context (job functions need its JobContext)")
+    return context

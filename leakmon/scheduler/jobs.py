@@ -58,16 +58,23 @@ async def _telegram(context: JobContext, spec: JobSpec, run_id: int) -> Outcome:
 
 async def _run_job(spec: JobSpec, body: Body) -> dict[str, Any]:
     context = current()
+    task = asyncio.current_task()
+    if task is not None:
+        context.tasks[spec.id] = task  # so the service can cancel it at shutdown
+    with _finally_pop(context.tasks, spec.id):
+        return await _run_job_in(context, spec, body)
+
+
+async def _run_job_in(context: JobContext, spec: JobSpec, body: Body) -> dict[str, Any]:
     source = spec.run_source
     with structlog.contextvars.bound_contextvars(job=spec.id):
         until = await asyncio.to_thread(_deferred, context, spec)
         if until is not None:
             log.info("source deferred: it asked to retry later", source=source, until=until.isoformat())
             metrics.record_deferred(source)
-            if context.defer is not None:
-                context.defer(spec.id, until)
+            context.defer(spec.id, until)
             return {"job": spec.id, "status": "deferred", "retry_after": until.isoformat()}
-        run_id = await asyncio.to_thread(_start, context, source, spec.kind)
+        run_id = await asyncio.to_thread(_start, context, spec)
         started = time.monotonic()
         context.running[spec.id] = started
         with structlog.contextvars.bound_contextvars(run_id=run_id), _finally_pop(context.running, spec.id):
@@ -94,7 +101,7 @@ async def _run_job(spec: JobSpec, body: Body) -> dict[str, Any]:
                 hits=outcome.hits,
                 errors=outcome.errors,
             )
-            if outcome.retry_after is not None and context.defer is not None:
+            if outcome.retry_after is not None:
                 context.defer(spec.id, outcome.retry_after)
             await _deliver_alerts(context)
             log.info(
@@ -143,7 +150,7 @@ async def _deliver_alerts(context: JobContext) -> None:
 
 
 @contextlib.contextmanager
-def _finally_pop(mapping: dict[str, float], key: str) -> Iterator[None]:
+def _finally_pop(mapping: dict[str, Any], key: str) -> Iterator[None]:
     try:
         yield
     finally:
@@ -155,9 +162,9 @@ def _deferred(context: JobContext, spec: JobSpec) -> datetime | None:
         return deferred_until(session, spec)
 
 
-def _start(context: JobContext, source: str, kind: str) -> int:
+def _start(context: JobContext, spec: JobSpec) -> int:
     with transaction(context.app.sessions) as session:
-        return start_run(session, source, "crawl" if kind == "web" else "telegram").id
+        return start_run(session, spec.run_source, spec.run_kind).id
 
 
 def _finish(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,15 +20,18 @@ from apscheduler.events import (
     EVENT_JOB_EXECUTED,
     EVENT_JOB_MAX_INSTANCES,
     EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
     JobEvent,
+    JobSubmissionEvent,
 )
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from leakmon.app import App
 from leakmon.logs import get_logger
 from leakmon.scheduler import context as job_context
-from leakmon.scheduler.context import JobContext
+from leakmon.scheduler.context import JobContext, JobOptions
 from leakmon.scheduler.lock import SchedulerLock
-from leakmon.scheduler.specs import job_specs
+from leakmon.scheduler.specs import JobSpec, job_specs
 from leakmon.scheduler.store import SyncReport, build_scheduler, stored_jobs, sync_jobs
 from leakmon.scheduler.telegram import close_port
 from storage.db import transaction
@@ -37,12 +40,16 @@ from storage.repositories.runs import last_runs
 log = get_logger(__name__)
 
 _DONE_EVENTS = EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
+#: Results a long-running ``schedule`` keeps for display (older ones are dropped).
+RESULTS_KEPT = 1000
+#: Beyond its crawls' own timeouts, how long ``run_pending`` waits for a cycle by default.
+CYCLE_MARGIN_SECONDS = 120.0
 
 
 @dataclass
 class JobResult:
     job: str
-    outcome: str  # executed | error | missed | skipped (max instances)
+    outcome: str  # executed | error | missed | skipped (max instances) | timeout (run_pending gave up)
     detail: dict[str, Any] = field(default_factory=dict)
 
 
@@ -64,36 +71,42 @@ def _event_result(event: JobEvent) -> JobResult:
     return JobResult(event.job_id, "skipped", {"reason": "previous run still going (max_instances=1)"})
 
 
-def _run_source(job_id: str) -> str:
-    kind, _, name = job_id.partition(":")
-    return name if kind == "web" else f"telegram:{name}"
-
-
 class SchedulerService:
-    """One scheduler process: lock, job store, sync, run."""
+    """One scheduler process: lock, job store, sync, run.
 
-    def __init__(self, context: JobContext) -> None:
-        self.context = context
-        self.engine = context.app.engine
+    Submitted jobs are followed through APScheduler's events (submitted, then executed, error,
+    missed or skipped); each running job registers its own task in the context, so shutdown can
+    cancel it without reaching into the executor.
+    """
+
+    def __init__(self, app: App, options: JobOptions | None = None) -> None:
+        self.context = JobContext(app=app, options=options or JobOptions(), defer=self._defer)
+        self.engine = app.engine
         self.lock = SchedulerLock(self.engine)
         self.scheduler: AsyncIOScheduler | None = None
-        self.results: list[JobResult] = []
+        self.results: deque[JobResult] = deque(maxlen=RESULTS_KEPT)
+        self._in_flight: set[str] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._waiting: set[str] = set()
+        self._cycle: list[JobResult] = []
         self._all_done = asyncio.Event()
+        self._reported = asyncio.Event()  # pulsed on every result (see wait_for_result)
 
     async def open(self) -> SyncReport:
         """Lock the job store, start the scheduler paused and rebuild the jobs from config."""
-        self.context.app.require_schema()
-        specs = job_specs(self.context.app.settings)
+        app = self.context.app
+        app.require_schema()
+        specs = job_specs(app.settings)
         self.lock.acquire()
         try:
             stored = set(stored_jobs(self.engine))
             scheduler = build_scheduler(self.engine)
+            scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
             scheduler.add_listener(self._on_event, _DONE_EVENTS)
+            job_context.use(self.context)  # before start: the job tasks inherit this asyncio context
             scheduler.start(paused=True)
             self.scheduler = scheduler
-            self.context.defer = self._defer
-            job_context.install(self.context)
             report = sync_jobs(scheduler, specs, stored)
             self._rerun_interrupted(datetime.now(UTC))
         except BaseException:
@@ -130,7 +143,7 @@ class SchedulerService:
         with transaction(self.context.app.sessions) as session:
             latest = last_runs(session)
             for job in jobs:
-                run = latest.get(_run_source(job.id))
+                run = latest.get(JobSpec.from_id(job.id).run_source)
                 if run is None or run.finished_at is not None:
                     continue
                 run.status, run.finished_at = "failed", now
@@ -151,17 +164,44 @@ class SchedulerService:
             scheduler.modify_job(job_id, next_run_time=now)
         return await self.run_pending(wanted)
 
-    async def run_pending(self, job_ids: list[str]) -> list[JobResult]:
-        """Let the scheduler process due jobs until each of ``job_ids`` reported (ran, missed, skipped)."""
+    def cycle_timeout(self, jobs: int) -> float:
+        """How long a cycle of ``jobs`` may take: its crawls one slot-full after another, plus a margin."""
+        options = self.context.options
+        rounds = -(-jobs // max(1, options.parallel_crawls))
+        return rounds * (options.crawl_timeout + options.stop_grace) + CYCLE_MARGIN_SECONDS
+
+    async def run_pending(self, job_ids: list[str], timeout: float | None = None) -> list[JobResult]:
+        """Let the scheduler process due jobs until each of ``job_ids`` reported (ran, missed, skipped).
+
+        Gives up after ``timeout`` seconds (default :meth:`cycle_timeout`): the jobs that did not
+        report come back as ``timeout`` results and the scheduler is paused again.
+        """
         scheduler = self._running()
         if not job_ids:
             return []
         self._waiting = set(job_ids)
+        self._cycle = []
         self._all_done.clear()
         scheduler.resume()
-        await self._all_done.wait()
-        scheduler.pause()
-        return [r for r in self.results if r.job in job_ids]
+        try:
+            await asyncio.wait_for(self._all_done.wait(), timeout or self.cycle_timeout(len(job_ids)))
+        except TimeoutError:
+            for job_id in sorted(self._waiting):
+                log.error("run did not report before the cycle timed out", job=job_id)
+                self._cycle.append(JobResult(job_id, "timeout", {"status": "failed"}))
+        finally:
+            scheduler.pause()
+            self._waiting = set()
+        return [r for r in self._cycle if r.job in job_ids]
+
+    async def wait_for_result(self, job_id: str, outcome: str) -> JobResult:
+        """The next result (or one already kept) of ``job_id`` with ``outcome``."""
+        while True:
+            for result in self.results:
+                if result.job == job_id and result.outcome == outcome:
+                    return result
+            self._reported.clear()
+            await self._reported.wait()
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Run jobs as scheduled until ``stop`` is set, then stop gracefully."""
@@ -170,40 +210,36 @@ class SchedulerService:
         await stop.wait()
         log.info("stopping: no new runs; running crawls finish the post in flight")
         scheduler.pause()
-        await self.drain(self.context.stop_grace)
+        await self.drain(self.context.options.stop_grace)
 
     async def drain(self, grace: float) -> None:
-        """Ask running crawls to stop (SIGINT), wait up to ``grace`` s for running jobs."""
+        """Ask running crawls to stop (SIGINT once each child is ready), wait up to ``grace`` s for running jobs."""
         for child in list(self.context.children):
-            with contextlib.suppress(ProcessLookupError):
-                child.send_signal(signal.SIGINT)
-        running = self._running_tasks()
-        if running:
-            await asyncio.wait(running, timeout=grace + 1)
+            child.request_stop()
+        if self._in_flight:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), grace + 1)
 
     async def close(self) -> None:
         """Shut the scheduler down (cancelling what still runs), close Telegram, release the lock."""
         scheduler, self.scheduler = self.scheduler, None
         if scheduler is not None and scheduler.running:
-            running = self._running_tasks(scheduler)
             scheduler.shutdown(wait=False)
-            for task in running:
+            tasks = [task for task in self.context.tasks.values() if not task.done()]
+            for task in tasks:
                 task.cancel()
-            if running:
-                await asyncio.wait(running, timeout=self.context.stop_grace + 5)
+            if tasks:
+                await asyncio.wait(tasks, timeout=self.context.options.stop_grace + 5)
             await asyncio.sleep(0)
-        job_context.install(None)
+        job_context.use(None)
         await close_port(self.context)
         self.lock.release()
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _running_tasks(self, scheduler: AsyncIOScheduler | None = None) -> set[asyncio.Future[Any]]:
-        scheduler = scheduler or self.scheduler
-        if scheduler is None:
-            return set()
-        executor = scheduler._lookup_executor("default")  # AsyncIOExecutor keeps its futures here
-        return {f for f in getattr(executor, "_pending_futures", set()) if not f.done()}
+    def _on_submitted(self, event: JobSubmissionEvent) -> None:
+        self._in_flight.add(event.job_id)
+        self._idle.clear()
 
     def _on_event(self, event: JobEvent) -> None:
         result = _event_result(event)
@@ -211,7 +247,13 @@ class SchedulerService:
             log.warning("run missed: later than its misfire grace time", job=event.job_id)
         elif result.outcome == "skipped":
             log.warning("run skipped: the previous run of this job is still going", job=event.job_id)
+        else:
+            self._in_flight.discard(event.job_id)
+            if not self._in_flight:
+                self._idle.set()
         self.results.append(result)
+        self._cycle.append(result)
+        self._reported.set()
         self._waiting.discard(event.job_id)
         if not self._waiting:
             self._all_done.set()

@@ -23,7 +23,22 @@ from leakmon.settings import Settings, invalid_section
 
 JobKind = Literal["web", "telegram"]
 
-DEFAULT_SCHEDULE: dict[JobKind, str] = {"web": "1h", "telegram": "15m"}
+
+@dataclass(frozen=True, slots=True)
+class KindSpec:
+    """Everything that follows from a job's kind: its function, its runs' kind and source, its default."""
+
+    function: str  # the ``module:function`` reference APScheduler stores
+    run_kind: str  # ``runs.kind``
+    run_prefix: str  # ``runs.source`` = prefix + source name
+    default_schedule: str
+
+
+KINDS: dict[JobKind, KindSpec] = {
+    "web": KindSpec("leakmon.scheduler.jobs:crawl_web_source", "crawl", "", "1h"),
+    "telegram": KindSpec("leakmon.scheduler.jobs:read_telegram_chat", "telegram", "telegram:", "15m"),
+}
+DEFAULT_SCHEDULE: dict[JobKind, str] = {kind: spec.default_schedule for kind, spec in KINDS.items()}
 MIN_GRACE_SECONDS = 300
 MAX_GRACE_SECONDS = 3600
 _INTERVAL = re.compile(r"^(\d+)([smhd])$")
@@ -38,14 +53,30 @@ class JobSpec:
     name: str
     schedule: str
 
+    @classmethod
+    def from_id(cls, job_id: str, schedule: str = "") -> JobSpec:
+        """The spec behind a stored job id (``web:NAME``, ``telegram:NAME``)."""
+        kind, _, name = job_id.partition(":")
+        if kind not in KINDS:
+            raise ValueError(f"job id {job_id!r} has no known kind")
+        return cls(kind, name, schedule)
+
     @property
     def id(self) -> str:
         return f"{self.kind}:{self.name}"
 
     @property
+    def function(self) -> str:
+        return KINDS[self.kind].function
+
+    @property
+    def run_kind(self) -> str:
+        return KINDS[self.kind].run_kind
+
+    @property
     def run_source(self) -> str:
         """The ``runs.source`` value this job's runs are recorded under."""
-        return self.name if self.kind == "web" else f"telegram:{self.name}"
+        return KINDS[self.kind].run_prefix + self.name
 
     @property
     def misfire_grace_time(self) -> int:

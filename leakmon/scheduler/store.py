@@ -24,10 +24,6 @@ from leakmon.scheduler.specs import JobSpec, make_trigger
 log = get_logger(__name__)
 
 JOBS_TABLE = "apscheduler_jobs"
-JOB_FUNCTIONS = {
-    "web": "leakmon.scheduler.jobs:crawl_web_source",
-    "telegram": "leakmon.scheduler.jobs:read_telegram_chat",
-}
 
 
 @dataclass
@@ -88,7 +84,7 @@ def sync_jobs(
             )
     for spec in specs:
         options = {
-            "func": JOB_FUNCTIONS[spec.kind],
+            "func": spec.function,
             "args": [spec.name],
             "name": job_name(spec),
             "coalesce": True,

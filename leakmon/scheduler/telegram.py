@@ -58,7 +58,7 @@ async def read_chat(context: JobContext, name: str, run_id: int) -> ChatOutcome:
         sink = await asyncio.to_thread(build_sink, context.app, run_id=run_id)
         try:
             if context.telegram is None:
-                factory = context.telegram_factory or telethon_port
+                factory = context.options.telegram_factory or telethon_port
                 port = factory(context)
                 try:
                     context.telegram = await port if asyncio.iscoroutine(port) else port

@@ -12,7 +12,7 @@ import pytest
 from crawlers.telegram.refs import Peer
 from leakmon.app import App
 from leakmon.keyring import ensure_keyring
-from leakmon.scheduler import JobContext, SchedulerService
+from leakmon.scheduler import JobOptions, SchedulerService
 from leakmon.settings import load_settings
 
 
@@ -95,7 +95,7 @@ def chat(name: str = "chan", schedule: str = "1h") -> dict[str, Any]:
 
 
 async def open_service(app: App, telegram: GatedTelegram | None = None, **options: Any) -> SchedulerService:
-    context = JobContext(app=app, telegram_factory=(lambda _ctx: telegram) if telegram else None, **options)
-    service = SchedulerService(context)
+    factory = (lambda _ctx: telegram) if telegram else None
+    service = SchedulerService(app, JobOptions(telegram_factory=factory, **options))
     await service.open()
     return service

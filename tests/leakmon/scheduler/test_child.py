@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from pathlib import Path
 
 import pytest
 
 from leakmon.app import App
-from leakmon.scheduler import JobContext
-from leakmon.scheduler.web import crawl_in_child
+from leakmon.scheduler import JobContext, JobOptions
+from leakmon.scheduler.web import CrawlChild, crawl_in_child
 from leakmon.settings import load_settings
 
 pytestmark = pytest.mark.asyncio
 
 DONE = {"event": "done", "payload": {"status": "ok", "new_posts": 3, "changed_posts": 1, "new_hits": 5, "errors": 0}}
+READY = 'print(\'{"event": "ready", "payload": {}}\', flush=True); '
 STUBS = {
     "done": f"import sys, json; sys.stdin.read(); print('noise'); print(json.dumps({DONE!r}))",
     "crash": "import sys; sys.stdin.read(); sys.exit(3)",
     "error": "import sys, json; sys.stdin.read(); "
     "print(json.dumps({'event': 'error', 'payload': 'boom 010-1234-5678'}))",
-    "sleeps": "import sys, time; sys.stdin.read(); time.sleep(60)",
-    "ignores_sigint": "import signal, sys, time; signal.signal(signal.SIGINT, signal.SIG_IGN); sys.stdin.read(); "
-    "print('{}', flush=True); time.sleep(60)",
+    "sleeps": "import sys, time; " + READY + "sys.stdin.read(); time.sleep(60)",
+    "ignores_sigint": "import signal, sys, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    + READY
+    + "sys.stdin.read(); time.sleep(60)",
 }
 
 
@@ -33,7 +36,8 @@ def workspace(tmp_path: Path) -> App:
 
 
 def _context(workspace: App, stub: str, **options: object) -> JobContext:
-    return JobContext(app=workspace, child_command=[sys.executable, "-c", STUBS[stub]], **options)  # type: ignore[arg-type]
+    command = (sys.executable, "-c", STUBS[stub])
+    return JobContext(app=workspace, options=JobOptions(child_command=command, **options))  # type: ignore[arg-type]
 
 
 async def test_the_done_summary_is_relayed(workspace: App) -> None:
@@ -57,15 +61,22 @@ async def test_a_child_past_its_timeout_is_killed_when_it_ignores_sigint(workspa
     assert context.children == set()
 
 
+async def _started_child(context: JobContext, task: asyncio.Future[object]) -> CrawlChild:
+    """The child once it said ``ready`` (it takes SIGINT from then on)."""
+    while not context.children:
+        assert not task.done()
+        await asyncio.sleep(0)  # a yield to the loop, not a timed wait
+    (child,) = context.children
+    await asyncio.wait_for(child.ready.wait(), 30)
+    return child
+
+
 async def test_a_cancelled_job_stops_its_child(workspace: App) -> None:
     context = _context(workspace, "sleeps", stop_grace=5.0)
     task = asyncio.ensure_future(crawl_in_child(context, "forum", 1))
-    while not context.children:
-        await asyncio.sleep(0.05)
-    (child,) = context.children
-    await asyncio.sleep(0.3)
+    child = await _started_child(context, task)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert child.returncode is not None  # stopped by SIGINT (KeyboardInterrupt), not orphaned
+    assert child.process.returncode == -signal.SIGINT  # stopped by SIGINT, not orphaned or killed
     assert context.children == set()

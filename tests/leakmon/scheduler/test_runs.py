@@ -31,23 +31,33 @@ async def test_an_overlapping_run_is_skipped_not_started_twice(workspace: Worksp
     service = await open_service(app, telegram)
     scheduler = service._running()
     try:
-        service._waiting = {"telegram:chan"}
-        scheduler.resume()
+        cycle = asyncio.ensure_future(service.run_pending(["telegram:chan"]))
         await asyncio.wait_for(telegram.entered.wait(), 30)
         scheduler.modify_job("telegram:chan", next_run_time=datetime.now(UTC))  # due again while running
-        await asyncio.sleep(0.5)
-        skipped = [r for r in service.results if r.outcome == "skipped"]
+        skipped = await asyncio.wait_for(service.wait_for_result("telegram:chan", "skipped"), 30)
         telegram.gate.set()
-        await asyncio.wait_for(service._all_done.wait(), 30)
-        await asyncio.sleep(0.2)
+        executed = await asyncio.wait_for(service.wait_for_result("telegram:chan", "executed"), 30)
+        await cycle
     finally:
         await service.close()
-    assert [r.job for r in skipped] == ["telegram:chan"]
-    executed = [r for r in service.results if r.outcome == "executed"]
-    assert len(executed) == 1
-    assert executed[0].detail["status"] == "ok"
+    assert skipped.detail["reason"].startswith("previous run still going")
+    assert executed.detail["status"] == "ok"
+    assert [r.outcome for r in service.results].count("executed") == 1
     assert telegram.resolves == 1
     assert _runs(app, "telegram:chan") == 1
+    app.close()
+
+
+async def test_run_pending_gives_up_after_its_timeout(workspace: Workspace) -> None:
+    telegram = GatedTelegram()
+    telegram.gate.clear()  # the run never finishes on its own
+    app = workspace.app(chats=chat("chan"))
+    service = await open_service(app, telegram)
+    try:
+        results = await asyncio.wait_for(service.run_pending(["telegram:chan"], timeout=0.5), 30)
+    finally:
+        await service.close()
+    assert [(r.job, r.outcome) for r in results] == [("telegram:chan", "timeout")]
     app.close()
 
 

@@ -10,7 +10,7 @@ from telethon.crypto import AuthKey
 from telethon.sessions import StringSession
 
 from crawlers.telegram.client import ClientFactory
-from leakmon.scheduler import JobContext
+from leakmon.scheduler import JobContext, JobOptions
 from leakmon.scheduler.telegram import close_port, read_chat, telethon_port
 from storage.db import transaction
 from storage.models.core import FindingRecord
@@ -36,7 +36,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> World:
 
 async def _read(workspace: Workspace, factory: ClientFactory) -> tuple[Any, list[tuple[str, str]]]:
     app = workspace.app(chats=chat("chan"))
-    context = JobContext(app=app, telegram_factory=lambda ctx: telethon_port(ctx, factory))
+    context = JobContext(app=app, options=JobOptions(telegram_factory=lambda ctx: telethon_port(ctx, factory)))
     with transaction(app.sessions) as session:
         run_id = start_run(session, "telegram", "telegram").id
     try:
