@@ -27,38 +27,6 @@ from leakmon.output import err_console
 T = TypeVar("T")
 
 
-class ByteProgress:
-    def __init__(self, progress: Progress | None, task: int | None, position: IO[bytes] | None) -> None:
-        self._progress = progress
-        self._task = task
-        self._position = position
-
-    def wrap(self, items: Iterable[T]) -> Iterator[T]:
-        for item in items:
-            if self._progress is not None and self._task is not None and self._position is not None:
-                with contextlib.suppress(OSError, ValueError):
-                    self._progress.update(self._task, completed=self._position.tell())  # type: ignore[arg-type]
-            yield item
-
-
-@contextmanager
-def byte_progress(total: int, position: IO[bytes] | None, label: str) -> Iterator[ByteProgress]:
-    if not err_console.is_terminal or position is None:
-        yield ByteProgress(None, None, None)
-        return
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task(label, total=total)
-        yield ByteProgress(progress, task, position)
-
-
 #: Seconds between two JSON progress lines.
 JSON_EVERY = 10.0
 
@@ -155,3 +123,27 @@ def scan_progress(paths: Sequence[Path], *, log_json: bool) -> ScanProgress:
             with contextlib.suppress(OSError):
                 sizes[path] = path.stat().st_size
     return ScanProgress(sizes, log_json=log_json)
+
+
+class ByteProgress:
+    """Reports how far a reader is in its file (``position.tell()``) while items pass through."""
+
+    def __init__(self, ticker: Ticker, position: IO[bytes] | None) -> None:
+        self._ticker = ticker
+        self._position = position
+
+    def wrap(self, items: Iterable[T]) -> Iterator[T]:
+        for item in items:
+            if self._position is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    self._ticker.update(self._position.tell())
+            yield item
+
+
+@contextmanager
+def byte_progress(
+    total: int, position: IO[bytes] | None, label: str, *, log_json: bool = False
+) -> Iterator[ByteProgress]:
+    """Progress through a file of ``total`` bytes read from ``position`` (``protect import``)."""
+    with Ticker(label, float(total) or None, "bytes", log_json=log_json) as ticker:
+        yield ByteProgress(ticker, position)

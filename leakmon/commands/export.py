@@ -9,8 +9,7 @@ from typing import Annotated
 import typer
 
 from leakmon.errors import InputError
-from leakmon.output import err_console
-from leakmon.progress import Ticker
+from leakmon.output import LogFormatOption, ProgressFormat, err_console
 from leakmon.workflows import audit
 from leakmon.workflows.affected import COLUMNS, affected_rows, select_incidents
 from leakmon.workflows.cli_support import open_app, parse_since
@@ -29,9 +28,7 @@ def affected(
     fmt: Annotated[str, typer.Option("--format", help="csv, xlsx or jsonl.")] = "csv",
     output: Annotated[Path | None, typer.Option("--output", help="Write here (required for xlsx).")] = None,
     actor: ActorOption = None,
-    log_format: Annotated[
-        str, typer.Option("--log-format", help="text (a progress bar on a terminal) or json (progress lines).")
-    ] = "text",
+    log_format: LogFormatOption = ProgressFormat.TEXT,
 ) -> None:
     """Affected subjects per incident: subject_ref, identifier types, co-occurring items, match
     strength, first/last seen, venues. Never identifier values; formula-safe (CSV cells quoted, XLSX string cells)."""
@@ -44,7 +41,9 @@ def affected(
             get_incident(session, incident)
         chosen = select_incidents(session, incident_id=incident, since=start)
         rows = ({c: getattr(r, c) for c in COLUMNS} for r in affected_rows(session, chosen))
-        with Ticker("export affected", None, "rows", log_json=log_format == "json") as progress:
+        from leakmon.progress import Ticker
+
+        with Ticker("export affected", None, "rows", log_json=log_format is ProgressFormat.JSON) as progress:
             count = write_rows(progress.counting(rows), COLUMNS, fmt, output, sys.stdout)
         target = (
             f"incident {incident}" if incident is not None else ("all" if all_ else f"since {start:%Y-%m-%d %H:%M}")

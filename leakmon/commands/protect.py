@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from leakmon.app import App
-from leakmon.output import console, err_console, write_records
+from leakmon.output import LogFormatOption, ProgressFormat, console, err_console, write_records
 from leakmon.progress import byte_progress
 from leakmon.protect import ImportReport, hash_rows, open_planned, read_hashed, write_hashed
 from leakmon.settings import MAX_JOBS
@@ -43,6 +43,7 @@ def import_(
     replace: Annotated[bool, typer.Option("--replace", help="Swap the whole set for this file, atomically.")] = False,
     hashed: Annotated[bool, typer.Option("--hashed", help="FILE is the output of `leakmon protect hash`.")] = False,
     jobs: Jobs = None,
+    log_format: LogFormatOption = ProgressFormat.TEXT,
 ) -> None:
     """Import protected identifiers: normalized and hashed in memory, only digests are stored."""
     from leakmon.keycheck import require_set_key
@@ -64,7 +65,9 @@ def import_(
                 file, subject_column=subject_column, columns=column or [], known_types=registry.types
             )
             report.columns = {table.header[i]: t for i, t in plan.typed}
-            progress = stack.enter_context(byte_progress(table.size, table.position, "hashing"))
+            progress = stack.enter_context(
+                byte_progress(table.size, table.position, "hashing", log_json=log_format is ProgressFormat.JSON)
+            )
             workers = jobs or app.settings.scan.jobs
             batches = progress.wrap(hash_rows(table, plan, hasher, forms_for(app, registry), report, jobs=workers))
         with app.sessions.begin() as session:

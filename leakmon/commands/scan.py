@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from leakmon.app import App
-from leakmon.output import err_console
+from leakmon.output import LogFormatOption, ProgressFormat, err_console
 from leakmon.settings import MAX_JOBS
 
 
@@ -22,9 +22,7 @@ def scan(
     store: Annotated[bool, typer.Option("--store/--no-store", help="Store hits in the database.")] = True,
     min_confidence: Annotated[float, typer.Option("--min-confidence", help="Report hits at or above this.")] = 0.0,
     fail_on_hit: Annotated[bool, typer.Option("--fail-on-hit", help="Exit 1 when any hit is found.")] = False,
-    log_format: Annotated[
-        str, typer.Option("--log-format", help="text (a progress bar on a terminal) or json (progress lines).")
-    ] = "text",
+    log_format: LogFormatOption = ProgressFormat.TEXT,
     jobs: Annotated[
         int | None,
         typer.Option(
@@ -49,7 +47,7 @@ def scan(
     app = App()
     with (
         RecordWriter(fmt=fmt, columns=HIT_COLUMNS, output=output, title="hits") as writer,
-        scan_progress(paths, log_json=log_format == "json") as progress,
+        scan_progress(paths, log_json=log_format is ProgressFormat.JSON) as progress,
     ):
         sink = build_sink(app, jobs=jobs, on_block=progress.block)
         outcome = scan_paths(

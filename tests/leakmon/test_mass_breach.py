@@ -153,3 +153,33 @@ def test_scan_output_is_written_file_by_file(
     interrupted = run_cli(capsys, "scan", str(leaks), "--format", "jsonl", "--output", str(out))
     assert interrupted.code != 0
     assert [h["subject_ref"] for h in _jsonl(out)] == [person(1)[0]]
+
+
+def _progress_lines(err: str) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("event") == "progress"]
+
+
+@pytest.mark.usefixtures("workspace")
+def test_progress_is_json_lines_with_log_format_json_and_nothing_in_a_pipe(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    protected = tmp_path / "protected.csv"
+    protected.write_text("subject_ref,phone\n" + "".join(f"{p[0]},{p[2]}\n" for p in map(person, range(50))))
+    assert run_cli(capsys, "init").code == 0
+    imported = run_cli(capsys, "protect", "import", str(protected), "--log-format", "json")
+    assert imported.code == 0, imported.err
+    (hashing,) = _progress_lines(imported.err)
+    assert (hashing["task"], hashing["unit"], hashing["final"]) == ("hashing", "bytes", True)
+    dump = tmp_path / "dump.csv"
+    dump.write_text("phone\n" + "".join(f"{person(i)[2]}\n" for i in range(50)))
+    quiet = run_cli(capsys, "scan", str(dump), "--format", "jsonl", "--output", str(tmp_path / "a.jsonl"))
+    assert quiet.code == 0, quiet.err
+    assert _progress_lines(quiet.err) == []  # stderr is not a terminal: no bar, no lines
+    loud = run_cli(
+        capsys, "scan", str(dump), "--format", "jsonl", "--output", str(tmp_path / "b.jsonl"), "--log-format", "json"
+    )
+    (final,) = _progress_lines(loud.err)
+    assert (final["task"], final["done"], final["total"]) == ("scan", dump.stat().st_size, dump.stat().st_size)
+    refused = run_cli(capsys, "scan", str(dump), "--log-format", "xml")
+    assert refused.code == 2
