@@ -52,7 +52,7 @@ def list_(fmt: Annotated[str, typer.Option("--format", help="table, csv or jsonl
     """List accounts: name, role, disabled, last sign-in (never password hashes)."""
     app = open_app()
     with app.sessions() as session:
-        rows = [
+        rows: list[dict[str, object]] = [
             {"name": u.name, "role": u.role, "disabled": u.disabled, "last_login_at": u.last_login_at}
             for u in list_users(session)
         ]
