@@ -30,6 +30,8 @@ from crawlers.parallel import scan_file
 from matchers.engine import Matcher
 from matchers.index import ProtectedIndex
 from matchers.keyed_hash import KeyedHasher
+from matchers.native import HIT
+from matchers.passes import build_passes
 from matchers.protect import protected_forms
 from matchers.registry import IdentifierRegistry
 
@@ -292,7 +294,8 @@ def _bare_pipeline(matcher: Matcher, dump: Path) -> int:
     with dump.open("rb") as fh:
         while block := fh.read(8 << 20):
             block += fh.readline()
-            for pass_ in matcher._passes:
+            found += len(matcher.hasher.scan(block, matcher.index.kernel_tiers)) // HIT.size  # the native kernel
+            for pass_ in matcher._passes:  # the types without a native scanner
                 raws = pass_.find_all(block)
                 for rec, mine, _ in pass_.split(raws):
                     canon, _ = rec.valid_canonicals(mine)
@@ -309,7 +312,7 @@ def _hmac_cost(hasher: KeyedHasher, n: int = 200_000) -> float:
 
 def _count_candidates(matcher: Matcher, dump: Path) -> int:
     data = dump.read_bytes()[: 16 << 20]
-    n = sum(len(p.find_all(data)) for p in matcher._passes)
+    n = sum(len(p.find_all(data)) for p in build_passes(matcher.registry.recognizers()))
     return int(n * dump.stat().st_size / max(len(data), 1))
 
 
