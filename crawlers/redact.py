@@ -6,8 +6,10 @@ kim0101 (at) kakao (dot) com"). The rule looks at the text AFTER de-obfuscation 
 words, circled and full-width digits, "(at)"/"(dot)", invisible characters... undone by
 :mod:`matchers.deobfuscate`) and masks, in the original text, every span whose de-obfuscated form
 is identifier-shaped: an e-mail address, or a run of digits and separators at least 7 characters
-long. Positions and sizes leakmon writes itself ("row 1234567", "larger than 8388608 bytes") are
-not identifiers and stay.
+long that looks like a phone, resident/card number or date: 9 digits or more, a leading 0,
+separators inside ("123-4567", "1990-01-01") or an 8-digit date (19900101). A plain 7 or 8-digit
+number (a forum topic id, "8388608") is not one, and neither are positions and sizes leakmon writes
+itself ("row 123456789", "larger than 2147483648 bytes").
 
 Ids that must stay unique and stable (a post's external id) are not masked but replaced by a keyed
 reference (:class:`Redactor`), so re-crawls still find the stored post.
@@ -35,6 +37,9 @@ _POSITION_BEFORE = re.compile(r"(?:row|rows|line|lines|record|page|item|entry|of
 _UNIT_AFTER = re.compile(r"\s*(?:bytes?|B|KiB|MiB|GiB|KB|MB|GB|ms|s|seconds|rows|lines|characters|chars|%)\b")
 #: Positions are plain numbers of at most 10 digits not starting with 0 (no phone, RRN or card).
 _PLAIN_NUMBER = re.compile(r"[1-9]\d{0,9}")
+#: A plain number too short to be a phone, RRN or card, and not a date (an id, a count, a size).
+_SHORT_NUMBER = re.compile(r"[1-9]\d{6,7}")
+_DATE8 = re.compile(r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])")
 #: Telegram's own numeric ids: a marked channel id and message id, and the t.me/c/ permalink.
 _TELEGRAM_ID = re.compile(r"-(?:100\d{1,10}|[1-9]\d{0,9})/\d{1,10}")
 _TELEGRAM_CHANNEL = re.compile(r"\d{1,10}")
@@ -123,6 +128,8 @@ def _needs_deobfuscation(text: str) -> bool:
 def _mask(match: re.Match[str], text: str) -> str:
     """``[redacted]`` unless the match is a position or size leakmon wrote itself."""
     found = match.group(0)
+    if _SHORT_NUMBER.fullmatch(found) and not _DATE8.fullmatch(found):
+        return found
     if _TELEGRAM_CHANNEL.fullmatch(found) and text.endswith("t.me/c/", 0, match.start()):
         return found
     if _PLAIN_NUMBER.fullmatch(found) and (

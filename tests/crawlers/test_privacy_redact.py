@@ -20,6 +20,9 @@ KEY = b"r" * 32
         ("０１０－３１４１－５９２６ 문의", "[redacted] 문의"),  # full-width
         ("seller kim0101 (at) kakao (dot) com", "seller [redacted]"),  # spelled-out e-mail
         ("dump.csv:row 01012345678", "dump.csv:row [redacted]"),  # a "position" that is a phone
+        ("born 19900101.csv", "born [redacted].csv"),  # an 8-digit birthdate
+        ("https://forum.test/thread/123456789", "https://forum.test/thread/[redacted]"),  # 9 digits
+        ("call 123-4567", "call [redacted]"),  # a formatted local number
     ],
 )
 def test_identifier_shaped_spans_are_masked_after_deobfuscation(text: str, expected: str) -> None:
@@ -35,6 +38,8 @@ def test_identifier_shaped_spans_are_masked_after_deobfuscation(text: str, expec
         "text:line 2345678",
         "https://t.me/c/1234567890/42!list.csv",
         "회원 디비 팝니다 50만건",
+        "https://forum.test/viewtopic.php?t=1234567",  # a topic id: the permalink must keep working
+        "dump.csv:row 123456789",
     ],
 )
 def test_positions_sizes_and_telegram_links_stay(text: str) -> None:

@@ -8,6 +8,8 @@ with the key finds every hit.
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,15 @@ def workspace(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> P
     (tmp_path / "people.csv").write_text(PEOPLE, encoding="utf-8")
     (tmp_path / "leak.csv").write_text(LEAK, encoding="utf-8")
     return tmp_path
+
+
+@pytest.fixture
+def _leakmon_logging() -> Iterator[None]:
+    """`run --once` installs leakmon's log handler on the root logger: take it away afterwards."""
+    yield
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if h.get_name() == "leakmon"]:
+        root.removeHandler(handler)
 
 
 def _import_under_env_key(capsys: pytest.CaptureFixture[str], workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -94,6 +105,7 @@ def test_telegram_import_without_the_key_stops_before_any_post(
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("_leakmon_logging")
 def test_run_once_and_crawl_without_the_key_stop_and_the_rerun_matches_unchanged_pages(
     workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], db_url: str
 ) -> None:
