@@ -30,6 +30,7 @@ from storage.models.cases import AuditEntry
 from storage.repositories.cases_audit import ChainCheck, append_entry, entry_at, verify_chain
 
 _PENDING = "leakmon_audit_head"
+_REANCHOR = "leakmon_audit_reanchor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +142,7 @@ def anchor_now(session: Session, actor: str | None = None, key: AuditKey | None 
     if not check.ok:
         return check
     entry = record(session, "audit_anchor", "audit log", rows=check.entries, actor=actor, key=key)
+    session.info[_REANCHOR] = True
     return ChainCheck(entry.seq, entry.entry_hash)
 
 
@@ -150,11 +152,13 @@ def _anchor_on_commit(session: Session, path: Path, head: Anchor) -> None:
         pending = session.info[_PENDING] = {}
 
         def committed(committed_session: Session) -> None:
+            replace_unreadable = bool(committed_session.info.pop(_REANCHOR, False))
             for anchor_file, newest in committed_session.info.pop(_PENDING, {}).items():
-                advance_anchor(anchor_file, newest)
+                advance_anchor(anchor_file, newest, replace_unreadable=replace_unreadable)
 
         def rolled_back(rolled_session: Session, _previous: Any = None) -> None:
             rolled_session.info.pop(_PENDING, None)
+            rolled_session.info.pop(_REANCHOR, None)
 
         event.listen(session, "after_commit", committed, once=True)
         event.listen(session, "after_rollback", rolled_back, once=True)

@@ -42,12 +42,16 @@ def read_anchor(path: Path) -> Anchor | None:
     return Anchor(count, head)
 
 
-def advance_anchor(path: Path, anchor: Anchor) -> None:
-    """Record ``anchor`` unless the file already holds a newer one (appends commit in any order)."""
+def advance_anchor(path: Path, anchor: Anchor, *, replace_unreadable: bool = False) -> None:
+    """Record ``anchor`` unless the file already holds a newer one (appends commit in any order).
+
+    An anchor file that cannot be read is evidence: it is left for ``audit verify`` to report, and
+    only replaced by ``audit anchor`` (``replace_unreadable``).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     with locked(path):
         current = read_anchor(path)
-        if current is not None and current.count >= anchor.count:
+        if current is not None and (current.count >= anchor.count or (current.count < 0 and not replace_unreadable)):
             return
         write_private(
             path, json.dumps({"count": anchor.count, "head": anchor.head, "at": datetime.now(UTC).isoformat()})

@@ -192,3 +192,15 @@ def test_the_anchor_is_private_and_a_rollback_leaves_it_alone(db: Db, audit_key:
         _failed_export(db)
     assert audit_key.anchor.read_text() == first
     assert _check(db).ok
+
+
+def test_an_unreadable_anchor_is_reported_not_overwritten_by_the_next_append(db: Db, audit_key: AuditKey) -> None:
+    _append(db, 2)
+    audit_key.anchor.write_text("{garbled")
+    _append(db, 1)
+    check = _check(db)
+    assert not check.ok
+    assert "cannot be read" in (check.reason or "")
+    with db.sessions.begin() as session:
+        assert audit.anchor_now(session, actor="ops").ok  # the operator re-anchors after looking
+    assert _check(db).ok
