@@ -111,12 +111,13 @@ def list_hits(session: Session, filters: HitFilters) -> list[dict[str, Any]]:
     return list(iter_hits(session, filters))
 
 
-def iter_hits(session: Session, filters: HitFilters, *, page: int = PAGE_ROWS) -> Iterator[dict[str, Any]]:
+def iter_hits(
+    session: Session, filters: HitFilters, *, page: int = PAGE_ROWS, after: int = 0
+) -> Iterator[dict[str, Any]]:
     """The same rows, paged through the database by hit id (keyset: each page starts after the last
-    id seen), so a listing of millions of hits holds one page."""
+    id seen, the first after ``after``), so a listing of millions of hits holds one page."""
     statement = _statement(replace(filters, limit=None))
     left = filters.limit
-    after = 0
     while left is None or left > 0:
         size = page if left is None else min(page, left)
         rows = session.execute(statement.where(HitRecord.id > after).limit(size)).all()

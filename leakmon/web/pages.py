@@ -1,0 +1,348 @@
+"""The console's pages. Every page reads through leakmon's workflows and repositories; every action
+and every view of hits or evidence is written to the audit log with the signed-in user."""
+
+from __future__ import annotations
+
+import io
+import secrets
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.datastructures import URL
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from leakmon.errors import InputError
+from leakmon.web import accounts, i18n
+from leakmon.web.app import (
+    HERE,
+    LANG_COOKIE,
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    console_of,
+    posted,
+    render,
+    signed_in,
+)
+from leakmon.web.chart import daily_counts, hits_chart
+from leakmon.web.security import same_origin, token_matches
+from leakmon.workflows import audit
+from leakmon.workflows.affected import COLUMNS as AFFECTED_COLUMNS
+from leakmon.workflows.affected import affected_rows, select_incidents
+from leakmon.workflows.cli_support import describe_left, parse_since
+from leakmon.workflows.hitviews import STATUSES, HitFilters, evidence_trail, iter_hits
+from leakmon.workflows.incidents import get_incident, refresh_for_hit
+from leakmon.workflows.legal import time_left
+from leakmon.workflows.tables import write_rows
+from leakmon.workflows.takedown import TRANSITIONS, set_state
+from leakmon.workflows.triage import label_hit
+from storage.models.cases import LABELS, Incident
+from storage.repositories.cases import incident_posts, list_incidents
+from storage.repositories.cases_takedown import list_cases
+from storage.repositories.runs import last_error_finding, last_runs
+
+HIT_PAGE = 50
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def login_form(request: Request, message: str = "", status_code: int = 200) -> Response:
+    token = secrets.token_urlsafe(32)
+    response = render(request, "login.html", status_code=status_code, login_token=token, message=message)
+    console_of(request).set_cookie(response, LOGIN_COOKIE, token, max_age=3600)
+    return response
+
+
+async def login(request: Request) -> Response:
+    """Sign in: same origin, the login form's token (double submit), the rate limit, then the password."""
+    console = console_of(request)
+    if not same_origin(request):
+        raise HTTPException(403, "cross-site request refused")
+    form = await request.form()
+    if not token_matches(request.cookies.get(LOGIN_COOKIE, ""), form.get("csrf")):
+        raise HTTPException(403, "missing or wrong CSRF token")
+    name, password, client = str(form.get("name", "")), str(form.get("password", "")), _client(request)
+    if console.limiter.blocked(client, name):
+        return await login_form(request, "Too many failed sign-ins; try again later.", 429)
+
+    def attempt(session: Session) -> tuple[str, str] | None:
+        user = accounts.authenticate(session, name, password)
+        if user is None:
+            audit.record(session, "web_login_failed", "console", actor="anonymous", details={"client": client})
+            return None
+        audit.record(session, "web_login", "console", actor=user.name, details={"client": client})
+        return accounts.start_session(session, user, console.session_lifetime)
+
+    started = await console.work(attempt)
+    if started is None:
+        console.limiter.failed(client, name)
+        return await login_form(request, "Wrong user name or password.", 401)
+    console.limiter.succeeded(client, name)
+    response = RedirectResponse("/incidents", status_code=303)
+    console.set_cookie(response, SESSION_COOKIE, started[0], max_age=int(console.session_lifetime.total_seconds()))
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    return response
+
+
+async def logout(request: Request) -> Response:
+    signed, _ = await posted(request, "viewer")
+    token = request.cookies.get(SESSION_COOKIE, "")
+
+    def end(session: Session) -> None:
+        accounts.end_session(session, token)
+        audit.record(session, "web_logout", "console", actor=signed.name)
+
+    await console_of(request).work(end)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def choose_language(request: Request) -> Response:
+    code = request.path_params["code"]
+    back = request.query_params.get("next", "/incidents")
+    if code not in i18n.LANGUAGES or not back.startswith("/") or back.startswith("//"):
+        raise HTTPException(400, "unknown language or page")
+    response = RedirectResponse(back, status_code=303)
+    console_of(request).set_cookie(response, LANG_COOKIE, code, max_age=365 * 86400)
+    return response
+
+
+async def home(request: Request) -> Response:
+    return RedirectResponse("/incidents", status_code=303)
+
+
+def _incident_row(incident: Incident, now: datetime) -> dict[str, Any]:
+    left = time_left(incident, now)
+    return {
+        "incident": incident,
+        "left": describe_left(left),
+        "overdue": left is not None and left.total_seconds() < 0,
+        "types": [t for t in incident.id_types.split(",") if t],
+        "reasons": [r for r in incident.report_reasons.split(",") if r],
+    }
+
+
+def _overdue_first(row: dict[str, Any]) -> tuple[bool, datetime, int]:
+    deadline = row["incident"].notify_deadline or datetime.max.replace(tzinfo=UTC)
+    return (not row["overdue"], deadline, row["incident"].id)
+
+
+async def incidents(request: Request) -> Response:
+    """Open incidents, overdue first: the 72-hour clock, report reasons, incidents per identifier type."""
+    await signed_in(request, "viewer")
+
+    def load(session: Session) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        rows = sorted((_incident_row(i, now) for i in list_incidents(session)), key=_overdue_first)
+        by_type = Counter(t for row in rows for t in row["types"])
+        return {"rows": rows, "by_type": sorted(by_type.items()), "overdue": sum(r["overdue"] for r in rows)}
+
+    return render(request, "incidents.html", **await console_of(request).work(load))
+
+
+async def incident(request: Request) -> Response:
+    """One incident: its clock and reasons, posts with permalinks, takedown cases, hits over time."""
+    signed = await signed_in(request, "viewer")
+    incident_id = request.path_params["incident_id"]
+
+    def load(session: Session) -> dict[str, Any]:
+        found = get_incident(session, incident_id)
+        posts = incident_posts(session, found.id)
+        post_ids = {p.id for p in posts}
+        cases = [c for c in list_cases(session) if c.post_id in post_ids]
+        chart = None
+        if accounts.allows(signed.role, "analyst"):  # hits (even as counts per day) are the analyst's view
+            chart = hits_chart(daily_counts(iter_hits(session, HitFilters(incident=found.id))))
+        return {"row": _incident_row(found, datetime.now(UTC)), "posts": posts, "cases": cases, "chart": chart}
+
+    return render(request, "incident.html", **await console_of(request).work(load))
+
+
+async def export_affected(request: Request) -> Response:
+    """The incident's affected subjects as CSV (opaque references only), audited with the user."""
+    signed = await signed_in(request, "responder")
+    incident_id = request.path_params["incident_id"]
+
+    def export(session: Session) -> tuple[str, int]:
+        found = get_incident(session, incident_id)
+        out = io.StringIO()
+        chosen = select_incidents(session, incident_id=found.id)
+        rows = ({c: getattr(r, c) for c in AFFECTED_COLUMNS} for r in affected_rows(session, chosen))
+        count = write_rows(rows, AFFECTED_COLUMNS, "csv", None, out)
+        details = {"format": "csv", "output": "web download", "incidents": len(chosen)}
+        audit.record(session, "export_affected", f"incident {found.id}", rows=count, actor=signed.name, details=details)
+        return out.getvalue(), found.id
+
+    text, found_id = await console_of(request).work(export)
+    disposition = f'attachment; filename="affected-incident-{found_id}.csv"'
+    return Response(
+        ("\ufeff" + text).encode(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition}
+    )
+
+
+def _filters(request: Request) -> HitFilters:
+    query = request.query_params
+
+    def number(name: str, kind: type[int] | type[float]) -> Any:
+        value = query.get(name) or None
+        try:
+            return None if value is None else kind(value)
+        except ValueError:
+            raise InputError(f"{name} must be a number, not {value!r}") from None
+
+    status = query.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise InputError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
+    return HitFilters(
+        since=parse_since(query["since"]) if query.get("since") else None,
+        source=query.get("source") or None,
+        id_type=query.get("id_type") or None,
+        match_kind=query.get("match_kind") or None,
+        min_confidence=number("min_confidence", float),
+        status=status,
+        incident=number("incident", int),
+        limit=HIT_PAGE + 1,
+    )
+
+
+async def hits(request: Request) -> Response:
+    """Hits with the `leakmon hits` filters, one keyset page at a time (``after`` the last id), audited."""
+    signed = await signed_in(request, "analyst")
+    filters = _filters(request)
+    after = int(request.query_params.get("after") or 0)
+
+    def load(session: Session) -> list[dict[str, Any]]:
+        rows = list(iter_hits(session, filters, page=HIT_PAGE + 1, after=after))
+        details = {k: str(v) for k, v in vars_of(filters).items() if v is not None and k != "limit"}
+        details["after"] = str(after)
+        audit.record(session, "list_hits", "web", rows=min(len(rows), HIT_PAGE), actor=signed.name, details=details)
+        return rows
+
+    rows = await console_of(request).work(load)
+    more = rows[HIT_PAGE - 1]["hit_id"] if len(rows) > HIT_PAGE else None
+    next_url = str(URL(str(request.url)).include_query_params(after=more)) if more is not None else None
+    return render(
+        request,
+        "hits.html",
+        rows=rows[:HIT_PAGE],
+        next_url=next_url,
+        labels=LABELS,
+        statuses=STATUSES,
+        query=request.query_params,
+        back=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+    )
+
+
+def vars_of(filters: HitFilters) -> dict[str, Any]:
+    return {name: getattr(filters, name) for name in HitFilters.__dataclass_fields__}
+
+
+async def label_hits(request: Request) -> Response:
+    """Label one or many hits (the triage workflow: suppression rules made or lifted), audited per hit."""
+    signed, form = await posted(request, "analyst")
+    label, note = str(form.get("label") or ""), str(form.get("note") or "")
+    try:
+        hit_ids = [int(h) for h in form.get("hit", [])]
+    except ValueError:
+        raise InputError("hit ids must be numbers") from None
+    if not hit_ids:
+        raise InputError("choose at least one hit to label")
+    rules = console_of(request).app.settings.incidents
+
+    def apply(session: Session) -> None:
+        for hit_id in hit_ids:
+            done = label_hit(session, hit_id, label, actor=signed.name, note=note)
+            refresh_for_hit(session, hit_id, rules)
+            details: dict[str, Any] = {"label": label, "via": "web"}
+            if done.lifted:
+                details["lifted_rules"] = list(done.lifted)
+            audit.record(session, "label_hit", f"hit {hit_id}", rows=1, actor=signed.name, details=details)
+
+    await console_of(request).work(apply)
+    back = str(form.get("back") or "/hits")
+    return RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/hits", status_code=303)
+
+
+async def hit(request: Request) -> Response:
+    """A hit's evidence trail (masked value, extractor, reasons, labels): an audited view."""
+    signed = await signed_in(request, "analyst")
+    hit_id = request.path_params["hit_id"]
+
+    def load(session: Session) -> dict[str, Any]:
+        trail = evidence_trail(session, hit_id)
+        audit.record(session, "view_evidence", f"hit {hit_id}", rows=1, actor=signed.name, details={"via": "web"})
+        return {key: _shown(value) for key, value in trail.items()}
+
+    return render(request, "hit.html", trail=await console_of(request).work(load), labels=LABELS)
+
+
+def _shown(value: Any) -> str:
+    """A trail value as the CLI prints it: lists joined, mappings as key=value, None as '-'."""
+    if isinstance(value, list | tuple):
+        return ", ".join(_shown(v) for v in value) or "-"
+    if isinstance(value, dict):
+        return " ".join(f"{k}={_shown(v)}" for k, v in value.items())
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return "-" if value is None else str(value)
+
+
+async def takedown(request: Request) -> Response:
+    await signed_in(request, "responder")
+    cases = await console_of(request).work(list_cases)
+    return render(request, "takedown.html", cases=cases, transitions=TRANSITIONS)
+
+
+async def move_case(request: Request) -> Response:
+    """Move a takedown case to a state the CLI allows (illegal moves are refused), audited."""
+    signed, form = await posted(request, "responder")
+    case_id, state, note = request.path_params["case_id"], str(form.get("state") or ""), str(form.get("note") or "")
+
+    def move(session: Session) -> None:
+        set_state(session, case_id, state, actor=signed.name, note=note)
+        audit.record(session, "takedown_state", f"case {case_id}", rows=1, actor=signed.name, details={"to": state})
+
+    await console_of(request).work(move)
+    return RedirectResponse("/takedown", status_code=303)
+
+
+async def sources(request: Request) -> Response:
+    """Per source: the last run, its result, deferral and the error finding behind a failure."""
+    await signed_in(request, "viewer")
+
+    def load(session: Session) -> list[dict[str, Any]]:
+        rows = []
+        for source, run in sorted(last_runs(session).items()):
+            finding = last_error_finding(session, run.id) if run.status != "ok" else None
+            rows.append({"source": source, "run": run, "finding": finding})
+        return rows
+
+    return render(request, "sources.html", rows=await console_of(request).work(load))
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/", home),
+        Route("/login", login_form, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/lang/{code}", choose_language),
+        Route("/incidents", incidents),
+        Route("/incidents/{incident_id:int}", incident),
+        Route("/incidents/{incident_id:int}/affected.csv", export_affected),
+        Route("/hits", hits),
+        Route("/hits/label", label_hits, methods=["POST"]),
+        Route("/hits/{hit_id:int}", hit),
+        Route("/takedown", takedown),
+        Route("/takedown/{case_id:int}/state", move_case, methods=["POST"]),
+        Route("/sources", sources),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
