@@ -1,5 +1,7 @@
-"""`python -m leakmon` = the `leakmon` command."""
+"""`python -m leakmon` = the `leakmon` command (same exit codes)."""
+
+import sys
 
 from leakmon.cli import main
 
-main()
+sys.exit(main())

@@ -31,8 +31,9 @@ class App:
         database = sqlite_file(self.settings.resolved_database_url)
         if database is not None and not database.exists():
             raise ConfigError(f"no leakmon database at {database}; run `leakmon init` to create the workspace")
+        read_only = database is not None and is_read_only(database.parent)
         try:
-            return make_engine(self.settings.resolved_database_url)
+            return make_engine(self.settings.resolved_database_url, read_only=read_only)
         except (ArgumentError, ImportError) as exc:
             supported = "leakmon supports sqlite:/// and postgresql:// URLs"
             raise ConfigError(f"cannot use database_url {self.database_label}: {exc}; {supported}") from None
@@ -94,3 +95,8 @@ def sqlite_file(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
     return Path(parsed.database)
+
+
+def is_read_only(folder: Path) -> bool:
+    """True when ``folder`` is on a file system mounted read-only."""
+    return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)

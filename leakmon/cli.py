@@ -60,9 +60,11 @@ def main(argv: list[str] | None = None) -> Any:
         exit_code = getattr(exc, "exit_code", None)  # typer/click usage errors carry their own
         if exit_code is None:
             raise
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
+        usage = usage_sentence(exc)
+        if usage is not None:
+            typer.echo(f"leakmon: {usage}", err=True)
+        elif callable(show := getattr(exc, "show", None)):
+            show()  # `leakmon` alone: the help
         sys.exit(exit_code)
     finally:
         os.umask(umask)
@@ -90,6 +92,18 @@ def _database_label() -> str | None:
         return App(settings=load_settings()).database_label
     except LeakmonError:
         return None
+
+
+def usage_sentence(exc: BaseException) -> str | None:
+    """A usage error (unknown option, value out of range or not a choice) as one line with a pointer."""
+    message = getattr(exc, "format_message", None)
+    context = getattr(exc, "ctx", None)
+    if not callable(message) or type(exc).__name__ == "NoArgsIsHelpError":
+        return None
+    text = " ".join(str(message()).replace("Value error, ", "").split())
+    text = text[:1].lower() + text[1:]
+    where = f" (see `{context.command_path} --help`)" if context is not None else ""
+    return f"{text.rstrip('.')}{where}"
 
 
 def command() -> Any:

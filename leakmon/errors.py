@@ -20,7 +20,7 @@ Exit codes (README and ``leakmon --help`` list the same table):
 
 from __future__ import annotations
 
-import errno
+from storage.failures import storage_failure
 
 
 class LeakmonError(Exception):
@@ -61,23 +61,10 @@ class StorageError(LeakmonError):
     exit_code = 8
 
 
-#: The ``errno`` values that mean "the machine's storage refused", not "leakmon has a bug".
-STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
-_SQLITE_STORAGE = ("disk is full", "readonly database", "unable to open database file", "disk i/o error")
-
-
-def storage_error(exc: OSError) -> StorageError | None:
-    """One sentence for an OSError the operator must fix (full disk, read-only, permissions)."""
-    if exc.errno not in STORAGE_ERRNOS:
-        return None
-    where = f" {exc.filename}" if exc.filename else ""
-    hint = {
-        errno.ENOSPC: "free some space",
-        errno.EDQUOT: "free some space or raise the quota",
-        errno.EFBIG: "the file size limit was reached",
-        errno.EROFS: "leakmon needs a writable workspace for this command",
-    }.get(exc.errno, "check the workspace's owner and permissions")
-    return StorageError(f"cannot write{where}: {exc.strerror or errno.errorcode[exc.errno]} ({hint})")
+def storage_error(exc: BaseException) -> StorageError | None:
+    """The one-sentence error for a full disk, a read-only or forbidden workspace (None otherwise)."""
+    reason = storage_failure(exc)
+    return StorageError(reason) if reason is not None else None
 
 
 def database_error(exc: Exception, where: str | None = None) -> LeakmonError:
@@ -85,9 +72,10 @@ def database_error(exc: Exception, where: str | None = None) -> LeakmonError:
 
     ``exc`` is SQLAlchemy's OperationalError/InterfaceError; ``where`` the URL without password.
     """
+    stored = storage_error(exc)
+    if stored is not None:
+        return stored
     original = getattr(exc, "orig", None) or exc
     reason = (str(original).strip().splitlines() or [type(original).__name__])[0]
     target = f"the database {where}" if where else "the database"
-    if any(marker in reason.lower() for marker in _SQLITE_STORAGE):
-        return StorageError(f"cannot write {target}: {reason}")
     return DatabaseUnavailable(f"cannot use {target}: {reason}")

@@ -9,10 +9,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Self
 
+from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawlers.model import Finding
 from crawlers.web.items import PageItem, PostItem
+from storage.failures import storage_failure
 from storage.repositories import crawl as crawl_repo
 from storage.repositories.runs import add_findings
 
@@ -62,6 +64,8 @@ class SinkPipeline:
             # The page's state is not advanced, so the next run reads the page (and this post) again.
             if item.page_key:
                 self._failed_pages.add(item.page_key)
+            if self._storage_failed(exc):
+                return
             # Only the type: a database error's message can quote the row (post text, titles).
             reason = f"the sink failed ({type(exc).__name__}); the page is read again next run"
             spider.record(Finding(item.post.url or item.post.external_id, "ingest_error", reason))
@@ -82,15 +86,20 @@ class SinkPipeline:
 
     def _save_page(self, item: PageItem) -> None:
         source = self.spider.source
-        if item.state.url in self._failed_pages:
+        if item.state.url in self._failed_pages or self.spider.summary.error is not None:
             return
-        with self.sessions.begin() as session:
-            if item.outcome == "not_modified":
-                crawl_repo.touch_page(session, source, item.state.url)
-            elif item.outcome == "removed":
-                crawl_repo.mark_page_removed(session, source, item.state.url, item.state.status)
-            else:
-                crawl_repo.save_page(session, source, item.state)
+        try:
+            with self.sessions.begin() as session:
+                if item.outcome == "not_modified":
+                    crawl_repo.touch_page(session, source, item.state.url)
+                elif item.outcome == "removed":
+                    crawl_repo.mark_page_removed(session, source, item.state.url, item.state.status)
+                else:
+                    crawl_repo.save_page(session, source, item.state)
+        except Exception as exc:
+            if self._storage_failed(exc):
+                return
+            raise
         if item.outcome == "removed":
             for external_id in item.state.post_ids:
                 self._removed(external_id)
@@ -99,6 +108,8 @@ class SinkPipeline:
         try:
             removed = self.spider.sink.record_removed(self.spider.source, external_id)
         except Exception as exc:
+            if self._storage_failed(exc):
+                return
             self.spider.record(
                 Finding(external_id, "ingest_error", f"recording the removal failed ({type(exc).__name__})")
             )
@@ -113,8 +124,27 @@ class SinkPipeline:
             self._last_progress = now
             callback(self.spider.summary)
 
+    def _storage_failed(self, exc: BaseException) -> bool:
+        """A full disk or a read-only workspace ends the run with one sentence (``summary.error``).
+
+        Every later write would fail the same way, so the crawl stops instead of recording an
+        error per page; the pages not stored are read again by the next run.
+        """
+        reason = storage_failure(exc)
+        if reason is None:
+            return False
+        summary = self.spider.summary
+        if summary.error is None:
+            summary.error = reason
+            summary.errors += 1
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="storage_failure"))
+        return True
+
     def close_spider(self) -> None:
         spider = self.spider
+        if spider.summary.error is not None:  # the storage refused writes: these would fail too
+            self._progress(force=True)
+            return
         # Posts that left a page and showed up nowhere else in this run are gone from the venue.
         for external_id in sorted(spider.missing_posts - spider.present_posts):
             self._removed(external_id)

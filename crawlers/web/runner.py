@@ -110,7 +110,7 @@ def crawl_here(job: CrawlJob, sink: PostSink, *, progress: ProgressCallback | No
         crawler.stats.get_value("finish_reason") if crawler.stats else ""
     )
     nothing = summary.pages + summary.not_modified + summary.unchanged_pages + summary.skipped_seen == 0
-    summary.status = "failed" if nothing and summary.errors else "ok"
+    summary.status = "failed" if summary.error or (nothing and summary.errors) else "ok"
     return summary
 
 

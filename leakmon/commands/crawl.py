@@ -16,6 +16,7 @@ from crawlers.web.config import SourceConfig, SourceConfigError, parse_sources
 from crawlers.web.runner import CrawlJob, SinkFactory, run_in_child
 from crawlers.web.summary import CrawlSummary
 from leakmon.app import App
+from leakmon.choices import RunFormat, RunFormatOption
 from leakmon.errors import ConfigError, NotFoundError
 from leakmon.output import err_console, write_records
 from leakmon.settings import Settings, load_settings
@@ -116,12 +117,8 @@ sources_app = typer.Typer(help="Web sources declared in the configuration.", no_
 
 
 @sources_app.command("list")
-def list_sources(
-    fmt: Annotated[str, typer.Option("--format", help="table or jsonl.")] = "table",
-) -> None:
+def list_sources(fmt: RunFormatOption = RunFormat.TABLE) -> None:
     """List the configured web sources (sources.NAME tables) with their kind and schedule."""
-    if fmt not in ("table", "jsonl"):
-        raise typer.BadParameter("use table or jsonl", param_hint="--format")
     records: list[dict[str, object]] = []
     for name, config in source_configs(load_settings()).items():
         records.append(
@@ -141,7 +138,7 @@ def list_sources(
 
 def crawl(
     sources: Annotated[list[str], typer.Argument(help="Source names (the NAME of each sources.NAME table).")],
-    fmt: Annotated[str, typer.Option("--format", help="table or jsonl.")] = "table",
+    fmt: RunFormatOption = RunFormat.TABLE,
     timeout: Annotated[
         float | None, typer.Option("--timeout", help="Stop a source's crawl after this many seconds.")
     ] = None,
@@ -155,8 +152,6 @@ def crawl(
     Findings (errors, caps, removed pages) go to stderr and to the database. Exit code 1 when a
     crawl failed.
     """
-    if fmt not in ("table", "jsonl"):
-        raise typer.BadParameter("use table or jsonl", param_hint="--format")
     settings = load_settings()
     configs = source_configs(settings)
     for name in sources:

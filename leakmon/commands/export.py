@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from leakmon.choices import ExportFormat, ShareFormat
 from leakmon.errors import InputError
 from leakmon.output import LogFormatOption, ProgressFormat, err_console
 from leakmon.workflows import audit
@@ -25,7 +26,7 @@ def affected(
     incident: Annotated[int | None, typer.Argument(help="Incident id (or use --all / --since).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every incident.")] = False,
     since: Annotated[str | None, typer.Option("--since", help="Incidents seen since: 7d or an ISO date.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv, xlsx or jsonl.")] = "csv",
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="csv, xlsx or jsonl.")] = ExportFormat.CSV,
     output: Annotated[Path | None, typer.Option("--output", help="Write here (required for xlsx).")] = None,
     actor: ActorOption = None,
     log_format: LogFormatOption = ProgressFormat.TEXT,
@@ -63,7 +64,7 @@ def affected(
 @export_app.command("incident")
 def incident_(
     incident: Annotated[int, typer.Argument(help="Incident id.")],
-    fmt: Annotated[str, typer.Option("--format", help="misp or stix.")] = "stix",
+    fmt: Annotated[ShareFormat, typer.Option("--format", help="stix or misp.")] = ShareFormat.STIX,
     output: Annotated[Path | None, typer.Option("--output", help="Write here instead of stdout.")] = None,
     actor: ActorOption = None,
 ) -> None:

@@ -9,12 +9,14 @@ from typing import Annotated, Any
 
 import typer
 
+from leakmon.choices import MAX_ID, Format, FormatOption, MatchKind, TextFormat
+from leakmon.filters import check_id_type, check_source
 from leakmon.output import console, write_records
 from leakmon.workflows import audit
 from leakmon.workflows.cli_support import open_app, parse_since
 from leakmon.workflows.evidence import hit_post_text
 from leakmon.workflows.hitviews import COLUMNS, HitFilters, evidence_trail, iter_hits
-from leakmon.workflows.incidents import refresh_for_hit
+from leakmon.workflows.incidents import get_incident, refresh_for_hit
 from leakmon.workflows.triage import RULE_COLUMNS, label_hit, remove_rule, rule_rows
 
 hits_app = typer.Typer(help="Hits: list with filters, show the evidence trail, label in triage.")
@@ -28,15 +30,19 @@ def hits(
     since: Annotated[str | None, typer.Option("--since", help="First seen since: 7d, 24h or an ISO date.")] = None,
     source: Annotated[str | None, typer.Option("--source", help="Only this source (channel, forum).")] = None,
     id_type: Annotated[str | None, typer.Option("--id-type", help="Only this identifier type.")] = None,
-    match_kind: Annotated[str | None, typer.Option("--match-kind", help="exact, composite or partial.")] = None,
-    min_confidence: Annotated[float | None, typer.Option("--min-confidence", help="Hit confidence at least.")] = None,
+    match_kind: Annotated[MatchKind | None, typer.Option("--match-kind", help="How the hit matched.")] = None,
+    min_confidence: Annotated[
+        float | None, typer.Option("--min-confidence", min=0, max=1, help="Hit confidence at least.")
+    ] = None,
     status: Annotated[
         str | None,
         typer.Option("--status", "--label", help="confirmed, false_positive, seller_contact, test_data, unlabelled."),
     ] = None,
-    incident: Annotated[int | None, typer.Option("--incident", help="Only hits of this incident.")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many hits.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or jsonl.")] = "table",
+    incident: Annotated[
+        int | None, typer.Option("--incident", min=1, max=MAX_ID, help="Only hits of this incident.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, max=MAX_ID, help="At most this many hits.")] = None,
+    fmt: FormatOption = Format.TABLE,
     output: Annotated[Path | None, typer.Option("--output", help="Write here instead of stdout.")] = None,
     actor: ActorOption = None,
 ) -> None:
@@ -55,6 +61,10 @@ def hits(
     )
     app = open_app()
     with app.sessions.begin() as session:
+        check_source(app, session, source)
+        check_id_type(app, session, id_type)
+        if incident is not None:
+            get_incident(session, incident)  # a missing incident is "not found", not 0 rows
         count = write_records(
             iter_hits(session, filters),
             fmt=fmt,
@@ -71,7 +81,7 @@ def hits(
 @hits_app.command("show")
 def show(
     hit_id: Annotated[int, typer.Argument(help="Hit id.")],
-    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    fmt: Annotated[TextFormat, typer.Option("--format", help="text or json.")] = TextFormat.TEXT,
     with_text: Annotated[
         bool, typer.Option("--text", help="Also decrypt and print the post's stored (sealed) text (audited).")
     ] = False,
@@ -135,7 +145,7 @@ hits_app.add_typer(rules_app, name="rules")
 @rules_app.callback(invoke_without_command=True)
 def rules(
     ctx: typer.Context,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or jsonl.")] = "table",
+    fmt: FormatOption = Format.TABLE,
     output: Annotated[Path | None, typer.Option("--output", help="Write here instead of stdout.")] = None,
 ) -> None:
     """List suppression rules: type, source, masked value, who made it, when and why."""

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from leakmon.choices import Format, FormatOption
 from leakmon.output import console, err_console, write_records
 from leakmon.workflows import audit
 from leakmon.workflows.alerts import alert_settings, deliver_pending, describe
@@ -58,7 +59,7 @@ def _row(incident: Incident) -> dict[str, object]:
 def incidents(
     ctx: typer.Context,
     all_: Annotated[bool, typer.Option("--all", help="Include closed incidents.")] = False,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or jsonl.")] = "table",
+    fmt: FormatOption = Format.TABLE,
     output: Annotated[Path | None, typer.Option("--output", help="Write here instead of stdout.")] = None,
 ) -> None:
     """List incidents with time left to notify; overdue ones stand out."""

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from leakmon.app import App
+from leakmon.choices import Format, FormatOption
 from leakmon.output import console, err_console, write_records
 from leakmon.workflows import rotation
 from leakmon.workflows.rotation import parse_source
@@ -19,7 +20,7 @@ keys_app = typer.Typer(help="Key ids in use and key rotation (keys never enter t
 
 
 @keys_app.command("list")
-def list_(fmt: Annotated[str, typer.Option("--format", help="table, jsonl or csv.")] = "table") -> None:
+def list_(fmt: FormatOption = Format.TABLE) -> None:
     """List the key ids in the key file and which one is active (never the keys)."""
     app = App()
     ring = app.keyring

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from leakmon.app import App
+from leakmon.choices import Format, FormatOption
 from leakmon.output import LogFormatOption, ProgressFormat, console, err_console, write_records
 from leakmon.progress import byte_progress
 from leakmon.protect import ImportReport, hash_rows, open_planned, read_hashed, write_hashed
@@ -113,7 +114,7 @@ def hash_(
 
 @protect_app.command("stats")
 def stats(
-    fmt: Annotated[str, typer.Option("--format", help="table, jsonl or csv.")] = "table",
+    fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Show how many digests the protected set holds, by key, type and form."""
     app = App()

@@ -8,19 +8,22 @@ from typing import Annotated
 import typer
 
 from leakmon.app import App
+from leakmon.choices import Format, FormatOption
 from leakmon.output import LogFormatOption, ProgressFormat, err_console
 from leakmon.settings import MAX_JOBS
 
 
 def scan(
     paths: Annotated[list[Path], typer.Argument(help="Files and directories to scan.")],
-    fmt: Annotated[str, typer.Option("--format", help="table, jsonl or csv.")] = "table",
+    fmt: FormatOption = Format.TABLE,
     output: Annotated[str | None, typer.Option("--output", help="Write hits here instead of stdout.")] = None,
     password: Annotated[
         list[str] | None, typer.Option("--password", help="Archive password to try (repeatable).")
     ] = None,
     store: Annotated[bool, typer.Option("--store/--no-store", help="Store hits in the database.")] = True,
-    min_confidence: Annotated[float, typer.Option("--min-confidence", help="Report hits at or above this.")] = 0.0,
+    min_confidence: Annotated[
+        float, typer.Option("--min-confidence", min=0, max=1, help="Report hits at or above this.")
+    ] = 0.0,
     fail_on_hit: Annotated[bool, typer.Option("--fail-on-hit", help="Exit 1 when any hit is found.")] = False,
     log_format: LogFormatOption = ProgressFormat.TEXT,
     jobs: Annotated[

@@ -12,14 +12,16 @@ from typing import Annotated, Any
 import typer
 
 from leakmon.app import App
+from leakmon.choices import RunFormat, RunFormatOption
 from leakmon.logs import LogFormat, configure_logging
-from leakmon.output import console, err_console, write_records
+from leakmon.output import ProgressFormat, console, err_console, write_records
 
 LogFormatOption = Annotated[
-    str, typer.Option("--log-format", help="Logs on stderr as json (one object a line) or text.")
+    ProgressFormat, typer.Option("--log-format", help="Logs on stderr as json (one object a line) or text.")
 ]
 MetricsPort = Annotated[
-    int | None, typer.Option("--metrics-port", help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics.")
+    int | None,
+    typer.Option("--metrics-port", min=1, max=65535, help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics."),
 ]
 CrawlTimeout = Annotated[
     float, typer.Option("--crawl-timeout", help="Seconds a crawl may run before it is stopped.", min=1)
@@ -30,8 +32,6 @@ RESULT_COLUMNS = ["job", "outcome", "status", "posts", "hits", "errors"]
 
 
 def _setup(log_format: str, metrics_port: int | None) -> LogFormat:
-    if log_format not in ("json", "text"):
-        raise typer.BadParameter("use json or text", param_hint="--log-format")
     fmt: LogFormat = "json" if log_format == "json" else "text"
     configure_logging(fmt)
     if metrics_port is not None:
@@ -65,7 +65,9 @@ async def _main(app: App, options: Any, *, once: bool, every: bool) -> list[Any]
             async with _progress(context, service):
                 await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
             stopper.cancel()
-            if not runner.done():
+            if runner.done():
+                runner.result()  # what made the run itself fail (a full disk): raised, never "nothing due"
+            else:
                 await service.drain(context.options.stop_grace)
                 runner.cancel()
                 return list(service.results)
@@ -125,9 +127,9 @@ def _require_set_key(app: App) -> None:
 def run(
     once: Annotated[bool, typer.Option("--once", help="Run every due source once, then exit (for cron/CI).")] = False,
     every: Annotated[bool, typer.Option("--all", help="With --once: run every source, due or not.")] = False,
-    fmt: Annotated[str, typer.Option("--format", help="Result of --once: table or jsonl.")] = "table",
+    fmt: Annotated[RunFormat, typer.Option("--format", help="Result of --once: table or jsonl.")] = RunFormat.TABLE,
     output: Annotated[str | None, typer.Option("--output", help="Write the --once result here.")] = None,
-    log_format: LogFormatOption = "text",
+    log_format: LogFormatOption = ProgressFormat.TEXT,
     metrics_port: MetricsPort = None,
     crawl_timeout: CrawlTimeout = 3600.0,
     parallel: Parallel = 2,
@@ -149,12 +151,15 @@ def run(
     if not records:
         err_console.print("nothing due: every source ran recently or is deferred (see `leakmon status`)")
     write_records(records, fmt=fmt, columns=RESULT_COLUMNS, output=output, title="runs")
-    if any(r.outcome == "error" or r.detail.get("status") == "failed" for r in results):
+    failed = [r for r in results if r.outcome == "error" or r.detail.get("status") == "failed"]
+    for result in failed:
+        err_console.print(f"{result.job}: failed: {result.detail.get('error') or 'see `leakmon status`'}", markup=False)
+    if failed:
         raise typer.Exit(1)
 
 
 def schedule(
-    log_format: LogFormatOption = "text",
+    log_format: LogFormatOption = ProgressFormat.TEXT,
     metrics_port: MetricsPort = None,
     crawl_timeout: CrawlTimeout = 3600.0,
     parallel: Parallel = 2,
@@ -173,7 +178,7 @@ def schedule(
 
 
 def status(
-    fmt: Annotated[str, typer.Option("--format", help="table or jsonl.")] = "table",
+    fmt: RunFormatOption = RunFormat.TABLE,
     output: Annotated[str | None, typer.Option("--output", help="Write here instead of stdout.")] = None,
 ) -> None:
     """A summary (failed runs, undelivered alerts, overdue incidents), then per source: last run, result,
@@ -183,8 +188,6 @@ def status(
     """
     from leakmon.scheduler import STATUS_COLUMNS, status_rows, status_summary
 
-    if fmt not in ("table", "jsonl"):
-        raise typer.BadParameter("use table or jsonl", param_hint="--format")
     app = App()
     try:
         rows = status_rows(app)

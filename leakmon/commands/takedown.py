@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from leakmon.choices import Format, FormatOption
 from leakmon.output import console, write_records
 from leakmon.workflows import audit, drafts
 from leakmon.workflows import takedown as cases
@@ -37,7 +38,7 @@ def open_(
 @takedown_app.command("list")
 def list_(
     state: Annotated[str | None, typer.Option("--state", help="Only cases in this state.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or jsonl.")] = "table",
+    fmt: FormatOption = Format.TABLE,
     output: Annotated[Path | None, typer.Option("--output", help="Write here instead of stdout.")] = None,
 ) -> None:
     """List takedown cases."""

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from crawlers.telegram.config import TelegramConfig
 from crawlers.telegram.errors import AccountError, TelegramConfigError, TelegramUnavailable, UnknownChat
 from leakmon.app import App
+from leakmon.choices import Format, FormatOption
 from leakmon.errors import ConfigError, InputError, LeakmonError, NotFoundError
 from leakmon.output import err_console, write_records
 from leakmon.settings import invalid_section
@@ -148,7 +149,7 @@ def read(
         list[str] | None, typer.Argument(help="Chat names configured under telegram.chats; default all.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Read even chats deferred by a flood wait.")] = False,
-    fmt: Annotated[str, typer.Option("--format", help="table, jsonl or csv.")] = "table",
+    fmt: FormatOption = Format.TABLE,
     output: Annotated[str | None, typer.Option("--output", help="Write the summary here.")] = None,
 ) -> None:
     """Read configured chats now: new messages since each chat's checkpoint, plus a re-read tail.
@@ -173,7 +174,7 @@ def import_export(
     tz: Annotated[
         str, typer.Option("--timezone", help="Zone of the export's local dates (old exports lack unix times).")
     ] = "UTC",
-    fmt: Annotated[str, typer.Option("--format", help="table, jsonl or csv.")] = "table",
+    fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Import a Telegram Desktop "Export chat history" (JSON) through the ingest sink.
 

@@ -122,6 +122,7 @@ async def _run_job_in(context: JobContext, spec: JobSpec, body: Body) -> dict[st
                 "posts": outcome.posts,
                 "hits": outcome.hits,
                 "errors": outcome.errors,
+                "error": outcome.error,
             }
 
 

@@ -18,6 +18,7 @@ import socket
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import unquote
 
 from sqlalchemy import Engine, text
 
@@ -79,7 +80,8 @@ class SchedulerLock:
         if not database or database == ":memory:":
             raise LeakmonError("the scheduler needs a file-backed SQLite database (not :memory:)")
         # Beside the real file: a symlink or another relative path to it must find the same lock.
-        return Path(f"{Path(database).resolve()}.scheduler.lock")
+        path = Path(unquote(database.removeprefix("file:")))  # a read-only engine uses a file: URI
+        return Path(f"{path.resolve()}.scheduler.lock")
 
     def _acquire_file(self) -> None:
         path = self.lock_path()

@@ -35,6 +35,7 @@ from leakmon.scheduler.specs import JobSpec, job_specs
 from leakmon.scheduler.store import SyncReport, build_scheduler, stored_jobs, sync_jobs
 from leakmon.scheduler.telegram import close_port
 from storage.db import transaction
+from storage.failures import storage_failure
 from storage.repositories.runs import last_runs
 
 log = get_logger(__name__)
@@ -65,7 +66,8 @@ def _event_result(event: JobEvent) -> JobResult:
         return JobResult(event.job_id, "executed", dict(retval) if isinstance(retval, dict) else {})
     if event.code == EVENT_JOB_ERROR:
         exc = getattr(event, "exception", None)
-        return JobResult(event.job_id, "error", {"error": type(exc).__name__ if exc else "error"})
+        reason = (storage_failure(exc) or type(exc).__name__) if exc else "error"
+        return JobResult(event.job_id, "error", {"error": reason})
     if event.code == EVENT_JOB_MISSED:
         return JobResult(event.job_id, "missed")
     return JobResult(event.job_id, "skipped", {"reason": "previous run still going (max_instances=1)"})

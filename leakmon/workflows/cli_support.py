@@ -17,7 +17,10 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     text = text.strip()
     match = _RELATIVE.match(text)
     if match:
-        return (now or datetime.now(UTC)) - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        try:
+            return (now or datetime.now(UTC)) - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        except OverflowError:
+            raise InputError(f"--since {text!r} reaches back before year 1") from None
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
