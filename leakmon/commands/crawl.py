@@ -7,6 +7,7 @@ layer over it.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,6 +19,7 @@ from crawlers.web.summary import CrawlSummary
 from leakmon.app import App
 from leakmon.choices import RunFormat, RunFormatOption
 from leakmon.errors import ConfigError, NotFoundError
+from leakmon.logs import redact_text
 from leakmon.output import err_console, write_records
 from leakmon.settings import Settings, load_settings
 
@@ -51,9 +53,16 @@ def source_configs(settings: Settings) -> dict[str, SourceConfig]:
 
 
 def _app_sink(settings: Settings, job: CrawlJob) -> PostSink:
-    """The real ingest sink, built in the crawl child (module-level so it pickles)."""
+    """The real ingest sink, built in the crawl child (module-level so it pickles).
+
+    The child's logs (Scrapy's warnings and findings name crawled URLs) go through leakmon's
+    redacting handler, as the scheduler's crawl children do; Scrapy's own handler is off
+    (``LOG_ENABLED = False`` in :func:`run_crawl`).
+    """
+    from leakmon.logs import configure_logging
     from leakmon.runtime import build_sink
 
+    configure_logging("text", level=logging.WARNING)
     return build_sink(App(settings=settings), run_id=job.run_id)
 
 
@@ -103,7 +112,8 @@ def run_crawl(
         database_url=settings.resolved_database_url,
         redis_url=settings.redis_url,
         frontier=frontier,
-        extra_settings=dict(scrapy_settings or {}),
+        # The app's sink routes the child's logs through the redacting handler instead of Scrapy's.
+        extra_settings={**({"LOG_ENABLED": False} if sink_factory is None else {}), **(scrapy_settings or {})},
         spool_dir=str(settings.home / "spool"),
     )
     factory = sink_factory or functools.partial(_app_sink, settings)
@@ -170,7 +180,7 @@ def crawl(
         for kind, count in sorted(summary.findings.items()):
             err_console.print(f"finding: {summary.source}: {kind} x{count}")
         if summary.error:
-            err_console.print(f"{summary.source}: failed: {summary.error}")
+            err_console.print(f"{summary.source}: failed: {redact_text(summary.error)}", markup=False)
     if any(s.status != "ok" for s in summaries):
         raise typer.Exit(1)
 

@@ -6,12 +6,14 @@ the protected-set file(s) and swaps the set atomically (see :mod:`leakmon.workfl
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
 
 from leakmon.app import App
 from leakmon.choices import Format, FormatOption
+from leakmon.keyring import Keyring
 from leakmon.output import console, err_console, write_records
 from leakmon.workflows import rotation
 from leakmon.workflows.rotation import parse_source
@@ -21,15 +23,26 @@ keys_app = typer.Typer(help="Key ids in use and key rotation (keys never enter t
 
 @keys_app.command("list")
 def list_(fmt: FormatOption = Format.TABLE) -> None:
-    """List the key ids in the key file and which one is active (never the keys)."""
-    app = App()
-    ring = app.keyring
-    rows = [
-        {"purpose": purpose, "key_id": key_id, "active": key_id == ring.active.get(purpose)}
-        for purpose, keys in ring.keys.items()
-        for key_id in keys
-    ]
-    write_records(rows, fmt=fmt, columns=["purpose", "key_id", "active"], title=str(ring.path))
+    """List the key ids in use and where each comes from (never the keys).
+
+    With LEAKMON_HMAC_KEY set, its key is the active HMAC key, whatever the key file says.
+    """
+    ring = App().keyring
+    write_records(key_rows(ring), fmt=fmt, columns=["purpose", "key_id", "active", "from"], title=str(ring.path))
+
+
+def key_rows(ring: Keyring) -> list[dict[str, object]]:
+    """One row per key: the key file's keys, and the HMAC key LEAKMON_HMAC_KEY puts in use."""
+    from_env = ring.active_key("hmac")[0] if os.environ.get("LEAKMON_HMAC_KEY") else None
+    rows: list[dict[str, object]] = []
+    for purpose, keys in ring.keys.items():
+        active = from_env if purpose == "hmac" and from_env else ring.active.get(purpose)
+        for key_id in keys:
+            origin = "key file + LEAKMON_HMAC_KEY" if purpose == "hmac" and key_id == from_env else "key file"
+            rows.append({"purpose": purpose, "key_id": key_id, "active": key_id == active, "from": origin})
+    if from_env and from_env not in ring.keys.get("hmac", {}):
+        rows.insert(0, {"purpose": "hmac", "key_id": from_env, "active": True, "from": "LEAKMON_HMAC_KEY"})
+    return rows
 
 
 @keys_app.command("rotate")
