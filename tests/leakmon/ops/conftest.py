@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,3 +24,16 @@ def bare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "people.csv").write_text(PEOPLE, encoding="utf-8")
     (tmp_path / "leak.csv").write_text(LEAK, encoding="utf-8")
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """`run --once` in-process installs leakmon's log handler on the root logger: undo it for later tests."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    quiet = {name: logging.getLogger(name).level for name in ("scrapy", "twisted", "telethon", "filelock")}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, previous in quiet.items():
+        logging.getLogger(name).setLevel(previous)
