@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from leakmon.choices import Format, FormatOption
 from leakmon.output import write_records
 from leakmon.workflows.cli_support import open_app, parse_since
 from storage.repositories.runs import list_findings
@@ -24,7 +25,7 @@ def findings(
     run: Annotated[int | None, typer.Option("--run", help="Only findings of this run id.")] = None,
     since: Annotated[str | None, typer.Option("--since", help="Recorded since: 7d, 24h or an ISO date.")] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many (newest first).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or jsonl.")] = "table",
+    fmt: FormatOption = Format.TABLE,
     output: Annotated[Path | None, typer.Option("--output", help="Write here instead of stdout.")] = None,
 ) -> None:
     """List findings (skips, caps, errors) recorded by runs, newest first."""

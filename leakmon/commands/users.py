@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from leakmon.choices import Format, FormatOption
 from leakmon.errors import InputError
 from leakmon.output import console, write_records
 from leakmon.web import accounts
@@ -48,7 +49,7 @@ def add(
 
 
 @users_app.command("list")
-def list_(fmt: Annotated[str, typer.Option("--format", help="table, csv or jsonl.")] = "table") -> None:
+def list_(fmt: FormatOption = Format.TABLE) -> None:
     """List accounts: name, role, disabled, last sign-in (never password hashes)."""
     app = open_app()
     with app.sessions() as session:

@@ -46,6 +46,8 @@ BAD_FORMAT = [
     ("export", "affected", "--all", "--format", "xml"),
     ("export", "incident", "1", "--format", "xml"),
     ("telegram", "read", "--format", "xml"),
+    ("findings", "--format", "xml"),
+    ("users", "list", "--format", "xml"),
 ]
 
 
