@@ -565,8 +565,13 @@ def trigger_segments(block: bytes, grouped: bool = False) -> list[tuple[int, int
     ``grouped``: also lines with digit groups (a custom digit type accepts grouping separators).
     """
     segments: dict[int, int] = {}
+    line_end = -1  # end of the line the last segment starts on
     for m in (_TRIGGER_GROUPED if grouped else _TRIGGER).finditer(block):
+        if m.end() <= line_end:
+            continue  # same line, same segment: a dense line is searched once, not once per trigger
         start = block.rfind(b"\n", 0, m.start()) + 1
+        line_end = block.find(b"\n", m.start())
+        line_end = len(block) if line_end < 0 else line_end
         end = block.find(b"\n", m.end() - 1 if not m.group(0).endswith(b"\n") else m.end())
         end = len(block) if end < 0 else end
         segments[start] = max(segments.get(start, 0), end)

@@ -46,3 +46,27 @@ def test_text_at_gives_the_same_line_and_column_as_decoding_each_prefix() -> Non
         expected_text = block[line_start : line_end if line_end >= 0 else len(block)].decode("utf-8", "replace")
         expected_column = len(block[line_start:pos].decode("utf-8", "replace"))
         assert lines.text_at(pos) == (expected_text.rstrip("\r"), expected_column), pos
+
+
+def _segments_line_by_line(block: bytes, grouped: bool) -> list[tuple[int, int]]:
+    """trigger_segments as first written: a line search per trigger (quadratic on a dense line)."""
+    from matchers import deobfuscate
+
+    segments: dict[int, int] = {}
+    for m in (deobfuscate._TRIGGER_GROUPED if grouped else deobfuscate._TRIGGER).finditer(block):
+        start = block.rfind(b"\n", 0, m.start()) + 1
+        end = block.find(b"\n", m.end() - 1 if not m.group(0).endswith(b"\n") else m.end())
+        segments[start] = max(segments.get(start, 0), len(block) if end < 0 else end)
+    return sorted(segments.items())
+
+
+def test_trigger_segments_search_each_line_once_with_the_same_segments() -> None:
+    from matchers.deobfuscate import trigger_segments
+
+    rng = random.Random(7)
+    pieces = ["010-", "1234", "\n", "공일공", "０１", " at ", "naver dot com", "kim@", "a", " ", "<br>", "-\n"]
+    pieces += ["１２３", "ｏ", "\u200b", "\r\n", "123,456", "@\n", "<td>"]
+    for _ in range(3000):
+        block = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 60))).encode()
+        for grouped in (False, True):
+            assert trigger_segments(block, grouped) == _segments_line_by_line(block, grouped), block
