@@ -10,17 +10,9 @@ from __future__ import annotations
 
 import os
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from leakmon.app import App
 from leakmon.errors import KeyError_
-from storage.models.core import ProtectedIdentifier
-
-
-def set_key_ids(session: Session) -> set[str]:
-    """The key ids the protected set's digests were made with."""
-    return set(session.scalars(select(ProtectedIdentifier.key_id).distinct()))
+from storage.repositories.protected import set_key_ids
 
 
 def check_set_key(set_keys: set[str], active_id: str, *, env_key: bool, key_file: str) -> None:

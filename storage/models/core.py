@@ -54,6 +54,21 @@ class ProtectedIdentifier(Base):
     subject_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("subjects.id", ondelete="CASCADE"))
 
 
+class ProtectedSet(Base):
+    """One row per key id the protected set holds digests under: read at start-up instead of the set.
+
+    Written only by the bulk loader, in the load's transaction. ``version`` is a fresh random token
+    on every write (the index cache's fingerprint); ``top_id`` is the set's highest row id at that
+    write, so a row added any other way shows the summary is stale (then readers scan the set).
+    """
+
+    __tablename__ = "protected_sets"
+
+    key_id: Mapped[str32] = mapped_column(primary_key=True)
+    version: Mapped[str32]
+    top_id: Mapped[int] = mapped_column(BigInteger)
+
+
 class KeyRecord(Base):
     """A key id in use (never the key): which key sealed which digests or evidence."""
 

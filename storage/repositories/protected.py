@@ -3,22 +3,24 @@
 Only (type, form, digest, subject, key id) rows exist here; the plaintext never reaches this module.
 Bulk loads stage rows in a temporary table (SQLite ``executemany``, PostgreSQL ``COPY``), then move
 them with one set-based statement sorted by digest, all in the caller's transaction, so
-``--replace`` swaps the whole set atomically.
+``--replace`` swaps the whole set atomically. The same transaction rewrites ``protected_sets`` (key
+ids, a version token, the top row id), so start-up reads a few rows instead of scanning the set.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import CursorResult, Table, bindparam, func, select, text
+from sqlalchemy import CursorResult, Table, bindparam, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
-from storage.models.core import ProtectedIdentifier, Subject
+from storage.models.core import ProtectedIdentifier, ProtectedSet, Subject
 
 #: SQLite page cache for a bulk load, in KiB (the default is 2 MB).
 SQLITE_LOAD_CACHE_KIB = 512 * 1024
@@ -48,6 +50,7 @@ class ProtectedLoader:
         self._session = session
         self._dialect = session.get_bind().dialect.name
         self._staged = 0
+        self._keys: set[str] = set()
         if self._dialect == "sqlite":
             # A bulk load touches many more pages than SQLite's default 2 MB cache holds.
             self._session.execute(text(f"PRAGMA cache_size = -{SQLITE_LOAD_CACHE_KIB}"))
@@ -79,11 +82,13 @@ class ProtectedLoader:
             cursor.executemany("INSERT INTO protected_stage VALUES (?, ?, ?, ?, ?)", rows)
             cursor.close()
         self._staged += len(rows)
+        self._keys.update({row[1] for row in rows})
 
     def finish(self, *, replace: bool) -> LoadResult:
         """Move the staged rows into the set (idempotent); ``replace`` first empties the set."""
         session = self._session
         now = datetime.now(UTC)
+        keys = set(self._keys) if replace else self._keys | set_key_ids(session)
         subjects_before = session.scalar(select(func.count()).select_from(Subject)) or 0
         session.execute(
             text(
@@ -104,6 +109,7 @@ class ProtectedLoader:
         else:
             inserted = self._merge()
         session.execute(text("DROP TABLE protected_stage"))
+        _write_summary(session, keys)
         return LoadResult(staged=self._staged, inserted=inserted, subjects_added=subjects_added, removed=removed)
 
     def _merge(self) -> int:
@@ -200,8 +206,42 @@ def set_types(session: Session, key_id: str) -> frozenset[str]:
     return frozenset(session.scalars(query))
 
 
+def _write_summary(session: Session, keys: set[str]) -> None:
+    """Rewrite ``protected_sets`` after a load: ``keys`` under a fresh version and the new top row id."""
+    top = session.scalar(select(func.max(ProtectedIdentifier.id)))
+    session.execute(delete(ProtectedSet))
+    if top is None:  # an empty set holds no key
+        return
+    version = secrets.token_hex(16)
+    session.execute(insert(ProtectedSet), [{"key_id": key, "version": version, "top_id": top} for key in sorted(keys)])
+
+
+def _summary(session: Session) -> dict[str, str] | None:
+    """key id -> ``version:top`` from ``protected_sets``, or None when it does not describe the set.
+
+    Two indexed reads (the summary's few rows and the set's highest id), never a scan: a row that
+    reached the set other than through the loader leaves a higher id than the summary recorded.
+    """
+    rows = session.execute(select(ProtectedSet.key_id, ProtectedSet.version, ProtectedSet.top_id)).all()
+    top = session.scalar(select(func.max(ProtectedIdentifier.id)))
+    if {row.top_id for row in rows} != ({top} if top is not None else set()):
+        return None
+    return {row.key_id: f"{row.version}:{row.top_id}" for row in rows}
+
+
+def set_key_ids(session: Session) -> set[str]:
+    """The key ids the set's digests were made with (from the summary; a scan when it is stale)."""
+    summary = _summary(session)
+    if summary is not None:
+        return set(summary)
+    return set(session.scalars(select(ProtectedIdentifier.key_id).distinct()))
+
+
 def set_fingerprint(session: Session, key_id: str) -> str:
-    """Changes whenever the set under ``key_id`` changes (rows only ever get new, higher ids)."""
+    """Changes whenever the set under ``key_id`` changes (every load writes a new version token)."""
+    summary = _summary(session)
+    if summary is not None:
+        return f"{key_id}:{summary.get(key_id, 'empty')}"
     count, top = session.execute(
         select(func.count(), func.max(ProtectedIdentifier.id)).where(ProtectedIdentifier.key_id == key_id)
     ).one()
