@@ -21,7 +21,7 @@ from crawlers.model import TextBlock
 from crawlers.redact import Redactor
 from leakmon.app import App
 from leakmon.errors import ConfigError
-from leakmon.index_cache import load_index_arrays
+from leakmon.index_cache import load_index_tiers
 from leakmon.keycheck import require_set_key
 from leakmon.settings import invalid_section
 from leakmon.workflows import incidents
@@ -92,11 +92,11 @@ def build_match_context(app: App) -> MatchContext:
     registry = build_registry(app)
     cache_dir = app.settings.home if app.settings.home.is_dir() else None
     with app.sessions() as session:
-        prefixes, subject_ids, types = load_index_arrays(session, hasher.key_id, cache_dir)
-    if len(prefixes) == 0:
-        log.warning("the protected set under key %s is empty: nothing can match", hasher.key_id)
+        tiers, types = load_index_tiers(session, hasher.key_id, cache_dir)
     domains = frozenset(registry.get(t).domain for t in types if t in registry)
-    index = ProtectedIndex(prefixes, subject_ids, presorted=True, domains=domains)  # already sorted
+    index = ProtectedIndex.from_tiers(tiers, domains=domains)  # built once, then cached
+    if len(index) == 0:
+        log.warning("the protected set under key %s is empty: nothing can match", hasher.key_id)
 
     def confirm(digests: Sequence[bytes]) -> Mapping[bytes, Sequence[int]]:
         with app.sessions() as session:

@@ -13,13 +13,24 @@ the full digest in storage and bring false positives to zero.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import numpy.typing as npt
 
 U64 = npt.NDArray[np.uint64]
 U32 = npt.NDArray[np.uint32]
+
+#: The arrays a built index consists of (what a cache stores, so a run does not build it again).
+TIERS = (
+    "flat_keys",
+    "flat_subjects",
+    "flat_radix",
+    "group_keys",
+    "group_offsets",
+    "group_subjects",
+    "group_radix",
+)
 
 
 #: Arrays smaller than this are binary-searched without a radix table.
@@ -88,6 +99,23 @@ class ProtectedIndex:
         self._pairs = len(keys)
         self._flat_radix = radix_table(self._flat_keys)
         self._group_radix = radix_table(self._group_keys)
+
+    @property
+    def tiers(self) -> dict[str, npt.NDArray[np.unsignedinteger]]:
+        """The built arrays by name (:data:`TIERS`): :meth:`from_tiers` restores the index from them."""
+        return {name: getattr(self, f"_{name}") for name in TIERS}
+
+    @classmethod
+    def from_tiers(
+        cls, tiers: Mapping[str, npt.NDArray[np.unsignedinteger]], *, domains: frozenset[str] | None = None
+    ) -> ProtectedIndex:
+        """An index from arrays :attr:`tiers` returned earlier (a cache), without building it again."""
+        index = cls.__new__(cls)
+        index.domains = domains
+        for name in TIERS:
+            setattr(index, f"_{name}", np.ascontiguousarray(tiers[name]))
+        index._pairs = len(index._flat_keys) + len(index._group_subjects)
+        return index
 
     @classmethod
     def from_digests(cls, pairs: Iterable[tuple[bytes, int]]) -> ProtectedIndex:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from leakmon import index_cache
+from matchers.index import ProtectedIndex
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 from storage.repositories.protected import ProtectedLoader
@@ -35,21 +36,23 @@ def test_cache_follows_the_set(db_url: str, tmp_path: Path, monkeypatch: pytest.
         return real(session, key_id)
 
     monkeypatch.setattr(index_cache, "index_arrays", counting)
-    (tmp_path / "index-k1.npz").write_bytes(b"an old-format cache")
+    (tmp_path / "index-v3-k1.npz").write_bytes(b"an old-format cache")
     with sessions() as session:
-        first = index_cache.load_index_arrays(session, "k1", tmp_path)
-    assert not (tmp_path / "index-k1.npz").exists()  # the old format's file is removed, never read
+        first = index_cache.load_index_tiers(session, "k1", tmp_path)
+    assert not (tmp_path / "index-v3-k1.npz").exists()  # the old format's file is removed, never read
     with sessions() as session:
-        second = index_cache.load_index_arrays(session, "k1", tmp_path)
+        second = index_cache.load_index_tiers(session, "k1", tmp_path)
     assert len(reads) == 1
-    assert np.array_equal(first[0], second[0])
+    assert first[0].keys() == second[0].keys()
+    assert all(np.array_equal(first[0][name], second[0][name]) for name in first[0])
     assert stat.S_IMODE(index_cache.cache_file(tmp_path, "k1").stat().st_mode) == 0o600
-    order = np.lexsort((first[1], first[0]))
-    assert np.array_equal(order, np.arange(len(order)))  # sorted: the index is built without sorting
+    restored = ProtectedIndex.from_tiers(second[0])
+    wanted = [int.from_bytes(hashlib.sha256(x.encode()).digest()[:8], "big") for x in ("a", "b", "z")]
+    assert restored.lookup(np.array(wanted, dtype=np.uint64)) == {0: (1,), 1: (1,)}  # the cached index works
     _load(sessions, ["c"])
     with sessions() as session:
-        third = index_cache.load_index_arrays(session, "k1", tmp_path)
+        third = index_cache.load_index_tiers(session, "k1", tmp_path)
     assert len(reads) == 2
-    assert len(third[0]) == 3
-    assert third[2] == frozenset({"phone"})  # the types the set holds travel with the arrays
+    assert len(ProtectedIndex.from_tiers(third[0])) == 3
+    assert third[1] == frozenset({"phone"})  # the types the set holds travel with the index
     engine.dispose()

@@ -76,3 +76,16 @@ def test_a_type_the_index_lacks_is_not_extracted(monkeypatch: pytest.MonkeyPatch
     calls.clear()
     assert scan(frozenset({"phone", "email"})) == ["phone"]
     assert calls == []
+
+
+def test_an_index_restored_from_its_tiers_answers_like_the_built_one() -> None:
+    rng = np.random.default_rng(7)
+    keys = np.concatenate([rng.integers(0, 2**63, 3000, dtype=np.uint64), np.full(6, 42, dtype=np.uint64)])
+    subjects = np.arange(len(keys), dtype=np.uint32)
+    built = ProtectedIndex(keys, subjects, domains=frozenset({"phone"}))
+    restored = ProtectedIndex.from_tiers({name: array.copy() for name, array in built.tiers.items()}, domains=None)
+    queries = np.concatenate([keys[::7], np.array([42, 1, 2**64 - 1], dtype=np.uint64)])
+    assert restored.lookup(queries) == built.lookup(queries)
+    assert restored.lookup(np.array([42], dtype=np.uint64)) == {0: tuple(range(3000, 3006))}  # the grouped tier
+    assert (len(restored), restored.nbytes, restored.domains) == (len(built), built.nbytes, None)
+    assert [a.tobytes() for a in restored.kernel_tiers] == [a.tobytes() for a in built.kernel_tiers]
