@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -85,7 +86,7 @@ def set_password(session: Session, name: str, password: str) -> WebUser:
 def authenticate(session: Session, name: str, password: str) -> WebUser | None:
     """The enabled user with this name and password, else None (same work either way)."""
     user = repo.find_user(session, name)
-    stored = user.password_hash if user is not None else _DUMMY_HASH
+    stored = user.password_hash if user is not None else dummy_hash()
     try:
         _HASHER.verify(stored, password)
     except (VerificationError, InvalidHashError):
@@ -98,7 +99,11 @@ def authenticate(session: Session, name: str, password: str) -> WebUser | None:
     return user
 
 
-_DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))
+@functools.cache
+def dummy_hash() -> str:
+    """What an unknown name's password is checked against (same work as a real user's); made on first
+    use, not at import: argon2 costs every CLI command 0.35 s otherwise. The console makes it at start."""
+    return _HASHER.hash(secrets.token_hex(16))
 
 
 def token_hash(token: str) -> str:

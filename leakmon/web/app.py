@@ -124,8 +124,10 @@ async def _leakmon_error(request: Request, exc: Exception) -> Response:
 
 def create_app(app: App, *, secure_cookies: bool = True, session_hours: float = 8.0) -> Starlette:
     """The console over ``app``'s database; cookies are Secure unless ``secure_cookies`` is off."""
+    from leakmon.web.accounts import dummy_hash
     from leakmon.web.pages import routes
 
+    dummy_hash()  # an unknown name's first sign-in takes as long as any other
     web = Starlette(
         routes=routes(),
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=security_headers)],
