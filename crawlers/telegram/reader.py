@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from crawlers import spool
 from crawlers.files import passwords_from_text
 from crawlers.interface import CheckpointUpdate, IngestResult, PostSink
 from crawlers.model import CrawledPost, Finding, utcnow
@@ -146,7 +145,7 @@ class _ChatRun:
             return await self._run()
         finally:
             if self._spool is not None:
-                shutil.rmtree(self._spool, ignore_errors=True)
+                spool.remove(self._spool)
 
     async def _run(self) -> ChatSummary:
         deps = self.deps
@@ -321,9 +320,13 @@ class _ChatRun:
         self.summary.new_hits += result.new_hits
 
     def _spool_dir(self) -> Path:
-        """A private (0700) directory for big downloads, made on first use and removed after the run."""
+        """A private (0700) spool folder in the workspace for big downloads, made on first use.
+
+        Removed after the run; a run killed mid-download leaves it locked-free, and the next start
+        removes it (:mod:`crawlers.spool`).
+        """
         if self._spool is None:
-            self._spool = Path(tempfile.mkdtemp(prefix="leakmon-tg-"))
+            self._spool = spool.create("tg")
         return self._spool
 
     async def _ingest(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from telethon.tl import types
 from tg_fakes import Crash, FakeSink, World
 
+from crawlers import spool
 from crawlers.telegram.errors import AccountError, TelegramUnavailable, UnknownChat
 from crawlers.telegram.reader import ReaderDeps, ReadSummary, read_chats
 from crawlers.telegram.state import MemoryChatState
@@ -194,6 +197,26 @@ def test_big_attachment_streams_in_chunks_to_a_private_temp_file(world: World, s
     assert attachment.path is not None
     assert not attachment.path.exists()  # removed once ingested
     assert not attachment.path.parent.exists()  # and the private spool directory after the run
+
+
+def test_big_attachments_spool_inside_the_configured_workspace_spool(
+    world: World, sink: FakeSink, deps_for: Deps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Leaked bytes never land in the system temp folder (issue 15 item 6)."""
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
+    channel = world.channel(111, "Leak shop", username="leakshop")
+    world.post(channel, 1, "dump", media=world.document("dump.sql", b"y" * 300_000))
+    root = tmp_path / "home" / "spool"
+    spool.configure(root)
+    monkeypatch.setattr(spool, "_root", spool.root())  # restored after the test
+    run(deps_for(sink, max_attachment_bytes=2_000_000, spool_bytes=100_000))
+    (attachment,) = sink.posts[("telegram", f"{MARKED}/1")].attachments
+    assert attachment.path is not None
+    assert attachment.path.is_relative_to(root)
+    assert list(system_tmp.iterdir()) == []
+    assert list(root.iterdir()) == []  # the run's spool folder is gone
 
 
 def test_stickers_and_voice_are_not_downloaded(world: World, sink: FakeSink, deps_for: Deps) -> None:
