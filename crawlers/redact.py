@@ -65,6 +65,19 @@ def redact(text: str) -> str:
     return text
 
 
+def error_reason(exc: BaseException, *, limit: int = 500) -> str:
+    """A failure as one redacted line for a run's stored reason or a parent process.
+
+    A database error's text carries the server's DETAIL line (PostgreSQL echoes the conflicting
+    value) and, in SQLAlchemy, the statement and its parameters: only the driver's error class and
+    the first line of its message are kept.
+    """
+    orig = getattr(exc, "orig", None)
+    source = orig if isinstance(orig, BaseException) else exc
+    first_line = str(source).strip().splitlines()[0] if str(source).strip() else ""
+    return redact(f"{type(source).__name__}: {first_line}")[:limit]
+
+
 def is_redacted(text: str) -> bool:
     """True when ``text`` holds nothing identifier-shaped."""
     return redact(text) == text

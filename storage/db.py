@@ -29,6 +29,9 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if read_only and parsed.get_backend_name() == "sqlite" and parsed.database:
         url = _read_only_sqlite_url(parsed.database)
+    # A statement's parameters are crawled text, hit rows and subject references: an error message
+    # (logged, stored as a run's reason, sent from a crawl child) never carries them.
+    kwargs.setdefault("hide_parameters", True)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, wal=not read_only)

@@ -20,6 +20,7 @@ from typing import Any
 
 from crawlers import spool
 from crawlers.interface import PostSink
+from crawlers.redact import error_reason
 from crawlers.web.config import SourceConfig
 from crawlers.web.summary import CrawlSummary
 from storage.db import make_engine, make_sessionmaker
@@ -142,9 +143,9 @@ def _child_main(job: CrawlJob, sink_factory: SinkFactory, events: Any, environ: 
         summary = crawl_here(job, sink, progress=lambda s: events.put(("progress", s.to_dict())))
         events.put(("done", summary.to_dict()))
     except Exception as exc:  # reported to the parent as one line; the run is marked failed
-        events.put(("error", f"{type(exc).__name__}: {exc}"[:500]))
+        events.put(("error", error_reason(exc)))
     except BaseException as exc:
-        events.put(("error", f"{type(exc).__name__}: {exc}"[:500]))
+        events.put(("error", error_reason(exc)))
         raise
 
 

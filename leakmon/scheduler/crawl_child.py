@@ -73,6 +73,7 @@ def main() -> int:
 def _crawl(request: dict[str, Any]) -> int:
     watch_parent(int(request["parent_pid"]))
 
+    from crawlers.redact import error_reason
     from crawlers.web.config import parse_source
     from crawlers.web.runner import CrawlJob, crawl_here
     from leakmon.app import App
@@ -100,7 +101,7 @@ def _crawl(request: dict[str, Any]) -> int:
         emit("done", summary.to_dict())
         return 0
     except Exception as exc:
-        emit("error", f"{type(exc).__name__}: {exc}"[:500])
+        emit("error", error_reason(exc))
         return 1
     finally:
         app.close()

@@ -17,9 +17,10 @@ from typing import Any
 
 import structlog
 
+from crawlers.redact import error_reason
 from leakmon import metrics
 from leakmon.errors import ConfigError
-from leakmon.logs import get_logger, redact_text
+from leakmon.logs import get_logger
 from leakmon.scheduler.context import JobContext, current
 from leakmon.scheduler.deferral import deferred_until
 from leakmon.scheduler.specs import JobSpec
@@ -86,7 +87,7 @@ async def _run_job_in(context: JobContext, spec: JobSpec, body: Body) -> dict[st
                 metrics.record_run(source, spec.kind, "cancelled", seconds=time.monotonic() - started)
                 raise
             except Exception as exc:
-                _finish(context, run_id, "failed", {}, redact_text(f"{type(exc).__name__}: {exc}"), None)
+                _finish(context, run_id, "failed", {}, error_reason(exc), None)
                 metrics.record_run(source, spec.kind, "failed", seconds=time.monotonic() - started, errors=1)
                 raise
             stats = outcome.stats or {}
