@@ -3,7 +3,6 @@ and every view of hits or evidence is written to the audit log with the signed-i
 
 from __future__ import annotations
 
-import io
 import secrets
 from collections import Counter
 from datetime import UTC, datetime
@@ -30,21 +29,20 @@ from leakmon.web.app import (
     signed_in,
 )
 from leakmon.web.chart import daily_counts, hits_chart
+from leakmon.web.pages_charts import ROUTES as charts_routes
+from leakmon.web.pages_exports import ROUTES as export_routes
+from leakmon.web.pages_sources import ROUTES as sources_routes
+from leakmon.web.pages_takedown import ROUTES as takedown_routes
 from leakmon.web.security import same_origin, token_matches
 from leakmon.workflows import audit
-from leakmon.workflows.affected import COLUMNS as AFFECTED_COLUMNS
-from leakmon.workflows.affected import affected_rows, select_incidents
 from leakmon.workflows.cli_support import describe_left, parse_since
 from leakmon.workflows.hitviews import STATUSES, HitFilters, evidence_trail, iter_hits
 from leakmon.workflows.incidents import get_incident, refresh_for_hit
 from leakmon.workflows.legal import time_left
-from leakmon.workflows.tables import write_rows
-from leakmon.workflows.takedown import TRANSITIONS, set_state
 from leakmon.workflows.triage import label_hit
 from storage.models.cases import LABELS, Incident
 from storage.repositories.cases import incident_posts, list_incidents
 from storage.repositories.cases_takedown import list_cases
-from storage.repositories.runs import last_error_finding, last_runs
 
 HIT_PAGE = 50
 
@@ -166,28 +164,6 @@ async def incident(request: Request) -> Response:
     return render(request, "incident.html", **await console_of(request).work(load))
 
 
-async def export_affected(request: Request) -> Response:
-    """The incident's affected subjects as CSV (opaque references only), audited with the user."""
-    signed = await signed_in(request, "responder")
-    incident_id = request.path_params["incident_id"]
-
-    def export(session: Session) -> tuple[str, int]:
-        found = get_incident(session, incident_id)
-        out = io.StringIO()
-        chosen = select_incidents(session, incident_id=found.id)
-        rows = ({c: getattr(r, c) for c in AFFECTED_COLUMNS} for r in affected_rows(session, chosen))
-        count = write_rows(rows, AFFECTED_COLUMNS, "csv", None, out)
-        details = {"format": "csv", "output": "web download", "incidents": len(chosen)}
-        audit.record(session, "export_affected", f"incident {found.id}", rows=count, actor=signed.name, details=details)
-        return out.getvalue(), found.id
-
-    text, found_id = await console_of(request).work(export)
-    disposition = f'attachment; filename="affected-incident-{found_id}.csv"'
-    return Response(
-        ("\ufeff" + text).encode(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition}
-    )
-
-
 def _filters(request: Request) -> HitFilters:
     query = request.query_params
 
@@ -295,39 +271,6 @@ def _shown(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-async def takedown(request: Request) -> Response:
-    await signed_in(request, "responder")
-    cases = await console_of(request).work(list_cases)
-    return render(request, "takedown.html", cases=cases, transitions=TRANSITIONS)
-
-
-async def move_case(request: Request) -> Response:
-    """Move a takedown case to a state the CLI allows (illegal moves are refused), audited."""
-    signed, form = await posted(request, "responder")
-    case_id, state, note = request.path_params["case_id"], str(form.get("state") or ""), str(form.get("note") or "")
-
-    def move(session: Session) -> None:
-        set_state(session, case_id, state, actor=signed.name, note=note)
-        audit.record(session, "takedown_state", f"case {case_id}", rows=1, actor=signed.name, details={"to": state})
-
-    await console_of(request).work(move)
-    return RedirectResponse("/takedown", status_code=303)
-
-
-async def sources(request: Request) -> Response:
-    """Per source: the last run, its result, deferral and the error finding behind a failure."""
-    await signed_in(request, "viewer")
-
-    def load(session: Session) -> list[dict[str, Any]]:
-        rows = []
-        for source, run in sorted(last_runs(session).items()):
-            finding = last_error_finding(session, run.id) if run.status != "ok" else None
-            rows.append({"source": source, "run": run, "finding": finding})
-        return rows
-
-    return render(request, "sources.html", rows=await console_of(request).work(load))
-
-
 def routes() -> list[BaseRoute]:
     return [
         Route("/", home),
@@ -337,12 +280,12 @@ def routes() -> list[BaseRoute]:
         Route("/lang/{code}", choose_language),
         Route("/incidents", incidents),
         Route("/incidents/{incident_id:int}", incident),
-        Route("/incidents/{incident_id:int}/affected.csv", export_affected),
         Route("/hits", hits),
         Route("/hits/label", label_hits, methods=["POST"]),
         Route("/hits/{hit_id:int}", hit),
-        Route("/takedown", takedown),
-        Route("/takedown/{case_id:int}/state", move_case, methods=["POST"]),
-        Route("/sources", sources),
+        *takedown_routes,
+        *export_routes,
+        *sources_routes,
+        *charts_routes,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
