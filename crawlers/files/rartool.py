@@ -4,7 +4,9 @@ rarfile copies an archive (or a member) to ``mkstemp(dir=HACK_TMP_DIR)`` before 
 unar or bsdtar on it, and leaves that copy behind when the tool is missing; and it reads the tool's
 output with blocking reads, so a hanging tool blocks the reader forever. :func:`guarded` points the
 copies into a spool folder removed afterwards, and kills every tool process still running when the
-file's time budget runs out (the read then ends and the caller reports ``cap_time``).
+file's time budget runs out (the read then ends and the caller reports ``cap_time``). rarfile's
+one-time tool check (``unrar -?``, ``7z i``...) gets its own short timeout (:data:`CHECK_SECONDS`): a
+tool that hangs there is not usable, the next one is tried, and no file's budget is spent on it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from crawlers import spool
 
 _local = threading.local()
 _original_popen = rarfile.custom_popen
+#: How long rarfile's check of a tool (``unrar -?``) may run before the tool counts as unusable.
+CHECK_SECONDS = 10.0
 
 
 class ToolWatch:
@@ -89,7 +93,23 @@ def _watched_popen(cmd: Any) -> Any:
     return process
 
 
+def _checked_tool(setup: rarfile.ToolSetup) -> bool:
+    """``ToolSetup.check`` with a timeout: a tool that answers with exit 0 in time is usable."""
+    try:
+        process = rarfile.custom_popen(setup.get_cmdline("check_cmd", None))
+    except rarfile.RarCannotExec:
+        return False
+    try:
+        process.communicate(timeout=CHECK_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        return False
+    return bool(process.returncode == 0)
+
+
 rarfile.custom_popen = _watched_popen
+rarfile.ToolSetup.check = _checked_tool
 
 
 @contextlib.contextmanager

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +16,7 @@ from files_builders import kinds, raw_rar
 from crawlers import spool
 from crawlers.files import STATUS_SKIPPED, ReadLimits, read_bytes
 
+ROOT = Path(__file__).resolve().parents[3]
 ROW = b"kim@naver.com 010-1234-5678\n"
 
 
@@ -63,3 +67,32 @@ def test_a_hanging_rar_tool_is_killed_at_max_seconds(
     system_tmp, root = workspace
     assert _everything(system_tmp) == []
     assert _everything(root) == []
+
+
+CHECK_IN_A_CHILD = """
+import rarfile
+from crawlers.files import rartool
+rartool.CHECK_SECONDS = 0.5
+try:
+    rarfile.tool_setup(force=True, unar=False, bsdtar=False, sevenzip=False, sevenzip2=False)
+except rarfile.RarCannotExec:
+    print("unusable")
+"""
+
+
+def test_a_rar_tool_hanging_at_its_check_is_given_up(tmp_path: Path) -> None:
+    """rarfile's one-time check (``unrar -?``) had no timeout: a tool hanging there blocked for good."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    pid_file = tmp_path / "check.pid"
+    fake = tools / "unrar"
+    fake.write_text(f'#!/bin/sh\necho $$ > "{pid_file}"\nexec /bin/sleep 300\n')  # hangs at the check
+    fake.chmod(0o755)
+    # A hang guard, not a speed check: the old check never returned.
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK_IN_A_CHILD],
+        env={**os.environ, "PATH": str(tools)}, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout.strip()) == (0, "unusable"), done.stderr
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)  # the hanging check was killed and reaped, not left behind
