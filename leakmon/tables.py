@@ -75,20 +75,49 @@ def _open_delimited(path: Path, delimiter: str | None) -> Table:
 
 
 def _detect_encoding(head: bytes, path: Path) -> str:
+    """The file's encoding: its byte order mark, checked against the bytes that follow, else UTF-8 or CP949.
+
+    A byte order mark is only believed when the sample decodes under it, and a UTF-16 one only
+    when the sample reads as text (a CSV's newlines and delimiters are ASCII, two bytes with a NUL
+    in UTF-16): UTF-8 or CP949 bytes behind a UTF-16 mark decode to CJK-looking garbage that would
+    otherwise be hashed and imported.
+    """
     if head.startswith(codecs.BOM_UTF8):
+        if not _decodes(head, "utf-8-sig"):
+            raise InputError(f"{path}: starts with a UTF-8 byte order mark but is not UTF-8; re-save it as UTF-8 CSV")
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        if not _decodes(head, "utf-16") or not _reads_as_text(head.decode("utf-16", errors="ignore")):
+            raise InputError(
+                f"{path}: starts with a UTF-16 byte order mark but is not UTF-16 text; re-save it as UTF-8 CSV"
+            )
         return "utf-16"
     for encoding in ("utf-8", "cp949"):
-        # The sample may end inside a multi-byte character: an incremental decoder keeps such a tail
-        # pending (final only when the sample is the whole file) instead of calling it invalid.
-        decoder = codecs.getincrementaldecoder(encoding)("strict")
-        try:
-            decoder.decode(head, final=len(head) < _SNIFF_BYTES)
-        except UnicodeDecodeError:
-            continue
-        return encoding
+        if _decodes(head, encoding):
+            return encoding
     raise InputError(f"{path}: neither UTF-8 nor CP949; re-save it as UTF-8 CSV")
+
+
+def _decodes(head: bytes, encoding: str) -> bool:
+    """Does the sample decode strictly?
+
+    The sample may end inside a multi-byte character: an incremental decoder keeps such a tail
+    pending (final only when the sample is the whole file) instead of calling it invalid.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    try:
+        decoder.decode(head, final=len(head) < _SNIFF_BYTES)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _reads_as_text(sample: str) -> bool:
+    """A table's text: no control characters but tab and line ends, and a line end or a delimiter in it."""
+    body = sample.lstrip("\ufeff")
+    if any(ord(char) < 0x20 and char not in "\t\r\n" for char in body):
+        return False
+    return not body or any(mark in body for mark in "\n\r,\t;|")
 
 
 def _open_xlsx(path: Path) -> Table:
