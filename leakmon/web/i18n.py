@@ -95,3 +95,67 @@ def reason(language: str, text: str) -> str:
     if text.startswith("subjects>="):
         return f"{translate(language, 'subjects')} >= {text.partition('>=')[2]}"
     return translate(language, text)
+
+
+# --- webexports: takedown cases, exports, sources and charts (engineer webexports) ---------------
+WEBEXPORTS_KO: dict[str, str] = {
+    "Exports": "내보내기",
+    "Charts": "통계 그림",
+    "Last days": "최근 일수",
+    "Hits per day by source": "수집원별 일별 탐지 건수",
+    "Hits per day by identifier type": "식별자 유형별 일별 탐지 건수",
+    "New subjects per day by source": "수집원별 일별 신규 대상자 수",
+    "New subjects per day by identifier type": "식별자 유형별 일별 신규 대상자 수",
+    "Incidents by state": "상태별 사고 수",
+    "other": "기타",
+    "merged": "병합됨",
+    "Open a case from an incident's posts": "사고의 게시물로 삭제 요청 건 열기",
+    "Choose post": "게시물 선택",
+    "all": "전체",
+    "Scope": "범위",
+    "post": "게시물",
+    "channel": "채널",
+    "Updated": "갱신",
+    "Opened": "개설",
+    "final state": "최종 상태",
+    "Open a takedown case": "삭제 요청 건 열기",
+    "Post": "게시물",
+    "Active case": "진행 중인 건",
+    "Open": "열기",
+    "Open case": "건 열기",
+    "Takedown case": "삭제 요청 건",
+    "Request drafts": "요청서 초안",
+    "draft:telegram": "텔레그램 (영문)",
+    "draft:kisa": "KISA 신고 (국문)",
+    "draft:host-kr": "국내 호스팅 (국문)",
+    "draft:host": "해외 호스팅 (영문)",
+    "Download evidence bundle (ZIP)": "증거 묶음 내려받기 (ZIP)",
+    "History": "이력",
+    "When (UTC)": "시각 (UTC)",
+    "From": "이전",
+    "To": "이후",
+    "Affected subjects": "영향 대상자",
+    "Sharing": "공유",
+    "Affected subjects are named by subject reference only; MISP and STIX carry categories and counts. "
+    "Every download is written to the audit log with your name.": (
+        "영향 대상자는 대상자 참조값으로만 표시됩니다. MISP와 STIX에는 유형과 건수만 담깁니다. "
+        "모든 내려받기는 사용자 이름과 함께 감사 기록에 남습니다."
+    ),
+    "Schedule": "주기",
+    "Errors": "오류 수",
+    "Next run": "다음 실행",
+    "Deferred until": "연기 기한",
+    "asked by the source": "수집원 요청",
+    "Error findings": "오류 기록",
+    "Kind": "종류",
+    "Where": "위치",
+    "Reason": "사유",
+    "ok": "정상",
+    "failed": "실패",
+    "running": "실행 중",
+    "deferred": "연기됨",
+    "never run": "실행 안 됨",
+    "not scheduled yet": "아직 예약 안 됨",
+    "not scheduled": "예약 없음",
+}
+KO.update({key: value for key, value in WEBEXPORTS_KO.items() if key not in KO})

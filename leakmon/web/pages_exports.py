@@ -1,45 +1,108 @@
-"""Export downloads of an incident (responder and up): every download audited with the user; subjects are
-named by opaque reference only."""
+"""Export downloads of an incident (responder and up): the affected subjects as CSV or XLSX, the
+incident as a MISP event or a STIX 2.1 bundle. Every download is written to the audit log with the
+user; subjects are named by opaque reference only (the workflows never read an identifier value).
+
+CSV and XLSX rows are streamed to a private spool file in the workspace (never the system temp
+folder, never held in memory), which is deleted once it has been sent."""
 
 from __future__ import annotations
 
 import io
 
 from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from leakmon.web.app import console_of, signed_in
+from crawlers import spool
+from leakmon.web.app import console_of, render, signed_in
 from leakmon.workflows import audit
 from leakmon.workflows.affected import COLUMNS as AFFECTED_COLUMNS
 from leakmon.workflows.affected import affected_rows, select_incidents
 from leakmon.workflows.incidents import get_incident
 from leakmon.workflows.tables import write_rows
+from storage.repositories.cases import list_incidents
+
+ROLE = "responder"
+TABLE_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+SHARE_FORMATS = ("misp", "stix")
+
+
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+async def exports(request: Request) -> Response:
+    """Every open or closed incident with its downloads."""
+    await signed_in(request, ROLE)
+    incidents = await console_of(request).work(lambda session: list_incidents(session, include_closed=True))
+    return render(request, "exports.html", incidents=incidents)
 
 
 async def export_affected(request: Request) -> Response:
-    """The incident's affected subjects as CSV (opaque references only), audited with the user."""
-    signed = await signed_in(request, "responder")
-    incident_id = request.path_params["incident_id"]
+    """The incident's affected subjects as CSV (UTF-8 with BOM) or XLSX, audited with the user."""
+    signed = await signed_in(request, ROLE)
+    incident_id, fmt = request.path_params["incident_id"], request.path_params["fmt"]
+    if fmt not in TABLE_TYPES:
+        raise HTTPException(404, "Not Found")
+    console = console_of(request)
+    spool.configure(console.app.settings.home / "spool")
+    folder = spool.create("export")
+    output = folder / f"affected.{fmt}"
 
-    def export(session: Session) -> tuple[str, int]:
+    def export(session: Session) -> int:
         found = get_incident(session, incident_id)
-        out = io.StringIO()
         chosen = select_incidents(session, incident_id=found.id)
         rows = ({c: getattr(r, c) for c in AFFECTED_COLUMNS} for r in affected_rows(session, chosen))
-        count = write_rows(rows, AFFECTED_COLUMNS, "csv", None, out)
-        details = {"format": "csv", "output": "web download", "incidents": len(chosen)}
+        count = write_rows(rows, AFFECTED_COLUMNS, fmt, output, io.StringIO())  # to the spool file
+        details = {"format": fmt, "output": "web download", "incidents": len(chosen)}
         audit.record(session, "export_affected", f"incident {found.id}", rows=count, actor=signed.name, details=details)
-        return out.getvalue(), found.id
+        return found.id
 
-    text, found_id = await console_of(request).work(export)
-    disposition = f'attachment; filename="affected-incident-{found_id}.csv"'
+    try:
+        found_id = await console.work(export)
+    except BaseException:
+        spool.remove(folder)
+        raise
+    return FileResponse(
+        output,
+        media_type=TABLE_TYPES[fmt],
+        headers=_attachment(f"affected-incident-{found_id}.{fmt}"),
+        background=BackgroundTask(spool.remove, folder),
+    )
+
+
+async def export_incident(request: Request) -> Response:
+    """The incident as a MISP event or a STIX 2.1 bundle (categories and counts only), audited."""
+    signed = await signed_in(request, ROLE)
+    incident_id, fmt = request.path_params["incident_id"], request.path_params["fmt"]
+    if fmt not in SHARE_FORMATS:
+        raise HTTPException(404, "Not Found")
+
+    def share(session: Session) -> tuple[str, int]:
+        from leakmon.workflows import sharing  # pymisp and stix2 load slowly: only when asked
+
+        found = get_incident(session, incident_id)
+        text = sharing.render(session, found, fmt)
+        details = {"format": fmt, "output": "web download"}
+        audit.record(session, "export_incident", f"incident {found.id}", rows=1, actor=signed.name, details=details)
+        return text, found.id
+
+    text, found_id = await console_of(request).work(share)
     return Response(
-        ("\ufeff" + text).encode(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition}
+        text.encode("utf-8"),
+        media_type="application/json",
+        headers=_attachment(f"incident-{found_id}.{fmt}.json"),
     )
 
 
 ROUTES: list[BaseRoute] = [
-    Route("/incidents/{incident_id:int}/affected.csv", export_affected),
+    Route("/exports", exports),
+    Route("/incidents/{incident_id:int}/affected.{fmt:str}", export_affected),
+    Route("/incidents/{incident_id:int}/{fmt:str}.json", export_incident),
 ]

@@ -119,3 +119,15 @@ def list_findings(
     if limit is not None:
         statement = statement.limit(limit)
     return list(session.scalars(statement))
+
+
+def error_findings(session: Session, run_id: int, *, limit: int = 20) -> list[FindingRecord]:
+    """The run's findings that report errors (not expected skips or caps), newest first."""
+    return list(
+        session.scalars(
+            select(FindingRecord)
+            .where(FindingRecord.run_id == run_id, FindingRecord.kind.not_in(NOT_ERRORS))
+            .order_by(FindingRecord.id.desc())
+            .limit(limit)
+        )
+    )
