@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import re2
 
@@ -82,6 +82,12 @@ _TLD = r"(?:" + _TLDS + r")(?![A-Za-z0-9-])"
 Normalizer = Callable[[Norm], Norm]
 
 
+class Hint(Protocol):
+    """A compiled pattern (``re`` or RE2) whose ``search`` gates a normalizer."""
+
+    def search(self, text: str, /) -> object: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Obfuscation:
     """One obfuscation class, declared once.
@@ -89,15 +95,17 @@ class Obfuscation:
     ``triggers``: RE2 alternatives over UTF-8 bytes; a line holding a match goes to the slow path.
     ``anchors``: bytes of which every trigger match holds at least one (a native pre-filter: a line
     with none of a class's anchors cannot trigger it). ``hint``: a cheap check on the text before
-    ``normalizer`` runs (None: always run). ``normalizer``: undoes the class on a segment (None: the
-    class is undone by another class's normalizer or read in :func:`extract`). ``examples``: written
-    forms the class covers (tests run each one through the matcher).
+    ``normalizer`` runs (None: always run); it must be a necessary sign: text it does not match is
+    left unchanged by the normalizer (tests/matchers/test_hints.py). ``normalizer``: undoes the
+    class on a segment (None: the class is undone by another class's normalizer or read in
+    :func:`extract`). ``examples``: written forms the class covers (tests run each one through the
+    matcher).
     """
 
     name: str
     triggers: tuple[bytes, ...]
     anchors: bytes
-    hint: re.Pattern[str] | None
+    hint: Hint | None
     normalizer: Normalizer | None
     examples: tuple[str, ...]
     stage: int = 0  # normalizers run by stage (declaration order is the order classes are reported in)
@@ -224,6 +232,11 @@ def _join_lines(norm: Norm) -> Norm:
 _SPACED_RUN = re.compile(r"(?<![^\s,;|\"'(<\[])[A-Za-z0-9._%+\-@](?: [A-Za-z0-9._%+\-@]){5,}(?![^\s,;|\"')>\]])")
 
 
+#: What every closed-up run holds: its "@" next to a spaced element (a necessary sign, so text
+#: without it is left as it is; tests/matchers/test_hints.py checks every hint is necessary).
+_SPACED_HINT: Any = re2.compile(r"\S @|@ \S")  # RE2's \S is wider than re's: still necessary
+
+
 def _undo_spaced(norm: Norm) -> Norm:
     """p a r k 9 9 @ g m a i l . c o m: a run of single characters holding an "@" is closed up."""
     flag = BIT[OBF_SPACED]
@@ -231,13 +244,16 @@ def _undo_spaced(norm: Norm) -> Norm:
 
 
 # ------------------------------------------------------------------ e-mail words
+#: ``re``'s ``\s`` on str (Unicode spaces too) as an RE2 class: RE2's own ``\s`` is ASCII only, and the
+#: hints below (RE2, several times faster per line) must match wherever the ``re`` patterns they gate do.
+_WS = "[" + "".join(f"\\x{{{c:x}}}" for c in range(0x3001) if re.match(r"\s", chr(c))) + "]"
 _AT = re.compile(
     r"\s*(?:[(\[{<]\s*(?:at|AT|At|골뱅이|앳|@)\s*[)\]}>]|_at_|골뱅이)\s*|(?<=[A-Za-z0-9])\s+@\s*|\s*@\s+(?=[A-Za-z])"
     r"|(?<=[A-Za-z0-9])\s*앳\s*(?=[A-Za-z0-9]|네이버|지메일|한메일|다음|네이트|카카오|핫메일)"
 )
 #: Cheap pre-checks for the e-mail word patterns (their leading \s* makes a full search slow).
-_AT_HINT = re.compile(r"[(\[{<] *(?:at|AT|At|골뱅이|앳|@)|_at_|골뱅이|앳|\s@|@\s")
-_DOT_HINT = re.compile(r"[(\[{] *(?:dot|DOT|Dot|닷|점|쩜)|_dot_")
+_AT_HINT: Any = re2.compile(r"[(\[{<] *(?:at|AT|At|골뱅이|앳|@)|_at_|골뱅이|앳|" + _WS + "@|@" + _WS)
+_DOT_HINT: Any = re2.compile(r"[(\[{] *(?:dot|DOT|Dot|닷|점|쩜)|_dot_")
 _DOT = re.compile(r"\s*(?:[(\[{]\s*(?:dot|DOT|Dot|닷|점|쩜)\s*[)\]}]|_dot_)\s*")
 _LOOSE_SEP = r"(?:\s+\.\s*|\.\s+|\s+(?:dot|DOT|Dot)\s+|\s*(?:닷|점|쩜)\s*)"
 #: Top-level labels said in Korean (naver닷컴, daum 쩜 넷).
@@ -261,11 +277,11 @@ _AT_WORD = re.compile(
     r"(?:\.|" + _LOOSE_SEP + r")" + _TLD + r")",
     re.IGNORECASE,
 )
-_AT_WORD_HINT = re.compile(r"\s(?:at|AT|At)\s")
+_AT_WORD_HINT: Any = re2.compile(_WS + "(?:at|AT|At)" + _WS)
 #: A spaced dot or a bare "dot" right before a known label, inside the domain after an "@".
 _DOMAIN_SEP = re.compile(r"(?<=[A-Za-z0-9])" + _LOOSE_SEP + r"(?=" + _TLD + r")", re.IGNORECASE)
 _DOMAIN_BEFORE = re.compile(r"@[A-Za-z0-9-]+(?:(?:\.|" + _LOOSE_SEP + r")[A-Za-z0-9-]+)*\Z")
-_DOMAIN_SEP_HINT = re.compile(r"\s\.|\.\s|\s(?:dot|DOT|Dot)\s|닷|점|쩜")
+_DOMAIN_SEP_HINT: Any = re2.compile(_WS + r"\.|\." + _WS + "|" + _WS + "(?:dot|DOT|Dot)" + _WS + "|닷|점|쩜")
 
 
 def _undo_email_words(norm: Norm) -> Norm:
@@ -276,8 +292,10 @@ def _undo_email_words(norm: Norm) -> Norm:
         norm = substitute(norm, _AT, lambda m: "@", flag)
     if _AT_WORD_HINT.search(norm.text):
         norm = substitute(norm, _AT_WORD, lambda m: "@", flag)
-    if "@" in norm.text:
+    text = norm.text
+    if "@" in text and any(name in text for name in HANGUL_DOMAINS):
         norm = substitute(norm, _WORD_DOMAIN, lambda m: HANGUL_DOMAINS[m.group(1)], flag)
+    if "@" in norm.text and ("컴" in norm.text or "넷" in norm.text):
         norm = substitute(norm, _WORD_TLD, lambda m: ".com" if m.group(1) == "컴" else ".net", flag)
     if "@" in norm.text and _DOT_HINT.search(norm.text):
         norm = substitute(norm, _DOT, lambda m: ".", flag)
@@ -302,6 +320,19 @@ _HANGUL_GROUP = re.compile(r"[0-9" + _HD_SET + r"]+")
 _SWAP_RUN = re.compile(r"(?<![A-Za-z])[0-9oOlI](?:[ .\-/]{0,2}[0-9oOlI])*(?![A-Za-z])")
 _LAST_GROUP = re.compile(
     r"(?<![0-9A-Za-z])(?:\+?[0-9]{2,6}[-. ]){1,3}([0-9" + "".join(LAST_GROUP_LETTERS) + r"]{4,7})(?![0-9A-Za-z])"
+)
+
+
+#: A digit group of 3+ characters holding a Hangul digit word: what every converted group is.
+_W, _D = f"[{_HD_SET}]", f"[0-9{_HD_SET}]"
+_HANGUL_HINT: Any = re2.compile(f"{_W}{_D}{_D}|{_D}{_W}{_D}|{_D}{_D}{_W}")
+#: A swap letter inside a numeric run with real digits (a letter whose path along the run reaches a
+#: digit, the run starting after no letter and ending before none), or a letter in a number's last
+#: group: the necessary signs of the two conversions in :func:`_undo_letter_swap`.
+_SWAP_HINT: Any = re2.compile(
+    r"[0-9](?:[ .\-/]{0,2}[oOlI])+(?:[ .\-/]{0,2}[0-9]|[^A-Za-z]|$)"
+    r"|(?:^|[^A-Za-z])[oOlI](?:[ .\-/]{0,2}[oOlI])*[ .\-/]{0,2}[0-9]"
+    r"|[0-9][-. ][0-9]{0,6}[" + "".join(LAST_GROUP_LETTERS) + r"]"
 )
 
 
@@ -407,7 +438,7 @@ OBFUSCATIONS: tuple[Obfuscation, ...] = (
             rb"(?:[^0-9A-Za-z]|$)",  # the last group: 010-1234-S678
         ),
         anchors=_SW + _SWAP_LAST,
-        hint=re.compile(r"[0-9][-. ]?[A-Za-z]|[A-Za-z][-. ]?[0-9]"),
+        hint=_SWAP_HINT,
         normalizer=_undo_letter_swap,
         stage=6,
         examples=("o1o-1234-5678", "010-l234-5678", "010-1234-S678", "010-1234-5G78"),
@@ -420,7 +451,7 @@ OBFUSCATIONS: tuple[Obfuscation, ...] = (
             rb"(?:" + _HD + rb")[0-9]|[0-9](?:" + _HD + rb"){2}|[0-9]{3}(?:" + _HD + rb")(?:[^\xea-\xed]|$)",
         ),
         anchors=_HANGUL_LEADS,
-        hint=re.compile(r"[" + _HD_SET + r"]"),
+        hint=_HANGUL_HINT,
         normalizer=_undo_hangul_digits,
         stage=5,
         examples=("공일공-1234-5678", "공일공 일이삼사 오육칠팔", "공1공-1234-5678", "010-12삼4-5678"),
@@ -448,7 +479,7 @@ OBFUSCATIONS: tuple[Obfuscation, ...] = (
             rb"@ *(?:" + _WORD_DOMAINS_B + rb")",  # @네이버
         ),
         anchors=b"@()[]{}_aA\xea\xeb\xec",
-        hint=None,
+        hint=None,  # _undo_email_words checks each of its patterns' necessary signs itself
         normalizer=_undo_email_words,
         stage=4,
         examples=(
@@ -504,7 +535,7 @@ OBFUSCATIONS: tuple[Obfuscation, ...] = (
         name=OBF_SPACED,
         triggers=(rb"[A-Za-z0-9] [A-Za-z0-9] ?@ ?[A-Za-z0-9] [A-Za-z0-9]",),
         anchors=b"@",
-        hint=re.compile(r"\S \S \S"),
+        hint=_SPACED_HINT,
         normalizer=_undo_spaced,
         stage=3,
         examples=("k i m . c h u l s o o @ d a u m . n e t", "p a r k @ n a v e r . c o m"),
