@@ -103,6 +103,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         lang=lang,
         t=lambda text: i18n.translate(lang, str(text)),
         reason=lambda text: i18n.reason(lang, text),
+        left=lambda remaining: i18n.left(lang, remaining),
         user=getattr(request.state, "user", None),
     )
     return console_of(request).templates.TemplateResponse(request, template, context, status_code=status_code)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 LANGUAGES = ("ko", "en")
 
 KO: dict[str, str] = {
@@ -75,17 +77,140 @@ KO: dict[str, str] = {
     "account": "계좌번호",
     "passport": "여권번호",
     "driver_license": "운전면허번호",
+    "frn": "외국인등록번호",
+    "birthdate": "생년월일",
     "subjects": "대상자 수",
     "sensitive_type": "고유식별정보",
     "intrusion": "침해사고",
+    # -- incidents, hits, security (lane webcases) --
+    "merged": "병합됨",
+    "pending": "대기",
+    "sent": "발송됨",
+    "failed": "실패",
+    "ok": "정상",
+    "partial": "부분 일치",
+    "running": "실행 중",
+    "left": "남음",
+    "OVERDUE by": "기한 초과",
+    "h": "시간",
+    "m": "분",
+    "Timeline": "타임라인",
+    "sighting": "최초 발견",
+    "repost": "재게시",
+    "takedown": "삭제 요청",
+    "alert": "알림",
+    "joined:new": "첫 게시물",
+    "joined:attachment": "동일 첨부파일",
+    "joined:subjects": "겹치는 대상자",
+    "joined:text": "유사 본문",
+    "Joined because": "묶인 근거",
+    "Posted": "게시 시각",
+    "Alerts": "알림 기록",
+    "Kind": "종류",
+    "Created": "생성",
+    "Delivered": "발송 시각",
+    "Attempts": "시도 횟수",
+    "Channels": "채널",
+    "new_incident": "새 사고",
+    "confidence_jump": "신뢰도 상승",
+    "Intrusion": "침해 정황",
+    "yes": "예",
+    "no": "아니오",
+    "Set intrusion flag": "침해 정황 표시",
+    "Clear intrusion flag": "침해 정황 해제",
+    "Close incident": "사고 종료",
+    "Reopen incident": "사고 재개",
+    "Awareness": "인지 시각",
+    "not yet": "아직 아님",
+    "Undo label": "분류 취소",
+    "Suppression rules": "오탐 억제 규칙",
+    "Remove rule": "규칙 삭제",
+    "Also return the hits it labelled automatically to unlabelled": "이 규칙이 자동 분류한 탐지를 미분류로 되돌리기",
+    "everywhere": "전체 수집원",
+    "Identity": "식별 기준",
+    "From hit": "원본 탐지",
+    "Created by": "생성자",
+    "Actor": "작업자",
+    "When": "시각",
+    "Label history": "분류 이력",
+    "Show stored post text (audited)": "저장된 게시물 본문 보기 (감사 기록)",
+    "Stored post text": "저장된 게시물 본문",
+    "Lines holding a protected value show its masked form only.": "보호 대상 값이 있는 줄은 마스킹 값만 표시합니다.",
+    "Identifier type": "식별자 유형",
+    "Subject reference": "대상자 참조",
+    "Post": "게시물",
+    "Line": "줄",
+    "Field": "항목",
+    "Value": "값",
+    "Hits of this incident": "이 사고의 탐지",
+    "Title": "제목",
+    "subject": "대상자",
+    "digest": "다이제스트",
+    "exact": "정확 일치",
+    "composite": "복합 일치",
+    "cross-site request refused": "다른 사이트에서 온 요청은 거부됩니다.",
+    "missing or wrong CSRF token": "CSRF 토큰이 없거나 올바르지 않습니다.",
+    "unknown language or page": "알 수 없는 언어 또는 페이지입니다.",
+    "Not Found": "찾을 수 없습니다.",
+    "Open incidents only": "진행 중인 사고만",
+    "Include closed incidents": "종료된 사고 포함",
+    # the evidence trail's fields
+    "hit_id": "탐지 번호",
+    "id_type": "식별자 유형",
+    "form": "형태",
+    "masked": "마스킹 값",
+    "match_kind": "일치 유형",
+    "compatible_subjects": "해당 가능 대상자 수",
+    "subject_ref": "대상자 참조",
+    "confidence": "신뢰도",
+    "extractor": "추출기",
+    "validation": "검증",
+    "obfuscation": "난독화",
+    "context": "문맥",
+    "reasons": "근거",
+    "locator": "위치",
+    "attachment_sha256": "첨부파일 SHA-256",
+    "source": "수집원",
+    "venue": "경로",
+    "permalink": "원문 링크",
+    "post_id": "게시물 번호",
+    "posted_at": "게시 시각",
+    "first_seen": "최초 발견",
+    "last_seen": "최근 발견",
+    "post_removed_at": "게시물 삭제 시각",
+    "trade_score": "거래 점수",
+    "trade_terms": "거래 용어",
+    "post_confidence": "게시물 신뢰도",
+    "post_reasons": "게시물 근거",
+    "incident_id": "사고 번호",
+    "label": "분류",
 }
 
-_DICTS = {"ko": KO, "en": {}}
+#: English for the keys that are not English words themselves.
+EN: dict[str, str] = {
+    "joined:new": "first post",
+    "joined:attachment": "same attachment",
+    "joined:subjects": "shared subjects",
+    "joined:text": "similar text",
+}
+
+_DICTS = {"ko": KO, "en": EN}
 
 
 def translate(language: str, text: str) -> str:
     """``text`` in ``language``; an untranslated text is shown as it is."""
     return _DICTS.get(language, KO).get(text, text)
+
+
+def left(language: str, remaining: timedelta | None) -> str:
+    """Time left on the 72-hour clock (``31h 05m left``, ``OVERDUE by 4h 10m``, ``-``), all in ``language``."""
+    if remaining is None:
+        return "-"
+    minutes = int(abs(remaining).total_seconds() // 60)
+    hours = f"{minutes // 60}{translate(language, 'h')} {minutes % 60:02d}{translate(language, 'm')}"
+    if remaining >= timedelta(0):
+        return f"{hours} {translate(language, 'left')}"
+    return f"{translate(language, 'OVERDUE by')} {hours}"
 
 
 def reason(language: str, text: str) -> str:

@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from leakmon.errors import InputError
+from leakmon.settings import IncidentSettings
 from leakmon.web import accounts, i18n
 from leakmon.web.app import (
     HERE,
@@ -28,21 +29,23 @@ from leakmon.web.app import (
     render,
     signed_in,
 )
-from leakmon.web.chart import daily_counts, hits_chart
+from leakmon.web.chart import hits_chart
 from leakmon.web.pages_charts import ROUTES as charts_routes
 from leakmon.web.pages_exports import ROUTES as export_routes
 from leakmon.web.pages_sources import ROUTES as sources_routes
 from leakmon.web.pages_takedown import ROUTES as takedown_routes
 from leakmon.web.security import same_origin, token_matches
 from leakmon.workflows import audit
-from leakmon.workflows.cli_support import describe_left, parse_since
+from leakmon.workflows.cli_support import parse_since
 from leakmon.workflows.hitviews import STATUSES, HitFilters, evidence_trail, iter_hits
-from leakmon.workflows.incidents import get_incident, refresh_for_hit
+from leakmon.workflows.incident_view import incident_view
+from leakmon.workflows.incidents import get_incident, refresh_for_hit, set_flags
 from leakmon.workflows.legal import time_left
-from leakmon.workflows.triage import label_hit
+from leakmon.workflows.masked_text import ShownLine, masked_post_text
+from leakmon.workflows.triage import label_hit, lift_rule, remove_rule, rule_rows, undo_label
 from storage.models.cases import LABELS, Incident
-from storage.repositories.cases import incident_posts, list_incidents
-from storage.repositories.cases_takedown import list_cases
+from storage.repositories.cases import list_incidents
+from storage.repositories.incident_views import post_of_hit
 
 HIT_PAGE = 50
 
@@ -118,11 +121,11 @@ async def home(request: Request) -> Response:
 
 
 def _incident_row(incident: Incident, now: datetime) -> dict[str, Any]:
-    left = time_left(incident, now)
+    remaining = time_left(incident, now)
     return {
         "incident": incident,
-        "left": describe_left(left),
-        "overdue": left is not None and left.total_seconds() < 0,
+        "remaining": remaining,
+        "overdue": remaining is not None and remaining.total_seconds() < 0,
         "types": [t for t in incident.id_types.split(",") if t],
         "reasons": [r for r in incident.report_reasons.split(",") if r],
     }
@@ -136,32 +139,63 @@ def _overdue_first(row: dict[str, Any]) -> tuple[bool, datetime, int]:
 async def incidents(request: Request) -> Response:
     """Open incidents, overdue first: the 72-hour clock, report reasons, incidents per identifier type."""
     await signed_in(request, "viewer")
+    closed_too = request.query_params.get("all") == "1"
 
     def load(session: Session) -> dict[str, Any]:
         now = datetime.now(UTC)
-        rows = sorted((_incident_row(i, now) for i in list_incidents(session)), key=_overdue_first)
+        found = list_incidents(session, include_closed=closed_too)
+        rows = sorted((_incident_row(i, now) for i in found), key=_overdue_first)
         by_type = Counter(t for row in rows for t in row["types"])
-        return {"rows": rows, "by_type": sorted(by_type.items()), "overdue": sum(r["overdue"] for r in rows)}
+        overdue = sum(r["overdue"] for r in rows)
+        return {"rows": rows, "by_type": sorted(by_type.items()), "overdue": overdue, "closed_too": closed_too}
 
     return render(request, "incidents.html", **await console_of(request).work(load))
 
 
 async def incident(request: Request) -> Response:
-    """One incident: its clock and reasons, posts with permalinks, takedown cases, hits over time."""
+    """One incident: clock and reasons, posts with permalinks, a timeline of sightings, reposts,
+    removals, takedown moves and alerts, the takedown cases, the alert history, hits per day."""
     signed = await signed_in(request, "viewer")
     incident_id = request.path_params["incident_id"]
 
     def load(session: Session) -> dict[str, Any]:
         found = get_incident(session, incident_id)
-        posts = incident_posts(session, found.id)
-        post_ids = {p.id for p in posts}
-        cases = [c for c in list_cases(session) if c.post_id in post_ids]
-        chart = None
-        if accounts.allows(signed.role, "analyst"):  # hits (even as counts per day) are the analyst's view
-            chart = hits_chart(daily_counts(iter_hits(session, HitFilters(incident=found.id))))
-        return {"row": _incident_row(found, datetime.now(UTC)), "posts": posts, "cases": cases, "chart": chart}
+        # Hits (even as counts per day) are the analyst's view.
+        view = incident_view(session, found, with_hits=accounts.allows(signed.role, "analyst"))
+        return {"row": _incident_row(found, datetime.now(UTC)), "view": view, "chart": hits_chart(view.days)}
 
     return render(request, "incident.html", **await console_of(request).work(load))
+
+
+#: What the incident page's buttons may set (the CLI's `incidents set` options).
+INCIDENT_ACTIONS: dict[str, dict[str, Any]] = {
+    "intrusion": {"intrusion": True},
+    "no_intrusion": {"intrusion": False},
+    "close": {"status": "closed"},
+    "reopen": {"status": "open"},
+}
+
+
+async def set_incident(request: Request) -> Response:
+    """Set or clear the intrusion flag, close or reopen (responder and up, as a legal decision), audited."""
+    signed, form = await posted(request, "responder")
+    incident_id = request.path_params["incident_id"]
+    change = INCIDENT_ACTIONS.get(str(form.get("action") or ""))
+    if change is None:
+        raise InputError(f"unknown action; use one of {', '.join(INCIDENT_ACTIONS)}")
+    rules = console_of(request).app.settings.incidents
+
+    def apply(session: Session) -> int:
+        found = get_incident(session, incident_id)
+        if found.status == "merged":
+            raise InputError(f"incident {found.id} was merged into another")
+        done = set_flags(session, found.id, rules=rules, **change)
+        details = {"intrusion": str(change.get("intrusion")), "status": str(change.get("status")), "via": "web"}
+        audit.record(session, "set_incident", f"incident {done.id}", rows=1, actor=signed.name, details=details)
+        return done.id
+
+    done_id = await console_of(request).work(apply)
+    return RedirectResponse(f"/incidents/{done_id}", status_code=303)
 
 
 def _filters(request: Request) -> HitFilters:
@@ -221,43 +255,128 @@ def vars_of(filters: HitFilters) -> dict[str, Any]:
     return {name: getattr(filters, name) for name in HitFilters.__dataclass_fields__}
 
 
-async def label_hits(request: Request) -> Response:
-    """Label one or many hits (the triage workflow: suppression rules made or lifted), audited per hit."""
-    signed, form = await posted(request, "analyst")
-    label, note = str(form.get("label") or ""), str(form.get("note") or "")
+def _hit_ids(form: dict[str, Any]) -> list[int]:
     try:
         hit_ids = [int(h) for h in form.get("hit", [])]
     except ValueError:
         raise InputError("hit ids must be numbers") from None
     if not hit_ids:
-        raise InputError("choose at least one hit to label")
+        raise InputError("choose at least one hit")
+    return hit_ids
+
+
+def _back(form: dict[str, Any], default: str) -> str:
+    back = str(form.get("back") or default)
+    return back if back.startswith("/") and not back.startswith("//") else default
+
+
+async def label_hits(request: Request) -> Response:
+    """Label one or many hits, or undo their current labels (``action=undo``), through the triage
+    workflow (suppression rules made or lifted), each hit audited and its incident refreshed."""
+    signed, form = await posted(request, "analyst")
+    hit_ids = _hit_ids(form)
+    undo = form.get("action") == "undo"
+    label, note = str(form.get("label") or ""), str(form.get("note") or "")
     rules = console_of(request).app.settings.incidents
 
     def apply(session: Session) -> None:
         for hit_id in hit_ids:
+            details: dict[str, Any] = {"via": "web"}
+            if undo:
+                undone = undo_label(session, hit_id)
+                details.update(undone=undone.removed, by=undone.removed_actor, now=str(undone.now))
+                if undone.rule_removed is not None:
+                    details.update(removed_rule=undone.rule_removed, unlabelled=len(undone.unlabelled))
+                _refresh(session, [hit_id, *undone.unlabelled], rules)
+                audit.record(session, "unlabel_hit", f"hit {hit_id}", rows=1, actor=signed.name, details=details)
+                continue
             done = label_hit(session, hit_id, label, actor=signed.name, note=note)
             refresh_for_hit(session, hit_id, rules)
-            details: dict[str, Any] = {"label": label, "via": "web"}
+            details["label"] = label
             if done.lifted:
                 details["lifted_rules"] = list(done.lifted)
             audit.record(session, "label_hit", f"hit {hit_id}", rows=1, actor=signed.name, details=details)
 
     await console_of(request).work(apply)
-    back = str(form.get("back") or "/hits")
-    return RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/hits", status_code=303)
+    return RedirectResponse(_back(form, "/hits"), status_code=303)
+
+
+def _refresh(session: Session, hit_ids: list[int], rules: IncidentSettings) -> None:
+    """Refresh the incidents of these hits' posts, each post once."""
+    posts: dict[int, int] = {}
+    for hit_id in hit_ids:
+        posts.setdefault(post_of_hit(session, hit_id), hit_id)
+    for hit_id in posts.values():
+        refresh_for_hit(session, hit_id, rules)
 
 
 async def hit(request: Request) -> Response:
-    """A hit's evidence trail (masked value, extractor, reasons, labels): an audited view."""
+    """A hit's evidence trail (masked value, extractor, reasons, label history): an audited view."""
     signed = await signed_in(request, "analyst")
     hit_id = request.path_params["hit_id"]
 
     def load(session: Session) -> dict[str, Any]:
         trail = evidence_trail(session, hit_id)
         audit.record(session, "view_evidence", f"hit {hit_id}", rows=1, actor=signed.name, details={"via": "web"})
-        return {key: _shown(value) for key, value in trail.items()}
+        return trail
 
-    return render(request, "hit.html", trail=await console_of(request).work(load), labels=LABELS)
+    trail = await console_of(request).work(load)
+    return _hit_page(request, trail, None)
+
+
+def _hit_page(request: Request, trail: dict[str, Any], text: list[ShownLine] | None) -> Response:
+    history = trail.pop("label_history")
+    shown = {key: _shown(value) for key, value in trail.items()}
+    return render(request, "hit.html", trail=shown, history=history, labels=LABELS, post_text=text)
+
+
+async def hit_text(request: Request) -> Response:
+    """The post's stored text, masked (see :mod:`leakmon.workflows.masked_text`): analyst and up,
+    only through this form post (CSRF-checked), written to the audit log before it is shown."""
+    signed, _ = await posted(request, "analyst")
+    hit_id = request.path_params["hit_id"]
+    from leakmon.runtime import build_registry  # the matcher's registry: loaded for this view only
+
+    app = console_of(request).app
+    registry = build_registry(app)
+
+    def load(session: Session) -> tuple[dict[str, Any], list[ShownLine]]:
+        trail = evidence_trail(session, hit_id)
+        post_id, lines = masked_post_text(session, app.keyring, registry, hit_id)
+        details = {"hit": hit_id, "via": "web", "masked_lines": sum(line.masked for line in lines)}
+        audit.record(session, "view_post_text", f"post {post_id}", rows=1, actor=signed.name, details=details)
+        return trail, lines
+
+    trail, lines = await console_of(request).work(load)
+    return _hit_page(request, trail, lines)
+
+
+async def suppression_rules(request: Request) -> Response:
+    """Every false-positive suppression rule (masked value, source, who, when, why), removable."""
+    await signed_in(request, "analyst")
+    rows = await console_of(request).work(rule_rows)
+    return render(request, "hits_rules.html", rules=rows)
+
+
+async def remove_suppression_rule(request: Request) -> Response:
+    """Remove a rule, audited; by default the hits it labelled automatically (and that still carry
+    that label) return to unlabelled and their incidents are refreshed (the CLI keeps them labelled)."""
+    signed, form = await posted(request, "analyst")
+    rule_id = request.path_params["rule_id"]
+    unlabel = form.get("unlabel") == "1"
+    rules = console_of(request).app.settings.incidents
+
+    def apply(session: Session) -> None:
+        if unlabel:
+            row, returned = lift_rule(session, rule_id)
+            _refresh(session, returned, rules)
+        else:
+            row, returned = remove_rule(session, rule_id), []
+        details = {"id_type": row["id_type"], "source": row["source"], "unlabelled": len(returned), "via": "web"}
+        audit.record(session, "remove_rule", f"rule {rule_id}", rows=1, actor=signed.name, details=details)
+
+    await console_of(request).work(apply)
+    return RedirectResponse("/hits/rules", status_code=303)
 
 
 def _shown(value: Any) -> str:
@@ -280,9 +399,13 @@ def routes() -> list[BaseRoute]:
         Route("/lang/{code}", choose_language),
         Route("/incidents", incidents),
         Route("/incidents/{incident_id:int}", incident),
+        Route("/incidents/{incident_id:int}/set", set_incident, methods=["POST"]),
         Route("/hits", hits),
         Route("/hits/label", label_hits, methods=["POST"]),
+        Route("/hits/rules", suppression_rules),
+        Route("/hits/rules/{rule_id:int}/remove", remove_suppression_rule, methods=["POST"]),
         Route("/hits/{hit_id:int}", hit),
+        Route("/hits/{hit_id:int}/text", hit_text, methods=["POST"]),
         *takedown_routes,
         *export_routes,
         *sources_routes,

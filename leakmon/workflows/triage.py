@@ -22,6 +22,7 @@ from storage.models.cases import EXCLUDING_LABELS, LABELS, HitLabel, Suppression
 from storage.models.core import HitRecord
 from storage.repositories.cases import add_label, current_labels
 from storage.repositories.cases_rules import add_rule, delete_rule, list_rules, rules_for
+from storage.repositories.incident_views import current_rule_labels, delete_labels, latest_label
 
 RULE_COLUMNS = ["rule_id", "id_type", "source", "masked", "actor", "created_at", "note", "identity", "from_hit_id"]
 
@@ -124,3 +125,46 @@ def _row(rule: SuppressionRule) -> dict[str, Any]:
         "identity": "subject" if rule.subject_id is not None else "digest",
         "from_hit_id": rule.from_hit_id,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Undone:
+    """What undoing a hit's current label did: the label removed, the label now current, rules lifted."""
+
+    hit_id: int
+    removed: str
+    removed_actor: str
+    now: str | None
+    rule_removed: int | None = None
+    unlabelled: tuple[int, ...] = ()
+
+
+def undo_label(session: Session, hit_id: int) -> Undone:
+    """Remove a hit's current label: the previous one (or none) is current again.
+
+    A false positive's rule goes with it, with the labels that rule gave other hits and that are
+    still theirs (see :func:`lift_rule`). Rules the undone label lifted are not restored (the audit
+    entry of that label names them). The audit log keeps what was undone; the label row is deleted.
+    """
+    if session.get(HitRecord, hit_id) is None:
+        raise NotFoundError(f"hit {hit_id} does not exist")
+    latest = latest_label(session, hit_id)
+    if latest is None:
+        raise InputError(f"hit {hit_id} has no label to undo")
+    removed, actor, rule_id = latest.label, latest.actor, latest.rule_id
+    made_rule = removed == "false_positive" and rule_id is not None and not actor.startswith("rule:")
+    delete_labels(session, [latest.id])
+    unlabelled: tuple[int, ...] = ()
+    if made_rule and rule_id is not None and session.get(SuppressionRule, rule_id) is not None:
+        unlabelled = tuple(lift_rule(session, rule_id)[1])
+    now = latest_label(session, hit_id)
+    return Undone(hit_id, removed, actor, now.label if now else None, rule_id if made_rule else None, unlabelled)
+
+
+def lift_rule(session: Session, rule_id: int) -> tuple[dict[str, Any], list[int]]:
+    """Delete a rule and the false-positive labels it gave hits that still carry them; returns the
+    rule as it was and those hits' ids (their incidents need a refresh). Human labels stay."""
+    auto = current_rule_labels(session, f"rule:{rule_id}")
+    row = remove_rule(session, rule_id)
+    delete_labels(session, [label.id for label in auto])
+    return row, [label.hit_id for label in auto]

@@ -11,6 +11,7 @@ from tests.leakmon.cli import run_cli
 from tests.leakmon.workflows.world import Db
 
 CaptureFixture = pytest.CaptureFixture[str]
+ANY = "0.0.0.0"  # noqa: S104 - the point: a bind on every interface
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         ("127.8.0.1", True),
         ("::1", True),
         ("localhost", True),
-        ("0.0.0.0", False),
+        (ANY, False),
         ("::", False),
         ("192.0.2.10", False),
         ("console.example", False),
@@ -44,7 +45,7 @@ def test_is_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "console.example"])
+@pytest.mark.parametrize("host", [ANY, "::", "192.0.2.10", "console.example"])
 def test_a_non_loopback_bind_without_tls_is_refused(
     cli_db: Db, capsys: CaptureFixture, served: list[dict[str, Any]], host: str
 ) -> None:
@@ -56,7 +57,7 @@ def test_a_non_loopback_bind_without_tls_is_refused(
 
 
 def test_half_a_tls_pair_is_refused(cli_db: Db, capsys: CaptureFixture, served: list[dict[str, Any]]) -> None:
-    refused = run_cli(capsys, "web", "--host", "0.0.0.0", "--tls-cert", "cert.pem")
+    refused = run_cli(capsys, "web", "--host", ANY, "--tls-cert", "cert.pem")
     assert refused.code == 2
     assert "--tls-cert and --tls-key go together" in refused.err
     assert served == []
@@ -65,18 +66,18 @@ def test_half_a_tls_pair_is_refused(cli_db: Db, capsys: CaptureFixture, served: 
 def test_insecure_bind_serves_plain_http_with_a_warning_and_no_secure_cookie(
     cli_db: Db, capsys: CaptureFixture, served: list[dict[str, Any]]
 ) -> None:
-    done = run_cli(capsys, "web", "--host", "0.0.0.0", "--port", "9000", "--insecure-bind")
+    done = run_cli(capsys, "web", "--host", ANY, "--port", "9000", "--insecure-bind")
     assert done.code == 0, done.err
-    assert "WARNING: serving the console over plain HTTP on 0.0.0.0" in done.err
+    assert f"WARNING: serving the console over plain HTTP on {ANY}" in done.err
     (call,) = served
-    assert (call["host"], call["port"], call["ssl_certfile"], call["secure_cookies"]) == ("0.0.0.0", 9000, None, False)
+    assert (call["host"], call["port"], call["ssl_certfile"], call["secure_cookies"]) == (ANY, 9000, None, False)
 
 
 def test_tls_serves_https_without_a_warning(cli_db: Db, capsys: CaptureFixture, served: list[dict[str, Any]]) -> None:
-    done = run_cli(capsys, "web", "--host", "0.0.0.0", "--tls-cert", "cert.pem", "--tls-key", "key.pem")
+    done = run_cli(capsys, "web", "--host", ANY, "--tls-cert", "cert.pem", "--tls-key", "key.pem")
     assert done.code == 0, done.err
     assert "WARNING" not in done.err
-    assert "https://0.0.0.0:8765/" in done.err
+    assert f"https://{ANY}:8765/" in done.err
     (call,) = served
     assert (call["ssl_certfile"], call["ssl_keyfile"], call["secure_cookies"]) == ("cert.pem", "key.pem", True)
 
