@@ -212,3 +212,75 @@ def test_triage_takedown_export_in_chromium(
     assert not [r for r in audit_rows(cli_db) if r[0] == "viewer" and r[1] == "export_affected"]
     assert ("analyst", "label_hit", f"hit {hit_ids[0]}") in audit_rows(cli_db)
     print(f"screenshots: {shots}")
+
+
+def _incident_subjects(driver: Any, base: str, incident: int) -> int:
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{base}/incidents/{incident}")
+    return int(driver.find_element(By.ID, "subjects").text)
+
+
+def test_label_then_undo_and_flag_an_incident_in_chromium(
+    cli_db: Db, served: str, browser: Any, tmp_path: Path
+) -> None:
+    """An analyst labels a subject's hits from the incident's hit list and undoes it (the incident's
+    count drops and comes back); a responder sets the intrusion flag from the incident page."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    s: Seeded = seed(cli_db)
+    add_users(cli_db)
+    with cli_db.engine.connect() as connection:
+        hit_ids = [
+            int(row[0])
+            for row in connection.execute(
+                text("SELECT h.id FROM hits h JOIN subjects s ON s.id = h.subject_id WHERE s.subject_ref = 'cust-004'")
+            )
+        ]
+    shots = tmp_path / "screenshots"
+
+    def pick(label: str | None = None) -> None:
+        """From the incident page to its hits, the subject's hits ticked (and a label chosen)."""
+        browser.get(f"{served}/incidents/{s.incident}")
+        browser.find_element(By.ID, "incident-hits").click()
+        for hit_id in hit_ids:
+            browser.find_element(By.ID, f"hit-{hit_id}").click()
+        if label is not None:
+            Select(browser.find_element(By.ID, "label")).select_by_value(label)
+
+    _sign_in(browser, served, "analyst")
+    before = _incident_subjects(browser, served, s.incident)
+    pick("confirmed")
+    _submit(browser, browser.find_element(By.ID, "apply-label"))
+    assert _incident_subjects(browser, served, s.incident) == before
+    pick()
+    _submit(browser, browser.find_element(By.ID, "undo-label"))
+    pick("false_positive")
+    _submit(browser, browser.find_element(By.ID, "apply-label"))
+    assert _incident_subjects(browser, served, s.incident) == before - 1
+    _shot(browser, shots, "incident-after-label")
+    browser.get(f"{served}/hits/rules")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "tr[data-rule]")) == len(hit_ids)
+    _shot(browser, shots, "rules")
+    pick()
+    _submit(browser, browser.find_element(By.ID, "undo-label"))
+    label = browser.find_element(By.CSS_SELECTOR, f'tr[data-hit="{hit_ids[0]}"] td.label').text
+    assert label == "미분류"
+    assert _incident_subjects(browser, served, s.incident) == before
+    browser.get(f"{served}/hits/rules")
+    assert not browser.find_elements(By.CSS_SELECTOR, "tr[data-rule]")  # the undone false positives took them
+    browser.get(f"{served}/hits/{hit_ids[0]}")
+    _shot(browser, shots, "hit")
+
+    _sign_in(browser, served, "responder")
+    browser.get(f"{served}/incidents/{s.incident}")
+    _submit(browser, browser.find_element(By.ID, "set-intrusion"))
+    assert browser.find_element(By.ID, "intrusion").text == "예"
+    assert "침해사고" in browser.find_element(By.ID, "report").text
+    _shot(browser, shots, "incident-intrusion")
+    actions = [(r[0], r[1]) for r in audit_rows(cli_db)]
+    assert actions.count(("analyst", "label_hit")) == 2 * len(hit_ids)
+    assert actions.count(("analyst", "unlabel_hit")) == 2 * len(hit_ids)
+    assert ("responder", "set_incident") in actions
+    print(f"screenshots: {shots}")

@@ -61,6 +61,8 @@ def test_no_page_in_korean_shows_an_english_catalogue_label(seeded: Seeded) -> N
         "/hits/rules",
         "/takedown",
         "/sources",
+        "/exports",
+        "/charts",
         "/incidents/999999",  # an error page
     ]
     with client() as http:
