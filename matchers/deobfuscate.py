@@ -281,6 +281,8 @@ _AT_WORD_HINT: Any = re2.compile(_WS + "(?:at|AT|At)" + _WS)
 #: A spaced dot or a bare "dot" right before a known label, inside the domain after an "@".
 _DOMAIN_SEP = re.compile(r"(?<=[A-Za-z0-9])" + _LOOSE_SEP + r"(?=" + _TLD + r")", re.IGNORECASE)
 _DOMAIN_BEFORE = re.compile(r"@[A-Za-z0-9-]+(?:(?:\.|" + _LOOSE_SEP + r")[A-Za-z0-9-]+)*\Z")
+#: A mail service or a top-level label said in Korean (what _WORD_DOMAIN and _WORD_TLD need).
+_KOREAN_MAIL_HINT: Any = re2.compile("|".join([*HANGUL_DOMAINS, "컴", "넷"]))
 _DOMAIN_SEP_HINT: Any = re2.compile(_WS + r"\.|\." + _WS + "|" + _WS + "(?:dot|DOT|Dot)" + _WS + "|닷|점|쩜")
 
 
@@ -292,11 +294,11 @@ def _undo_email_words(norm: Norm) -> Norm:
         norm = substitute(norm, _AT, lambda m: "@", flag)
     if _AT_WORD_HINT.search(norm.text):
         norm = substitute(norm, _AT_WORD, lambda m: "@", flag)
-    text = norm.text
-    if "@" in text and any(name in text for name in HANGUL_DOMAINS):
-        norm = substitute(norm, _WORD_DOMAIN, lambda m: HANGUL_DOMAINS[m.group(1)], flag)
-    if "@" in norm.text and ("컴" in norm.text or "넷" in norm.text):
-        norm = substitute(norm, _WORD_TLD, lambda m: ".com" if m.group(1) == "컴" else ".net", flag)
+    if "@" in norm.text and _KOREAN_MAIL_HINT.search(norm.text):
+        if any(name in norm.text for name in HANGUL_DOMAINS):
+            norm = substitute(norm, _WORD_DOMAIN, lambda m: HANGUL_DOMAINS[m.group(1)], flag)
+        if "컴" in norm.text or "넷" in norm.text:
+            norm = substitute(norm, _WORD_TLD, lambda m: ".com" if m.group(1) == "컴" else ".net", flag)
     if "@" in norm.text and _DOT_HINT.search(norm.text):
         norm = substitute(norm, _DOT, lambda m: ".", flag)
     if "@" in norm.text and _DOMAIN_SEP_HINT.search(norm.text):
@@ -698,7 +700,8 @@ def extract(seg: str, first_line: int, recs: Sequence[Recognizer], masked: Seque
         if line not in line_texts:
             line_end = breaks[line] if line < len(breaks) else len(seg)
             line_texts[line] = seg[line_start:line_end].rstrip("\r")
-        classes = tuple(dict.fromkeys(_names(src.bits(s, e)) + extra))
+        bits = src.bits(s, e) if changed or src is not norm else 0  # untouched text: no class bits
+        classes = tuple(dict.fromkeys(_names(bits) + extra))
         out.append(
             SlowCandidate(
                 rec=rec,

@@ -328,7 +328,7 @@ class Matcher:
             )
         if not cands:
             return []
-        digests = [self.hasher.digest(c.rec.domain, c.canonical, c.form) for c in cands]
+        digests = _digests(self.hasher, [(c.rec.domain, c.form, c.canonical) for c in cands])
         matched = self.lookup(digests)
         out = []
         for i, subjects in matched.items():
@@ -387,6 +387,18 @@ def _locate(block: bytes, pass_: Pass, raws: list[bytes], raw_ids: list[int]) ->
             continue
         out[i] = p
         cursor = p + len(raw)
+    return out
+
+
+def _digests(hasher: KeyedHasher, values: Sequence[tuple[str, str, str]]) -> list[bytes]:
+    """Digests of (domain, form, canonical) values in order, hashed in one call per domain and form."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, (domain, form, _) in enumerate(values):
+        groups.setdefault((domain, form), []).append(i)
+    out = [b""] * len(values)
+    for (domain, form), where in groups.items():
+        for i, digest in zip(where, hasher.digest_many(domain, [values[i][2] for i in where], form), strict=True):
+            out[i] = digest
     return out
 
 
