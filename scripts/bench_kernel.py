@@ -87,12 +87,42 @@ def kernel_alone(dump: Path, people: list[tuple[str, str]]) -> tuple[float, floa
     return wall, cpu, at, found
 
 
-def leakmon(home: Path, *args: str) -> Callable[[], object]:
-    env = {**os.environ, "LEAKMON_HOME": str(home)}
-    # As a user runs it: cached bytecode (a session that forbids .pyc files compiles every module per run).
-    for name in ("LEAKMON_CONFIG", "LEAKMON_DATABASE_URL", "LEAKMON_KEY_FILE", "PYTHONDONTWRITEBYTECODE"):
-        env.pop(name, None)
-    return lambda: subprocess.run([sys.executable, "-m", "leakmon", *args], env=env, check=True, capture_output=True)
+#: ``python -m leakmon`` that also prints, at exit, the CPU seconds of the process itself and of its
+#: worker processes (``--jobs N``): where the time of a parallel scan goes.
+SPLIT_RUNNER = (
+    "import atexit, resource, sys\n"
+    "def _split():\n"
+    "    own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))\n"
+    "    print(f'cpu-split {own.ru_utime + own.ru_stime:.3f} {kids.ru_utime + kids.ru_stime:.3f}', file=sys.stderr)\n"
+    "atexit.register(_split)\n"
+    "from leakmon.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+class Leakmon:
+    """One ``leakmon`` command, run as a user runs it; ``split`` is (parent, workers) CPU s of the last run."""
+
+    def __init__(self, home: Path, *args: str) -> None:
+        self.env = {**os.environ, "LEAKMON_HOME": str(home)}
+        # As a user runs it: cached bytecode (a session that forbids .pyc files compiles every module per run).
+        for name in ("LEAKMON_CONFIG", "LEAKMON_DATABASE_URL", "LEAKMON_KEY_FILE", "PYTHONDONTWRITEBYTECODE"):
+            self.env.pop(name, None)
+        self.args = args
+        self.split = (0.0, 0.0)
+
+    def __call__(self) -> None:
+        proc = subprocess.run(
+            [sys.executable, "-c", SPLIT_RUNNER, *self.args], env=self.env, check=True, capture_output=True, text=True
+        )
+        for line in proc.stderr.splitlines():
+            if line.startswith("cpu-split "):
+                own, kids = line.split()[1:]
+                self.split = (float(own), float(kids))
+
+
+def leakmon(home: Path, *args: str) -> Leakmon:
+    return Leakmon(home, *args)
 
 
 def e2e(shared: Path, size_mb: int, only: str) -> float | None:
@@ -144,14 +174,17 @@ def main() -> None:
         jobs = str(args.jobs)
         scan = ("scan", str(dump), "--format", "jsonl", "--output")
         wall1, cpu, at = timed(leakmon(home, *scan, os.devnull, "--no-store", "--jobs", "1"))
-        rows.append(("leakmon scan --no-store --jobs 1", mb / wall1, mb / cpu, at, "end to end, fresh process"))
-        wall, cpu, at = timed(leakmon(home, *scan, os.devnull, "--no-store", "--jobs", jobs))
-        note = f"wall {wall1 / wall:.2f}x --jobs 1 (CPU MB/s: both workers' CPU added)"
+        rows.append(("leakmon scan --no-store --jobs 1", mb / wall1, mb / cpu, at, f"end to end, {cpu:.1f} CPU s"))
+        run = leakmon(home, *scan, os.devnull, "--no-store", "--jobs", jobs)
+        wall, cpu, at = timed(run)
+        note = f"wall {wall1 / wall:.2f}x --jobs 1; CPU s: parent {run.split[0]:.1f}, workers {run.split[1]:.1f}"
         rows.append((f"leakmon scan --no-store --jobs {jobs}", mb / wall, mb / cpu, at, note))
         hits = Path(tmp) / "hits.jsonl"
-        wall, cpu, at = timed(leakmon(home, *scan, str(hits), "--jobs", jobs))
+        run = leakmon(home, *scan, str(hits), "--jobs", jobs)
+        wall, cpu, at = timed(run)
         stored = sum(1 for _ in hits.open(encoding="utf-8"))
-        rows.append((f"leakmon scan --jobs {jobs} (storing)", mb / wall, mb / cpu, at, f"{stored:,} hits stored"))
+        note = f"{stored:,} hits stored; CPU s: parent {run.split[0]:.1f}, workers {run.split[1]:.1f}"
+        rows.append((f"leakmon scan --jobs {jobs} (storing)", mb / wall, mb / cpu, at, note))
     for label, only in (
         ("naive Python (e2e_bench.py)", "naive"),
         ("best pure-Python pipeline (e2e_bench.py)", "pyre2 chunks, HMAC-SHA256 (pads), numpy"),
