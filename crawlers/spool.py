@@ -9,6 +9,7 @@ and every ingest sink calls it at start) finds the folder unlocked and removes i
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import shutil
@@ -33,10 +34,32 @@ def configure(root: Path) -> list[Path]:
     return remove_stale(root)
 
 
+def configure_writable(root: Path) -> list[Path]:
+    """:func:`configure` ``root``, or the private fallback when ``root`` cannot be written.
+
+    A read-only workspace still serves commands that store nothing (``scan --no-store``): their
+    spools go to :func:`private_root` (0700, owned by this user, stale spools removed the same way).
+    """
+    try:
+        removed = configure(root)
+    except OSError as exc:
+        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        return configure(private_root())
+    if not os.access(root, os.W_OK):
+        return configure(private_root())
+    return removed
+
+
+def private_root() -> Path:
+    """A private folder in the system temp folder (0700, this user's; a symlink or a stranger's is refused)."""
+    return Path(tempfile.gettempdir()) / f"leakmon-spool-{os.getuid()}"
+
+
 def root() -> Path:
-    """The configured root; unconfigured (library use), a private folder in the system temp folder."""
+    """The configured root; unconfigured (library use), :func:`private_root`."""
     if _root is None:
-        configure(Path(tempfile.gettempdir()) / f"leakmon-spool-{os.getuid()}")
+        configure(private_root())
     return cast(Path, _root)
 
 

@@ -117,7 +117,8 @@ def build_sink(
 ) -> IngestSink:
     """The ingest sink with the configured evidence policy, reader limits and workflow hooks."""
     context = context or build_match_context(app)
-    spool.configure(app.settings.home / "spool")  # big attachments and rar copies stay in the workspace
+    # Big attachments and rar copies stay in the workspace (a read-only one: the private fallback).
+    spool.configure_writable(app.settings.home / "spool")
     evidence = app.settings.evidence
     sealer = None
     if evidence.store_post_text == "encrypted" or evidence.store_files:

@@ -12,7 +12,7 @@ from leakmon.choices import ExportFormat, ShareFormat
 from leakmon.errors import InputError
 from leakmon.output import LogFormatOption, ProgressFormat, err_console
 from leakmon.workflows import audit
-from leakmon.workflows.affected import COLUMNS, affected_rows, select_incidents
+from leakmon.workflows.affected import COLUMNS, affected_rows, count_affected, select_incidents
 from leakmon.workflows.cli_support import open_app, parse_since
 from leakmon.workflows.incidents import get_incident
 from leakmon.workflows.tables import write_rows
@@ -35,28 +35,31 @@ def affected(
     strength, first/last seen, venues. Never identifier values; formula-safe (CSV cells quoted, XLSX string cells)."""
     if (incident is not None) + all_ + (since is not None) != 1:
         raise InputError("name one incident, or --all, or --since")
+    if fmt == ExportFormat.XLSX and output is None:
+        raise InputError("xlsx needs --output FILE")  # before the audit entry: nothing will be written
     start = parse_since(since) if since else None
     app = open_app()
-    with app.sessions.begin() as session:
+    target = f"incident {incident}" if incident is not None else ("all" if all_ else f"since {start:%Y-%m-%d %H:%M}")
+    with app.sessions() as session:
         if incident is not None:
             get_incident(session, incident)
         chosen = select_incidents(session, incident_id=incident, since=start)
+        # Audited (and committed) before the first byte is written: an export whose audit entry
+        # cannot be stored (read-only or full workspace) writes nothing.
+        audit.record(
+            session,
+            "export_affected",
+            target,
+            rows=count_affected(session, chosen),
+            actor=actor,
+            details={"format": fmt, "output": str(output or "stdout"), "incidents": len(chosen)},
+        )
+        session.commit()
         rows = ({c: getattr(r, c) for c in COLUMNS} for r in affected_rows(session, chosen))
         from leakmon.progress import Ticker
 
         with Ticker("export affected", None, "rows", log_json=log_format is ProgressFormat.JSON) as progress:
             count = write_rows(progress.counting(rows), COLUMNS, fmt, output, sys.stdout)
-        target = (
-            f"incident {incident}" if incident is not None else ("all" if all_ else f"since {start:%Y-%m-%d %H:%M}")
-        )
-        audit.record(
-            session,
-            "export_affected",
-            target,
-            rows=count,
-            actor=actor,
-            details={"format": fmt, "output": str(output or "stdout"), "incidents": len(chosen)},
-        )
     app.close()
     err_console.print(f"{count} affected subject row(s) from {len(chosen)} incident(s)", markup=False)
 

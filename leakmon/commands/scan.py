@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from leakmon.app import App
+from leakmon.app import App, is_read_only
 from leakmon.choices import Format, FormatOption
 from leakmon.output import LogFormatOption, ProgressFormat, err_console
 from leakmon.settings import MAX_JOBS
@@ -48,6 +48,9 @@ def scan(
     from leakmon.workflows import audit
 
     app = App()
+    # Output naming subjects is audited; a read-only workspace cannot take the audit entry, so
+    # there a scan names nobody (subject references withheld) rather than name them unaudited.
+    audited = not (app.settings.home.is_dir() and is_read_only(app.settings.home))
     with (
         RecordWriter(fmt=fmt, columns=HIT_COLUMNS, output=output, title="hits") as writer,
         scan_progress(paths, log_json=log_format is ProgressFormat.JSON) as progress,
@@ -56,13 +59,15 @@ def scan(
         outcome = scan_paths(
             sink,
             paths,
-            writer.write,
+            writer.write if audited else lambda record: writer.write({**record, "subject_ref": None}),
             passwords=tuple(password or ()),
             store=store,
             min_confidence=min_confidence,
             on_file=progress.file,
         )
-    if outcome.hits:  # the output names subjects: audited like every other such output
+    if not audited and outcome.hits:
+        err_console.print("subject references withheld: the workspace is read-only, so this output cannot be audited")
+    elif outcome.hits:  # the output names subjects: audited like every other such output
         with app.sessions.begin() as session:
             audit.record(session, "scan_output", output or "stdout", rows=outcome.hits, details={"format": fmt})
     for path, finding in outcome.findings:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from matchers.model import COMPOSITE, EXACT, OBF_NONE
@@ -80,6 +80,26 @@ def affected_rows(session: Session, incidents: Iterable[Incident]) -> Iterator[A
     folds each subject's hits into its row, so memory holds one subject's hits, not the incident's."""
     for incident in incidents:
         yield from _incident_rows(session, incident.id)
+
+
+def count_affected(session: Session, incidents: Iterable[Incident]) -> int:
+    """How many rows :func:`affected_rows` yields (one per incident and subject), counted by the database.
+
+    ``export affected`` audits this count before it writes a row, so an export whose audit entry
+    cannot be written (a read-only or full workspace) writes nothing at all.
+    """
+    label, (joined, effective) = effective_filter(EXCLUDING_LABELS)
+    total = 0
+    for incident in incidents:
+        statement = (
+            select(func.count(distinct(HitRecord.subject_id)))
+            .join(IncidentPost, IncidentPost.post_id == HitRecord.post_id)
+            .join(Subject, Subject.id == HitRecord.subject_id)
+            .outerjoin(label, joined)
+            .where(IncidentPost.incident_id == incident.id, effective)
+        )
+        total += session.scalar(statement) or 0
+    return total
 
 
 #: Hits fetched per round trip while streaming an incident's hits.
