@@ -138,7 +138,8 @@ class HitRecord(Base):
     __table_args__ = (UniqueConstraint("post_id", "id_type", "form", "digest", "subject_slot"),)
 
     id: Mapped[intpk]
-    post_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    # No index of its own: the identity index below starts with post_id (migration mbstore_0007).
+    post_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("posts.id", ondelete="CASCADE"))
     attachment_sha256: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str255]
     locator: Mapped[str] = mapped_column(String(2048))

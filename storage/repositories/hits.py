@@ -48,7 +48,10 @@ class HitRow(NamedTuple):
 
 
 ROW_COLUMNS = HitRow._fields
-_UPDATED = [c for c in ROW_COLUMNS if c not in IDENTITY]
+#: Columns a more confident row overwrites. ``subject_id`` is not one: ``subject_slot`` (identity)
+#: fixes it, and leaving it out of the update spares SQLite a foreign-key check per upserted row
+#: (about 40 % of the insert's CPU); the insert itself still checks both foreign keys.
+_UPDATED = [c for c in ROW_COLUMNS if c not in (*IDENTITY, "subject_id")]
 
 
 @dataclass(frozen=True, slots=True)
