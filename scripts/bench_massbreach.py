@@ -22,9 +22,11 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -77,7 +79,7 @@ def pg_database(admin_url: str) -> Iterator[str]:
 
 
 def bench_backend(label: str, db_url: str, root: Path, rows: int, json_records: int) -> dict[str, str]:
-    out: dict[str, str] = {}
+    out: dict[str, str] = {"load average at start": f"{os.getloadavg()[0]:.1f}"}
     home = root / f"ws-{label}"
     run(home, db_url, "init")
     protected = root / "protected.csv"
@@ -104,11 +106,20 @@ def bench_backend(label: str, db_url: str, root: Path, rows: int, json_records: 
         f"{seconds:.1f} s, {rss:.0f} MB, {len(found)} hits, {composites} composites"
     )
     out["store_hits alone"] = store_rate(db_url, rows * 2)
+    if db_url.startswith("postgresql"):
+        out["hits on disk"] = pg_sizes(db_url)
     return out
 
 
 def store_rate(db_url: str, count: int) -> str:
-    """Hits per second through ``store_hits`` alone (one post, batches of the spool's size)."""
+    """Hits per second through ``store_hits`` alone (one post, batches of the spool's size).
+
+    Rows name the imported subjects (two hits each, as a dump's phone and e-mail would), so both
+    foreign keys are checked as in a real scan. CPU is this process's and, on a local PostgreSQL,
+    the server backend's.
+    """
+    from sqlalchemy import text
+
     from crawlers.hitspool import BATCH_ROWS
     from storage.db import make_engine, make_sessionmaker
     from storage.models.core import Post
@@ -117,6 +128,9 @@ def store_rate(db_url: str, count: int) -> str:
     engine = make_engine(db_url)
     sessions = make_sessionmaker(engine)
     now = datetime.now(UTC)
+    with engine.connect() as connection:
+        first, subjects = connection.execute(text("SELECT min(id), count(*) FROM subjects")).one()
+    explanation = '{"extractor": "phone.fast", "validation": null, "context": [], "reasons": ["exact digest"]}'
 
     def batches() -> Iterator[list[HitRow]]:
         for start in range(0, count, BATCH_ROWS):
@@ -124,19 +138,19 @@ def store_rate(db_url: str, count: int) -> str:
                 HitRow(
                     None,
                     "bench",
-                    f"dump.csv:row {i}",
-                    "phone",
+                    f"dump.csv:row {i // 2 + 2}",
+                    "email" if i % 2 else "phone",
                     "full",
                     i.to_bytes(32, "big"),
                     "k",
-                    None,
-                    i + 1,
+                    first + (i // 2) % subjects,
+                    first + (i // 2) % subjects,
                     1,
                     "exact",
                     "none",
                     0.9,
                     "010-****-0000",
-                    '{"extractor": "phone.fast"}',
+                    explanation,
                 )
                 for i in range(start, min(start + BATCH_ROWS, count))
             ]
@@ -154,11 +168,57 @@ def store_rate(db_url: str, count: int) -> str:
         )
         session.add(post)
         session.flush()
-        started = time.perf_counter()
+        backend = _backend_cpu(session)
+        server = backend()
+        started, cpu = time.perf_counter(), time.process_time()
         stored = store_hits(session, post.id, batches(), now)
-        seconds = time.perf_counter() - started
+        seconds, cpu, server = time.perf_counter() - started, time.process_time() - cpu, backend() - server
     engine.dispose()
-    return f"{stored.new / seconds:,.0f} hits/s ({stored.new:,} in {seconds:.1f} s)"
+    where = f", server {server:.1f} s" if server else ""
+    return (
+        f"{stored.new / seconds:,.0f} hits/s ({stored.new:,} in {seconds:.1f} s; CPU {cpu:.1f} s{where}; "
+        f"load {os.getloadavg()[0]:.1f})"
+    )
+
+
+def _backend_cpu(session: Session) -> Callable[[], float]:
+    """CPU seconds of this session's PostgreSQL backend, when the server runs on this machine."""
+    from sqlalchemy import text
+
+    if session.get_bind().dialect.name != "postgresql":
+        return lambda: 0.0
+    stat = Path(f"/proc/{session.scalar(text('SELECT pg_backend_pid()'))}/stat")
+
+    def read() -> float:
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    return read
+
+
+def pg_sizes(db_url: str) -> str:
+    """Bytes per stored hit on PostgreSQL: heap (with TOAST), each index, in all."""
+    from sqlalchemy import text
+
+    from storage.db import make_engine
+
+    engine = make_engine(db_url)
+    with engine.begin() as connection:
+        connection.execute(text("ANALYZE hits"))
+        hits = connection.execute(text("SELECT count(*) FROM hits")).scalar_one()
+        total, heap = connection.execute(text("SELECT pg_total_relation_size('hits'), pg_table_size('hits')")).one()
+        indexes = connection.execute(
+            text(
+                "SELECT indexrelid::regclass::text, pg_relation_size(indexrelid) FROM pg_index "
+                "WHERE indrelid = 'hits'::regclass ORDER BY 1"
+            )
+        ).all()
+    engine.dispose()
+    parts = ", ".join(f"{name} {size / hits:.0f}" for name, size in indexes)
+    return f"{total / hits:.0f} B/hit in all ({hits:,} hits): heap {heap / hits:.0f}, {parts}"
 
 
 def build_inputs(root: Path, rows: int, json_records: int) -> None:
