@@ -226,6 +226,7 @@ WEBEXPORTS_KO: dict[str, str] = {
     "New subjects per day by source": "수집원별 일별 신규 대상자 수",
     "New subjects per day by identifier type": "식별자 유형별 일별 신규 대상자 수",
     "Incidents by state": "상태별 사고 수",
+    "Counted at": "집계 시각",
     "other": "기타",
     "merged": "병합됨",
     "Open a case from an incident's posts": "사고의 게시물로 삭제 요청 건 열기",

@@ -119,3 +119,27 @@ def test_charts_page_draws_svg_in_korean_and_english(cli_db: Db, seeded: Seeded)
         assert "Hits per day by source" in english
         assert "Incidents by state" in english
         assert http.get("/charts?days=5").status_code == 400
+
+
+def test_counts_are_kept_for_a_while_then_counted_again(
+    cli_db: Db, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leakmon.web import pages_charts
+
+    counted: list[int] = []
+    real = pages_charts._count
+
+    def counting(session: object, days: int) -> pages_charts.Counts:
+        counted.append(days)
+        return real(session, days)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pages_charts, "_count", counting)
+    with client() as http:
+        sign_in(http, "viewer")
+        assert http.get("/charts?days=7").status_code == 200
+        assert http.get("/charts?days=7").status_code == 200
+        assert counted == [7]
+        monkeypatch.setattr(pages_charts, "KEEP_SECONDS", 0.0)
+        page = http.get("/charts?days=7").text
+    assert counted == [7, 7]
+    assert 'id="counted-at"' in page
