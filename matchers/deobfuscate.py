@@ -597,9 +597,13 @@ def trigger_segments(block: bytes, grouped: bool = False) -> list[tuple[int, int
 
     ``grouped``: also lines with digit groups (a custom digit type accepts grouping separators).
     """
+    pattern = _TRIGGER_GROUPED if grouped else _TRIGGER
+    first = pattern.search(block)
+    if first is None:
+        return []  # most short texts (a hit's locator, a file name): one search, no match iterator
     segments: dict[int, int] = {}
     line_end = -1  # end of the line the last segment starts on
-    for m in (_TRIGGER_GROUPED if grouped else _TRIGGER).finditer(block):
+    for m in pattern.finditer(block, first.start()):
         if m.end() <= line_end:
             continue  # same line, same segment: a dense line is searched once, not once per trigger
         start = block.rfind(b"\n", 0, m.start()) + 1

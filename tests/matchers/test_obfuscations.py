@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 import re2
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matchers import deobfuscate
 from matchers.deobfuscate import OBFUSCATIONS, TRIGGER_TABLE, Obfuscation, trigger_pattern
@@ -60,3 +62,41 @@ def test_example_is_found_with_its_class(matcher: Matcher, item: tuple[Obfuscati
     assert any(obfuscation.name in h.obfuscation for h in hits)
     if obfuscation.name != OBF_MASKED:
         assert all(h.match_kind == "exact" for h in hits)
+
+
+def _segments_reference(block: bytes, grouped: bool) -> list[tuple[int, int]]:
+    """trigger_segments as one plain sweep of every trigger match from the block's start."""
+    segments: dict[int, int] = {}
+    line_end = -1
+    for m in (deobfuscate._TRIGGER_GROUPED if grouped else deobfuscate._TRIGGER).finditer(block):
+        if m.end() <= line_end:
+            continue
+        start = block.rfind(b"\n", 0, m.start()) + 1
+        line_end = block.find(b"\n", m.start())
+        line_end = len(block) if line_end < 0 else line_end
+        end = block.find(b"\n", m.end() - 1 if not m.group(0).endswith(b"\n") else m.end())
+        segments[start] = max(segments.get(start, 0), len(block) if end < 0 else end)
+    return sorted(segments.items())
+
+
+SEGMENT_TOKENS = [
+    *(bytes([c]) for c in b"0179 -./_,;|()<>@*xXoOlIS\n\r\t\x00\xff\xea"),
+    b"010",
+    b"1234",
+    "공".encode(),
+    "일".encode(),
+    "골뱅이".encode(),
+    "０".encode(),
+    "\u2013".encode(),
+    "\u200b".encode(),
+    b"<br>",
+    b"(at)",
+    b"&#45;",
+]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(SEGMENT_TOKENS), max_size=60).map(b"".join), st.booleans())
+def test_trigger_segments_equal_a_plain_sweep(block: bytes, grouped: bool) -> None:
+    """The first search that skips texts without a trigger (most locators) changes no segment."""
+    assert deobfuscate.trigger_segments(block, grouped) == _segments_reference(block, grouped)
