@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from crawlers.model import CrawledPost, Finding
+from storage.models.vocab import PostChange
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,7 @@ class IngestResult:
     """What ingesting one post did."""
 
     post_id: int | None
-    status: str  # "new" | "changed" | "unchanged"
+    status: PostChange
     hits: int = 0
     new_hits: int = 0
     findings: tuple[Finding, ...] = field(default_factory=tuple)

@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 
 
@@ -122,14 +123,74 @@ class TextBlock:
         return f"{self.locator}:{self.unit} {number}"
 
 
+class FindingKind(StrEnum):
+    """The one registry of finding kinds, for every venue (``findings.kind``, stored: API).
+
+    A member is its string, so ``Finding(locator, FindingKind.CORRUPT, ...)`` and the stored rows
+    written before this registry are the same. A test checks that every kind any crawler, reader or
+    the sink emits is listed here.
+    """
+
+    # any venue
+    ERROR = "error"  # an unexpected failure (the reason says what)
+    INGEST_ERROR = "ingest_error"
+    NOT_FETCHED = "not_fetched"  # the venue did not fetch the file (over a cap, not exported...)
+    EVIDENCE_NOT_KEPT = "evidence_not_kept"
+    # leaked-file readers (crawlers/files)
+    SKIPPED_BINARY = "skipped_binary"
+    CONTROL_BYTES = "control_bytes"
+    CAP_BYTES = "cap_bytes"
+    CAP_RATIO = "cap_ratio"
+    CAP_MEMBERS = "cap_members"
+    CAP_MEMORY = "cap_memory"
+    CAP_DEPTH = "cap_depth"
+    CAP_LINE = "cap_line"
+    CAP_TIME = "cap_time"
+    PATH_TRAVERSAL = "path_traversal"
+    ENCRYPTED_NO_PASSWORD = "encrypted_no_password"  # noqa: S105 - a finding kind, not a password
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    FORMAT_FALLBACK = "format_fallback"
+    TOOL_MISSING = "tool_missing"
+    DECODE_FALLBACK = "decode_fallback"
+    DECODE_BOM = "decode_bom"
+    DECODE_GUESS = "decode_guess"
+    CORRUPT = "corrupt"
+    UNREADABLE = "unreadable"
+    ABORTED = "aborted"
+    # web (crawlers/web)
+    HTTP_ERROR = "http_error"
+    DNS_ERROR = "dns_error"
+    TIMEOUT = "timeout"
+    TRUNCATED = "truncated"
+    CONNECTION_ERROR = "connection_error"
+    ROBOTS_DENIED = "robots_denied"
+    REDIRECT_LOOP = "redirect_loop"
+    IGNORED = "ignored"
+    OFFSITE = "offsite"
+    PROXY_REQUIRED = "proxy_required"
+    PARSE_ERROR = "parse_error"
+    NO_PUBLIC_PREVIEW = "no_public_preview"
+    # Telegram (crawlers/telegram)
+    ACCOUNT_ERROR = "account_error"
+    FLOOD_WAIT = "flood_wait"
+    CHAT_UNAVAILABLE = "chat_unavailable"
+    UNSUPPORTED_REPLY = "unsupported_reply"
+    NOT_MEMBER = "not_member"
+    INVITE_EXPIRED = "invite_expired"
+    INVITE_INVALID = "invite_invalid"
+    JOIN_PENDING = "join_pending"
+    JOIN_FAILED = "join_failed"
+    FILE_NOT_EXPORTED = "file_not_exported"
+    FILE_MISSING = "file_missing"
+    SKIPPED_DOWNLOAD = "skipped_download"
+    DOWNLOAD_FAILED = "download_failed"
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """Something a reader or crawler skipped, capped or failed on, with the reason.
 
-    ``kind`` is a stable string (stored, so it is API): e.g. ``skipped_binary``, ``cap_bytes``,
-    ``cap_ratio``, ``cap_members``, ``cap_depth``, ``cap_line``, ``cap_time``, ``path_traversal``,
-    ``encrypted_no_password``, ``unsupported_format``, ``tool_missing``, ``decode_fallback``,
-    ``corrupt``, ``http_error``, ``dns_error``, ``timeout``, ``redirect_loop``, ``offsite``, ``flood_wait``.
+    ``kind`` is a :class:`FindingKind` value (stored, so it is API).
     """
 
     locator: str

@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from crawlers.model import TextBlock
 from matchers.engine import Confirm, Matcher
 from matchers.headers import detect_header
 from matchers.model import Hit
@@ -190,3 +191,13 @@ def _run(
                 hits = [replace(h, line=h.line + line) for h in hits]
             yield from confirm_hits(hits, matcher.confirm)
             line += newlines
+
+
+def block_scanner(matcher: Matcher, jobs: int) -> Callable[[Iterable[TextBlock]], Iterator[list[Hit]]]:
+    """The analyzer's parallel scanner for big files: each block's line-scoped hits, in block order,
+    from ``jobs`` forked workers (see :func:`scan_items`)."""
+
+    def scan(blocks: Iterable[TextBlock]) -> Iterator[list[Hit]]:
+        return scan_items(matcher, ((b.text, b.columns, b.delimiter, "line") for b in blocks), jobs=jobs)
+
+    return scan

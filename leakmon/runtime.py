@@ -15,9 +15,11 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from crawlers import spool
+from crawlers.analyzer import AnalysisOptions, Analyzer, TradeScorer
 from crawlers.files import ReadLimits
-from crawlers.ingest import IngestSink, PostHook, RemovedHook, TradeScorer
+from crawlers.ingest import MAX_EVIDENCE_FILE_BYTES, IngestPolicy, IngestSink, PostHook, RemovedHook
 from crawlers.model import TextBlock
+from crawlers.parallel import block_scanner
 from crawlers.redact import Redactor
 from leakmon.app import App
 from leakmon.errors import ConfigError
@@ -33,7 +35,7 @@ from matchers.protect import protected_forms
 from matchers.registry import IdentifierRegistry
 from matchers.trade import trade_score
 from matchers.types.custom import CustomType
-from storage.evidence import EvidenceSealer
+from storage.evidence import EvidenceSealer, EvidenceStore
 from storage.models.core import Post
 from storage.repositories.hits import StoredHits
 from storage.repositories.protected import confirm_digests
@@ -125,23 +127,27 @@ def build_sink(
         key_id, key = app.keyring.active_key("evidence")
         sealer = EvidenceSealer(key_id, key)
     post_hooks, removed_hooks = _workflow_hooks(app)
-    return IngestSink(
-        app.sessions,
-        context.matcher,
-        sealer=sealer,
-        store_post_text=evidence.store_post_text == "encrypted",
-        store_files=evidence.store_files,
-        evidence_dir=app.settings.home / "evidence",
+    jobs = jobs if jobs is not None else app.settings.scan.jobs
+    options = AnalysisOptions(
         read_limits=read_limits(app),
         trade_scorer=_trade_scorer(app),
         fingerprinter=functools.partial(text_signature, key=app.keyring.active_key("signature")[1]),
-        post_hooks=post_hooks,
-        removed_hooks=removed_hooks,
-        run_id=run_id,
-        jobs=jobs if jobs is not None else app.settings.scan.jobs,
         redactor=Redactor(app.keyring.active_key("redaction")[1]),
-        on_block=on_block,
     )
+    parallel = block_scanner(context.matcher, jobs) if jobs > 1 else None
+    analyzer = Analyzer(context.matcher, options, parallel=parallel, on_block=on_block)
+    policy = IngestPolicy(
+        text_sealer=sealer if evidence.store_post_text == "encrypted" else None,
+        evidence=(
+            EvidenceStore(app.settings.home / "evidence", sealer, max_bytes=MAX_EVIDENCE_FILE_BYTES)
+            if evidence.store_files and sealer is not None
+            else None
+        ),
+        post_hooks=tuple(post_hooks),
+        removed_hooks=tuple(removed_hooks),
+        run_id=run_id,
+    )
+    return IngestSink(app.sessions, analyzer, policy)
 
 
 def read_limits(app: App) -> ReadLimits:

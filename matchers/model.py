@@ -7,6 +7,7 @@ migration and a changelog line.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -48,6 +49,36 @@ OBF_MASKED = "masked"  # 010-****-5678, 김*수: partial only
 OBF_LINE_BREAK = "line_break"  # a value broken across one line break (also <br>, table cells)
 OBF_SPACED = "spaced_letters"  # every letter or syllable spaced: p a r k @ n a v e r . c o m, 김 민 수
 OBF_UNICODE_PUNCT = "unicode_punctuation"  # ideographic / full-width punctuation: naver。com, kim＠naver．com
+
+
+class Form(StrEnum):
+    """Canonical forms a digest is taken over (``hits.form``, ``protected_identifiers.form``): the full
+    value, or a mask form a masked sighting (``010-****-5678``) can be compared in."""
+
+    FULL = "full"
+    NAME_FAMILY_LAST = "fl"  # name: family name and last syllable
+    NAME_FAMILY = "f"  # name: family name only
+    EMAIL_HEAD_1 = "p1d"  # e-mail: first 1/2/3 characters of the local part and the domain
+    EMAIL_HEAD_2 = "p2d"
+    EMAIL_HEAD_3 = "p3d"
+    CARD_P6S4 = "p6s4"  # card: first six and last four digits
+    PREFIX_5 = "p5"  # phone/RRN: the first N digits
+    PREFIX_6 = "p6"
+    PREFIX_7 = "p7"
+    PREFIX_8 = "p8"
+    PHONE_P2S4 = "p2s4"  # phone: area code (2-4 digits) and last four digits
+    PHONE_P3S4 = "p3s4"
+    PHONE_P4S4 = "p4s4"
+
+
+class Validation(StrEnum):
+    """``Explanation.validation``: what a checksum said about a full value (stored in hit explanations)."""
+
+    CHECKSUM_OK = "checksum_ok"
+    CHECKSUM_MISMATCH = "checksum_mismatch"
+    LUHN_OK = "luhn_ok"
+    LUHN_FAIL = "luhn_fail"
+
 
 #: The version of the canonical forms; part of every digest's input, so a change re-keys the set.
 CANONICAL_VERSION = 1

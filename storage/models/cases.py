@@ -14,12 +14,13 @@ from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, BigIntPK, UTCDateTime, digest32, intpk, str16, str32, str64, str255, utc
+from storage.models.vocab import HitLabelValue, IncidentStatus
 
 # Stored strings (API: change only with a migration).
-LABELS = ("confirmed", "false_positive", "seller_contact", "test_data")
+LABELS = tuple(label.value for label in HitLabelValue)
 #: Labels that take a hit out of victim counts, exports and the legal clock.
-EXCLUDING_LABELS = ("false_positive", "seller_contact", "test_data")
-INCIDENT_STATUSES = ("open", "closed", "merged")
+EXCLUDING_LABELS = tuple(label.value for label in HitLabelValue if label is not HitLabelValue.CONFIRMED)
+INCIDENT_STATUSES = tuple(status.value for status in IncidentStatus)
 TAKEDOWN_STATES = ("open", "requested", "removed", "refused", "expired")
 
 
@@ -34,7 +35,7 @@ class Incident(Base):
 
     id: Mapped[intpk]
     title: Mapped[str] = mapped_column(String(1024), default="")
-    status: Mapped[str16] = mapped_column(default="open", index=True)
+    status: Mapped[str16] = mapped_column(default=IncidentStatus.OPEN.value, index=True)
     merged_into: Mapped[int | None] = mapped_column(BigIntPK, ForeignKey("incidents.id", ondelete="SET NULL"))
     created_at: Mapped[utc]
     updated_at: Mapped[utc]

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, BigIntPK, UTCDateTime, digest32, intpk, str16, str32, str64, str255, utc
+from storage.models.vocab import PostStatus, RunStatus
 
 
 class Subject(Base):
@@ -100,7 +101,7 @@ class Post(Base):
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     content_hash: Mapped[str64]
     versions: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[str16] = mapped_column(default="ok")  # ok | partial | failed
+    status: Mapped[str16] = mapped_column(default=PostStatus.OK.value)  # PostStatus
     text_length: Mapped[int] = mapped_column(Integer, default=0)
     trade_score: Mapped[float | None] = mapped_column(Float)
     trade_terms: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -121,7 +122,7 @@ class AttachmentRecord(Base):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int | None] = mapped_column(BigInteger)
     detected_type: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str16]  # ok | partial | skipped | failed
+    status: Mapped[str16]  # AttachmentStatus
     evidence_path: Mapped[str | None] = mapped_column(String(1024))
     evidence_key_id: Mapped[str | None] = mapped_column(String(32))
     stored_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -184,7 +185,7 @@ class Run(Base):
     kind: Mapped[str32]
     started_at: Mapped[utc]
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    status: Mapped[str16] = mapped_column(default="running")  # running | ok | failed | deferred
+    status: Mapped[str16] = mapped_column(default=RunStatus.RUNNING.value)  # RunStatus
     stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
     retry_after: Mapped[datetime | None] = mapped_column(UTCDateTime())

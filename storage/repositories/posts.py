@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models.core import Post
+from storage.models.vocab import PostChange, PostStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +25,7 @@ class PostVersion:
     edited_at: datetime | None
     captured_at: datetime
     content_hash: str
-    status: str
+    status: PostStatus
     text_length: int
     trade_score: float | None
     trade_terms: tuple[str, ...]
@@ -32,26 +33,25 @@ class PostVersion:
 
 
 def find_post(session: Session, source: str, external_id: str) -> Post | None:
+    """The stored post, or None when it is new (the one look-up a write transaction makes)."""
     return session.scalar(select(Post).where(Post.source == source, Post.external_id == external_id))
 
 
-def stored_content_hash(session: Session, source: str, external_id: str) -> str | None:
-    """The content hash of the stored version, or None when the post is new."""
-    return session.scalar(select(Post.content_hash).where(Post.source == source, Post.external_id == external_id))
-
-
-def touch_post(session: Session, source: str, external_id: str, seen_at: datetime) -> Post:
+def touch_post(post: Post, seen_at: datetime) -> Post:
     """An unchanged repost: seen again (and no longer removed)."""
-    post = session.scalars(select(Post).where(Post.source == source, Post.external_id == external_id)).one()
     post.last_seen = seen_at
     post.removed_at = None
     return post
 
 
-def upsert_post(session: Session, source: str, external_id: str, version: PostVersion) -> tuple[Post, str]:
-    """Insert the post or write its new version over the stored one; returns it and ``new``/``changed``."""
-    post = find_post(session, source, external_id)
-    status = "changed" if post is not None else "new"
+def upsert_post(
+    session: Session, stored: Post | None, source: str, external_id: str, version: PostVersion
+) -> tuple[Post, PostChange]:
+    """Insert the post (``stored`` is None) or write its new version over ``stored``.
+
+    ``stored`` is what :func:`find_post` returned in the same transaction.
+    """
+    post = stored
     if post is None:
         post = Post(source=source, external_id=external_id, first_seen=version.captured_at, versions=0)
         session.add(post)
@@ -71,4 +71,4 @@ def upsert_post(session: Session, source: str, external_id: str, version: PostVe
     post.trade_terms = list(version.trade_terms)
     post.extra = dict(version.extra)
     session.flush()
-    return post, status
+    return post, PostChange.NEW if stored is None else PostChange.CHANGED

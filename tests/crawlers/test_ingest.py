@@ -6,18 +6,21 @@ import io
 import os
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawlers.ingest import IngestSink
+from crawlers.analyzer import AnalysisOptions, Analyzer
+from crawlers.ingest import MAX_EVIDENCE_FILE_BYTES, IngestPolicy, IngestSink
 from crawlers.interface import CheckpointUpdate
 from crawlers.model import Attachment, CrawledPost, Finding
+from matchers.engine import Matcher
+from matchers.model import Hit
 from storage.db import make_engine, make_sessionmaker
-from storage.evidence import EvidenceError, EvidenceSealer
+from storage.evidence import EvidenceError, EvidenceSealer, EvidenceStore
 from storage.migrate import upgrade
 from storage.models.core import AttachmentRecord, FindingRecord, HitRecord, Post
 from storage.repositories.checkpoints import get_checkpoint
@@ -40,9 +43,8 @@ def world(db_url: str, tmp_path) -> Iterator[World]:  # type: ignore[no-untyped-
     sessions = make_sessionmaker(engine)
     matcher = load_protected_matcher(sessions, PEOPLE)
     sealer = EvidenceSealer("ev1", os.urandom(32))
-    sink = IngestSink(
-        sessions, matcher, sealer=sealer, store_post_text=True, store_files=True, evidence_dir=tmp_path / "ev"
-    )
+    evidence = EvidenceStore(tmp_path / "ev", sealer, max_bytes=MAX_EVIDENCE_FILE_BYTES)
+    sink = IngestSink(sessions, Analyzer(matcher), IngestPolicy(text_sealer=sealer, evidence=evidence))
     yield World(sessions, sink, sealer)
     engine.dispose()
 
@@ -81,13 +83,14 @@ def test_a_crash_inside_the_transaction_leaves_nothing(world: World) -> None:
     def boom(session, post, hits):  # type: ignore[no-untyped-def]
         raise RuntimeError("killed mid-store")
 
-    world.sink.post_hooks = (boom,)
+    policy = world.sink.policy
+    world.sink.policy = replace(policy, post_hooks=(boom,))
     with pytest.raises(RuntimeError):
         world.sink.ingest(_post("010-3141-5926"), checkpoint=CheckpointUpdate("crawl", "forum", "p1"))
     assert (_count(world, Post), _count(world, HitRecord)) == (0, 0)
     with world.sessions() as session:
         assert get_checkpoint(session, "crawl", "forum") is None
-    world.sink.post_hooks = ()
+    world.sink.policy = policy
     assert world.sink.ingest(_post("010-3141-5926")).new_hits == 1  # the rerun stores exactly the hit
 
 
@@ -138,17 +141,22 @@ def test_identifier_shaped_titles_are_redacted(world: World) -> None:
 
 
 def test_parallel_scan_of_a_big_attachment_finds_the_same_hits(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    import crawlers.ingest as ingest
+    import crawlers.analyzer as analyzer
+    from crawlers.parallel import block_scanner
 
-    monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(analyzer, "PARALLEL_MIN_BYTES", 1)
     rows = [f"user{i},010-{1000 + i % 9000:04d}-{i % 10000:04d}" for i in range(30_000)]
     rows[7_000] = "victim,010-3141-5926"
     rows[29_999] = "victim2,e@gmail.com"
     data = ("name,phone\n" + "\n".join(rows) + "\n").encode()
-    world.sink.read_limits = world.sink.read_limits.model_copy(update={"block_bytes": 64 * 1024})
-    serial = world.sink.analyze(_post("", attachments=(Attachment(name="big.csv", data=data),)))
-    world.sink.jobs = 2
-    parallel = world.sink.analyze(_post("", attachments=(Attachment(name="big.csv", data=data),)))
+    options = AnalysisOptions(
+        read_limits=world.sink.analyzer.options.read_limits.model_copy(update={"block_bytes": 64 * 1024})
+    )
+    matcher = world.sink.analyzer.matcher
+    assert isinstance(matcher, Matcher)
+    serial = Analyzer(matcher, options).analyze(_post("", attachments=(Attachment(name="big.csv", data=data),)))
+    parallel_analyzer = Analyzer(matcher, options, parallel=block_scanner(matcher, 2))
+    parallel = parallel_analyzer.analyze(_post("", attachments=(Attachment(name="big.csv", data=data),)))
     serial_rows = [row for batch in serial.hits.batches() for row in batch]
     parallel_rows = [row for batch in parallel.hits.batches() for row in batch]
     assert sorted(r.locator for r in serial_rows) == ["big.csv:row 30001", "big.csv:row 7002"]
@@ -179,3 +187,80 @@ def test_hash_taken_while_reading_equals_the_posts_content_hash(world: World, tm
     assert world.sink.analyze(post).content_hash == post.content_hash()
     world.sink.store(world.sink.analyze(post))
     assert world.sink.ingest(post).status == "unchanged"
+
+
+def _sample_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("users.csv", "name,phone\n홍길동,010-2718-2818\n")
+    return buffer.getvalue()
+
+
+def test_a_rolled_back_post_loses_no_evidence_and_its_rerun_adopts_the_sealed_file(world: World) -> None:
+    sample = Attachment(name="sample.zip", data=_sample_zip())
+    world.sink.ingest(_post("첫 글", external_id="first", attachments=(sample,)))
+    with world.sessions() as session:
+        first = session.scalars(select(AttachmentRecord)).one()
+    assert first.evidence_path is not None
+    kept = Path(first.evidence_path)
+    written = kept.stat().st_mtime_ns
+
+    def boom(session, post, hits):  # type: ignore[no-untyped-def]
+        raise RuntimeError("killed mid-store")
+
+    policy = world.sink.policy
+    world.sink.policy = replace(policy, post_hooks=(boom,))
+    with pytest.raises(RuntimeError):
+        world.sink.ingest(_post("재업로드", external_id="second", attachments=(sample,)))
+    world.sink.policy = policy
+    assert world.sealer.open(kept.read_bytes(), f"file:{first.sha256}") == sample.data  # still there, still opens
+    world.sink.ingest(_post("재업로드", external_id="second", attachments=(sample,)))
+    with world.sessions() as session:
+        paths = {record.evidence_path for record in session.scalars(select(AttachmentRecord))}
+    assert paths == {str(kept)}  # the rerun records the same sealed file
+    assert kept.stat().st_mtime_ns == written  # written once
+    assert [p.name for p in kept.parent.iterdir()] == [kept.name]  # no temporary or orphan file
+
+
+def test_unchanged_is_decided_in_the_write_transaction(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another writer stores the same version while this one reads it: this one only touches it."""
+    post = _post("010-3141-5926")
+    other = IngestSink(world.sessions, world.sink.analyzer, world.sink.policy)
+    real = world.sink.analyzer.analyze
+
+    def analyze(*args, **kwargs):  # type: ignore[no-untyped-def]
+        analysis = real(*args, **kwargs)
+        racing = real(post)
+        with racing.hits:
+            other.store(racing)
+        return analysis
+
+    monkeypatch.setattr(world.sink.analyzer, "analyze", analyze)
+    result = world.sink.ingest(post)
+    assert result.status == "unchanged"
+    with world.sessions() as session:
+        assert session.scalars(select(Post.versions)).one() == 1
+
+
+class _BlockMatcher:
+    """A matcher that is not ``matchers.engine.Matcher``: the analyzer uses only its protocol."""
+
+    def __init__(self) -> None:
+        self.blocks: list[bytes] = []
+
+    def scan_text(self, text: str, **_: object) -> list[Hit]:
+        return []
+
+    def iter_hits(self, data: bytes, **_: object) -> Iterator[list[Hit]]:
+        self.blocks.append(data)
+        yield []
+
+
+def test_the_analyzer_streams_each_block_through_iter_hits() -> None:
+    matcher = _BlockMatcher()
+    options = AnalysisOptions(read_limits=AnalysisOptions().read_limits.model_copy(update={"block_bytes": 1024}))
+    rows = "".join(f"user{i},010-0000-{i:04d}\n" for i in range(400)).encode()
+    analysis = Analyzer(matcher, options).analyze(_post("", attachments=(Attachment(name="u.csv", data=rows),)))
+    analysis.hits.close()
+    assert len(matcher.blocks) > 1
+    assert b"\n".join(matcher.blocks).count(b"010-0000-") == 400  # every row, block by block

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from alembic import command
 from sqlalchemy import inspect, select
 from tg_fakes import FakeTelegramClient, World, make_config
 
+from crawlers.analyzer import Analyzer
 from crawlers.ingest import IngestSink
 from crawlers.telegram.export import ExportImporter
 from crawlers.telegram.reader import ReaderDeps, read_chats
@@ -38,6 +39,16 @@ class NoHits:
     ) -> list[Any]:
         return []
 
+    def iter_hits(
+        self,
+        data: bytes,
+        *,
+        columns: Sequence[str] | None = None,
+        delimiter: str | None = None,
+        line_offset: int = 0,
+    ) -> Iterator[list[Any]]:
+        return iter(())
+
 
 @pytest.fixture
 def sessions(db_url: str) -> Any:
@@ -48,7 +59,7 @@ def sessions(db_url: str) -> Any:
 
 
 def deps(world: World, sessions: Any) -> ReaderDeps:
-    sink = IngestSink(sessions, NoHits(), store_post_text=False)
+    sink = IngestSink(sessions, Analyzer(NoHits()))
     source = TelethonSource(FakeTelegramClient(world), history_wait_time=0, account_id=world.account)
     return ReaderDeps(make_config(), source, sink, SqlChatState(sessions))
 
@@ -115,7 +126,7 @@ def test_export_of_a_chat_read_live_adds_nothing(world: World, sessions: Any, tm
     root = {"name": "Leak shop", "type": "public_channel", "id": 111, "messages": messages}
     (export / "result.json").write_text(json.dumps(root), encoding="utf-8")
     state = SqlChatState(sessions)
-    importer = ExportImporter(IngestSink(sessions, NoHits(), store_post_text=False), username_for=state.username_for)
+    importer = ExportImporter(IngestSink(sessions, Analyzer(NoHits())), username_for=state.username_for)
     summary = importer.import_path(export)
     assert (summary.new, summary.changed, summary.unchanged) == (0, 0, 2)
     with sessions() as session:

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawlers.ingest import IngestSink
+from crawlers.analyzer import AnalysisOptions, Analyzer
+from crawlers.ingest import IngestPolicy, IngestSink
 from crawlers.model import Attachment, CrawledPost
 from leakmon.settings import Settings
 from leakmon.workflows import drafts, takedown
@@ -53,11 +54,8 @@ def live(db_url: str) -> Iterator[Live]:
 
     sink = IngestSink(
         sessions,
-        matcher,
-        store_post_text=False,
-        trade_scorer=score,
-        post_hooks=[hook],
-        removed_hooks=[on_post_removed],
+        Analyzer(matcher, AnalysisOptions(trade_scorer=score)),
+        IngestPolicy(post_hooks=(hook,), removed_hooks=(on_post_removed,)),
     )
     yield Live(sessions, sink)
     engine.dispose()

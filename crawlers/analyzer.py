@@ -1,0 +1,272 @@
+"""Reading and matching one post, outside any transaction: the slow half of ingesting it.
+
+The analyzer reads the post's attachments through the leaked-files reader, hands every
+newline-aligned block to the matcher's streaming contract (``iter_hits``: one batch of hits per
+block) and spools the hit rows to disk as each batch arrives, so memory does not grow with the
+number of hits. It writes nothing to the database; :class:`crawlers.ingest.IngestSink` stores
+what it learned.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Protocol
+
+from crawlers.files import ReadLimits, passwords_from_text, read_attachment
+from crawlers.hitspool import HitSpool
+from crawlers.model import Attachment, CrawledPost, Finding, FindingKind, TextBlock, content_hash_of
+from crawlers.redact import Redactor, redact
+from matchers.model import PARTIAL, Explanation, Hit
+from storage.models.vocab import AttachmentStatus, PostStatus
+from storage.repositories.hits import HitRow
+
+TradeScorer = Callable[[str], tuple[float, tuple[str, ...]]]
+#: A plaintext-free fingerprint of post text (e.g. a MinHash sketch) used to group untitled reposts.
+Fingerprinter = Callable[[str], str]
+#: Attachments at least this big go to the parallel block scanner, when there is one.
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+
+
+class PostMatcher(Protocol):
+    """What the analyzer needs of a matcher (``matchers.engine.Matcher`` is one; tests use fakes)."""
+
+    def scan_text(
+        self,
+        text: str,
+        *,
+        columns: Sequence[str] | None = None,
+        delimiter: str | None = None,
+        record_scope: str = "line",
+    ) -> list[Hit]:
+        """Hits in a whole post text (``record_scope="all"``: the post is one record)."""
+        ...
+
+    def iter_hits(
+        self,
+        data: bytes,
+        *,
+        columns: Sequence[str] | None = None,
+        delimiter: str | None = None,
+        line_offset: int = 0,
+    ) -> Iterator[list[Hit]]:
+        """Hits in UTF-8 ``data``, one batch per newline-aligned block, every line a record."""
+        ...
+
+
+#: Scans a file's blocks elsewhere (worker processes): one hit list per block, in order.
+BlockScanner = Callable[[Iterable[TextBlock]], Iterator[list[Hit]]]
+
+
+@dataclass(frozen=True, slots=True)
+class LocatedHit:
+    """A matcher hit with where it was found."""
+
+    hit: Hit
+    locator: str
+    attachment_sha256: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FileOutcome:
+    name: str
+    sha256: str | None
+    size: int | None
+    status: AttachmentStatus
+    detected_type: str | None = None
+
+
+@dataclass
+class Analysis:
+    """Everything learned about one post before it is stored."""
+
+    post: CrawledPost
+    content_hash: str = ""
+    hits: HitSpool = field(default_factory=HitSpool)
+    findings: list[Finding] = field(default_factory=list)
+    files: list[FileOutcome] = field(default_factory=list)
+    trade_score: float | None = None
+    trade_terms: tuple[str, ...] = ()
+    text_signature: str | None = None
+    stored_at: datetime | None = None  # when the sink wrote it: the ``last_seen`` of its hits
+
+    @property
+    def status(self) -> PostStatus:
+        """``partial`` when any file was not read whole, else ``ok``."""
+        return PostStatus.OK if all(f.status == AttachmentStatus.OK for f in self.files) else PostStatus.PARTIAL
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisOptions:
+    """How posts are read and scored (frozen: one value for a whole run)."""
+
+    read_limits: ReadLimits = field(default_factory=ReadLimits)
+    trade_scorer: TradeScorer | None = None
+    fingerprinter: Fingerprinter | None = None
+    #: The one redaction rule, applied to every crawled string before it is stored or returned.
+    redactor: Redactor = field(default_factory=Redactor)
+    spool_dir: Path | None = None
+
+
+class Analyzer:
+    """Reads and matches posts (no database writes); see the module docstring."""
+
+    def __init__(
+        self,
+        matcher: PostMatcher,
+        options: AnalysisOptions | None = None,
+        *,
+        parallel: BlockScanner | None = None,
+        on_block: Callable[[TextBlock], None] | None = None,
+    ) -> None:
+        self.matcher = matcher
+        self.options = options or AnalysisOptions()
+        self.parallel = parallel  # big files' blocks go here when set (``scan --jobs``)
+        self.on_block = on_block  # progress: called after each block of a file is matched
+
+    def analyze(self, post: CrawledPost, *, passwords: Sequence[str] = (), content_hash: str | None = None) -> Analysis:
+        """Read and match the post and its files.
+
+        Without ``content_hash`` it is computed from the SHA-256 the reader took while reading each
+        file, so a big file is not read a second time just to hash it. The caller closes
+        ``analysis.hits``.
+        """
+        options = self.options
+        post = options.redactor.post(post)
+        analysis = Analysis(post=post, hits=HitSpool(directory=options.spool_dir))
+        try:
+            if post.text:
+                located = (
+                    LocatedHit(h, f"text:line {h.line + 1}", None)
+                    for h in self.matcher.scan_text(post.text, record_scope="all")
+                )
+                analysis.hits.add(hit_rows(located, post.source))
+                if options.trade_scorer is not None:
+                    analysis.trade_score, analysis.trade_terms = options.trade_scorer(post.text)
+                if options.fingerprinter is not None:
+                    analysis.text_signature = options.fingerprinter(post.text) or None
+            candidates = tuple(dict.fromkeys([*passwords, *passwords_from_text(post.text)]))
+            for attachment in post.attachments:
+                self._attachment(analysis, attachment, candidates)
+        except BaseException:
+            analysis.hits.close()
+            raise
+        analysis.content_hash = content_hash or content_hash_of(
+            post.text,
+            [
+                outcome.sha256 or attachment.sha256() or attachment.name
+                for attachment, outcome in zip(post.attachments, analysis.files, strict=True)
+            ],
+        )
+        return analysis
+
+    def _attachment(self, analysis: Analysis, attachment: Attachment, passwords: Sequence[str]) -> None:
+        if attachment.skipped_reason:
+            analysis.findings.append(Finding(attachment.name, FindingKind.NOT_FETCHED, attachment.skipped_reason))
+            analysis.files.append(
+                FileOutcome(attachment.name, None, attachment.declared_size, AttachmentStatus.SKIPPED)
+            )
+            return
+        # Sender file names are untrusted: only the last path component names the locator root.
+        safe = replace(attachment, name=PurePosixPath(attachment.name.replace("\\", "/")).name or "attachment")
+        token = analysis.hits.file_token()  # the file's SHA-256 is known once it is read whole
+        source = analysis.post.source
+        with read_attachment(safe, limits=self.options.read_limits, passwords=passwords) as reading:
+            for block, batches in self._blocks(reading, analysis, _size(attachment)):
+                for hits in batches:
+                    analysis.hits.add(hit_rows((LocatedHit(h, block.locate(h.line), token) for h in hits), source))
+                if self.on_block is not None:
+                    self.on_block(block)
+        report = reading.report
+        analysis.hits.resolve_file(token, report.sha256)
+        analysis.files.append(
+            FileOutcome(
+                attachment.name, report.sha256, report.size, AttachmentStatus(report.status), report.detected_type
+            )
+        )
+
+    def _blocks(
+        self, reading: Iterable[TextBlock | Finding], analysis: Analysis, size: int | None
+    ) -> Iterator[tuple[TextBlock, Iterable[list[Hit]]]]:
+        """Each block with its hit batches, in order; a big file goes to the parallel scanner if any."""
+        if self.parallel is None or (size or 0) < PARALLEL_MIN_BYTES:
+            for item in reading:
+                if isinstance(item, Finding):
+                    analysis.findings.append(item)
+                    continue
+                data = item.text.encode("utf-8", "surrogatepass")
+                yield item, self.matcher.iter_hits(data, columns=item.columns, delimiter=item.delimiter)
+            return
+        in_flight: deque[TextBlock] = deque()
+
+        def blocks() -> Iterator[TextBlock]:
+            for item in reading:
+                if isinstance(item, Finding):
+                    analysis.findings.append(item)
+                    continue
+                in_flight.append(item)
+                yield item
+
+        for hits in self.parallel(blocks()):
+            yield in_flight.popleft(), (hits,)
+
+
+def _size(attachment: Attachment) -> int | None:
+    if attachment.data is not None:
+        return len(attachment.data)
+    try:
+        return attachment.path.stat().st_size if attachment.path is not None else None
+    except OSError:
+        return None
+
+
+def hit_rows(located: Iterable[LocatedHit], source: str) -> Iterator[HitRow]:
+    """Stored rows of matcher hits: one per (type, form, digest, subject slot).
+
+    Exact and composite hits give one row per subject holding the digest; a partial hit (a masked
+    value compatible with several subjects) is one row with no subject and the compatible count.
+    Rows of one identity are merged later, the most confident winning (spool batches, then the
+    database upsert).
+    """
+    rendered: dict[Explanation | None, str] = {}
+    for item in located:
+        hit = item.hit
+        subjects: Sequence[int | None] = (None,) if hit.match_kind == PARTIAL else hit.subject_ids
+        locator = redact(item.locator)[:2048]
+        explanation = rendered.get(hit.explanation)
+        if explanation is None:
+            explanation = rendered[hit.explanation] = json.dumps(_explanation(hit), ensure_ascii=False)
+        for subject_id in subjects:
+            yield HitRow(
+                attachment_sha256=item.attachment_sha256,
+                source=source,
+                locator=locator,
+                id_type=hit.id_type,
+                form=hit.form,
+                digest=hit.digest,
+                key_id=hit.key_id,
+                subject_id=subject_id,
+                subject_slot=subject_id or 0,
+                compatible_subjects=len(hit.subject_ids),
+                match_kind=hit.match_kind,
+                obfuscation=hit.obfuscation_label,
+                confidence=hit.confidence,
+                masked=hit.masked[:255],
+                explanation=explanation,
+            )
+
+
+def _explanation(hit: Hit) -> dict[str, object]:
+    explanation = hit.explanation
+    if explanation is None:
+        return {}
+    return {
+        "extractor": explanation.extractor,
+        "validation": explanation.validation,
+        "context": list(explanation.context),
+        "reasons": list(explanation.reasons),
+    }
