@@ -227,7 +227,10 @@ async def hits(request: Request) -> Response:
     """Hits with the `leakmon hits` filters, one keyset page at a time (``after`` the last id), audited."""
     signed = await signed_in(request, "analyst")
     filters = _filters(request)
-    after = int(request.query_params.get("after") or 0)
+    after_text = request.query_params.get("after") or "0"
+    if not after_text.isdigit() or len(after_text) > 19:
+        raise InputError(f"after must be a hit id, not {after_text!r}")
+    after = int(after_text)
 
     def load(session: Session) -> list[dict[str, Any]]:
         rows = list(iter_hits(session, filters, page=HIT_PAGE + 1, after=after))

@@ -288,3 +288,12 @@ def test_an_analyst_cannot_move_takedown_cases(cli_db: Db, seeded: Seeded) -> No
     with cli_db.engine.connect() as connection:
         state = connection.execute(text("SELECT state FROM takedown_cases WHERE id = :i"), {"i": case_id}).scalar()
     assert state == "open"
+
+
+@pytest.mark.parametrize("after", ["abc", "-1", "1e3", "9" * 40])
+def test_a_bad_page_position_is_one_sentence(seeded: Seeded, after: str) -> None:
+    with client() as http:
+        sign_in(http, "analyst")
+        page = http.get(f"/hits?after={after}")
+    assert page.status_code == 400
+    assert "after must be a hit id" in page.text
