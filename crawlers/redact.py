@@ -9,7 +9,9 @@ is identifier-shaped: an e-mail address, or a run of digits and separators at le
 long that looks like a phone, resident/card number or date: 9 digits or more, a leading 0,
 separators inside ("123-4567", "1990-01-01") or an 8-digit date (19900101). A plain 7 or 8-digit
 number (a forum topic id, "8388608") is not one, and neither are positions and sizes leakmon writes
-itself ("row 123456789", "larger than 2147483648 bytes").
+itself ("row 123456789", "larger than 2147483648 bytes"), nor an IPv4 address with its port or a
+timestamp with a time of day, which log lines need. Log lines follow this same rule
+(:func:`leakmon.logs.redact_text` delegates here).
 
 Ids that must stay unique and stable (a post's external id) are not masked but replaced by a keyed
 reference (:class:`Redactor`), so re-crawls still find the stored post.
@@ -31,7 +33,16 @@ if TYPE_CHECKING:
     from crawlers.model import CrawledPost, Finding
 
 MASK = "[redacted]"
-_IDENTIFIER_SHAPED = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\d[\d\s().\-]{5,}\d")
+_IDENTIFIER = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\d[\d\s().\-]{5,}\d"
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+#: Numbers logs need that are no identifier: an IPv4 address (no leading zeros, so no phone fits)
+#: with its port, and a timestamp (a date with a time of day; a date alone may be a birthdate).
+_KEEP = (
+    rf"(?<![\d.]){_OCTET}(?:\.{_OCTET}){{3}}(?::\d{{1,5}})?(?![\d.])"
+    r"|(?<!\d)(?:19|20)\d\d-[01]\d-[0-3]\d[T ][0-2]\d:[0-5]\d(?::[0-5]\d(?:[.,]\d+)?)?(?:Z|[+-][0-2]\d:?[0-5]\d)?"
+)
+#: An identifier-shaped span, or (tried first at each position) a number to keep (group ``keep``).
+_IDENTIFIER_SHAPED = re.compile(rf"(?P<keep>{_KEEP})|{_IDENTIFIER}")
 #: A number leakmon wrote as a position or a size: a word before it or a unit after it.
 _POSITION_BEFORE = re.compile(r"(?:row|rows|line|lines|record|page|item|entry|offset|part|member|#)\s*\Z", re.I)
 _UNIT_AFTER = re.compile(r"\s*(?:bytes?|B|KiB|MiB|GiB|KB|MB|GB|ms|s|seconds|rows|lines|characters|chars|%)\b")
@@ -57,7 +68,7 @@ def redact(text: str) -> str:
     plain = norm.text
     spans: list[tuple[int, int]] = []
     for match in _IDENTIFIER_SHAPED.finditer(plain):
-        if _mask(match, plain) == MASK:
+        if match.group("keep") is None and _mask(match, plain) == MASK:
             end = norm.pos[match.end()] if match.end() < len(plain) else len(text)
             spans.append((norm.pos[match.start()], end))
     for start, end in reversed(spans):
@@ -139,8 +150,10 @@ def _needs_deobfuscation(text: str) -> bool:
 
 
 def _mask(match: re.Match[str], text: str) -> str:
-    """``[redacted]`` unless the match is a position or size leakmon wrote itself."""
+    """``[redacted]`` unless the match is a number to keep or a position or size leakmon wrote itself."""
     found = match.group(0)
+    if match.group("keep") is not None:
+        return found
     if _SHORT_NUMBER.fullmatch(found) and not _DATE8.fullmatch(found):
         return found
     if _TELEGRAM_CHANNEL.fullmatch(found) and text.endswith("t.me/c/", 0, match.start()):

@@ -1,41 +1,32 @@
 """Structured logs: structlog for our events, ``ProcessorFormatter`` for stdlib loggers (Scrapy,
 Telethon, APScheduler), JSON or text, and a redaction processor that masks identifier-shaped values.
 
-Redaction is a safety net, not the policy: code never logs a protected value on purpose. It masks
-e-mail addresses, Korean resident/foreigner numbers, phone numbers and card numbers in every
-string of every event field (nested dicts and lists included, tracebacks too), after NFKC folding
-so full-width digits are caught as well.
+Redaction is a safety net, not the policy: code never logs a protected value on purpose. Every
+string of every event field (nested dicts and lists included, tracebacks too) goes through the one
+redaction rule stored and printed strings follow (:mod:`crawlers.redact`): e-mail addresses,
+resident/foreigner, phone and card numbers in any written form (Hangul digit words, full-width or
+circled digits, spelled-out e-mails) become ``[redacted]``; IP:port, timestamps and sizes stay.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import sys
-import unicodedata
 from collections.abc import MutableMapping
 from typing import Any, Literal, TextIO
 
 import structlog
 
-LogFormat = Literal["json", "text"]
+from crawlers.redact import redact
 
-# Order matters: RRNs and cards before phones (a phone pattern would eat part of them).
-_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
-    ("rrn", re.compile(r"(?<!\d)\d{2}[01]\d[0-3]\d\s*-?\s*[1-8]\d{6}(?!\d)")),
-    ("card", re.compile(r"(?<!\d)\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{4}(?!\d)")),
-    ("phone", re.compile(r"(?<![\d+])(?:\+?82[\s.-]?|0)1[016789][\s.-]?\d{3,4}[\s.-]?\d{4}(?!\d)")),
-    ("phone", re.compile(r"(?<![\d+])(?:\+?82[\s.-]?|0)(?:2|[3-6][1-5])[\s.-]?\d{3,4}[\s.-]?\d{4}(?!\d)")),
-)
+LogFormat = Literal["json", "text"]
 
 
 def redact_text(text: str) -> str:
-    """``text`` with every identifier-shaped run replaced by ``[type]``."""
-    folded = unicodedata.normalize("NFKC", text)
-    for label, pattern in _PATTERNS:
-        folded = pattern.sub(f"[{label}]", folded)
-    return folded if folded != unicodedata.normalize("NFKC", text) else text
+    """``text`` under the one redaction rule (:func:`crawlers.redact.redact`): identifier-shaped spans,
+    judged after de-obfuscation, become ``[redacted]``; addresses with ports, timestamps, positions
+    and sizes stay."""
+    return redact(text)
 
 
 def _redact(value: Any) -> Any:

@@ -6,8 +6,23 @@ import pytest
 
 from crawlers.model import Attachment, CrawledPost
 from crawlers.redact import Redactor, redact, redact_url
+from tests.identifier_forms import IDENTIFIER_FORMS, KEPT
 
 KEY = b"r" * 32
+
+
+@pytest.mark.parametrize(("text", "secrets"), IDENTIFIER_FORMS, ids=[t for t, _ in IDENTIFIER_FORMS])
+def test_every_identifier_form_is_masked(text: str, secrets: tuple[str, ...]) -> None:
+    """The same table as tests/leakmon/scheduler/test_logs.py: stored fields and logs mask alike."""
+    masked = redact(text)
+    assert "[redacted]" in masked
+    assert [secret for secret in secrets if secret in masked] == []
+    assert Redactor(KEY).ref(text) != text  # as a post id: a keyed reference
+
+
+@pytest.mark.parametrize("text", KEPT)
+def test_addresses_ports_timestamps_and_sizes_stay(text: str) -> None:
+    assert redact(text) == text
 
 
 @pytest.mark.parametrize(

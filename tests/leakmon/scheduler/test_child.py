@@ -46,7 +46,9 @@ async def test_the_done_summary_is_relayed(workspace: App) -> None:
     assert outcome.error is None
 
 
-@pytest.mark.parametrize(("stub", "error"), [("crash", "crawl process exited with code 3"), ("error", "boom [phone]")])
+@pytest.mark.parametrize(
+    ("stub", "error"), [("crash", "crawl process exited with code 3"), ("error", "boom [redacted]")]
+)
 async def test_a_failed_child_is_a_failed_run_with_a_masked_error(workspace: App, stub: str, error: str) -> None:
     outcome = await crawl_in_child(_context(workspace, stub), "forum", 1)
     assert outcome.status == "failed"
