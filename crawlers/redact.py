@@ -62,8 +62,10 @@ def redact(text: str) -> str:
     """``text`` with every identifier-shaped span (judged after de-obfuscation) replaced by ``[redacted]``."""
     if not text:
         return text
+    # Judged as written first: de-obfuscation drops markup, and "<GET http://...?tel=...>" is no tag.
+    text = _IDENTIFIER_SHAPED.sub(lambda m: _mask(m, m.string), text)
     if not _needs_deobfuscation(text):
-        return _IDENTIFIER_SHAPED.sub(lambda m: _mask(m, m.string), text)
+        return text
     norm = normalize(text)
     plain = norm.text
     spans: list[tuple[int, int]] = []
