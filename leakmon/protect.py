@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import numpy as np
+
 from crawlers.parallel import ordered_map
 from leakmon.errors import InputError
 from leakmon.tables import Table, open_table
-from matchers.errors import InvalidIdentifier
 from matchers.keyed_hash import KeyedHasher
-from storage.repositories.protected import StagedRow
+from matchers.protect import packed_forms
+from storage.repositories.protected import DigestBatch, DigestGroup, StagedRow
 
 HASHED_HEADER = ("subject_ref", "id_type", "form", "digest", "key_id")
 BATCH_ROWS = 20_000
@@ -105,7 +107,7 @@ RowChunk = list[tuple[int, tuple[str, ...]]]  # (row number, the row's cells)
 class ChunkResult:
     """What hashing one chunk of rows produced (merged into the report in file order)."""
 
-    staged: list[StagedRow]
+    staged: DigestBatch
     values: int
     invalid: list[tuple[int, str, str]]  # (row, type, reason); never the value
 
@@ -118,8 +120,8 @@ def hash_rows(
     report: ImportReport,
     *,
     jobs: int = 1,
-) -> Iterator[list[StagedRow]]:
-    """Normalize and hash a table chunk by chunk; yields staged rows in file order, fills ``report``.
+) -> Iterator[DigestBatch]:
+    """Normalize and hash a table chunk by chunk; yields digest batches in file order, fills ``report``.
 
     With ``jobs`` > 1, forked worker processes normalize and hash while this process reads the file
     and stores what they return; at most ``2 * jobs`` chunks are in flight, so memory stays bounded.
@@ -146,37 +148,38 @@ def _row_chunks(table: Table, report: ImportReport) -> Iterator[RowChunk]:
 
 
 def hash_chunk(hasher: KeyedHasher, forms_of: FormsOf, plan: ColumnPlan, chunk: RowChunk) -> ChunkResult:
-    """Normalize and hash one chunk (in this process or a worker); one ``digest_many`` per type and form."""
-    pending: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    """Normalize and hash one chunk (in this process or a worker), column by column: one bulk
+    normalization per column (:meth:`matchers.protect.ProtectedForms.many`) and one native hashing
+    call per type and form."""
     invalid: list[tuple[int, str, str]] = []
-    values = 0
     subject_index, typed = plan.subject_index, plan.typed
+    refs: dict[str, int] = {}
+    kept: list[tuple[str, ...]] = []
+    numbers: list[int] = []
+    row_subjects: list[int] = []
     for row_number, row in chunk:
-        width = len(row)
-        subject = row[subject_index].strip() if subject_index < width else ""
+        subject = row[subject_index].strip() if subject_index < len(row) else ""
         if not subject:
             invalid.append((row_number, "subject_ref", "empty subject reference"))
             continue
-        for index, id_type in typed:
-            value = row[index].strip() if index < width else ""
-            if not value:
-                continue
-            values += 1
-            try:
-                forms = forms_of(id_type, value)
-            except InvalidIdentifier as exc:
-                invalid.append((row_number, id_type, exc.reason))
-                continue
-            for form, canonical in forms:
-                pending.setdefault((id_type, form), []).append((subject, canonical))
-    key_id = hasher.key_id
-    staged: list[StagedRow] = []
-    for (id_type, form), items in pending.items():
-        digests = hasher.digest_many(id_type, [canonical for _, canonical in items], form)
-        staged.extend(
-            (subject, key_id, id_type, form, digest) for (subject, _), digest in zip(items, digests, strict=True)
-        )
-    return ChunkResult(staged, values, invalid)
+        row_subjects.append(refs.setdefault(subject, len(refs)))
+        kept.append(row)
+        numbers.append(row_number)
+    subjects_of = np.array(row_subjects, dtype=np.uint32)
+    groups: list[DigestGroup] = []
+    values = 0
+    for index, id_type in typed:
+        cells = [row[index].strip() if index < len(row) else "" for row in kept]
+        present = [i for i, cell in enumerate(cells) if cell]
+        values += len(present)
+        packed = packed_forms(forms_of, id_type, [cells[i] for i in present] if len(present) < len(cells) else cells)
+        invalid += [(numbers[present[i]], id_type, reason) for i, reason in packed.invalid]
+        owners = subjects_of[np.array(present, dtype=np.intp)]
+        for part in packed.forms:
+            digests = hasher.digest_packed(id_type, part.packed, part.width, part.form)
+            groups.append(DigestGroup(id_type, part.form, owners[part.rows], digests))
+    invalid.sort(key=lambda item: item[0])  # file order; a row's columns stay in plan order
+    return ChunkResult(DigestBatch(hasher.key_id, list(refs), groups), values, invalid)
 
 
 #: What forked workers inherit: (hasher, forms_of, plan). Set in the parent right before forking.
@@ -232,7 +235,7 @@ def read_hashed(path: Path, *, expected_key_id: str, report: ImportReport) -> It
         yield batch
 
 
-def write_hashed(batches: Iterable[list[StagedRow]], out: IO[str]) -> None:
+def write_hashed(batches: Iterable[Iterable[StagedRow]], out: IO[str]) -> None:
     """Write digests as the ``--hashed`` import format (hex digests; no plaintext)."""
     writer = csv.writer(out)
     writer.writerow(HASHED_HEADER)

@@ -31,7 +31,7 @@ from leakmon.workflows.grouping import text_signature
 from matchers.engine import Matcher, MatcherOptions
 from matchers.index import ProtectedIndex
 from matchers.keyed_hash import KeyedHasher
-from matchers.protect import protected_forms
+from matchers.protect import ProtectedForms
 from matchers.registry import IdentifierRegistry
 from matchers.trade import trade_score
 from matchers.types.custom import CustomType
@@ -79,7 +79,7 @@ def forms_for(app: App, registry: IdentifierRegistry) -> Callable[[str, str], li
 
     Mask forms are included unless ``[identifiers] partial_forms = false``.
     """
-    return functools.partial(protected_forms, registry=registry, partial=app.settings.identifiers.partial_forms)
+    return ProtectedForms(registry, partial=app.settings.identifiers.partial_forms)
 
 
 def build_hasher(app: App) -> KeyedHasher:

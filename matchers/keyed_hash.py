@@ -71,6 +71,12 @@ class KeyedHasher:
         joined: bytes = self._keyed.digest_many(message_header(id_type, form), canonicals)
         return joined
 
+    def digest_packed(self, id_type: str, packed: bytes, width: int = 0, form: str = "full") -> bytes:
+        """The digests (32 bytes each, concatenated) of the canonical values packed in ``packed``: fixed
+        records of ``width`` bytes, or NUL-separated values when ``width`` is 0 (protect import)."""
+        joined: bytes = self._keyed.digest_packed(message_header(id_type, form), packed, width)
+        return joined
+
     def scan(
         self,
         block: bytes,

@@ -16,7 +16,7 @@ from leakmon.progress import byte_progress
 from leakmon.protect import ImportReport, hash_rows, open_planned, read_hashed, write_hashed
 from leakmon.settings import MAX_JOBS
 from storage.repositories.keys import record_key
-from storage.repositories.protected import ProtectedLoader, StagedRow, set_stats, subject_count
+from storage.repositories.protected import DigestBatch, ProtectedLoader, StagedRow, set_stats, subject_count
 
 protect_app = typer.Typer(help="Manage the protected identifier set (stored as keyed digests only).")
 
@@ -56,7 +56,7 @@ def import_(
         require_set_key(app)
     hasher = build_hasher(app)
     report = ImportReport()
-    batches: Iterator[list[StagedRow]]
+    batches: Iterator[DigestBatch] | Iterator[list[StagedRow]]
     with contextlib.ExitStack() as stack:
         if hashed:
             batches = read_hashed(file, expected_key_id=hasher.key_id, report=report)

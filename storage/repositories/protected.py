@@ -9,6 +9,7 @@ ids, a version token, the top row id), so start-up reads a few rows instead of s
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import CursorResult, Table, bindparam, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
@@ -34,6 +36,74 @@ CONFIRM_BATCH = 2000
 #: One staged row: (subject_ref, key_id, id_type, form, digest).
 StagedRow = tuple[str, str, str, str, bytes]
 
+#: PostgreSQL binary COPY framing (header with no flags and no extension, trailer) and one staged row:
+#: 3 fields (position int8, kind int2, digest bytea), each after its byte length, all big-endian.
+_PGCOPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+_PGCOPY_TRAILER = b"\xff\xff"
+_PGCOPY_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("pos_len", ">i4"),
+        ("pos", ">i8"),
+        ("kind_len", ">i4"),
+        ("kind", ">i2"),
+        ("digest_len", ">i4"),
+        ("digest", "V32"),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class DigestGroup:
+    """The digests of one (type, form) in a batch; ``subjects[i]`` indexes the batch's subject refs."""
+
+    id_type: str
+    form: str
+    subjects: npt.NDArray[np.uint32]
+    digests: bytes  # 32 bytes per digest, concatenated
+
+    def __len__(self) -> int:
+        return len(self.subjects)
+
+
+@dataclass(frozen=True)
+class DigestBatch:
+    """Digests of one key in columns (what an import chunk produces): no Python object per digest."""
+
+    key_id: str
+    subjects: list[str]  # distinct subject refs
+    groups: list[DigestGroup]
+
+    def __len__(self) -> int:
+        return sum(len(g) for g in self.groups)
+
+    def __iter__(self) -> Iterator[StagedRow]:
+        """The batch as staged rows (``protect hash`` output, tests)."""
+        for g in self.groups:
+            for j, subject in enumerate(g.subjects.tolist()):
+                yield self.subjects[subject], self.key_id, g.id_type, g.form, g.digests[32 * j : 32 * j + 32]
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[StagedRow]) -> list[DigestBatch]:
+        """Staged rows (a ``--hashed`` file, tests) as one batch per key id."""
+        by_key: dict[str, tuple[dict[str, int], dict[tuple[str, str], tuple[list[int], list[bytes]]]]] = {}
+        for subject, key_id, id_type, form, digest in rows:
+            refs, groups = by_key.setdefault(key_id, ({}, {}))
+            positions, digests = groups.setdefault((id_type, form), ([], []))
+            positions.append(refs.setdefault(subject, len(refs)))
+            digests.append(digest)
+        return [
+            cls(
+                key_id,
+                list(refs),
+                [
+                    DigestGroup(id_type, form, np.array(p, dtype=np.uint32), b"".join(d))
+                    for (id_type, form), (p, d) in groups.items()
+                ],
+            )
+            for key_id, (refs, groups) in by_key.items()
+        ]
+
 
 @dataclass(frozen=True)
 class LoadResult:
@@ -44,60 +114,117 @@ class LoadResult:
 
 
 class ProtectedLoader:
-    """Stage digests batch by batch, then ``finish`` moves them into the protected set."""
+    """Stage digests batch by batch, then ``finish`` moves them into the protected set.
+
+    The stage is lean: subject refs once per batch (``protected_stage_subjects``: position, ref),
+    digests as (subject position, kind number, digest) rows (``protected_stage``); the kinds (key
+    id, type, form) stay in memory until ``finish``. SQLite stages with ``executemany``, PostgreSQL
+    with binary ``COPY`` built by numpy.
+    """
 
     def __init__(self, session: Session) -> None:
         self._session = session
         self._dialect = session.get_bind().dialect.name
         self._staged = 0
-        self._keys: set[str] = set()
+        self._positions = 0
+        self._kinds: dict[tuple[str, str, str], int] = {}
+        blob = "BYTEA" if self._dialect == "postgresql" else "BLOB"
         if self._dialect == "sqlite":
-            # A bulk load touches many more pages than SQLite's default 2 MB cache holds.
-            self._session.execute(text(f"PRAGMA cache_size = -{SQLITE_LOAD_CACHE_KIB}"))
-        self._session.execute(text("DROP TABLE IF EXISTS protected_stage"))
+            # A bulk load touches many more pages than SQLite's default 2 MB cache holds (the stage
+            # lives in the temp schema, which has a cache of its own).
+            for schema in ("main", "temp"):
+                self._session.execute(text(f"PRAGMA {schema}.cache_size = -{SQLITE_LOAD_CACHE_KIB}"))
+        for table in _STAGE_TABLES:
+            self._session.execute(text(f"DROP TABLE IF EXISTS {table}"))
         self._session.execute(
             text(
-                "CREATE TEMPORARY TABLE protected_stage (subject_ref VARCHAR(255) NOT NULL,"
-                " key_id VARCHAR(32) NOT NULL, id_type VARCHAR(32) NOT NULL, form VARCHAR(16) NOT NULL, digest "
-                + ("BYTEA" if self._dialect == "postgresql" else "BLOB")
+                "CREATE TEMPORARY TABLE protected_stage_subjects (pos "
+                + ("BIGINT" if self._dialect == "postgresql" else "INTEGER")
+                + " PRIMARY KEY, subject_ref VARCHAR(255) NOT NULL)"
+            )
+        )
+        self._session.execute(
+            text(
+                "CREATE TEMPORARY TABLE protected_stage (pos BIGINT NOT NULL, kind SMALLINT NOT NULL, digest "
+                + blob
                 + " NOT NULL)"
             )
         )
 
-    def stage(self, rows: Sequence[StagedRow]) -> None:
-        if not rows:
+    def stage(self, batch: DigestBatch | Sequence[StagedRow]) -> None:
+        """Stage a batch of digests (a columnar batch, or staged rows)."""
+        if not isinstance(batch, DigestBatch):
+            for part in DigestBatch.from_rows(batch):
+                self.stage(part)
+            return
+        if not batch.groups:
             return
         raw: Any = self._session.connection().connection.dbapi_connection
         if raw is None:  # pragma: no cover - a live session always has one
             raise RuntimeError("no DBAPI connection")
+        offset = self._positions
+        self._positions += len(batch.subjects)
+        kinds = [self._kinds.setdefault((batch.key_id, g.id_type, g.form), len(self._kinds)) for g in batch.groups]
         if self._dialect == "postgresql":
-            with (
-                raw.cursor() as cursor,
-                cursor.copy("COPY protected_stage (subject_ref, key_id, id_type, form, digest) FROM STDIN") as copy,
-            ):
-                for row in rows:
-                    copy.write_row(row)
+            _copy_postgres(raw, batch, offset, kinds)
         else:
             cursor = raw.cursor()
-            cursor.executemany("INSERT INTO protected_stage VALUES (?, ?, ?, ?, ?)", rows)
+            cursor.executemany(
+                "INSERT INTO protected_stage_subjects VALUES (?, ?)", zip(itertools.count(offset), batch.subjects)
+            )
+            for group, kind in zip(batch.groups, kinds, strict=True):
+                d = group.digests
+                cursor.executemany(
+                    "INSERT INTO protected_stage VALUES (?, ?, ?)",
+                    zip(
+                        (group.subjects.astype(np.int64) + offset).tolist(),
+                        itertools.repeat(kind),
+                        [d[i : i + 32] for i in range(0, len(d), 32)],
+                    ),
+                )
             cursor.close()
-        self._staged += len(rows)
-        self._keys.update({row[1] for row in rows})
+        self._staged += len(batch)
 
     def finish(self, *, replace: bool) -> LoadResult:
         """Move the staged rows into the set (idempotent); ``replace`` first empties the set."""
         session = self._session
         now = datetime.now(UTC)
-        keys = set(self._keys) if replace else self._keys | set_key_ids(session)
+        staged_keys = {key_id for key_id, _, _ in self._kinds}
+        keys = staged_keys if replace else staged_keys | set_key_ids(session)
+        session.execute(
+            text(
+                "CREATE TEMPORARY TABLE protected_stage_kinds (kind INTEGER PRIMARY KEY, key_id VARCHAR(32) NOT NULL,"
+                " id_type VARCHAR(32) NOT NULL, form VARCHAR(16) NOT NULL)"
+            )
+        )
+        if self._kinds:
+            session.execute(
+                text("INSERT INTO protected_stage_kinds VALUES (:kind, :key_id, :id_type, :form)"),
+                [{"kind": k, "key_id": a, "id_type": b, "form": c} for (a, b, c), k in self._kinds.items()],
+            )
         subjects_before = session.scalar(select(func.count()).select_from(Subject)) or 0
         session.execute(
             text(
-                "INSERT INTO subjects (subject_ref, created_at) SELECT DISTINCT subject_ref, :now FROM protected_stage "
-                "WHERE true ON CONFLICT (subject_ref) DO NOTHING"
+                "INSERT INTO subjects (subject_ref, created_at) SELECT DISTINCT subject_ref, :now "
+                "FROM protected_stage_subjects WHERE true ON CONFLICT (subject_ref) DO NOTHING"
             ),
             {"now": now if self._dialect == "postgresql" else now.strftime("%Y-%m-%d %H:%M:%S.%f")},
         )
         subjects_added = (session.scalar(select(func.count()).select_from(Subject)) or 0) - subjects_before
+        # Each staged subject position -> its subject id: one string join per subject, not per digest.
+        session.execute(
+            text(
+                "CREATE TEMPORARY TABLE protected_stage_ids (pos BIGINT PRIMARY KEY, subject_id BIGINT NOT NULL)"
+                if self._dialect == "postgresql"
+                else "CREATE TEMPORARY TABLE protected_stage_ids (pos INTEGER PRIMARY KEY, subject_id INTEGER NOT NULL)"
+            )
+        )
+        session.execute(
+            text(
+                "INSERT INTO protected_stage_ids (pos, subject_id) SELECT s.pos, subjects.id "
+                "FROM protected_stage_subjects s JOIN subjects ON subjects.subject_ref = s.subject_ref"
+            )
+        )
         removed = 0
         if replace:
             removed = cast(CursorResult[Any], session.execute(text("DELETE FROM protected_identifiers"))).rowcount or 0
@@ -108,7 +235,8 @@ class ProtectedLoader:
                 inserted = self._merge()
         else:
             inserted = self._merge()
-        session.execute(text("DROP TABLE protected_stage"))
+        for table in _STAGE_TABLES:
+            session.execute(text(f"DROP TABLE {table}"))
         _write_summary(session, keys)
         return LoadResult(staged=self._staged, inserted=inserted, subjects_added=subjects_added, removed=removed)
 
@@ -119,9 +247,9 @@ class ProtectedLoader:
         result = self._session.execute(
             text(
                 "INSERT INTO protected_identifiers (key_id, id_type, form, digest, subject_id) "
-                "SELECT s.key_id, s.id_type, s.form, s.digest, subjects.id FROM protected_stage s "
-                "JOIN subjects ON subjects.subject_ref = s.subject_ref "
-                "WHERE true ORDER BY s.digest ON CONFLICT (digest, subject_id) DO NOTHING"
+                "SELECT k.key_id, k.id_type, k.form, s.digest, i.subject_id FROM protected_stage s "
+                "JOIN protected_stage_ids i ON i.pos = s.pos JOIN protected_stage_kinds k ON k.kind = s.kind "
+                "WHERE true ORDER BY s.digest, i.subject_id ON CONFLICT (digest, subject_id) DO NOTHING"
             )
         )
         return cast(CursorResult[Any], result).rowcount or 0
@@ -143,14 +271,40 @@ class ProtectedLoader:
         result = session.execute(
             text(
                 "INSERT INTO protected_identifiers (key_id, id_type, form, digest, subject_id) "
-                "SELECT DISTINCT ON (s.digest, subjects.id) s.key_id, s.id_type, s.form, s.digest, subjects.id "
-                "FROM protected_stage s JOIN subjects ON subjects.subject_ref = s.subject_ref "
-                "ORDER BY s.digest, subjects.id"
+                "SELECT DISTINCT ON (s.digest, i.subject_id) k.key_id, k.id_type, k.form, s.digest, i.subject_id "
+                "FROM protected_stage s JOIN protected_stage_ids i ON i.pos = s.pos "
+                "JOIN protected_stage_kinds k ON k.kind = s.kind "
+                "ORDER BY s.digest, i.subject_id"
             )
         )
         session.execute(CreateIndex(index))
         session.execute(AddConstraint(foreign_key))
         return cast(CursorResult[Any], result).rowcount or 0
+
+
+_STAGE_TABLES = ("protected_stage", "protected_stage_subjects", "protected_stage_ids", "protected_stage_kinds")
+
+
+def _copy_postgres(raw: Any, batch: DigestBatch, offset: int, kinds: list[int]) -> None:
+    """Stage one batch on PostgreSQL: subject refs as text ``COPY``, digest rows as binary ``COPY``
+    records laid out by numpy (no Python object per digest)."""
+    refs = "\x00".join(batch.subjects)
+    if "\x00" in refs.replace("\x00", "", len(batch.subjects) - 1):  # pragma: no cover - NUL inside a ref
+        raise ValueError("a subject reference holds a NUL character")
+    for plain, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+        refs = refs.replace(plain, escaped)
+    lines = "".join(f"{pos}\t{ref}\n" for pos, ref in enumerate(refs.split("\x00"), start=offset))
+    n = len(batch)
+    rows = np.empty(n, dtype=_PGCOPY_ROW)
+    rows["fields"], rows["pos_len"], rows["kind_len"], rows["digest_len"] = 3, 8, 2, 32
+    rows["pos"] = np.concatenate([g.subjects for g in batch.groups]).astype(np.int64) + offset
+    rows["kind"] = np.repeat(np.array(kinds, dtype=np.int16), [len(g) for g in batch.groups])
+    rows["digest"] = np.frombuffer(b"".join(g.digests for g in batch.groups), dtype="V32")
+    with raw.cursor() as cursor:
+        with cursor.copy("COPY protected_stage_subjects (pos, subject_ref) FROM STDIN") as copy:
+            copy.write(lines.encode())
+        with cursor.copy("COPY protected_stage (pos, kind, digest) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(_PGCOPY_HEADER + rows.tobytes() + _PGCOPY_TRAILER)
 
 
 def index_arrays(session: Session, key_id: str, *, batch: int = 500_000) -> tuple[np.ndarray, np.ndarray]:
