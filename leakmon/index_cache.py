@@ -28,9 +28,9 @@ IndexData = tuple[Tiers, frozenset[str]]
 
 
 #: Bumped when the file's layout changes (v2: sorted arrays; v3: the set's types; v4: the built
-#: index's arrays), so an old file is never trusted.
-CACHE_FORMAT = "v4"
-_OLD_FILES = ("index-{key_id}.npz", "index-v2-{key_id}.npz", "index-v3-{key_id}.npz")
+#: index's arrays; v5: subject ids in 3 bytes), so an old file is never trusted.
+CACHE_FORMAT = "v5"
+_OLD_FILES = ("index-{key_id}.npz", "index-v2-{key_id}.npz", "index-v3-{key_id}.npz", "index-v4-{key_id}.npz")
 
 
 def load_index_tiers(session: Session, key_id: str, cache_dir: Path | None) -> IndexData:

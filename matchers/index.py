@@ -1,10 +1,13 @@
 """The in-memory protected index: sorted 64-bit digest prefixes -> subject ids.
 
 Layout (two tiers, both sorted by prefix, built automatically from flat arrays):
-- *flat*: one (uint64 prefix, uint32 subject) pair per entry = 12 bytes. Holds every prefix
-  shared by fewer than ``group_min`` subjects (full forms: nearly all of them).
+- *flat*: one (uint64 prefix, subject id) pair per entry. Holds every prefix shared by fewer than
+  ``group_min`` subjects (full forms: nearly all of them).
 - *grouped*: prefixes shared by many subjects (partial forms such as ``010-****-5678``) are stored
-  once with a CSR offset, so each extra subject costs only its 4-byte id.
+  once with a CSR offset, so each extra subject costs only its id.
+Subject ids take 3 bytes each while every id is below 2^24 (16.7M subjects), 4 bytes beyond: a
+full-form entry costs 11 bytes plus at most 1/8 byte of radix table. Only the keys and the radix
+tables are read per candidate (by the kernel); subject ids only for the rare hits.
 Look-ups are batched: sort the queries once, then ``searchsorted`` in both tiers (the native kernel
 binary-searches the same two sorted arrays).
 A 64-bit prefix has ~N/2^64 false positives per query; pass ``confirm`` to the Matcher to check
@@ -31,6 +34,25 @@ TIERS = (
     "group_subjects",
     "group_radix",
 )
+
+
+#: Subject ids below this are stored in 3 bytes each (little-endian, a flat uint8 array).
+NARROW_LIMIT = 1 << 24
+
+
+def pack_ids(ids: U32) -> npt.NDArray[np.uint8] | U32:
+    """``ids`` in 3 bytes each (a uint8 array of 3 bytes per id) when they all fit, else unchanged."""
+    if len(ids) and int(ids.max()) >= NARROW_LIMIT:
+        return ids
+    return np.ascontiguousarray(ids.astype("<u4").view(np.uint8).reshape(-1, 4)[:, :3]).reshape(-1)
+
+
+def unpack_ids(packed: npt.NDArray[np.unsignedinteger], start: int, stop: int) -> list[int]:
+    """Ids ``start:stop`` of an array :func:`pack_ids` returned."""
+    if packed.dtype != np.uint8:
+        return [int(i) for i in packed[start:stop].tolist()]
+    b = packed[3 * start : 3 * stop].reshape(-1, 3).astype(np.uint32)
+    return [int(i) for i in (b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)).tolist()]
 
 
 #: Arrays smaller than this are binary-searched without a radix table.
@@ -91,11 +113,11 @@ class ProtectedIndex:
         big = counts >= group_min
         in_group = np.repeat(big, counts)
         self._flat_keys: U64 = keys[~in_group]
-        self._flat_subjects: U32 = subs[~in_group]
+        self._flat_subjects = pack_ids(subs[~in_group])
         self._group_keys: U64 = keys[starts[big]]
         offset_type = np.uint32 if len(keys) < 2**32 else np.uint64
         self._group_offsets = np.concatenate(([0], np.cumsum(counts[big]))).astype(offset_type)
-        self._group_subjects: U32 = subs[in_group]
+        self._group_subjects = pack_ids(subs[in_group])
         self._pairs = len(keys)
         self._flat_radix = radix_table(self._flat_keys)
         self._group_radix = radix_table(self._group_keys)
@@ -114,7 +136,8 @@ class ProtectedIndex:
         index.domains = domains
         for name in TIERS:
             setattr(index, f"_{name}", np.ascontiguousarray(tiers[name]))
-        index._pairs = len(index._flat_keys) + len(index._group_subjects)
+        narrow = index._group_subjects.dtype == np.uint8
+        index._pairs = len(index._flat_keys) + len(index._group_subjects) // (3 if narrow else 1)
         return index
 
     @classmethod
@@ -172,7 +195,7 @@ class ProtectedIndex:
                 hi_hit = np.searchsorted(keys, sq[present], "right")
                 subs = self._flat_subjects
                 for k, a, b in zip(present.tolist(), lo_hit.tolist(), hi_hit.tolist(), strict=True):
-                    found[int(order[k])] = tuple(subs[a:b].tolist())
+                    found[int(order[k])] = tuple(unpack_ids(subs, a, b))
         if len(self._group_keys):
             pos = np.searchsorted(self._group_keys, sq, "left")
             pos_c = np.minimum(pos, len(self._group_keys) - 1)
@@ -180,7 +203,7 @@ class ProtectedIndex:
             offsets, subs = self._group_offsets, self._group_subjects
             for k in np.flatnonzero(hit).tolist():
                 g = int(pos_c[k])
-                found[int(order[k])] = tuple(subs[int(offsets[g]) : int(offsets[g + 1])].tolist())
+                found[int(order[k])] = tuple(unpack_ids(subs, int(offsets[g]), int(offsets[g + 1])))
         return found
 
     def lookup_digest(self, digest: bytes) -> tuple[int, ...]:

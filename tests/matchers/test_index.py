@@ -29,14 +29,27 @@ def test_lookup_digest_and_from_digests() -> None:
     assert index.lookup_digest(bytes(32)) == ()
 
 
-def test_memory_is_twelve_bytes_per_unique_entry_and_less_when_grouped() -> None:
+def test_memory_is_at_most_twelve_bytes_per_unique_entry_and_less_when_grouped() -> None:
     rng = np.random.default_rng(0)
     n = 100_000
     unique = ProtectedIndex(rng.integers(0, 2**63, n, dtype=np.uint64), np.arange(n, dtype=np.uint32))
-    assert unique.nbytes <= 12 * n + n // 8 + 64  # + the kernel's radix table: at most 1/8 byte per entry
+    assert unique.nbytes <= 11 * n + n // 8 + 64  # 3-byte subject ids + the radix table (<= 1/8 byte per entry)
+    assert unique.nbytes <= 12 * n  # the issue's ceiling
     shared = ProtectedIndex(np.repeat(np.arange(100, dtype=np.uint64), 1000), np.arange(n, dtype=np.uint32))
-    assert shared.nbytes < 5 * n  # partial forms: 4 bytes per extra subject
+    assert shared.nbytes < 4 * n  # partial forms: 3 bytes per extra subject
     assert shared.lookup([5])[0] == tuple(range(5000, 6000))
+
+
+@pytest.mark.parametrize("top", [2**24 - 1, 2**24, 2**32 - 1])
+def test_subject_ids_round_trip_at_the_narrow_limit(top: int) -> None:
+    """Ids below 2^24 are kept in 3 bytes, any larger id keeps all of them in 4: both answer alike."""
+    keys = np.array([5, 9, 9, 9, 9, 12], dtype=np.uint64)
+    subjects = np.array([top, 0, 1, 2**16 + 3, top, 2**23 + 1], dtype=np.uint32)
+    index = ProtectedIndex(keys, subjects)
+    assert index.lookup([9, 5, 12, 7]) == {0: tuple(sorted((0, 1, 2**16 + 3, top))), 1: (top,), 2: (2**23 + 1,)}
+    restored = ProtectedIndex.from_tiers(index.tiers)
+    assert restored.lookup([9, 5, 12]) == index.lookup([9, 5, 12])
+    assert len(restored) == len(index) == 6
 
 
 def test_rejects_mismatched_arrays() -> None:

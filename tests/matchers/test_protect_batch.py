@@ -98,8 +98,8 @@ def test_other_types_take_the_reference_path() -> None:
     assert _bulk(forms, "rrn", values) == _reference(forms, "rrn", values)
 
 
-_PHONE_CHARS = st.sampled_from(list("0123456789-. ()+*xX\x00\t가０") + ["010", "82", "070", "011"])
-_EMAIL_CHARS = st.sampled_from(list("abkKZ09._%+-@\x00 é") + ["naver.com", "hanmail.net", "@daum.net", ".kr"])
+_PHONE_CHARS = st.sampled_from([*"0123456789-. ()+*xX\x00\t가０", "010", "82", "070", "011"])
+_EMAIL_CHARS = st.sampled_from([*"abkKZ09._%+-@\x00 é", "naver.com", "hanmail.net", "@daum.net", ".kr"])
 
 
 @settings(max_examples=150, deadline=None)
