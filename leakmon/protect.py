@@ -154,23 +154,37 @@ def hash_chunk(hasher: KeyedHasher, forms_of: FormsOf, plan: ColumnPlan, chunk: 
     invalid: list[tuple[int, str, str]] = []
     subject_index, typed = plan.subject_index, plan.typed
     refs: dict[str, int] = {}
-    kept: list[tuple[str, ...]] = []
-    numbers: list[int] = []
-    row_subjects: list[int] = []
-    for row_number, row in chunk:
-        subject = row[subject_index].strip() if subject_index < len(row) else ""
-        if not subject:
-            invalid.append((row_number, "subject_ref", "empty subject reference"))
-            continue
-        row_subjects.append(refs.setdefault(subject, len(refs)))
-        kept.append(row)
-        numbers.append(row_number)
+    numbers = [number for number, _ in chunk]
+    kept = [row for _, row in chunk]
+    width = max(subject_index, *(index for index, _ in typed)) + 1
+    columns: list[tuple[str, ...]] | None = None
+    if kept and min(map(len, kept)) >= width:  # the usual file: every row has every column
+        columns = list(zip(*kept, strict=False))
+        subjects = [cell.strip() for cell in columns[subject_index]]
+        if all(subjects):
+            row_subjects = [refs.setdefault(subject, len(refs)) for subject in subjects]
+        else:
+            columns = None
+    if columns is None:  # short rows or empty subject references: row by row
+        refs.clear()
+        numbers, kept, row_subjects = [], [], []
+        for row_number, row in chunk:
+            subject = row[subject_index].strip() if subject_index < len(row) else ""
+            if not subject:
+                invalid.append((row_number, "subject_ref", "empty subject reference"))
+                continue
+            row_subjects.append(refs.setdefault(subject, len(refs)))
+            kept.append(row)
+            numbers.append(row_number)
     subjects_of = np.array(row_subjects, dtype=np.uint32)
     groups: list[DigestGroup] = []
     values = 0
     for index, id_type in typed:
-        cells = [row[index].strip() if index < len(row) else "" for row in kept]
-        present = [i for i, cell in enumerate(cells) if cell]
+        if columns is not None:
+            cells = [cell.strip() for cell in columns[index]]
+        else:
+            cells = [row[index].strip() if index < len(row) else "" for row in kept]
+        present = list(range(len(cells))) if all(cells) else [i for i, cell in enumerate(cells) if cell]
         values += len(present)
         packed = packed_forms(forms_of, id_type, [cells[i] for i in present] if len(present) < len(cells) else cells)
         invalid += [(numbers[present[i]], id_type, reason) for i, reason in packed.invalid]

@@ -160,7 +160,7 @@ def main() -> None:
                         f"  {name:10s} {label:17s} --jobs {jobs}  {r['ids_per_s']:>9,.0f} ids/s wall, "
                         f"{r['ids_per_cpu_s']:>9,.0f} ids/s CPU, load {_load()}  ({r['digests']:,} digests in "
                         f"{r['seconds']:.1f} s, CPU {r['cpu_seconds']:.1f} s of which server "
-                        f"{r['server_cpu_seconds']:.1f} s; this process: reading and hashing {r['hash_seconds']:.1f} s, "
+                        f"{r['server_cpu_seconds']:.1f} s; this process: hashing {r['hash_seconds']:.1f} s, "
                         f"staging {r['stage_seconds']:.1f} s, set-based insert {r['finish_seconds']:.1f} s)",
                         flush=True,
                     )

@@ -12,7 +12,7 @@ import typer
 from leakmon.app import App
 from leakmon.choices import Format, FormatOption
 from leakmon.output import LogFormatOption, ProgressFormat, console, err_console, write_records
-from leakmon.progress import byte_progress
+from leakmon.progress import Ticker, byte_progress
 from leakmon.protect import ImportReport, hash_rows, open_planned, read_hashed, write_hashed
 from leakmon.settings import MAX_JOBS
 from storage.repositories.keys import record_key
@@ -75,7 +75,9 @@ def import_(
             loader = ProtectedLoader(session)
             for batch in batches:
                 loader.stage(batch)
-            result = loader.finish(replace=replace)
+            stack.close()  # the hashing bar ends here; the set-based insert is a phase of its own
+            with Ticker("storing", None, "steps", log_json=log_format is ProgressFormat.JSON):
+                result = loader.finish(replace=replace)
             record_key(session, hasher.key_id, "hmac")
     _print_report(report)
     console.print(

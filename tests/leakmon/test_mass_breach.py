@@ -169,8 +169,9 @@ def test_progress_is_json_lines_with_log_format_json_and_nothing_in_a_pipe(
     assert run_cli(capsys, "init").code == 0
     imported = run_cli(capsys, "protect", "import", str(protected), "--log-format", "json")
     assert imported.code == 0, imported.err
-    (hashing,) = _progress_lines(imported.err)
+    hashing, storing = _progress_lines(imported.err)
     assert (hashing["task"], hashing["unit"], hashing["final"]) == ("hashing", "bytes", True)
+    assert (storing["task"], storing["final"]) == ("storing", True)  # the set-based insert, timed
     dump = tmp_path / "dump.csv"
     dump.write_text("phone\n" + "".join(f"{person(i)[2]}\n" for i in range(50)))
     quiet = run_cli(capsys, "scan", str(dump), "--format", "jsonl", "--output", str(tmp_path / "a.jsonl"))
