@@ -27,10 +27,6 @@ from storage.models.core import ProtectedIdentifier, ProtectedSet, Subject
 #: SQLite page cache for a bulk load, in KiB (the default is 2 MB).
 SQLITE_LOAD_CACHE_KIB = 512 * 1024
 
-#: PostgreSQL memory for the load's sorts, hash joins and index builds (SET LOCAL: this transaction
-#: only). At the default 4 MB every sort of a million-row load spills to disk.
-POSTGRES_LOAD_SETTINGS = {"work_mem": "256MB", "maintenance_work_mem": "512MB"}
-
 #: The unique (digest, subject) index of the set (named in the model so bulk loads can rebuild it).
 UNIQUE_INDEX = "ux_protected_identity"
 
@@ -138,9 +134,6 @@ class ProtectedLoader:
             # lives in the temp schema, which has a cache of its own).
             for schema in ("main", "temp"):
                 self._session.execute(text(f"PRAGMA {schema}.cache_size = -{SQLITE_LOAD_CACHE_KIB}"))
-        else:
-            for name, value in POSTGRES_LOAD_SETTINGS.items():
-                self._session.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
         for table in _STAGE_TABLES:
             self._session.execute(text(f"DROP TABLE IF EXISTS {table}"))
         self._session.execute(
