@@ -161,11 +161,18 @@ def _plaintexts() -> list[str]:
 
 
 def _database_text(db_url: str, workspace: Path) -> bytes:
+    """Every table's rows and the raw database files.
+
+    The SQLite file is where ``db_url`` says (the ``db_url`` fixture puts it beside the workspace,
+    not in it): reading ``workspace / "leakmon.db"`` opened a new, empty database and checked nothing.
+    """
     if db_url.startswith("sqlite"):
+        database = Path(db_url.removeprefix("sqlite:///"))
+        assert database.is_file(), database
         blobs = b""
-        for path in workspace.glob("leakmon.db*"):
+        for path in database.parent.glob(f"{database.name}*"):
             blobs += path.read_bytes()
-        db = sqlite3.connect(workspace / "leakmon.db")
+        db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
         for (sql,) in db.execute("select sql from sqlite_master where sql is not null"):
             blobs += sql.encode()
         for (table,) in db.execute("select name from sqlite_master where type='table'"):

@@ -35,9 +35,7 @@ def workspace(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> P
 
 
 def _stored_text(db_url: str, workspace: Path) -> bytes:
-    """Every table's rows (the SQLite file lives where ``db_url`` says, not always in the workspace)."""
-    folder = Path(db_url.removeprefix("sqlite:///")).parent if db_url.startswith("sqlite") else workspace
-    return _database_text(db_url, folder)
+    return _database_text(db_url, workspace)
 
 
 def _posts(app: App) -> int:
