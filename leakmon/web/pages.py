@@ -162,7 +162,12 @@ async def incident(request: Request) -> Response:
         found = get_incident(session, incident_id)
         # Hits (even as counts per day) are the analyst's view.
         view = incident_view(session, found, with_hits=accounts.allows(signed.role, "analyst"))
-        return {"row": _incident_row(found, datetime.now(UTC)), "view": view, "chart": hits_chart(view.days)}
+        return {
+            "row": _incident_row(found, datetime.now(UTC)),
+            "view": view,
+            "chart": hits_chart(view.days),
+            "responder": accounts.allows(signed.role, "responder"),  # takedown and export links
+        }
 
     return render(request, "incident.html", **await console_of(request).work(load))
 

@@ -72,6 +72,60 @@ def test_role_boundaries(seeded: Seeded, role: str) -> None:
             _no_secrets(response.text)
 
 
+#: Header links and the lowest role that may follow each one.
+NAV = {
+    "/incidents": "viewer",
+    "/sources": "viewer",
+    "/charts": "viewer",
+    "/hits": "analyst",
+    "/hits/rules": "analyst",
+    "/takedown": "responder",
+    "/exports": "responder",
+}
+
+
+def _header(html: str) -> str:
+    return html.split("<header>", 1)[1].split("</header>", 1)[0]
+
+
+@pytest.mark.parametrize("role", list(RANK))
+def test_header_links_every_page_the_role_may_open_and_no_other(seeded: Seeded, role: str) -> None:
+    with client() as http:
+        sign_in(http, role)
+        header = _header(http.get("/incidents").text)
+        for path, needs in NAV.items():
+            shown = f'href="{path}"' in header
+            assert shown == (RANK[role] >= RANK[needs]), (role, path)
+            if shown:
+                assert http.get(path).status_code == 200, (role, path)
+
+
+def _incident_links(s: Seeded) -> list[str]:
+    return [
+        f"/incidents/{s.incident}/affected.csv",
+        f"/incidents/{s.incident}/affected.xlsx",
+        f"/incidents/{s.incident}/misp.json",
+        f"/incidents/{s.incident}/stix.json",
+        f"/takedown/open?incident={s.incident}",
+        f"/takedown/open?post={s.leak_post}",
+        f"/takedown/open?post={s.repost}",
+    ]
+
+
+@pytest.mark.parametrize("role", list(RANK))
+def test_incident_page_links_downloads_and_takedown_for_responders_only(seeded: Seeded, role: str) -> None:
+    responder = RANK[role] >= RANK["responder"]
+    with client() as http:
+        sign_in(http, role)
+        page = http.get(f"/incidents/{seeded.incident}").text
+        for link in _incident_links(seeded):
+            assert (f'href="{link}"' in page) == responder, (role, link)
+            if responder:  # each link leads somewhere that answers (and is audited where it is a download)
+                assert http.get(link).status_code == 200, (role, link)
+        assert ("영향 대상자 내보내기 (XLSX)" in page) == responder  # Korean labels by default
+        _no_secrets(page)
+
+
 def test_export_is_audited_with_the_user_and_names_no_identifier(cli_db: Db, seeded: Seeded) -> None:
     with client() as http:
         sign_in(http, "viewer")
