@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from leakmon.errors import InputError, NotFoundError
-from storage.models.cases import LABELS, HitLabel, IncidentPost, PostScore
+from storage.models.cases import LABELS, HitLabel, Incident, IncidentPost, PostScore
 from storage.models.core import HitRecord, Post, Subject
 from storage.repositories.cases import current_labels
 
@@ -49,7 +49,28 @@ class HitFilters:
     limit: int | None = None
 
 
-def _statement(filters: HitFilters) -> Select[*tuple[Any, ...]]:
+#: On SQLite, an incident with at least this many hits, and at least 1/BIG_SHARE of all hits, is paged
+#: by walking the hits in id order and keeping those of its posts (a page reads at most about BIG_SHARE
+#: times the rows it shows, and nothing is sorted); otherwise its hits are joined through its posts and
+#: sorted by id for each page. PostgreSQL's planner chooses for itself (it would sort either way).
+BIG_INCIDENT = 20_000
+BIG_SHARE = 50
+
+
+def _incident_posts(incident: int) -> Select[int]:
+    return select(IncidentPost.post_id).where(IncidentPost.incident_id == incident)
+
+
+def is_big_incident(session: Session, incident: int) -> bool:
+    """Whether to page the incident's hits by walking all hits in id order (two primary-key reads)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    hit_count = session.scalar(select(Incident.hit_count).where(Incident.id == incident)) or 0
+    top = session.scalar(select(func.max(HitRecord.id))) or 0
+    return hit_count >= BIG_INCIDENT and hit_count * BIG_SHARE >= top
+
+
+def _statement(filters: HitFilters, *, big_incident: bool = False) -> Select[*tuple[Any, ...]]:
     label = aliased(HitLabel)
     latest = select(func.max(HitLabel.id)).where(HitLabel.hit_id == HitRecord.id).correlate(HitRecord).scalar_subquery()
     statement: Select[*tuple[Any, ...]] = (
@@ -89,7 +110,11 @@ def _statement(filters: HitFilters) -> Select[*tuple[Any, ...]]:
         statement = statement.where(HitRecord.match_kind == filters.match_kind)
     if filters.min_confidence is not None:
         statement = statement.where(HitRecord.confidence >= filters.min_confidence)
-    if filters.incident is not None:
+    if filters.incident is not None and big_incident:
+        # ``post_id + 0`` keeps both planners off the post index: the hits are walked in id order (the
+        # primary key) and no page sorts the whole incident.
+        statement = statement.where((HitRecord.post_id + 0).in_(_incident_posts(filters.incident)))
+    elif filters.incident is not None:
         statement = statement.where(IncidentPost.incident_id == filters.incident)
     if filters.status:
         if filters.status not in STATUSES:
@@ -116,7 +141,8 @@ def iter_hits(
 ) -> Iterator[dict[str, Any]]:
     """The same rows, paged through the database by hit id (keyset: each page starts after the last
     id seen, the first after ``after``), so a listing of millions of hits holds one page."""
-    statement = _statement(replace(filters, limit=None))
+    big = filters.incident is not None and is_big_incident(session, filters.incident)
+    statement = _statement(replace(filters, limit=None), big_incident=big)
     left = filters.limit
     while left is None or left > 0:
         size = page if left is None else min(page, left)

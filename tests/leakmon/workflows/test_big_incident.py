@@ -88,4 +88,5 @@ def test_a_big_incident_is_counted_clocked_and_exported_in_sql(db: Db, statement
     assert exported == SUBJECTS
     assert export_statements < 5  # one streamed query, fetched in chunks
     assert listed == 2 * SUBJECTS
-    assert listing_statements == 2 * SUBJECTS // 5000 + 1  # keyset pages
+    choose = 2 if db.url.startswith("sqlite") else 0  # SQLite reads the incident's and the table's size first
+    assert listing_statements == 2 * SUBJECTS // 5000 + 1 + choose  # keyset pages
