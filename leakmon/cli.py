@@ -2,22 +2,23 @@
 
 Each module in ``leakmon/commands`` exposes ``register(app)``; expected failures become one
 sentence on stderr and a documented exit code (see :mod:`leakmon.errors`), here and nowhere else.
+
+Start-up loads only the command module that was asked for (:data:`COMMANDS` names which module
+registers each command): `leakmon scan` never imports the console, the crawler or Telegram.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-import pkgutil
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import typer
-from pydantic import ValidationError
+from typer.core import TyperGroup
 
-import leakmon.commands
-from leakmon.errors import LeakmonError, database_error, storage_error
-from leakmon.settings import invalid_section, load_settings
+from leakmon.errors import LeakmonError
 from matchers.errors import KernelMissing
 
 EXIT_CODES = (
@@ -27,6 +28,73 @@ EXIT_CODES = (
     "6 Telegram unreachable; 7 database unreachable; 8 disk full, read-only or no permission."
 )
 
+#: Each top-level command and the ``leakmon/commands`` module whose ``register`` adds it, in the
+#: order Typer lists them when every module registers in name order (single commands first, then
+#: groups). tests/leakmon/test_imports.py checks it against that eager registration.
+COMMANDS: dict[str, str] = {
+    "crawl": "crawl",
+    "demo": "demo",
+    "findings": "findings",
+    "init": "init",
+    "purge": "purge",
+    "scan": "scan",
+    "run": "schedule",
+    "schedule": "schedule",
+    "status": "schedule",
+    "web": "web",
+    "audit": "audit",
+    "sources": "crawl",
+    "export": "export",
+    "hits": "hits",
+    "incidents": "incidents",
+    "keys": "keys",
+    "protect": "protect",
+    "takedown": "takedown",
+    "telegram": "telegram",
+    "users": "users",
+}
+
+
+class LazyGroup(TyperGroup):
+    """The root group: a command's module is imported when the command is resolved.
+
+    ``commands`` (what code walking the tree reads) loads every module; parsing a command line
+    goes through :meth:`get_command`, which loads only the module of the named command.
+    """
+
+    _loaded: dict[str, Any]
+
+    @property
+    def commands(self) -> MutableMapping[str, Any]:
+        for name in COMMANDS:
+            self.get_command(None, name)
+        self._loaded = {**{name: self._loaded[name] for name in COMMANDS}, **self._loaded}  # in listing order
+        return self._loaded
+
+    @commands.setter
+    def commands(self, value: MutableMapping[str, Any]) -> None:
+        self._loaded = dict(value)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        module = COMMANDS.get(cmd_name)
+        if module is not None and cmd_name not in self._loaded:
+            self._loaded.update(load_commands(module))
+        return self._loaded.get(cmd_name)
+
+
+def load_commands(module: str) -> dict[str, Any]:
+    """The click commands that ``leakmon.commands.<module>`` registers, by name, with labelled help."""
+    holder = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
+    importlib.import_module(f"leakmon.commands.{module}").register(holder)
+    commands = dict(typer.main.get_group(holder).commands)
+    for command in commands.values():
+        _label_options(command)
+    return commands
+
+
 app = typer.Typer(
     name="leakmon",
     help="Leaked-data exposure monitor: crawl trade posts, match by keyed hash, flag incidents.",
@@ -34,14 +102,14 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=LazyGroup,
 )
 
-try:
-    for _module in sorted(pkgutil.iter_modules(leakmon.commands.__path__), key=lambda m: m.name):
-        importlib.import_module(f"leakmon.commands.{_module.name}").register(app)
-except KernelMissing as _missing:  # an installation without the built extension: no silent fallback
-    sys.stderr.write(f"leakmon: {_missing}.\n")
-    sys.exit(LeakmonError.exit_code)
+
+@app.callback()
+def _root() -> None:
+    """Commands load on demand (a callback makes Typer build the root as a group with none registered)."""
+
 
 #: Files leakmon writes hold (or point to) personal data: owner-only, whatever the caller's umask.
 PRIVATE_UMASK = 0o077
@@ -52,6 +120,9 @@ def main(argv: list[str] | None = None) -> Any:
     umask = os.umask(PRIVATE_UMASK)
     try:
         return command()(args=argv, standalone_mode=False, prog_name="leakmon")
+    except KernelMissing as missing:  # an installation without the built extension: no silent fallback
+        sys.stderr.write(f"leakmon: {missing}.\n")
+        sys.exit(LeakmonError.exit_code)
     except Exception as exc:
         error = expected_error(exc)
         if error is not None:
@@ -72,7 +143,11 @@ def main(argv: list[str] | None = None) -> Any:
 
 def expected_error(exc: BaseException) -> LeakmonError | None:
     """The one-sentence error for a failure the operator can fix; None for a bug (a traceback)."""
+    from pydantic import ValidationError
     from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from leakmon.errors import database_error, storage_error
+    from leakmon.settings import invalid_section
 
     if isinstance(exc, LeakmonError):
         return exc
@@ -87,6 +162,7 @@ def expected_error(exc: BaseException) -> LeakmonError | None:
 
 def _database_label() -> str | None:
     from leakmon.app import App
+    from leakmon.settings import load_settings
 
     try:
         return App(settings=load_settings()).database_label
@@ -109,11 +185,11 @@ def usage_sentence(exc: BaseException) -> str | None:
 def command() -> Any:
     """The click command tree, with help that names values instead of Python types."""
     root = typer.main.get_command(app)
-    _label_options(root)
+    _label_options(root, recurse=False)  # the commands are labelled as they load
     return root
 
 
-def _label_options(command: Any) -> None:
+def _label_options(command: Any, *, recurse: bool = True) -> None:
     """Help shows ``TEXT``/``INTEGER``/``PATH`` or the choices after a parameter, nothing after a flag.
 
     Typer's own labels are Python type names (``<str>``, ``<bool>``), even for ``--help``.
@@ -136,8 +212,9 @@ def _label_options(command: Any) -> None:
         else:  # an argument's metavar is its name; its type column has no metavar of its own
             param.metavar = param.name.upper()
             param.display_type_rich = lambda ctx, label=label: label
-    for sub in getattr(command, "commands", {}).values():
-        _label_options(sub)
+    if recurse:
+        for sub in getattr(command, "commands", {}).values():
+            _label_options(sub)
 
 
 _LABELS = {

@@ -45,7 +45,6 @@ def scan(
     from leakmon.progress import scan_progress
     from leakmon.runtime import build_sink
     from leakmon.scan import HIT_COLUMNS, scan_paths
-    from leakmon.workflows import audit
 
     app = App()
     # Output naming subjects is audited; a read-only workspace cannot take the audit entry, so
@@ -68,6 +67,8 @@ def scan(
     if not audited and outcome.hits:
         err_console.print("subject references withheld: the workspace is read-only, so this output cannot be audited")
     elif outcome.hits:  # the output names subjects: audited like every other such output
+        from leakmon.workflows import audit
+
         with app.sessions.begin() as session:
             audit.record(session, "scan_output", output or "stdout", rows=outcome.hits, details={"format": fmt})
     for path, finding in outcome.findings:

@@ -11,10 +11,8 @@ import typer
 from leakmon.choices import Format, FormatOption
 from leakmon.errors import InputError
 from leakmon.output import console, write_records
-from leakmon.web import accounts
 from leakmon.workflows import audit
 from leakmon.workflows.cli_support import open_app
-from storage.repositories.web import list_users
 
 users_app = typer.Typer(help="Web console accounts: roles viewer < analyst < responder < admin.")
 ActorOption = Annotated[str | None, typer.Option("--actor", help="Who is acting (default: the OS user).")]
@@ -38,6 +36,8 @@ def add(
     actor: ActorOption = None,
 ) -> None:
     """Add an account; the password is read from standard input (asked twice on a terminal)."""
+    from leakmon.web import accounts  # argon2: loaded by the commands that hash
+
     accounts.check_role(role)
     password = read_password()
     app = open_app()
@@ -51,6 +51,8 @@ def add(
 @users_app.command("list")
 def list_(fmt: FormatOption = Format.TABLE) -> None:
     """List accounts: name, role, disabled, last sign-in (never password hashes)."""
+    from storage.repositories.web import list_users
+
     app = open_app()
     with app.sessions() as session:
         rows: list[dict[str, object]] = [
@@ -68,6 +70,8 @@ def disable(
     actor: ActorOption = None,
 ) -> None:
     """Disable an account (its sessions end at once), or enable it again with --enable."""
+    from leakmon.web import accounts
+
     app = open_app()
     with app.sessions.begin() as session:
         accounts.set_disabled(session, name, not enable)
@@ -79,6 +83,8 @@ def disable(
 @users_app.command("passwd")
 def passwd(name: NameArg, actor: ActorOption = None) -> None:
     """Set a new password (from standard input when it is not a terminal); the account's sessions end."""
+    from leakmon.web import accounts
+
     password = read_password()
     app = open_app()
     with app.sessions.begin() as session:

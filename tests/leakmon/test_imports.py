@@ -1,0 +1,97 @@
+"""Start-up imports only what the command needs (issue 11: start-up plus index load within 1 s).
+
+Checked by the modules a fresh interpreter holds afterwards, never by timing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import subprocess
+import sys
+
+import pytest
+import typer
+
+import leakmon.commands
+from leakmon.cli import COMMANDS
+
+#: Imported by a command that needs them, never by start-up or by another command's help.
+HEAVY = (
+    "scrapy",
+    "twisted",
+    "telethon",
+    "starlette",
+    "uvicorn",
+    "jinja2",
+    "openpyxl",
+    "apscheduler",
+    "argon2",
+    "leakmon.workflows.audit",
+    "leakmon.web",
+    "crawlers.telegram.client",
+)
+#: `import leakmon.cli` needs Typer and nothing of the application.
+NOT_AT_IMPORT = (*HEAVY, "sqlalchemy", "numpy", "pydantic_settings", "rich", "structlog", "leakmon.commands.")
+
+PROBE = """
+import json, sys
+from leakmon.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def modules_after(*argv: str) -> list[str]:
+    """The modules a fresh interpreter holds after ``leakmon ARGV`` (``--help`` runs, nothing else)."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, check=True, timeout=300
+    )  # fmt: skip
+    names: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return names
+
+
+def loaded(modules: list[str], prefixes: tuple[str, ...]) -> list[str]:
+    return [m for m in modules if any(m == p or m.startswith(p if p.endswith(".") else f"{p}.") for p in prefixes)]
+
+
+def test_the_manifest_lists_every_command_in_the_order_eager_registration_gives() -> None:
+    """COMMANDS (which module registers what) agrees with registering every module in name order."""
+    eager = typer.Typer()
+    owner: dict[str, str] = {}
+    for module in sorted(pkgutil.iter_modules(leakmon.commands.__path__), key=lambda m: m.name):
+        before = {c.name for c in eager.registered_commands} | {g.name for g in eager.registered_groups}
+        importlib.import_module(f"leakmon.commands.{module.name}").register(eager)
+        after = {c.name for c in eager.registered_commands} | {g.name for g in eager.registered_groups}
+        owner.update(dict.fromkeys(after - before, module.name))  # type: ignore[arg-type]
+    order = list(typer.main.get_group(eager).commands)
+    assert list(COMMANDS) == order
+    assert {name: owner[name] for name in order} == COMMANDS
+
+
+def test_importing_the_cli_loads_no_command() -> None:
+    code = "import json, sys, leakmon.cli; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert loaded(json.loads(done.stdout), NOT_AT_IMPORT) == []
+
+
+COMMAND_HELP = [["scan", "--help"], ["protect", "import", "--help"], ["init", "--help"]]
+
+
+@pytest.mark.parametrize("argv", COMMAND_HELP, ids=" ".join)
+def test_a_command_loads_its_own_module_only(argv: list[str]) -> None:
+    modules = modules_after(*argv)
+    assert loaded(modules, ("leakmon.commands.",)) == [f"leakmon.commands.{COMMANDS[argv[0]]}"]
+    assert loaded(modules, HEAVY) == []
+
+
+def test_the_full_help_loads_no_heavy_library() -> None:
+    """`leakmon --help` reads every command module; the crawler, Telegram, the console stay unloaded."""
+    modules = modules_after("--help")
+    assert len(loaded(modules, ("leakmon.commands.",))) == len(set(COMMANDS.values()))
+    shared = ("twisted", "leakmon.workflows.audit")  # structlog loads twisted; several commands audit
+    assert loaded(modules, tuple(m for m in HEAVY if m not in shared)) == []
