@@ -6,7 +6,6 @@ share one code path from post to stored hit.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,14 +25,11 @@ from leakmon.errors import ConfigError
 from leakmon.index_cache import load_index_tiers
 from leakmon.keycheck import require_set_key
 from leakmon.settings import invalid_section
-from leakmon.workflows import incidents
-from leakmon.workflows.grouping import text_signature
 from matchers.engine import Matcher, MatcherOptions
 from matchers.index import ProtectedIndex
 from matchers.keyed_hash import KeyedHasher
 from matchers.protect import ProtectedForms
 from matchers.registry import IdentifierRegistry
-from matchers.trade import trade_score
 from matchers.types.custom import CustomType
 from storage.evidence import EvidenceSealer, EvidenceStore
 from storage.models.core import Post
@@ -131,7 +127,7 @@ def build_sink(
     options = AnalysisOptions(
         read_limits=read_limits(app),
         trade_scorer=_trade_scorer(app),
-        fingerprinter=functools.partial(text_signature, key=app.keyring.active_key("signature")[1]),
+        fingerprinter=_fingerprinter(app.keyring.active_key("signature")[1]),
         redactor=Redactor(app.keyring.active_key("redaction")[1]),
     )
     parallel = block_scanner(context.matcher, jobs) if jobs > 1 else None
@@ -162,17 +158,41 @@ def _trade_scorer(app: App) -> TradeScorer:
     brands = tuple(app.settings.brands)
 
     def score(text: str) -> tuple[float, tuple[str, ...]]:
+        from matchers.trade import trade_score  # rapidfuzz: loaded with the first post, not by a file scan
+
         result = trade_score(text, brands)
         return result.score, tuple(result.terms)
 
     return score
 
 
+def _fingerprinter(key: bytes) -> Callable[[str], str]:
+    """The keyed text signature of a stored post (its workflow modules load with the first post)."""
+
+    def signature(text: str) -> str:
+        from leakmon.workflows.grouping import text_signature
+
+        return text_signature(text, key=key)
+
+    return signature
+
+
 def _workflow_hooks(app: App) -> tuple[list[PostHook], list[RemovedHook]]:
-    """Incident grouping, suppression and legal clocks on ingest; takedown bookkeeping on removal."""
+    """Incident grouping, suppression and legal clocks on ingest; takedown bookkeeping on removal.
+
+    The workflows (rapidfuzz, re2, the alert and takedown modules) load when a post is stored,
+    so `leakmon scan --no-store` never imports them.
+    """
     settings = app.settings
 
     def on_post(session: Session, post: Post, hits: StoredHits) -> None:
+        from leakmon.workflows import incidents
+
         incidents.on_post_ingested(session, post, hits, settings=settings)
 
-    return [on_post], [incidents.on_post_removed]
+    def on_removed(session: Session, post: Post) -> None:
+        from leakmon.workflows import incidents
+
+        incidents.on_post_removed(session, post)
+
+    return [on_post], [on_removed]

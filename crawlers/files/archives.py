@@ -28,13 +28,12 @@ from crawlers.files import rartool
 from crawlers.files.budget import CapExceeded, MeteredReader, PrefixedReader
 from crawlers.files.context import Context, Item, Member
 from crawlers.files.decode import decode_name
-from crawlers.files.limits import MiB
+from crawlers.files.limits import BUFFER
 from crawlers.files.names import safe_name, strip_suffix
 from crawlers.files.sevenzip import extract_members
 from crawlers.files.xlsx import xlsx_blocks
 from crawlers.model import Finding
 
-BUFFER = 1 * MiB
 _PROBE = 64 * 1024
 ZIP_ERRORS = (zipfile.BadZipFile, pyzipper.BadZipFile, zlib.error, EOFError)
 RAR_TOOL_HINT = "cannot open rar: install unar or 7zip (rarfile needs an external tool for compressed members)"

@@ -9,8 +9,6 @@ import codecs
 from collections.abc import Iterator
 from typing import IO
 
-from charset_normalizer import from_bytes
-
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -65,6 +63,8 @@ def detect_encoding(sample: bytes) -> tuple[str, bool]:
     nearest = min(errors, key=errors.__getitem__)
     if errors[nearest] <= max(4, len(sample) // 200):
         return nearest, False
+    from charset_normalizer import from_bytes  # a guess is rare: its import (~0.1 s) waits for one
+
     best = from_bytes(sample).best()
     encoding = best.encoding if best is not None else "utf-8"
     return codecs.lookup(encoding).name, True

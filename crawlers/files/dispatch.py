@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import lzma
 import tarfile
@@ -10,23 +11,10 @@ import zlib
 from collections.abc import Iterator
 from itertools import chain
 
-import py7zr
-import pyzipper
-import rarfile
-
-from crawlers.files.archives import (
-    BUFFER,
-    compressed_member,
-    rar_members,
-    sevenzip_members,
-    spool,
-    tar_members,
-    zip_members,
-)
 from crawlers.files.budget import CapExceeded, PrefixedReader, read_exactly
 from crawlers.files.context import Context, Item, Member
-from crawlers.files.htmldoc import html_blocks
 from crawlers.files.jsondoc import json_document, json_lines
+from crawlers.files.limits import BUFFER
 from crawlers.files.lines import Batch
 from crawlers.files.names import suffixes
 from crawlers.files.sniff import HEAD_BYTES, TEXT_FORMATS, sniff, text_format
@@ -35,21 +23,33 @@ from crawlers.files.tabular import DelimitedReader, sniff_delimiter
 from crawlers.files.text import decoded_batches, is_combolist, text_blocks
 from crawlers.model import Finding
 
-# Errors that mean "this input is broken", reported as ``corrupt`` for the member and read on.
-CORRUPT_ERRORS = (
-    zipfile.BadZipFile,
-    pyzipper.BadZipFile,
-    zlib.error,
-    lzma.LZMAError,
-    EOFError,
-    OSError,  # gzip.BadGzipFile, truncated streams
-    tarfile.TarError,
-    py7zr.Bad7zFile,
-    py7zr.DecompressionError,
-    rarfile.Error,
-)
-_RANDOM_ACCESS = {"zip": zip_members, "7z": sevenzip_members, "rar": rar_members}
+_RANDOM_ACCESS = ("zip", "7z", "rar")
 _STREAMED = ("gzip", "bzip2", "xz", "tar")
+
+
+@functools.cache
+def corrupt_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean "this input is broken", reported as ``corrupt`` for the member and read on.
+
+    The archive libraries (py7zr, pyzipper, rarfile: about 0.3 s to import) load when an archive
+    or an error needs them, never for a plain text file.
+    """
+    import py7zr
+    import pyzipper
+    import rarfile
+
+    return (
+        zipfile.BadZipFile,
+        pyzipper.BadZipFile,
+        zlib.error,
+        lzma.LZMAError,
+        EOFError,
+        OSError,  # gzip.BadGzipFile, truncated streams
+        tarfile.TarError,
+        py7zr.Bad7zFile,
+        py7zr.DecompressionError,
+        rarfile.Error,
+    )
 
 
 def read_member(member: Member, ctx: Context) -> Iterator[Item]:
@@ -66,7 +66,7 @@ def read_member(member: Member, ctx: Context) -> Iterator[Item]:
             yield Finding(member.locator, cap.kind, cap.reason)
         if cap.fatal and member.depth > 0:
             raise
-    except CORRUPT_ERRORS as exc:
+    except corrupt_errors() as exc:  # evaluated only when an exception gets here
         yield Finding(member.locator, "corrupt", f"{type(exc).__name__}: {str(exc)[:160]}")
     except Exception as exc:
         yield Finding(member.locator, "error", f"unexpected {type(exc).__name__} while reading; member skipped")
@@ -76,6 +76,8 @@ def _dispatch(member: Member, ctx: Context) -> Iterator[Item]:
     head = _head(member)
     kind, detail = sniff(head)
     if kind in _RANDOM_ACCESS or kind in _STREAMED:
+        from crawlers.files import archives
+
         _note_type(member, ctx, kind)
         if member.depth >= ctx.limits.max_depth:
             yield Finding(
@@ -85,13 +87,17 @@ def _dispatch(member: Member, ctx: Context) -> Iterator[Item]:
             )
             return
         if kind in _STREAMED:
-            yield from tar_members(member, ctx) if kind == "tar" else compressed_member(member, kind, ctx)
+            if kind == "tar":
+                yield from archives.tar_members(member, ctx)
+            else:
+                yield from archives.compressed_member(member, kind, ctx)
             return
         handle = member.random_access
         if handle is None:
-            handle = spool(member.source, ctx.limits.spool_memory_bytes)
+            handle = archives.spool(member.source, ctx.limits.spool_memory_bytes)
+        members = {"zip": archives.zip_members, "7z": archives.sevenzip_members, "rar": archives.rar_members}[kind]
         try:
-            yield from _RANDOM_ACCESS[kind](member, handle, ctx)
+            yield from members(member, handle, ctx)
         finally:
             if handle is not member.random_access:
                 handle.close()
@@ -143,6 +149,8 @@ def _text(member: Member, ctx: Context, fmt: str, encoding: str | None) -> Itera
         data = read_exactly(member.source, ctx.limits.max_document_bytes + 1)
         if len(data) <= ctx.limits.max_document_bytes:
             ctx.budget.check_time()
+            from crawlers.files.htmldoc import html_blocks  # lxml and parsel: loaded for HTML only
+
             _note_type(member, ctx, fmt)
             yield from html_blocks(member, ctx, data)
             return

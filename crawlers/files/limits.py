@@ -7,6 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field
 KiB = 1024
 MiB = 1024 * KiB
 GiB = 1024 * MiB
+#: Read buffer of a streamed member.
+BUFFER = 1 * MiB
 
 
 class ReadLimits(BaseModel):

@@ -9,11 +9,10 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
-from crawlers.files.archives import BUFFER
 from crawlers.files.budget import Budget, CapExceeded, MeteredReader
 from crawlers.files.context import Context, Item, Member
 from crawlers.files.dispatch import read_member
-from crawlers.files.limits import ReadLimits
+from crawlers.files.limits import BUFFER, ReadLimits
 from crawlers.files.names import safe_name
 from crawlers.files.report import FileReport, status_of
 from crawlers.model import Attachment, Finding, TextBlock

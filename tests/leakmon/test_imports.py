@@ -10,12 +10,14 @@ import json
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import typer
 
 import leakmon.commands
 from leakmon.cli import COMMANDS
+from tests.leakmon.cli import run_cli
 
 #: Imported by a command that needs them, never by start-up or by another command's help.
 HEAVY = (
@@ -95,3 +97,38 @@ def test_the_full_help_loads_no_heavy_library() -> None:
     assert len(loaded(modules, ("leakmon.commands.",))) == len(set(COMMANDS.values()))
     shared = ("twisted", "leakmon.workflows.audit")  # structlog loads twisted; several commands audit
     assert loaded(modules, tuple(m for m in HEAVY if m not in shared)) == []
+
+
+#: A file scan with no hit and nothing stored needs none of these: archive and spreadsheet
+#: readers, HTML parsing, encoding guesses, the incident workflows, the audit log.
+NOT_FOR_A_TEXT_SCAN = (
+    *HEAVY,
+    "py7zr",
+    "pyzipper",
+    "rarfile",
+    "stream_unzip",
+    "lxml",
+    "parsel",
+    "charset_normalizer",
+    "rapidfuzz",
+    "leakmon.workflows",
+    "crawlers.web",
+    "leakmon.commands.",
+)
+
+
+def test_a_text_scan_loads_no_reader_or_workflow_it_does_not_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LEAKMON_HOME", str(tmp_path / "ws"))
+    for name in ("LEAKMON_CONFIG", "LEAKMON_DATABASE_URL", "LEAKMON_KEY_FILE", "LEAKMON_HMAC_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    protected = tmp_path / "set.csv"
+    protected.write_text("subject_ref,phone\ns1,010-2345-6789\n", encoding="utf-8")
+    assert run_cli(capsys, "init").code == 0
+    assert run_cli(capsys, "protect", "import", str(protected)).code == 0
+    (tmp_path / "note.txt").write_text("nothing protected here: 010-0000-0000\n", encoding="utf-8")
+    modules = modules_after("scan", "note.txt", "--no-store", "--format", "jsonl")
+    assert "matchers.engine" in modules  # it did scan
+    assert loaded(modules, NOT_FOR_A_TEXT_SCAN) == ["leakmon.commands.scan"]
