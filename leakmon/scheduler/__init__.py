@@ -25,11 +25,43 @@ Running it:
 
 from __future__ import annotations
 
-from leakmon.scheduler.context import JobContext, JobOptions
-from leakmon.scheduler.lock import SchedulerBusy, SchedulerLock
-from leakmon.scheduler.service import CycleReport, JobResult, SchedulerService
-from leakmon.scheduler.specs import JobSpec, job_specs, make_trigger
-from leakmon.scheduler.status import STATUS_COLUMNS, StatusSummary, status_rows, status_summary
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from leakmon.scheduler.context import JobContext, JobOptions
+    from leakmon.scheduler.lock import SchedulerBusy, SchedulerLock
+    from leakmon.scheduler.service import CycleReport, JobResult, SchedulerService
+    from leakmon.scheduler.specs import JobSpec, job_specs, make_trigger
+    from leakmon.scheduler.status import STATUS_COLUMNS, StatusSummary, status_rows, status_summary
+
+#: Where each public name lives. The package imports a module when one of its names is first used,
+#: so the crawl child (``python -m leakmon.scheduler.crawl_child``) loads neither APScheduler nor
+#: the Telegram reader.
+_HOMES = {
+    "JobContext": "context",
+    "JobOptions": "context",
+    "SchedulerBusy": "lock",
+    "SchedulerLock": "lock",
+    "CycleReport": "service",
+    "JobResult": "service",
+    "SchedulerService": "service",
+    "JobSpec": "specs",
+    "job_specs": "specs",
+    "make_trigger": "specs",
+    "STATUS_COLUMNS": "status",
+    "StatusSummary": "status",
+    "status_rows": "status",
+    "status_summary": "status",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
+
 
 __all__ = [
     "STATUS_COLUMNS",

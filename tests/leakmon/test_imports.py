@@ -132,3 +132,14 @@ def test_a_text_scan_loads_no_reader_or_workflow_it_does_not_use(
     modules = modules_after("scan", "note.txt", "--no-store", "--format", "jsonl")
     assert "matchers.engine" in modules  # it did scan
     assert loaded(modules, NOT_FOR_A_TEXT_SCAN) == ["leakmon.commands.scan"]
+
+
+def test_the_crawl_child_loads_neither_the_scheduler_nor_telegram() -> None:
+    """`python -m leakmon.scheduler.crawl_child` imports the package: it stays an empty shell."""
+    code = (
+        "import json, sys, leakmon.scheduler.crawl_child, crawlers.web.runner, leakmon.runtime;"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    modules = json.loads(done.stdout)
+    assert loaded(modules, ("apscheduler", "telethon", "crawlers.telegram", "leakmon.scheduler.service")) == []
