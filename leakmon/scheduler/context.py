@@ -25,6 +25,9 @@ from leakmon.logs import LogFormat
 DEFAULT_CRAWL_TIMEOUT = 3600.0
 #: Seconds a child gets to stop after SIGINT before SIGKILL.
 DEFAULT_STOP_GRACE = 10.0
+#: Seconds between two deliveries of due alerts by a running `leakmon schedule` (retries of failed
+#: ones included), whether or not a run finished in between.
+DEFAULT_ALERT_SECONDS = 60.0
 
 Defer = Callable[[str, datetime], None]
 
@@ -41,6 +44,7 @@ class JobOptions:
     crawl_timeout: float = DEFAULT_CRAWL_TIMEOUT
     stop_grace: float = DEFAULT_STOP_GRACE
     parallel_crawls: int = 2
+    alert_seconds: float = DEFAULT_ALERT_SECONDS
     #: The crawl child's command line (tests swap in stubs to exercise timeouts and cancellation).
     child_command: tuple[str, ...] = (sys.executable, "-m", "leakmon.scheduler.crawl_child")
     #: Extra Scrapy settings for every crawl (tests: fast timeouts).

@@ -104,7 +104,7 @@ async def _run_job_in(context: JobContext, spec: JobSpec, body: Body) -> dict[st
             )
             if outcome.retry_after is not None:
                 context.defer(spec.id, outcome.retry_after)
-            await _deliver_alerts(context)
+            await deliver_alerts(context)
             log.info(
                 "run finished",
                 source=source,
@@ -127,10 +127,12 @@ async def _run_job_in(context: JobContext, spec: JobSpec, body: Body) -> dict[st
             }
 
 
-async def _deliver_alerts(context: JobContext) -> None:
+async def deliver_alerts(context: JobContext) -> None:
     """Send due alerts (pending, or failed and past their backoff) now, one delivery at a time.
 
-    A failing receiver never fails the run.
+    Called after every run, at every `leakmon run --once` and every ``alert_seconds`` of a running
+    `leakmon schedule`, so a failed alert is retried even when no source is due. A failing receiver
+    never fails the run.
     """
     try:
         settings = alert_settings(context.app.settings)

@@ -30,6 +30,7 @@ from leakmon.app import App
 from leakmon.logs import get_logger
 from leakmon.scheduler import context as job_context
 from leakmon.scheduler.context import JobContext, JobOptions
+from leakmon.scheduler.jobs import deliver_alerts
 from leakmon.scheduler.lock import SchedulerLock
 from leakmon.scheduler.specs import JobSpec, job_specs
 from leakmon.scheduler.store import SyncReport, build_scheduler, stored_jobs, sync_jobs
@@ -164,7 +165,9 @@ class SchedulerService:
         for job_id in wanted:
             # Due now: a job late by more than its grace would otherwise count as missed.
             scheduler.modify_job(job_id, next_run_time=now)
-        return await self.run_pending(wanted)
+        results = await self.run_pending(wanted)
+        await deliver_alerts(self.context)  # also when nothing ran: failed alerts past their backoff
+        return results
 
     def cycle_timeout(self, jobs: int) -> float:
         """How long a cycle of ``jobs`` may take: its crawls one slot-full after another, plus a margin."""
@@ -209,10 +212,25 @@ class SchedulerService:
         """Run jobs as scheduled until ``stop`` is set, then stop gracefully."""
         scheduler = self._running()
         scheduler.resume()
+        alerts = asyncio.create_task(self._deliver_alerts_until(stop))
         await stop.wait()
         log.info("stopping: no new runs; running crawls finish the post in flight")
         scheduler.pause()
+        alerts.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await alerts
         await self.drain(self.context.options.stop_grace)
+
+    async def _deliver_alerts_until(self, stop: asyncio.Event) -> None:
+        """Every ``alert_seconds``: deliver due alerts (failed ones past their backoff are retried)."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.context.options.alert_seconds)
+                return
+            try:
+                await deliver_alerts(self.context)
+            except Exception as exc:  # the database is away for now: the next round tries again
+                log.warning("alerts not delivered this round", error=storage_failure(exc) or type(exc).__name__)
 
     async def drain(self, grace: float) -> None:
         """Ask running crawls to stop (SIGINT once each child is ready), wait up to ``grace`` s for running jobs."""
