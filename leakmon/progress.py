@@ -71,6 +71,18 @@ class Ticker:
     def advance(self, amount: float) -> None:
         self.update(self.done + amount)
 
+    def set_total(self, total: float | None) -> None:
+        """The amount of work, once it is known (or when it grows)."""
+        if total != self.total:
+            self.total = total
+            if self._progress is not None:
+                self._progress.update(self._task, total=total)
+
+    def describe(self, text: str) -> None:
+        """What the bar says it is doing (the JSON lines keep the task's label)."""
+        if self._progress is not None:
+            self._progress.update(self._task, description=text)
+
     def update(self, done: float) -> None:
         self.done = done
         if self._progress is not None:

@@ -21,24 +21,15 @@ from crawlers.ingest import IngestSink
 from crawlers.model import Attachment, CrawledPost, Finding
 from crawlers.redact import redact, redact_finding
 from leakmon.errors import InputError
+from leakmon.hitout import HIT_FIELDS, HitOut
+from storage.models.cases import IncidentPost
 from storage.models.core import HitRecord, Subject
 from storage.repositories.hits import HitRow
 from storage.repositories.protected import subject_refs
 
 SCAN_SOURCE = "scan"
-HIT_COLUMNS = [
-    "source",
-    "locator",
-    "subject_ref",
-    "id_type",
-    "match_kind",
-    "obfuscation",
-    "confidence",
-    "masked",
-    "compatible_subjects",
-    "hit_id",
-    "post_id",
-]
+#: The hit contract's keys (:data:`leakmon.hitout.HIT_FIELDS`), then what only ``scan`` adds.
+HIT_COLUMNS = [*HIT_FIELDS, "compatible_subjects"]
 #: Hits read back per query when writing a file's output.
 PAGE_ROWS = 5000
 
@@ -109,21 +100,12 @@ def scan_paths(
 _SHOWN = ("source", "locator", "id_type", "match_kind", "obfuscation", "confidence", "masked", "compatible_subjects")
 
 
-def hit_record(row: Any, subject_ref: str | None, hit_id: int | None, post_id: int | None) -> HitRecordOut:
-    """The one rendering of a hit (a :class:`HitRow` or a stored row) for ``scan`` output."""
-    return {
-        "source": row.source,
-        "locator": row.locator,
-        "subject_ref": subject_ref,
-        "id_type": row.id_type,
-        "match_kind": row.match_kind,
-        "obfuscation": row.obfuscation,
-        "confidence": round(float(row.confidence), 3),
-        "masked": row.masked,
-        "compatible_subjects": row.compatible_subjects,
-        "hit_id": hit_id,
-        "post_id": post_id,
-    }
+def hit_record(
+    row: Any, subject_ref: str | None, hit_id: int | None, post_id: int | None, incident_id: int | None = None
+) -> HitRecordOut:
+    """A hit (a :class:`HitRow` or a stored row) for ``scan`` output: the one rendering, then ``scan``'s own column."""
+    out = HitOut.of(row, subject_ref=subject_ref, hit_id=hit_id, post_id=post_id, incident_id=incident_id)
+    return {**out.json(), "compatible_subjects": row.compatible_subjects}
 
 
 def stored_records(
@@ -141,12 +123,14 @@ def stored_records(
     )
     if seen_at is not None:
         query = query.where(hits.last_seen == seen_at)
+    with sessions() as session:
+        incident_id = session.scalar(select(IncidentPost.incident_id).where(IncidentPost.post_id == post_id))
     after = 0
     while True:
         with sessions() as session:
             page = session.connection().execute(query.where(hits.id > after)).all()
         for row in page:
-            yield hit_record(row, row.subject_ref, row.id, post_id)
+            yield hit_record(row, row.subject_ref, row.id, post_id, incident_id)
         if len(page) < PAGE_ROWS:
             return
         after = page[-1].id

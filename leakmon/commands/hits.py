@@ -11,6 +11,7 @@ import typer
 
 from leakmon.choices import MAX_ID, Format, FormatOption, MatchKind, TextFormat
 from leakmon.filters import check_id_type, check_source
+from leakmon.hitout import HIT_FIELDS, HitOut
 from leakmon.output import console, write_records
 from leakmon.workflows import audit
 from leakmon.workflows.cli_support import open_app, parse_since
@@ -66,7 +67,7 @@ def hits(
         if incident is not None:
             get_incident(session, incident)  # a missing incident is "not found", not 0 rows
         count = write_records(
-            iter_hits(session, filters),
+            map(listed_record, iter_hits(session, filters)),
             fmt=fmt,
             columns=list(COLUMNS),
             output=str(output) if output else None,
@@ -172,6 +173,11 @@ def remove(
         audit.record(session, "remove_rule", f"rule {rule_id}", rows=1, actor=actor, details=details)
     app.close()
     console.print(f"rule {rule_id} removed ({row['id_type']} {row['masked']} in {row['source']})", markup=False)
+
+
+def listed_record(row: dict[str, Any]) -> dict[str, object]:
+    """A listed hit: the one hit rendering (:class:`leakmon.hitout.HitOut`), then the listing's columns."""
+    return {**HitOut.from_mapping(row).json(), **{k: v for k, v in row.items() if k not in HIT_FIELDS}}
 
 
 def _text(value: Any) -> str:

@@ -72,6 +72,10 @@ def incidents(
     if fmt != "table" or output is not None:
         write_records(rows, fmt=fmt, columns=COLUMNS, output=str(output) if output else None)
         return
+    if not console.is_terminal:  # a pipe or a log: full-width plain rows, never cells folded at 80 columns
+        write_records(rows, fmt=fmt, columns=COLUMNS, title="incidents")
+        _warn_overdue(rows)
+        return
     table = Table(title="incidents")
     for column in ("id", "subjects", "posts", "types", "conf", "awareness", "deadline (UTC)", "time left", "report"):
         table.add_column(column, overflow="fold", no_wrap=column in ("deadline (UTC)", "time left"))
@@ -91,6 +95,10 @@ def incidents(
             style="bold red" if overdue else None,
         )
     console.print(table)
+    _warn_overdue(rows)
+
+
+def _warn_overdue(rows: list[dict[str, object]]) -> None:
     overdue_ids = [str(r["incident_id"]) for r in rows if str(r["time_left"]).startswith("OVERDUE")]
     if overdue_ids:
         err_console.print(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -41,7 +40,7 @@ def _setup(log_format: str, metrics_port: int | None) -> LogFormat:
     return fmt
 
 
-async def _main(app: App, options: Any, *, once: bool, every: bool) -> list[Any]:
+async def _main(app: App, options: Any, *, once: bool, every: bool, log_json: bool = False) -> list[Any]:
     from leakmon.scheduler import SchedulerService
 
     service = SchedulerService(app, options)
@@ -62,7 +61,7 @@ async def _main(app: App, options: Any, *, once: bool, every: bool) -> list[Any]
         if once:
             runner = asyncio.ensure_future(service.run_once(every=every))
             stopper = asyncio.ensure_future(stop.wait())
-            async with _progress(context, service):
+            async with _progress(service, log_json=log_json):
                 await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
             stopper.cancel()
             if runner.done():
@@ -80,31 +79,35 @@ async def _main(app: App, options: Any, *, once: bool, every: bool) -> list[Any]
             loop.remove_signal_handler(signum)
 
 
+#: Seconds between two looks at how far ``run --once`` is.
+PROGRESS_EVERY = 0.5
+
+
 @contextlib.asynccontextmanager
-async def _progress(context: Any, service: Any) -> AsyncIterator[None]:
-    """A live line of running jobs on an interactive terminal (silent under cron, CI, pipes)."""
-    if not err_console.is_terminal:
-        yield
-        return
-    from rich.live import Live
+async def _progress(service: Any, *, log_json: bool) -> AsyncIterator[None]:
+    """``run --once``'s progress in jobs: a bar naming the running jobs on a terminal, periodic JSON
+    lines with ``--log-format json``, nothing otherwise (cron, CI, pipes)."""
+    from leakmon.progress import Ticker
 
-    def line() -> str:
-        now = time.monotonic()
-        running = ", ".join(f"{job} ({now - start:.0f} s)" for job, start in sorted(context.running.items()))
-        return f"[bold]run --once[/]: {len(service.results)} done; running: {running or '-'}"
+    running = service.context.running
+    with Ticker("run --once", None, "jobs", log_json=log_json) as ticker:
 
-    with Live(line(), console=err_console, refresh_per_second=2, transient=True, redirect_stderr=True) as live:
+        def look() -> None:
+            ticker.set_total(len(service.cycle_jobs) or None)
+            ticker.describe(f"run --once: {', '.join(sorted(running)) or '-'}")
+            ticker.update(service.cycle_done)
 
         async def refresh() -> None:
             while True:
-                live.update(line())
-                await asyncio.sleep(0.5)
+                look()
+                await asyncio.sleep(PROGRESS_EVERY)
 
         task = asyncio.ensure_future(refresh())
         try:
             yield
         finally:
             task.cancel()
+            look()
 
 
 def _options(log_format: LogFormat, crawl_timeout: float, parallel: int) -> Any:
@@ -142,7 +145,7 @@ def run(
     app = App()
     _require_set_key(app)
     try:
-        results = asyncio.run(_main(app, options, once=once, every=every))
+        results = asyncio.run(_main(app, options, once=once, every=every, log_json=log_format == "json"))
     finally:
         app.close()
     if not once:

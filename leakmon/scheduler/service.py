@@ -93,6 +93,7 @@ class SchedulerService:
         self._idle.set()
         self._waiting: set[str] = set()
         self._cycle: list[JobResult] = []
+        self.cycle_jobs: tuple[str, ...] = ()  # the jobs the current (or last) cycle waits for
         self._all_done = asyncio.Event()
         self._reported = asyncio.Event()  # pulsed on every result (see wait_for_result)
 
@@ -186,6 +187,7 @@ class SchedulerService:
             return []
         self._waiting = set(job_ids)
         self._cycle = []
+        self.cycle_jobs = tuple(job_ids)
         self._all_done.clear()
         scheduler.resume()
         try:
@@ -198,6 +200,12 @@ class SchedulerService:
             scheduler.pause()
             self._waiting = set()
         return [r for r in self._cycle if r.job in job_ids]
+
+    @property
+    def cycle_done(self) -> int:
+        """How many of :attr:`cycle_jobs` have reported (ran, failed, missed or skipped)."""
+        wanted = set(self.cycle_jobs)
+        return len({result.job for result in self._cycle if result.job in wanted})
 
     async def wait_for_result(self, job_id: str, outcome: str) -> JobResult:
         """The next result (or one already kept) of ``job_id`` with ``outcome``."""
