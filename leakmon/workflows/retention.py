@@ -126,14 +126,21 @@ def purge(
     )
     posts = _count(session, select(func.count()).select_from(Post).where(post_filter)) if post_filter is not None else 0
     result = PurgeResult(texts, len(stale_files), hits, posts)
+    stale_paths = [record.evidence_path for record in stale_files]
     if dry_run:
         return result
     session.execute(update(Post).where(text_filter).values(text_ciphertext=None, text_key_id=None))
     for record in stale_files:
-        path = Path(record.evidence_path or "")
-        (path if path.is_absolute() else home / path).unlink(missing_ok=True)
         record.evidence_path = None
         record.evidence_key_id = None
+    session.flush()
+    # Sealed files are content-addressed: one file may be kept for several posts, some of them
+    # younger or held. A file goes only when no attachment row points to it any more.
+    for stale_path in {record_path for record_path in stale_paths if record_path}:
+        if session.scalar(select(func.count()).where(AttachmentRecord.evidence_path == stale_path)):
+            continue
+        path = Path(stale_path)
+        (path if path.is_absolute() else home / path).unlink(missing_ok=True)
     if hit_filter is not None:
         session.execute(delete(HitRecord).where(hit_filter))
     if post_filter is not None:

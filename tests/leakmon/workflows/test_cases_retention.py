@@ -14,7 +14,7 @@ from leakmon.settings import Settings
 from leakmon.workflows import takedown
 from leakmon.workflows.retention import RetentionSettings, purge, retention_settings
 from storage.models.cases import HitLabel, Incident
-from storage.models.core import HitRecord, Post
+from storage.models.core import AttachmentRecord, HitRecord, Post
 from storage.repositories.cases import incident_of_post
 from tests.leakmon.workflows.world import T0, Db
 
@@ -96,3 +96,37 @@ def test_nothing_under_an_open_incident_or_case_is_purged(db: Db, tmp_path: Path
     with db.sessions() as session:
         kept = session.scalars(select(Post).where(Post.external_id == "1")).one()
         assert kept.text_ciphertext == b"sealed"
+
+
+def test_a_sealed_file_kept_for_a_younger_post_survives_the_older_posts_purge(db: Db, tmp_path: Path) -> None:
+    """Sealed files are content-addressed: purging one post's copy must not delete another's evidence."""
+    shared = tmp_path / "evidence" / "ab.k1.sealed"
+    alone = tmp_path / "evidence" / "cd.k1.sealed"
+    shared.parent.mkdir()
+    shared.write_bytes(b"sealed")
+    alone.write_bytes(b"sealed")
+    with db.world() as w:
+        old = w.leak("chan_a", "old", ["u1"], at=T0)
+        _close_incident_of(w.session, old.id)
+        young = w.leak("chan_b", "young", ["u2"], at=NOW - timedelta(days=1))
+        for post, path, stored in ((old, shared, T0), (old, alone, T0), (young, shared, NOW - timedelta(days=1))):
+            w.session.add(
+                AttachmentRecord(
+                    post_id=post.id,
+                    name=path.name,
+                    sha256=path.name[:2],
+                    status="scanned",
+                    evidence_path=str(path),
+                    evidence_key_id="k1",
+                    stored_at=stored,
+                )
+            )
+    policy = RetentionSettings(evidence_days=30)
+    with db.sessions.begin() as session:
+        result = purge(session, policy, default_evidence_days=180, home=tmp_path, now=NOW)
+    assert result.evidence_files == 2
+    assert shared.exists()  # the young post's row still points to it
+    assert not alone.exists()
+    with db.sessions() as session:
+        kept = select(AttachmentRecord.evidence_path).where(AttachmentRecord.evidence_path.is_not(None))
+        assert list(session.scalars(kept)) == [str(shared)]
