@@ -28,6 +28,7 @@ from leakmon.scheduler.telegram import ChatOutcome, read_chat
 from leakmon.scheduler.web import CrawlOutcome, crawl_in_child, retry_after_from_findings
 from leakmon.workflows.alerts import alert_settings, deliver_pending
 from storage.db import transaction
+from storage.failures import storage_failure
 from storage.repositories.runs import finish_run, start_run
 
 log = get_logger(__name__)
@@ -83,16 +84,29 @@ async def _run_job_in(context: JobContext, spec: JobSpec, body: Body) -> dict[st
             try:
                 outcome = await body(context, spec, run_id)
             except asyncio.CancelledError:
-                _finish(context, run_id, "failed", {}, "cancelled: the scheduler stopped", None)
+                _finish_recorded(context, run_id, "failed", {}, "cancelled: the scheduler stopped", None)
                 metrics.record_run(source, spec.kind, "cancelled", seconds=time.monotonic() - started)
                 raise
             except Exception as exc:
-                _finish(context, run_id, "failed", {}, error_reason(exc), None)
+                _finish_recorded(context, run_id, "failed", {}, error_reason(exc), None)
                 metrics.record_run(source, spec.kind, "failed", seconds=time.monotonic() - started, errors=1)
                 raise
             stats = outcome.stats or {}
-            await asyncio.to_thread(_finish, context, run_id, outcome.status, stats, outcome.error, outcome.retry_after)
+            unrecorded = await asyncio.to_thread(
+                _finish_recorded, context, run_id, outcome.status, stats, outcome.error, outcome.retry_after
+            )
             seconds = time.monotonic() - started
+            if unrecorded is not None:
+                metrics.record_run(source, spec.kind, "failed", seconds=seconds, errors=outcome.errors + 1)
+                return {
+                    "job": spec.id,
+                    "run_id": run_id,
+                    "status": "failed",
+                    "posts": outcome.posts,
+                    "hits": outcome.hits,
+                    "errors": outcome.errors + 1,
+                    "error": unrecorded,
+                }
             metrics.record_run(
                 source,
                 spec.kind,
@@ -181,6 +195,30 @@ def _finish(
 ) -> None:
     with transaction(context.app.sessions) as session:
         finish_run(session, run_id, status=status, stats=stats, error=error, retry_after=retry_after)
+
+
+def _finish_recorded(
+    context: JobContext,
+    run_id: int,
+    status: str,
+    stats: dict[str, Any],
+    error: str | None,
+    retry_after: datetime | None,
+) -> str | None:
+    """Record the run's end; when the storage refuses the write, say so in one line and return why.
+
+    A full disk or a read-only workspace is the operator's to fix, not a bug: it is reported as the
+    run's failure in one sentence instead of a traceback. Any other error still propagates.
+    """
+    try:
+        _finish(context, run_id, status, stats, error, retry_after)
+    except Exception as exc:
+        reason = storage_failure(exc)
+        if reason is None:
+            raise
+        log.error("the run's end could not be recorded", run_status=status, error=reason)
+        return reason
+    return None
 
 
 def _rate_limited_until(context: JobContext, run_id: int) -> datetime | None:

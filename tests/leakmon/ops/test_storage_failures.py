@@ -31,7 +31,7 @@ from leakmon.scheduler.service import SchedulerService
 from tests.leakmon.cli import run_cli
 
 CaptureFixture = pytest.CaptureFixture[str]
-PAGES = 30
+PAGES = 120  # enough posts that the crawl itself fills 128 KiB of WAL, whatever a hit row costs
 
 
 @pytest.fixture
@@ -201,3 +201,23 @@ def test_a_read_only_workspace_reads_and_refuses_writes_in_one_sentence(workspac
         assert code == 8, (argv, err)
         assert err.count("\n") == 1, (argv, err)
         assert err.startswith("leakmon: cannot write "), (argv, err)
+
+
+def test_a_run_whose_end_cannot_be_recorded_fails_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk can fill exactly when the run's end is written: one sentence, not a traceback."""
+    from leakmon.scheduler import jobs
+
+    def full_disk(*_args: object) -> None:
+        raise OperationalError("UPDATE runs", {}, sqlite3.OperationalError("disk I/O error"))
+
+    monkeypatch.setattr(jobs, "_finish", full_disk)
+    reason = jobs._finish_recorded(None, 1, "ok", {}, None, None)  # type: ignore[arg-type]
+    assert reason is not None
+    assert reason.startswith("cannot write the database: disk I/O error")
+
+    def bug(*_args: object) -> None:
+        raise KeyError("not a storage failure")
+
+    monkeypatch.setattr(jobs, "_finish", bug)
+    with pytest.raises(KeyError):
+        jobs._finish_recorded(None, 1, "ok", {}, None, None)  # type: ignore[arg-type]
