@@ -136,9 +136,7 @@ def purge(
     session.flush()
     # Sealed files are content-addressed: one file may be kept for several posts, some of them
     # younger or held. A file goes only when no attachment row points to it any more.
-    for stale_path in {record_path for record_path in stale_paths if record_path}:
-        if session.scalar(select(func.count()).where(AttachmentRecord.evidence_path == stale_path)):
-            continue
+    for stale_path in _unreferenced(session, {record_path for record_path in stale_paths if record_path}):
         path = Path(stale_path)
         (path if path.is_absolute() else home / path).unlink(missing_ok=True)
     if hit_filter is not None:
@@ -146,6 +144,22 @@ def purge(
     if post_filter is not None:
         session.execute(delete(Post).where(post_filter))
     return result
+
+
+def _unreferenced(session: Session, paths: set[str], chunk: int = 500) -> set[str]:
+    """The ``paths`` no attachment row points to any more (one query per ``chunk`` paths)."""
+    ordered = sorted(paths)
+    still_used: set[str] = set()
+    for start in range(0, len(ordered), chunk):
+        part = ordered[start : start + chunk]
+        still_used.update(
+            path
+            for path in session.scalars(
+                select(AttachmentRecord.evidence_path).where(AttachmentRecord.evidence_path.in_(part)).distinct()
+            )
+            if path
+        )
+    return paths - still_used
 
 
 def _count(session: Session, statement: object) -> int:
