@@ -9,6 +9,7 @@ Each benchmark is a script of its own that can be run alone with more options:
 - scripts/bench_cli.py     the real commands end to end: protect import, then leakmon scan
 - scripts/bench_massbreach.py  a dump of our own users: scan+store, hits/s, export affected, 20 MB
                                one-line JSON; SQLite and PostgreSQL (LEAKMON_TEST_PG) side by side
+- scripts/bench_matchhits.py   Matcher.iter_hits alone on such a dump: hits per CPU second (--profile N)
 
 Pass ``--full`` for the issue-size runs (100 MB dump, 10M identifiers, 1 GB CSV): slow.
 """
@@ -28,6 +29,7 @@ QUICK = {
     "bench_files.py": [],
     "bench_cli.py": [],
     "bench_massbreach.py": ["--rows", "100000"],
+    "bench_matchhits.py": ["--users", "20000"],
 }
 FULL = {
     "bench_kernel.py": [],
@@ -36,6 +38,7 @@ FULL = {
     "bench_files.py": ["--full"],
     "bench_cli.py": ["--size-mb", "100"],
     "bench_massbreach.py": ["--rows", "1000000"],
+    "bench_matchhits.py": ["--users", "100000"],
 }
 
 
