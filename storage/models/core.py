@@ -14,9 +14,9 @@ from sqlalchemy import (
     BigInteger,
     Float,
     ForeignKey,
-    Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -37,37 +37,57 @@ class Subject(Base):
     created_at: Mapped[utc]
 
 
-class ProtectedIdentifier(Base):
-    """One keyed digest of one canonical form of one identifier of one subject.
+class ProtectedKind(Base):
+    """One (key id, type, form) of the protected set under a small number, with its digest count.
 
-    The digest's input already separates key, type and form, so (digest, subject) is the identity.
-    The unique index is named so the bulk loader can drop and rebuild it around big imports.
+    A stored digest names its kind by number (2 bytes instead of three strings per row). Written only by
+    the bulk loader, in the load's transaction, so the counts are exact: ``protect stats``, the set's
+    types and key ids read these few rows instead of the set.
     """
 
-    __tablename__ = "protected_identifiers"
-    __table_args__ = (Index("ux_protected_identity", "digest", "subject_id", unique=True),)
+    __tablename__ = "protected_kinds"
+    __table_args__ = (UniqueConstraint("key_id", "id_type", "form"),)
 
-    id: Mapped[intpk]
+    kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     key_id: Mapped[str32]
     id_type: Mapped[str32]
     form: Mapped[str16]
-    digest: Mapped[digest32]
-    subject_id: Mapped[int] = mapped_column(BigIntPK, ForeignKey("subjects.id", ondelete="CASCADE"))
+    digests: Mapped[int] = mapped_column(BigInteger)
+
+
+class ProtectedIdentifier(Base):
+    """One keyed digest of one canonical form of one identifier of one subject, stored lean.
+
+    The digest is split into ``prefix`` (its first 8 bytes as a signed big-endian 64-bit integer: what
+    the in-memory index holds and the pre-filter of a confirmation) and ``rest`` (the other 24 bytes:
+    a hit is confirmed on the whole digest). The digest's input already separates key, type and form,
+    so (digest, subject) is the identity: the primary key (prefix, subject_id, rest). On SQLite the
+    table is ``WITHOUT ROWID`` (the primary key's B-tree is the table, and a load sorted by prefix
+    appends to it); PostgreSQL loads an empty set with the key dropped and rebuilds it after.
+    """
+
+    __tablename__ = "protected_identifiers"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    prefix: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    subject_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    rest: Mapped[bytes] = mapped_column(LargeBinary(24), primary_key=True)
+    kind: Mapped[int] = mapped_column(SmallInteger)  # protected_kinds.kind (no per-row foreign key check)
 
 
 class ProtectedSet(Base):
     """One row per key id the protected set holds digests under: read at start-up instead of the set.
 
-    Written only by the bulk loader, in the load's transaction. ``version`` is a fresh random token
-    on every write (the index cache's fingerprint); ``top_id`` is the set's highest row id at that
-    write, so a row added any other way shows the summary is stale (then readers scan the set).
+    Written only by the bulk loader, in the load's transaction (the only writer of the set).
+    ``version`` is a fresh random token on every write (the index cache's fingerprint); ``digests``
+    is the number of digests under the key.
     """
 
     __tablename__ = "protected_sets"
 
     key_id: Mapped[str32] = mapped_column(primary_key=True)
     version: Mapped[str32]
-    top_id: Mapped[int] = mapped_column(BigInteger)
+    digests: Mapped[int] = mapped_column(BigInteger)
 
 
 class KeyRecord(Base):

@@ -1,34 +1,40 @@
 """The protected set in the database: bulk loading digests, reading them back as arrays, confirming.
 
-Only (type, form, digest, subject, key id) rows exist here; the plaintext never reaches this module.
-Bulk loads stage rows in a temporary table (SQLite ``executemany``, PostgreSQL ``COPY``), then move
-them with one set-based statement sorted by digest, all in the caller's transaction, so
-``--replace`` swaps the whole set atomically. The same transaction rewrites ``protected_sets`` (key
-ids, a version token, the top row id), so start-up reads a few rows instead of scanning the set.
+Only digests, subject ids and kind numbers exist here; the plaintext never reaches this module. A
+digest is stored as (prefix, subject_id, rest, kind) (:class:`storage.models.core.ProtectedIdentifier`).
+A load resolves each batch's subject refs to ids as it comes (one set-based statement per batch),
+keeps the rows in numpy arrays (spilled to an anonymous temporary file in buckets by the prefix's
+top bits once they grow big), and at ``finish`` writes them bucket by bucket, each bucket sorted
+and de-duplicated: SQLite appends to the ``WITHOUT ROWID`` primary key with ``executemany``,
+PostgreSQL loads an empty set with binary ``COPY`` (primary key dropped, rebuilt
+after) and merges into a non-empty one through a staged ``COPY``. All of it runs in the caller's
+transaction, so ``--replace`` swaps the whole set atomically; the same transaction rewrites the
+kind counts (``protected_kinds``) and the per-key summary (``protected_sets``: a version token and
+a digest count), so start-up reads a few rows instead of scanning the set.
 """
 
 from __future__ import annotations
 
-import itertools
+import json
 import secrets
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import IO, Any, cast
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import CursorResult, Table, bindparam, delete, func, insert, select, text
+from sqlalchemy import Table, bindparam, delete, func, insert, select, text
 from sqlalchemy.orm import Session
-from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
-from storage.models.core import ProtectedIdentifier, ProtectedSet, Subject
+from storage.models.core import ProtectedIdentifier, ProtectedKind, ProtectedSet, Subject
 
 #: SQLite page cache for a bulk load, in KiB (the default is 2 MB).
 SQLITE_LOAD_CACHE_KIB = 512 * 1024
 
-#: The unique (digest, subject) index of the set (named in the model so bulk loads can rebuild it).
-UNIQUE_INDEX = "ux_protected_identity"
+#: The set's primary key (prefix, subject_id, rest), by name.
+PRIMARY_KEY = "pk_protected_identifiers"
 
 #: Digests per confirmation query (SQLite allows 32,766 bound values).
 CONFIRM_BATCH = 2000
@@ -36,21 +42,48 @@ CONFIRM_BATCH = 2000
 #: One staged row: (subject_ref, key_id, id_type, form, digest).
 StagedRow = tuple[str, str, str, str, bytes]
 
-#: PostgreSQL binary COPY framing (header with no flags and no extension, trailer) and one staged row:
-#: 3 fields (position int8, kind int2, digest bytea), each after its byte length, all big-endian.
+#: A digest row while loading (native byte order): the signed prefix, subject id, kind, other 24 bytes.
+ROW = np.dtype([("prefix", "<i8"), ("subject", "<i8"), ("kind", "<i2"), ("rest", "V24")])
+
+#: Rows held in memory before they are spilled to disk in buckets (40 B each: about 160 MB).
+SPILL_ROWS = 4_000_000
+#: Buckets by the prefix's top bits (signed order), so each is sorted alone and written in turn.
+BUCKET_BITS = 6
+
+#: A digest as (big-endian signed prefix, the other 24 bytes): how 32 digest bytes split.
+_DIGEST = np.dtype([("prefix", ">i8"), ("rest", "V24")])
+
+#: PostgreSQL binary COPY framing (header with no flags and no extension, trailer) and one row:
+#: 4 fields (prefix int8, subject_id int8, kind int2, rest bytea), each after its byte length.
 _PGCOPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
 _PGCOPY_TRAILER = b"\xff\xff"
 _PGCOPY_ROW = np.dtype(
     [
         ("fields", ">i2"),
-        ("pos_len", ">i4"),
-        ("pos", ">i8"),
+        ("prefix_len", ">i4"),
+        ("prefix", ">i8"),
+        ("subject_len", ">i4"),
+        ("subject", ">i8"),
         ("kind_len", ">i4"),
         ("kind", ">i2"),
-        ("digest_len", ">i4"),
-        ("digest", "V32"),
+        ("rest_len", ">i4"),
+        ("rest", "V24"),
     ]
 )
+#: One row of ``COPY (SELECT prefix, subject_id ...) TO STDOUT (FORMAT BINARY)``.
+_PGCOPY_PAIR = np.dtype(
+    [("fields", ">i2"), ("prefix_len", ">i4"), ("prefix", ">i8"), ("subject_len", ">i4"), ("subject", ">i8")]
+)
+
+
+def split_digests(digests: bytes) -> npt.NDArray[Any]:
+    """Concatenated 32-byte digests as (signed big-endian prefix, rest) records."""
+    return np.frombuffer(digests, dtype=_DIGEST)
+
+
+def join_digest(prefix: int, rest: bytes) -> bytes:
+    """The 32-byte digest of a stored (prefix, rest)."""
+    return prefix.to_bytes(8, "big", signed=True) + bytes(rest)
 
 
 @dataclass(frozen=True)
@@ -116,40 +149,42 @@ class LoadResult:
 class ProtectedLoader:
     """Stage digests batch by batch, then ``finish`` moves them into the protected set.
 
-    The stage is lean: subject refs once per batch (``protected_stage_subjects``: position, ref),
-    digests as (subject position, kind number, digest) rows (``protected_stage``); the kinds (key
-    id, type, form) stay in memory until ``finish``. SQLite stages with ``executemany``, PostgreSQL
-    with binary ``COPY`` built by numpy.
+    ``stage`` resolves the batch's subject refs to subject ids (adding new subjects) and keeps the
+    rows as numpy records; nothing else touches the set until ``finish``.
     """
 
     def __init__(self, session: Session) -> None:
         self._session = session
         self._dialect = session.get_bind().dialect.name
         self._staged = 0
-        self._positions = 0
-        self._kinds: dict[tuple[str, str, str], int] = {}
-        blob = "BYTEA" if self._dialect == "postgresql" else "BLOB"
+        self._subjects_added = 0
+        self._now = datetime.now(UTC)
+        self._kinds: dict[tuple[str, str, str], int] = {
+            (k.key_id, k.id_type, k.form): k.kind for k in session.scalars(select(ProtectedKind))
+        }
+        self._new_kinds: set[int] = set()
+        self._pending: list[npt.NDArray[Any]] = []
+        self._pending_rows = 0
+        self._spill: list[IO[bytes]] | None = None
         if self._dialect == "sqlite":
-            # A bulk load touches many more pages than SQLite's default 2 MB cache holds (the stage
-            # lives in the temp schema, which has a cache of its own).
-            for schema in ("main", "temp"):
-                self._session.execute(text(f"PRAGMA {schema}.cache_size = -{SQLITE_LOAD_CACHE_KIB}"))
-        for table in _STAGE_TABLES:
-            self._session.execute(text(f"DROP TABLE IF EXISTS {table}"))
-        self._session.execute(
-            text(
-                "CREATE TEMPORARY TABLE protected_stage_subjects (pos "
-                + ("BIGINT" if self._dialect == "postgresql" else "INTEGER")
-                + " PRIMARY KEY, subject_ref VARCHAR(255) NOT NULL)"
-            )
-        )
-        self._session.execute(
-            text(
-                "CREATE TEMPORARY TABLE protected_stage (pos BIGINT NOT NULL, kind SMALLINT NOT NULL, digest "
-                + blob
-                + " NOT NULL)"
-            )
-        )
+            # A bulk load touches many more pages than SQLite's default 2 MB cache holds.
+            self._session.execute(text(f"PRAGMA main.cache_size = -{SQLITE_LOAD_CACHE_KIB}"))
+
+    def _raw(self) -> Any:
+        raw = self._session.connection().connection.dbapi_connection
+        if raw is None:  # pragma: no cover - a live session always has one
+            raise RuntimeError("no DBAPI connection")
+        return raw
+
+    def _kind(self, key_id: str, id_type: str, form: str) -> int:
+        kind = self._kinds.get((key_id, id_type, form))
+        if kind is None:
+            kind = max(self._kinds.values(), default=0) + 1
+            if kind > 32767:  # pragma: no cover - a smallint; thousands of keys x types x forms
+                raise RuntimeError("too many (key, type, form) kinds in the protected set")
+            self._kinds[(key_id, id_type, form)] = kind
+            self._new_kinds.add(kind)
+        return kind
 
     def stage(self, batch: DigestBatch | Sequence[StagedRow]) -> None:
         """Stage a batch of digests (a columnar batch, or staged rows)."""
@@ -157,261 +192,357 @@ class ProtectedLoader:
             for part in DigestBatch.from_rows(batch):
                 self.stage(part)
             return
-        if not batch.groups:
+        if not batch.groups or not len(batch):
             return
-        raw: Any = self._session.connection().connection.dbapi_connection
-        if raw is None:  # pragma: no cover - a live session always has one
-            raise RuntimeError("no DBAPI connection")
-        offset = self._positions
-        self._positions += len(batch.subjects)
-        kinds = [self._kinds.setdefault((batch.key_id, g.id_type, g.form), len(self._kinds)) for g in batch.groups]
+        ids = self._subject_ids(batch.subjects)
+        rows = np.empty(len(batch), dtype=ROW)
+        at = 0
+        for group in batch.groups:
+            n = len(group)
+            split = split_digests(group.digests)
+            chunk = rows[at : at + n]
+            chunk["prefix"] = split["prefix"]
+            chunk["rest"] = split["rest"]
+            chunk["subject"] = ids[group.subjects]
+            chunk["kind"] = self._kind(batch.key_id, group.id_type, group.form)
+            at += n
+        self._pending.append(rows)
+        self._pending_rows += len(rows)
+        self._staged += len(rows)
+        if self._pending_rows >= SPILL_ROWS:
+            self._spill_pending()
+
+    def _subject_ids(self, refs: list[str]) -> npt.NDArray[np.int64]:
+        """Subject ids of ``refs`` in order, adding the refs not yet known (two statements per batch)."""
+        raw = self._raw()
+        ids = np.zeros(len(refs), dtype=np.int64)
         if self._dialect == "postgresql":
-            _copy_postgres(raw, batch, offset, kinds)
-        else:
-            cursor = raw.cursor()
-            cursor.executemany(
-                "INSERT INTO protected_stage_subjects VALUES (?, ?)", zip(itertools.count(offset), batch.subjects)
-            )
-            for group, kind in zip(batch.groups, kinds, strict=True):
-                d = group.digests
-                cursor.executemany(
-                    "INSERT INTO protected_stage VALUES (?, ?, ?)",
-                    zip(
-                        (group.subjects.astype(np.int64) + offset).tolist(),
-                        itertools.repeat(kind),
-                        [d[i : i + 32] for i in range(0, len(d), 32)],
-                    ),
+            with raw.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO subjects (subject_ref, created_at) SELECT r, %s FROM unnest(%s::text[]) AS u(r) "
+                    "ORDER BY r ON CONFLICT (subject_ref) DO NOTHING",
+                    (self._now, refs),
                 )
+                self._subjects_added += max(cursor.rowcount, 0)
+                cursor.execute(
+                    "SELECT u.n - 1, s.id FROM unnest(%s::text[]) WITH ORDINALITY AS u(r, n) "
+                    "JOIN subjects s ON s.subject_ref = u.r",
+                    (refs,),
+                )
+                found = cursor.fetchall()
+        else:
+            refs_json = json.dumps(refs)
+            cursor = raw.cursor()
+            cursor.execute(
+                "INSERT INTO subjects (subject_ref, created_at) SELECT value, ? FROM json_each(?) "
+                "WHERE true ORDER BY value ON CONFLICT (subject_ref) DO NOTHING",
+                (self._now.strftime("%Y-%m-%d %H:%M:%S.%f"), refs_json),
+            )
+            self._subjects_added += max(cursor.rowcount, 0)
+            cursor.execute(
+                "SELECT j.key, s.id FROM json_each(?) AS j JOIN subjects AS s ON s.subject_ref = j.value", (refs_json,)
+            )
+            found = cursor.fetchall()
             cursor.close()
-        self._staged += len(batch)
+        if len(found) != len(refs):  # pragma: no cover - every ref was just inserted or existed
+            raise RuntimeError("subject references could not be resolved")
+        at, subject = np.array(found, dtype=np.int64).reshape(-1, 2).T
+        ids[at] = subject
+        return ids
+
+    def _spill_pending(self) -> None:
+        """Append the pending rows to the bucket files (created on the first spill)."""
+        if not self._pending:
+            return
+        rows = np.concatenate(self._pending)
+        self._pending, self._pending_rows = [], 0
+        if self._spill is None:
+            # Anonymous files (unlinked at once), closed as ``finish`` reads them back.
+            self._spill = [tempfile.TemporaryFile(prefix="leakmon-load-") for _ in range(1 << BUCKET_BITS)]  # noqa: SIM115
+        buckets = _buckets(rows)
+        order = np.argsort(buckets, kind="stable")
+        bounds = np.searchsorted(buckets[order], np.arange((1 << BUCKET_BITS) + 1))
+        rows = rows[order]
+        for b, spill in enumerate(self._spill):
+            if bounds[b] < bounds[b + 1]:
+                spill.write(rows[bounds[b] : bounds[b + 1]].tobytes())
+
+    def _sorted_buckets(self) -> Iterator[npt.NDArray[Any]]:
+        """The staged rows in (prefix, subject, rest) order without duplicates, a bucket at a time."""
+        if self._spill is None:
+            rows = np.concatenate(self._pending) if self._pending else np.empty(0, dtype=ROW)
+            self._pending = []
+            yield _sort_unique(rows)
+            return
+        self._spill_pending()
+        for spill in self._spill:
+            spill.seek(0)
+            rows = np.frombuffer(spill.read(), dtype=ROW)
+            spill.close()
+            if len(rows):
+                yield _sort_unique(rows)
+        self._spill = None
 
     def finish(self, *, replace: bool) -> LoadResult:
         """Move the staged rows into the set (idempotent); ``replace`` first empties the set."""
         session = self._session
-        now = datetime.now(UTC)
-        staged_keys = {key_id for key_id, _, _ in self._kinds}
-        keys = staged_keys if replace else staged_keys | set_key_ids(session)
-        session.execute(
-            text(
-                "CREATE TEMPORARY TABLE protected_stage_kinds (kind INTEGER PRIMARY KEY, key_id VARCHAR(32) NOT NULL,"
-                " id_type VARCHAR(32) NOT NULL, form VARCHAR(16) NOT NULL)"
-            )
-        )
-        if self._kinds:
-            session.execute(
-                text("INSERT INTO protected_stage_kinds VALUES (:kind, :key_id, :id_type, :form)"),
-                [{"kind": k, "key_id": a, "id_type": b, "form": c} for (a, b, c), k in self._kinds.items()],
-            )
-        subjects_before = session.scalar(select(func.count()).select_from(Subject)) or 0
-        session.execute(
-            text(
-                "INSERT INTO subjects (subject_ref, created_at) SELECT DISTINCT subject_ref, :now "
-                "FROM protected_stage_subjects WHERE true ON CONFLICT (subject_ref) DO NOTHING"
-            ),
-            {"now": now if self._dialect == "postgresql" else now.strftime("%Y-%m-%d %H:%M:%S.%f")},
-        )
-        subjects_added = (session.scalar(select(func.count()).select_from(Subject)) or 0) - subjects_before
-        # Each staged subject position -> its subject id: one string join per subject, not per digest.
-        session.execute(
-            text(
-                "CREATE TEMPORARY TABLE protected_stage_ids (pos BIGINT PRIMARY KEY, subject_id BIGINT NOT NULL)"
-                if self._dialect == "postgresql"
-                else "CREATE TEMPORARY TABLE protected_stage_ids (pos INTEGER PRIMARY KEY, subject_id INTEGER NOT NULL)"
-            )
-        )
-        session.execute(
-            text(
-                "INSERT INTO protected_stage_ids (pos, subject_id) SELECT s.pos, subjects.id "
-                "FROM protected_stage_subjects s JOIN subjects ON subjects.subject_ref = s.subject_ref"
-            )
-        )
+        counts = {k.kind: int(k.digests) for k in session.scalars(select(ProtectedKind))}
         removed = 0
         if replace:
-            removed = cast(CursorResult[Any], session.execute(text("DELETE FROM protected_identifiers"))).rowcount or 0
-        if self._dialect == "postgresql":
-            if session.scalar(select(ProtectedIdentifier.id).limit(1)) is None:
-                inserted = self._bulk_insert_postgres()
-            else:
-                inserted = self._merge()
-        else:
-            inserted = self._merge()
-        for table in _STAGE_TABLES:
-            session.execute(text(f"DROP TABLE {table}"))
-        _write_summary(session, keys)
-        return LoadResult(staged=self._staged, inserted=inserted, subjects_added=subjects_added, removed=removed)
-
-    def _merge(self) -> int:
-        """Insert-or-ignore the staged rows into the set (the general, idempotent path)."""
-        # Sorted by digest, the rows append to the unique index's B-tree almost in order: about as
-        # fast as building the index after the load, and it also makes the load idempotent.
-        result = self._session.execute(
-            text(
-                "INSERT INTO protected_identifiers (key_id, id_type, form, digest, subject_id) "
-                "SELECT k.key_id, k.id_type, k.form, s.digest, i.subject_id FROM protected_stage s "
-                "JOIN protected_stage_ids i ON i.pos = s.pos JOIN protected_stage_kinds k ON k.kind = s.kind "
-                "WHERE true ORDER BY s.digest, i.subject_id ON CONFLICT (digest, subject_id) DO NOTHING"
-            )
+            removed = sum(counts.values())
+            session.execute(delete(ProtectedIdentifier))
+            counts = {}
+        empty = sum(counts.values()) == 0
+        added = self._load_postgres(empty) if self._dialect == "postgresql" else self._load_sqlite(empty)
+        for kind, n in added.items():
+            counts[kind] = counts.get(kind, 0) + n
+        names = {kind: name for name, kind in self._kinds.items()}
+        session.execute(delete(ProtectedKind))
+        kept = [
+            {"kind": kind, "key_id": names[kind][0], "id_type": names[kind][1], "form": names[kind][2], "digests": n}
+            for kind, n in sorted(counts.items())
+            if n
+        ]
+        if kept:
+            session.execute(insert(ProtectedKind), kept)
+        _write_summary(session)
+        return LoadResult(
+            staged=self._staged, inserted=sum(added.values()), subjects_added=self._subjects_added, removed=removed
         )
-        return cast(CursorResult[Any], result).rowcount or 0
 
-    def _bulk_insert_postgres(self) -> int:
-        """Load an empty set (a first import, or ``--replace``) without per-row index and FK work.
+    def _load_sqlite(self, empty: bool) -> dict[int, int]:
+        """Insert bucket by bucket in key order: into an empty key range the B-tree only appends.
 
-        PostgreSQL checks a foreign key with a trigger per row (half the time of a 1M-row load) and
-        resolves ON CONFLICT per row; into an empty table neither is needed: the unique index and
-        the foreign key are dropped, the distinct rows inserted, then both rebuilt in one pass each.
-        All of it is transactional DDL: a failure restores the table as it was.
+        Into an empty set every (already de-duplicated) row is new and the rows go in one pass; into a
+        non-empty one kind by kind, so each kind's count of new rows is exact.
         """
+        cursor = self._raw().cursor()
+        added: dict[int, int] = {}
+        sql = "INSERT INTO protected_identifiers (prefix, subject_id, rest, kind) VALUES (?, ?, ?, ?) "
+        sql += "ON CONFLICT DO NOTHING"
+        for rows in self._sorted_buckets():
+            parts = [rows] if empty else [rows[rows["kind"] == kind] for kind in np.unique(rows["kind"]).tolist()]
+            for part in parts:
+                rest = part["rest"].tobytes()
+                cursor.executemany(
+                    sql,
+                    zip(
+                        part["prefix"].tolist(),
+                        part["subject"].tolist(),
+                        [rest[i : i + 24] for i in range(0, len(rest), 24)],
+                        part["kind"].tolist(),
+                        strict=True,
+                    ),
+                )
+                if empty:
+                    _add_counts(added, part)
+                else:
+                    kind = int(part["kind"][0])
+                    added[kind] = added.get(kind, 0) + max(cursor.rowcount, 0)
+        cursor.close()
+        return added
+
+    def _load_postgres(self, empty: bool) -> dict[int, int]:
+        """An empty set: binary ``COPY`` straight into the table with its primary key dropped, rebuilt
+        in one pass after; transactional DDL, so a failure restores the table. A non-empty set: ``COPY`` into a
+        temporary stage, then one insert-or-ignore that reports the new rows' kinds."""
         session = self._session
-        table = cast(Table, ProtectedIdentifier.__table__)
-        index = next(i for i in table.indexes if i.name == UNIQUE_INDEX)
-        foreign_key = next(iter(table.foreign_key_constraints))
-        session.execute(DropConstraint(foreign_key))
-        session.execute(DropIndex(index))
+        added: dict[int, int] = {}
+        if empty:
+            session.execute(text(f"ALTER TABLE protected_identifiers DROP CONSTRAINT {PRIMARY_KEY}"))
+            target = "protected_identifiers"
+        else:
+            session.execute(text("DROP TABLE IF EXISTS protected_stage"))
+            session.execute(
+                text(
+                    "CREATE TEMPORARY TABLE protected_stage (prefix BIGINT NOT NULL, subject_id BIGINT NOT NULL,"
+                    " kind SMALLINT NOT NULL, rest BYTEA NOT NULL) ON COMMIT DROP"
+                )
+            )
+            target = "protected_stage"
+        with self._raw().cursor() as cursor:
+            for rows in self._sorted_buckets():
+                with cursor.copy(f"COPY {target} (prefix, subject_id, kind, rest) FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.write(_pgcopy_rows(rows))
+                if empty:
+                    _add_counts(added, rows)
+        if empty:
+            session.execute(
+                text(
+                    f"ALTER TABLE protected_identifiers ADD CONSTRAINT {PRIMARY_KEY} "
+                    "PRIMARY KEY (prefix, subject_id, rest)"
+                )
+            )
+            return added
         result = session.execute(
             text(
-                "INSERT INTO protected_identifiers (key_id, id_type, form, digest, subject_id) "
-                "SELECT DISTINCT ON (s.digest, i.subject_id) k.key_id, k.id_type, k.form, s.digest, i.subject_id "
-                "FROM protected_stage s JOIN protected_stage_ids i ON i.pos = s.pos "
-                "JOIN protected_stage_kinds k ON k.kind = s.kind "
-                "ORDER BY s.digest, i.subject_id"
+                "WITH new AS (INSERT INTO protected_identifiers (prefix, subject_id, rest, kind) "
+                "SELECT prefix, subject_id, rest, kind FROM protected_stage ORDER BY prefix, subject_id, rest "
+                "ON CONFLICT DO NOTHING RETURNING kind) SELECT kind, count(*) FROM new GROUP BY kind"
             )
         )
-        session.execute(CreateIndex(index))
-        session.execute(AddConstraint(foreign_key))
-        return cast(CursorResult[Any], result).rowcount or 0
+        added = {int(kind): int(n) for kind, n in result}
+        session.execute(text("DROP TABLE protected_stage"))
+        return added
 
 
-_STAGE_TABLES = ("protected_stage", "protected_stage_subjects", "protected_stage_ids", "protected_stage_kinds")
+def _add_counts(added: dict[int, int], rows: npt.NDArray[Any]) -> None:
+    kinds, n = np.unique(rows["kind"], return_counts=True)
+    for kind, count in zip(kinds.tolist(), n.tolist(), strict=True):
+        added[kind] = added.get(kind, 0) + count
 
 
-def _copy_postgres(raw: Any, batch: DigestBatch, offset: int, kinds: list[int]) -> None:
-    """Stage one batch on PostgreSQL: subject refs as text ``COPY``, digest rows as binary ``COPY``
-    records laid out by numpy (no Python object per digest)."""
-    refs = "\x00".join(batch.subjects)
-    if "\x00" in refs.replace("\x00", "", len(batch.subjects) - 1):  # pragma: no cover - NUL inside a ref
-        raise ValueError("a subject reference holds a NUL character")
-    for plain, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
-        refs = refs.replace(plain, escaped)
-    lines = "".join(f"{pos}\t{ref}\n" for pos, ref in enumerate(refs.split("\x00"), start=offset))
-    n = len(batch)
-    rows = np.empty(n, dtype=_PGCOPY_ROW)
-    rows["fields"], rows["pos_len"], rows["kind_len"], rows["digest_len"] = 3, 8, 2, 32
-    rows["pos"] = np.concatenate([g.subjects for g in batch.groups]).astype(np.int64) + offset
-    rows["kind"] = np.repeat(np.array(kinds, dtype=np.int16), [len(g) for g in batch.groups])
-    rows["digest"] = np.frombuffer(b"".join(g.digests for g in batch.groups), dtype="V32")
-    with raw.cursor() as cursor:
-        with cursor.copy("COPY protected_stage_subjects (pos, subject_ref) FROM STDIN") as copy:
-            copy.write(lines.encode())
-        with cursor.copy("COPY protected_stage (pos, kind, digest) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.write(_PGCOPY_HEADER + rows.tobytes() + _PGCOPY_TRAILER)
+def _buckets(rows: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
+    """Each row's bucket: the prefix's top bits, numbered in signed order (negative prefixes first)."""
+    return ((rows["prefix"] >> (64 - BUCKET_BITS)) + (1 << (BUCKET_BITS - 1))).astype(np.intp)
+
+
+def _sort_unique(rows: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """``rows`` sorted by (prefix, subject, rest), each (digest, subject) once.
+
+    One sort by prefix (full forms almost never share one), then only the runs of equal prefixes
+    (mask forms, duplicates) are sorted again by subject and rest.
+    """
+    if len(rows) < 2:
+        return rows
+    rows = rows[np.argsort(rows["prefix"])]
+    prefix = rows["prefix"]
+    tie = prefix[1:] == prefix[:-1]
+    if not tie.any():
+        return rows
+    in_run = np.zeros(len(rows), dtype=bool)
+    in_run[1:] |= tie
+    in_run[:-1] |= tie
+    at = np.flatnonzero(in_run)
+    runs = rows[at]
+    words = np.frombuffer(runs["rest"].tobytes(), dtype=">u8").reshape(-1, 3)
+    rows[at] = runs[np.lexsort((words[:, 2], words[:, 1], words[:, 0], runs["subject"], runs["prefix"]))]
+    keep = np.ones(len(rows), dtype=bool)
+    rest, subject = rows["rest"], rows["subject"]
+    keep[1:] = ~(tie & (subject[1:] == subject[:-1]) & (rest[1:] == rest[:-1]))
+    return rows[keep]
+
+
+def _pgcopy_rows(rows: npt.NDArray[Any]) -> bytes:
+    """``rows`` as one PostgreSQL binary COPY stream, laid out by numpy (no Python object per row)."""
+    out = np.empty(len(rows), dtype=_PGCOPY_ROW)
+    out["fields"], out["prefix_len"], out["subject_len"], out["kind_len"], out["rest_len"] = 4, 8, 8, 2, 24
+    out["prefix"], out["subject"], out["kind"], out["rest"] = (
+        rows["prefix"],
+        rows["subject"],
+        rows["kind"],
+        rows["rest"],
+    )
+    return _PGCOPY_HEADER + out.tobytes() + _PGCOPY_TRAILER
+
+
+def _key_kinds(session: Session, key_id: str) -> list[int]:
+    return list(session.scalars(select(ProtectedKind.kind).where(ProtectedKind.key_id == key_id)))
 
 
 def index_arrays(session: Session, key_id: str, *, batch: int = 500_000) -> tuple[np.ndarray, np.ndarray]:
     """The set under ``key_id`` as (uint64 big-endian digest prefixes, uint32 subject ids)."""
+    kinds = _key_kinds(session, key_id)
+    if not kinds:
+        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint32)
     if session.get_bind().dialect.name == "sqlite":
-        return _index_arrays_sqlite(session, key_id, batch)
-    return _index_arrays_rows(session, key_id, batch)
+        return _index_arrays_sqlite(session, kinds, batch)
+    return _index_arrays_postgres(session, kinds)
 
 
 #: One row of the SQLite fast path: the 8-byte prefix and the subject id, both big-endian.
 _PACKED = np.dtype([("prefix", ">u8"), ("subject", ">u4")])
 
 
-def _index_arrays_sqlite(session: Session, key_id: str, batch: int) -> tuple[np.ndarray, np.ndarray]:
-    """SQLite packs each id range into one hex string (prefix and subject id side by side per row):
-    two C-level conversions instead of a Python tuple per row (4.3 s instead of 8 s for 3.3M rows)."""
+def _index_arrays_sqlite(session: Session, kinds: list[int], batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """SQLite packs each prefix range into one hex string (prefix and subject id side by side per row):
+    two C-level conversions instead of a Python tuple per row."""
     connection = session.connection()
-    low, high = connection.execute(text("SELECT min(id), max(id) FROM protected_identifiers")).one()
-    if low is None:
-        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint32)
+    total = int(session.scalar(select(func.sum(ProtectedKind.digests))) or 0)
+    bits = max(0, min(16, (total // max(batch, 1)).bit_length()))
+    kind_list = ",".join(str(int(k)) for k in kinds)
     packed = text(
-        "SELECT group_concat(hex(substr(digest, 1, 8)) || printf('%08X', subject_id), '') "
-        "FROM protected_identifiers WHERE key_id = :key AND id >= :low AND id < :high"
+        "SELECT group_concat(printf('%016X%08X', prefix, subject_id), '') FROM protected_identifiers "  # noqa: S608 - integers only
+        f"WHERE prefix >= :low AND prefix <= :high AND kind IN ({kind_list})"
     )
     parts = []
-    for start in range(int(low), int(high) + 1, batch):
-        hexed = connection.execute(packed, {"key": key_id, "low": start, "high": start + batch}).scalar()
+    step = 1 << (64 - bits)
+    for low in range(-(1 << 63), 1 << 63, step):
+        hexed = connection.execute(packed, {"low": low, "high": low + step - 1}).scalar()
         if hexed:
             parts.append(np.frombuffer(bytes.fromhex(hexed), dtype=_PACKED))
     rows = np.concatenate(parts) if parts else np.empty(0, dtype=_PACKED)
     return rows["prefix"].astype(np.uint64), rows["subject"].astype(np.uint32)
 
 
-def _index_arrays_rows(session: Session, key_id: str, batch: int) -> tuple[np.ndarray, np.ndarray]:
-    table = cast(Table, ProtectedIdentifier.__table__)
-    # The database cuts the 8-byte prefix; rows arrive as plain tuples (Core, not ORM objects).
-    query = select(func.substr(table.c.digest, 1, 8), table.c.subject_id).where(table.c.key_id == key_id)
-    result = session.connection().execution_options(yield_per=batch).execute(query)
-    prefixes: list[np.ndarray] = []
-    subjects: list[np.ndarray] = []
-    for part in result.partitions():
-        heads, ids = zip(*part, strict=True)
-        prefixes.append(np.frombuffer(b"".join(bytes(h) for h in heads), dtype=">u8").astype(np.uint64))
-        subjects.append(np.array(ids, dtype=np.uint32))
-    if not prefixes:
-        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint32)
-    return np.concatenate(prefixes), np.concatenate(subjects)
+def _index_arrays_postgres(session: Session, kinds: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """PostgreSQL sends (prefix, subject id) as binary ``COPY`` records, parsed by numpy in one go."""
+    raw: Any = session.connection().connection.dbapi_connection
+    query = "COPY (SELECT prefix, subject_id FROM protected_identifiers WHERE kind IN ({})) TO STDOUT (FORMAT BINARY)"
+    chunks: list[bytes] = []
+    with raw.cursor() as cursor, cursor.copy(query.format(",".join(str(int(k)) for k in kinds))) as copy:
+        chunks.extend(bytes(block) for block in copy)
+    data = b"".join(chunks)
+    body = data[len(_PGCOPY_HEADER) : len(data) - len(_PGCOPY_TRAILER)]
+    rows = np.frombuffer(body, dtype=_PGCOPY_PAIR)
+    return rows["prefix"].astype(np.int64).view(np.uint64), rows["subject"].astype(np.uint32)
 
 
 def set_types(session: Session, key_id: str) -> frozenset[str]:
     """The identifier types the set under ``key_id`` holds (a type it lacks need not be scanned for)."""
-    query = select(ProtectedIdentifier.id_type).where(ProtectedIdentifier.key_id == key_id).distinct()
+    query = select(ProtectedKind.id_type).where(ProtectedKind.key_id == key_id, ProtectedKind.digests > 0)
     return frozenset(session.scalars(query))
 
 
-def _write_summary(session: Session, keys: set[str]) -> None:
-    """Rewrite ``protected_sets`` after a load: ``keys`` under a fresh version and the new top row id."""
-    top = session.scalar(select(func.max(ProtectedIdentifier.id)))
+def _write_summary(session: Session) -> None:
+    """Rewrite ``protected_sets`` after a load: every key with digests, under a fresh version."""
+    per_key = session.execute(
+        select(ProtectedKind.key_id, func.sum(ProtectedKind.digests))
+        .where(ProtectedKind.digests > 0)
+        .group_by(ProtectedKind.key_id)
+    ).all()
     session.execute(delete(ProtectedSet))
-    if top is None:  # an empty set holds no key
+    if not per_key:  # an empty set holds no key
         return
     version = secrets.token_hex(16)
-    session.execute(insert(ProtectedSet), [{"key_id": key, "version": version, "top_id": top} for key in sorted(keys)])
-
-
-def _summary(session: Session) -> dict[str, str] | None:
-    """key id -> ``version:top`` from ``protected_sets``, or None when it does not describe the set.
-
-    Two indexed reads (the summary's few rows and the set's highest id), never a scan: a row that
-    reached the set other than through the loader leaves a higher id than the summary recorded.
-    """
-    rows = session.execute(select(ProtectedSet.key_id, ProtectedSet.version, ProtectedSet.top_id)).all()
-    top = session.scalar(select(func.max(ProtectedIdentifier.id)))
-    if {row.top_id for row in rows} != ({top} if top is not None else set()):
-        return None
-    return {row.key_id: f"{row.version}:{row.top_id}" for row in rows}
+    session.execute(
+        insert(ProtectedSet),
+        [{"key_id": key, "version": version, "digests": int(n)} for key, n in sorted(per_key)],
+    )
 
 
 def set_key_ids(session: Session) -> set[str]:
-    """The key ids the set's digests were made with (from the summary; a scan when it is stale)."""
-    summary = _summary(session)
-    if summary is not None:
-        return set(summary)
-    return set(session.scalars(select(ProtectedIdentifier.key_id).distinct()))
+    """The key ids the set's digests were made with (from the summary: the loader is the set's only writer)."""
+    return set(session.scalars(select(ProtectedSet.key_id)))
 
 
 def set_fingerprint(session: Session, key_id: str) -> str:
     """Changes whenever the set under ``key_id`` changes (every load writes a new version token)."""
-    summary = _summary(session)
-    if summary is not None:
-        return f"{key_id}:{summary.get(key_id, 'empty')}"
-    count, top = session.execute(
-        select(func.count(), func.max(ProtectedIdentifier.id)).where(ProtectedIdentifier.key_id == key_id)
-    ).one()
-    return f"{key_id}:{int(count or 0)}:{int(top or 0)}"
+    row = session.execute(
+        select(ProtectedSet.version, ProtectedSet.digests).where(ProtectedSet.key_id == key_id)
+    ).first()
+    return f"{key_id}:empty" if row is None else f"{key_id}:{row.version}:{row.digests}"
 
 
 def confirm_digests(session: Session, digests: Iterable[bytes]) -> dict[bytes, tuple[int, ...]]:
-    """Full-digest confirmation of index hits: digest -> the subjects that truly hold it."""
-    wanted = list(dict.fromkeys(digests))
+    """Full-digest confirmation of index hits: digest -> the subjects that truly hold it.
+
+    The prefix finds the candidate rows through the primary key; the other 24 bytes decide."""
+    by_prefix: dict[int, list[bytes]] = {}
+    for digest in dict.fromkeys(digests):
+        by_prefix.setdefault(int.from_bytes(digest[:8], "big", signed=True), []).append(digest)
     found: dict[bytes, list[int]] = {}
     table = cast(Table, ProtectedIdentifier.__table__)
-    query = select(table.c.digest, table.c.subject_id).where(table.c.digest.in_(bindparam("wanted", expanding=True)))
+    query = select(table.c.prefix, table.c.rest, table.c.subject_id).where(
+        table.c.prefix.in_(bindparam("wanted", expanding=True))
+    )
     connection = session.connection()  # Core, not the ORM: this runs for every index hit of a scan
-    for start in range(0, len(wanted), CONFIRM_BATCH):
-        for digest, subject_id in connection.execute(query, {"wanted": wanted[start : start + CONFIRM_BATCH]}):
-            found.setdefault(bytes(digest), []).append(subject_id)
+    prefixes = list(by_prefix)
+    for start in range(0, len(prefixes), CONFIRM_BATCH):
+        for prefix, rest, subject_id in connection.execute(query, {"wanted": prefixes[start : start + CONFIRM_BATCH]}):
+            digest = join_digest(prefix, rest)
+            if digest in by_prefix[prefix]:
+                found.setdefault(digest, []).append(subject_id)
     return {digest: tuple(sorted(ids)) for digest, ids in found.items()}
 
 
@@ -429,11 +560,11 @@ def subject_refs(session: Session, subject_ids: Iterable[int]) -> dict[int, str]
 
 
 def set_stats(session: Session) -> Iterator[tuple[str, str, str, int]]:
-    """(key_id, id_type, form, count) for `protect stats`."""
+    """(key_id, id_type, form, count) for `protect stats` (the loader's exact counts)."""
     rows = session.execute(
-        select(
-            ProtectedIdentifier.key_id, ProtectedIdentifier.id_type, ProtectedIdentifier.form, func.count()
-        ).group_by(ProtectedIdentifier.key_id, ProtectedIdentifier.id_type, ProtectedIdentifier.form)
+        select(ProtectedKind.key_id, ProtectedKind.id_type, ProtectedKind.form, ProtectedKind.digests)
+        .where(ProtectedKind.digests > 0)
+        .order_by(ProtectedKind.key_id, ProtectedKind.id_type, ProtectedKind.form)
     )
     for key_id, id_type, form, count in rows:
         yield key_id, id_type, form, int(count)

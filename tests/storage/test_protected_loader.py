@@ -57,7 +57,10 @@ def test_replace_swaps_the_whole_set(sessions) -> None:  # type: ignore[no-untyp
     result = _load(sessions, _rows(5, offset=1000), replace=True)
     assert (result.removed, result.inserted) == (30, 5)
     with sessions() as session:
-        digests = set(session.scalars(select(ProtectedIdentifier.digest)))
+        digests = {
+            protected.join_digest(p, r)
+            for p, r in session.execute(select(ProtectedIdentifier.prefix, ProtectedIdentifier.rest))
+        }
     assert digests == {_digest(f"v{i + 1000}") for i in range(5)}
 
 
@@ -93,37 +96,89 @@ def test_index_arrays_and_confirmation(sessions) -> None:  # type: ignore[no-unt
     assert list(refs.values()) == ["s3"]
 
 
-def test_a_bulk_load_leaves_the_unique_index_and_the_foreign_key_in_place(sessions) -> None:  # type: ignore[no-untyped-def]
-    """PostgreSQL loads an empty set with both dropped and rebuilt: they must come back, and work."""
+def test_a_bulk_load_leaves_the_primary_key_in_place(sessions) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL loads an empty set with its primary key dropped and rebuilt: it must come back, and
+    work; every stored subject id is one the loader created (there is no foreign key to check it)."""
     from sqlalchemy import inspect
     from sqlalchemy.exc import IntegrityError
 
     _load(sessions, _rows(20))  # an empty set: the bulk path on PostgreSQL
     engine = sessions.kw["bind"]
-    inspector = inspect(engine)
-    unique = {i["name"]: i for i in inspector.get_indexes("protected_identifiers")}[protected.UNIQUE_INDEX]
-    assert (unique["column_names"], bool(unique["unique"])) == (["digest", "subject_id"], True)
-    (foreign_key,) = inspector.get_foreign_keys("protected_identifiers")
-    assert (foreign_key["referred_table"], foreign_key["options"].get("ondelete")) == ("subjects", "CASCADE")
+    key = inspect(engine).get_pk_constraint("protected_identifiers")
+    assert key["constrained_columns"] == ["prefix", "subject_id", "rest"]
     with sessions() as session:
         row = session.scalars(select(ProtectedIdentifier).limit(1)).one()
-        twin = {"digest": row.digest, "subject_id": row.subject_id}
-    orphan = {"digest": _digest("x"), "subject_id": 10**9}
-    for values in (twin, orphan):  # the same (digest, subject) twice; a subject that does not exist
-        with pytest.raises(IntegrityError), sessions.begin() as session:
-            session.add(ProtectedIdentifier(key_id="k1", id_type="phone", form="full", **values))
+        twin = {"prefix": row.prefix, "rest": row.rest, "subject_id": row.subject_id}
+        stored = set(session.scalars(select(ProtectedIdentifier.subject_id).distinct()))
+        assert stored == set(session.scalars(select(Subject.id)))
+    with pytest.raises(IntegrityError), sessions.begin() as session:  # the same (digest, subject) twice
+        session.add(ProtectedIdentifier(kind=1, **twin))
     assert _load(sessions, _rows(25)).inserted == 5  # then the merge path: only the new rows
+
+
+def test_no_digest_is_stored_whole_and_the_counts_are_exact(sessions) -> None:  # type: ignore[no-untyped-def]
+    """The set keeps 8 + 24 bytes per digest and a kind number; stats come from exact kind counts."""
+    rows = [*_rows(20), *[(f"m{i}", "k1", "phone", "p3s4", _digest(f"m{i % 4}")) for i in range(12)]]
+    result = _load(sessions, rows)
+    assert result.inserted == 20 + 12
+    with sessions() as session:
+        stored = session.execute(select(ProtectedIdentifier.prefix, ProtectedIdentifier.rest)).all()
+        assert all(len(rest) == 24 for _, rest in stored)
+        assert {protected.join_digest(p, r) for p, r in stored} == {d for *_, d in rows}
+        assert sorted(protected.set_stats(session)) == [("k1", "phone", "full", 20), ("k1", "phone", "p3s4", 12)]
+    again = _load(sessions, [*rows, ("s0", "k1", "email", "full", _digest("e"))])
+    assert again.inserted == 1
+    with sessions() as session:
+        assert ("k1", "email", "full", 1) in list(protected.set_stats(session))
+        assert protected.set_types(session, "k1") == frozenset({"phone", "email"})
+
+
+def test_one_subject_two_digests_sharing_a_prefix(sessions) -> None:  # type: ignore[no-untyped-def]
+    """A prefix is only the pre-filter: two digests equal in 8 bytes stay two rows, and confirmation
+    tells them apart on all 32 bytes."""
+    a = bytes(8) + b"a" * 24
+    b = bytes(8) + b"b" * 24
+    rows = [("s1", "k1", "phone", "full", d) for d in (b, a, b, a)] + [("s2", "k1", "phone", "full", a)]
+    assert _load(sessions, rows).inserted == 3
+    with sessions() as session:
+        confirmed = protected.confirm_digests(session, [a, b, bytes(8) + b"c" * 24])
+        prefixes, _subjects = protected.index_arrays(session, "k1")
+    assert set(confirmed) == {a, b}
+    assert len(confirmed[a]) == 2
+    assert len(confirmed[b]) == 1
+    assert prefixes.tolist() == [0, 0, 0]
+
+
+def test_a_load_spilled_to_disk_equals_one_in_memory(sessions, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Rows beyond SPILL_ROWS go to bucket files; the stored set and counts are the same."""
+    monkeypatch.setattr(protected, "SPILL_ROWS", 7)
+    rows = [(f"s{i % 5}", "k1", "phone", "full", _digest(f"x{i % 40}")) for i in range(120)]
+    with sessions.begin() as session:
+        loader = protected.ProtectedLoader(session)
+        for start in range(0, len(rows), 10):
+            loader.stage(rows[start : start + 10])
+        assert loader._spill is not None
+        result = loader.finish(replace=False)
+    assert result.inserted == 40
+    with sessions() as session:
+        keys = session.execute(
+            select(ProtectedIdentifier.prefix, ProtectedIdentifier.subject_id, ProtectedIdentifier.rest)
+        ).all()
+        assert list(protected.set_stats(session)) == [("k1", "phone", "full", 40)]
+    assert len(keys) == 40
 
 
 def test_both_ways_of_reading_the_index_agree(sessions) -> None:  # type: ignore[no-untyped-def]
     rows = [(f"s{i % 13}", "k1", "phone", "full", _digest(f"w{i}")) for i in range(3000)]
     _load(sessions, [*rows, ("other", "k2", "email", "full", _digest("other-key"))])
     with sessions() as session:
-        fast = protected.index_arrays(session, "k1", batch=700)  # several id ranges
-        rowwise = protected._index_arrays_rows(session, "k1", 700)
+        fast = protected.index_arrays(session, "k1", batch=700)  # several prefix ranges
+        whole = protected.index_arrays(session, "k1", batch=10**9)  # one
+        expected = [int.from_bytes(_digest(f"w{i}")[:8], "big") for i in range(3000)]
     assert len(fast[0]) == 3000
     assert sorted(zip(fast[0].tolist(), fast[1].tolist(), strict=True)) == sorted(
-        zip(rowwise[0].tolist(), rowwise[1].tolist(), strict=True)
+        zip(whole[0].tolist(), whole[1].tolist(), strict=True)
     )
+    assert sorted(fast[0].tolist()) == sorted(expected)
     assert fast[0].dtype == np.uint64
     assert fast[1].dtype == np.uint32
