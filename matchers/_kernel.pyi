@@ -10,6 +10,7 @@ PHONE: int
 EMAIL: int
 RRN: int
 CARD: int
+SPACED: int
 
 class Keyed:
     def __init__(self, key: bytes, headers: tuple[bytes, ...]) -> None: ...

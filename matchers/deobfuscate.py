@@ -15,7 +15,7 @@ import bisect
 import html
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -592,10 +592,15 @@ _MASK_HINT = re.compile(r"[*＊●○◯]|[xX]{3}")
 _LOOSE_TYPES = (("phone", 9, 15), ("rrn", 13, 13), ("card", 13, 19))
 
 
-def trigger_segments(block: bytes, grouped: bool = False) -> list[tuple[int, int]]:
+def trigger_segments(
+    block: bytes, grouped: bool = False, read: Sequence[tuple[int, int]] = ()
+) -> list[tuple[int, int]]:
     """Byte ranges of whole lines that carry a trigger (a line break trigger takes the next line too).
 
     ``grouped``: also lines with digit groups (a custom digit type accepts grouping separators).
+    ``read``: sorted, disjoint byte spans the native kernel has already read as the slow path would
+    (spaced phones, :data:`matchers.native.SPACED`): a trigger match inside one does not count, and
+    the search goes on from the byte after its start, so no trigger overlapping it is passed over.
     """
     pattern = _TRIGGER_GROUPED if grouped else _TRIGGER
     first = pattern.search(block)
@@ -603,7 +608,7 @@ def trigger_segments(block: bytes, grouped: bool = False) -> list[tuple[int, int
         return []  # most short texts (a hit's locator, a file name): one search, no match iterator
     segments: dict[int, int] = {}
     line_end = -1  # end of the line the last segment starts on
-    for m in pattern.finditer(block, first.start()):
+    for m in pattern.finditer(block, first.start()) if not read else _outside(pattern, block, first, read):
         if m.end() <= line_end:
             continue  # same line, same segment: a dense line is searched once, not once per trigger
         start = block.rfind(b"\n", 0, m.start()) + 1
@@ -613,6 +618,20 @@ def trigger_segments(block: bytes, grouped: bool = False) -> list[tuple[int, int
         end = len(block) if end < 0 else end
         segments[start] = max(segments.get(start, 0), end)
     return sorted(segments.items())
+
+
+def _outside(pattern: Any, block: bytes, first: Any, read: Sequence[tuple[int, int]]) -> Iterator[Any]:
+    """The trigger matches of ``block`` from ``first`` on that do not lie inside a ``read`` span."""
+    k, m = 0, first
+    while m is not None:
+        start, end = m.span()
+        while k < len(read) and read[k][1] <= start:
+            k += 1
+        if k < len(read) and read[k][0] <= start and end <= read[k][1]:
+            m = pattern.search(block, start + 1)
+            continue
+        yield m
+        m = pattern.search(block, end)
 
 
 def _names(bits: int) -> tuple[str, ...]:

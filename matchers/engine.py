@@ -27,11 +27,11 @@ from matchers import deobfuscate, records
 from matchers.headers import header_type
 from matchers.index import ProtectedIndex
 from matchers.keyed_hash import KeyedHasher, prefix64
-from matchers.model import Found, Hit
-from matchers.native import HIT, KERNEL_TYPES, email_aliases
+from matchers.model import OBF_SEPARATORS, Found, Hit
+from matchers.native import HIT, KERNEL_TYPES, SPACED, email_aliases
 from matchers.passes import Pass, build_passes
 from matchers.registry import IdentifierRegistry
-from matchers.types.base import Recognizer
+from matchers.types.base import Recognizer, digits
 
 Confirm = Callable[[Sequence[bytes]], Mapping[bytes, Sequence[int]]]
 RECORD_SCOPES = ("line", "all")
@@ -51,12 +51,14 @@ class MatcherOptions:
 class LineIndex:
     """0-based line of a byte offset in a block (newline offsets found once, with numpy)."""
 
-    __slots__ = ("_block", "_nl", "_texts")
+    __slots__ = ("_block", "_nl", "_texts", "segments")
 
     def __init__(self, block: bytes) -> None:
         self._block = block
         self._nl: list[int] | None = None
         self._texts: dict[int, tuple[str, list[int], list[int]]] = {}
+        #: The slow path's trigger segments when the kernel path has found them (None: not yet).
+        self.segments: list[tuple[int, int]] | None = None
 
     def line_of(self, pos: int) -> int:
         if self._nl is None:
@@ -232,16 +234,32 @@ class Matcher:
         return self._kernel_path(block, lines) + self._regex_path(self._passes, block, lines)
 
     def _kernel_path(self, block: bytes, lines: LineIndex) -> list[Found]:
-        """Phones, e-mails, RRN/FRNs and cards: scanned, hashed and pre-filtered natively."""
+        """Phones, e-mails, RRN/FRNs and cards: scanned, hashed and pre-filtered natively.
+
+        Spaced phones (010 - 1234 - 5678) are read natively as the slow path reads them; their spans
+        no longer trigger the slow path. On a line the slow path still takes (another trigger), the
+        slow path reads them as before and the kernel's reading is dropped.
+        """
         packed = self.hasher.scan(block, self.index.kernel_tiers, aliases=self._aliases)
         if not packed:
             return []
         hits = list(HIT.iter_unpack(packed))
+        spaced = [(h[0], h[1]) for h in hits if h[4] & SPACED]
+        if spaced:
+            keep = self.options.deobfuscate  # spaced phones are an obfuscation: off with the slow path
+            segments = deobfuscate.trigger_segments(block, self._grouped, spaced) if keep else []
+            lines.segments = segments
+            starts = [s for s, _ in segments]
+            hits = [h for h in hits if not h[4] & SPACED or (keep and not _within(segments, starts, h[0]))]
         matched = self.lookup([h[5] for h in hits])
         out: list[Found] = []
         for i in sorted(matched):
-            start, end, line, kind, _, digest = hits[i]
-            out.append(self._found_fast(block, lines, line, self._kernel_recs[kind], start, end, digest, matched[i]))
+            start, end, line, kind, flags, digest = hits[i]
+            rec = self._kernel_recs[kind]
+            if flags & SPACED:
+                out.append(self._found_spaced(block, lines, line, rec, start, end, digest, matched[i]))
+            else:
+                out.append(self._found_fast(block, lines, line, rec, start, end, digest, matched[i]))
         return out
 
     def _regex_path(self, passes: Sequence[Pass], block: bytes, lines: LineIndex) -> list[Found]:
@@ -316,9 +334,39 @@ class Matcher:
             line_text=line_text,
         )
 
+    def _found_spaced(
+        self,
+        block: bytes,
+        lines: LineIndex,
+        line: int,
+        rec: Recognizer,
+        start: int,
+        end: int,
+        digest: bytes,
+        subjects: tuple[int, ...],
+    ) -> Found:
+        """A spaced phone the kernel read (``block[start:end]``, no boundary byte), reported as the slow
+        path reports it (deobfuscate.extract, loose runs): class ``separators``, extractor ``loose``."""
+        line_text, column = lines.text_at(start)
+        described = rec.canonicalize(digits(block[start:end].decode("ascii")))
+        canonical, classes = described if described else ("", ())
+        return Found.of(
+            rec,
+            canonical,
+            "full",
+            digest=digest,
+            subjects=subjects,
+            line=line,
+            start=column,
+            obfuscation=tuple(dict.fromkeys((*classes, OBF_SEPARATORS))),
+            extractor=f"{rec.id_type}.loose",
+            line_text=line_text,
+        )
+
     def _slow_path(self, block: bytes, lines: LineIndex) -> list[Found]:
         cands: list[deobfuscate.SlowCandidate] = []
-        for seg_start, seg_end in deobfuscate.trigger_segments(block, self._grouped):
+        segments = lines.segments if lines.segments is not None else deobfuscate.trigger_segments(block, self._grouped)
+        for seg_start, seg_end in segments:
             seg = block[seg_start:seg_end]
             first_line = lines.line_of(seg_start)
             cands.extend(
@@ -388,6 +436,12 @@ def _locate(block: bytes, pass_: Pass, raws: list[bytes], raw_ids: list[int]) ->
         out[i] = p
         cursor = p + len(raw)
     return out
+
+
+def _within(segments: list[tuple[int, int]], starts: list[int], pos: int) -> bool:
+    """Whether byte ``pos`` lies in one of the sorted, disjoint ``segments`` (``starts``: their starts)."""
+    k = bisect.bisect_right(starts, pos) - 1
+    return k >= 0 and pos < segments[k][1]
 
 
 def _digests(hasher: KeyedHasher, values: Sequence[tuple[str, str, str]]) -> list[bytes]:

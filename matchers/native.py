@@ -6,8 +6,13 @@ call the kernel. Without the built extension, importing this module raises :clas
 
 ``Keyed(key, headers).scan(block, *ProtectedIndex.kernel_tiers, aliases)`` returns packed hits, one
 :data:`HIT_FORMAT` record each: raw match start (its boundary byte included), end, 0-based line of
-the value, kind (index into :data:`KERNEL_TYPES`), and the 32-byte digest, for the phones, e-mails,
-RRN/FRNs and cards whose digest prefix is in the index, in the order of :data:`KERNEL_TYPES`.
+the value, kind (index into :data:`KERNEL_TYPES`), flags, and the 32-byte digest, for the phones,
+e-mails, RRN/FRNs and cards whose digest prefix is in the index, in the order of :data:`KERNEL_TYPES`.
+
+Flag :data:`SPACED`: a Korean phone written with spaces around its separators (``010 - 1234 - 5678``),
+read exactly as the slow path's loose digit runs read it (:func:`matchers.deobfuscate.extract`: class
+``separators``). These are reported whether or not they are indexed (start = the value's first byte,
+no boundary byte), so that the slow path's trigger search can leave their spans out.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ if HIT.size != _kernel.HIT_SIZE:  # pragma: no cover - a build from mismatched s
     raise KernelMissing()
 
 Keyed = _kernel.Keyed
+#: ``flags`` bit of a spaced phone (``LK_SPACED`` in matchers/kernel/scan.h).
+SPACED = _kernel.SPACED
 
 
 def email_aliases(registry: IdentifierRegistry) -> tuple[tuple[bytes, bytes], ...]:
@@ -47,14 +54,18 @@ def email_aliases(registry: IdentifierRegistry) -> tuple[tuple[bytes, bytes], ..
 
 
 def kernel_candidates(
-    hasher: KeyedHasher, block: bytes, aliases: tuple[tuple[bytes, bytes], ...] = ()
+    hasher: KeyedHasher, block: bytes, aliases: tuple[tuple[bytes, bytes], ...] = (), *, spaced: bool = False
 ) -> list[tuple[str, int, int, int, bytes]]:
-    """Every candidate the kernel finds in ``block``, indexed or not (the differential tests' view)."""
+    """Every candidate the kernel finds in ``block``, indexed or not (the differential tests' view):
+    those of the fast patterns, or (``spaced``) the spaced phones."""
     keys, radix = np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint32)
     packed = hasher.scan(block, (keys, radix, keys, radix), aliases=aliases, everything=True)
+    want = SPACED if spaced else 0
     return [
-        (KERNEL_TYPES[kind], start, end, line, digest) for start, end, line, kind, _, digest in HIT.iter_unpack(packed)
+        (KERNEL_TYPES[kind], start, end, line, digest)
+        for start, end, line, kind, flags, digest in HIT.iter_unpack(packed)
+        if flags & SPACED == want
     ]
 
 
-__all__ = ["HIT", "HIT_FORMAT", "KERNEL_TYPES", "Keyed", "email_aliases", "kernel_candidates"]
+__all__ = ["HIT", "HIT_FORMAT", "KERNEL_TYPES", "SPACED", "Keyed", "email_aliases", "kernel_candidates"]

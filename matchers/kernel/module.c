@@ -224,7 +224,7 @@ static PyMethodDef Keyed_methods[] = {
     {"scan", (PyCFunction)Keyed_scan, METH_VARARGS,
      "scan(block, flat_keys, flat_buckets, group_keys, group_buckets, aliases=(), everything=False) -> bytes: "
      "packed hits of the "
-     "strong types in a UTF-8 block (every candidate with everything=True)."},
+     "strong types in a UTF-8 block (every candidate with everything=True; every spaced phone, flagged SPACED)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -258,5 +258,6 @@ PyMODINIT_FUNC PyInit__kernel(void) {
     PyModule_AddIntConstant(m, "EMAIL", LK_EMAIL);
     PyModule_AddIntConstant(m, "RRN", LK_RRN);
     PyModule_AddIntConstant(m, "CARD", LK_CARD);
+    PyModule_AddIntConstant(m, "SPACED", LK_SPACED);
     return m;
 }

@@ -213,7 +213,7 @@ static void emit(scan_ctx *c, lk_out *out, int kind, const uint8_t *canon, size_
     hit.start = start;
     hit.end = end;
     hit.kind = kind;
-    hit.reserved = 0;
+    hit.flags = 0;
     hit.line = line_at(&c->lines, start + (start > 0)); /* the value's first byte (Python: lead = pos > 0) */
     enqueue(c, out, &hit);
 }
@@ -450,6 +450,82 @@ static int national(const uint8_t *d, int64_t len, uint8_t *nat, int64_t *nat_le
     return 0;
 }
 
+/* A spaced phone's value [p, e) (no boundary byte: the slow path reads it as a run, without one):
+ * reported whether or not it is indexed (LK_SPACED), so that the slow path's trigger search can leave
+ * out what the kernel has read. */
+static void spaced_phone(scan_ctx *c, lk_out *out, int64_t p, int64_t e);
+
+/* ------------------------------------------------------------------ spaced phones (the slow path's loose runs) */
+
+/* What joins the digits of a loose run (matchers/deobfuscate.py _LOOSE: [ .\-/_()\r\n]{0,3}). */
+static int is_loose_sep(uint8_t c) {
+    return c == ' ' || c == '.' || c == '-' || c == '/' || c == '_' || c == '(' || c == ')' || c == '\r' ||
+           c == '\n';
+}
+
+/* One separator of a spaced phone at p: "", " ", or one of -./ with an optional space on each side.
+ * The position after it; *spaced is set when a space stands beside the -./ (010 - 1234). */
+static int64_t spaced_sep(const uint8_t *s, int64_t n, int64_t p, int *spaced) {
+    int lead = p < n && s[p] == ' ';
+    int64_t q = p + lead;
+    if (q < n && (s[q] == '-' || s[q] == '.' || s[q] == '/')) {
+        int trail = q + 1 < n && s[q + 1] == ' ';
+        if (lead || trail) *spaced = 1;
+        return q + 1 + trail;
+    }
+    return q;
+}
+
+/* A Korean number written with spaces around its separators (010 - 1234 - 5678, 02 -345- 6789) at
+ * p, as the slow path reads it: the loose digit run of deobfuscate._LOOSE holds exactly this number
+ * (no digit within reach of a separator run before or after it, no letter or "+" against it), so
+ * deobfuscate.extract reports it as one phone with the class "separators". The end, or -1. Anything
+ * less certain is left to the slow path. */
+static int64_t phone_spaced(const uint8_t *s, int64_t n, int64_t p) {
+    if (p >= n || s[p] != '0') return -1;
+    if (p > 0) {
+        uint8_t b = s[p - 1];
+        if (is_digit(b) || is_alpha(b) || b == '+') return -1;
+        for (int64_t k = 1; k <= 4 && p - k >= 0; k++) {
+            uint8_t c = s[p - k];
+            if (is_digit(c)) return -1;
+            if (!is_loose_sep(c)) break;
+        }
+    }
+    int64_t a = area_tail(s, n, p + 1);
+    if (a < 0) return -1;
+    int spaced = 0;
+    int64_t m = spaced_sep(s, n, a, &spaced), m_end = digit_run_end(s, n, m);
+    if (m_end - m < 3 || m_end - m > 4) return -1;
+    int64_t l = spaced_sep(s, n, m_end, &spaced), e = digit_run_end(s, n, l);
+    if (!spaced || e - l != 4) return -1;
+    for (int64_t k = 0; k < 4 && e + k < n; k++) {
+        uint8_t c = s[e + k];
+        if (is_digit(c) || (k == 0 && is_alpha(c))) return -1;
+        if (!is_loose_sep(c)) break;
+    }
+    return e;
+}
+
+static void spaced_phone(scan_ctx *c, lk_out *out, int64_t p, int64_t e) {
+    uint8_t d[16], nat[20];
+    int64_t dl = 0, nl = 0;
+    for (int64_t i = p; i < e && dl < 16; i++)
+        if (is_digit(c->s[i])) d[dl++] = c->s[i];
+    if (dl > 12 || !national(d, dl, nat, &nl)) return;
+    uint8_t canon[20] = {'8', '2'};
+    memcpy(canon + 2, nat + 1, (size_t)(nl - 1));
+    lk_hit hit;
+    lk_hmac(&c->keys->inner[LK_PHONE], &c->keys->outer, canon, (size_t)(nl + 1), hit.digest);
+    hit.start = p;
+    hit.end = e;
+    hit.kind = LK_PHONE;
+    hit.flags = LK_SPACED;
+    hit.line = line_at(&c->lines, p);
+    flush(c); /* in order, ahead of every later candidate, and without a look-up */
+    push(out, &hit);
+}
+
 static void scan_phones(scan_ctx *c, lk_out *out) {
     const uint8_t *s = c->s;
     int64_t n = c->n, prev_end = 0;
@@ -462,7 +538,14 @@ static void scan_phones(scan_ctx *c, lk_out *out) {
         else
             continue;
         int64_t e = phone_body(s, n, j);
-        if (e < 0) continue;
+        if (e < 0) {
+            if ((e = phone_spaced(s, n, j)) >= 0) {
+                prev_end = e;
+                spaced_phone(c, out, j, e);
+                j = e - 1;
+            }
+            continue;
+        }
         e = digit_run_end(s, n, e);
         prev_end = e;
         /* canonical: as PhoneRecognizer.fast_canonicals (E.164 digits; another country only with a "+") */
@@ -545,7 +628,7 @@ static void hash_email(scan_ctx *c, lk_out *out, int64_t start, int64_t value, i
     hit.start = start;
     hit.end = end;
     hit.kind = LK_EMAIL;
-    hit.reserved = 0;
+    hit.flags = 0;
     hit.line = line_at(&c->lines, start + (start > 0));
     enqueue(c, out, &hit);
 }

@@ -16,6 +16,12 @@
 
 enum { LK_PHONE = 0, LK_EMAIL = 1, LK_RRN = 2, LK_CARD = 3, LK_KINDS = 4 };
 
+/* lk_hit.flags: a phone written with spaces around its separators (010 - 1234 - 5678), read as the slow
+ * path reads it (deobfuscate.extract's loose runs: class "separators"). Such a hit is reported whether
+ * or not it is indexed, its start is the value's first byte (no boundary byte), and the slow path's
+ * trigger search leaves its span out (matchers/engine.py). */
+#define LK_SPACED 1
+
 /* Longest canonical a scanner may produce (longer candidates are hashed from the heap). */
 #define LK_CANON_MAX 256
 
@@ -57,7 +63,7 @@ typedef struct {
     int64_t end;   /* byte offset after the raw match */
     int64_t line;  /* 0-based line of the value's first byte */
     int32_t kind;  /* LK_* */
-    int32_t reserved;
+    int32_t flags; /* LK_SPACED, or 0 */
     uint8_t digest[32];
 } lk_hit;
 
