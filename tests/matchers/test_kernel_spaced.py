@@ -10,7 +10,7 @@ on tables, random token soups and hostile input.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from matchers import deobfuscate
@@ -71,34 +71,65 @@ CONTEXTS = [
 ]
 
 
-def slow_reading(block: bytes, start: int, end: int) -> list[tuple[str, str, int, tuple[str, ...], str]]:
-    """What the slow path's ``extract`` reads on the line of ``block[start:end]``, that line alone."""
-    line_start = block.rfind(b"\n", 0, start) + 1
-    line_end = block.find(b"\n", end)
-    line = block[line_start : line_end if line_end >= 0 else len(block)]
-    cands = deobfuscate.extract(line.decode("utf-8", "replace"), 0, SLOW, MASKED)
+Reading = tuple[str, str, int, tuple[str, ...], str]
+
+
+def kept_lines(block: bytes) -> dict[int, tuple[str, list[tuple[int, bytes]]]]:
+    """The lines the slow path no longer takes that hold spaced phones the kernel read: line number ->
+    (its text, [(the phone's column, its digest)])."""
+    spaced = kernel_candidates(KERNEL, block, spaced=True)
+    segments = deobfuscate.trigger_segments(block, read=[(c[1], c[2]) for c in spaced])
+    out: dict[int, tuple[str, list[tuple[int, bytes]]]] = {}
+    for _, start, end, line, digest in spaced:
+        if any(s <= start < e for s, e in segments):
+            continue
+        assert block.count(b"\n", 0, start) == line
+        line_start = block.rfind(b"\n", 0, start) + 1
+        line_end = block.find(b"\n", end)
+        text = block[line_start : line_end if line_end >= 0 else len(block)].decode("utf-8", "replace")
+        column = len(block[line_start:start].decode("utf-8", "replace"))
+        out.setdefault(line, (text, []))[1].append((column, digest))
+    return out
+
+
+def slow_reading(text: str) -> list[Reading]:
+    """What the slow path's ``extract`` reads on one line."""
+    cands = deobfuscate.extract(text, 0, SLOW, MASKED)
     return [(c.rec.id_type, c.canonical, c.start, c.obfuscation, c.extractor) for c in cands]
 
 
+def untouched(text: str) -> bool:
+    """The slow path's normalizers leave the line as it is (no hint of theirs fires without a trigger)."""
+    norm = deobfuscate.normalize(text)
+    return not any(norm.own) and not any(norm.gap)
+
+
 def spaced_agrees(block: bytes) -> int:
-    """Every spaced phone the kernel reads on a line the slow path no longer takes: the slow path
-    reads the same value, class, column and digest there. The number of such phones."""
-    lines = block.split(b"\n")
-    spaced = kernel_candidates(KERNEL, block, spaced=True)
-    segments = deobfuscate.trigger_segments(block, read=[(c[1], c[2]) for c in spaced])
-    kept = [c for c in spaced if not any(s <= c[1] < e for s, e in segments)]
-    for id_type, start, end, line, digest in kept:
-        assert block.count(b"\n", 0, start) == line
-        line_start = block.rfind(b"\n", 0, start) + 1
-        column = len(block[line_start:start].decode("utf-8", "replace"))
-        reading = slow_reading(block, start, end)
-        mine = [r for r in reading if r[2] == column]
-        assert len(mine) == 1, (lines[line], reading)
-        _, canonical, _, obfuscation, extractor = mine[0]
-        assert (id_type, obfuscation, extractor) == ("phone", ("separators",), "phone.loose")
-        assert digest == KERNEL.digest("phone", canonical)
-        assert REFERENCE.digest("phone", canonical) == digest
-    return len(kept)
+    """Every spaced phone the kernel reads on a line the slow path no longer takes and would not have
+    rewritten: the slow path reads the same value, class, column and digest. The number checked."""
+    checked = 0
+    for text, phones in kept_lines(block).values():
+        if not untouched(text):
+            continue  # see test_a_line_is_taken_for_its_own_triggers
+        reading = slow_reading(text)
+        for column, digest in phones:
+            mine = [r for r in reading if r[2] == column]
+            assert len(mine) == 1, (text, reading)
+            id_type, canonical, _, obfuscation, extractor = mine[0]
+            assert (id_type, obfuscation, extractor) == ("phone", ("separators",), "phone.loose")
+            assert digest == KERNEL.digest("phone", canonical) == REFERENCE.digest("phone", canonical)
+            checked += 1
+    return checked
+
+
+def only_spaced_phones(block: bytes) -> bool:
+    """On every line the kernel keeps from the slow path, the slow path would read the spaced phones
+    and nothing else (what it would find there only because they triggered the line is not found:
+    test_a_line_is_taken_for_its_own_triggers)."""
+    for text, phones in kept_lines(block).values():
+        if not untouched(text) or sorted(r[2] for r in slow_reading(text)) != sorted(c for c, _ in phones):
+            return False
+    return True
 
 
 def same_hits(block: bytes) -> None:
@@ -122,6 +153,7 @@ def test_the_dump_form_is_read_natively() -> None:
     """The spaced form of the shared dump's rows is the kernel's: the slow path no longer takes the line."""
     block = '김태준,010 - 4235 - 2674,minnaeun1273@gmail.com,"부산광역시 유성구 테헤란로 200 101동 1925호"'.encode()
     assert spaced_agrees(block) == 1
+    assert only_spaced_phones(block)
     spans = [(s, e) for _, s, e, _, _ in kernel_candidates(KERNEL, block, spaced=True)]
     assert deobfuscate.trigger_segments(block) != []
     assert deobfuscate.trigger_segments(block, read=spans) == []
@@ -153,6 +185,7 @@ def test_random_token_soup_spaced_reading_agrees(block: bytes) -> None:
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(SPACED_TOKENS), max_size=40).map(b"".join))
 def test_random_token_soup_gives_the_same_hits(block: bytes) -> None:
+    assume(only_spaced_phones(block))
     same_hits(block)
 
 
@@ -182,3 +215,24 @@ def test_without_the_slow_path_spaced_phones_are_not_reported() -> None:
     off = MatcherOptions(deobfuscate=False)
     assert Matcher(KERNEL, index, REGISTRY, options=off).scan_bytes(block) == []
     assert ReferenceMatcher(REFERENCE, index, REGISTRY, options=off).scan_bytes(block) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "found_before"),
+    [
+        ("010 - 4235 - 2674\t@hanmail.net", "email"),  # a tab before "@": the e-mail words hint, no trigger
+        ("010(1234)5678, 010 - 4235 - 2674", "phone"),  # parentheses inside a number: a loose run, no trigger
+    ],
+)
+def test_a_line_is_taken_for_its_own_triggers(line: str, found_before: str) -> None:
+    """What the slow path found on a line only because a spaced phone triggered it is not found any
+    more, as on every line without one: the kernel reads the spaced phone, and the line has no trigger
+    of its own. (The slow path rewrote the first line into 2674@daum.net and lost the phone.)"""
+    block = line.encode()
+    assert kernel_candidates(KERNEL, block, spaced=True)
+    assert not untouched(line) or len(slow_reading(line)) == 2
+    assert found_before in [r[0] for r in slow_reading(line)]
+    spans = [(s, e) for _, s, e, _, _ in kernel_candidates(KERNEL, block, spaced=True)]
+    assert deobfuscate.trigger_segments(block, read=spans) == []
+    index = ProtectedIndex.from_digests((c[4], 1) for c in kernel_candidates(KERNEL, block, spaced=True))
+    assert [h.obfuscation for h in Matcher(KERNEL, index, REGISTRY).scan_bytes(block)] == [("separators",)]
