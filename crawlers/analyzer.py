@@ -10,7 +10,6 @@ what it learned.
 from __future__ import annotations
 
 import json
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -20,7 +19,7 @@ from typing import Protocol
 from crawlers.files import ReadLimits, passwords_from_text, read_attachment
 from crawlers.hitspool import HitSpool
 from crawlers.model import Attachment, CrawledPost, Finding, FindingKind, TextBlock, content_hash_of
-from crawlers.redact import Redactor, redact
+from crawlers.redact import Redactor, redact_locator
 from matchers.model import PARTIAL, Explanation, Hit
 from storage.models.vocab import AttachmentStatus, PostStatus
 from storage.repositories.hits import HitRow
@@ -58,8 +57,33 @@ class PostMatcher(Protocol):
         ...
 
 
-#: Scans a file's blocks elsewhere (worker processes): one hit list per block, in order.
-BlockScanner = Callable[[Iterable[TextBlock]], Iterator[list[Hit]]]
+class LineFile(Protocol):
+    """A big line file matched elsewhere: (rows, bytes read) in order, then what reading it found."""
+
+    sha256: str | None
+    size: int
+    findings: list[Finding]
+    rows: Iterator[tuple[list[HitRow], int]]
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def detected_type(self) -> str: ...
+
+
+class BlockScanner(Protocol):
+    """Matches big files' blocks elsewhere (``crawlers.parallel.ParallelScanner``: worker processes)."""
+
+    def blocks(
+        self, blocks: Iterable[TextBlock], source: str, token: str | None
+    ) -> Iterator[tuple[TextBlock, list[HitRow]]]:
+        """Each block with its finished hit rows, in order."""
+        ...
+
+    def line_file(self, path: Path, name: str, limits: ReadLimits, source: str, token: str | None) -> LineFile | None:
+        """A plain line file matched in independent byte ranges; None when the reader must read it."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,10 +199,15 @@ class Analyzer:
         safe = replace(attachment, name=PurePosixPath(attachment.name.replace("\\", "/")).name or "attachment")
         token = analysis.hits.file_token()  # the file's SHA-256 is known once it is read whole
         source = analysis.post.source
+        size = _size(attachment)
+        if self.parallel is not None and safe.path is not None and (size or 0) >= PARALLEL_MIN_BYTES:
+            lines = self.parallel.line_file(safe.path, safe.name, self.options.read_limits, source, token)
+            if lines is not None:
+                self._line_file(analysis, attachment, lines, token)
+                return
         with read_attachment(safe, limits=self.options.read_limits, passwords=passwords) as reading:
-            for block, batches in self._blocks(reading, analysis, _size(attachment)):
-                for hits in batches:
-                    analysis.hits.add(hit_rows((LocatedHit(h, block.locate(h.line), token) for h in hits), source))
+            for block, rows in self._block_rows(reading, analysis, size, source, token):
+                analysis.hits.add(rows)
                 if self.on_block is not None:
                     self.on_block(block)
         report = reading.report
@@ -189,30 +218,41 @@ class Analyzer:
             )
         )
 
-    def _blocks(
-        self, reading: Iterable[TextBlock | Finding], analysis: Analysis, size: int | None
-    ) -> Iterator[tuple[TextBlock, Iterable[list[Hit]]]]:
-        """Each block with its hit batches, in order; a big file goes to the parallel scanner if any."""
-        if self.parallel is None or (size or 0) < PARALLEL_MIN_BYTES:
-            for item in reading:
-                if isinstance(item, Finding):
-                    analysis.findings.append(item)
-                    continue
-                data = item.text.encode("utf-8", "surrogatepass")
-                yield item, self.matcher.iter_hits(data, columns=item.columns, delimiter=item.delimiter)
-            return
-        in_flight: deque[TextBlock] = deque()
+    def _line_file(self, analysis: Analysis, attachment: Attachment, lines: LineFile, token: str) -> None:
+        """A big line file matched in ranges: its rows come finished (see :mod:`crawlers.parallel`)."""
+        for rows, nbytes in lines.rows:
+            analysis.hits.add(rows)
+            if self.on_block is not None:  # progress counts characters of blocks: a stand-in of the range's size
+                self.on_block(TextBlock(attachment.name, " " * max(0, nbytes - 1)))
+        analysis.findings.extend(lines.findings)
+        analysis.hits.resolve_file(token, lines.sha256)
+        analysis.files.append(
+            FileOutcome(attachment.name, lines.sha256, lines.size, AttachmentStatus(lines.status), lines.detected_type)
+        )
+
+    def _block_rows(
+        self, reading: Iterable[TextBlock | Finding], analysis: Analysis, size: int | None, source: str, token: str
+    ) -> Iterator[tuple[TextBlock, Iterable[HitRow]]]:
+        """Each block with its hit rows, in order; a big file goes to the parallel scanner if any."""
 
         def blocks() -> Iterator[TextBlock]:
             for item in reading:
                 if isinstance(item, Finding):
                     analysis.findings.append(item)
                     continue
-                in_flight.append(item)
                 yield item
 
-        for hits in self.parallel(blocks()):
-            yield in_flight.popleft(), (hits,)
+        if self.parallel is not None and (size or 0) >= PARALLEL_MIN_BYTES:
+            yield from self.parallel.blocks(blocks(), source, token)
+            return
+        for block in blocks():
+            data = block.text.encode("utf-8", "surrogatepass")
+            located = (
+                LocatedHit(h, block.locate(h.line), token)
+                for hits in self.matcher.iter_hits(data, columns=block.columns, delimiter=block.delimiter)
+                for h in hits
+            )
+            yield block, hit_rows(located, source)
 
 
 def _size(attachment: Attachment) -> int | None:
@@ -236,7 +276,7 @@ def hit_rows(located: Iterable[LocatedHit], source: str) -> Iterator[HitRow]:
     for item in located:
         hit = item.hit
         subjects: Sequence[int | None] = (None,) if hit.match_kind == PARTIAL else hit.subject_ids
-        locator = redact(item.locator)[:2048]
+        locator = redact_locator(item.locator)[:2048]
         explanation = rendered.get(hit.explanation)
         if explanation is None:
             explanation = rendered[hit.explanation] = json.dumps(_explanation(hit), ensure_ascii=False)

@@ -2,29 +2,44 @@
 matcher itself stays a pure function of its input).
 
 Workers are forked after the Matcher is built, so they share the protected index copy-on-write
-(numpy arrays are never written, so their pages stay shared). The parent only computes newline
-boundaries (a seek and a short read per block); each worker reads and scans its own byte range.
-Hits come back in file order with absolute line numbers.
+(numpy arrays are never written, so their pages stay shared).
 
-Workers never call ``confirm`` (it usually holds a database connection, which must not cross a
-fork); the parent confirms the digests of the returned hits instead (see :func:`confirm_hits`).
+:class:`ParallelScanner` is what the analyzer uses. A big plain line file (text, CSV/TSV, JSON
+lines; see :mod:`crawlers.files.ranges`) is cut at newlines into byte ranges: the parent only hashes
+the file and counts line ends (one cheap pass) while each worker reads, decodes and matches its own
+range and returns finished hit rows (locators built and redacted); the parent merges them in order.
+Everything else (archives, SQL dumps, JSON documents) is read by the parent's reader and each block
+sent to a worker, which returns its finished rows. ``jobs=1`` runs the very same code in-process,
+so one and several jobs give identical rows.
+
+:class:`ParallelScanner`'s workers confirm digests inside the matcher, as one process does, over
+their own database connections: ``after_fork`` (run first in each worker) must give them those
+(e.g. ``engine.dispose(close=False)``). A matcher that confirms without ``after_fork`` is run in this
+process: confirming returned hits afterwards (:func:`confirm_hits`, used by :func:`scan_file` and
+:func:`scan_items`) keeps, for example, the composite name next to a phone the database rejected.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import multiprocessing
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from crawlers.model import TextBlock
+from crawlers.files.limits import ReadLimits
+from crawlers.files.ranges import LinePlan, RangeState, plan_lines, range_items
+from crawlers.files.report import status_of
+from crawlers.model import Finding, TextBlock
 from matchers.engine import Confirm, Matcher
 from matchers.headers import detect_header
 from matchers.model import Hit
+from storage.repositories.hits import HitRow
 
 DEFAULT_BLOCK = 8 << 20
 #: Smaller blocks when several workers share a file: the last blocks then even out across workers.
@@ -155,12 +170,19 @@ def scan_file(
 
 
 @contextlib.contextmanager
-def _pool(matcher: Matcher, jobs: int) -> Iterator[Any]:
-    """A fork pool whose workers inherit a confirm-less copy of ``matcher`` (index shared copy-on-write)."""
+def _pool(
+    matcher: Matcher, jobs: int, after_fork: Callable[[], None] | None = None, *, confirm: bool = False
+) -> Iterator[Any]:
+    """A fork pool whose workers inherit a copy of ``matcher`` (index shared copy-on-write).
+
+    The copy confirms digests only with ``confirm`` (then ``after_fork``, run first in each worker,
+    must give it its own database connections); the parent then need not.
+    """
     global _MATCHER
-    _MATCHER = Matcher(matcher.hasher, matcher.index, matcher.registry, None, matcher.options)
+    confirm_in_worker = matcher.confirm if confirm else None
+    _MATCHER = Matcher(matcher.hasher, matcher.index, matcher.registry, confirm_in_worker, matcher.options)
     try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=after_fork) as pool:
             yield pool
     finally:
         _MATCHER = None
@@ -193,11 +215,214 @@ def _run(
             line += newlines
 
 
-def block_scanner(matcher: Matcher, jobs: int) -> Callable[[Iterable[TextBlock]], Iterator[list[Hit]]]:
-    """The analyzer's parallel scanner for big files: each block's line-scoped hits, in block order,
-    from ``jobs`` forked workers (see :func:`scan_items`)."""
+def block_scanner(matcher: Matcher, jobs: int, *, after_fork: Callable[[], None] | None = None) -> ParallelScanner:
+    """The analyzer's scanner for big files with ``jobs`` workers (see :class:`ParallelScanner`)."""
+    return ParallelScanner(matcher, jobs, after_fork=after_fork)
 
-    def scan(blocks: Iterable[TextBlock]) -> Iterator[list[Hit]]:
-        return scan_items(matcher, ((b.text, b.columns, b.delimiter, "line") for b in blocks), jobs=jobs)
 
-    return scan
+# ------------------------------------------------------------------ rows built by the workers
+Row = tuple[Any, ...]  # a HitRow as a plain tuple (a named tuple pickles through its class, 3x slower)
+#: (text, columns, delimiter, locator, first_line, unit, source, token): one reader block to match.
+BlockTask = tuple[str, tuple[str, ...] | None, str | None, str, int, str, str, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class RangeTask:
+    """Bytes ``[start, end)`` of a line file, whose first line is ``first_line``."""
+
+    path: str
+    plan: LinePlan
+    start: int
+    end: int
+    first_line: int
+    source: str
+    token: str | None
+
+
+@dataclass(slots=True)
+class RangeDone:
+    """A range's finished rows, what reading it learned, and its size."""
+
+    rows: list[Row]
+    state: RangeState
+    nbytes: int
+
+
+def _rows_of(matcher: Matcher, block: TextBlock, source: str, token: str | None) -> list[Row]:
+    from crawlers.analyzer import LocatedHit, hit_rows
+
+    data = block.text.encode("utf-8", "surrogatepass")
+    rows: list[Row] = []
+    for hits in matcher.iter_hits(data, columns=block.columns, delimiter=block.delimiter):
+        rows.extend(map(tuple, hit_rows((LocatedHit(h, block.locate(h.line), token) for h in hits), source)))
+    return rows
+
+
+def _block_rows(matcher: Matcher, task: BlockTask) -> list[Row]:
+    text, columns, delimiter, locator, first_line, unit, source, token = task
+    block = TextBlock(locator, text, first_line, unit, columns, delimiter)
+    return _rows_of(matcher, block, source, token)
+
+
+def _range_rows(matcher: Matcher, task: RangeTask) -> RangeDone:
+    state = RangeState()
+    rows: list[Row] = []
+    for item in range_items(Path(task.path), task.plan, task.start, task.end, task.first_line, state):
+        if isinstance(item, TextBlock):
+            rows.extend(_rows_of(matcher, item, task.source, task.token))
+    return RangeDone(rows, state, task.end - task.start)
+
+
+def _worker_block(task: BlockTask) -> list[Row]:
+    assert _MATCHER is not None  # noqa: S101 - set by the parent before forking
+    return _block_rows(_MATCHER, task)
+
+
+def _worker_range(task: RangeTask) -> RangeDone:
+    assert _MATCHER is not None  # noqa: S101 - set by the parent before forking
+    return _range_rows(_MATCHER, task)
+
+
+@dataclass
+class LineFileScan:
+    """A line file matched in ranges: iterate for (rows, bytes read) in file order; then the report."""
+
+    path: Path
+    plan: LinePlan
+    rows: Iterator[tuple[list[HitRow], int]] = field(init=False)
+    sha256: str | None = None
+    size: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    blocks: int = 0
+
+    @property
+    def status(self) -> str:
+        return status_of(self.blocks, self.findings)
+
+    @property
+    def detected_type(self) -> str:
+        return self.plan.detected_type
+
+
+class ParallelScanner:
+    """The analyzer's scanner for big files, ``jobs`` worker processes (1: in this process)."""
+
+    def __init__(self, matcher: Matcher, jobs: int = 1, *, after_fork: Callable[[], None] | None = None) -> None:
+        self.matcher = matcher
+        workers_confirm = matcher.confirm is None or after_fork is not None
+        self.jobs = max(1, jobs) if workers_confirm else 1
+        self.after_fork = after_fork
+        self.range_bytes = PARALLEL_BLOCK
+
+    # ---------------------------------------------------------------- reader blocks
+    def blocks(
+        self, blocks: Iterable[TextBlock], source: str, token: str | None
+    ) -> Iterator[tuple[TextBlock, list[HitRow]]]:
+        """Each block with its finished hit rows, in order."""
+        make = HitRow._make
+        if self.jobs <= 1:
+            for block in blocks:
+                yield block, [make(row) for row in _rows_of(self.matcher, block, source, token)]
+            return
+        in_flight: deque[TextBlock] = deque()
+
+        def tasks() -> Iterator[BlockTask]:
+            for b in blocks:
+                in_flight.append(b)
+                yield (b.text, b.columns, b.delimiter, b.locator, b.first_line, b.unit, source, token)
+
+        with _pool(self.matcher, self.jobs, self.after_fork, confirm=True) as pool:
+            for rows in ordered_map(pool, _worker_block, tasks(), 2 * self.jobs):
+                yield in_flight.popleft(), [make(row) for row in rows]
+
+    # ---------------------------------------------------------------- line files in ranges
+    def line_file(
+        self, path: Path, name: str, limits: ReadLimits, source: str, token: str | None
+    ) -> LineFileScan | None:
+        """A scan of ``path`` in ranges, or None when the reader must read it (see :func:`plan_lines`)."""
+        plan = plan_lines(path, name, limits)
+        if plan is None:
+            return None
+        scan = LineFileScan(path, plan)
+        scan.rows = self._line_rows(scan, limits, source, token)
+        return scan
+
+    def _line_rows(
+        self, scan: LineFileScan, limits: ReadLimits, source: str, token: str | None
+    ) -> Iterator[tuple[list[HitRow], int]]:
+        deadline = time.monotonic() + limits.max_seconds
+        digest = hashlib.sha256()
+        stopped: list[bool] = []
+
+        def tasks() -> Iterator[RangeTask]:
+            line = 1
+            with scan.path.open("rb") as handle:
+                for start, end in block_ranges(scan.path, self.range_bytes):
+                    data = handle.read(end - start)
+                    digest.update(data)
+                    scan.size += len(data)
+                    if not stopped and time.monotonic() > deadline:
+                        stopped.append(True)
+                    if not stopped:
+                        yield RangeTask(str(scan.path), scan.plan, start, end, line, source, token)
+                    line += data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+
+        make = HitRow._make
+        replaced = False
+        for done in self._ranges(tasks()):
+            replaced = replaced or done.state.replaced
+            scan.findings.extend(done.state.findings)
+            scan.blocks += done.state.blocks
+            yield [make(row) for row in done.rows], done.nbytes
+        scan.sha256 = digest.hexdigest()
+        if stopped:
+            reason = f"reading took longer than max_seconds={limits.max_seconds:g}; stopped"
+            scan.findings.append(Finding(scan.plan.locator, "cap_time", reason))
+        if replaced:
+            encoding = scan.plan.encoding.replace("utf-8-sig", "utf-8")
+            scan.findings.append(
+                Finding(
+                    scan.plan.locator,
+                    "decode_fallback",
+                    f"bytes invalid in {encoding} were replaced by U+FFFD; values next to them may be missed",
+                )
+            )
+
+    def _ranges(self, tasks: Iterator[RangeTask]) -> Iterator[RangeDone]:
+        """Each range's result in order; a range whose last CSV row runs on is read again with the next."""
+        if self.jobs <= 1:
+            yield from self._joined(tasks, lambda task: _Now(_range_rows(self.matcher, task)))
+            return
+        with _pool(self.matcher, self.jobs, self.after_fork, confirm=True) as pool:
+            yield from self._joined(tasks, lambda task: pool.apply_async(_worker_range, (task,)))
+
+    def _joined(self, tasks: Iterator[RangeTask], submit: Callable[[RangeTask], Any]) -> Iterator[RangeDone]:
+        window = 2 * self.jobs
+        pending: deque[tuple[RangeTask, Any]] = deque()
+
+        def fill() -> bool:
+            while len(pending) < window:
+                task = next(tasks, None)
+                if task is None:
+                    break
+                pending.append((task, submit(task)))
+            return bool(pending)
+
+        while fill():
+            task, result = pending.popleft()
+            done: RangeDone = result.get()
+            while not done.state.clean_end and fill():
+                following, _ = pending.popleft()  # read again as part of this range
+                task = replace(task, end=following.end)
+                done = submit(task).get()
+            yield done
+
+
+class _Now:
+    """An already computed result with the ``get()`` of a pool's async result."""
+
+    def __init__(self, value: RangeDone) -> None:
+        self.value = value
+
+    def get(self) -> RangeDone:
+        return self.value

@@ -130,7 +130,11 @@ def build_sink(
         fingerprinter=_fingerprinter(app.keyring.active_key("signature")[1]),
         redactor=Redactor(app.keyring.active_key("redaction")[1]),
     )
-    parallel = block_scanner(context.matcher, jobs) if jobs > 1 else None
+    # One and several jobs run the same code for big files (identical rows); workers confirm digests
+    # over their own connections (an in-memory SQLite database cannot be shared: the parent confirms).
+    in_memory = app.engine.url.get_backend_name() == "sqlite" and app.engine.url.database in (None, "", ":memory:")
+    after_fork = None if in_memory else _fresh_connections(app)
+    parallel = block_scanner(context.matcher, jobs, after_fork=after_fork)
     analyzer = Analyzer(context.matcher, options, parallel=parallel, on_block=on_block)
     policy = IngestPolicy(
         text_sealer=sealer if evidence.store_post_text == "encrypted" else None,
@@ -144,6 +148,15 @@ def build_sink(
         run_id=run_id,
     )
     return IngestSink(app.sessions, analyzer, policy)
+
+
+def _fresh_connections(app: App) -> Callable[[], None]:
+    """Run first in a forked scan worker: its pool forgets the parent's connections (never closing them)."""
+
+    def after_fork() -> None:
+        app.engine.dispose(close=False)
+
+    return after_fork
 
 
 def read_limits(app: App) -> ReadLimits:

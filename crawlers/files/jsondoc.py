@@ -324,14 +324,17 @@ def json_document(member: Member, ctx: Context) -> Generator[Item, None, bytes |
     return None
 
 
-def json_lines(member: Member, batches: Iterator[Batch | Finding]) -> Iterator[Item]:
-    """JSON lines: each object on its line (unit ``line``); a line that is not JSON stays as it was."""
-    columns = Columns()
+def json_lines(member: Member, batches: Iterator[Batch | Finding], *, columns: Columns | None = None) -> Iterator[Item]:
+    """JSON lines: each object on its line (unit ``line``); a line that is not JSON stays as it was.
+
+    ``columns``: already learned from the file's first lines (a range of it, see :mod:`crawlers.files.ranges`).
+    """
+    columns = columns or Columns()
     for batch in batches:
         if isinstance(batch, Finding):
             yield batch
             continue
-        records = [_parse(line) for line in batch.lines]
+        records = [parse_line(line) for line in batch.lines]
         if columns.names is None:
             columns.learn([record for record in records if record is not None][:_COLUMN_SAMPLE])
         rows = [
@@ -342,7 +345,7 @@ def json_lines(member: Member, batches: Iterator[Batch | Finding]) -> Iterator[I
         )
 
 
-def _parse(line: str) -> Pairs | None:
+def parse_line(line: str) -> Pairs | None:
     """The flattened JSON value on ``line``, or None when the line is blank, not JSON or too deep."""
     if not line.strip():
         return None

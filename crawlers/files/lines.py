@@ -47,10 +47,10 @@ class LineSplitter:
     yielded in pieces, so memory stays bounded by ``max_line`` plus one chunk.
     """
 
-    def __init__(self, locator: str, max_line: int) -> None:
+    def __init__(self, locator: str, max_line: int, *, first_line: int = 1) -> None:
         self._locator = locator
         self._max_line = max_line
-        self._line_no = 1
+        self._line_no = first_line
         self._pending = ""
         self._pieces = 0  # pieces already yielded for the pending line
         self._held_cr = False
@@ -124,9 +124,11 @@ class LineSplitter:
         self._line_no += 1
 
 
-def split_lines(chunks: Iterable[str], locator: str, max_line: int) -> Iterator[Batch | Finding]:
-    """All batches (and ``cap_line`` findings) of a text given as chunks."""
-    splitter = LineSplitter(locator, max_line)
+def split_lines(
+    chunks: Iterable[str], locator: str, max_line: int, *, first_line: int = 1
+) -> Iterator[Batch | Finding]:
+    """All batches (and ``cap_line`` findings) of a text given as chunks (its first line is ``first_line``)."""
+    splitter = LineSplitter(locator, max_line, first_line=first_line)
     for chunk in chunks:
         yield from splitter.feed(chunk)
     yield from splitter.close()

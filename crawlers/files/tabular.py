@@ -12,6 +12,7 @@ import csv
 import re
 from collections.abc import Iterator
 from statistics import mode
+from typing import Literal
 
 from crawlers.files.context import Item, Member
 from crawlers.files.lines import Batch
@@ -73,13 +74,18 @@ def _known(name: str) -> bool:
 class DelimitedReader:
     """Turns line batches of one delimited file into row blocks (unit ``row``)."""
 
-    def __init__(self, member: Member, delimiter: str) -> None:
+    def __init__(
+        self, member: Member, delimiter: str, *, header: tuple[str, ...] | Literal[True] | None = True
+    ) -> None:
+        """``header``: True to take it from the first batch, else the columns already known (a range
+        of a file whose first line was read elsewhere, see :mod:`crawlers.files.ranges`)."""
         self.member = member
         self.delimiter = delimiter
-        self.columns: tuple[str, ...] | None = None
+        self.columns: tuple[str, ...] | None = None if header is True else header
         self._carry: list[str] = []
         self._carry_start = 0
-        self._first = True
+        self._first = header is True
+        self.cut_at_end = False  # a quoted row was still open when the input ended
 
     def read(self, batches: Iterator[Batch | Finding]) -> Iterator[Item]:
         """All row blocks and findings of the file."""
@@ -91,6 +97,7 @@ class DelimitedReader:
                 yield TextBlock(self.member.locator, batch.lines[0], batch.first_line, unit="row")
             else:
                 yield from self._batch(batch)
+        self.cut_at_end = bool(self._carry)
         yield from self._flush_carry()
 
     def _batch(self, batch: Batch) -> Iterator[Item]:

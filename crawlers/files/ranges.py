@@ -1,0 +1,191 @@
+"""Plain line files read in independent byte ranges (``scan --jobs``: each worker reads its own).
+
+A line-oriented file (plain text, a combolist, CSV/TSV, JSON lines) in an encoding where a newline
+byte is always a line end (UTF-8, CP949) can be cut at newlines and each piece read on its own:
+:func:`plan_lines` takes what the reader learns from the file's start (format, encoding, delimiter,
+header, JSON columns) exactly as :func:`crawlers.files.dispatch.read_member` would, and
+:func:`range_items` reads one range with the reader's own decoder, line splitter and format code,
+so the blocks are the reader's blocks. Anything else (archives, JSON documents, HTML, SQL dumps,
+UTF-16, a guessed encoding, a file that starts with findings) gets None and goes through the reader.
+
+A CSV row whose quoted field spans a range's end is the one thing a range cannot finish alone: the
+range then reports ``clean_end=False`` and the caller reads it again joined with the next one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from itertools import islice
+from pathlib import Path
+from typing import IO
+
+from crawlers.files.context import Item, Member
+from crawlers.files.decode import TextDecoder, detect_encoding, iter_text
+from crawlers.files.jsondoc import Columns, json_lines, parse_line
+from crawlers.files.limits import ReadLimits
+from crawlers.files.lines import Batch, LineSplitter, split_lines
+from crawlers.files.names import safe_name
+from crawlers.files.sniff import HEAD_BYTES, sniff, text_format
+from crawlers.files.tabular import DelimitedReader, header_of, sniff_delimiter
+from crawlers.files.text import is_combolist, text_blocks
+from crawlers.model import Finding
+
+#: Encodings whose multi-byte sequences never hold the bytes of ``\n`` and ``\r``.
+NEWLINE_SAFE = frozenset({"utf-8", "utf-8-sig", "cp949"})
+#: How far into an ASCII-only start the first non-ASCII chunk (which fixes the encoding) is looked for.
+MAX_ENCODING_SEARCH = 256 << 20
+_JSON_COLUMN_SAMPLE = 1000  # as crawlers.files.jsondoc learns them: from the first 1000 records
+
+
+@dataclass(frozen=True, slots=True)
+class LinePlan:
+    """How every range of one file is read (picklable: it goes to the workers)."""
+
+    locator: str
+    fmt: str  # text, combolist, csv, jsonl
+    encoding: str  # of the first range (a UTF-8 BOM is only stripped there)
+    block_bytes: int
+    max_line: int
+    delimiter: str | None = None
+    columns: tuple[str, ...] | None = None
+
+    @property
+    def detected_type(self) -> str:
+        return self.fmt
+
+
+@dataclass(slots=True)
+class RangeState:
+    """What reading one range learned besides its items."""
+
+    replaced: bool = False  # bytes invalid in the encoding were replaced (a ``decode_fallback``)
+    clean_end: bool = True  # False: a quoted CSV row continues past the range's end
+    blocks: int = 0
+    lines: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+
+def plan_lines(path: Path, name: str, limits: ReadLimits) -> LinePlan | None:
+    """How to read ``path`` in ranges, or None when only the reader can read it faithfully."""
+    locator, escapes = safe_name(name)
+    try:
+        size = path.stat().st_size
+        if escapes or size > min(limits.max_file_bytes, limits.max_total_bytes) or size == 0:
+            return None
+        with path.open("rb") as handle:
+            head = handle.read(HEAD_BYTES)
+            if sniff(head) != ("text", None) or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+                return None
+            fmt = text_format(name, head)
+            if fmt not in ("text", "csv", "jsonl"):
+                return None
+            encoding = _encoding(handle, limits.block_bytes)
+            if encoding is None:
+                return None
+            handle.seek(0)
+            first = _first_batch(handle, encoding, locator, limits)
+    except OSError:
+        return None
+    if first is None:
+        return None
+    plan = LinePlan(locator, fmt, encoding, limits.block_bytes, limits.max_line_bytes)
+    if fmt == "jsonl":
+        columns = Columns()
+        records = (record for record in map(parse_line, first.lines) if record is not None)
+        columns.learn(list(islice(records, _JSON_COLUMN_SAMPLE)))
+        if columns.names is None:
+            return None  # the reader would learn them from a later batch
+        return replace(plan, columns=columns.names)
+    sample = first.lines
+    delimiter = sniff_delimiter(sample)
+    if is_combolist(sample):
+        return replace(plan, fmt="combolist")
+    if delimiter is None:
+        return replace(plan, fmt="text")
+    head_rows = list(csv.reader(sample[:2], delimiter=delimiter))
+    columns_ = header_of(head_rows[0], head_rows[1] if len(head_rows) > 1 else None) if head_rows else None
+    return replace(plan, fmt="csv", delimiter=delimiter, columns=columns_)
+
+
+def _encoding(handle: IO[bytes], chunk: int) -> str | None:
+    """The encoding :class:`TextDecoder` fixes at the first non-ASCII chunk, if it is newline-safe."""
+    handle.seek(0)
+    searched = 0
+    while searched < MAX_ENCODING_SEARCH:
+        data = handle.read(chunk)
+        if not data:
+            return "utf-8"  # all ASCII
+        searched += len(data)
+        if not data.isascii():
+            if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+                return None  # the decoder would take it for a stray UTF-16 mark
+            encoding, guessed = detect_encoding(data)
+            return encoding if not guessed and encoding in NEWLINE_SAFE else None
+    return None
+
+
+def _first_batch(handle: IO[bytes], encoding: str, locator: str, limits: ReadLimits) -> Batch | None:
+    """The reader's first batch of lines: the whole lines of its first chunk (None when that chunk
+    holds no line end, or a finding or a long-line piece comes first)."""
+    decoder = TextDecoder(encoding)
+    data = handle.read(limits.block_bytes)
+    splitter = LineSplitter(locator, limits.max_line_bytes)
+    items = list(splitter.feed(decoder.decode(data)))
+    if len(data) < limits.block_bytes:  # the whole file
+        items.extend(splitter.close())
+    first = items[0] if items else None
+    return first if isinstance(first, Batch) and not first.piece and not decoder.replaced else None
+
+
+class _Range(io.RawIOBase):
+    """``end - start`` bytes of a file from ``start``."""
+
+    def __init__(self, handle: IO[bytes], start: int, end: int) -> None:
+        super().__init__()
+        handle.seek(start)
+        self._handle = handle
+        self._left = end - start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        data = self._handle.read(min(len(buffer), self._left))
+        buffer[: len(data)] = data
+        self._left -= len(data)
+        return len(data)
+
+
+def range_items(path: Path, plan: LinePlan, start: int, end: int, first_line: int, state: RangeState) -> Iterator[Item]:
+    """Blocks and findings of bytes ``[start, end)`` of ``path`` (which starts line ``first_line``)."""
+    encoding = plan.encoding if start == 0 else plan.encoding.replace("utf-8-sig", "utf-8")
+    decoder = TextDecoder(encoding)
+    with path.open("rb") as handle:
+        source = io.BufferedReader(_Range(handle, start, end), 1 << 20)
+        member = Member(plan.locator, plan.locator, source, 0, size=end - start)
+        chunks = iter_text(source, decoder, plan.block_bytes)
+        batches = split_lines(chunks, plan.locator, plan.max_line, first_line=first_line)
+        items: Iterator[Item]
+        if plan.fmt == "jsonl":
+            columns = Columns()
+            columns.names = plan.columns
+            items = json_lines(member, batches, columns=columns)
+        elif plan.fmt == "csv":
+            assert plan.delimiter is not None  # noqa: S101 - set with fmt csv
+            reader = DelimitedReader(member, plan.delimiter, header=plan.columns)
+            items = reader.read(batches)
+        else:
+            items = text_blocks(member, batches, combolist=plan.fmt == "combolist")
+        for item in items:
+            if isinstance(item, Finding):
+                state.findings.append(item)
+            else:
+                state.blocks += 1
+                state.lines += item.text.count("\n") + 1
+            yield item
+        if plan.fmt == "csv":
+            state.clean_end = not reader.cut_at_end
+    state.replaced = decoder.replaced

@@ -1,0 +1,215 @@
+"""Big files matched by workers: the rows, findings and file reports equal the reader's, for one and two jobs.
+
+Line files (text, combolist, CSV/TSV, JSON lines) are read in byte ranges by the workers
+(:mod:`crawlers.files.ranges`); everything else is read by the parent's reader and matched by the
+workers. Either way the hit rows must be exactly those of the plain serial reader path.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+import crawlers.analyzer as analyzer_module
+from crawlers.analyzer import Analysis, AnalysisOptions, Analyzer
+from crawlers.files import ReadLimits
+from crawlers.files.ranges import plan_lines
+from crawlers.model import Attachment, CrawledPost
+from crawlers.parallel import ParallelScanner
+from matchers.engine import Matcher
+from matchers.index import ProtectedIndex
+from matchers.keyed_hash import KeyedHasher, prefix64
+from matchers.registry import IdentifierRegistry
+from storage.repositories.hits import HitRow
+from tests.matchers.conftest import TEST_KEY, build_pairs
+
+LIMITS = ReadLimits(block_bytes=4096)
+RANGE_BYTES = 1500  # many ranges, smaller than the reader's blocks
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    hasher, registry = KeyedHasher(TEST_KEY), IdentifierRegistry.default()
+    return Matcher(hasher, ProtectedIndex.from_digests(build_pairs(hasher, registry)), registry)
+
+
+@pytest.fixture(autouse=True)
+def _every_file_is_big(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(analyzer_module, "PARALLEL_MIN_BYTES", 1)
+
+
+def _rows(i: int) -> tuple[str, str, str, str]:
+    """(name, phone, email, note) of row ``i``: protected values every 37 rows, in varied forms."""
+    if i % 37 == 5:
+        return "김철수", "010-1234-5678", "kim.chulsoo@hanmail.net", "vip"
+    if i % 37 == 11:
+        return "이영희", "０２-３４５-６７８９", f"user{i}@example.com", "전각"
+    if i % 37 == 17:
+        return "박지성", "010 9999 5678", "park (at) naver (dot) com", "obfuscated"
+    if i % 53 == 3:
+        return "박민수", "010-****-5678", "", "masked"
+    return f"홍길동{i}", f"010-{i % 9000 + 1000:04d}-{i % 7919:04d}", f"user{i}@example.com", "-"
+
+
+def _csv(n: int, delimiter: str = ",") -> str:
+    lines = [delimiter.join(["이름", "전화번호", "이메일", "비고"])]
+    for i in range(n):
+        name, phone, email, note = _rows(i)
+        if i % 41 == 9:  # a quoted field over three lines, now and then right where a range ends
+            note = f'"메모 {i}\n둘째 줄 010-1234-5678\n셋째"'
+        lines.append(delimiter.join([name, phone, email, note]))
+    return "\n".join(lines) + "\n"
+
+
+def _jsonl(n: int) -> str:
+    lines = []
+    for i in range(n):
+        name, phone, email, note = _rows(i)
+        lines.append(json.dumps({"id": i, "name": name, "tel": phone, "mail": email, "memo": {"note": note}}))
+        if i % 97 == 0:
+            lines.append("not json 010-1234-5678")
+    return "\n".join(lines) + "\n"
+
+
+def _text(n: int, newline: str = "\n") -> str:
+    return newline.join(f"주문 [{i}] {' '.join(_rows(i))} 처리" for i in range(n)) + newline
+
+
+def _combolist(n: int) -> str:
+    return "\n".join(f"{_rows(i)[2] if '@' in _rows(i)[2] else f'u{i}@x.com'}:pass{i}word" for i in range(n)) + "\n"
+
+
+FILES: dict[str, bytes] = {
+    "users.csv": _csv(900).encode(),
+    "users.tsv": _csv(900, "\t").encode(),
+    "members.jsonl": _jsonl(700).encode(),
+    "orders.log": _text(900).encode(),
+    "windows.txt": _text(600, "\r\n").encode(),
+    "oldmac.txt": _text(300, "\r").encode(),  # one range: no newline byte to cut at
+    "combo.txt": _combolist(800).encode(),
+    "bom.csv": b"\xef\xbb\xbf" + _csv(500).encode(),
+    "korean.txt": _text(700).encode("cp949"),
+    "crlf.csv": _csv(500).replace("\n", "\r\n").encode(),
+    "no_final_newline.txt": _text(500).rstrip("\n").encode(),
+}
+
+
+def _analysis(matcher: Matcher, path: Path, parallel: ParallelScanner | None) -> Analysis:
+    analyzer = Analyzer(matcher, AnalysisOptions(read_limits=LIMITS), parallel=parallel)
+    post = CrawledPost(
+        source="scan", external_id="x", venue="file", attachments=(Attachment(name=path.name, path=path),)
+    )
+    return analyzer.analyze(post)
+
+
+def _outcome(analysis: Analysis) -> tuple[list[HitRow], list[tuple[str, str, str]], list[object]]:
+    """(rows, findings, [files, content hash, rows added before de-duplication])."""
+    with analysis.hits:
+        rows = [row for batch in analysis.hits.batches() for row in batch]
+    findings = [(f.locator, f.kind, f.reason) for f in analysis.findings]
+    return rows, findings, [analysis.files, analysis.content_hash, analysis.hits.hits]
+
+
+def _scanner(matcher: Matcher, jobs: int) -> ParallelScanner:
+    scanner = ParallelScanner(matcher, jobs)
+    scanner.range_bytes = RANGE_BYTES
+    return scanner
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_line_files_in_ranges_give_the_readers_rows_with_one_and_two_jobs(
+    tmp_path: Path, matcher: Matcher, name: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(FILES[name])
+    if name != "oldmac.txt":
+        assert plan_lines(path, name, LIMITS) is not None, "this file should be read in ranges"
+    reader = _outcome(_analysis(matcher, path, None))
+    one = _outcome(_analysis(matcher, path, _scanner(matcher, 1)))
+    two = _outcome(_analysis(matcher, path, _scanner(matcher, 2)))
+    assert reader[2][2] >= 10, "the fixture should hold hits"
+    assert one == reader
+    assert two == reader
+
+
+def test_a_quoted_row_across_a_range_end_is_read_with_the_next_range(tmp_path: Path, matcher: Matcher) -> None:
+    head = "이름,전화번호,비고\n" + "".join(f"홍길동{i},010-0000-{i:04d},-\n" for i in range(140))
+    cut = len(head.encode())
+    # the field's later lines (a phone on its 151st) belong to the row on line 142
+    quoted = '김철수,010-1234-5678,"첫 줄\n' + "\n".join(f"줄 {i}" for i in range(150)) + " 010-9999-5678\n"
+    quoted += "\n".join(f"줄 {i}" for i in range(150, 200)) + '"\n'
+    tail = "".join(f"이영희,02-345-6789,{i}\n" for i in range(40))
+    path = tmp_path / "quoted.csv"
+    path.write_text(head + quoted + tail, encoding="utf-8")
+    scanner = _scanner(matcher, 2)
+    scanner.range_bytes = cut + 10  # the first range ends inside the quoted field
+    reader = _outcome(_analysis(matcher, path, None))
+    assert _outcome(_analysis(matcher, path, scanner)) == reader
+    phones = {(row.locator, row.subject_id) for row in reader[0] if row.id_type == "phone"}
+    assert ("quoted.csv:row 142", 6) in phones  # 010-9999-5678, inside the quoted field
+    assert ("quoted.csv:row 343", 2) in phones
+
+
+def test_invalid_bytes_mid_file_give_the_readers_decode_finding(tmp_path: Path, matcher: Matcher) -> None:
+    data = FILES["orders.log"]
+    middle = data.index(b"\n", len(data) // 2) + 1
+    path = tmp_path / "broken.log"
+    path.write_bytes(data[:middle] + b"\xff\xfe broken 010-1234-5678\n" + data[middle:])
+    reader = _outcome(_analysis(matcher, path, None))
+    assert [kind for _, kind, _ in reader[1]] == ["decode_fallback"]
+    assert _outcome(_analysis(matcher, path, _scanner(matcher, 2))) == reader
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("dump.sql", b"INSERT INTO t VALUES (1,'010-1234-5678');\n" * 50),
+        ("doc.json", json.dumps([{"tel": "010-1234-5678"}] * 50).encode()),
+        ("a.txt.gz", gzip.compress(b"010-1234-5678\n" * 50, mtime=0)),
+        ("wide.txt", "010-1234-5678\n".encode("utf-16") * 50),
+        ("page.html", b"<html><body>010-1234-5678</body></html>\n" * 50),
+        ("long.txt", b"x" * 5000 + b" 010-1234-5678\n"),  # no line end in the first chunk
+    ],
+    ids=["sql", "json", "gzip", "utf16", "html", "long-first-line"],
+)
+def test_other_files_go_through_the_reader_and_give_its_rows(
+    tmp_path: Path, matcher: Matcher, name: str, data: bytes
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    assert plan_lines(path, name, LIMITS) is None
+    reader = _outcome(_analysis(matcher, path, None))
+    assert reader[0], "the fixture should hold a hit"
+    assert _outcome(_analysis(matcher, path, _scanner(matcher, 1))) == reader
+    assert _outcome(_analysis(matcher, path, _scanner(matcher, 2))) == reader
+
+
+@pytest.mark.parametrize("workers_confirm", [True, False])
+def test_digests_the_database_does_not_confirm_are_dropped_with_any_jobs(
+    tmp_path: Path, matcher: Matcher, workers_confirm: bool
+) -> None:
+    """Workers confirm inside the matcher, as one process does; without a way to (``after_fork``) the
+    scan stays in this process (confirming rows afterwards would keep composites of rejected hits)."""
+    rejected = {b"nothing yet"}
+
+    def confirm(digests: Sequence[bytes]) -> dict[bytes, tuple[int, ...]]:
+        found = matcher.index.lookup(prefix64(digests))
+        subjects = {digests[i]: ids for i, ids in found.items()}
+        return {d: ids for d, ids in subjects.items() if d not in rejected}
+
+    confirming = Matcher(matcher.hasher, matcher.index, matcher.registry, confirm, matcher.options)
+    path = tmp_path / "users.csv"
+    path.write_bytes(FILES["users.csv"])
+    everything = _outcome(_analysis(confirming, path, None))[0]
+    rejected.add(next(row.digest for row in everything if row.id_type == "phone"))
+    reader = _outcome(_analysis(confirming, path, None))
+    assert 0 < len(reader[0]) < len(everything)
+    after_fork = (lambda: None) if workers_confirm else None
+    for jobs in (1, 2):
+        scanner = ParallelScanner(confirming, jobs, after_fork=after_fork)
+        scanner.range_bytes = RANGE_BYTES
+        assert _outcome(_analysis(confirming, path, scanner)) == reader
