@@ -19,7 +19,6 @@ import bisect
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import cast
 
 import numpy as np
 
@@ -35,6 +34,13 @@ from matchers.types.base import Recognizer, digits
 
 Confirm = Callable[[Sequence[bytes]], Mapping[bytes, Sequence[int]]]
 RECORD_SCOPES = ("line", "all")
+#: A fast-path hit before it becomes a Found: recognizer, raw match start (boundary byte included)
+#: and end, 0-based line of the value, digest, subjects, canonical value (None: canonicalize it).
+Located = tuple[Recognizer, int, int, int, bytes, tuple[int, ...], str | None]
+#: Index of the digest's first 8-byte word, and of the flags' 4-byte word, in a packed kernel hit
+#: (:data:`matchers.native.HIT_FORMAT`: start, end, line, kind, flags, digest).
+_DIGEST_WORD = (HIT.size - 32) // 8
+_FLAGS_WORD = (HIT.size - 32) // 4 - 1
 
 
 @dataclass(frozen=True)
@@ -60,10 +66,13 @@ class LineIndex:
         #: The slow path's trigger segments when the kernel path has found them (None: not yet).
         self.segments: list[tuple[int, int]] | None = None
 
-    def line_of(self, pos: int) -> int:
+    def _newlines(self) -> list[int]:
         if self._nl is None:
             self._nl = np.flatnonzero(np.frombuffer(self._block, dtype=np.uint8) == 10).tolist()
-        return bisect.bisect_left(self._nl, pos)
+        return self._nl
+
+    def line_of(self, pos: int) -> int:
+        return bisect.bisect_left(self._newlines(), pos)
 
     def text_at(self, pos: int) -> tuple[str, int]:
         """The decoded line holding byte ``pos`` (no line end) and the character column of ``pos`` in it.
@@ -73,20 +82,34 @@ class LineIndex:
         are counted on from the nearest earlier checkpoint (a hit's start at a character boundary,
         where UTF-8 decoding can be split without changing the count).
         """
-        line = self.line_of(pos)
+        return self.text_on(self.line_of(pos), pos)
+
+    def text_on(self, line: int, pos: int) -> tuple[str, int]:
+        """:meth:`text_at` when the line of ``pos`` is known (the kernel reports it)."""
         cached = self._texts.get(line)
+        block = self._block
         if cached is None:
-            nl = cast(list[int], self._nl)
+            nl = self._newlines()
             start = nl[line - 1] + 1 if line else 0
-            end = nl[line] if line < len(nl) else len(self._block)
-            cached = self._texts[line] = (self._block[start:end].decode("utf-8", "replace").rstrip("\r"), [start], [0])
+            end = nl[line] if line < len(nl) else len(block)
+            text = block[start:end].decode("utf-8", "replace")
+            if text[-1:] == "\r":
+                text = text.rstrip("\r")
+            cached = self._texts[line] = (text, [start], [0])
         text, marks, columns = cached
+        if pos - marks[0] <= _SHORT_PREFIX:  # near the line start: count from it
+            gap = block[marks[0] : pos]
+            return text, len(gap) if gap.isascii() else len(gap.decode("utf-8", "replace"))
         k = bisect.bisect_right(marks, pos) - 1
-        column = columns[k] + len(self._block[marks[k] : pos].decode("utf-8", "replace"))
-        if k == len(marks) - 1 and pos > marks[k] and pos < len(self._block) and self._block[pos] & 0xC0 != 0x80:
+        column = columns[k] + len(block[marks[k] : pos].decode("utf-8", "replace"))
+        if k == len(marks) - 1 and pos > marks[k] and pos < len(block) and block[pos] & 0xC0 != 0x80:
             marks.append(pos)
             columns.append(column)
         return text, column
+
+
+#: Hits this close to their line's start count their column from it (no checkpoint bookkeeping).
+_SHORT_PREFIX = 512
 
 
 def iter_blocks(data: bytes, size: int) -> Iterator[tuple[bytes, int]]:
@@ -127,6 +150,10 @@ class Matcher:
         self._grouped = bool(deobfuscate.grouped_types(self._slow))
         self._masked = [r for r in recs if not r.weak and r.masked_pattern is not None]
         self._context = {r.id_type: _context_re(r.context_words) for r in recs}
+        self._context_plain = {r.id_type: tuple({w.casefold() for w in r.context_words}) for r in recs}
+        self._folded: tuple[str, str] = ("", "")
+        self._headers: dict[tuple[str, str], bool] = {}
+        self._extractors = {r.id_type: f"{r.id_type}.fast" for r in self.registry.recognizers()}
         self._rules = records.RecordRules(
             weak=tuple(r for r in recs if r.weak) if self.options.weak else (),
             partial=self.options.partial,
@@ -192,13 +219,19 @@ class Matcher:
 
     def lookup(self, digests: Sequence[bytes]) -> dict[int, tuple[int, ...]]:
         """Position -> subject ids for the digests in the index (confirmed when ``confirm`` is set)."""
-        found = self.index.lookup(prefix64(digests))
+        return self._confirmed(self.index.lookup(prefix64(digests)), digests.__getitem__)
+
+    def _confirmed(
+        self, found: dict[int, tuple[int, ...]], digest_at: Callable[[int], bytes]
+    ) -> dict[int, tuple[int, ...]]:
+        """``found`` (position -> subjects by digest prefix) with the full digests confirmed, if configured."""
         if not found or self.confirm is None:
             return found
-        confirmed = self.confirm([digests[i] for i in found])
+        digests = {i: digest_at(i) for i in found}
+        confirmed = self.confirm(list(digests.values()))
         out: dict[int, tuple[int, ...]] = {}
-        for i in found:
-            subjects = confirmed.get(digests[i])
+        for i, digest in digests.items():
+            subjects = confirmed.get(digest)
             if subjects:
                 out[i] = tuple(sorted(subjects))
         return out
@@ -243,28 +276,40 @@ class Matcher:
         packed = self.hasher.scan(block, self.index.kernel_tiers, aliases=self._aliases)
         if not packed:
             return []
-        hits = list(HIT.iter_unpack(packed))
-        spaced = [(h[0], h[1]) for h in hits if h[4] & SPACED]
-        if spaced:
-            keep = self.options.deobfuscate  # spaced phones are an obfuscation: off with the slow path
-            segments = deobfuscate.trigger_segments(block, self._grouped, spaced) if keep else []
+        size = HIT.size
+        keep: list[int] | None = None  # the hits kept when some are spaced phones
+        flags = np.frombuffer(packed, dtype="<i4")[_FLAGS_WORD :: size // 4]
+        if (flags & SPACED).any():
+            hits = list(HIT.iter_unpack(packed))
+            spaced = [(h[0], h[1]) for h in hits if h[4] & SPACED]
+            read = self.options.deobfuscate  # spaced phones are an obfuscation: off with the slow path
+            segments = deobfuscate.trigger_segments(block, self._grouped, spaced) if read else []
             lines.segments = segments
             starts = [s for s, _ in segments]
-            hits = [h for h in hits if not h[4] & SPACED or (keep and not _within(segments, starts, h[0]))]
-        matched = self.lookup([h[5] for h in hits])
+            keep = [
+                i for i, h in enumerate(hits) if not h[4] & SPACED or (read and not _within(segments, starts, h[0]))
+            ]
+        prefixes = np.frombuffer(packed, dtype=">u8")[_DIGEST_WORD :: size // 8]
+        if keep is not None:
+            prefixes = prefixes[keep]
+        at = keep.__getitem__ if keep is not None else int
+        matched = self._confirmed(self.index.lookup(prefixes), lambda i: HIT.unpack_from(packed, at(i) * size)[5])
         out: list[Found] = []
+        located: list[Located] = []
         for i in sorted(matched):
-            start, end, line, kind, flags, digest = hits[i]
+            start, end, line, kind, flag, digest = HIT.unpack_from(packed, at(i) * size)
             rec = self._kernel_recs[kind]
-            if flags & SPACED:
+            if flag & SPACED:
+                out += self._found_fast(block, lines, located)  # in order: the plain ones before it
+                located = []
                 out.append(self._found_spaced(block, lines, line, rec, start, end, digest, matched[i]))
             else:
-                out.append(self._found_fast(block, lines, line, rec, start, end, digest, matched[i]))
-        return out
+                located.append((rec, start, end, line, digest, matched[i], None))
+        return out + self._found_fast(block, lines, located)
 
     def _regex_path(self, passes: Sequence[Pass], block: bytes, lines: LineIndex) -> list[Found]:
         """Types without a native scanner: RE2 passes, canonicalization in Python, native hashing."""
-        batches: list[tuple[Pass, Recognizer, list[bytes], Sequence[int]]] = []
+        batches: list[tuple[Pass, Recognizer, list[bytes], Sequence[int], list[bytes]]] = []
         bases: list[int] = []
         digests: list[bytes] = []
         for pass_ in passes:
@@ -277,7 +322,7 @@ class Matcher:
                     continue
                 idx = where if len(canon) == len(raws) else [where[i] for i in valid]
                 bases.append(len(digests))
-                batches.append((pass_, rec, all_raws, idx))
+                batches.append((pass_, rec, all_raws, idx, canon))
                 digests.extend(self.hasher.digest_many(rec.domain, canon))
         if not digests:
             return []
@@ -288,51 +333,53 @@ class Matcher:
         for g in sorted(matched):
             b = bisect.bisect_right(bases, g) - 1
             per_batch.setdefault(b, []).append(g - bases[b])
-        out: list[Found] = []
+        located: list[Located] = []
         for b, locals_ in per_batch.items():
-            pass_, rec, raws, idx = batches[b]
+            pass_, rec, raws, idx, canon = batches[b]
             raw_ids = [idx[k] for k in locals_]
             positions = _locate(block, pass_, raws, raw_ids)
+            lead = 1 if rec.has_lead else 0
             for k, raw_id in zip(locals_, raw_ids, strict=True):
                 pos = positions.get(raw_id)
                 if pos is None:
                     continue
                 g = bases[b] + k
-                raw = raws[raw_id]
-                line = lines.line_of(pos + (1 if rec.has_lead and pos > 0 else 0))
-                out.append(self._found_fast(block, lines, line, rec, pos, pos + len(raw), digests[g], matched[g]))
-        return out
+                line = lines.line_of(pos + (lead if pos > 0 else 0))
+                canonical = canon[k].decode("utf-8", "replace") if rec.fast_canonical_exact else None
+                located.append((rec, pos, pos + len(raws[raw_id]), line, digests[g], matched[g], canonical))
+        return self._found_fast(block, lines, located)
 
-    def _found_fast(
-        self,
-        block: bytes,
-        lines: LineIndex,
-        line: int,
-        rec: Recognizer,
-        pos: int,
-        end: int,
-        digest: bytes,
-        subjects: tuple[int, ...],
-    ) -> Found:
-        """A located fast-path hit: the raw match is ``block[pos:end]`` (with its boundary byte, if any)."""
-        lead = 1 if rec.has_lead and pos > 0 else 0
-        start = pos + lead
-        value = block[start:end].decode("utf-8", "replace")
-        line_text, column = lines.text_at(start)
-        described = rec.canonicalize(value)
-        canonical, classes = described if described else ("", ())
-        return Found.of(
-            rec,
-            canonical,
-            "full",
-            digest=digest,
-            subjects=subjects,
-            line=line,
-            start=column,
-            obfuscation=classes,
-            extractor=f"{rec.id_type}.fast",
-            line_text=line_text,
-        )
+    def _found_fast(self, block: bytes, lines: LineIndex, located: list[Located]) -> list[Found]:
+        """Located fast-path hits: each raw match is ``block[pos:end]`` (with its boundary byte, if any);
+        ``canonical`` is given when the recognizer's fast canonical is what ``canonicalize`` returns
+        (no classes), else the value is canonicalized here (for its obfuscation classes)."""
+        out: list[Found] = []
+        append = out.append
+        extractors = self._extractors
+        for rec, pos, end, line, digest, subjects, canonical in located:
+            start = pos + 1 if rec.has_lead and pos > 0 else pos
+            line_text, column = lines.text_on(line, start)
+            if canonical is None:
+                described = rec.canonicalize(block[start:end].decode("utf-8", "replace"))
+                canonical, classes = described if described else ("", ())
+            else:
+                classes = ()
+            append(
+                Found(
+                    rec,
+                    rec.hit_type(canonical),
+                    canonical,
+                    "full",
+                    digest,
+                    subjects,
+                    line,
+                    column,
+                    classes,
+                    extractors[rec.id_type],
+                    line_text,
+                )
+            )
+        return out
 
     def _found_spaced(
         self,
@@ -400,14 +447,32 @@ class Matcher:
         return out
 
     def context_words(self, id_type: str, text: str) -> tuple[str, ...]:
+        """Up to three distinct context words of ``id_type`` in ``text`` (case-folded), in order."""
         pattern = self._context.get(id_type)
         if pattern is None:
             return ()
-        return tuple(dict.fromkeys(m.group(0) for m in pattern.finditer(text.casefold())))[:3]
+        last = self._folded
+        if last[0] is text:
+            folded = last[1]
+        else:  # one record's hits ask in a row, type after type: fold its text once
+            folded = text.casefold()
+            self._folded = (text, folded)
+        for word in self._context_plain[id_type]:
+            if word in folded:
+                break
+        else:  # no word occurs at all (most records): skip the regular expression
+            return ()
+        return tuple(dict.fromkeys(m.group(0) for m in pattern.finditer(folded)))[:3]
 
     def header_for(self, id_type: str, header: str) -> bool:
-        named = header_type(header, self.options.header_types)
-        return named == id_type or {named, id_type} == {"rrn", "frn"}
+        key = (id_type, header)
+        named = self._headers.get(key)
+        if named is None:
+            if len(self._headers) >= 4096:
+                self._headers.clear()
+            found = header_type(header, self.options.header_types)
+            named = self._headers[key] = found == id_type or {found, id_type} == {"rrn", "frn"}
+        return named
 
 
 def _context_re(words: Sequence[str]) -> re.Pattern[str] | None:

@@ -55,6 +55,16 @@ def unpack_ids(packed: npt.NDArray[np.unsignedinteger], start: int, stop: int) -
     return [int(i) for i in (b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)).tolist()]
 
 
+def first_ids(packed: npt.NDArray[np.unsignedinteger], starts: npt.NDArray[np.intp]) -> npt.NDArray[np.uint32]:
+    """Id ``starts[i]`` of an array :func:`pack_ids` returned, for every i (one gather, no loop)."""
+    if packed.dtype != np.uint8:
+        return packed[starts].astype(np.uint32)
+    at = 3 * starts
+    low, mid, high = (packed[at + k].astype(np.uint32) for k in range(3))
+    ids: npt.NDArray[np.uint32] = low | (mid << np.uint32(8)) | (high << np.uint32(16))
+    return ids
+
+
 #: Arrays smaller than this are binary-searched without a radix table.
 RADIX_MIN = 1024
 
@@ -190,12 +200,15 @@ class ProtectedIndex:
         if len(keys):
             lo = np.searchsorted(keys, sq, "left")
             present = np.flatnonzero(keys[np.minimum(lo, len(keys) - 1)] == sq)
-            if len(present):  # the rare hits: where each run of equal prefixes ends
+            if len(present):  # the hits: where each run of equal prefixes ends
                 lo_hit = lo[present]
                 hi_hit = np.searchsorted(keys, sq[present], "right")
                 subs = self._flat_subjects
-                for k, a, b in zip(present.tolist(), lo_hit.tolist(), hi_hit.tolist(), strict=True):
-                    found[int(order[k])] = tuple(unpack_ids(subs, a, b))
+                firsts = first_ids(subs, lo_hit).tolist()  # nearly every run is one subject: in bulk
+                for k, a, b, first in zip(
+                    order[present].tolist(), lo_hit.tolist(), hi_hit.tolist(), firsts, strict=True
+                ):
+                    found[k] = (first,) if b - a == 1 else tuple(unpack_ids(subs, a, b))
         if len(self._group_keys):
             pos = np.searchsorted(self._group_keys, sq, "left")
             pos_c = np.minimum(pos, len(self._group_keys) - 1)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import cast
 
-from matchers.model import COMPOSITE, EXACT, OBF_MASKED, PARTIAL, Found, Hit
-from matchers.scoring import Evidence, score
+from matchers.model import COMPOSITE, EXACT, OBF_MASKED, PARTIAL, Found, Hit, build_hit
+from matchers.scoring import cached_score
 from matchers.types.base import Recognizer
 
 PARTIAL_BASE = 0.6
@@ -50,30 +52,69 @@ class RecordContext:
 def build_hits(ctx: RecordContext, found: list[Found]) -> list[Hit]:
     """Group located strong candidates by record, add weak evidence, apply the rules, score."""
     groups: dict[int, list[Found]] = {}
-    for f in found:
-        groups.setdefault(0 if ctx.whole else f.line, []).append(f)
-    weak = _weak_evidence(ctx, groups) if ctx.rules.weak else {}
+    if ctx.whole:
+        groups[0] = found
+    else:
+        for f in found:
+            group = groups.get(f.line)
+            if group is None:
+                groups[f.line] = [f]
+            else:
+                group.append(f)
+    weak_full, weak_part = _weak_evidence(ctx, groups) if ctx.rules.weak else ({}, {})
     hits: list[Hit] = []
     for key in sorted(groups):
-        hits.extend(_record_hits(ctx, groups[key], weak.get(key, [])))
-    hits.sort(key=lambda h: h.line)
+        hits.extend(_record_hits(ctx, groups[key], weak_full.get(key, ()), weak_part.get(key, ())))
+    if ctx.whole:  # per line, every hit of a record is on its line and records come in line order
+        hits.sort(key=_LINE)
     return hits
 
 
-def _weak_evidence(ctx: RecordContext, groups: dict[int, list[Found]]) -> dict[int, list[Found]]:
+_LINE = attrgetter("line")
+Token = tuple[int, Recognizer, str, str, int, str, int]  # record key, recognizer, canonical, form, start, text, line
+
+
+def _weak_evidence(
+    ctx: RecordContext, groups: dict[int, list[Found]]
+) -> tuple[dict[int, list[Found]], dict[int, list[Found]]]:
+    """Weak values in each record: (full-form ones, masked ones) by record key.
+
+    Masked weak values only narrow partial hits, so they are read only in records that can have
+    one (a strong partial or a household value): most records of a dump have none.
+    """
     rules = ctx.rules
-    cands: list[tuple[int, Recognizer, str, str, int, str, int]] = []
-    # Records repeat the same words (product names, statuses): hash each distinct value once.
-    distinct: dict[tuple[str, str], dict[str, int]] = {}
     whole_text = ctx.block.decode("utf-8", "replace") if ctx.whole else ""
-    for key, fs in groups.items():
-        text, base_line = (whole_text, 0) if ctx.whole else (fs[0].line_text, fs[0].line)
+    texts = {key: (whole_text, 0) if ctx.whole else (fs[0].line_text, fs[0].line) for key, fs in groups.items()}
+    tokens: list[Token] = []
+    for key, (text, base_line) in texts.items():
         for rec in rules.weak:
-            for canonical, form, start in rec.record_tokens(text, partial=rules.partial):
-                cands.append((key, rec, canonical, form, start, text, base_line))
-                distinct.setdefault((rec.domain, form), {}).setdefault(canonical, 0)
-    if not cands:
+            for canonical, form, start in rec.record_tokens(text, partial=False):
+                tokens.append((key, rec, canonical, form, start, text, base_line))
+    full = _weak_found(rules, tokens)
+    if not rules.partial:
+        return full, {}
+    tokens = []
+    for key, fs in groups.items():
+        if not any(f.form != "full" or f.rec.household for f in fs):
+            continue
+        text, base_line = texts[key]
+        for rec in rules.weak:
+            for canonical, form, start in rec.masked_tokens(text):
+                tokens.append((key, rec, canonical, form, start, text, base_line))
+    return full, _weak_found(rules, tokens)
+
+
+def _weak_found(rules: RecordRules, tokens: list[Token]) -> dict[int, list[Found]]:
+    """The tokens whose digest is in the index, as Found by record key (each distinct value hashed once:
+    records repeat the same words, product names, statuses)."""
+    if not tokens:
         return {}
+    distinct: dict[tuple[str, str], dict[str, int]] = {}
+    for _, rec, canonical, form, _, _, _ in tokens:
+        values = distinct.get((rec.domain, form))
+        if values is None:
+            values = distinct[(rec.domain, form)] = {}
+        values[canonical] = 0
     digests: list[bytes] = []
     for (domain, form), values in distinct.items():
         for canonical, digest in zip(values, rules.digest_many(domain, list(values), form), strict=True):
@@ -81,8 +122,10 @@ def _weak_evidence(ctx: RecordContext, groups: dict[int, list[Found]]) -> dict[i
             digests.append(digest)
     matched = rules.lookup(digests)
     out: dict[int, list[Found]] = {}
+    if not matched:
+        return out
     newlines: dict[int, list[int]] = {}  # per text (by id): its newline offsets, found once
-    for key, rec, canonical, form, start, text, base_line in cands:
+    for key, rec, canonical, form, start, text, base_line in tokens:
         position = distinct[(rec.domain, form)][canonical]
         subjects = matched.get(position)
         if subjects is None:
@@ -90,71 +133,70 @@ def _weak_evidence(ctx: RecordContext, groups: dict[int, list[Found]]) -> dict[i
         nl = newlines.get(id(text))
         if nl is None:
             nl = newlines[id(text)] = [m.start() for m in _NEWLINE.finditer(text)]
-        f = _weak_found(rec, canonical, form, text, nl, start, base_line, digests[position], subjects)
-        out.setdefault(key, []).append(f)
+        # The token's line comes from the text's newline offsets (a bisection, never a count from
+        # the start of the text).
+        line = bisect.bisect_left(nl, start) if nl else 0
+        line_start = nl[line - 1] + 1 if line else 0
+        line_end = nl[line] if line < len(nl) else len(text)
+        f = Found.of(
+            rec,
+            canonical,
+            form,
+            digest=digests[position],
+            subjects=subjects,
+            line=base_line + line,
+            start=start - line_start,
+            obfuscation=rec.token_classes(text, start, canonical) if form == "full" else (OBF_MASKED,),
+            extractor=f"{rec.id_type}.record",
+            line_text=text[line_start:line_end],
+        )
+        found = out.get(key)
+        if found is None:
+            out[key] = [f]
+        else:
+            found.append(f)
     return out
 
 
-def _weak_found(
-    rec: Recognizer,
-    canonical: str,
-    form: str,
-    text: str,
-    newlines: list[int],
-    start: int,
-    base_line: int,
-    digest: bytes,
-    subjects: tuple[int, ...],
-) -> Found:
-    """A weak candidate at ``start`` in ``text``; its line comes from the text's newline offsets
-    (a bisection, never a count from the start of the text)."""
-    line = bisect.bisect_left(newlines, start)
-    line_start = newlines[line - 1] + 1 if line else 0
-    line_end = newlines[line] if line < len(newlines) else len(text)
-    return Found.of(
-        rec,
-        canonical,
-        form,
-        digest=digest,
-        subjects=subjects,
-        line=base_line + line,
-        start=start - line_start,
-        obfuscation=rec.token_classes(text, start, canonical) if form == "full" else (OBF_MASKED,),
-        extractor=f"{rec.id_type}.record",
-        line_text=text[line_start:line_end],
-    )
-
-
-def _record_hits(ctx: RecordContext, strong: list[Found], weak: list[Found]) -> list[Hit]:
-    weak_full = _unique([w for w in weak if w.form == "full"])
-    weak_part = _unique([w for w in weak if w.form != "full"])
-    exact, households = _households([f for f in strong if f.form == "full"], weak_full)
-    partial = [f for f in strong if f.form != "full"]
-    exact_subjects = {s for f in exact for s in f.subjects}
-    corroboration: dict[int, list[str]] = {id(f): [] for f in exact}
-    for f in exact:
-        for other in exact:
-            if other.id_type != f.id_type and set(f.subjects) & set(other.subjects):
-                corroboration[id(f)].append(other.id_type)
+def _record_hits(
+    ctx: RecordContext, strong: list[Found], weak_full: Sequence[Found], weak_part: Sequence[Found]
+) -> list[Hit]:
+    weak_full = _unique(weak_full)
+    weak_part = _unique(weak_part)
+    full: list[Found] = []
+    partial: list[Found] = []
+    for f in strong:
+        (full if f.form == "full" else partial).append(f)
+    exact, households = _households(full, weak_full)
+    held = [set(f.subjects) for f in exact]
+    exact_subjects = set().union(*held)
+    corroboration: list[list[str]] = [[] for _ in exact]
+    if len(exact) > 1:
+        for f, subjects, found_with in zip(exact, held, corroboration, strict=True):
+            for other in exact:
+                if other.id_type != f.id_type and not subjects.isdisjoint(other.subjects):
+                    found_with.append(other.id_type)
     hits: list[Hit] = []
     weak_narrowed: list[Found] = []
     for w in weak_full:
-        inter = set(w.subjects) & exact_subjects
+        inter = exact_subjects.intersection(w.subjects)
         if not inter:
             weak_narrowed.append(w)
             continue  # a stranger who shares a name, or no strong evidence: never a hit
-        partners = [f for f in exact if set(f.subjects) & inter]
-        for f in partners:
-            corroboration[id(f)].append(w.id_type)
-        composite = replace(w, subjects=tuple(sorted(inter)))
+        partners = [k for k, subjects in enumerate(held) if not subjects.isdisjoint(inter)]
+        for k in partners:
+            corroboration[k].append(w.id_type)
+        composite = w.with_subjects(tuple(sorted(inter)))
         weak_narrowed.append(composite)
-        conf_base = max(f.rec.base_confidence for f in partners)
-        hits.append(_hit(ctx, composite, COMPOSITE, conf_base, corroborated=tuple(f.id_type for f in partners)))
-    for f in exact:
-        hits.append(_hit(ctx, f, EXACT, f.rec.base_confidence, corroborated=tuple(dict.fromkeys(corroboration[id(f)]))))
-    # Each partial hit narrows by the evidence as narrowed so far (earlier partials included).
+        conf_base = max(exact[k].rec.base_confidence for k in partners)
+        hits.append(_hit(ctx, composite, COMPOSITE, conf_base, corroborated=tuple(exact[k].id_type for k in partners)))
+    for f, found_with in zip(exact, corroboration, strict=True):
+        hits.append(_hit(ctx, f, EXACT, f.rec.base_confidence, corroborated=tuple(dict.fromkeys(found_with))))
     partial += households
-    evidence = exact + weak_narrowed + weak_part + partial
+    if not partial:
+        return hits
+    # Each partial hit narrows by the evidence as narrowed so far (earlier partials included).
+    evidence = exact + weak_narrowed + list(weak_part) + partial
     first_partial = len(evidence) - len(partial)
     for k, p in enumerate(partial):
         compatible = set(p.subjects)
@@ -167,7 +209,7 @@ def _record_hits(ctx: RecordContext, strong: list[Found], weak: list[Found]) -> 
             if inter and inter != compatible:
                 compatible = inter
                 narrowed.append(e.id_type if e.form == "full" else f"masked {e.id_type}")
-        narrowed_p = evidence[first_partial + k] = replace(p, subjects=tuple(sorted(compatible)))
+        narrowed_p = evidence[first_partial + k] = p.with_subjects(tuple(sorted(compatible)))
         notes = (HOUSEHOLD_NOTE,) if p.form == "full" else ()
         hits.append(_hit(ctx, narrowed_p, PARTIAL, PARTIAL_BASE, narrowed=tuple(dict.fromkeys(narrowed)), notes=notes))
     return hits
@@ -184,21 +226,23 @@ def _households(full: list[Found], weak_full: list[Found]) -> tuple[list[Found],
     compatible with every subject who holds it and is reported as a partial hit.
     """
     exact = [f for f in full if not f.rec.household]
-    households = [f for f in full if f.rec.household]
-    if not households:
+    if len(exact) == len(full):
         return exact, []
+    households = [f for f in full if f.rec.household]
     others = {s for f in exact + weak_full for s in f.subjects}
     alone: list[Found] = []
     for f in households:
         shared = tuple(s for s in f.subjects if s in others)
         if shared:
-            exact.append(replace(f, subjects=shared))
+            exact.append(f.with_subjects(shared))
         else:
             alone.append(f)
     return exact, alone
 
 
-def _unique(found: list[Found]) -> list[Found]:
+def _unique(found: Sequence[Found]) -> list[Found]:
+    if len(found) < 2:
+        return list(found)
     seen: set[bytes] = set()
     out = []
     for f in found:
@@ -218,23 +262,24 @@ def _hit(
     narrowed: tuple[str, ...] = (),
     notes: tuple[str, ...] = (),
 ) -> Hit:
-    header = _header(ctx, f)
+    rec = f.rec
+    header = _header(ctx, f) if ctx.columns else None
     header_match = header if header is not None and ctx.rules.header_for(f.id_type, header) else None
-    validation = f.rec.validation_label(f.canonical) if f.form == "full" else None
-    ev = Evidence(
-        base=base,
-        match_kind=kind,
-        extractor=f.extractor,
-        validation=validation,
-        obfuscation=f.obfuscation,
-        header_match=header_match,
-        context=ctx.context(f.id_type, f.line_text),
-        corroborated_by=corroborated,
-        compatible=len(f.subjects),
-        narrowed_by=narrowed,
-        notes=notes + f.rec.notes(f.canonical, f.form),
+    full = f.form == "full"
+    evidence = (
+        base,
+        kind,
+        f.extractor,
+        rec.validation_label(f.canonical) if full else None,
+        f.obfuscation,
+        header_match,
+        ctx.context(f.id_type, f.line_text),
+        corroborated,
+        len(f.subjects),
+        narrowed,
+        notes + rec.notes(f.canonical, f.form),
     )
-    confidence, explanation = score(ev)
+    confidence, explanation = cached_score(evidence)
     extra: dict[str, str] = {}
     if header is not None:
         extra["column"] = header
@@ -242,25 +287,25 @@ def _hit(
         extra["compatible_subjects"] = str(len(f.subjects))
     if corroborated:
         extra["corroborated_by"] = ",".join(corroborated)
-    return Hit(
-        id_type=f.id_type,
-        digest=f.digest,
-        key_id=ctx.rules.key_id,
-        subject_ids=f.subjects,
-        match_kind=kind,
-        obfuscation=f.obfuscation,
-        confidence=confidence,
-        masked=f.rec.mask(f.canonical, f.form),
-        line=ctx.line_base + f.line,
-        form=f.form,
-        explanation=explanation,
-        extra=extra,
+    return build_hit(
+        f.id_type,
+        f.digest,
+        ctx.rules.key_id,
+        f.subjects,
+        kind,
+        f.obfuscation,
+        confidence,
+        rec.mask(f.canonical, f.form),
+        ctx.line_base + f.line,
+        f.form,
+        explanation,
+        extra,
     )
 
 
 def _header(ctx: RecordContext, f: Found) -> str | None:
-    if not ctx.columns:
-        return None
-    delim = ctx.delimiter or next((d for d in ("\t", ",", "|", ";") if d in f.line_text), ",")
-    field = f.line_text[: f.start].count(delim)
-    return ctx.columns[field] if field < len(ctx.columns) else None
+    columns = cast(Sequence[str], ctx.columns)
+    text = f.line_text
+    delim = ctx.delimiter or next((d for d in ("\t", ",", "|", ";") if d in text), ",")
+    field = text.count(delim, 0, f.start)
+    return columns[field] if field < len(columns) else None

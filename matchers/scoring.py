@@ -41,6 +41,35 @@ class Evidence:
     notes: tuple[str, ...] = ()
 
 
+#: Evidence fields in :class:`Evidence` order (what :func:`cached_score` takes).
+EvidenceFields = tuple[
+    float,
+    str,
+    str,
+    str | None,
+    tuple[str, ...],
+    str | None,
+    tuple[str, ...],
+    tuple[str, ...],
+    int,
+    tuple[str, ...],
+    tuple[str, ...],
+]
+_SCORED: dict[EvidenceFields, tuple[float, Explanation]] = {}
+_SCORED_MAX = 4096
+
+
+def cached_score(fields: EvidenceFields) -> tuple[float, Explanation]:
+    """:func:`score` of ``Evidence(*fields)``, cached by the plain tuple (the hot path: a dump's hits
+    share a handful of evidence shapes, and a tuple is built and hashed several times faster)."""
+    found = _SCORED.get(fields)
+    if found is None:
+        if len(_SCORED) >= _SCORED_MAX:
+            _SCORED.clear()
+        found = _SCORED[fields] = score(Evidence(*fields))
+    return found
+
+
 @functools.lru_cache(maxsize=4096)
 def score(ev: Evidence) -> tuple[float, Explanation]:
     """Confidence in [0, 1] and the reasons that produced it.

@@ -210,6 +210,7 @@ class AddressRecognizer(Recognizer):
     base_confidence: ClassVar[float] = 0.8
     has_lead: ClassVar[bool] = False
     household: ClassVar[bool] = True
+    fast_canonical_exact: ClassVar[bool] = True  # no boundary byte, no classes: the base fast_canonicals
     context_words: ClassVar[tuple[str, ...]] = ("주소", "배송지", "거주지", "address", "addr")
     fast_pattern: ClassVar[bytes | None] = FAST
     scan_pattern: ClassVar[re.Pattern[str] | None] = SCAN

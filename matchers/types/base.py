@@ -55,6 +55,9 @@ class Recognizer:
     #: A value shared by a household (an address): exact only beside another identifier of the same
     #: subject in the record; alone it is weaker evidence compatible with every subject holding it.
     household: ClassVar[bool] = False
+    #: True when ``canonicalize`` of a fast match's value is exactly (its ``fast_canonicals`` item, no
+    #: classes): the engine then takes the canonical value from the batch instead of canonicalizing again.
+    fast_canonical_exact: ClassVar[bool] = False
     _fast_re: Any = None
 
     def _compiled(self) -> Any:
@@ -100,6 +103,17 @@ class Recognizer:
                 if found is not None:
                     out.append((found[0], "full", m.start()))
         if partial and self.masked_pattern is not None:
+            for m in self.masked_pattern.finditer(text):
+                part = self.masked(m.group(0))
+                if part is not None:
+                    out.append((part[1], part[0], m.start()))
+        return out
+
+    def masked_tokens(self, text: str) -> list[tuple[str, str, int]]:
+        """The masked values of ``record_tokens(text, partial=True)`` alone, in order: (canonical, form,
+        start). ``record_tokens(text, partial=False)`` are the others; a masked form is never "full"."""
+        out: list[tuple[str, str, int]] = []
+        if self.masked_pattern is not None:
             for m in self.masked_pattern.finditer(text):
                 part = self.masked(m.group(0))
                 if part is not None:

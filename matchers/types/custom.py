@@ -77,6 +77,7 @@ class CustomRecognizer(Recognizer):
 
     base_confidence: ClassVar[float] = 0.8
     has_lead: ClassVar[bool] = False
+    fast_canonical_exact: ClassVar[bool] = True  # no boundary byte, no classes: the base fast_canonicals
 
     def __init__(self, spec: CustomType) -> None:
         self.spec = spec
