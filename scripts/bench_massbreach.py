@@ -1,6 +1,6 @@
 """Mass-breach benchmark (issue 12): a dump of our own users, SQLite and PostgreSQL side by side.
 
-    python scripts/bench_massbreach.py [--rows 1000000] [--json-records 70000] [--pg URL]
+    python scripts/bench_massbreach.py [--rows 1000000] [--json-records 70000] [--pg URL] [--only store]
 
 Each figure is a fresh `leakmon` process as a user runs it; peak RSS is the child's own
 (``os.wait4``). Measured, never asserted:
@@ -8,6 +8,7 @@ Each figure is a fresh `leakmon` process as a user runs it; peak RSS is the chil
 - hits stored per second: ``store_hits`` alone on N*2 generated rows (in this process);
 - `export affected` of the dump's incident (N subjects): seconds, RSS;
 - scan of a one-line JSON array of 70k member records (40 protected): seconds, RSS, composites.
+``--only store`` runs the ``store_hits`` figure alone (subjects inserted in SQL, no import or scan).
 The PostgreSQL column runs when ``--pg`` (or LEAKMON_TEST_PG) names a server: a database is made
 for the run and dropped after.
 """
@@ -109,6 +110,27 @@ def bench_backend(label: str, db_url: str, root: Path, rows: int, json_records: 
     if db_url.startswith("postgresql"):
         out["hits on disk"] = pg_sizes(db_url)
     return out
+
+
+def bench_store_only(db_url: str, rows: int) -> dict[str, str]:
+    """``store_hits`` alone on a fresh schema with ``rows`` subjects inserted in one statement."""
+    from sqlalchemy import text
+
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < :rows) "
+                "INSERT INTO subjects (subject_ref, created_at) SELECT 'cust-' || i, :now FROM n"
+            ),
+            {"rows": rows, "now": datetime.now(UTC)},
+        )
+    engine.dispose()
+    return {"load average at start": f"{os.getloadavg()[0]:.1f}", "store_hits alone": store_rate(db_url, rows * 2)}
 
 
 def store_rate(db_url: str, count: int) -> str:
@@ -251,18 +273,24 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--json-records", type=int, default=70_000)
     parser.add_argument("--pg", default=os.environ.get("LEAKMON_TEST_PG"))
+    parser.add_argument("--only", choices=["store"], help="run one phase alone: store = store_hits on generated rows")
     args = parser.parse_args()
     load = os.getloadavg()[0]
     print(f"mass breach: {args.rows:,} users, load average {load:.1f} on {os.cpu_count()} cores", flush=True)
     with tempfile.TemporaryDirectory(prefix="leakmon-bench-mass-") as tmp:
         root = Path(tmp)
-        build_inputs(root, args.rows, args.json_records)
-        results = {
-            "sqlite": bench_backend("sqlite", f"sqlite:///{root / 'bench.db'}", root, args.rows, args.json_records)
-        }
+
+        def bench(label: str, db_url: str) -> dict[str, str]:
+            if args.only == "store":
+                return bench_store_only(db_url, args.rows)
+            return bench_backend(label, db_url, root, args.rows, args.json_records)
+
+        if args.only is None:
+            build_inputs(root, args.rows, args.json_records)
+        results = {"sqlite": bench("sqlite", f"sqlite:///{root / 'bench.db'}")}
         if args.pg:
             for url in pg_database(args.pg):
-                results["postgresql"] = bench_backend("postgresql", url, root, args.rows, args.json_records)
+                results["postgresql"] = bench("postgresql", url)
     names = list(results)
     width = max(len(k) for k in results["sqlite"])
     print(f"{'':{width}}  " + "  ".join(f"{n:<40}" for n in names))

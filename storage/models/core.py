@@ -153,6 +153,10 @@ class HitRecord(Base):
 
     Identity is (post, type, form, digest, subject): a re-crawl or a resumed run never duplicates it.
     ``subject_slot`` is the subject id, or 0 for a partial hit compatible with several subjects.
+
+    On PostgreSQL the two foreign keys below are not constraints (migration ``store_0008``): the
+    store checks and locks the parents set-based, and triggers on ``posts`` and ``subjects`` do what
+    ``ondelete`` says (see :mod:`storage.repositories.hits`). SQLite keeps them as declared.
     """
 
     __tablename__ = "hits"

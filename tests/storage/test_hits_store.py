@@ -1,18 +1,24 @@
-"""``store_hits``: bulk upserts on the hit identity, foreign keys checked on every inserted row."""
+"""``store_hits``: bulk upserts on the hit identity; unknown posts and subjects refused on both databases.
+
+SQLite checks them with foreign keys, PostgreSQL set-based per batch (migration store_0008), whose
+delete triggers stand in for the keys' ``ON DELETE`` actions.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic import command
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import make_engine, make_sessionmaker
-from storage.migrate import upgrade
+from storage.migrate import alembic_config, upgrade
+from storage.models.cases import HitLabel
 from storage.models.core import HitRecord, Post, Subject
-from storage.repositories.hits import HitRow, store_hits
+from storage.repositories.hits import HitRow, MissingParentError, store_hits
 
 T0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
@@ -77,14 +83,95 @@ def test_rows_are_upserted_on_their_identity_across_batches(db_url: str) -> None
 
 
 def test_an_unknown_subject_or_post_is_refused(db_url: str) -> None:
-    """Per-row foreign-key checks stay on for the insert (only the conflict update skips subject_id)."""
+    """SQLite: foreign keys on every inserted row; PostgreSQL: the post once, each batch's subjects."""
     sessions, post_id, (a, _b, _c) = _world(db_url)
     with pytest.raises(IntegrityError), sessions.begin() as session:
         store_hits(session, post_id, [[_row(1, a, 0.9), _row(2, 10_000_000, 0.9)]], T0)
+    with pytest.raises(IntegrityError), sessions.begin() as session:  # in a later batch
+        store_hits(session, post_id, [[_row(1, a, 0.9)], [_row(3, None, 0.3)], [_row(2, 10_000_000, 0.9)]], T0)
     with pytest.raises(IntegrityError), sessions.begin() as session:
         store_hits(session, post_id + 1000, [[_row(1, a, 0.9)]], T0)
     with sessions() as session:
         assert session.scalar(text("SELECT count(*) FROM hits")) == 0
+
+
+def test_missing_parents_are_named_without_values() -> None:
+    error = MissingParentError("2 subject id(s) of a batch of hits do not exist")
+    assert isinstance(error, IntegrityError)
+    assert "2 subject id(s)" in str(error)
+
+
+def _label(session: Session, hit_id: int) -> None:
+    session.add(HitLabel(hit_id=hit_id, label="confirmed", note="", actor="alice", created_at=T0))
+
+
+def test_deleting_posts_and_subjects_follows_the_hits(db_url: str) -> None:
+    """What ON DELETE CASCADE / SET NULL did: on PostgreSQL the store_0008 triggers do it."""
+    sessions, post_id, (a, b, c) = _world(db_url)
+    with sessions.begin() as session:
+        other = Post(source="chan", external_id="2", venue="file", first_seen=T0, last_seen=T0, content_hash="h")
+        session.add(other)
+        session.flush()
+        other_id = other.id
+        store_hits(session, post_id, [[_row(1, a, 0.9), _row(2, b, 0.9), _row(3, None, 0.3)]], T0)
+        store_hits(session, other_id, [[_row(1, a, 0.9), _row(4, c, 0.9)]], T0)
+        for hit_id in session.scalars(select(HitRecord.id)):
+            _label(session, hit_id)
+    with sessions.begin() as session:
+        session.execute(text("DELETE FROM posts WHERE id = :p"), {"p": post_id})
+        session.execute(text("DELETE FROM subjects WHERE id IN (:a, :b)"), {"a": a, "b": b})
+    with sessions() as session:
+        left = session.execute(select(HitRecord.post_id, HitRecord.digest, HitRecord.subject_id)).all()
+        labels = session.scalar(text("SELECT count(*) FROM hit_labels"))
+    assert sorted((p, d[-1], s) for p, d, s in left) == [(other_id, 1, None), (other_id, 4, c)]
+    assert labels == 2  # the deleted post's hits took their labels with them
+
+
+def test_hits_have_no_foreign_keys_on_postgresql_only(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    keys = {key["referred_table"] for key in inspect(engine).get_foreign_keys("hits")}
+    engine.dispose()
+    assert keys == (set() if db_url.startswith("postgresql") else {"posts", "subjects"})
+
+
+def test_store_0008_upgrades_with_data_and_downgrades(db_url: str) -> None:
+    engine = make_engine(db_url)
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+
+    def migrate(step: object, target: str) -> None:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            step(config, target)  # type: ignore[operator]
+
+    migrate(command.upgrade, "mbstore_0007_hits_post_index")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO subjects (id, subject_ref, created_at) VALUES (7, 'cust-7', :t)"), {"t": T0})
+        connection.execute(
+            text(
+                "INSERT INTO posts (id, source, external_id, venue, first_seen, last_seen, content_hash, versions,"
+                " status, text_length, trade_terms, extra) VALUES (1, 'chan', '1', 'file', :t, :t, 'h', 1, 'ok',"
+                " 0, '[]', '{}')"
+            ),
+            {"t": T0},
+        )
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as session:
+        store_hits(session, 1, [[_row(1, 7, 0.9), _row(2, None, 0.3)]], T0)
+    migrate(command.upgrade, "store_0008_hits_pg_parents")
+    with sessions.begin() as session:
+        assert session.scalar(text("SELECT count(*) FROM hits")) == 2
+        with pytest.raises(IntegrityError), session.begin_nested():
+            store_hits(session, 1, [[_row(3, 8, 0.9)]], T0)
+        store_hits(session, 1, [[_row(3, 7, 0.9)]], T0)
+    migrate(command.downgrade, "mbstore_0007_hits_post_index")
+    keys = {key["referred_table"] for key in inspect(engine).get_foreign_keys("hits")}
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT count(*) FROM hits")).scalar_one() == 3
+        connection.execute(text("DELETE FROM posts"))
+        assert connection.execute(text("SELECT count(*) FROM hits")).scalar_one() == 0
+    engine.dispose()
+    assert keys == {"posts", "subjects"}
 
 
 def test_hits_have_one_index_per_look_up(db_url: str) -> None:
