@@ -3,7 +3,7 @@
 Each file becomes a post of venue ``file`` (source ``scan``), read by the leaked-files reader and
 matched; hits are stored, then written out as they are read back (masked values and opaque subject
 references only). Nothing holds a file's hits in memory: the analyzer spools them to disk, the
-store upserts them in bulk, and the output pages through the database by hit id.
+store upserts them in bulk, and the output streams the stored hits back in one query.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from storage.repositories.protected import subject_refs
 SCAN_SOURCE = "scan"
 #: The hit contract's keys (:data:`leakmon.hitout.HIT_FIELDS`), then what only ``scan`` adds.
 HIT_COLUMNS = [*HIT_FIELDS, "compatible_subjects"]
-#: Hits read back per query when writing a file's output.
+#: Hits fetched at a time when writing a file's output.
 PAGE_ROWS = 5000
 
 HitRecordOut = dict[str, object]
@@ -111,7 +111,11 @@ def hit_record(
 def stored_records(
     sessions: Callable[[], Session], post_id: int, seen_at: datetime | None, min_confidence: float
 ) -> Iterator[HitRecordOut]:
-    """The post's hits seen by this run, paged through the database by id (keyset, no OFFSET)."""
+    """The post's hits seen by this run in id order: one streamed query, ``PAGE_ROWS`` rows a fetch.
+
+    One sort of the post's hits in all. Keyset pages (``id > last ... LIMIT``) read and sorted every
+    hit of the post once per page, since no index holds (post, id): quadratic in a dump's hits.
+    """
     hits = cast(Table, HitRecord.__table__).c
     subjects = cast(Table, Subject.__table__)
     query = (
@@ -119,21 +123,14 @@ def stored_records(
         .outerjoin(subjects, subjects.c.id == hits.subject_id)
         .where(hits.post_id == post_id, hits.confidence >= min_confidence)
         .order_by(hits.id)
-        .limit(PAGE_ROWS)
     )
     if seen_at is not None:
         query = query.where(hits.last_seen == seen_at)
     with sessions() as session:
         incident_id = session.scalar(select(IncidentPost.incident_id).where(IncidentPost.post_id == post_id))
-    after = 0
-    while True:
-        with sessions() as session:
-            page = session.connection().execute(query.where(hits.id > after)).all()
-        for row in page:
+        rows = session.connection().execution_options(yield_per=PAGE_ROWS).execute(query)
+        for row in rows:
             yield hit_record(row, row.subject_ref, row.id, post_id, incident_id)
-        if len(page) < PAGE_ROWS:
-            return
-        after = page[-1].id
 
 
 def spooled_records(

@@ -146,7 +146,9 @@ def test_store_0008_upgrades_with_data_and_downgrades(db_url: str) -> None:
 
     migrate(command.upgrade, "mbstore_0007_hits_post_index")
     with engine.begin() as connection:
-        connection.execute(text("INSERT INTO subjects (id, subject_ref, created_at) VALUES (7, 'cust-7', :t)"), {"t": T0})
+        connection.execute(
+            text("INSERT INTO subjects (id, subject_ref, created_at) VALUES (7, 'cust-7', :t)"), {"t": T0}
+        )
         connection.execute(
             text(
                 "INSERT INTO posts (id, source, external_id, venue, first_seen, last_seen, content_hash, versions,"
