@@ -94,8 +94,27 @@ _UNIT_PREFIX = re.compile(r"제\s*([0-9]+\s*(?:동|층|호))")
 _DONG_HO = re.compile(r"^\s*([1-9][0-9]{0,3})-([0-9]{3,4})(?![0-9\-])")
 
 
+#: Road-name addresses already in canonical form, which :func:`canonical_address` returns unchanged
+#: (a dump's own column, the common case): the full province, one or more 시/군/구 the last a 구 or
+#: 군, the road, a building number, units; single spaces, no digit run longer than 4 (a 5-digit one
+#: is a postal code). Why each part is a fixed point: tests/matchers/test_address_fixpoint.py.
+_FIXPOINT = re.compile(
+    "(?:"
+    + "|".join(sorted(set(PROVINCES.values()), key=len, reverse=True))
+    + r")(?: [가-힣]+(?:시|군|구))* [가-힣]+(?:구|군)"
+    + r" [가-힣](?:[가-힣]|[0-9]{1,4}(?![0-9]))*(?:로|길)"
+    + r" [1-9][0-9]{0,3}(?:-[1-9][0-9]{0,3})?(?: [1-9][0-9]{0,3}(?:동|층|호))*"
+)
+
+
 def canonical_address(raw: str) -> str | None:
     """The canonical form of an address, or None if it is not complete enough to identify a dwelling."""
+    if _FIXPOINT.fullmatch(raw):
+        return raw
+    return _canonical_address(raw)
+
+
+def _canonical_address(raw: str) -> str | None:
     text = unicodedata.normalize("NFC", raw)
     text = _REFERENCE.sub(" ", _POSTAL.sub(" ", text)).replace(",", " ")
     tokens = _province_tokens(text.split())
