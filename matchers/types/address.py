@@ -58,13 +58,16 @@ _STARTS = sorted([*PROVINCES, "광주"], key=len, reverse=True)
 _PROV = b"|".join(re.escape(a).encode() for a in _STARTS)
 _SUFFIX = "|".join(("로", "길", "동", "리", "가")).encode()
 _UNIT = "|".join(("동", "층", "호")).encode()
+#: A numbered branch road after the road's name (테헤란로7길, 중앙로123번길): part of the road, never its
+#: building number (the shortest match would read 테헤란로7길 22 as 테헤란로 7, another address).
+_BRANCH = rb"(?:[0-9]+(?:\xeb\xb2\x88)?\xea\xb8\xb8)?"
 FAST = (
-    rb"(?:" + _PROV + rb")(?:" + _H + rb"|[0-9 ]){1,48}?(?:" + _SUFFIX + rb") *(?:\xec\x82\xb0 ?|"
+    rb"(?:" + _PROV + rb")(?:" + _H + rb"|[0-9 ]){1,48}?(?:" + _SUFFIX + rb")" + _BRANCH + rb" *(?:\xec\x82\xb0 ?|"
     rb"\xec\xa7\x80\xed\x95\x98 ?)?[0-9]+(?:-[0-9]+)?(?:[, ]+[1-9][0-9]{0,3}-[0-9]{3,4})?"
     rb"(?:[, ]*(?:\xec\xa0\x9c ?)?[0-9]+ *(?:" + _UNIT + rb"))*"
 )
 SCAN = re.compile(
-    r"(?:" + "|".join(_STARTS) + r")[가-힣0-9 ]{1,48}?(?:로|길|동|리|가) *"
+    r"(?:" + "|".join(_STARTS) + r")[가-힣0-9 ]{1,48}?(?:로|길|동|리|가)(?:[0-9]+번?길)? *"
     r"(?:산 ?|지하 ?)?[0-9]+(?:-[0-9]+)?(?:[, ]+[1-9][0-9]{0,3}-[0-9]{3,4}(?![0-9]))?"
     r"(?:[, ]*(?:제 ?)?[0-9]+ *(?:동|층|호))*"
 )
