@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +16,7 @@ from leakmon.choices import ExportFormat, ShareFormat
 from leakmon.errors import InputError
 from leakmon.output import LogFormatOption, ProgressFormat, err_console
 from leakmon.workflows import audit
-from leakmon.workflows.affected import COLUMNS, affected_rows, count_affected, select_incidents
+from leakmon.workflows.affected import COLUMNS, affected_rows, select_incidents
 from leakmon.workflows.cli_support import open_app, parse_since
 from leakmon.workflows.incidents import get_incident
 from leakmon.workflows.tables import write_rows
@@ -31,8 +35,9 @@ def affected(
     actor: ActorOption = None,
     log_format: LogFormatOption = ProgressFormat.TEXT,
 ) -> None:
-    """Affected subjects per incident: subject_ref, identifier types, co-occurring items, match
-    strength, first/last seen, venues. Never identifier values; formula-safe (CSV cells quoted, XLSX string cells)."""
+    """Affected subjects per incident, sorted by subject_ref: identifier types, co-occurring items,
+    match strength, first/last seen, venues. Never identifier values; formula-safe (CSV cells quoted,
+    XLSX string cells). Rows are delivered once the export is audited."""
     if (incident is not None) + all_ + (since is not None) != 1:
         raise InputError("name one incident, or --all, or --since")
     if fmt == ExportFormat.XLSX and output is None:
@@ -40,28 +45,58 @@ def affected(
     start = parse_since(since) if since else None
     app = open_app()
     target = f"incident {incident}" if incident is not None else ("all" if all_ else f"since {start:%Y-%m-%d %H:%M}")
-    with app.sessions() as session:
+    with app.sessions() as session, _staged(app.settings.home, fmt, output) as staged:
         if incident is not None:
             get_incident(session, incident)
         chosen = select_incidents(session, incident_id=incident, since=start)
-        # Audited (and committed) before the first byte is written: an export whose audit entry
-        # cannot be stored (read-only or full workspace) writes nothing.
-        audit.record(
-            session,
-            "export_affected",
-            target,
-            rows=count_affected(session, chosen),
-            actor=actor,
-            details={"format": fmt, "output": str(output or "stdout"), "incidents": len(chosen)},
-        )
-        session.commit()
         rows = ({c: getattr(r, c) for c in COLUMNS} for r in affected_rows(session, chosen))
         from leakmon.progress import Ticker
 
         with Ticker("export affected", None, "rows", log_json=log_format is ProgressFormat.JSON) as progress:
-            count = write_rows(progress.counting(rows), COLUMNS, fmt, output, sys.stdout)
+            count = write_rows(progress.counting(rows), COLUMNS, fmt, staged, sys.stdout)
+        # Audited (and committed) before the rows reach their destination: an export whose audit
+        # entry cannot be stored (read-only or full workspace) delivers nothing. The rows were
+        # staged, not held, so the count is the one written and no second pass counts them.
+        audit.record(
+            session,
+            "export_affected",
+            target,
+            rows=count,
+            actor=actor,
+            details={"format": fmt, "output": str(output or "stdout"), "incidents": len(chosen)},
+        )
+        session.commit()
+        _deliver(staged, output)
     app.close()
     err_console.print(f"{count} affected subject row(s) from {len(chosen)} incident(s)", markup=False)
+
+
+@contextmanager
+def _staged(home: Path, fmt: str, output: Path | None) -> Iterator[Path]:
+    """Where the rows are written before the audit: a hidden file beside ``output`` (renamed into
+    place), or a private spool file for stdout (copied out); removed if the export fails."""
+    if output is not None:
+        staged = output.with_name(f".{output.name}.{os.getpid()}.partial")
+        try:
+            yield staged
+        finally:
+            staged.unlink(missing_ok=True)
+        return
+    from crawlers import spool
+
+    spool.configure_writable(home / "spool")
+    with spool.spooled("export") as folder:
+        yield folder / f"affected.{fmt}"
+
+
+def _deliver(staged: Path, output: Path | None) -> None:
+    if output is not None:
+        staged.replace(output)
+        return
+    sys.stdout.flush()
+    with staged.open("r", encoding="utf-8-sig", newline="") as rows:  # the BOM is for files only
+        shutil.copyfileobj(rows, sys.stdout)
+    sys.stdout.flush()
 
 
 @export_app.command("incident")

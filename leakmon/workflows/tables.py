@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -28,12 +28,27 @@ def neutralize(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
 
 
+_ISO: dict[datetime, str] = {}  # UTC times by value: an export repeats a few (a dump's hits share theirs)
+
+
 def flat(value: Any) -> Any:
     """A flat cell value: text, a number or a boolean (lists joined with ``; ``)."""
+    kind = type(value)
+    if kind is str:  # the common cells first: a million-row export calls this ten million times
+        return value
+    if kind is tuple:
+        return "; ".join(value) if all(type(v) is str for v in value) else "; ".join(str(v) for v in value)
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.isoformat()
+        if value.tzinfo is not UTC:  # equal instants in other zones print differently: not cached
+            return value.isoformat()
+        text = _ISO.get(value)
+        if text is None:
+            if len(_ISO) >= 4096:
+                _ISO.clear()
+            text = _ISO[value] = value.isoformat()
+        return text
     if isinstance(value, bool | int | float):
         return value
     if isinstance(value, list | tuple | set | frozenset):
@@ -44,7 +59,7 @@ def flat(value: Any) -> Any:
 def cell(value: Any) -> Any:
     """A flat, spreadsheet-safe cell value for an untyped format (CSV)."""
     value = flat(value)
-    return neutralize(value) if isinstance(value, str) else value
+    return value if type(value) is not str or not value.startswith(_FORMULA_PREFIXES) else "'" + value
 
 
 def json_value(value: Any) -> Any:
@@ -76,9 +91,27 @@ def write_rows(
 def _write_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: TextIO) -> int:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
+    memo: dict[Any, Any] = {}  # tuple and UTC time cells by value: an export repeats a few
     count = 0
     for row in rows:
-        writer.writerow([cell(row.get(c)) for c in columns])
+        line = []
+        for name in columns:
+            value: Any = row.get(name)
+            kind = type(value)
+            if kind is str:
+                line.append("'" + value if value.startswith(_FORMULA_PREFIXES) else value)
+            elif kind is int:
+                line.append(value)
+            elif kind is tuple or (kind is datetime and value.tzinfo is UTC):
+                done = memo.get(value)
+                if done is None:
+                    if len(memo) >= 4096:
+                        memo.clear()
+                    done = memo[value] = cell(value)
+                line.append(done)
+            else:
+                line.append(cell(value))
+        writer.writerow(line)
         count += 1
     return count
 
@@ -91,23 +124,40 @@ def _write_jsonl(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out:
     return count
 
 
+#: Data rows per XLSX sheet: a sheet holds 1,048,576 rows, the first is the header. Further rows
+#: go on to sheets "rows 2", "rows 3", ... (XlsxWriter would drop them silently).
+XLSX_SHEET_ROWS = 1_048_575
+
+
 def _write_xlsx(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], output: Path) -> int:
     options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
     import xlsxwriter  # only exports need it (0.15 s of every CLI start otherwise)
 
     workbook = xlsxwriter.Workbook(str(output), {**options, "constant_memory": True})
     try:
-        sheet = workbook.add_worksheet("rows")
-        for col, name in enumerate(columns):
-            sheet.write_string(0, col, name)
-        count = 0
+        count = line = 0
+        sheet = None
         for count, row in enumerate(rows, start=1):
+            if sheet is None or line == XLSX_SHEET_ROWS:
+                title = "rows" if sheet is None else f"rows {count // XLSX_SHEET_ROWS + 1}"
+                sheet = _xlsx_sheet(workbook, columns, title)
+                line = 0
+            line += 1
             for col, name in enumerate(columns):
                 value = flat(row.get(name))
                 if isinstance(value, str):  # a string cell: never a formula, value unaltered
-                    sheet.write_string(count, col, value)
+                    sheet.write_string(line, col, value)
                 else:
-                    sheet.write(count, col, value)
+                    sheet.write(line, col, value)
+        if sheet is None:
+            _xlsx_sheet(workbook, columns, "rows")
     finally:
         workbook.close()
     return count
+
+
+def _xlsx_sheet(workbook: Any, columns: Sequence[str], name: str) -> Any:
+    sheet = workbook.add_worksheet(name)
+    for col, column in enumerate(columns):
+        sheet.write_string(0, col, column)
+    return sheet
