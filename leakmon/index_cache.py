@@ -1,16 +1,22 @@
 """The protected index cached in the workspace, so a run neither re-reads 50M rows nor rebuilds it.
 
-The cache is keyed by the set's fingerprint (key id, the version token every load writes, the top
-row id; read from the set's summary, never by scanning the set): any import, replace or rotation
-changes it and the index is rebuilt from the database. The file holds the built index's arrays
-(:data:`matchers.index.TIERS`: digest prefixes, as sensitive as the database's digests) and is
-written with mode 0600. Loading it restores the index without sorting or grouping again (about
-1 s of CPU per run saved at 10M entries), with the identifier types the set holds (the matcher
-does not scan for a type the set lacks).
+The cache is keyed by the set's fingerprint (key id, the version token every load writes and its
+digest count; read from the set's summary, never by scanning the set): any import, replace or
+rotation changes it and the index is rebuilt from the database. The file holds the built index's
+arrays (:data:`matchers.index.TIERS`: digest prefixes, as sensitive as the database's digests) and is
+written with mode 0600, to a temporary name and then renamed over the old file (a process that
+still maps the old file keeps reading it unchanged).
+
+Layout (v6): a magic line, the header's length (8 bytes, little-endian), a JSON header (fingerprint,
+types, each array's dtype, length and offset), then the arrays at page-aligned offsets. Loading maps
+the file read-only and views the arrays in place: no copy, no parse, and only the pages a scan
+touches are read (a 10M-identifier index starts in milliseconds instead of reading 100-200 MB).
 """
 
 from __future__ import annotations
 
+import json
+import mmap
 import os
 from pathlib import Path
 from typing import Any
@@ -28,9 +34,18 @@ IndexData = tuple[Tiers, frozenset[str]]
 
 
 #: Bumped when the file's layout changes (v2: sorted arrays; v3: the set's types; v4: the built
-#: index's arrays; v5: subject ids in 3 bytes), so an old file is never trusted.
-CACHE_FORMAT = "v5"
-_OLD_FILES = ("index-{key_id}.npz", "index-v2-{key_id}.npz", "index-v3-{key_id}.npz", "index-v4-{key_id}.npz")
+#: index's arrays; v5: subject ids in 3 bytes; v6: one mapped file instead of an .npz), so an old
+#: file is never trusted.
+CACHE_FORMAT = "v6"
+MAGIC = b"leakmon-index-v6\n"
+_ALIGN = 4096
+_OLD_FILES = (
+    "index-{key_id}.npz",
+    "index-v2-{key_id}.npz",
+    "index-v3-{key_id}.npz",
+    "index-v4-{key_id}.npz",
+    "index-v5-{key_id}.npz",
+)
 
 
 def load_index_tiers(session: Session, key_id: str, cache_dir: Path | None) -> IndexData:
@@ -50,30 +65,60 @@ def load_index_tiers(session: Session, key_id: str, cache_dir: Path | None) -> I
 
 
 def cache_file(cache_dir: Path, key_id: str) -> Path:
-    return cache_dir / f"index-{CACHE_FORMAT}-{key_id}.npz"
+    return cache_dir / f"index-{CACHE_FORMAT}-{key_id}.bin"
 
 
 def _build(session: Session, key_id: str) -> IndexData:
     return ProtectedIndex(*index_arrays(session, key_id)).tiers, set_types(session, key_id)
 
 
+def _data_start(header_size: int) -> int:
+    """Where the arrays begin: the first page boundary after the magic, length and header."""
+    return -(-(len(MAGIC) + 8 + header_size) // _ALIGN) * _ALIGN
+
+
 def _read(path: Path, fingerprint: str) -> IndexData | None:
+    """The cached arrays as read-only views of the mapped file (None when absent, stale or damaged)."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if str(data["fingerprint"]) != fingerprint:
+        with path.open("rb") as handle:
+            if handle.read(len(MAGIC)) != MAGIC:
                 return None
-            types = frozenset(str(t) for t in data["types"].tolist())
-            return {name: data[name] for name in TIERS}, types
-    except (OSError, KeyError, ValueError):
+            size = int.from_bytes(handle.read(8), "little")
+            header = json.loads(handle.read(size))
+            if header.get("fingerprint") != fingerprint:
+                return None
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        start = _data_start(size)
+        tiers: Tiers = {}
+        for name in TIERS:
+            dtype, count, offset = header["arrays"][name]
+            tiers[name] = (
+                np.frombuffer(mapped, dtype=np.dtype(dtype), count=count, offset=start + offset)
+                if count
+                else np.empty(0, dtype=np.dtype(dtype))
+            )
+        return tiers, frozenset(header["types"])
+    except (OSError, KeyError, ValueError, TypeError):
         return None
 
 
 def _write(path: Path, fingerprint: str, data: IndexData) -> None:
+    tiers, types = data
+    arrays = {name: np.ascontiguousarray(tiers[name]) for name in TIERS}
+    specs: dict[str, Any] = {}
+    offset = 0  # from the start of the data
+    for name, array in arrays.items():
+        specs[name] = [array.dtype.str, len(array), offset]
+        offset += -(-array.nbytes // _ALIGN) * _ALIGN
+    encoded = json.dumps({"fingerprint": fingerprint, "types": sorted(types), "arrays": specs}).encode()
+    start = _data_start(len(encoded))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
-        arrays: dict[str, Any] = {"fingerprint": np.array(fingerprint), "types": np.array(sorted(data[1]), dtype=str)}
-        arrays.update(data[0])
-        np.savez(handle, **arrays)
+        handle.write(MAGIC + len(encoded).to_bytes(8, "little") + encoded)
+        for name, array in arrays.items():
+            handle.seek(start + specs[name][2])
+            handle.write(array.data)
+        handle.truncate(start + offset)
     tmp.replace(path)

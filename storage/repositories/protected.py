@@ -15,6 +15,7 @@ a digest count), so start-up reads a few rows instead of scanning the set.
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
 import tempfile
@@ -246,8 +247,8 @@ class ProtectedLoader:
             cursor.close()
         if len(found) != len(refs):  # pragma: no cover - every ref was just inserted or existed
             raise RuntimeError("subject references could not be resolved")
-        at, subject = np.array(found, dtype=np.int64).reshape(-1, 2).T
-        ids[at] = subject
+        pairs = np.fromiter(itertools.chain.from_iterable(found), dtype=np.int64, count=2 * len(found))
+        ids[pairs[0::2]] = pairs[1::2]
         return ids
 
     def _spill_pending(self) -> None:

@@ -36,10 +36,10 @@ def test_cache_follows_the_set(db_url: str, tmp_path: Path, monkeypatch: pytest.
         return real(session, key_id)
 
     monkeypatch.setattr(index_cache, "index_arrays", counting)
-    (tmp_path / "index-v3-k1.npz").write_bytes(b"an old-format cache")
+    (tmp_path / "index-v5-k1.npz").write_bytes(b"an old-format cache")
     with sessions() as session:
         first = index_cache.load_index_tiers(session, "k1", tmp_path)
-    assert not (tmp_path / "index-v3-k1.npz").exists()  # the old format's file is removed, never read
+    assert not (tmp_path / "index-v5-k1.npz").exists()  # the old format's file is removed, never read
     with sessions() as session:
         second = index_cache.load_index_tiers(session, "k1", tmp_path)
     assert len(reads) == 1
@@ -55,4 +55,52 @@ def test_cache_follows_the_set(db_url: str, tmp_path: Path, monkeypatch: pytest.
     assert len(reads) == 2
     assert len(ProtectedIndex.from_tiers(third[0])) == 3
     assert third[1] == frozenset({"phone"})  # the types the set holds travel with the index
+    engine.dispose()
+
+
+def test_a_damaged_or_foreign_cache_file_is_rebuilt(db_url: str, tmp_path: Path) -> None:
+    """A cut-off file, another fingerprint's file or garbage is never trusted: the set is read again."""
+    engine = make_engine(db_url)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    _load(sessions, [f"d{i}" for i in range(3000)])
+    with sessions() as session:
+        built = index_cache.load_index_tiers(session, "k1", tmp_path)
+    path = index_cache.cache_file(tmp_path, "k1")
+    whole = path.read_bytes()
+    for damaged in (whole[: len(whole) // 2], whole[:20], b"junk", whole.replace(b'"k1:', b'"k9:', 1)):
+        path.write_bytes(damaged)
+        with sessions() as session:
+            again = index_cache.load_index_tiers(session, "k1", tmp_path)
+        assert all(np.array_equal(built[0][name], again[0][name]) for name in built[0])
+        assert path.read_bytes() == whole or len(path.read_bytes()) == len(whole)
+    engine.dispose()
+
+
+def test_the_mapped_index_is_read_only_and_the_kernel_scans_it(db_url: str, tmp_path: Path) -> None:
+    """The cached arrays are views of the file mapped read-only: the native scan takes them as they are."""
+    from matchers.keyed_hash import KeyedHasher
+
+    hasher = KeyedHasher(b"k" * 32, "k1")
+    phone = hasher.digest("phone", "821012345678", "full")
+    engine = make_engine(db_url)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as session:
+        loader = ProtectedLoader(session)
+        loader.stage([("s1", "k1", "phone", "full", phone)])
+        loader.stage([(f"x{i}", "k1", "phone", "full", hashlib.sha256(b"%d" % i).digest()) for i in range(2000)])
+        loader.finish(replace=False)
+    with sessions() as session:
+        index_cache.load_index_tiers(session, "k1", tmp_path)  # builds and writes
+        tiers, _ = index_cache.load_index_tiers(session, "k1", tmp_path)  # maps
+    assert not tiers["flat_keys"].flags.writeable
+    index = ProtectedIndex.from_tiers(tiers)
+    assert index.lookup_digest(phone) == (1,)
+    block = b"call 010-1234-5678 now\n"
+    packed = hasher.scan(block, index.kernel_tiers)
+    copied = ProtectedIndex.from_tiers({name: np.array(a) for name, a in tiers.items()})
+    assert packed  # the kernel found the phone in the mapped index
+    assert packed == hasher.scan(block, copied.kernel_tiers)
+    assert not hasher.scan(b"call 010-9999-0000 now\n", index.kernel_tiers)
     engine.dispose()
