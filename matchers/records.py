@@ -8,7 +8,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import cast
 
 from matchers.model import COMPOSITE, EXACT, OBF_MASKED, PARTIAL, Found, Hit, build_hit
 from matchers.scoring import cached_score
@@ -161,6 +160,8 @@ def _weak_found(rules: RecordRules, tokens: list[Token]) -> dict[int, list[Found
 def _record_hits(
     ctx: RecordContext, strong: list[Found], weak_full: Sequence[Found], weak_part: Sequence[Found]
 ) -> list[Hit]:
+    if _one_subject(strong):
+        return _one_subject_hits(ctx, strong, weak_full)
     weak_full = _unique(weak_full)
     weak_part = _unique(weak_part)
     full: list[Found] = []
@@ -215,6 +216,48 @@ def _record_hits(
     return hits
 
 
+def _one_subject(strong: list[Found]) -> bool:
+    """Whether every strong value of the record is a full value of one and the same single subject,
+    and one of them is not a household value (a dump's row of one person: the common case)."""
+    subjects = strong[0].subjects
+    if len(subjects) != 1:
+        return False
+    alone = True
+    for f in strong:
+        if f.subjects != subjects or f.form != "full":
+            return False
+        if not f.rec.household:
+            alone = False
+    return not alone
+
+
+def _one_subject_hits(ctx: RecordContext, strong: list[Found], weak_full: Sequence[Found]) -> list[Hit]:
+    """:func:`_record_hits` for a record :func:`_one_subject` holds, with the same hits in the same
+    order: every strong value is exact (a household value shares its subject with the others), each
+    corroborated by the other types; a weak value of the subject is a composite of it, corroborated
+    by every strong value; no value is partial."""
+    exact = [f for f in strong if not f.rec.household]
+    if len(exact) < len(strong):
+        exact += [f for f in strong if f.rec.household]
+    subject = exact[0].subjects[0]
+    types = [f.id_type for f in exact]
+    hits: list[Hit] = []
+    weak_types: list[str] = []
+    if weak_full:
+        partners = tuple(types)
+        conf_base = max(f.rec.base_confidence for f in exact)
+        for w in _unique(weak_full):
+            if subject in w.subjects:
+                weak_types.append(w.id_type)
+                composite = w if len(w.subjects) == 1 else w.with_subjects((subject,))
+                hits.append(_hit(ctx, composite, COMPOSITE, conf_base, corroborated=partners))
+    for f in exact:
+        own = f.id_type
+        found_with = [t for t in types if t != own] + weak_types
+        hits.append(_hit(ctx, f, EXACT, f.rec.base_confidence, corroborated=tuple(dict.fromkeys(found_with))))
+    return hits
+
+
 HOUSEHOLD_NOTE = "an address is a household: exact only beside another identifier of the same subject"
 
 
@@ -263,7 +306,14 @@ def _hit(
     notes: tuple[str, ...] = (),
 ) -> Hit:
     rec = f.rec
-    header = _header(ctx, f) if ctx.columns else None
+    header = None
+    columns = ctx.columns
+    if columns:  # the column the value is in: delimiters before it on its line
+        text = f.line_text
+        delim = ctx.delimiter or next((d for d in ("\t", ",", "|", ";") if d in text), ",")
+        field = text.count(delim, 0, f.start)
+        if field < len(columns):
+            header = columns[field]
     header_match = header if header is not None and ctx.rules.header_for(f.id_type, header) else None
     full = f.form == "full"
     evidence = (
@@ -301,11 +351,3 @@ def _hit(
         explanation,
         extra,
     )
-
-
-def _header(ctx: RecordContext, f: Found) -> str | None:
-    columns = cast(Sequence[str], ctx.columns)
-    text = f.line_text
-    delim = ctx.delimiter or next((d for d in ("\t", ",", "|", ";") if d in text), ",")
-    field = text.count(delim, 0, f.start)
-    return columns[field] if field < len(columns) else None

@@ -7,6 +7,7 @@ import pickle
 
 import pytest
 
+from matchers.engine import Matcher
 from matchers.model import Explanation, Found, Hit, build_hit
 from matchers.registry import IdentifierRegistry
 
@@ -55,3 +56,33 @@ def test_found_with_subjects_changes_only_the_subjects() -> None:
     assert type(narrowed) is Found
     assert narrowed == found._replace(subjects=(2,))
     assert found.subjects == (1, 2, 3)
+
+
+def test_the_collector_is_paused_only_while_a_block_is_matched(matcher: Matcher) -> None:
+    import gc
+
+    seen: list[bool] = []
+    original = matcher._fast_path
+
+    def spy(block: bytes, lines: object) -> list[Found]:
+        seen.append(gc.isenabled())
+        return original(block, lines)  # type: ignore[arg-type]
+
+    matcher._fast_path = spy  # type: ignore[method-assign]
+    try:
+        assert gc.isenabled()
+        assert matcher.scan_text("김철수 010-1234-5678")
+        assert gc.isenabled()
+        assert seen == [False]
+        gc.disable()  # a caller that turned it off keeps it off
+        try:
+            matcher.scan_text("010-1234-5678")
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+        matcher._fast_path = lambda block, lines: 1 / 0  # type: ignore[assignment,method-assign,return-value]
+        with pytest.raises(ZeroDivisionError):
+            matcher.scan_text("010-1234-5678")
+        assert gc.isenabled()  # back on after a failure too
+    finally:
+        del matcher._fast_path
