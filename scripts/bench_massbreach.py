@@ -1,26 +1,32 @@
 """Mass-breach benchmark (issue 12): a dump of our own users, SQLite and PostgreSQL side by side.
 
     python scripts/bench_massbreach.py [--rows 1000000] [--json-records 70000] [--pg URL] [--only store]
+        [--backends sqlite,postgresql] [--workdir DIR]
 
-Each figure is a fresh `leakmon` process as a user runs it; peak RSS is the child's own
-(``os.wait4``). Measured, never asserted:
+Each figure is a fresh `leakmon` process as a user runs it; peak RSS and CPU (user + system) are
+the child's own (``os.wait4``), plus on a local PostgreSQL its backends' CPU; every phase is printed
+as it ends. Measured, never asserted:
 - scan+store of a CSV dump of N protected users (name, phone, e-mail, address): seconds, RSS, hits;
 - hits stored per second: ``store_hits`` alone on N*2 generated rows (in this process);
 - `export affected` of the dump's incident (N subjects): seconds, RSS;
 - scan of a one-line JSON array of 70k member records (40 protected): seconds, RSS, composites.
 ``--only store`` runs the ``store_hits`` figure alone (subjects inserted in SQL, no import or scan).
 The PostgreSQL column runs when ``--pg`` (or LEAKMON_TEST_PG) names a server: a database is made
-for the run and dropped after.
+for the run and dropped after. ``--backends`` picks the columns (run one process per backend to
+measure them side by side); ``--workdir`` keeps the inputs and the SQLite workspace (inputs made
+once and reused).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -47,11 +53,16 @@ def person(i: int) -> tuple[str, str, str, str, str]:
     )
 
 
-def run(home: Path, db_url: str, *args: str) -> tuple[float, float, str]:
-    """One `leakmon` command: wall seconds, peak RSS in MB, stderr tail."""
+def run(home: Path, db_url: str, *args: str) -> tuple[float, float, str, float]:
+    """One `leakmon` command: wall seconds, peak RSS in MB, stderr tail, CPU seconds (user + system).
+
+    CPU is the child's own; on a local PostgreSQL the server backends' CPU during the command is
+    added (sampled, see :class:`ServerCpu`). Bytecode is written and reused as a user's install does.
+    """
     env = {**os.environ, "LEAKMON_HOME": str(home), "LEAKMON_DATABASE_URL": db_url}
-    for name in ("LEAKMON_CONFIG", "LEAKMON_KEY_FILE", "LEAKMON_HMAC_KEY"):
+    for name in ("LEAKMON_CONFIG", "LEAKMON_KEY_FILE", "LEAKMON_HMAC_KEY", "PYTHONDONTWRITEBYTECODE"):
         env.pop(name, None)
+    server = ServerCpu(db_url)
     started = time.perf_counter()
     child = subprocess.Popen(
         [sys.executable, "-m", "leakmon", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -61,9 +72,52 @@ def run(home: Path, db_url: str, *args: str) -> tuple[float, float, str]:
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
+    cpu = usage.ru_utime + usage.ru_stime + server.stop()
     if child.returncode != 0:
         raise SystemExit(f"leakmon {' '.join(args)} failed ({child.returncode}): {err[-800:]}")
-    return seconds, usage.ru_maxrss / 1024, err.strip().splitlines()[-1] if err.strip() else ""
+    return seconds, usage.ru_maxrss / 1024, err.strip().splitlines()[-1] if err.strip() else "", cpu
+
+
+class ServerCpu:
+    """CPU seconds of a local PostgreSQL's backends on the bench database while a command runs.
+
+    A thread reads /proc/PID/stat of every backend of the database (its own excepted) twice a
+    second and keeps each one's last reading, so a backend's last half second may be missed.
+    Nothing (0.0) on SQLite or a server on another machine.
+    """
+
+    def __init__(self, db_url: str) -> None:
+        self.seen: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if db_url.startswith("postgresql"):
+            self._thread = threading.Thread(target=self._poll, args=(db_url,), daemon=True)
+            self._thread.start()
+
+    def _poll(self, db_url: str) -> None:
+        import psycopg
+
+        name = db_url.rsplit("/", 1)[1]
+        with psycopg.connect(db_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+            while True:
+                pids = conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (name,)
+                ).fetchall()
+                for (pid,) in pids:
+                    try:
+                        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    except OSError:
+                        continue
+                    self.seen[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                if self._stop.wait(0.5):
+                    return
+
+    def stop(self) -> float:
+        if self._thread is None:
+            return 0.0
+        self._stop.set()
+        self._thread.join()
+        return sum(self.seen.values())
 
 
 def pg_database(admin_url: str) -> Iterator[str]:
@@ -84,32 +138,42 @@ def bench_backend(label: str, db_url: str, root: Path, rows: int, json_records: 
     home = root / f"ws-{label}"
     run(home, db_url, "init")
     protected = root / "protected.csv"
-    seconds, rss, _ = run(home, db_url, "protect", "import", str(protected), "--jobs", "2")
-    out["protect import"] = f"{seconds:.1f} s, {rss:.0f} MB"
-    seconds, rss, summary = run(
+    seconds, rss, _, cpu = run(home, db_url, "protect", "import", str(protected), "--jobs", "2")
+    out["protect import"] = f"{seconds:.1f} s, CPU {cpu:.1f} s, {rss:.0f} MB"
+    _said(label, out)
+    seconds, rss, summary, cpu = run(
         home, db_url, "scan", str(root / "dump.csv"), "--format", "jsonl", "--output", str(root / f"hits-{label}.jsonl")
     )
     hits = summary.split(": ", 1)[-1].split(" hit", 1)[0] if summary else "?"
-    out[f"scan+store {rows:,} rows"] = f"{seconds:.1f} s, {rss:.0f} MB, {hits} hits"
-    seconds, rss, _ = run(
+    out[f"scan+store {rows:,} rows"] = f"{seconds:.1f} s, CPU {cpu:.1f} s, {rss:.0f} MB, {hits} hits"
+    _said(label, out)
+    seconds, rss, _, cpu = run(
         home, db_url, "export", "affected", "--all", "--format", "csv", "--output", str(root / f"aff-{label}.csv")
     )
     exported = sum(1 for _ in (root / f"aff-{label}.csv").open(encoding="utf-8-sig")) - 1
-    out[f"export affected ({exported:,} subjects)"] = f"{seconds:.1f} s, {rss:.0f} MB"
+    out[f"export affected ({exported:,} subjects)"] = f"{seconds:.1f} s, CPU {cpu:.1f} s, {rss:.0f} MB"
+    _said(label, out)
     json_file = root / "members.json"
-    seconds, rss, _ = run(
+    seconds, rss, _, cpu = run(
         home, db_url, "scan", str(json_file), "--format", "jsonl", "--output", str(root / f"json-{label}.jsonl")
     )
     found = [json.loads(line) for line in (root / f"json-{label}.jsonl").open(encoding="utf-8")]
     composites = sum(1 for h in found if h["match_kind"] == "composite")
     size = json_file.stat().st_size / 2**20
     out[f"one-line JSON {size:.0f} MB, {json_records:,} records"] = (
-        f"{seconds:.1f} s, {rss:.0f} MB, {len(found)} hits, {composites} composites"
+        f"{seconds:.1f} s, CPU {cpu:.1f} s, {rss:.0f} MB, {len(found)} hits, {composites} composites"
     )
+    _said(label, out)
     out["store_hits alone"] = store_rate(db_url, rows * 2)
     if db_url.startswith("postgresql"):
         out["hits on disk"] = pg_sizes(db_url)
     return out
+
+
+def _said(label: str, out: dict[str, str]) -> None:
+    """Print the phase just measured at once (a long run shows its figures as it goes)."""
+    key = list(out)[-1]
+    print(f"[{label}] {key}: {out[key]} (load {os.getloadavg()[0]:.1f})", flush=True)
 
 
 def bench_store_only(db_url: str, rows: int) -> dict[str, str]:
@@ -284,27 +348,39 @@ def main() -> None:
     parser.add_argument("--json-records", type=int, default=70_000)
     parser.add_argument("--pg", default=os.environ.get("LEAKMON_TEST_PG"))
     parser.add_argument("--only", choices=["store"], help="run one phase alone: store = store_hits on generated rows")
+    parser.add_argument(
+        "--backends", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql (one process each)"
+    )
+    parser.add_argument("--workdir", type=Path, help="keep inputs and workspaces here (made if missing; not deleted)")
     args = parser.parse_args()
+    backends = set(args.backends.split(","))
     load = os.getloadavg()[0]
     print(f"mass breach: {args.rows:,} users, load average {load:.1f} on {os.cpu_count()} cores", flush=True)
-    with tempfile.TemporaryDirectory(prefix="leakmon-bench-mass-") as tmp:
-        root = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        if args.workdir is not None:
+            args.workdir.mkdir(parents=True, exist_ok=True)
+            root = args.workdir
+        else:
+            root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="leakmon-bench-mass-")))
 
         def bench(label: str, db_url: str) -> dict[str, str]:
             if args.only == "store":
                 return bench_store_only(db_url, args.rows)
             return bench_backend(label, db_url, root, args.rows, args.json_records)
 
-        if args.only is None:
+        if args.only is None and not (root / "dump.csv").exists():
             build_inputs(root, args.rows, args.json_records)
-        results = {"sqlite": bench("sqlite", f"sqlite:///{root / 'bench.db'}")}
-        if args.pg:
+        results = {}
+        if "sqlite" in backends:
+            results["sqlite"] = bench("sqlite", f"sqlite:///{root / 'bench.db'}")
+        if args.pg and "postgresql" in backends:
             for url in pg_database(args.pg):
                 results["postgresql"] = bench("postgresql", url)
     names = list(results)
-    width = max(len(k) for k in results["sqlite"])
+    keys = list(dict.fromkeys(k for n in names for k in results[n]))
+    width = max(len(k) for k in keys)
     print(f"{'':{width}}  " + "  ".join(f"{n:<40}" for n in names))
-    for key in results["sqlite"]:
+    for key in keys:
         print(f"{key:{width}}  " + "  ".join(f"{results[n].get(key, '-'):<40}" for n in names))
 
 
