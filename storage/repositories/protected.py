@@ -46,8 +46,10 @@ StagedRow = tuple[str, str, str, str, bytes]
 #: A digest row while loading (native byte order): the signed prefix, subject id, kind, other 24 bytes.
 ROW = np.dtype([("prefix", "<i8"), ("subject", "<i8"), ("kind", "<i2"), ("rest", "V24")])
 
-#: Rows held in memory before they are spilled to disk in buckets (40 B each: about 160 MB).
-SPILL_ROWS = 4_000_000
+#: Rows held in memory before they are spilled to disk in buckets (42 B each: about 84 MB).
+SPILL_ROWS = 2_000_000
+#: Rows written by one ``executemany`` or ``COPY``.
+WRITE_ROWS = 500_000
 #: Buckets by the prefix's top bits (signed order), so each is sorted alone and written in turn.
 BUCKET_BITS = 6
 
@@ -269,20 +271,28 @@ class ProtectedLoader:
                 spill.write(rows[bounds[b] : bounds[b + 1]].tobytes())
 
     def _sorted_buckets(self) -> Iterator[npt.NDArray[Any]]:
-        """The staged rows in (prefix, subject, rest) order without duplicates, a bucket at a time."""
+        """The staged rows in (prefix, subject, rest) order without duplicates, a bucket at a time, in
+        slices of at most WRITE_ROWS (what one ``executemany`` or ``COPY`` turns into Python objects or
+        bytes at once)."""
         if self._spill is None:
             rows = np.concatenate(self._pending) if self._pending else np.empty(0, dtype=ROW)
             self._pending = []
-            yield _sort_unique(rows)
-            return
-        self._spill_pending()
-        for spill in self._spill:
+            buckets = [_sort_unique(rows)]
+        else:
+            self._spill_pending()
+            buckets = self._read_buckets()
+        for rows in buckets:
+            for start in range(0, len(rows), WRITE_ROWS):
+                yield rows[start : start + WRITE_ROWS]
+
+    def _read_buckets(self) -> Iterator[npt.NDArray[Any]]:
+        spills, self._spill = self._spill or [], None
+        for spill in spills:
             spill.seek(0)
             rows = np.frombuffer(spill.read(), dtype=ROW)
             spill.close()
             if len(rows):
                 yield _sort_unique(rows)
-        self._spill = None
 
     def finish(self, *, replace: bool) -> LoadResult:
         """Move the staged rows into the set (idempotent); ``replace`` first empties the set."""

@@ -152,6 +152,7 @@ def test_one_subject_two_digests_sharing_a_prefix(sessions) -> None:  # type: ig
 def test_a_load_spilled_to_disk_equals_one_in_memory(sessions, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Rows beyond SPILL_ROWS go to bucket files; the stored set and counts are the same."""
     monkeypatch.setattr(protected, "SPILL_ROWS", 7)
+    monkeypatch.setattr(protected, "WRITE_ROWS", 3)  # and written in slices
     rows = [(f"s{i % 5}", "k1", "phone", "full", _digest(f"x{i % 40}")) for i in range(120)]
     with sessions.begin() as session:
         loader = protected.ProtectedLoader(session)
