@@ -161,6 +161,7 @@ class ProtectedLoader:
         self._dialect = session.get_bind().dialect.name
         self._staged = 0
         self._subjects_added = 0
+        self._next_subject: int | None = None  # SQLite: the id the next new subject gets
         self._now = datetime.now(UTC)
         self._kinds: dict[tuple[str, str, str], int] = {
             (k.key_id, k.id_type, k.form): k.kind for k in session.scalars(select(ProtectedKind))
@@ -216,42 +217,59 @@ class ProtectedLoader:
             self._spill_pending()
 
     def _subject_ids(self, refs: list[str]) -> npt.NDArray[np.int64]:
-        """Subject ids of ``refs`` in order, adding the refs not yet known (two statements per batch)."""
-        raw = self._raw()
-        ids = np.zeros(len(refs), dtype=np.int64)
+        """Subject ids of ``refs`` (distinct) in order, adding the refs not yet known.
+
+        One statement per batch when every ref is new (a first import): SQLite numbers the new
+        subjects itself (the load holds the database's write lock, so the next id is known) and
+        PostgreSQL returns the ids it drew; refs that already existed are looked up in a second one.
+        """
         if self._dialect == "postgresql":
-            with raw.cursor() as cursor:
-                cursor.execute(
-                    "INSERT INTO subjects (subject_ref, created_at) SELECT r, %s FROM unnest(%s::text[]) AS u(r) "
-                    "ORDER BY r ON CONFLICT (subject_ref) DO NOTHING",
-                    (self._now, refs),
-                )
-                self._subjects_added += max(cursor.rowcount, 0)
-                cursor.execute(
-                    "SELECT u.n - 1, s.id FROM unnest(%s::text[]) WITH ORDINALITY AS u(r, n) "
-                    "JOIN subjects s ON s.subject_ref = u.r",
-                    (refs,),
-                )
-                found = cursor.fetchall()
-        else:
-            refs_json = json.dumps(refs)
-            cursor = raw.cursor()
-            cursor.execute(
-                "INSERT INTO subjects (subject_ref, created_at) SELECT value, ? FROM json_each(?) "
-                "WHERE true ORDER BY value ON CONFLICT (subject_ref) DO NOTHING",
-                (self._now.strftime("%Y-%m-%d %H:%M:%S.%f"), refs_json),
-            )
-            self._subjects_added += max(cursor.rowcount, 0)
-            cursor.execute(
-                "SELECT j.key, s.id FROM json_each(?) AS j JOIN subjects AS s ON s.subject_ref = j.value", (refs_json,)
-            )
-            found = cursor.fetchall()
+            return self._subject_ids_postgres(refs)
+        cursor = self._raw().cursor()
+        if self._next_subject is None:
+            self._next_subject = int(cursor.execute("SELECT coalesce(max(id), 0) + 1 FROM subjects").fetchone()[0])
+        base = self._next_subject
+        self._next_subject += len(refs)
+        refs_json = json.dumps(refs)
+        cursor.execute(
+            "INSERT INTO subjects (id, subject_ref, created_at) SELECT ? + key, value, ? FROM json_each(?) "
+            "WHERE true ORDER BY value ON CONFLICT (subject_ref) DO NOTHING",
+            (base, self._now.strftime("%Y-%m-%d %H:%M:%S.%f"), refs_json),
+        )
+        added = max(cursor.rowcount, 0)
+        self._subjects_added += added
+        if added == len(refs):
             cursor.close()
+            return np.arange(base, base + len(refs), dtype=np.int64)
+        found = cursor.execute(
+            "SELECT j.key, s.id FROM json_each(?) AS j JOIN subjects AS s ON s.subject_ref = j.value", (refs_json,)
+        ).fetchall()
+        cursor.close()
         if len(found) != len(refs):  # pragma: no cover - every ref was just inserted or existed
             raise RuntimeError("subject references could not be resolved")
+        ids = np.zeros(len(refs), dtype=np.int64)
         pairs = np.fromiter(itertools.chain.from_iterable(found), dtype=np.int64, count=2 * len(found))
         ids[pairs[0::2]] = pairs[1::2]
         return ids
+
+    def _subject_ids_postgres(self, refs: list[str]) -> npt.NDArray[np.int64]:
+        with self._raw().cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO subjects (subject_ref, created_at) SELECT r, %s FROM unnest(%s::text[]) AS u(r) "
+                "ORDER BY r ON CONFLICT (subject_ref) DO NOTHING RETURNING subject_ref, id",
+                (self._now, refs),
+            )
+            known: dict[str, int] = dict(cursor.fetchall())
+            self._subjects_added += len(known)
+            if len(known) < len(refs):
+                cursor.execute(
+                    "SELECT subject_ref, id FROM subjects WHERE subject_ref = ANY(%s)",
+                    ([r for r in refs if r not in known],),
+                )
+                known.update(cursor.fetchall())
+        if len(known) != len(refs):  # pragma: no cover - every ref was just inserted or existed
+            raise RuntimeError("subject references could not be resolved")
+        return np.fromiter(map(known.__getitem__, refs), dtype=np.int64, count=len(refs))
 
     def _spill_pending(self) -> None:
         """Append the pending rows to the bucket files (created on the first spill)."""
@@ -277,7 +295,7 @@ class ProtectedLoader:
         if self._spill is None:
             rows = np.concatenate(self._pending) if self._pending else np.empty(0, dtype=ROW)
             self._pending = []
-            buckets = [_sort_unique(rows)]
+            buckets: Iterable[npt.NDArray[Any]] = [_sort_unique(rows)]
         else:
             self._spill_pending()
             buckets = self._read_buckets()

@@ -183,3 +183,18 @@ def test_both_ways_of_reading_the_index_agree(sessions) -> None:  # type: ignore
     assert sorted(fast[0].tolist()) == sorted(expected)
     assert fast[0].dtype == np.uint64
     assert fast[1].dtype == np.uint32
+
+
+def test_new_and_known_subjects_in_one_batch_keep_their_own_ids(sessions) -> None:  # type: ignore[no-untyped-def]
+    """A batch mixing refs stored by an earlier load with new ones: every digest stays with its ref."""
+    _load(sessions, [(f"r{i}", "k1", "phone", "full", _digest(f"a{i}")) for i in range(6)])
+    second = [(f"r{i}", "k1", "phone", "full", _digest(f"b{i}")) for i in range(3, 10)]
+    result = _load(sessions, second)
+    assert (result.inserted, result.subjects_added) == (7, 4)
+    with sessions() as session:
+        digests = [_digest(f"a{i}") for i in range(6)] + [_digest(f"b{i}") for i in range(3, 10)]
+        confirmed = protected.confirm_digests(session, digests)
+        refs = protected.subject_refs(session, [s for ids in confirmed.values() for s in ids])
+        assert session.scalar(select(func.count()).select_from(Subject)) == 10
+    by_digest = {d: refs[ids[0]] for d, ids in confirmed.items()}
+    assert by_digest == {_digest(f"{p}{i}"): f"r{i}" for p, n in (("a", range(6)), ("b", range(3, 10))) for i in n}
