@@ -5,6 +5,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define HMAC_BLOCK 64
 
@@ -77,6 +80,34 @@ static int tier_search(const lk_tier *t, uint64_t q, size_t lo, size_t hi) {
     return lo < t->n && t->keys[lo] == q;
 }
 
+/* Where q would be in keys[lo, hi) if the keys there are spread evenly (digests are uniform). */
+static size_t tier_guess(const lk_tier *t, uint64_t q, size_t lo, size_t hi) {
+    uint64_t frac = t->buckets && t->bits > 0 && t->bits < 64 ? q << t->bits : q;
+    return lo + (size_t)(((unsigned __int128)frac * (hi - lo)) >> 64);
+}
+
+/* tier_search starting from the guess g in [lo, hi): a few steps along the keys from g (one or two
+ * cache lines), then a binary search of what is left. */
+static int tier_find(const lk_tier *t, uint64_t q, size_t lo, size_t hi, size_t g) {
+    const uint64_t *k = t->keys;
+    if (lo >= hi) return 0;
+    if (k[g] == q) return 1;
+    if (k[g] < q) {
+        size_t i = g + 1;
+        for (int step = 0; step < 8 && i < hi; step++, i++)
+            if (k[i] >= q) return k[i] == q;
+        lo = i;
+    } else {
+        size_t i = g;
+        for (int step = 0; step < 8 && i > lo; step++) {
+            i--;
+            if (k[i] <= q) return k[i] == q;
+        }
+        hi = i;
+    }
+    return tier_search(t, q, lo, hi);
+}
+
 static int tier_contains(const lk_tier *t, uint64_t q) {
     size_t lo, hi;
     tier_bounds(t, q, &lo, &hi);
@@ -138,7 +169,7 @@ typedef struct {
     lk_hit hit;
     lk_out *dest;
     uint64_t q;
-    size_t lo[2], hi[2];
+    size_t lo[2], hi[2], guess[2];
     int staged;
 } pending;
 
@@ -161,7 +192,8 @@ static void stage(const lk_index *ix, pending *p) {
     const lk_tier *tiers[2] = {&ix->flat, &ix->group};
     for (int t = 0; t < 2; t++) {
         tier_bounds(tiers[t], p->q, &p->lo[t], &p->hi[t]);
-        if (p->lo[t] < p->hi[t]) __builtin_prefetch(&tiers[t]->keys[p->lo[t] + (p->hi[t] - p->lo[t]) / 2]);
+        p->guess[t] = tier_guess(tiers[t], p->q, p->lo[t], p->hi[t]);
+        if (p->lo[t] < p->hi[t]) __builtin_prefetch(&tiers[t]->keys[p->guess[t]]);
     }
     p->staged = 1;
 }
@@ -169,8 +201,8 @@ static void stage(const lk_index *ix, pending *p) {
 static void decide(scan_ctx *c, pending *p) {
     const lk_index *ix = c->index;
     if (!p->staged) stage(ix, p);
-    if (ix->everything || tier_search(&ix->flat, p->q, p->lo[0], p->hi[0]) ||
-        tier_search(&ix->group, p->q, p->lo[1], p->hi[1]))
+    if (ix->everything || tier_find(&ix->flat, p->q, p->lo[0], p->hi[0], p->guess[0]) ||
+        tier_find(&ix->group, p->q, p->lo[1], p->hi[1], p->guess[1]))
         push(p->dest, &p->hit);
 }
 
@@ -249,6 +281,74 @@ static int is_open(uint8_t c) { return c == '('; }
 static int is_close(uint8_t c) { return c == ')'; }
 static int is_zero(uint8_t c) { return c == '0'; }
 static int is_dial_digit(uint8_t c) { return c == '1' || c == '2' || c == '5' || c == '6' || c == '7' || c == '8'; }
+
+/* ------------------------------------------------------------------ candidate starts, 64 bytes at a time */
+
+/* The scanners try a pattern only where it can start: a digit after a non-digit (every pattern's
+ * boundary is [^0-9] or ^), and for phones also "(" or "+". Each 64-byte window is classified at
+ * once (SSE2 where there is one) into bit masks, so the scan loops visit candidates, not bytes. */
+typedef struct {
+    const uint8_t *s;
+    int64_t n, base; /* window [base, base + 64) */
+    uint64_t left;   /* the window's candidate starts */
+    int phone;       /* phone starts (( 0 + 8 1), or every digit */
+} starts;
+
+static void classify(starts *it) {
+    uint8_t pad[64];
+    const uint8_t *p = it->s + it->base;
+    int64_t len = it->n - it->base;
+    if (len < 64) {
+        memset(pad, 0, sizeof pad);
+        memcpy(pad, p, (size_t)len);
+        p = pad;
+    }
+    uint64_t digit = 0, phone = 0;
+#ifdef __SSE2__
+    const __m128i shift = _mm_set1_epi8((char)(0x80 - '0')), ten = _mm_set1_epi8((char)(0x80 + 10));
+    const __m128i c0 = _mm_set1_epi8('0'), c1 = _mm_set1_epi8('1'), c8 = _mm_set1_epi8('8');
+    const __m128i open = _mm_set1_epi8('('), plus = _mm_set1_epi8('+');
+    for (int k = 0; k < 4; k++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+        __m128i d = _mm_cmplt_epi8(_mm_add_epi8(v, shift), ten); /* '0'..'9' -> -128..-119 */
+        __m128i f = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, c0), _mm_cmpeq_epi8(v, c1)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(v, c8), _mm_or_si128(_mm_cmpeq_epi8(v, open), _mm_cmpeq_epi8(v, plus))));
+        digit |= (uint64_t)(uint16_t)_mm_movemask_epi8(d) << (16 * k);
+        phone |= (uint64_t)(uint16_t)_mm_movemask_epi8(f) << (16 * k);
+    }
+#else
+    for (int i = 0; i < 64; i++) {
+        uint8_t b = p[i];
+        digit |= (uint64_t)is_digit(b) << i;
+        phone |= (uint64_t)(b == '0' || b == '1' || b == '8' || b == '(' || b == '+') << i;
+    }
+#endif
+    uint64_t after_digit = (digit << 1) | (uint64_t)(it->base > 0 && is_digit(it->s[it->base - 1]));
+    it->left = (it->phone ? phone : digit) & ~after_digit;
+}
+
+static void starts_init(starts *it, const uint8_t *s, int64_t n, int phone) {
+    it->s = s;
+    it->n = n;
+    it->base = 0;
+    it->phone = phone;
+    it->left = 0;
+    if (n > 0) classify(it);
+}
+
+/* The first candidate start at or after ``from``, or n. */
+static int64_t next_start(starts *it, int64_t from) {
+    while (from < it->n) {
+        if (from >= it->base + 64) {
+            it->base = from & ~(int64_t)63;
+            classify(it);
+        }
+        uint64_t m = it->left & (~(uint64_t)0 << (from - it->base));
+        if (m) return it->base + __builtin_ctzll(m);
+        from = it->base + 64;
+    }
+    return it->n;
+}
 
 /* ------------------------------------------------------------------ phone (matchers/types/phone.py FAST) */
 
@@ -529,11 +629,13 @@ static void spaced_phone(scan_ctx *c, lk_out *out, int64_t p, int64_t e) {
 static void scan_phones(scan_ctx *c, lk_out *out) {
     const uint8_t *s = c->s;
     int64_t n = c->n, prev_end = 0;
-    for (int64_t j = 0; j < n; j++) {
+    starts it;
+    starts_init(&it, s, n, 1);
+    for (int64_t j = next_start(&it, 0); j < n; j = next_start(&it, j + 1)) {
         int64_t start;
         if (j == 0)
             start = 0; /* ^ */
-        else if (j - 1 >= prev_end && !is_digit(s[j - 1]))
+        else if (j - 1 >= prev_end)
             start = j - 1; /* [^0-9] */
         else
             continue;
@@ -717,12 +819,13 @@ static void scan_numbers(scan_ctx *c, lk_out *out) {
     int64_t n = c->n, prev_end = 0;
     lk_out cards = {0};
     line_counter card_lines = c->lines;
-    for (int64_t j = 0; j < n; j++) {
-        if (!is_digit(s[j])) continue;
+    starts it;
+    starts_init(&it, s, n, 0);
+    for (int64_t j = next_start(&it, 0); j < n; j = next_start(&it, j + 1)) {
         int64_t start;
         if (j == 0)
             start = 0;
-        else if (j - 1 >= prev_end && !is_digit(s[j - 1]))
+        else if (j - 1 >= prev_end)
             start = j - 1;
         else
             continue;

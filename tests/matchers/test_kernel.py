@@ -227,3 +227,32 @@ def test_a_big_index_gives_the_same_hits() -> None:
     native = _hits(Matcher(KERNEL, index, REGISTRY), block)
     assert native
     assert native == _hits(ReferenceMatcher(REFERENCE, index, REGISTRY), block)
+
+
+@pytest.mark.parametrize("spread", ["clustered", "grouped", "skewed"])
+def test_an_uneven_index_gives_the_same_hits(spread: str) -> None:
+    """The kernel guesses a key's place in its radix slot as if keys were even (digests are): keys
+    bunched far from the guess, a big grouped tier (keys shared by subjects) and a slot holding most
+    keys give the same hits."""
+    block = "\n".join(row[0] for row in ROWS).encode("utf-8", "surrogatepass") * 2
+    cands = reference_candidates(REGISTRY, REFERENCE, block)
+    held = prefix64([c[4] for i, c in enumerate(cands) if i % 3])
+    rng = np.random.default_rng(5)
+    if spread == "clustered":  # many keys just below and above each held one
+        near = (held[:, None] + rng.integers(-5000, 5000, (len(held), 40)).astype(np.uint64)).ravel()
+        noise = near[~np.isin(near, prefix64([c[4] for c in cands]))]
+    elif spread == "grouped":  # 2,000 keys of four subjects each (the grouped tier) among 5,000
+        shared = np.repeat(rng.integers(0, 2**64 - 1, 2000, dtype=np.uint64), 4)
+        noise = np.concatenate([shared, rng.integers(0, 2**64 - 1, 5000, dtype=np.uint64)])
+    else:  # nearly every key in one slot
+        noise = (np.uint64(0x7F) << np.uint64(56)) | rng.integers(0, 2**56, 6000, dtype=np.uint64)
+    if spread == "grouped":  # some held keys grouped too: three more subjects each
+        noise = np.concatenate([noise, np.repeat(held[:20], 3)])
+    prefixes = np.concatenate([noise, held])
+    subjects = np.concatenate([np.arange(len(noise)) % 1000 + 10, np.arange(len(held)) % 5])
+    index = ProtectedIndex(prefixes, subjects)
+    assert len(index.kernel_tiers[1]) > 0  # the radix table is in use
+    assert spread != "grouped" or len(index.kernel_tiers[3]) > 0  # the grouped tier's too
+    native = _hits(Matcher(KERNEL, index, REGISTRY), block)
+    assert native
+    assert native == _hits(ReferenceMatcher(REFERENCE, index, REGISTRY), block)
