@@ -20,6 +20,17 @@ static void check(const uint8_t *data, size_t size, const lk_out *out) {
         int64_t lines = 0;
         for (int64_t p = 0; p < h->start + (h->start > 0); p++) lines += data[p] == '\n';
         assert(lines == h->line);
+        assert(h->flags == 0 || h->flags == LK_SPACED);
+        if (h->flags == LK_SPACED) { /* a spaced phone: its value, 9-12 digits with a spaced separator */
+            int digits = 0, spaced = 0;
+            assert(h->kind == LK_PHONE && data[h->start] == '0' && h->end - h->start <= 18);
+            for (int64_t p = h->start; p < h->end; p++) {
+                digits += data[p] >= '0' && data[p] <= '9';
+                spaced |= data[p] == ' ';
+                assert(data[p] != '\n');
+            }
+            assert(digits >= 9 && digits <= 12 && spaced);
+        }
     }
 }
 
