@@ -114,6 +114,9 @@ def canonical_address(raw: str) -> str | None:
     """The canonical form of an address, or None if it is not complete enough to identify a dwelling."""
     if _FIXPOINT.fullmatch(raw):
         return raw
+    spaced = " ".join(raw.replace(",", " ").split())  # 판교역로 156, 29층: the parser's own tokens
+    if _FIXPOINT.fullmatch(spaced):
+        return spaced
     return _canonical_address(raw)
 
 
@@ -226,17 +229,6 @@ def _units(rest: str) -> list[str]:
     return units
 
 
-#: An address already written in its canonical shape (full province name, 시/군/구 regions the last of
-#: which is a 구 or 군, a road, a building number, units), as most dumps hold them: its canonical form
-#: is its tokens (commas dropped) joined by single spaces, with no walk through canonical_address.
-#: Anything else takes canonical_address (tests/matchers/test_address_fast.py: both agree).
-_CANONICAL_SHAPE = re.compile(
-    r"(?:" + "|".join(sorted(set(PROVINCES.values()), key=len, reverse=True)) + r")"
-    r"(?: [가-힣]+(?:시|군|구))* [가-힣]+(?:구|군) [가-힣0-9]*[가-힣](?:로|길) [0-9]{1,4}(?:-[0-9]{1,4})?"
-    r"(?:(?:, ?| )[0-9]{1,4}(?:동|층|호))*"
-)
-
-
 class AddressRecognizer(Recognizer):
     id_type: ClassVar[str] = ADDRESS
     domain: ClassVar[str] = ADDRESS
@@ -251,18 +243,6 @@ class AddressRecognizer(Recognizer):
     def canonicalize(self, raw: str) -> tuple[str, tuple[str, ...]] | None:
         found = canonical_address(raw)
         return (found, ()) if found else None
-
-    def fast_canonicals(self, raws: list[bytes]) -> list[bytes | None]:
-        out: list[bytes | None] = []
-        shape = _CANONICAL_SHAPE.fullmatch
-        for raw in raws:
-            text = raw.decode("utf-8", "replace")
-            if shape(text):
-                out.append(" ".join(text.replace(",", " ").split()).encode())
-            else:
-                found = canonical_address(text)
-                out.append(found.encode() if found else None)
-        return out
 
     def protected(self, raw: str) -> list[tuple[str, str]]:
         if len(raw) > 300:

@@ -75,14 +75,9 @@ def test_a_type_the_index_lacks_is_not_extracted(monkeypatch: pytest.MonkeyPatch
     registry = IdentifierRegistry.default()
     pairs = build_pairs(hasher, registry)
     text = f"{PEOPLE[5]['address']}, {PEOPLE[5]['phone']}"
-    calls: list[list[bytes]] = []
-    real = address.AddressRecognizer.fast_canonicals
-
-    def spy(self: address.AddressRecognizer, raws: list[bytes]) -> list[bytes | None]:
-        calls.append(raws)
-        return real(self, raws)
-
-    monkeypatch.setattr(address.AddressRecognizer, "fast_canonicals", spy)
+    calls: list[str] = []
+    real = address.canonical_address
+    monkeypatch.setattr(address, "canonical_address", lambda raw: calls.append(raw) or real(raw))
 
     def scan(domains: frozenset[str] | None) -> list[str]:
         prefixes = prefix64([digest for digest, _ in pairs])
