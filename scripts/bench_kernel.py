@@ -159,7 +159,7 @@ def main() -> None:
     rows: list[tuple[str, float, float | None, str, str]] = []  # label, wall MB/s, CPU MB/s, load, note
 
     wall, cpu, at, found = kernel_alone(dump, people)
-    rows.append(("kernel alone, one core", mb / wall, mb / cpu, at, f"{found:,} kernel hits"))
+    rows.append(("kernel alone, one core", mb / wall, mb / cpu, at, f"{found:,} records (hits, spaced phones)"))
     with tempfile.TemporaryDirectory(prefix="leakmon-bench-kernel-") as tmp:
         home = Path(tmp) / "ws"
         leakmon(home, "init")()
