@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import event
 
 import leakmon.scan as scan
+from leakmon.hitout import HIT_FIELDS
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 from storage.models.core import Post, Subject
@@ -43,6 +44,14 @@ def test_a_files_hits_come_back_in_id_order_from_one_query(db_url: str, monkeypa
 
     event.listen(engine, "before_cursor_execute", count)
     monkeypatch.setattr(scan, "PAGE_ROWS", 2)
+    rows: list[Any] = []
+    real_record = scan.hit_record
+
+    def record(row: Any, *args: Any) -> scan.HitRecordOut:
+        rows.append(row)
+        return real_record(row, *args)
+
+    monkeypatch.setattr(scan, "hit_record", record)
     records = list(scan.stored_records(sessions, post_id, T0, 0.0))
     event.remove(engine, "before_cursor_execute", count)
     engine.dispose()
@@ -52,3 +61,6 @@ def test_a_files_hits_come_back_in_id_order_from_one_query(db_url: str, monkeypa
     assert [r["locator"] for r in records[:5]] == [f"d.csv:row {i}" for i in range(50, 55)]
     assert {r["subject_ref"] for r in records} == {"cust-1"}
     assert len(selects) == 1  # keyset pages of PAGE_ROWS made 8, each sorting every hit of the post
+    assert {(r["post_id"], r["incident_id"]) for r in records} == {(post_id, None)}
+    # Every field the one rendering reads is a column: a missing one is an exception per field and row.
+    assert all(set(HIT_FIELDS) <= set(row._fields) for row in rows)
