@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from crawlers.files.limits import ReadLimits
-from crawlers.files.ranges import LinePlan, RangeState, plan_lines, range_items
+from crawlers.files.ranges import LinePlan, RangeState, plan_lines, range_items, raw_block
 from crawlers.files.report import status_of
 from crawlers.model import Finding, TextBlock
 from matchers.engine import Confirm, Matcher
@@ -248,10 +248,14 @@ class RangeDone:
     nbytes: int
 
 
-def _rows_of(matcher: Matcher, block: TextBlock, source: str, token: str | None) -> list[Row]:
+def _rows_of(
+    matcher: Matcher, block: TextBlock, source: str, token: str | None, data: bytes | None = None
+) -> list[Row]:
+    """Finished rows of ``block`` (``data``: its text as UTF-8, when already at hand)."""
     from crawlers.analyzer import LocatedHit, hit_rows
 
-    data = block.text.encode("utf-8", "surrogatepass")
+    if data is None:
+        data = block.text.encode("utf-8", "surrogatepass")
     rows: list[Row] = []
     for hits in matcher.iter_hits(data, columns=block.columns, delimiter=block.delimiter):
         rows.extend(map(tuple, hit_rows((LocatedHit(h, block.locate(h.line), token) for h in hits), source)))
@@ -267,7 +271,13 @@ def _block_rows(matcher: Matcher, task: BlockTask) -> list[Row]:
 def _range_rows(matcher: Matcher, task: RangeTask) -> RangeDone:
     state = RangeState()
     rows: list[Row] = []
-    for item in range_items(Path(task.path), task.plan, task.start, task.end, task.first_line, state):
+    path, plan = Path(task.path), task.plan
+    raw = raw_block(path, plan, task.start, task.end, state)
+    if raw is not None:
+        unit, columns = ("row", plan.columns) if plan.fmt == "csv" else ("line", None)
+        block = TextBlock(plan.locator, "", task.first_line, unit, columns, plan.delimiter)
+        return RangeDone(_rows_of(matcher, block, task.source, task.token, raw), state, task.end - task.start)
+    for item in range_items(path, plan, task.start, task.end, task.first_line, state):
         if isinstance(item, TextBlock):
             rows.extend(_rows_of(matcher, item, task.source, task.token))
     return RangeDone(rows, state, task.end - task.start)
@@ -365,7 +375,9 @@ class ParallelScanner:
                         stopped.append(True)
                     if not stopped:
                         yield RangeTask(str(scan.path), scan.plan, start, end, line, source, token)
-                    line += data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+                    line += data.count(b"\n")
+                    if b"\r" in data:  # a lone CR ends a line too (crawlers.files.lines)
+                        line += data.count(b"\r") - data.count(b"\r\n")
 
         make = HitRow._make
         replaced = False

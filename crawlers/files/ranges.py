@@ -159,6 +159,33 @@ class _Range(io.RawIOBase):
         return len(data)
 
 
+def raw_block(path: Path, plan: LinePlan, start: int, end: int, state: RangeState) -> bytes | None:
+    """The range's one block as the matcher reads it (UTF-8 bytes), when that is the file's own bytes.
+
+    A range of plain text or unquoted CSV in valid UTF-8, without a ``\\r``, ending with a line end and
+    no bigger than one reader chunk or line is one batch whose text is exactly those bytes (less the
+    last line end): decoding, splitting, joining and encoding again would give them back. ``state``
+    counts the block as :func:`range_items` would; None when the range needs the reader's code.
+    """
+    size = end - start
+    if plan.fmt not in ("text", "csv") or size > min(plan.block_bytes, plan.max_line) or size == 0:
+        return None
+    if plan.encoding != "utf-8" and not (plan.encoding == "utf-8-sig" and start > 0):
+        return None
+    with path.open("rb") as handle:
+        handle.seek(start)
+        data = handle.read(size)
+    if not data.endswith(b"\n") or b"\r" in data or (plan.fmt == "csv" and b'"' in data):
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    state.blocks += 1
+    state.lines += data.count(b"\n")
+    return data[:-1]
+
+
 def range_items(path: Path, plan: LinePlan, start: int, end: int, first_line: int, state: RangeState) -> Iterator[Item]:
     """Blocks and findings of bytes ``[start, end)`` of ``path`` (which starts line ``first_line``)."""
     encoding = plan.encoding if start == 0 else plan.encoding.replace("utf-8-sig", "utf-8")

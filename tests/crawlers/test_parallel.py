@@ -17,9 +17,9 @@ import pytest
 import crawlers.analyzer as analyzer_module
 from crawlers.analyzer import Analysis, AnalysisOptions, Analyzer
 from crawlers.files import ReadLimits
-from crawlers.files.ranges import plan_lines
-from crawlers.model import Attachment, CrawledPost
-from crawlers.parallel import ParallelScanner
+from crawlers.files.ranges import RangeState, plan_lines, range_items, raw_block
+from crawlers.model import Attachment, CrawledPost, TextBlock
+from crawlers.parallel import ParallelScanner, block_ranges
 from matchers.engine import Matcher
 from matchers.index import ProtectedIndex
 from matchers.keyed_hash import KeyedHasher, prefix64
@@ -213,3 +213,26 @@ def test_digests_the_database_does_not_confirm_are_dropped_with_any_jobs(
         scanner = ParallelScanner(confirming, jobs, after_fork=after_fork)
         scanner.range_bytes = RANGE_BYTES
         assert _outcome(_analysis(confirming, path, scanner)) == reader
+
+
+def test_a_range_read_as_raw_bytes_is_the_readers_block(tmp_path: Path) -> None:
+    """Where :func:`raw_block` takes a range's bytes as they are, the reader's code gives that one block."""
+    used = 0
+    for name, data in FILES.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        plan = plan_lines(path, name, LIMITS)
+        if plan is None:
+            continue
+        line = 1
+        for start, end in block_ranges(path, RANGE_BYTES):
+            fast, slow = RangeState(), RangeState()
+            raw = raw_block(path, plan, start, end, fast)
+            items = list(range_items(path, plan, start, end, line, slow))
+            if raw is not None:
+                used += 1
+                assert [item.text.encode() for item in items if isinstance(item, TextBlock)] == [raw]
+                assert (fast.blocks, fast.lines) == (slow.blocks, slow.lines)
+                assert not slow.findings
+            line += sum(item.text.count("\n") + 1 for item in items if isinstance(item, TextBlock))
+    assert used >= 20
