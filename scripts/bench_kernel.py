@@ -4,7 +4,13 @@ protected identifiers (500k subjects, phone + e-mail): the native kernel alone, 
 pipeline (shared/bench/e2e_bench.py), and `grep -F -f` over 1M plaintext phones, with ratios and the
 machine's load average beside every figure (the machine is shared: figures are noisy).
 
-    python scripts/bench_kernel.py [--size-mb 100] [--jobs 2] [--shared ../shared/bench]
+A second table scans the dump's rows as one file per format (CSV, JSON lines, SQL INSERTs, each
+cycled to the dump's size) with --jobs 1 and --jobs N: CPU seconds of the parent and of the workers,
+the wall ratio, and the ratio the measured CPU allows on N idle cores (start-up, measured on a
+one-line file, is serial; the rest of the parent's and the workers' CPU is spread over N cores, and the
+parent's CPU is a floor).
+
+    python scripts/bench_kernel.py [--size-mb 100] [--jobs 2] [--shared ../shared/bench] [--formats csv,jsonl,sql]
 
 Nothing is asserted: speed is measured, not tested.
 """
@@ -142,11 +148,75 @@ def e2e(shared: Path, size_mb: int, only: str) -> float | None:
     return None
 
 
+#: How each format file is made from the dump's lines: (file name, header, which lines, how to write one).
+FORMATS: dict[str, tuple[str, str, Callable[[str], bool]]] = {
+    "csv": ("rows.csv", "이름,전화번호,이메일,주소,주민번호\n", lambda line: not line.startswith(("INSERT", "{", "["))),
+    "jsonl": ("rows.jsonl", "", lambda line: line.startswith("{")),
+    "sql": (
+        "rows.sql",
+        "CREATE TABLE `members` (\n  `id` int,\n  `name` varchar(20),\n  `phone` varchar(20),\n"
+        "  `email` varchar(80),\n  `address` text,\n  `joined` datetime\n);\n",
+        lambda line: line.startswith("INSERT"),
+    ),
+}
+
+
+def format_file(dump: Path, folder: Path, fmt: str) -> Path:
+    """The dump's lines of one format, cycled until the file is as big as the dump."""
+    name, header, keep = FORMATS[fmt]
+    with dump.open(encoding="utf-8") as lines:
+        rows = [line for line in lines if keep(line)]
+    path, target = folder / name, dump.stat().st_size
+    with path.open("w", encoding="utf-8") as out:
+        size = out.write(header)
+        while size < target:
+            for row in rows:
+                size += len(row.encode())
+                out.write(row)
+                if size >= target:
+                    break
+    return path
+
+
+def per_format(home: Path, dump: Path, folder: Path, jobs: str, formats: list[str]) -> None:
+    """--jobs 1 and --jobs N per format file: wall, CPU split, wall ratio and the ratio CPU allows."""
+    tiny = folder / "one.txt"
+    tiny.write_text("010-0000-0000\n", encoding="utf-8")
+    startup = leakmon(
+        home, "scan", str(tiny), "--no-store", "--format", "jsonl", "--output", os.devnull, "--jobs", jobs
+    )
+    startup()
+    serial = startup.split[0]
+    print(f"\nper format, scan --no-store (start-up: {serial:.2f} CPU s on a one-line file)")
+    print(
+        "| format | MB  | jobs 1 MB/s | CPU s | jobs N MB/s | parent CPU s | workers CPU s | x wall | x idle est.",
+        end="",
+    )
+    print(" | load")
+    for fmt in formats:
+        path = format_file(dump, folder, fmt)
+        mb = path.stat().st_size / 1e6
+        args = ("scan", str(path), "--no-store", "--format", "jsonl", "--output", os.devnull, "--jobs")
+        one = leakmon(home, *args, "1")
+        wall1, _, _ = timed(one)
+        many = leakmon(home, *args, jobs)
+        wall2, _, at = timed(many)
+        parent, workers = many.split
+        cpu1 = one.split[0]
+        estimate = cpu1 / max(serial + max(parent - serial + workers, 0.0) / int(jobs), parent)
+        print(
+            f"| {fmt:6} | {mb:3.0f} | {mb / wall1:11.1f} | {cpu1:5.1f} | {mb / wall2:11.1f} | {parent:12.1f} "
+            f"| {workers:13.1f} | {wall1 / wall2:6.2f} | {estimate:11.2f} | {at}"
+        )
+        path.unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--shared", type=Path, help="the shared bench folder (default: ../shared/bench)")
+    parser.add_argument("--formats", default="csv,jsonl,sql", help="per-format files to scan ('' for none)")
     args = parser.parse_args()
     near = [up / "shared" / "bench" for up in (ROOT.parent, ROOT.parent.parent)]  # a clone or a worktree
     shared = (args.shared or next((p for p in near if p.is_dir()), near[0])).resolve()
@@ -185,6 +255,9 @@ def main() -> None:
         stored = sum(1 for _ in hits.open(encoding="utf-8"))
         note = f"{stored:,} hits stored; CPU s: parent {run.split[0]:.1f}, workers {run.split[1]:.1f}"
         rows.append((f"leakmon scan --jobs {jobs} (storing)", mb / wall, mb / cpu, at, note))
+        formats = [name for name in args.formats.split(",") if name]
+        if formats:
+            per_format(home, dump, Path(tmp), jobs, formats)
     for label, only in (
         ("naive Python (e2e_bench.py)", "naive"),
         ("best pure-Python pipeline (e2e_bench.py)", "pyre2 chunks, HMAC-SHA256 (pads), numpy"),
