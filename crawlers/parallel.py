@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from crawlers.files.limits import ReadLimits
-from crawlers.files.ranges import LinePlan, RangeState, plan_lines, range_items, raw_block
+from crawlers.files.ranges import LinePlan, RangeState, SqlState, plan_lines, range_items, raw_block
 from crawlers.files.report import status_of
 from crawlers.model import Finding, TextBlock
+from crawlers.redact import redact_locator
 from matchers.engine import Confirm, Matcher
 from matchers.headers import detect_header
 from matchers.model import Hit
@@ -237,6 +238,7 @@ class RangeTask:
     first_line: int
     source: str
     token: str | None
+    sql: SqlState | None = None  # a SQL dump's reader state assumed at ``start``
 
 
 @dataclass(slots=True)
@@ -246,19 +248,43 @@ class RangeDone:
     rows: list[Row]
     state: RangeState
     nbytes: int
+    #: SQL table rows: (index in ``rows``, table, row number within the range) - the parent adds the
+    #: table's rows in earlier ranges and writes the locator again
+    marks: list[tuple[int, str, int]] = field(default_factory=list)
 
 
 def _rows_of(
-    matcher: Matcher, block: TextBlock, source: str, token: str | None, data: bytes | None = None
+    matcher: Matcher,
+    block: TextBlock,
+    source: str,
+    token: str | None,
+    data: bytes | None = None,
+    marks: tuple[str, list[tuple[int, str, int]], list[Row]] | None = None,
 ) -> list[Row]:
-    """Finished rows of ``block`` (``data``: its text as UTF-8, when already at hand)."""
+    """Finished rows of ``block`` (``data``: its text as UTF-8, when already at hand).
+
+    ``marks`` = (table, marks, all rows so far): append ``(index, table, row number)`` per row.
+    """
     from crawlers.analyzer import LocatedHit, hit_rows
 
     if data is None:
         data = block.text.encode("utf-8", "surrogatepass")
     rows: list[Row] = []
     for hits in matcher.iter_hits(data, columns=block.columns, delimiter=block.delimiter):
-        rows.extend(map(tuple, hit_rows((LocatedHit(h, block.locate(h.line), token) for h in hits), source)))
+        if marks is None:
+            rows.extend(map(tuple, hit_rows((LocatedHit(h, block.locate(h.line), token) for h in hits), source)))
+            continue
+        table, noted, before = marks
+        number = [0]
+
+        def located(hits: list[Hit] = hits, number: list[int] = number) -> Iterator[LocatedHit]:
+            for h in hits:
+                number[0] = block.first_line + h.line
+                yield LocatedHit(h, block.locate(h.line), token)
+
+        for row in hit_rows(located(), source):  # a hit's rows come before the next hit is taken
+            noted.append((len(before) + len(rows), table, number[0]))
+            rows.append(tuple(row))
     return rows
 
 
@@ -277,10 +303,15 @@ def _range_rows(matcher: Matcher, task: RangeTask) -> RangeDone:
         unit, columns = ("row", plan.columns) if plan.fmt == "csv" else ("line", None)
         block = TextBlock(plan.locator, "", task.first_line, unit, columns, plan.delimiter)
         return RangeDone(_rows_of(matcher, block, task.source, task.token, raw), state, task.end - task.start)
-    for item in range_items(path, plan, task.start, task.end, task.first_line, state):
-        if isinstance(item, TextBlock):
-            rows.extend(_rows_of(matcher, item, task.source, task.token))
-    return RangeDone(rows, state, task.end - task.start)
+    marks: list[tuple[int, str, int]] = []
+    tables = f"{plan.locator}#"
+    for item in range_items(path, plan, task.start, task.end, task.first_line, state, task.sql):
+        if not isinstance(item, TextBlock):
+            continue
+        table = item.locator[len(tables) :] if plan.fmt == "sql" and item.locator.startswith(tables) else None
+        noted = (table, marks, rows) if table is not None and item.unit == "row" else None
+        rows.extend(_rows_of(matcher, item, task.source, task.token, marks=noted))
+    return RangeDone(rows, state, task.end - task.start, marks)
 
 
 def _worker_block(task: BlockTask) -> list[Row]:
@@ -364,6 +395,9 @@ class ParallelScanner:
         digest = hashlib.sha256()
         stopped: list[bool] = []
 
+        sql: list[SqlState] = [SqlState()]  # a SQL dump's reader state after the ranges taken so far
+        offsets: dict[str, int] = {}  # table -> its rows in those ranges
+
         def tasks() -> Iterator[RangeTask]:
             line = 1
             with scan.path.open("rb") as handle:
@@ -374,14 +408,25 @@ class ParallelScanner:
                     if not stopped and time.monotonic() > deadline:
                         stopped.append(True)
                     if not stopped:
-                        yield RangeTask(str(scan.path), scan.plan, start, end, line, source, token)
+                        hint = sql[0] if scan.plan.fmt == "sql" else None  # exact unless ranges are in flight
+                        yield RangeTask(str(scan.path), scan.plan, start, end, line, source, token, hint)
                     line += data.count(b"\n")
                     if b"\r" in data:  # a lone CR ends a line too (crawlers.files.lines)
                         line += data.count(b"\r") - data.count(b"\r\n")
 
         make = HitRow._make
         replaced = False
-        for done in self._ranges(tasks()):
+
+        def redo(task: RangeTask, done: RangeDone) -> RangeTask | None:
+            """The range again from the true state, when it was read from another one."""
+            if scan.plan.fmt != "sql" or sql[0].holds(done.state):
+                return None
+            return replace(task, sql=sql[0])
+
+        for done in self._ranges(tasks(), redo):
+            if scan.plan.fmt == "sql":
+                _renumber(done, scan.plan.locator, offsets)
+                sql[0] = sql[0].after(done.state)
             replaced = replaced or done.state.replaced
             scan.findings.extend(done.state.findings)
             scan.blocks += done.state.blocks
@@ -400,15 +445,18 @@ class ParallelScanner:
                 )
             )
 
-    def _ranges(self, tasks: Iterator[RangeTask]) -> Iterator[RangeDone]:
-        """Each range's result in order; a range whose last CSV row runs on is read again with the next."""
+    def _ranges(self, tasks: Iterator[RangeTask], redo: _Redo) -> Iterator[RangeDone]:
+        """Each range's result in order; a range whose last CSV row runs on is read again with the next,
+        one read from the wrong SQL state again from the right one (``redo``)."""
         if self.jobs <= 1:
-            yield from self._joined(tasks, lambda task: _Now(_range_rows(self.matcher, task)))
+            yield from self._joined(tasks, lambda task: _Now(_range_rows(self.matcher, task)), redo)
             return
         with _pool(self.matcher, self.jobs, self.after_fork, confirm=True) as pool:
-            yield from self._joined(tasks, lambda task: pool.apply_async(_worker_range, (task,)))
+            yield from self._joined(tasks, lambda task: pool.apply_async(_worker_range, (task,)), redo)
 
-    def _joined(self, tasks: Iterator[RangeTask], submit: Callable[[RangeTask], Any]) -> Iterator[RangeDone]:
+    def _joined(
+        self, tasks: Iterator[RangeTask], submit: Callable[[RangeTask], Any], redo: _Redo
+    ) -> Iterator[RangeDone]:
         window = 2 * self.jobs
         pending: deque[tuple[RangeTask, Any]] = deque()
 
@@ -427,7 +475,24 @@ class ParallelScanner:
                 following, _ = pending.popleft()  # read again as part of this range
                 task = replace(task, end=following.end)
                 done = submit(task).get()
+            again = redo(task, done)
+            if again is not None:
+                done = submit(again).get()
             yield done
+
+
+_Redo = Callable[[RangeTask, RangeDone], RangeTask | None]
+
+
+def _renumber(done: RangeDone, locator: str, offsets: dict[str, int]) -> None:
+    """SQL table rows numbered across the file: add each table's rows in earlier ranges."""
+    at = HitRow._fields.index("locator")
+    for index, table, number in done.marks:
+        row = done.rows[index]
+        where = redact_locator(f"{locator}#{table}:row {number + offsets.get(table, 0)}")[:2048]
+        done.rows[index] = (*row[:at], where, *row[at + 1 :])
+    for table, count in done.state.sql_rows.items():
+        offsets[table] = offsets.get(table, 0) + count
 
 
 class _Now:

@@ -22,13 +22,16 @@ from itertools import islice
 from pathlib import Path
 from typing import IO
 
-from crawlers.files.context import Item, Member
+from crawlers.files.budget import Budget
+from crawlers.files.context import Context, Item, Member
 from crawlers.files.decode import TextDecoder, detect_encoding, iter_text
 from crawlers.files.jsondoc import Columns, json_lines, parse_line
 from crawlers.files.limits import ReadLimits
 from crawlers.files.lines import Batch, LineSplitter, split_lines
 from crawlers.files.names import safe_name
+from crawlers.files.records import RowBlocks
 from crawlers.files.sniff import HEAD_BYTES, sniff, text_format
+from crawlers.files.sqldump import SqlDumpReader
 from crawlers.files.tabular import DelimitedReader, header_of, sniff_delimiter
 from crawlers.files.text import is_combolist, text_blocks
 from crawlers.model import Finding
@@ -57,6 +60,43 @@ class LinePlan:
         return self.fmt
 
 
+@dataclass(frozen=True, slots=True)
+class SqlState:
+    """Where a SQL dump's reader stands between two lines (see :class:`RangeSqlReader`)."""
+
+    tables: dict[str, tuple[str, ...]] = field(default_factory=dict)  # CREATE TABLE columns so far
+    copy: tuple[tuple[str, ...] | None] | None = None  # inside COPY ... FROM stdin: (its columns,)
+    open_insert: str | None = None  # the table of an INSERT whose tuples continue
+    creating: tuple[str, tuple[str, ...]] | None = None  # inside CREATE TABLE: (table, columns so far)
+    row_columns: dict[str, tuple[str, ...] | None] = field(default_factory=dict)  # tables with rows: their columns
+
+    def moving_parts(self) -> tuple[object, ...]:
+        return (self.copy, self.open_insert, self.creating)
+
+    def holds(self, done: RangeState) -> bool:
+        """True when a range read from ``done.sql_start`` read as it would have from this state."""
+        start = done.sql_start
+        if start is None or start.moving_parts() != self.moving_parts():
+            return False
+        if any(self.tables.get(name) != seen for name, seen in done.sql_looked_up.items()):
+            return False
+        return all(self.row_columns.get(t, _NONE) == start.row_columns.get(t, _NONE) for t in done.sql_rows)
+
+    def after(self, done: RangeState) -> SqlState:
+        """The state after a range that :meth:`holds`."""
+        end = done.sql_end or SqlState()
+        return SqlState(
+            tables={**self.tables, **done.sql_defined},
+            copy=end.copy,
+            open_insert=end.open_insert,
+            creating=end.creating,
+            row_columns={**self.row_columns, **end.row_columns},
+        )
+
+
+_NONE = ("\x00none",)  # a table with no row blocks yet (its columns may be None)
+
+
 @dataclass(slots=True)
 class RangeState:
     """What reading one range learned besides its items."""
@@ -66,6 +106,66 @@ class RangeState:
     blocks: int = 0
     lines: int = 0
     findings: list[Finding] = field(default_factory=list)
+    # SQL dumps: the state assumed at the start, what of it was used, and where the range ended
+    sql_start: SqlState | None = None
+    sql_looked_up: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    sql_defined: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    sql_end: SqlState | None = None
+    sql_rows: dict[str, int] = field(default_factory=dict)  # table -> rows in this range
+
+
+class _Tables(dict[str, tuple[str, ...]]):
+    """CREATE TABLE columns that note which tables were looked up (and found how) and defined."""
+
+    def __init__(self, known: dict[str, tuple[str, ...]], state: RangeState) -> None:
+        super().__init__(known)
+        self._state = state
+
+    def get(self, key: str, default: object = None) -> tuple[str, ...] | None:  # type: ignore[override]
+        found = super().get(key)
+        if key not in self._state.sql_defined:  # what the range assumed, not what it defined itself
+            self._state.sql_looked_up.setdefault(key, found)
+        return found
+
+    def __setitem__(self, key: str, value: tuple[str, ...]) -> None:
+        super().__setitem__(key, value)
+        self._state.sql_defined[key] = value
+
+
+class RangeSqlReader(SqlDumpReader):
+    """A SQL dump's reader for one range: starts from a given state, numbers table rows from 1 in
+    the range (the caller adds the rows of earlier ranges) and reports what it assumed and where it ended."""
+
+    def __init__(self, member: Member, ctx: Context, start: SqlState, state: RangeState) -> None:
+        super().__init__(member, ctx)
+        self.tables = _Tables(start.tables, state)
+        if start.copy is not None:
+            self._copy = RowBlocks(member.locator, ctx.limits.block_bytes, unit="line", columns=start.copy[0])
+        self._open_insert = start.open_insert
+        self._creating = (start.creating[0], list(start.creating[1])) if start.creating is not None else None
+        for table, columns in start.row_columns.items():  # a table's columns are fixed by its first rows
+            self._rows[table] = (RowBlocks(f"{member.locator}#{table}", ctx.limits.block_bytes, columns=columns), 0)
+        self._range = state
+        state.sql_start = start
+
+    def read(self, batches: Iterator[Batch | Finding]) -> Iterator[Item]:
+        end: list[SqlState] = []
+
+        def remember() -> Iterator[Batch | Finding]:
+            yield from batches
+            creating = self._creating
+            end.append(
+                SqlState(
+                    copy=(self._copy.columns,) if self._copy is not None else None,
+                    open_insert=self._open_insert,
+                    creating=(creating[0], tuple(creating[1])) if creating is not None else None,
+                    row_columns={table: blocks.columns for table, (blocks, _) in self._rows.items()},
+                )
+            )
+
+        yield from super().read(remember())
+        self._range.sql_end = end[0] if end else None
+        self._range.sql_rows = {table: count for table, (_, count) in self._rows.items() if count}
 
 
 def plan_lines(path: Path, name: str, limits: ReadLimits) -> LinePlan | None:
@@ -80,7 +180,7 @@ def plan_lines(path: Path, name: str, limits: ReadLimits) -> LinePlan | None:
             if sniff(head) != ("text", None) or head.startswith((b"\xff\xfe", b"\xfe\xff")):
                 return None
             fmt = text_format(name, head)
-            if fmt not in ("text", "csv", "jsonl"):
+            if fmt not in ("text", "csv", "jsonl", "sql"):
                 return None
             encoding = _encoding(handle, limits.block_bytes)
             if encoding is None:
@@ -92,6 +192,8 @@ def plan_lines(path: Path, name: str, limits: ReadLimits) -> LinePlan | None:
     if first is None:
         return None
     plan = LinePlan(locator, fmt, encoding, limits.block_bytes, limits.max_line_bytes)
+    if fmt == "sql":
+        return plan
     if fmt == "jsonl":
         columns = Columns()
         records = (record for record in map(parse_line, first.lines) if record is not None)
@@ -186,7 +288,9 @@ def raw_block(path: Path, plan: LinePlan, start: int, end: int, state: RangeStat
     return data[:-1]
 
 
-def range_items(path: Path, plan: LinePlan, start: int, end: int, first_line: int, state: RangeState) -> Iterator[Item]:
+def range_items(
+    path: Path, plan: LinePlan, start: int, end: int, first_line: int, state: RangeState, sql: SqlState | None = None
+) -> Iterator[Item]:
     """Blocks and findings of bytes ``[start, end)`` of ``path`` (which starts line ``first_line``)."""
     encoding = plan.encoding if start == 0 else plan.encoding.replace("utf-8-sig", "utf-8")
     decoder = TextDecoder(encoding)
@@ -200,6 +304,10 @@ def range_items(path: Path, plan: LinePlan, start: int, end: int, first_line: in
             columns = Columns()
             columns.names = plan.columns
             items = json_lines(member, batches, columns=columns)
+        elif plan.fmt == "sql":
+            limits = ReadLimits(block_bytes=plan.block_bytes)  # the only limit a SQL reader reads
+            ctx = Context(limits, Budget(limits), (), lambda _: iter(()))
+            items = RangeSqlReader(member, ctx, sql or SqlState(), state).read(batches)
         elif plan.fmt == "csv":
             assert plan.delimiter is not None  # noqa: S101 - set with fmt csv
             reader = DelimitedReader(member, plan.delimiter, header=plan.columns)
