@@ -256,3 +256,18 @@ def test_an_uneven_index_gives_the_same_hits(spread: str) -> None:
     native = _hits(Matcher(KERNEL, index, REGISTRY), block)
     assert native
     assert native == _hits(ReferenceMatcher(REFERENCE, index, REGISTRY), block)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [b"010-1234-5678", b"(02)345-6789", b"+82 10 1234 5678", b"900101-1234568", b"4111111111111111", b"1012345678"],
+)
+def test_values_across_every_window_edge_agree(value: bytes) -> None:
+    """The scanners classify 64 bytes at a time: a value (and the digit before it) at every offset
+    around the first window edges, in blocks shorter and longer than a window, agrees."""
+    for k in range(0, 140):
+        for lead in (b"x", b"7", b"\n", b""):
+            for tail in (b"", b"9", b" ", b"\x00"):
+                block = b"a" * k + lead + value + tail
+                same_candidates(block)
+                same_candidates(block[-64:])

@@ -236,3 +236,13 @@ def test_a_line_is_taken_for_its_own_triggers(line: str, found_before: str) -> N
     assert deobfuscate.trigger_segments(block, read=spans) == []
     index = ProtectedIndex.from_digests((c[4], 1) for c in kernel_candidates(KERNEL, block, spaced=True))
     assert [h.obfuscation for h in Matcher(KERNEL, index, REGISTRY).scan_bytes(block)] == [("separators",)]
+
+
+def test_a_spaced_phone_at_every_window_edge_is_read_once() -> None:
+    """At every offset around the kernel's first 64-byte window edges, with a boundary or a digit
+    before it: read once (boundary) or not at all (digit), as the slow path reads it."""
+    for k in range(0, 140):
+        for lead, read in ((b",", 1), (b"\n", 1), (b"9", 0), (b"a", 0)):
+            block = b"x" * k + lead + b"010 - 4235 - 2674" + b"," * (k % 3)
+            assert len(kernel_candidates(KERNEL, block, spaced=True)) == read, block
+            assert spaced_agrees(block) == read
