@@ -70,7 +70,6 @@ def build_hits(ctx: RecordContext, found: list[Found]) -> list[Hit]:
 
 
 _LINE = attrgetter("line")
-Token = tuple[int, Recognizer, str, str, int, str, int]  # record key, recognizer, canonical, form, start, text, line
 
 
 def _weak_evidence(
@@ -84,36 +83,45 @@ def _weak_evidence(
     rules = ctx.rules
     whole_text = ctx.block.decode("utf-8", "replace") if ctx.whole else ""
     texts = {key: (whole_text, 0) if ctx.whole else (fs[0].line_text, fs[0].line) for key, fs in groups.items()}
-    tokens: list[Token] = []
+    read: list[Tokens] = []
     for key, (text, base_line) in texts.items():
         for rec in rules.weak:
-            for canonical, form, start in rec.record_tokens(text, partial=False):
-                tokens.append((key, rec, canonical, form, start, text, base_line))
-    full = _weak_found(rules, tokens)
+            tokens = rec.record_tokens(text, partial=False)
+            if tokens:
+                read.append((key, rec, text, base_line, tokens))
+    full = _weak_found(rules, read)
     if not rules.partial:
         return full, {}
-    tokens = []
+    read = []
     for key, fs in groups.items():
         if not any(f.form != "full" or f.rec.household for f in fs):
             continue
         text, base_line = texts[key]
         for rec in rules.weak:
-            for canonical, form, start in rec.masked_tokens(text):
-                tokens.append((key, rec, canonical, form, start, text, base_line))
-    return full, _weak_found(rules, tokens)
+            tokens = rec.masked_tokens(text)
+            if tokens:
+                read.append((key, rec, text, base_line, tokens))
+    return full, _weak_found(rules, read)
 
 
-def _weak_found(rules: RecordRules, tokens: list[Token]) -> dict[int, list[Found]]:
+#: One recognizer's tokens in one record: record key, recognizer, record text, its first line, and
+#: (canonical, form, start) per token.
+Tokens = tuple[int, Recognizer, str, int, list[tuple[str, str, int]]]
+
+
+def _weak_found(rules: RecordRules, read: list[Tokens]) -> dict[int, list[Found]]:
     """The tokens whose digest is in the index, as Found by record key (each distinct value hashed once:
     records repeat the same words, product names, statuses)."""
-    if not tokens:
+    if not read:
         return {}
     distinct: dict[tuple[str, str], dict[str, int]] = {}
-    for _, rec, canonical, form, _, _, _ in tokens:
-        values = distinct.get((rec.domain, form))
-        if values is None:
-            values = distinct[(rec.domain, form)] = {}
-        values[canonical] = 0
+    for _, rec, _, _, tokens in read:
+        domain = rec.domain
+        for canonical, form, _ in tokens:
+            values = distinct.get((domain, form))
+            if values is None:
+                values = distinct[(domain, form)] = {}
+            values[canonical] = 0
     digests: list[bytes] = []
     for (domain, form), values in distinct.items():
         for canonical, digest in zip(values, rules.digest_many(domain, list(values), form), strict=True):
@@ -123,37 +131,42 @@ def _weak_found(rules: RecordRules, tokens: list[Token]) -> dict[int, list[Found
     out: dict[int, list[Found]] = {}
     if not matched:
         return out
+    # (domain, form) -> canonical -> position, for the values in the index only (few of them)
+    hits: dict[tuple[str, str], dict[str, int]] = {}
+    for (domain, form), values in distinct.items():
+        hits[(domain, form)] = {canonical: p for canonical, p in values.items() if p in matched}
     newlines: dict[int, list[int]] = {}  # per text (by id): its newline offsets, found once
-    for key, rec, canonical, form, start, text, base_line in tokens:
-        position = distinct[(rec.domain, form)][canonical]
-        subjects = matched.get(position)
-        if subjects is None:
-            continue
-        nl = newlines.get(id(text))
-        if nl is None:
-            nl = newlines[id(text)] = [m.start() for m in _NEWLINE.finditer(text)]
-        # The token's line comes from the text's newline offsets (a bisection, never a count from
-        # the start of the text).
-        line = bisect.bisect_left(nl, start) if nl else 0
-        line_start = nl[line - 1] + 1 if line else 0
-        line_end = nl[line] if line < len(nl) else len(text)
-        f = Found.of(
-            rec,
-            canonical,
-            form,
-            digest=digests[position],
-            subjects=subjects,
-            line=base_line + line,
-            start=start - line_start,
-            obfuscation=rec.token_classes(text, start, canonical) if form == "full" else (OBF_MASKED,),
-            extractor=f"{rec.id_type}.record",
-            line_text=text[line_start:line_end],
-        )
-        found = out.get(key)
-        if found is None:
-            out[key] = [f]
-        else:
-            found.append(f)
+    for key, rec, text, base_line, tokens in read:
+        domain = rec.domain
+        for canonical, form, start in tokens:
+            position = hits[(domain, form)].get(canonical)
+            if position is None:
+                continue
+            nl = newlines.get(id(text))
+            if nl is None:
+                nl = newlines[id(text)] = [m.start() for m in _NEWLINE.finditer(text)]
+            # The token's line comes from the text's newline offsets (a bisection, never a count from
+            # the start of the text).
+            line = bisect.bisect_left(nl, start) if nl else 0
+            line_start = nl[line - 1] + 1 if line else 0
+            line_end = nl[line] if line < len(nl) else len(text)
+            f = Found.of(
+                rec,
+                canonical,
+                form,
+                digest=digests[position],
+                subjects=matched[position],
+                line=base_line + line,
+                start=start - line_start,
+                obfuscation=rec.token_classes(text, start, canonical) if form == "full" else (OBF_MASKED,),
+                extractor=f"{rec.id_type}.record",
+                line_text=text[line_start:line_end],
+            )
+            found = out.get(key)
+            if found is None:
+                out[key] = [f]
+            else:
+                found.append(f)
     return out
 
 
@@ -305,49 +318,50 @@ def _hit(
     narrowed: tuple[str, ...] = (),
     notes: tuple[str, ...] = (),
 ) -> Hit:
-    rec = f.rec
+    rec, id_type, canonical, form, digest, subjects, line, start, obfuscation, extractor, line_text = f
     header = None
     columns = ctx.columns
     if columns:  # the column the value is in: delimiters before it on its line
-        text = f.line_text
-        delim = ctx.delimiter or next((d for d in ("\t", ",", "|", ";") if d in text), ",")
-        field = text.count(delim, 0, f.start)
+        delim = ctx.delimiter or next((d for d in ("\t", ",", "|", ";") if d in line_text), ",")
+        field = line_text.count(delim, 0, start)
         if field < len(columns):
             header = columns[field]
-    header_match = header if header is not None and ctx.rules.header_for(f.id_type, header) else None
-    full = f.form == "full"
+    header_match = header if header is not None and ctx.rules.header_for(id_type, header) else None
+    context = ctx.context_cache.get((id_type, line_text))
+    if context is None:
+        context = ctx.context(id_type, line_text)
     evidence = (
         base,
         kind,
-        f.extractor,
-        rec.validation_label(f.canonical) if full else None,
-        f.obfuscation,
+        extractor,
+        rec.validation_label(canonical) if form == "full" else None,
+        obfuscation,
         header_match,
-        ctx.context(f.id_type, f.line_text),
+        context,
         corroborated,
-        len(f.subjects),
+        len(subjects),
         narrowed,
-        notes + rec.notes(f.canonical, f.form),
+        notes + rec.notes(canonical, form),
     )
     confidence, explanation = cached_score(evidence)
     extra: dict[str, str] = {}
     if header is not None:
         extra["column"] = header
     if kind == PARTIAL:
-        extra["compatible_subjects"] = str(len(f.subjects))
+        extra["compatible_subjects"] = str(len(subjects))
     if corroborated:
         extra["corroborated_by"] = ",".join(corroborated)
     return build_hit(
-        f.id_type,
-        f.digest,
+        id_type,
+        digest,
         ctx.rules.key_id,
-        f.subjects,
+        subjects,
         kind,
-        f.obfuscation,
+        obfuscation,
         confidence,
-        rec.mask(f.canonical, f.form),
-        ctx.line_base + f.line,
-        f.form,
+        rec.mask(canonical, form),
+        ctx.line_base + line,
+        form,
         explanation,
         extra,
     )
