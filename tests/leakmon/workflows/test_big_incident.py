@@ -90,3 +90,39 @@ def test_a_big_incident_is_counted_clocked_and_exported_in_sql(db: Db, statement
     assert listed == 2 * SUBJECTS
     choose = 2 if db.url.startswith("sqlite") else 0  # SQLite reads the incident's and the table's size first
     assert listing_statements == 2 * SUBJECTS // 5000 + 1 + choose  # keyset pages
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("walk", [True, False], ids=["walked", "through-posts"])
+def test_a_big_incident_aggregate_honours_labels_on_either_sqlite_path(
+    db: Db, monkeypatch: pytest.MonkeyPatch, walk: bool
+) -> None:
+    from datetime import timedelta
+
+    from storage.models.cases import HitLabel
+    from storage.repositories import cases
+
+    if not walk:
+        monkeypatch.setattr(cases, "BIG_INCIDENT", 10**12)  # the post-index path for every size
+    post_id = _bulk_leak(db, BIG_SUBJECTS)
+    with db.sessions.begin() as session:
+        first_two = session.execute(text("SELECT id FROM hits ORDER BY id LIMIT 3")).scalars().all()
+        labels = [(first_two[0], "false_positive"), (first_two[1], "test_data"), (first_two[2], "confirmed")]
+        for hit_id, label in labels:
+            session.add(HitLabel(hit_id=hit_id, label=label, actor="analyst", created_at=T0 - timedelta(hours=1)))
+        session.flush()
+        incident = update_post(session, session.get_one(Post, post_id))
+        assert incident is not None
+        excluded = session.execute(
+            text("SELECT count(DISTINCT subject_id) FROM hits WHERE id IN (:a, :b)"),
+            {"a": first_two[0], "b": first_two[1]},
+        ).scalar_one()
+        fully_excluded = 1 if excluded == 1 else 0  # both labelled hits are one subject's phone and e-mail
+        assert (incident.subject_count, incident.hit_count) == (BIG_SUBJECTS - fully_excluded, 2 * BIG_SUBJECTS - 2)
+        assert incident.first_seen == T0
+        assert incident.awareness_at == T0 - timedelta(hours=1)  # the confirmed label, earlier than any sighting
+        assert incident.awareness_basis == f"hit {first_two[2]} labelled confirmed by analyst"
+        assert incident.report_reasons == f"subjects>={REPORT_SUBJECTS}"
+
+
+BIG_SUBJECTS = 11_000  # 22,000 hits: past cases.BIG_INCIDENT
