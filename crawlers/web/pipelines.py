@@ -1,5 +1,8 @@
 """The item pipeline: posts go to the sink, page state to ``seen_pages``, run findings to ``findings``.
 
+Page state is stored in its redacted form (:mod:`crawlers.web.state`): URLs and links with an
+identifier as keyed references, post ids as the sink's references.
+
 Posts of a page are ingested before the page's state is written, so a crash in between only
 makes the next run re-read that page; the sink's content hash makes the repeat harmless.
 """
@@ -88,14 +91,18 @@ class SinkPipeline:
         source = self.spider.source
         if item.state.url in self._failed_pages or self.spider.summary.error is not None:
             return
+        pages = self.spider.pages
+        key = pages.stored_url(item.state.url)
         try:
             with self.sessions.begin() as session:
                 if item.outcome == "not_modified":
-                    crawl_repo.touch_page(session, source, item.state.url)
+                    crawl_repo.touch_page(session, source, key)
                 elif item.outcome == "removed":
-                    crawl_repo.mark_page_removed(session, source, item.state.url, item.state.status)
+                    crawl_repo.mark_page_removed(session, source, key, item.state.status)
                 else:
-                    crawl_repo.save_page(session, source, item.state)
+                    crawl_repo.save_page(session, source, pages.stored_state(item.state), redacted=True)
+                    if key != item.state.url:  # a row from before the rule, keyed by the raw URL
+                        crawl_repo.forget_page(session, source, item.state.url)
         except Exception as exc:
             if self._storage_failed(exc):
                 return
@@ -146,7 +153,9 @@ class SinkPipeline:
             self._progress(force=True)
             return
         # Posts that left a page and showed up nowhere else in this run are gone from the venue.
-        for external_id in sorted(spider.missing_posts - spider.present_posts):
+        # Stored post ids are references: compare both sides as references.
+        pages = spider.pages
+        for external_id in sorted(pages.post_refs(spider.missing_posts) - pages.post_refs(spider.present_posts)):
             self._removed(external_id)
         if spider.findings:
             with self.sessions.begin() as session:

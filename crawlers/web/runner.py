@@ -20,8 +20,9 @@ from typing import Any
 
 from crawlers import spool
 from crawlers.interface import PostSink
-from crawlers.redact import error_reason
+from crawlers.redact import Redactor, error_reason
 from crawlers.web.config import SourceConfig
+from crawlers.web.state import PageStates
 from crawlers.web.summary import CrawlSummary
 from storage.db import make_engine, make_sessionmaker
 from storage.models.core import Checkpoint
@@ -74,7 +75,7 @@ def crawl_here(job: CrawlJob, sink: PostSink, *, progress: ProgressCallback | No
     engine = make_engine(job.database_url)
     sessions = make_sessionmaker(engine)
     with sessions() as session:
-        pages = crawl_repo.load_pages(session, job.source)
+        pages = PageStates(crawl_repo.load_pages(session, job.source), _redactor(sink))
         rows = session.scalars(select(Checkpoint).where(Checkpoint.scope == "crawl"))
         checkpoints = {row.key: row.value for row in rows if row.key.startswith(f"tme:{job.source}:")}
     settings = build_settings(
@@ -113,6 +114,15 @@ def crawl_here(job: CrawlJob, sink: PostSink, *, progress: ProgressCallback | No
     nothing = summary.pages + summary.not_modified + summary.unchanged_pages + summary.skipped_seen == 0
     summary.status = "failed" if summary.error or (nothing and summary.errors) else "ok"
     return summary
+
+
+def _redactor(sink: PostSink) -> Redactor:
+    """The sink's redaction rule and key, so stored page state matches its post references.
+
+    A sink without one (a test's recording fake) gets a fresh key: references last one run.
+    """
+    redactor = getattr(sink, "redactor", None)
+    return redactor if isinstance(redactor, Redactor) else Redactor()
 
 
 #: A shared frontier's Redis keys live this long after a host finishes (the last host's call wins).

@@ -8,6 +8,13 @@ nothing. A post id that holds an identifier becomes the same keyed reference the
 so the next crawl finds the stored post instead of storing it a second time. When the sink already
 stored that post again under the reference (a crawl ran between the rule change and this command),
 the older row keeps its hits and incidents under the reference plus ``~<row id>``.
+
+The incremental crawl state (``seen_pages``) rows written before migration ``privacy_0008``
+(``redacted`` false) get the form the crawler now stores (:mod:`crawlers.web.state`): URL and links
+with an identifier as keyed references (validators dropped when a link is masked, so the next crawl
+reads the page in full), post ids as the sink's references, ``url_hash`` recomputed; a row whose new
+key is already taken (the crawler saved the page again since) is deleted. Rows the crawler writes
+now are born redacted and are left alone.
 """
 
 from __future__ import annotations
@@ -16,12 +23,15 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Column, select, update
+from sqlalchemy import Column, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawlers.redact import Redactor, redact, redact_url
+from crawlers.web.state import stored_state
 from storage.models.cases import AlertRecord, Incident, TakedownCase
 from storage.models.core import AttachmentRecord, FindingRecord, HitRecord, Post, Run
+from storage.models.crawl import SeenPage
+from storage.repositories.crawl import PageState, url_hash
 
 #: Rows read and rewritten per transaction.
 BATCH_ROWS = 1000
@@ -52,6 +62,7 @@ def redact_stored(sessions: sessionmaker[Session], redactor: Redactor, *, dry_ru
     changed: Counter[str] = Counter()
     changed.update(_post_ids(sessions, redactor, dry_run=dry_run))
     changed.update(_attachment_names(sessions, dry_run=dry_run))
+    changed.update(_seen_pages(sessions, redactor, dry_run=dry_run))
     for model, name, rewrite, limit in _COLUMNS:
         column: Column[Any] = getattr(model, name)
         count = _rewrite_column(sessions, model, column, rewrite, limit, dry_run=dry_run)
@@ -126,4 +137,36 @@ def _attachment_names(sessions: sessionmaker[Session], *, dry_run: bool) -> Coun
                 new = f"{new[:1000]}~{row_id}"  # two names that differed only in an identifier
             if not dry_run:
                 session.execute(update(AttachmentRecord).where(AttachmentRecord.id == row_id).values(name=new))
+    return changed
+
+
+def _seen_pages(sessions: sessionmaker[Session], redactor: Redactor, *, dry_run: bool) -> Counter[str]:
+    changed: Counter[str] = Counter()
+    statement = select(
+        SeenPage.id, SeenPage.source, SeenPage.url, SeenPage.links, SeenPage.post_ids, SeenPage.etag,
+        SeenPage.last_modified,
+    ).where(SeenPage.redacted.is_(False))  # fmt: skip
+    for session, rows in _batches(sessions, statement, SeenPage.id):
+        for row_id, source, url, links, post_ids, etag, last_modified in rows:
+            old = PageState(url, etag=etag, last_modified=last_modified, links=tuple(links or ()),
+                            post_ids=tuple(post_ids or ()))  # fmt: skip
+            new = stored_state(redactor, old)
+            for name in ("url", "links", "post_ids"):
+                if getattr(new, name) != getattr(old, name):
+                    changed[f"seen_pages.{name}"] += 1
+            taken = new.url != url and session.scalar(
+                select(SeenPage.id).where(SeenPage.source == source, SeenPage.url_hash == url_hash(new.url))
+            )
+            if taken:
+                changed["seen_pages.superseded"] += 1  # the crawler stored this page again since
+            if dry_run:
+                continue
+            if taken:
+                session.execute(delete(SeenPage).where(SeenPage.id == row_id))
+                continue
+            values = {
+                "url": new.url, "url_hash": url_hash(new.url), "links": list(new.links), "post_ids": list(new.post_ids),
+                "etag": new.etag, "last_modified": new.last_modified, "redacted": True,
+            }  # fmt: skip
+            session.execute(update(SeenPage).where(SeenPage.id == row_id).values(values))
     return changed

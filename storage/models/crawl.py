@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, UTCDateTime, intpk, str64, str255, utc
@@ -16,6 +16,12 @@ class SeenPage(Base):
 
     ``links`` lets a crawl continue past a page answered with 304 Not Modified; ``post_ids``
     lets it notice posts that vanished from a page (a takedown that worked).
+
+    ``redacted`` rows (every row the crawler writes since migration ``privacy_0008``) follow the
+    redaction rule (:mod:`crawlers.web.state`): a URL or link holding an identifier-shaped span is
+    stored as its keyed reference (``...[redacted]...~<letters>``), post ids as the sink's keyed
+    references, and ``url_hash`` is the SHA-256 of the stored form, so the page is still found by
+    its real URL. Older rows (``redacted`` false) are rewritten by ``leakmon purge --redact-stored``.
     """
 
     __tablename__ = "seen_pages"
@@ -36,3 +42,4 @@ class SeenPage(Base):
     last_seen: Mapped[utc]
     last_changed: Mapped[utc]
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    redacted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

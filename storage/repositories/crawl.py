@@ -1,4 +1,8 @@
-"""Incremental crawl state (``seen_pages``) and crawl-run summaries; the caller owns the transaction."""
+"""Incremental crawl state (``seen_pages``) and crawl-run summaries; the caller owns the transaction.
+
+The repository stores a page's URL, links and post ids as it is given them and finds a row by the
+SHA-256 of its stored URL; the crawler hands it the redacted forms (:mod:`crawlers.web.state`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from storage.models.core import FindingRecord, Run
@@ -27,6 +31,8 @@ class PageState:
     links: tuple[str, ...] = ()
     post_ids: tuple[str, ...] = ()
     removed: bool = False
+    #: The row follows the redaction rule: a stored URL or link with the mask in it is a keyed reference.
+    redacted: bool = field(default=False, compare=False)
     last_seen: datetime | None = field(default=None, compare=False)
     last_changed: datetime | None = field(default=None, compare=False)
 
@@ -49,6 +55,7 @@ def load_pages(session: Session, source: str) -> dict[str, PageState]:
             links=tuple(row.links or ()),
             post_ids=tuple(row.post_ids or ()),
             removed=row.removed_at is not None,
+            redacted=row.redacted,
             last_seen=row.last_seen,
             last_changed=row.last_changed,
         )
@@ -56,8 +63,13 @@ def load_pages(session: Session, source: str) -> dict[str, PageState]:
     }
 
 
-def save_page(session: Session, source: str, state: PageState, *, now: datetime | None = None) -> bool:
-    """Insert or update a page's state; returns True when its content changed (or it is new)."""
+def save_page(
+    session: Session, source: str, state: PageState, *, redacted: bool = False, now: datetime | None = None
+) -> bool:
+    """Insert or update a page's state; returns True when its content changed (or it is new).
+
+    ``redacted``: the state's URL, links and post ids are already in their redacted form.
+    """
     now = now or datetime.now(UTC)
     row = session.scalar(select(SeenPage).where(SeenPage.source == source, SeenPage.url_hash == url_hash(state.url)))
     if row is None:
@@ -66,6 +78,8 @@ def save_page(session: Session, source: str, state: PageState, *, now: datetime 
         changed = True
     else:
         changed = row.content_hash != state.content_hash or row.removed_at is not None
+    row.url = state.url
+    row.redacted = redacted
     row.depth = state.depth
     row.status = state.status
     row.content_hash = state.content_hash
@@ -95,6 +109,12 @@ def mark_page_removed(session: Session, source: str, url: str, status: int, *, n
     row.removed_at = now or datetime.now(UTC)
     row.status = status
     return True
+
+
+def forget_page(session: Session, source: str, url: str) -> bool:
+    """Delete the row stored under ``url`` (an older row keyed by a raw URL); True when there was one."""
+    gone = session.execute(delete(SeenPage).where(SeenPage.source == source, SeenPage.url_hash == url_hash(url)))
+    return bool(getattr(gone, "rowcount", 0))
 
 
 def crawl_runs(session: Session, source: str | None = None, *, limit: int | None = None) -> list[Run]:

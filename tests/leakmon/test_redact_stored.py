@@ -92,3 +92,48 @@ def test_rows_stored_before_the_rule_are_rewritten_once_and_still_dedupe(
     app.close()
     listed = run_cli(capsys, "audit", "list", "--limit", "100").out
     assert listed.count("redact_stored ") + listed.count("redact_stored\n") >= 1
+
+
+def test_crawl_state_stored_before_the_rule_is_rewritten_and_still_found(
+    workspace: Path, capsys: pytest.CaptureFixture[str], db_url: str
+) -> None:
+    from crawlers.web.state import PageStates
+    from storage.repositories import crawl as crawl_repo
+
+    assert run_cli(capsys, "init").code == 0
+    thread = "http://forum.test/t/view?phone=01031415926"
+    profile = "http://forum.test/u/seoyeon.kim@naver.com"
+    listing = crawl_repo.PageState(
+        "http://forum.test/", content_hash="a" * 64, etag='"v1"', links=(thread, profile, "http://forum.test/t/2")
+    )
+    legacy = crawl_repo.PageState(thread, content_hash="b" * 64, etag='"v2"', post_ids=("forum.test#01031415926",))
+    app = App()
+    with app.sessions.begin() as session:  # the crawler before the rule stored raw state
+        for state in (listing, legacy, crawl_repo.PageState(profile, content_hash="c" * 64)):
+            crawl_repo.save_page(session, "forum", state)
+    redactor = Redactor(app.keyring.active_key("redaction")[1])
+    with app.sessions.begin() as session:  # ... and the page at `profile` was crawled again since
+        newer = PageStates({}, redactor).stored_state(crawl_repo.PageState(profile, content_hash="d" * 64))
+        crawl_repo.save_page(session, "forum", newer, redacted=True)
+    app.close()
+    assert b"01031415926" in _stored_text(db_url, workspace)
+
+    done = run_cli(capsys, "purge", "--redact-stored")
+    assert done.code == 0, done.err
+    for count in ("seen_pages.url=2", "seen_pages.links=1", "seen_pages.post_ids=1", "seen_pages.superseded=1"):
+        assert count in done.out
+    haystack = _stored_text(db_url, workspace)
+    assert [value for value in ("01031415926", "seoyeon.kim") if value.encode() in haystack] == []
+    assert "redact stored rewrote: nothing" in run_cli(capsys, "purge", "--redact-stored").out
+
+    app = App()
+    with app.sessions() as session:
+        pages = PageStates(crawl_repo.load_pages(session, "forum"), redactor)
+    app.close()
+    assert pages[thread].content_hash == "b" * 64  # found by its real URL
+    assert pages[thread].etag == '"v2"'  # its own links were clean: it may still answer 304
+    assert pages.post_refs(pages[thread].post_ids) == pages.post_refs(["forum.test#01031415926"])
+    assert pages[profile].content_hash == "d" * 64  # the newer row won
+    assert pages["http://forum.test/"].links == ("http://forum.test/t/2",)  # only followable links
+    assert pages["http://forum.test/"].etag is None  # read in full next time, to get the real links
+    assert sorted(pages) == ["http://forum.test/"]  # a masked URL cannot be requested from the state

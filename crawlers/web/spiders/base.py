@@ -22,8 +22,8 @@ from crawlers.interface import PostSink
 from crawlers.model import Attachment, Finding
 from crawlers.web.config import SourceConfig
 from crawlers.web.failures import finding_for
+from crawlers.web.state import PageStates
 from crawlers.web.summary import CrawlSummary
-from storage.repositories.crawl import PageState
 
 ProgressCallback = Callable[[CrawlSummary], None]
 
@@ -63,7 +63,7 @@ class WebSpider(scrapy.Spider):
         config: SourceConfig,
         sink: PostSink,
         sessions: sessionmaker[Session],
-        pages: Mapping[str, PageState],
+        pages: PageStates,
         checkpoints: Mapping[str, str] | None = None,
         run_id: int | None = None,
         progress: ProgressCallback | None = None,
@@ -74,7 +74,7 @@ class WebSpider(scrapy.Spider):
         self.config = config
         self.sink = sink
         self.sessions = sessions
-        self.pages = dict(pages)
+        self.pages = pages
         self.checkpoints = dict(checkpoints or {})
         self.progress = progress
         self.allowed_domains = list(config.allowed_domains)
