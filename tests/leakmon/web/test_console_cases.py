@@ -4,6 +4,7 @@ rules, the stored post text (masked, audited), role boundaries of every action."
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, text
@@ -268,6 +269,54 @@ def test_post_text_lines_without_a_hit_pass_the_redaction_rule(cli_db: Db, seede
     assert shown.status_code == 200
     _no_secrets(shown.text)
     assert "연락 [redacted] / [redacted]" in shown.text
+
+
+def test_post_text_masks_protected_names_and_addresses_on_lines_without_a_hit(cli_db: Db, seeded: Seeded) -> None:
+    from matchers.types.address import AddressRecognizer
+    from storage.models.core import ProtectedIdentifier, Subject
+
+    hit_id = _seal_with_real_digests(cli_db, seeded)
+    address = "서울시 강남구 테헤란로 152 101동 1001호"
+    canonical = AddressRecognizer().canonicalize(address)
+    assert canonical is not None
+    app = App()
+    hmac_id, hmac_key = app.keyring.active_key("hmac")
+    evidence_id, evidence_key = app.keyring.active_key("evidence")
+    app.close()
+    hasher = KeyedHasher(hmac_key, hmac_id)
+    sealed = "\n".join(
+        [
+            "다시 010-9876-5432 끝",  # the hit's line
+            "담당 박서준 실장",  # a protected name on a line with no hit
+            "입금은 박서준에게 (문의 홍길동)",  # glued to a particle; 홍길동 is protected for nobody
+            f"배송지 {address}",  # a protected address on a line with no hit
+        ]
+    )
+    with cli_db.sessions.begin() as session:
+        subject = Subject(subject_ref="cust-777", created_at=datetime.now(UTC))
+        session.add(subject)
+        session.flush()
+        for id_type, value in (("name", "박서준"), ("address", canonical[0])):
+            session.add(
+                ProtectedIdentifier(
+                    key_id=hmac_id, id_type=id_type, form="full", digest=hasher.digest(id_type, value),
+                    subject_id=subject.id,
+                )
+            )  # fmt: skip
+        post = session.get_one(Post, seeded.leak_post)
+        post.text_ciphertext = EvidenceSealer(evidence_id, evidence_key).seal(sealed.encode(), f"post:{post.id}")
+        post.text_key_id = evidence_id
+    with client() as http:
+        csrf = sign_in(http, "analyst")
+        shown = http.post(f"/hits/{hit_id}/text", data={"csrf": csrf})
+    assert shown.status_code == 200
+    body = shown.text
+    _no_secrets(body)
+    for plain in ("박서준", "서준", "테헤란로", "101동", "1001호"):
+        assert plain not in body
+    assert "담당 박*준 실장" in body
+    assert "입금은 박*준에게 (문의 홍길동)" in body  # names the protected set does not hold stay readable
+    assert "배송지 서울특별시 강남구 ***" in body
 
 
 def test_no_stored_text_is_one_sentence(cli_db: Db, seeded: Seeded) -> None:
