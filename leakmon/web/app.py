@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from crawlers import spool
 from leakmon.app import App
 from leakmon.errors import LeakmonError, NotFoundError
 from leakmon.web import accounts, i18n
@@ -129,6 +130,7 @@ def create_app(app: App, *, secure_cookies: bool = True, session_hours: float = 
     from leakmon.web.pages import routes
 
     dummy_hash()  # an unknown name's first sign-in takes as long as any other
+    spool.configure_writable(app.settings.home / "spool")  # removes downloads a killed console left
     web = Starlette(
         routes=routes(),
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=security_headers)],

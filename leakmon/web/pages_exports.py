@@ -3,18 +3,25 @@ incident as a MISP event or a STIX 2.1 bundle. Every download is written to the 
 user; subjects are named by opaque reference only (the workflows never read an identifier value).
 
 CSV and XLSX rows are streamed to a private spool file in the workspace (never the system temp
-folder, never held in memory), which is deleted once it has been sent."""
+folder, never held in memory), which is deleted however the download ends: sent, the browser gone
+mid-way (the server's send fails) or the request cancelled. A spool this process made more than
+``ABANDONED_SECONDS`` ago is deleted at the start of every download (on Linux a file still being
+sent stays readable by its open handle), and the console's start removes those of a console that
+was killed (:func:`crawlers.spool.configure`)."""
 
 from __future__ import annotations
 
 import io
+import time
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
-from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from crawlers import spool
 from leakmon.web.app import console_of, render, signed_in
@@ -31,6 +38,38 @@ TABLE_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 SHARE_FORMATS = ("misp", "stix")
+#: An export spool of this process older than this is an abandoned download: swept.
+ABANDONED_SECONDS = 3600.0
+_spools: dict[Path, float] = {}  # this process's export spools -> when made (monotonic seconds)
+
+
+def sweep_spools(now: float | None = None) -> list[Path]:
+    """Delete this process's export spools made ``ABANDONED_SECONDS`` or more ago; return them."""
+    now = time.monotonic() if now is None else now
+    old = [folder for folder, made in _spools.items() if now - made >= ABANDONED_SECONDS]
+    for folder in old:
+        _release(folder)
+    return old
+
+
+def _release(folder: Path) -> None:
+    _spools.pop(folder, None)
+    spool.remove(folder)
+
+
+class SpooledFileResponse(FileResponse):
+    """A file download whose spool folder is deleted however the sending ends (not only on success:
+    Starlette runs a background task only after a complete send)."""
+
+    def __init__(self, path: Path, folder: Path, **kwargs: Any) -> None:
+        super().__init__(path, **kwargs)
+        self.folder = folder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            _release(self.folder)
 
 
 def _attachment(name: str) -> dict[str, str]:
@@ -52,7 +91,9 @@ async def export_affected(request: Request) -> Response:
         raise HTTPException(404, "Not Found")
     console = console_of(request)
     spool.configure(console.app.settings.home / "spool")
+    sweep_spools()
     folder = spool.create("export")
+    _spools[folder] = time.monotonic()
     output = folder / f"affected.{fmt}"
 
     def export(session: Session) -> int:
@@ -67,13 +108,10 @@ async def export_affected(request: Request) -> Response:
     try:
         found_id = await console.work(export)
     except BaseException:
-        spool.remove(folder)
+        _release(folder)
         raise
-    return FileResponse(
-        output,
-        media_type=TABLE_TYPES[fmt],
-        headers=_attachment(f"affected-incident-{found_id}.{fmt}"),
-        background=BackgroundTask(spool.remove, folder),
+    return SpooledFileResponse(
+        output, folder, media_type=TABLE_TYPES[fmt], headers=_attachment(f"affected-incident-{found_id}.{fmt}")
     )
 
 

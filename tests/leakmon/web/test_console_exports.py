@@ -7,6 +7,7 @@ import json
 import os
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,3 +86,64 @@ def test_viewer_and_analyst_are_refused_every_export(cli_db: Db, seeded: Seeded,
             assert response.status_code == 403, fmt
             assert "content-disposition" not in response.headers
     assert not [row for row in audit_rows(cli_db) if row[1].startswith("export_")]
+
+
+def test_an_abandoned_download_leaves_no_spool_file(cli_db: Db) -> None:
+    """The browser goes away mid-download (ASGI 2.4: the server's send fails): the spool is deleted
+    at once; one a lost response never sent is swept at the next download; a killed console's at start."""
+    import anyio
+
+    from crawlers import spool
+    from leakmon.app import App
+    from leakmon.web import pages_exports
+    from leakmon.web.app import create_app
+
+    root = Path(os.environ["LEAKMON_HOME"]) / "spool"
+    spool.configure(root)
+    folder = spool.create("export")
+    pages_exports._spools[folder] = 0.0
+    (folder / "affected.csv").write_bytes(b"x" * (3 * pages_exports.SpooledFileResponse.chunk_size))
+    sent: list[str] = []
+
+    async def gone(message: Any) -> None:
+        sent.append(message["type"])
+        if message["type"] == "http.response.body":
+            raise OSError("client disconnected")
+
+    async def receive() -> Any:
+        await anyio.sleep(60)
+
+    scope = {"type": "http", "method": "GET", "headers": [], "asgi": {"spec_version": "2.4"}}
+    response = pages_exports.SpooledFileResponse(folder / "affected.csv", folder, media_type="text/csv")
+    with pytest.raises(OSError, match="client disconnected"):
+        anyio.run(response, scope, receive, gone)
+    assert sent == ["http.response.start", "http.response.body"]
+    assert not folder.exists()
+    assert folder not in pages_exports._spools
+
+    lost = spool.create("export")  # a response built but never sent (its request was dropped)
+    pages_exports._spools[lost] = 100.0
+    assert pages_exports.sweep_spools(now=100.0 + pages_exports.ABANDONED_SECONDS - 1) == []
+    assert pages_exports.sweep_spools(now=100.0 + pages_exports.ABANDONED_SECONDS) == [lost]
+    assert not lost.exists()
+
+    killed = root / "export-killed"  # a console killed mid-download: its lock file is free
+    killed.mkdir()
+    (killed / "affected.csv").write_bytes(b"x")
+    create_app(App())
+    assert not killed.exists()
+
+
+def test_a_download_sweeps_older_abandoned_spools(cli_db: Db, seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+    from crawlers import spool
+    from leakmon.web import pages_exports
+
+    spool.configure(Path(os.environ["LEAKMON_HOME"]) / "spool")
+    old = spool.create("export")
+    pages_exports._spools[old] = -pages_exports.ABANDONED_SECONDS  # made long before this process's clock
+    monkeypatch.setattr(pages_exports.time, "monotonic", lambda: 10.0)
+    with client() as http:
+        sign_in(http, "responder")
+        assert http.get(_paths(seeded.incident)["csv"]).status_code == 200
+    assert not old.exists()
+    assert pages_exports._spools == {}
