@@ -18,7 +18,16 @@ from leakmon.workflows.cli_support import open_app, parse_since
 from leakmon.workflows.evidence import hit_post_text
 from leakmon.workflows.hitviews import COLUMNS, HitFilters, evidence_trail, iter_hits
 from leakmon.workflows.incidents import get_incident, refresh_for_hit
-from leakmon.workflows.triage import RULE_COLUMNS, label_hit, remove_rule, rule_rows
+from leakmon.workflows.triage import (
+    RULE_COLUMNS,
+    label_hit,
+    lift_rule,
+    refresh_hits,
+    remove_rule,
+    rule_rows,
+    undo_details,
+    undo_label,
+)
 
 hits_app = typer.Typer(help="Hits: list with filters, show the evidence trail, label in triage.")
 
@@ -139,6 +148,30 @@ def label(
     console.print(f"hit {hit_id} labelled {as_}{extra}; incident: {incident_id or '-'}", markup=False)
 
 
+@hits_app.command("unlabel")
+def unlabel(
+    hit_id: Annotated[int, typer.Argument(help="Hit id.")],
+    actor: ActorOption = None,
+) -> None:
+    """Undo a hit's current label (the console's undo): the previous label, or none, is current again.
+
+    Undoing a false positive also removes the suppression rule it made and the labels that rule gave
+    other hits (if they still carry them); rules the undone label lifted are not restored. The
+    incidents of the hits concerned are refreshed; audited as unlabel_hit.
+    """
+    app = open_app()
+    with app.sessions.begin() as session:
+        undone = undo_label(session, hit_id)
+        refresh_hits(session, [hit_id, *undone.unlabelled], app.settings.incidents)
+        audit.record(session, "unlabel_hit", f"hit {hit_id}", rows=1, actor=actor, details=undo_details(undone))
+    app.close()
+    extra = ""
+    if undone.rule_removed is not None:
+        extra = f"; rule {undone.rule_removed} removed, {len(undone.unlabelled)} other hit(s) unlabelled"
+    now = undone.now or "unlabelled"
+    console.print(f"hit {hit_id}: {undone.removed} (by {undone.removed_actor}) undone; now {now}{extra}", markup=False)
+
+
 rules_app = typer.Typer(help="False-positive suppression rules: list them, remove one.")
 hits_app.add_typer(rules_app, name="rules")
 
@@ -163,16 +196,29 @@ def rules(
 def remove(
     rule_id: Annotated[int, typer.Argument(help="Rule id (see `leakmon hits rules`).")],
     note: Annotated[str, typer.Option("--note", help="Why (kept in the audit log).")] = "",
+    keep_labels: Annotated[
+        bool,
+        typer.Option("--keep-labels", help="Leave the hits the rule labelled automatically labelled false positive."),
+    ] = False,
     actor: ActorOption = None,
 ) -> None:
-    """Remove one suppression rule (audited); later sightings are no longer labelled false positive."""
+    """Remove one suppression rule (audited); later sightings are no longer labelled false positive.
+
+    As in the console, the hits the rule labelled automatically (and that still carry that label)
+    return to unlabelled and their incidents are refreshed, unless --keep-labels.
+    """
     app = open_app()
     with app.sessions.begin() as session:
-        row = remove_rule(session, rule_id)
-        details = {"id_type": row["id_type"], "source": row["source"], "note": note}
+        if keep_labels:
+            row, returned = remove_rule(session, rule_id), list[int]()
+        else:
+            row, returned = lift_rule(session, rule_id)
+            refresh_hits(session, returned, app.settings.incidents)
+        details = {"id_type": row["id_type"], "source": row["source"], "note": note, "unlabelled": len(returned)}
         audit.record(session, "remove_rule", f"rule {rule_id}", rows=1, actor=actor, details=details)
     app.close()
-    console.print(f"rule {rule_id} removed ({row['id_type']} {row['masked']} in {row['source']})", markup=False)
+    kept = "its labels kept" if keep_labels else f"{len(returned)} hit(s) it labelled unlabelled"
+    console.print(f"rule {rule_id} removed ({row['id_type']} {row['masked']} in {row['source']}); {kept}", markup=False)
 
 
 def listed_record(row: dict[str, Any]) -> dict[str, object]:

@@ -17,7 +17,6 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from leakmon.errors import InputError
-from leakmon.settings import IncidentSettings
 from leakmon.web import accounts, i18n
 from leakmon.web.app import (
     HERE,
@@ -42,10 +41,17 @@ from leakmon.workflows.incident_view import incident_view
 from leakmon.workflows.incidents import get_incident, refresh_for_hit, set_flags
 from leakmon.workflows.legal import time_left
 from leakmon.workflows.masked_text import ShownLine, masked_post_text
-from leakmon.workflows.triage import label_hit, lift_rule, remove_rule, rule_rows, undo_label
+from leakmon.workflows.triage import (
+    label_hit,
+    lift_rule,
+    refresh_hits,
+    remove_rule,
+    rule_rows,
+    undo_details,
+    undo_label,
+)
 from storage.models.cases import LABELS, Incident
 from storage.repositories.cases import list_incidents
-from storage.repositories.incident_views import post_of_hit
 
 HIT_PAGE = 50
 
@@ -292,10 +298,8 @@ async def label_hits(request: Request) -> Response:
             details: dict[str, Any] = {"via": "web"}
             if undo:
                 undone = undo_label(session, hit_id)
-                details.update(undone=undone.removed, by=undone.removed_actor, now=str(undone.now))
-                if undone.rule_removed is not None:
-                    details.update(removed_rule=undone.rule_removed, unlabelled=len(undone.unlabelled))
-                _refresh(session, [hit_id, *undone.unlabelled], rules)
+                details.update(undo_details(undone))
+                refresh_hits(session, [hit_id, *undone.unlabelled], rules)
                 audit.record(session, "unlabel_hit", f"hit {hit_id}", rows=1, actor=signed.name, details=details)
                 continue
             done = label_hit(session, hit_id, label, actor=signed.name, note=note)
@@ -307,15 +311,6 @@ async def label_hits(request: Request) -> Response:
 
     await console_of(request).work(apply)
     return RedirectResponse(_back(form, "/hits"), status_code=303)
-
-
-def _refresh(session: Session, hit_ids: list[int], rules: IncidentSettings) -> None:
-    """Refresh the incidents of these hits' posts, each post once."""
-    posts: dict[int, int] = {}
-    for hit_id in hit_ids:
-        posts.setdefault(post_of_hit(session, hit_id), hit_id)
-    for hit_id in posts.values():
-        refresh_for_hit(session, hit_id, rules)
 
 
 async def hit(request: Request) -> Response:
@@ -368,7 +363,7 @@ async def suppression_rules(request: Request) -> Response:
 
 async def remove_suppression_rule(request: Request) -> Response:
     """Remove a rule, audited; by default the hits it labelled automatically (and that still carry
-    that label) return to unlabelled and their incidents are refreshed (the CLI keeps them labelled)."""
+    that label) return to unlabelled and their incidents are refreshed (as `leakmon hits rules remove`)."""
     signed, form = await posted(request, "analyst")
     rule_id = request.path_params["rule_id"]
     unlabel = form.get("unlabel") == "1"
@@ -377,7 +372,7 @@ async def remove_suppression_rule(request: Request) -> Response:
     def apply(session: Session) -> None:
         if unlabel:
             row, returned = lift_rule(session, rule_id)
-            _refresh(session, returned, rules)
+            refresh_hits(session, returned, rules)
         else:
             row, returned = remove_rule(session, rule_id), []
         details = {"id_type": row["id_type"], "source": row["source"], "unlabelled": len(returned), "via": "web"}

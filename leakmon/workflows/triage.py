@@ -18,11 +18,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from leakmon.errors import InputError, NotFoundError
+from leakmon.settings import IncidentSettings
 from storage.models.cases import EXCLUDING_LABELS, LABELS, HitLabel, SuppressionRule
 from storage.models.core import HitRecord
 from storage.repositories.cases import add_label, current_labels
 from storage.repositories.cases_rules import add_rule, delete_rule, list_rules, rules_for
-from storage.repositories.incident_views import current_rule_labels, delete_labels, latest_label
+from storage.repositories.incident_views import current_rule_labels, delete_labels, latest_label, post_of_hit
 
 RULE_COLUMNS = ["rule_id", "id_type", "source", "masked", "actor", "created_at", "note", "identity", "from_hit_id"]
 
@@ -168,3 +169,22 @@ def lift_rule(session: Session, rule_id: int) -> tuple[dict[str, Any], list[int]
     row = remove_rule(session, rule_id)
     delete_labels(session, [label.id for label in auto])
     return row, [label.hit_id for label in auto]
+
+
+def refresh_hits(session: Session, hit_ids: Sequence[int], rules: IncidentSettings) -> None:
+    """Refresh the incidents of these hits' posts, each post once (after labels changed)."""
+    from leakmon.workflows.incidents import refresh_for_hit  # incidents imports this module
+
+    posts: dict[int, int] = {}
+    for hit_id in hit_ids:
+        posts.setdefault(post_of_hit(session, hit_id), hit_id)
+    for hit_id in posts.values():
+        refresh_for_hit(session, hit_id, rules)
+
+
+def undo_details(undone: Undone) -> dict[str, Any]:
+    """The ``unlabel_hit`` audit details of an undo (the console and the CLI write the same)."""
+    details: dict[str, Any] = {"undone": undone.removed, "by": undone.removed_actor, "now": str(undone.now)}
+    if undone.rule_removed is not None:
+        details.update(removed_rule=undone.rule_removed, unlabelled=len(undone.unlabelled))
+    return details
