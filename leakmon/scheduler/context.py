@@ -67,6 +67,8 @@ class JobContext:
     children: set[Any] = field(default_factory=set)  # running crawl children (leakmon.scheduler.web.CrawlChild)
     running: dict[str, float] = field(default_factory=dict)  # job id -> monotonic start (progress display)
     tasks: dict[str, asyncio.Task[Any]] = field(default_factory=dict)  # job id -> its running task
+    #: The ``runs`` rows this process is running (a row of ours not in here never recorded its end).
+    run_ids: set[int] = field(default_factory=set)
     _slots: asyncio.Semaphore | None = None
 
     def slots(self) -> asyncio.Semaphore:

@@ -29,7 +29,7 @@ from leakmon.scheduler.web import CrawlOutcome, crawl_in_child, retry_after_from
 from leakmon.workflows.alerts import alert_settings, deliver_pending
 from storage.db import transaction
 from storage.failures import storage_failure
-from storage.repositories.runs import finish_run, start_run
+from storage.repositories.runs import finish_run, mark_interrupted, start_run
 
 log = get_logger(__name__)
 
@@ -79,7 +79,11 @@ async def _run_job_in(context: JobContext, spec: JobSpec, body: Body) -> dict[st
         run_id = await asyncio.to_thread(_start, context, spec)
         started = time.monotonic()
         context.running[spec.id] = started
-        with structlog.contextvars.bound_contextvars(run_id=run_id), _finally_pop(context.running, spec.id):
+        with (
+            structlog.contextvars.bound_contextvars(run_id=run_id),
+            _finally_pop(context.running, spec.id),
+            _finally_discard(context.run_ids, run_id),
+        ):
             log.info("run started", source=source)
             try:
                 outcome = await body(context, spec, run_id)
@@ -175,14 +179,28 @@ def _finally_pop(mapping: dict[str, Any], key: str) -> Iterator[None]:
         mapping.pop(key, None)
 
 
+@contextlib.contextmanager
+def _finally_discard(items: set[int], item: int) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        items.discard(item)
+
+
 def _deferred(context: JobContext, spec: JobSpec) -> datetime | None:
     with context.app.sessions() as session:
         return deferred_until(session, spec)
 
 
 def _start(context: JobContext, spec: JobSpec) -> int:
+    """Record the run (first marking interrupted the rows whose end was never recorded: a run of this
+    process whose end the full disk refused, or of a process that is gone)."""
     with transaction(context.app.sessions) as session:
-        return start_run(session, spec.run_source, spec.run_kind).id
+        for run in mark_interrupted(session, active=context.run_ids):
+            log.warning("a run never recorded its end; marked interrupted", source=run.source, stale_run=run.id)
+        run_id = start_run(session, spec.run_source, spec.run_kind).id
+        context.run_ids.add(run_id)  # before the commit: another job's sweep must not take it
+        return run_id
 
 
 def _finish(

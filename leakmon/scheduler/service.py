@@ -37,7 +37,7 @@ from leakmon.scheduler.store import SyncReport, build_scheduler, stored_jobs, sy
 from leakmon.scheduler.telegram import close_port
 from storage.db import transaction
 from storage.failures import storage_failure
-from storage.repositories.runs import last_runs
+from storage.repositories.runs import mark_interrupted
 
 log = get_logger(__name__)
 
@@ -137,22 +137,17 @@ class SchedulerService:
         return [job.id for job in self._running().get_jobs() if job.next_run_time and job.next_run_time <= now]
 
     def _rerun_interrupted(self, now: datetime) -> list[str]:
-        """Jobs whose last run never finished (the process was killed): mark that run failed, run again now.
+        """Jobs with a run that never recorded its end: mark it ``interrupted``, run the job again now.
 
-        Safe because this process holds the scheduler lock: no other scheduler's run can be in flight.
+        A run is taken for interrupted when its owner process is gone (or, on another host or from
+        before owners were recorded, after ``STALE_AFTER``); see
+        :func:`storage.repositories.runs.mark_interrupted`. A run in flight elsewhere is left alone.
         """
         scheduler = self._running()
-        interrupted: list[str] = []
         jobs = scheduler.get_jobs()  # before the write transaction: on SQLite every job-store read takes the lock
         with transaction(self.context.app.sessions) as session:
-            latest = last_runs(session)
-            for job in jobs:
-                run = latest.get(JobSpec.from_id(job.id).run_source)
-                if run is None or run.finished_at is not None:
-                    continue
-                run.status, run.finished_at = "failed", now
-                run.error = "interrupted: the process ended before the run finished"
-                interrupted.append(job.id)
+            sources = {run.source for run in mark_interrupted(session, active=self.context.run_ids, now=now)}
+        interrupted = [job.id for job in jobs if JobSpec.from_id(job.id).run_source in sources]
         for job_id in interrupted:
             scheduler.modify_job(job_id, next_run_time=now)
             log.warning("last run never finished (process killed?); it runs again now", job=job_id)

@@ -275,6 +275,7 @@ WEBEXPORTS_KO: dict[str, str] = {
     "Reason": "사유",
     "ok": "정상",
     "failed": "실패",
+    "interrupted": "중단됨",
     "running": "실행 중",
     "deferred": "연기됨",
     "never run": "실행 안 됨",

@@ -41,6 +41,7 @@ class RunStatus(StrEnum):
     OK = "ok"
     FAILED = "failed"
     DEFERRED = "deferred"
+    INTERRUPTED = "interrupted"  # its end was never recorded (storage.repositories.runs.mark_interrupted)
 
 
 class IncidentStatus(StrEnum):

@@ -20,7 +20,7 @@ STORED: list[tuple[type[StrEnum], set[str]]] = [
     (PostStatus, {"ok", "partial", "failed"}),
     (AttachmentStatus, {"ok", "partial", "skipped", "failed"}),
     (PostChange, {"new", "changed", "unchanged"}),
-    (RunStatus, {"running", "ok", "failed", "deferred"}),
+    (RunStatus, {"running", "ok", "failed", "deferred", "interrupted"}),
     (IncidentStatus, {"open", "closed", "merged"}),
     (HitLabelValue, {"confirmed", "false_positive", "seller_contact", "test_data"}),
     (Validation, {"checksum_ok", "checksum_mismatch", "luhn_ok", "luhn_fail"}),

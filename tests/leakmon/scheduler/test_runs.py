@@ -188,3 +188,41 @@ async def test_alerts_queued_before_a_run_are_delivered_after_it(workspace: Work
         assert record.status == ("sent" if status == 200 else "failed")
         assert record.delivered_at is not None
     app.close()
+
+
+async def test_a_run_whose_end_could_not_be_recorded_is_marked_interrupted_at_the_next_run(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk filled exactly when the run's end was written: the scheduler lives on, and its next
+    run of any job marks that row interrupted instead of leaving it running for ever."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from leakmon.scheduler import jobs
+
+    real_finish = jobs._finish
+
+    def full_disk(*_args: object) -> None:
+        raise OperationalError("UPDATE runs", {}, sqlite3.OperationalError("database or disk is full"))
+
+    app = workspace.app(chats=chat("chan"))
+    service = await open_service(app, GatedTelegram())
+    scheduler = service._running()
+    try:
+        monkeypatch.setattr(jobs, "_finish", full_disk)
+        [first] = await asyncio.wait_for(service.run_pending(["telegram:chan"]), 30)
+        assert first.detail["status"] == "failed"
+        with app.sessions() as session:
+            assert session.scalars(select(Run.status)).all() == ["running"]
+        monkeypatch.setattr(jobs, "_finish", real_finish)  # space freed
+        scheduler.modify_job("telegram:chan", next_run_time=datetime.now(UTC))
+        [second] = await asyncio.wait_for(service.run_pending(["telegram:chan"]), 30)
+    finally:
+        await service.close()
+    assert second.detail["status"] == "ok"
+    with app.sessions() as session:
+        rows = session.execute(select(Run.id, Run.status, Run.finished_at).order_by(Run.id)).all()
+    assert [(status, finished is not None) for _, status, finished in rows] == [("interrupted", True), ("ok", True)]
+    assert rows[0].id == first.detail["run_id"]
+    app.close()

@@ -12,7 +12,7 @@ from structlog.testing import capture_logs
 from leakmon.scheduler.store import stored_jobs
 from storage.db import transaction
 from storage.models.core import Run
-from storage.repositories.runs import start_run
+from storage.repositories.runs import INTERRUPTED, start_run
 
 from .conftest import Workspace, chat, open_service, web_source
 
@@ -130,7 +130,7 @@ async def test_a_run_killed_mid_way_is_marked_and_runs_again_at_next_start(works
     with app.sessions() as session:
         run = session.get(Run, run_id)
         assert run is not None
-        assert (run.status, run.error) == ("failed", "interrupted: the process ended before the run finished")
+        assert (run.status, run.error) == ("interrupted", INTERRUPTED)
         assert run.finished_at is not None
     assert due == ["web:forum"]
     app.close()
