@@ -4,7 +4,7 @@ rules, the stored post text (masked, audited), role boundaries of every action."
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -16,6 +16,7 @@ from matchers.keyed_hash import KeyedHasher
 from storage.evidence import EvidenceSealer
 from storage.models.cases import AlertRecord, HitLabel, SuppressionRule
 from storage.models.core import HitRecord, Post
+from tests.leakmon.cli import run_cli
 from tests.leakmon.commands.seed import Seeded, seed
 from tests.leakmon.web.console import add_users, audit_rows, client, sign_in
 from tests.leakmon.workflows.world import SECRET_VALUES, Db
@@ -271,19 +272,19 @@ def test_post_text_lines_without_a_hit_pass_the_redaction_rule(cli_db: Db, seede
     assert "연락 [redacted] / [redacted]" in shown.text
 
 
-def test_post_text_masks_protected_names_and_addresses_on_lines_without_a_hit(cli_db: Db, seeded: Seeded) -> None:
-    from matchers.types.address import AddressRecognizer
-    from storage.models.core import ProtectedIdentifier, Subject
-
+def test_post_text_masks_protected_names_and_addresses_on_lines_without_a_hit(
+    cli_db: Db, seeded: Seeded, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     hit_id = _seal_with_real_digests(cli_db, seeded)
     address = "서울시 강남구 테헤란로 152 101동 1001호"
-    canonical = AddressRecognizer().canonicalize(address)
-    assert canonical is not None
+    people = tmp_path / "people.csv"
+    people.write_text(f"subject_ref,name,address\ncust-777,박서준,{address}\n", encoding="utf-8")
+    imported = run_cli(capsys, "protect", "import", str(people))
+    assert imported.code == 0, imported.err
+    people.unlink()
     app = App()
-    hmac_id, hmac_key = app.keyring.active_key("hmac")
     evidence_id, evidence_key = app.keyring.active_key("evidence")
     app.close()
-    hasher = KeyedHasher(hmac_key, hmac_id)
     sealed = "\n".join(
         [
             "다시 010-9876-5432 끝",  # the hit's line
@@ -293,16 +294,6 @@ def test_post_text_masks_protected_names_and_addresses_on_lines_without_a_hit(cl
         ]
     )
     with cli_db.sessions.begin() as session:
-        subject = Subject(subject_ref="cust-777", created_at=datetime.now(UTC))
-        session.add(subject)
-        session.flush()
-        for id_type, value in (("name", "박서준"), ("address", canonical[0])):
-            session.add(
-                ProtectedIdentifier(
-                    key_id=hmac_id, id_type=id_type, form="full", digest=hasher.digest(id_type, value),
-                    subject_id=subject.id,
-                )
-            )  # fmt: skip
         post = session.get_one(Post, seeded.leak_post)
         post.text_ciphertext = EvidenceSealer(evidence_id, evidence_key).seal(sealed.encode(), f"post:{post.id}")
         post.text_key_id = evidence_id
