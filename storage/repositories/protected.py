@@ -430,26 +430,43 @@ def _sort_unique(rows: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """``rows`` sorted by (prefix, subject, rest), each (digest, subject) once.
 
     One sort by prefix (full forms almost never share one), then only the runs of equal prefixes
-    (mask forms, duplicates) are sorted again by subject and rest.
+    (mask forms shared by many subjects, duplicates) by subject, and only the rarer runs of equal
+    (prefix, subject) by rest as well.
     """
     if len(rows) < 2:
         return rows
     rows = rows[np.argsort(rows["prefix"])]
-    prefix = rows["prefix"]
-    tie = prefix[1:] == prefix[:-1]
+    tie = _ties(rows, "prefix")
     if not tie.any():
         return rows
-    in_run = np.zeros(len(rows), dtype=bool)
-    in_run[1:] |= tie
-    in_run[:-1] |= tie
-    at = np.flatnonzero(in_run)
+    at = _run_members(tie)
+    runs = rows[at]
+    rows[at] = runs[np.lexsort((runs["subject"], runs["prefix"]))]
+    tie &= _ties(rows, "subject")
+    if not tie.any():
+        return rows
+    at = _run_members(tie)
     runs = rows[at]
     words = np.frombuffer(runs["rest"].tobytes(), dtype=">u8").reshape(-1, 3)
     rows[at] = runs[np.lexsort((words[:, 2], words[:, 1], words[:, 0], runs["subject"], runs["prefix"]))]
+    rest = rows["rest"]
     keep = np.ones(len(rows), dtype=bool)
-    rest, subject = rows["rest"], rows["subject"]
-    keep[1:] = ~(tie & (subject[1:] == subject[:-1]) & (rest[1:] == rest[:-1]))
+    keep[1:] = ~(tie & (rest[1:] == rest[:-1]))
     return rows[keep]
+
+
+def _ties(rows: npt.NDArray[Any], field: str) -> npt.NDArray[np.bool_]:
+    """``result[i]``: row i + 1 has the same ``field`` as row i."""
+    values = rows[field]
+    return np.asarray(values[1:] == values[:-1])
+
+
+def _run_members(tie: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
+    """Positions of the rows in a run of equal neighbours (``tie`` as :func:`_ties` gives it)."""
+    member = np.zeros(len(tie) + 1, dtype=bool)
+    member[1:] |= tie
+    member[:-1] |= tie
+    return np.flatnonzero(member)
 
 
 def _pgcopy_rows(rows: npt.NDArray[Any]) -> bytes:

@@ -198,3 +198,22 @@ def test_new_and_known_subjects_in_one_batch_keep_their_own_ids(sessions) -> Non
         assert session.scalar(select(func.count()).select_from(Subject)) == 10
     by_digest = {d: refs[ids[0]] for d, ids in confirmed.items()}
     assert by_digest == {_digest(f"{p}{i}"): f"r{i}" for p, n in (("a", range(6)), ("b", range(3, 10))) for i in n}
+
+
+def test_sort_unique_equals_sorting_the_distinct_rows() -> None:
+    """The bucket sort (prefix, then runs by subject, then runs by rest) against sorted(set(...))."""
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n = int(rng.integers(0, 200))
+        rows = np.zeros(n, dtype=protected.ROW)
+        rows["prefix"] = rng.integers(-3, 3, n)
+        rows["subject"] = rng.integers(1, 4, n)
+        rest = np.zeros((n, 24), dtype=np.uint8)
+        rest[:, int(rng.integers(0, 24))] = rng.integers(0, 3, n)
+        rows["rest"] = np.frombuffer(rest.tobytes(), dtype="V24")
+        expected = sorted(set(_triples(rows)))
+        assert _triples(protected._sort_unique(rows.copy())) == expected
+
+
+def _triples(rows: np.ndarray) -> list[tuple[int, int, bytes]]:
+    return [(int(p), int(s), bytes(r)) for p, s, r in zip(rows["prefix"], rows["subject"], rows["rest"], strict=True)]
