@@ -33,6 +33,47 @@ _SPACED = re.compile(
 )
 
 
+_ZERO_WIDTH_CHARS = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad")  # what _ZERO_WIDTH matches
+#: Maximal runs of Hangul syllables: _TOKENS' Hangul names and _SPACED's pieces are read off them.
+_RUN = re.compile("[가-힣]+")
+#: _TOKENS' romanized branch alone, and what every match of it contains.
+_LATIN_TOKEN = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,}(?: [A-Za-z]{2,}){1,2}(?![A-Za-z])")
+_LATIN_HINT = re.compile(r"[A-Za-z]{2} [A-Za-z]{2}")
+
+
+def _spaced(text: str, runs: list[tuple[int, int]]) -> list[tuple[str, str, int]]:
+    """``_SPACED.finditer(text)`` read off the Hangul runs, joined: (name, "full", start) per match.
+
+    At a run's start the pattern tries, in order: single syllables spaced one by one (the run and up
+    to four more one-syllable runs, each one space after the last), then a run of 1-2 syllables, one
+    space and a run of 1-3; a match resumes the search after it. Every match joins 2-5 syllables.
+    """
+    out: list[tuple[str, str, int]] = []
+    n, i = len(runs), 0
+    while i < n:
+        s, e = runs[i]
+        j = i
+        if e - s == 1:
+            while j + 1 < n and j - i < 4:
+                end = runs[j][1]
+                ns, ne = runs[j + 1]
+                if ne - ns != 1 or ns != end + 1 or text[end] != " ":
+                    break
+                j += 1
+        if j > i:
+            out.append(("".join(text[a] for a, _ in runs[i : j + 1]), "full", s))
+            i = j + 1
+            continue
+        if e - s <= 2 and i + 1 < n:
+            ns, ne = runs[i + 1]
+            if ns == e + 1 and text[e] == " " and ne - ns <= 3:
+                out.append((text[s:e] + text[ns:ne], "full", s))
+                i += 2
+                continue
+        i += 1
+    return out
+
+
 class NameRecognizer(Recognizer):
     id_type: ClassVar[str] = NAME
     domain: ClassVar[str] = NAME
@@ -55,13 +96,10 @@ class NameRecognizer(Recognizer):
 
     def record_tokens(self, text: str, *, partial: bool = True) -> list[tuple[str, str, int]]:
         out: list[tuple[str, str, int]] = []
-        if _ZERO_WIDTH.search(text):  # zero-width characters inside a name: read the record without them
+        if any(c in text for c in _ZERO_WIDTH_CHARS):  # zero-width characters inside a name: read it without
             out += self._tokens(_ZERO_WIDTH.sub("", text), partial=False)  # (offsets shift by a few characters)
-        for m in _SPACED.finditer(text):
-            joined = m.group(0).replace(" ", "")
-            if 2 <= len(joined) <= 5:
-                out.append((joined, "full", m.start()))
-        return out + self._tokens(text, partial=partial)
+        runs = [m.span() for m in _RUN.finditer(text)]
+        return out + _spaced(text, runs) + self._tokens(text, partial=partial, runs=runs)
 
     def token_classes(self, text: str, start: int, canonical: str) -> tuple[str, ...]:
         if text[start : start + len(canonical)].casefold() == canonical:
@@ -69,16 +107,28 @@ class NameRecognizer(Recognizer):
         window = text[max(start - 4, 0) : start + 3 * len(canonical)]
         return (OBF_INVISIBLE,) if _ZERO_WIDTH.search(window) else (OBF_SPACED,)
 
-    def _tokens(self, text: str, *, partial: bool = True) -> list[tuple[str, str, int]]:
+    def _tokens(
+        self, text: str, *, partial: bool = True, runs: list[tuple[int, int]] | None = None
+    ) -> list[tuple[str, str, int]]:
+        """``_TOKENS`` matches in order: Hangul runs of 2-7 syllables (with the names an honorific may
+        hide) and romanized names, merged by position (their characters never overlap)."""
+        if runs is None:
+            runs = [m.span() for m in _RUN.finditer(text)]
+        latin = [(m.start(), m.group(0)) for m in _LATIN_TOKEN.finditer(text)] if _LATIN_HINT.search(text) else []
         out: list[tuple[str, str, int]] = []
-        for m in _TOKENS.finditer(text):
-            token, start = m.group(0), m.start()
-            if m.group(1) is None:  # romanized: case-fold, single spaces
-                out.append((" ".join(token.casefold().split()), "full", start))
+        k = 0
+        for s, e in runs:
+            if not 2 <= e - s <= 7:
                 continue
-            out.append((token, "full", start))  # Hangul syllable runs are already canonical
+            while k < len(latin) and latin[k][0] < s:
+                out.append((" ".join(latin[k][1].casefold().split()), "full", latin[k][0]))  # case-fold, single spaces
+                k += 1
+            token = text[s:e]
+            out.append((token, "full", s))  # Hangul syllable runs are already canonical
             if token.endswith(SUFFIXES):
-                out.extend((c, "full", start) for c in self.candidates(token)[1:])
+                out.extend((c, "full", s) for c in self.candidates(token)[1:])
+        for start, token in latin[k:]:
+            out.append((" ".join(token.casefold().split()), "full", start))
         if partial:
             for m in MASKED.finditer(text):
                 part = self.masked(m.group(0))
