@@ -29,6 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -457,7 +458,12 @@ class ParallelScanner:
     def _joined(
         self, tasks: Iterator[RangeTask], submit: Callable[[RangeTask], Any], redo: _Redo
     ) -> Iterator[RangeDone]:
-        window = 2 * self.jobs
+        first = next(tasks, None)
+        if first is None:
+            return
+        tasks = chain([first], tasks)
+        # A SQL dump's first range alone: the ranges after it then start from the tables it defines.
+        window = 1 if first.sql is not None else 2 * self.jobs
         pending: deque[tuple[RangeTask, Any]] = deque()
 
         def fill() -> bool:
@@ -479,6 +485,7 @@ class ParallelScanner:
             if again is not None:
                 done = submit(again).get()
             yield done
+            window = 2 * self.jobs
 
 
 _Redo = Callable[[RangeTask, RangeDone], RangeTask | None]

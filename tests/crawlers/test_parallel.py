@@ -261,3 +261,20 @@ def test_a_range_read_as_raw_bytes_is_the_readers_block(tmp_path: Path) -> None:
                 assert not slow.findings
             line += sum(item.text.count("\n") + 1 for item in items if isinstance(item, TextBlock))
     assert used >= 20
+
+
+def test_a_file_past_max_seconds_stops_with_the_readers_cap_time_finding(tmp_path: Path, matcher: Matcher) -> None:
+    path = tmp_path / "users.csv"
+    path.write_bytes(FILES["users.csv"])
+    limits = LIMITS.model_copy(update={"max_seconds": 1e-9})
+    outcomes = []
+    for parallel in (None, _scanner(matcher, 2)):
+        analyzer = Analyzer(matcher, AnalysisOptions(read_limits=limits), parallel=parallel)
+        post = CrawledPost(
+            source="scan", external_id="x", venue="file", attachments=(Attachment(path.name, path=path),)
+        )
+        analysis = analyzer.analyze(post)
+        analysis.hits.close()
+        outcomes.append(([f.kind for f in analysis.findings], [(f.status, f.sha256) for f in analysis.files]))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] == ["cap_time"]
