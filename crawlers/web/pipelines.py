@@ -16,6 +16,7 @@ from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawlers.model import Finding
+from crawlers.redact import redact, redact_url
 from crawlers.web.items import PageItem, PostItem
 from storage.failures import storage_failure
 from storage.repositories import crawl as crawl_repo
@@ -158,11 +159,9 @@ class SinkPipeline:
         for external_id in sorted(pages.post_refs(spider.missing_posts) - pages.post_refs(spider.present_posts)):
             self._removed(external_id)
         if spider.findings:
+            # Under the one redaction rule, as the sink stores its findings; a locator is mostly a
+            # URL, judged percent-decoded (?mail=kim%40naver.com).
+            rows = [(redact_url(f.locator) or f.locator, f.kind, redact(f.reason)) for f in spider.findings]
             with self.sessions.begin() as session:
-                add_findings(
-                    session,
-                    spider.source,
-                    [(f.locator, f.kind, f.reason) for f in spider.findings],
-                    run_id=spider.summary.run_id,
-                )
+                add_findings(session, spider.source, rows, run_id=spider.summary.run_id)
         self._progress(force=True)

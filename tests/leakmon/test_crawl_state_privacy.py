@@ -1,9 +1,10 @@
 """The incremental crawl state (``seen_pages``) follows the redaction rule (session 12, privacy item 1).
 
 A leak site's URLs carry a protected phone (``?phone=...``) and e-mail (in a path and, percent-encoded,
-in a query). After crawling it three times through the real sink (a first crawl, a re-crawl that
-must still revalidate the thread pages with 304, and one after a thread is taken down, which must
-still be noticed), no plaintext form is in any table, on SQLite and PostgreSQL.
+in a query), and one of its links is gone (a finding names its URL). After crawling it three times
+through the real sink (a first crawl, a re-crawl that must still revalidate the thread pages with
+304, and one after a thread is taken down, which must still be noticed), no plaintext form is in
+any table, on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -40,8 +41,12 @@ def workspace(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> P
     return tmp_path / "ws"
 
 
+#: Linked but gone: each crawl records an http_error finding whose locator is this URL.
+GONE = "/t/gone?mail=seoyeon.kim%40naver.com&tel=010-3141-5926"
+
+
 def _site(site: FixtureSite) -> None:
-    links = "".join(f'<a href="{path}">thread</a>' for path in THREADS)
+    links = "".join(f'<a href="{path}">thread</a>' for path in [*THREADS, GONE])
     site.add("/", f"<html><body>{links}</body></html>", etag=True)
     for path, post_id in THREADS.items():
         site.add(
@@ -87,6 +92,7 @@ def test_crawl_state_of_urls_with_identifiers_holds_no_plaintext(
 
         first = _crawl(capsys)
         assert first["posts"] == 3
+        assert first["errors"] == 1  # the gone page: a finding naming its URL
         assert first["new_hits"] >= 3
 
         site.reset_log()
