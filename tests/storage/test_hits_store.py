@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic import command
 from sqlalchemy import inspect, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import make_engine, make_sessionmaker
@@ -186,3 +186,19 @@ def test_hits_have_one_index_per_look_up(db_url: str) -> None:
     assert ("post_id",) not in indexes
     assert ("subject_id",) in indexes
     assert ("post_id", "id_type", "form", "digest", "subject_slot") in uniques
+
+
+def test_a_subject_being_stored_cannot_be_deleted_before_the_commit(pg_url: str) -> None:
+    """PostgreSQL: the store's set-based check locks the batch's subjects FOR KEY SHARE, as the key did
+    (SQLite writers hold the database's write lock)."""
+    sessions, post_id, (a, b, _c) = _world(pg_url)
+    with sessions() as storing, sessions() as deleting:
+        storing.begin()
+        store_hits(storing, post_id, [[_row(1, a, 0.9)]], T0)
+        deleting.begin()
+        deleting.execute(text("SET LOCAL lock_timeout = '500ms'"))
+        deleting.execute(text("DELETE FROM subjects WHERE id = :b"), {"b": b})  # not stored: free
+        with pytest.raises(OperationalError, match="lock timeout"):
+            deleting.execute(text("DELETE FROM subjects WHERE id = :a"), {"a": a})
+        deleting.rollback()
+        storing.commit()
