@@ -18,8 +18,11 @@ $(UV):
 KERNEL_SOURCES := $(wildcard matchers/kernel/*.c matchers/kernel/*.h)
 
 # uv rebuilds the project (the C kernel) when pyproject.toml or a kernel source changes (tool.uv.cache-keys).
-$(STAMP): $(UV) pyproject.toml uv.lock $(KERNEL_SOURCES)
-	$(UV) sync --frozen --all-extras --python $(PYTHON)
+# Bytecode is compiled once here: where PYTHONDONTWRITEBYTECODE is set (this machine kind sets it), every
+# command would otherwise compile its ~540 modules again (leakmon --help: 2.9 s CPU -> 1.2 s).
+$(STAMP): $(UV) Makefile pyproject.toml uv.lock $(KERNEL_SOURCES)
+	$(UV) sync --frozen --all-extras --compile-bytecode --python $(PYTHON)
+	$(VENV)/bin/python -m compileall -q -j 0 crawlers matchers storage leakmon >/dev/null
 	touch $(STAMP)
 
 setup: $(STAMP)
