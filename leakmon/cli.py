@@ -143,6 +143,9 @@ def main(argv: list[str] | None = None) -> Any:
 
 def expected_error(exc: BaseException) -> LeakmonError | None:
     """The one-sentence error for a failure the operator can fix; None for a bug (a traceback)."""
+    import sqlite3
+
+    import psycopg
     from pydantic import ValidationError
     from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -156,6 +159,9 @@ def expected_error(exc: BaseException) -> LeakmonError | None:
     if isinstance(exc, OSError):
         return storage_error(exc)
     if isinstance(exc, OperationalError | InterfaceError):
+        return database_error(exc, _database_label())
+    if isinstance(exc, sqlite3.OperationalError | psycopg.OperationalError):
+        # DB-API errors not wrapped by SQLAlchemy: bulk loads write through the raw connection.
         return database_error(exc, _database_label())
     return None
 
