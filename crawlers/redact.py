@@ -59,9 +59,24 @@ _REF_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
 
 
 def redact(text: str) -> str:
-    """``text`` with every identifier-shaped span (judged after de-obfuscation) replaced by ``[redacted]``."""
+    """``text`` with every identifier-shaped span (judged after de-obfuscation) replaced by ``[redacted]``.
+
+    Text with percent-escapes is judged decoded too (``?mail=kim%40naver.com``): when the decoded
+    text holds an identifier, the decoded text is returned with it masked.
+    """
     if not text:
         return text
+    if "%" in text:
+        decoded = unquote(text)
+        if decoded != text:
+            masked = _redact_plain(decoded)
+            if masked != decoded:
+                return masked
+    return _redact_plain(text)
+
+
+def _redact_plain(text: str) -> str:
+    """:func:`redact` of text as written (no percent-decoding)."""
     # Judged as written first: de-obfuscation drops markup, and "<GET http://...?tel=...>" is no tag.
     text = _IDENTIFIER_SHAPED.sub(lambda m: _mask(m, m.string), text)
     if not _needs_deobfuscation(text):

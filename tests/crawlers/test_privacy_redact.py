@@ -93,3 +93,24 @@ def test_a_post_is_redacted_field_by_field() -> None:
     assert [a.name for a in safe.attachments] == ["kim_[redacted].csv"]
     assert safe.external_id.startswith("p-[redacted]~")
     assert redact_url("https://t.me/c/1234567890/42") == "https://t.me/c/1234567890/42"
+
+
+@pytest.mark.parametrize(
+    ("text", "secrets"),
+    [
+        ("https://forum.example/view?mail=kim%40naver.com", ("kim%40naver", "kim@naver")),
+        ("board?tel=010%2D4235%2D2674&page=2", ("010%2D4235%2D2674", "010-4235-2674")),
+        ("dump_kim%2Elee%40daum%2Enet.csv", ("kim%2Elee%40daum", "kim.lee@daum")),
+    ],
+)
+def test_percent_escaped_identifiers_are_masked(text: str, secrets: tuple[str, ...]) -> None:
+    masked = redact(text)
+    assert "[redacted]" in masked
+    assert not any(secret in masked for secret in secrets)
+    reference = Redactor(b"k" * 32).ref(text)  # a post id (a page-as-post's URL) is a keyed reference
+    assert reference != text
+    assert not any(secret in reference for secret in secrets)
+
+
+def test_percent_escapes_without_identifiers_stay_as_written() -> None:
+    assert redact("100% pure, 50%OFF, a%20b?page=2") == "100% pure, 50%OFF, a%20b?page=2"
