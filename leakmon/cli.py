@@ -22,7 +22,8 @@ from leakmon.errors import LeakmonError
 from matchers.errors import KernelMissing
 
 EXIT_CODES = (
-    "Exit codes: 0 done; 1 the work reports a failure (a hit with --fail-on-hit, a failed crawl or run, "
+    "Exit codes: 0 done; 1 the work reports a failure (a hit with --fail-on-hit, a file scan did not read "
+    "to its end, a failed crawl or run, "
     "an undelivered alert, a broken audit chain); 2 bad usage, configuration or input; 3 key file problem; "
     "4 not found; 5 another scheduler holds the job store, or a Telegram account problem; "
     "6 Telegram unreachable; 7 database unreachable; 8 disk full, read-only or no permission."

@@ -4,8 +4,9 @@ Exit codes (README and ``leakmon --help`` list the same table):
 
 ====  ==========================================================================================
 0     done (also when nothing was found)
-1     the work ran and reports a failure: a hit with ``--fail-on-hit``, a failed crawl or run, an
-      undelivered alert, a broken audit chain
+1     the work ran and reports a failure: a hit with ``--fail-on-hit``, a file ``scan`` did not
+      read to its end (a cap stopped it), a failed crawl or run, an undelivered alert, a broken
+      audit chain
 2     bad usage, configuration or input (an unknown option value, a typo in the settings, an
       unreadable file, a workspace that was never initialised)
 3     the key file is missing, unreadable or unsafe

@@ -21,7 +21,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from crawlers.model import TextBlock
+from crawlers.model import Finding, TextBlock
 from leakmon.output import err_console
 
 T = TypeVar("T")
@@ -106,23 +106,76 @@ class Ticker:
 
 
 class ScanProgress(Ticker):
-    """Bytes of the files scanned: a finished file counts whole, a file being read by its blocks."""
+    """Bytes of the files scanned: a finished file counts whole, a file being read by its blocks.
+
+    It also remembers how far each file's blocks got (``reached``), for :meth:`cut_short`.
+    """
 
     def __init__(self, sizes: dict[Path, int], *, log_json: bool) -> None:
         super().__init__("scan", float(sum(sizes.values())) or None, "bytes", log_json=log_json)
         self._sizes = sizes
         self._finished = 0.0
         self._current: Path | None = None
+        self.reached: dict[Path, float] = {}
 
     def file(self, path: Path) -> None:
         if self._current is not None:
             self._finished += self._sizes.get(self._current, 0)
         self._current = path
+        self.reached[path] = 0.0
         self.update(self._finished)
 
     def block(self, block: TextBlock) -> None:
         cap = self._finished + self._sizes.get(self._current, 0) if self._current is not None else self.done
         self.update(min(self.done + len(block.text) + 1, cap))
+        if self._current is not None:
+            self.reached[self._current] = self.done - self._finished
+
+    def cut_short(self, findings: Sequence[tuple[str, Finding]]) -> list[str]:
+        """One unmistakable warning per file a cap stopped before its end (``FATAL_CAPS``: time, bytes,
+        members; what they leave unread is lost to the scan, so ``scan`` also exits 1).
+
+        ``findings`` are ``scan``'s (shown path, finding) pairs. Each warning names the file, the
+        cap, about how far reading got, and how to rerun; with ``--log-format json`` each is also a
+        ``{"event": "cut_short", ...}`` line on stderr.
+        """
+        from crawlers.files.budget import FATAL_CAPS
+        from crawlers.redact import redact
+
+        paths = {redact(str(path)): path for path in self.reached}
+        warnings: list[str] = []
+        seen: set[str] = set()
+        for shown, finding in findings:
+            if finding.kind not in FATAL_CAPS or shown in seen:
+                continue
+            seen.add(shown)
+            path = paths.get(shown)
+            size = self._sizes.get(path, 0) if path is not None else 0
+            reached = int(self.reached.get(path, 0)) if path is not None else 0
+            how_far = f"about {_mb(reached)} of {_mb(size)} ({100 * reached / size:.0f} %)" if size else "part of it"
+            warnings.append(
+                f"WARNING: {shown} was NOT read to the end: {finding.kind} at {finding.locator}: {finding.reason}. "
+                f"Only {how_far} was scanned; hits in the rest of the file are missing. {_RERUN[finding.kind]}"
+            )
+            if self._json:
+                line: dict[str, object] = {"event": "cut_short", "file": shown, "kind": finding.kind}
+                line.update(locator=finding.locator, read_bytes=reached, size_bytes=size, reason=finding.reason)
+                sys.stderr.write(json.dumps(line, ensure_ascii=False) + "\n")
+        if self._json:
+            sys.stderr.flush()
+        return warnings
+
+
+#: How to read the rest, per cap that stops reading a top-level file (``crawlers.files.budget.FATAL_CAPS``).
+_RERUN = {
+    "cap_time": "Rerun without --max-seconds (no time cap) or with a larger --max-seconds.",
+    "cap_bytes": "Rerun with larger [files] max_file_bytes / max_total_bytes (leakmon.toml) if the file is genuine.",
+    "cap_members": "Rerun with a larger [files] max_members (leakmon.toml) if the archive is genuine.",
+}
+
+
+def _mb(nbytes: float) -> str:
+    return f"{nbytes / 1e6:,.1f} MB"
 
 
 def scan_progress(paths: Sequence[Path], *, log_json: bool) -> ScanProgress:

@@ -112,8 +112,10 @@ def build_sink(
     run_id: int | None = None,
     jobs: int | None = None,
     on_block: Callable[[TextBlock], None] | None = None,
+    limits: ReadLimits | None = None,
 ) -> IngestSink:
-    """The ingest sink with the configured evidence policy, reader limits and workflow hooks."""
+    """The ingest sink with the configured evidence policy, reader limits (``limits`` overrides the
+    ``[files]`` ones) and workflow hooks."""
     context = context or build_match_context(app)
     # Big attachments and rar copies stay in the workspace (a read-only one: the private fallback).
     spool.configure_writable(app.settings.home / "spool")
@@ -125,7 +127,7 @@ def build_sink(
     post_hooks, removed_hooks = _workflow_hooks(app)
     jobs = jobs if jobs is not None else app.settings.scan.jobs
     options = AnalysisOptions(
-        read_limits=read_limits(app),
+        read_limits=limits or read_limits(app),
         trade_scorer=_trade_scorer(app),
         fingerprinter=_fingerprinter(app.keyring.active_key("signature")[1]),
         redactor=Redactor(app.keyring.active_key("redaction")[1]),

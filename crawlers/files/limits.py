@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from pydantic import BaseModel, ConfigDict, Field
 
 KiB = 1024
@@ -65,8 +67,10 @@ class ReadLimits(BaseModel):
     max_seconds: float = Field(
         default=1800.0,
         gt=0,
-        description="Wall-clock seconds per top-level file, including the time the consumer spends on "
-        "the yielded blocks; reading stops at the cap (`cap_time`).",
+        description="Wall-clock seconds per crawled top-level file (an attachment a venue fetched), "
+        "including the time the consumer spends on the yielded blocks; reading stops at the cap "
+        "(`cap_time`) so one attachment cannot hold a crawl cycle. `inf` is no cap. An operator's "
+        "`leakmon scan` of a local file ignores it: no time cap unless `scan --max-seconds N`.",
     )
     block_bytes: int = Field(
         default=4 * MiB,
@@ -91,3 +95,9 @@ class ReadLimits(BaseModel):
         description="Nested archives and 7z members are buffered in memory up to this size and in an "
         "anonymous temporary file in the workspace's spool folder beyond it (never under the member's name).",
     )
+
+    def with_time_cap(self, seconds: float) -> ReadLimits:
+        """These limits with ``max_seconds`` set to ``seconds``, or no time cap at all for 0 (``scan``)."""
+        if seconds < 0:
+            raise ValueError("max_seconds cannot be negative")
+        return self.model_copy(update={"max_seconds": seconds or math.inf})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -35,9 +36,12 @@ class ToolWatch:
         self.expired = False
         self._processes: list[subprocess.Popen[bytes]] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(max(seconds, 0.0), self._expire)
-        self._timer.daemon = True
-        self._timer.start()
+        # No deadline (``max_seconds = inf``): no timer (an infinite wait overflows the lock's timeout).
+        self._timer: threading.Timer | None = None
+        if math.isfinite(seconds):
+            self._timer = threading.Timer(max(seconds, 0.0), self._expire)
+            self._timer.daemon = True
+            self._timer.start()
 
     def add(self, process: subprocess.Popen[bytes]) -> None:
         with self._lock:
@@ -53,7 +57,8 @@ class ToolWatch:
                     process.kill()
 
     def stop(self) -> None:
-        self._timer.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 class WatchedReader(io.RawIOBase):

@@ -35,15 +35,25 @@ def scan(
             help="Worker processes for big files, at most the CPU count (default: the scan.jobs setting).",
         ),
     ] = None,
+    max_seconds: Annotated[
+        float,
+        typer.Option(
+            "--max-seconds",
+            min=0,
+            help="Stop reading a file after this many wall-clock seconds (0, the default: no time cap; "
+            "the [files] max_seconds setting is for crawled attachments only).",
+        ),
+    ] = 0,
 ) -> None:
     """Scan files and directories; print every protected subject found (masked, never the value).
 
     Exit code 0 whether or not hits were found (1 with --fail-on-hit and hits). Findings
-    (skipped, capped or unreadable parts) go to stderr and to the database.
+    (skipped, capped or unreadable parts) go to stderr and to the database. A file a cap stopped
+    before its end (time, bytes, members) gets a WARNING naming it and how to rerun, and exit code 1.
     """
     from leakmon.output import RecordWriter
     from leakmon.progress import scan_progress
-    from leakmon.runtime import build_sink
+    from leakmon.runtime import build_sink, read_limits
     from leakmon.scan import HIT_COLUMNS, scan_paths
 
     app = App()
@@ -54,7 +64,8 @@ def scan(
         RecordWriter(fmt=fmt, columns=HIT_COLUMNS, output=output, title="hits") as writer,
         scan_progress(paths, log_json=log_format is ProgressFormat.JSON) as progress,
     ):
-        sink = build_sink(app, jobs=jobs, on_block=progress.block)
+        limits = read_limits(app).with_time_cap(max_seconds)  # an explicit scan: no crawl time cap
+        sink = build_sink(app, jobs=jobs, on_block=progress.block, limits=limits)
         outcome = scan_paths(
             sink,
             paths,
@@ -74,8 +85,11 @@ def scan(
     for path, finding in outcome.findings:
         err_console.print(f"finding: {finding.locator}: {finding.kind}: {finding.reason}  ({path})")
     err_console.print(f"scanned {outcome.files} file(s): {outcome.hits} hit(s), {len(outcome.findings)} finding(s)")
+    cut_short = progress.cut_short(outcome.findings)
+    for warning in cut_short:
+        err_console.print(warning, style="bold red", markup=False)
     app.close()
-    if fail_on_hit and outcome.hits:
+    if (fail_on_hit and outcome.hits) or cut_short:
         raise typer.Exit(1)
 
 
