@@ -19,16 +19,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from leakmon.app import App
 from leakmon.errors import InputError
 from leakmon.protect import ImportReport, hash_rows, open_planned
 from matchers.keyed_hash import KeyedHasher
 from storage.models.cases import SuppressionRule
-from storage.models.core import ProtectedIdentifier
 from storage.repositories.keys import active_key_ids, record_key, retire_key
-from storage.repositories.protected import ProtectedLoader
+from storage.repositories.protected import ProtectedLoader, digest_count
 
 SPEC_SEPARATOR = "::"
 SUBJECT_KEY = "subject_column"
@@ -98,7 +97,7 @@ def rotate(
         registry = build_registry(app)
         result = RotationResult(old_id, new_id, 0, 0)
         with app.sessions.begin() as session:
-            before = session.scalar(select(func.count()).select_from(ProtectedIdentifier)) or 0
+            before = digest_count(session)
             loader = ProtectedLoader(session)
             for spec in sources:
                 table, plan = open_planned(

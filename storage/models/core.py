@@ -75,6 +75,25 @@ class ProtectedIdentifier(Base):
     kind: Mapped[int] = mapped_column(SmallInteger)  # protected_kinds.kind (no per-row foreign key check)
 
 
+class ProtectedMask(Base):
+    """One mask-form digest (``010*1234``, ``ab*@naver.com``) with every subject that holds it, in one row.
+
+    A mask digest is shared by many subjects (thousands for a common phone tail or e-mail domain),
+    so it is stored once, with ``subjects``: the sorted distinct subject ids as big-endian signed 64-bit
+    integers, concatenated. The digest is split like :class:`ProtectedIdentifier`'s (``prefix`` and
+    ``rest``); ``kind`` is the (key, type, form) number. Full-form digests stay one row per
+    (digest, subject) in ``protected_identifiers``. Written only by the bulk loader.
+    """
+
+    __tablename__ = "protected_masks"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    prefix: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    rest: Mapped[bytes] = mapped_column(LargeBinary(24), primary_key=True)
+    kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    subjects: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class ProtectedSet(Base):
     """One row per key id the protected set holds digests under: read at start-up instead of the set.
 

@@ -1,7 +1,9 @@
 """The protected set in the database: bulk loading digests, reading them back as arrays, confirming.
 
 Only digests, subject ids and kind numbers exist here; the plaintext never reaches this module. A
-digest is stored as (prefix, subject_id, rest, kind) (:class:`storage.models.core.ProtectedIdentifier`).
+full-form digest is stored as (prefix, subject_id, rest, kind) (:class:`storage.models.core.ProtectedIdentifier`);
+a mask-form digest, shared by many subjects, once as (prefix, rest, kind, subjects)
+(:class:`storage.models.core.ProtectedMask`), merged with the subjects already stored under it.
 A load resolves each batch's subject refs to ids as it comes (one set-based statement per batch),
 keeps the rows in numpy arrays (spilled to an anonymous temporary file in buckets by the prefix's
 top bits once they grow big), and at ``finish`` writes them bucket by bucket, each bucket sorted
@@ -29,7 +31,7 @@ import numpy.typing as npt
 from sqlalchemy import Table, bindparam, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from storage.models.core import ProtectedIdentifier, ProtectedKind, ProtectedSet, Subject
+from storage.models.core import ProtectedIdentifier, ProtectedKind, ProtectedMask, ProtectedSet, Subject
 
 #: SQLite page cache for a bulk load, in KiB (the default is 2 MB).
 SQLITE_LOAD_CACHE_KIB = 512 * 1024
@@ -42,6 +44,16 @@ CONFIRM_BATCH = 2000
 
 #: One staged row: (subject_ref, key_id, id_type, form, digest).
 StagedRow = tuple[str, str, str, str, bytes]
+
+#: The one form stored a row per (digest, subject); every other form is a mask form, stored a row per
+#: digest with all its subjects (``protected_masks``).
+FULL_FORM = "full"
+
+#: One ``protected_masks`` row: (prefix, rest, kind, subjects as sorted big-endian int64s).
+MaskRow = tuple[int, bytes, int, bytes]
+
+#: How a mask row's subjects are packed.
+_SUBJECTS = np.dtype(">i8")
 
 #: A digest row while loading (native byte order): the signed prefix, subject id, kind, other 24 bytes.
 ROW = np.dtype([("prefix", "<i8"), ("subject", "<i8"), ("kind", "<i2"), ("rest", "V24")])
@@ -288,10 +300,11 @@ class ProtectedLoader:
             if bounds[b] < bounds[b + 1]:
                 spill.write(rows[bounds[b] : bounds[b + 1]].tobytes())
 
-    def _sorted_buckets(self) -> Iterator[npt.NDArray[Any]]:
-        """The staged rows in (prefix, subject, rest) order without duplicates, a bucket at a time, in
-        slices of at most WRITE_ROWS (what one ``executemany`` or ``COPY`` turns into Python objects or
-        bytes at once)."""
+    def _sorted_buckets(self) -> Iterator[tuple[npt.NDArray[Any], npt.NDArray[Any]]]:
+        """The staged rows in (prefix, subject, rest) order without duplicates, a bucket at a time, as
+        (full-form rows, mask-form rows). Full-form rows come in slices of at most WRITE_ROWS (what one
+        ``executemany`` or ``COPY`` turns into Python objects or bytes at once); a bucket's mask rows
+        come whole (a mask digest's subjects are all in its bucket), with an empty slice of full rows."""
         if self._spill is None:
             rows = np.concatenate(self._pending) if self._pending else np.empty(0, dtype=ROW)
             self._pending = []
@@ -299,9 +312,14 @@ class ProtectedLoader:
         else:
             self._spill_pending()
             buckets = self._read_buckets()
+        masks = np.array(sorted(k for name, k in self._kinds.items() if name[2] != FULL_FORM), dtype=np.int16)
         for rows in buckets:
-            for start in range(0, len(rows), WRITE_ROWS):
-                yield rows[start : start + WRITE_ROWS]
+            is_mask = np.isin(rows["kind"], masks)
+            full = rows[~is_mask] if is_mask.any() else rows
+            for start in range(0, len(full), WRITE_ROWS):
+                yield full[start : start + WRITE_ROWS], rows[:0]
+            if is_mask.any():
+                yield rows[:0], rows[is_mask]
 
     def _read_buckets(self) -> Iterator[npt.NDArray[Any]]:
         spills, self._spill = self._spill or [], None
@@ -320,6 +338,7 @@ class ProtectedLoader:
         if replace:
             removed = sum(counts.values())
             session.execute(delete(ProtectedIdentifier))
+            session.execute(delete(ProtectedMask))
             counts = {}
         empty = sum(counts.values()) == 0
         added = self._load_postgres(empty) if self._dialect == "postgresql" else self._load_sqlite(empty)
@@ -343,13 +362,22 @@ class ProtectedLoader:
         """Insert bucket by bucket in key order: into an empty key range the B-tree only appends.
 
         Into an empty set every (already de-duplicated) row is new and the rows go in one pass; into a
-        non-empty one kind by kind, so each kind's count of new rows is exact.
+        non-empty one kind by kind, so each kind's count of new rows is exact. Mask digests are merged
+        with their stored subjects (:meth:`_mask_rows`) and written one row per digest.
         """
         cursor = self._raw().cursor()
         added: dict[int, int] = {}
         sql = "INSERT INTO protected_identifiers (prefix, subject_id, rest, kind) VALUES (?, ?, ?, ?) "
         sql += "ON CONFLICT DO NOTHING"
-        for rows in self._sorted_buckets():
+        for rows, masks in self._sorted_buckets():
+            if len(masks):
+                cursor.executemany(
+                    "INSERT INTO protected_masks (prefix, rest, kind, subjects) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (prefix, rest, kind) DO UPDATE SET subjects = excluded.subjects",
+                    self._mask_rows(masks, empty, added),
+                )
+            if not len(rows):
+                continue
             parts = [rows] if empty else [rows[rows["kind"] == kind] for kind in np.unique(rows["kind"]).tolist()]
             for part in parts:
                 rest = part["rest"].tobytes()
@@ -371,6 +399,49 @@ class ProtectedLoader:
         cursor.close()
         return added
 
+    def _mask_rows(self, masks: npt.NDArray[Any], empty: bool, added: dict[int, int]) -> list[MaskRow]:
+        """One bucket's mask rows as one (prefix, rest, kind, subjects) row per digest to write, merged
+        with the subjects already stored under it (none when the set was ``empty``); counts the new
+        (digest, subject) pairs into ``added``. A digest whose stored subjects already hold every staged
+        one is not written again."""
+        rows, starts = _mask_groups(masks)
+        ends = np.append(starts[1:], len(rows)).tolist()
+        heads = rows[starts]
+        prefixes, kinds = heads["prefix"].tolist(), heads["kind"].tolist()
+        rests = heads["rest"].tobytes()
+        ids = rows["subject"].astype(_SUBJECTS)
+        blob = ids.tobytes()
+        stored = {} if empty else self._stored_masks(sorted(set(prefixes)))
+        out: list[MaskRow] = []
+        for i, (start, end) in enumerate(zip(starts.tolist(), ends, strict=True)):
+            prefix, kind, rest = prefixes[i], kinds[i], rests[24 * i : 24 * i + 24]
+            old = stored.get((prefix, rest, kind))
+            if old is None:
+                out.append((prefix, rest, kind, blob[8 * start : 8 * end]))
+                added[kind] = added.get(kind, 0) + end - start
+                continue
+            before = len(old) // 8
+            merged = np.union1d(np.frombuffer(old, dtype=_SUBJECTS), ids[start:end]).astype(_SUBJECTS)
+            if len(merged) > before:
+                out.append((prefix, rest, kind, merged.tobytes()))
+                added[kind] = added.get(kind, 0) + len(merged) - before
+        return out
+
+    def _stored_masks(self, prefixes: list[int]) -> dict[tuple[int, bytes, int], bytes]:
+        """The stored mask rows under ``prefixes``: (prefix, rest, kind) -> subjects."""
+        table = cast(Table, ProtectedMask.__table__)
+        query = select(table.c.prefix, table.c.rest, table.c.kind, table.c.subjects).where(
+            table.c.prefix.in_(bindparam("wanted", expanding=True))
+        )
+        connection = self._session.connection()
+        found: dict[tuple[int, bytes, int], bytes] = {}
+        for start in range(0, len(prefixes), CONFIRM_BATCH):
+            for prefix, rest, kind, subjects in connection.execute(
+                query, {"wanted": prefixes[start : start + CONFIRM_BATCH]}
+            ):
+                found[(int(prefix), bytes(rest), int(kind))] = bytes(subjects)
+        return found
+
     def _load_postgres(self, empty: bool) -> dict[int, int]:
         """An empty set: binary ``COPY`` straight into the table with its primary key dropped, rebuilt
         in one pass after; transactional DDL, so a failure restores the table. A non-empty set: ``COPY`` into a
@@ -389,12 +460,40 @@ class ProtectedLoader:
                 )
             )
             target = "protected_stage"
+        mask_target = "protected_masks"
+        if not empty:
+            session.execute(text("DROP TABLE IF EXISTS protected_mask_stage"))
+            session.execute(
+                text(
+                    "CREATE TEMPORARY TABLE protected_mask_stage (prefix BIGINT NOT NULL, rest BYTEA NOT NULL,"
+                    " kind SMALLINT NOT NULL, subjects BYTEA NOT NULL) ON COMMIT DROP"
+                )
+            )
+            mask_target = "protected_mask_stage"
         with self._raw().cursor() as cursor:
-            for rows in self._sorted_buckets():
+            for rows, masks in self._sorted_buckets():
+                if len(masks):
+                    mask_rows = self._mask_rows(masks, empty, added)
+                    if mask_rows:
+                        with cursor.copy(
+                            f"COPY {mask_target} (prefix, rest, kind, subjects) FROM STDIN (FORMAT BINARY)"
+                        ) as copy:
+                            copy.write(_pgcopy_masks(mask_rows))
+                if not len(rows):
+                    continue
                 with cursor.copy(f"COPY {target} (prefix, subject_id, kind, rest) FROM STDIN (FORMAT BINARY)") as copy:
                     copy.write(_pgcopy_rows(rows))
                 if empty:
                     _add_counts(added, rows)
+        if not empty:
+            session.execute(
+                text(
+                    "INSERT INTO protected_masks (prefix, rest, kind, subjects) SELECT prefix, rest, kind, subjects "
+                    "FROM protected_mask_stage ORDER BY prefix, rest, kind "
+                    "ON CONFLICT (prefix, rest, kind) DO UPDATE SET subjects = excluded.subjects"
+                )
+            )
+            session.execute(text("DROP TABLE protected_mask_stage"))
         if empty:
             session.execute(
                 text(
@@ -410,7 +509,8 @@ class ProtectedLoader:
                 "ON CONFLICT DO NOTHING RETURNING kind) SELECT kind, count(*) FROM new GROUP BY kind"
             )
         )
-        added = {int(kind): int(n) for kind, n in result}
+        for kind, n in result:
+            added[int(kind)] = added.get(int(kind), 0) + int(n)
         session.execute(text("DROP TABLE protected_stage"))
         return added
 
@@ -469,6 +569,56 @@ def _run_members(tie: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
     return np.flatnonzero(member)
 
 
+def _mask_groups(rows: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp]]:
+    """Mask rows (as :func:`_sort_unique` leaves them) ordered so each digest's rows are one run, its
+    subjects ascending, and the start of each run.
+
+    Sorted by (prefix, subject, rest), a run of equal prefixes is one digest unless two digests share
+    a prefix (or a digest is under two kinds); only then are the rows sorted again by the whole digest.
+    """
+    if not len(rows):
+        return rows, np.empty(0, dtype=np.intp)
+    prefix, rest, kind = rows["prefix"], rows["rest"], rows["kind"]
+    same = prefix[1:] == prefix[:-1]
+    if (same & ((rest[1:] != rest[:-1]) | (kind[1:] != kind[:-1]))).any():
+        words = np.frombuffer(rest.tobytes(), dtype=">u8").reshape(-1, 3)
+        rows = rows[np.lexsort((rows["subject"], kind, words[:, 2], words[:, 1], words[:, 0], prefix))]
+        prefix, rest, kind = rows["prefix"], rows["rest"], rows["kind"]
+        same = (prefix[1:] == prefix[:-1]) & (rest[1:] == rest[:-1]) & (kind[1:] == kind[:-1])
+    starts = np.concatenate(([0], np.flatnonzero(~same) + 1)).astype(np.intp)
+    return rows, starts
+
+
+#: The fixed part of one ``protected_masks`` binary COPY row: 4 fields (prefix int8, rest bytea,
+#: kind int2, subjects bytea), each after its byte length; the subjects' bytes follow.
+_PGCOPY_MASK = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("prefix_len", ">i4"),
+        ("prefix", ">i8"),
+        ("rest_len", ">i4"),
+        ("rest", "V24"),
+        ("kind_len", ">i4"),
+        ("kind", ">i2"),
+        ("subjects_len", ">i4"),
+    ]
+)
+
+
+def _pgcopy_masks(rows: list[MaskRow]) -> bytes:
+    """Mask rows as one PostgreSQL binary COPY stream."""
+    head = np.zeros(len(rows), dtype=_PGCOPY_MASK)
+    head["fields"], head["prefix_len"], head["rest_len"], head["kind_len"] = 4, 8, 24, 2
+    head["prefix"] = [r[0] for r in rows]
+    head["rest"] = np.frombuffer(b"".join(r[1] for r in rows), dtype="V24")
+    head["kind"] = [r[2] for r in rows]
+    head["subjects_len"] = [len(r[3]) for r in rows]
+    fixed = head.tobytes()
+    size = _PGCOPY_MASK.itemsize
+    body = b"".join(itertools.chain.from_iterable((fixed[i * size : (i + 1) * size], r[3]) for i, r in enumerate(rows)))
+    return _PGCOPY_HEADER + body + _PGCOPY_TRAILER
+
+
 def _pgcopy_rows(rows: npt.NDArray[Any]) -> bytes:
     """``rows`` as one PostgreSQL binary COPY stream, laid out by numpy (no Python object per row)."""
     out = np.empty(len(rows), dtype=_PGCOPY_ROW)
@@ -482,6 +632,11 @@ def _pgcopy_rows(rows: npt.NDArray[Any]) -> bytes:
     return _PGCOPY_HEADER + out.tobytes() + _PGCOPY_TRAILER
 
 
+def digest_count(session: Session) -> int:
+    """(digest, subject) pairs in the whole set (the loader's exact kind counts; mask rows count each subject)."""
+    return int(session.scalar(select(func.sum(ProtectedKind.digests))) or 0)
+
+
 def _key_kinds(session: Session, key_id: str) -> list[int]:
     return list(session.scalars(select(ProtectedKind.kind).where(ProtectedKind.key_id == key_id)))
 
@@ -492,8 +647,30 @@ def index_arrays(session: Session, key_id: str, *, batch: int = 500_000) -> tupl
     if not kinds:
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint32)
     if session.get_bind().dialect.name == "sqlite":
-        return _index_arrays_sqlite(session, kinds, batch)
-    return _index_arrays_postgres(session, kinds)
+        prefixes, subjects = _index_arrays_sqlite(session, kinds, batch)
+    else:
+        prefixes, subjects = _index_arrays_postgres(session, kinds)
+    mask_prefixes, mask_subjects = _mask_pairs(session, kinds)
+    if not len(mask_prefixes):
+        return prefixes, subjects
+    return np.concatenate((prefixes, mask_prefixes)), np.concatenate((subjects, mask_subjects))
+
+
+def _mask_pairs(session: Session, kinds: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The mask digests under ``kinds`` as (prefix, subject) pairs, a pair per subject a digest lists."""
+    table = cast(Table, ProtectedMask.__table__)
+    query = select(table.c.prefix, table.c.subjects).where(table.c.kind.in_(kinds))
+    prefixes: list[int] = []
+    counts: list[int] = []
+    blobs: list[bytes] = []
+    for prefix, subjects in session.connection().execute(query):
+        prefixes.append(prefix)
+        counts.append(len(subjects) // 8)
+        blobs.append(bytes(subjects))
+    if not prefixes:
+        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint32)
+    keys = np.repeat(np.array(prefixes, dtype=np.int64).view(np.uint64), counts)
+    return keys, np.frombuffer(b"".join(blobs), dtype=_SUBJECTS).astype(np.uint32)
 
 
 #: One row of the SQLite fast path: the 8-byte prefix and the subject id, both big-endian.
@@ -573,23 +750,33 @@ def set_fingerprint(session: Session, key_id: str) -> str:
 def confirm_digests(session: Session, digests: Iterable[bytes]) -> dict[bytes, tuple[int, ...]]:
     """Full-digest confirmation of index hits: digest -> the subjects that truly hold it.
 
-    The prefix finds the candidate rows through the primary key; the other 24 bytes decide."""
+    The prefix finds the candidate rows through the primary keys of both tables (full-form rows and
+    mask rows); the other 24 bytes decide."""
     by_prefix: dict[int, list[bytes]] = {}
     for digest in dict.fromkeys(digests):
         by_prefix.setdefault(int.from_bytes(digest[:8], "big", signed=True), []).append(digest)
     found: dict[bytes, list[int]] = {}
     table = cast(Table, ProtectedIdentifier.__table__)
+    masks = cast(Table, ProtectedMask.__table__)
     query = select(table.c.prefix, table.c.rest, table.c.subject_id).where(
         table.c.prefix.in_(bindparam("wanted", expanding=True))
+    )
+    mask_query = select(masks.c.prefix, masks.c.rest, masks.c.subjects).where(
+        masks.c.prefix.in_(bindparam("wanted", expanding=True))
     )
     connection = session.connection()  # Core, not the ORM: this runs for every index hit of a scan
     prefixes = list(by_prefix)
     for start in range(0, len(prefixes), CONFIRM_BATCH):
-        for prefix, rest, subject_id in connection.execute(query, {"wanted": prefixes[start : start + CONFIRM_BATCH]}):
+        wanted = {"wanted": prefixes[start : start + CONFIRM_BATCH]}
+        for prefix, rest, subject_id in connection.execute(query, wanted):
             digest = join_digest(prefix, rest)
             if digest in by_prefix[prefix]:
                 found.setdefault(digest, []).append(subject_id)
-    return {digest: tuple(sorted(ids)) for digest, ids in found.items()}
+        for prefix, rest, subjects in connection.execute(mask_query, wanted):
+            digest = join_digest(prefix, rest)
+            if digest in by_prefix[prefix]:
+                found.setdefault(digest, []).extend(np.frombuffer(bytes(subjects), dtype=_SUBJECTS).tolist())
+    return {digest: tuple(sorted(set(ids))) for digest, ids in found.items()}
 
 
 def subject_refs(session: Session, subject_ids: Iterable[int]) -> dict[int, str]:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import upgrade
-from storage.models.core import ProtectedIdentifier, Subject
+from storage.models.core import ProtectedIdentifier, ProtectedMask, Subject
 from storage.repositories import protected
 
 
@@ -123,8 +123,12 @@ def test_no_digest_is_stored_whole_and_the_counts_are_exact(sessions) -> None:  
     assert result.inserted == 20 + 12
     with sessions() as session:
         stored = session.execute(select(ProtectedIdentifier.prefix, ProtectedIdentifier.rest)).all()
+        masks = session.execute(select(ProtectedMask.prefix, ProtectedMask.rest, ProtectedMask.subjects)).all()
         assert all(len(rest) == 24 for _, rest in stored)
-        assert {protected.join_digest(p, r) for p, r in stored} == {d for *_, d in rows}
+        assert all(len(rest) == 24 and len(subjects) == 3 * 8 for _, rest, subjects in masks)
+        assert len(stored) == 20  # the full forms a row per (digest, subject), the mask forms a row per digest
+        assert len(masks) == 4
+        assert {protected.join_digest(p, r) for p, r, *_ in [*stored, *masks]} == {d for *_, d in rows}
         assert sorted(protected.set_stats(session)) == [("k1", "phone", "full", 20), ("k1", "phone", "p3s4", 12)]
     again = _load(sessions, [*rows, ("s0", "k1", "email", "full", _digest("e"))])
     assert again.inserted == 1
