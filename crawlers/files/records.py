@@ -52,6 +52,19 @@ class RowBlocks:
         self._rows.append(row)
         self._size += len(row) + 1
 
+    def add_all(self, number: int, rows: list[str]) -> list[TextBlock]:
+        """:meth:`add` of ``rows`` numbered from ``number``, as one call; the blocks they complete."""
+        done: list[TextBlock] = []
+        for row in rows:
+            if self._rows and (number != self._first + len(self._rows) or self._size >= self._block_chars):
+                done.extend(self.flush())
+            if not self._rows:
+                self._first = number
+            self._rows.append(row)
+            self._size += len(row) + 1
+            number += 1
+        return done
+
     def flush(self) -> Iterator[TextBlock]:
         """The pending block, if any."""
         if self._rows:
