@@ -228,7 +228,7 @@ class _SeenIdentities:
         while self._runs and len(self._runs[-1]) <= len(run):
             run = np.sort(np.concatenate((self._runs.pop(), run)))
         self._runs.append(run)
-        return [batch[i] for i in np.flatnonzero(maybe)]
+        return [batch[i] for i in np.flatnonzero(maybe).tolist()]
 
 
 def suppressible_new_hits(session: Session, stored: StoredHits) -> list[HitRecord]:
