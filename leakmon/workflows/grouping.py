@@ -135,7 +135,7 @@ def linked_incidents(
             links.setdefault(incident_id, "attachment")
     weak: set[int] = set()
     if hits.subjects:
-        for incident_id, shared in shared_subjects(session, post.id, EXCLUDING_LABELS).items():
+        for incident_id, shared in shared_subjects(session, post.id, EXCLUDING_LABELS, hits.subjects).items():
             incident = session.get(Incident, incident_id)
             theirs = max(incident.subject_count if incident is not None else 0, shared)
             overlap = shared / min(hits.subjects, theirs)

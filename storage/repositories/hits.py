@@ -267,23 +267,48 @@ def effective_filter(excluded: Sequence[str]) -> tuple[Any, Any]:
     return label, (label.id == latest, or_(label.label.is_(None), label.label.not_in(excluded)))
 
 
+def excluded_hits(post_id: int, excluded: Sequence[str]) -> Any:
+    """The ids of the post's hits whose latest label is one of ``excluded``, as a subquery.
+
+    Driven by the labels (made by hand or by a rule, a few per post), not by the hits: a post of
+    millions of hits pays one anti-join against this set instead of a label look-up per hit.
+    """
+    newer, labelled = aliased(HitLabel), aliased(HitRecord)
+    post_of = select(labelled.post_id).where(labelled.id == HitLabel.hit_id).scalar_subquery()
+    return select(HitLabel.hit_id).where(
+        HitLabel.label.in_(excluded),
+        post_of == post_id,  # a look-up per label: no planner may drive this from the post's hits
+        ~select(newer.id).where(newer.hit_id == HitLabel.hit_id, newer.id > HitLabel.id).exists(),
+    )
+
+
+def _effective(post_id: int, excluded: Sequence[str]) -> Any:
+    """The post's hits that survived triage (its hits less :func:`excluded_hits`)."""
+    return and_(HitRecord.post_id == post_id, HitRecord.id.not_in(excluded_hits(post_id, excluded)))
+
+
 def post_hits(session: Session, post_id: int, excluded: Sequence[str]) -> PostHits:
-    """The summary of the post's effective hits."""
-    label, (joined, effective) = effective_filter(excluded)
-    base = select().select_from(HitRecord).outerjoin(label, joined).where(HitRecord.post_id == post_id, effective)
-    hits, best, in_files, subjects, first_id, subject_ids = session.execute(
-        base.add_columns(
+    """The summary of the post's effective hits: two set-based statements, each one pass over them."""
+    effective = _effective(post_id, excluded)
+    slot = func.coalesce(HitRecord.subject_id, 0)
+    hits, best, in_files, subjects, first_id, low, high = session.execute(
+        select(
             func.count(),
             func.max(HitRecord.confidence),
             func.max(case((HitRecord.attachment_sha256.is_not(None), 1), else_=0)),
             func.count(distinct(HitRecord.subject_id)),
             func.min(HitRecord.id),
-            func.count(distinct(func.coalesce(HitRecord.subject_id, 0))),
-        )
+            func.min(slot),
+            func.max(slot),
+        ).where(effective)
     ).one()
+    # Grouped in the identity index's order (post, type, form, digest, ...): no sort of the hits.
     identities = session.scalar(
         select(func.count()).select_from(
-            base.add_columns(HitRecord.id_type, HitRecord.form, HitRecord.digest).distinct().subquery()
+            select(HitRecord.id_type, HitRecord.form, HitRecord.digest)
+            .where(effective)
+            .group_by(HitRecord.id_type, HitRecord.form, HitRecord.digest)
+            .subquery()
         )
     )
     first = None
@@ -296,7 +321,7 @@ def post_hits(session: Session, post_id: int, excluded: Sequence[str]) -> PostHi
         in_files=bool(in_files),
         subjects=int(subjects or 0),
         first=first,
-        one_subject=int(subject_ids or 0) <= 1,
+        one_subject=low == high,  # at most one distinct subject id (None counting as one)
     )
 
 
@@ -311,24 +336,38 @@ def post_files(session: Session, post_id: int) -> set[str]:
     )
 
 
-def shared_subjects(session: Session, post_id: int, excluded: Sequence[str]) -> dict[int, int]:
-    """Open incidents holding the subjects of the post's effective hits: incident id -> subjects shared."""
-    label, (joined, effective) = effective_filter(excluded)
+def shared_subjects(
+    session: Session, post_id: int, excluded: Sequence[str], subjects: int | None = None
+) -> dict[int, int]:
+    """Open incidents holding the subjects of the post's effective hits: incident id -> subjects shared.
+
+    The post's own open incident holds every one of them (``subjects``: their number, when the
+    caller has counted it, see :attr:`PostHits.subjects`); the other incidents are counted through
+    their other posts' hits only, so a post of millions of hits is never joined with itself.
+    """
     mine = (
-        select(HitRecord.subject_id)
-        .outerjoin(label, joined)
-        .where(HitRecord.post_id == post_id, HitRecord.subject_id.is_not(None), effective)
-        .distinct()
+        select(HitRecord.subject_id).where(_effective(post_id, excluded), HitRecord.subject_id.is_not(None)).distinct()
     )
     other = aliased(HitRecord)
     rows = session.execute(
         select(IncidentPost.incident_id, func.count(distinct(other.subject_id)))
         .join(other, other.post_id == IncidentPost.post_id)
         .join(Incident, Incident.id == IncidentPost.incident_id)
-        .where(and_(other.subject_id.in_(mine), Incident.status == "open"))
+        .where(other.post_id != post_id, other.subject_id.in_(mine), Incident.status == "open")
         .group_by(IncidentPost.incident_id)
     )
-    return {int(incident_id): int(count) for incident_id, count in rows}
+    shared = {int(incident_id): int(count) for incident_id, count in rows}
+    own = session.scalar(
+        select(IncidentPost.incident_id)
+        .join(Incident, Incident.id == IncidentPost.incident_id)
+        .where(IncidentPost.post_id == post_id, Incident.status == "open")
+    )
+    if own is not None:
+        if subjects is None:
+            subjects = session.scalar(select(func.count()).select_from(mine.subquery())) or 0
+        if subjects:
+            shared[int(own)] = int(subjects)
+    return shared
 
 
 __all__ = [
@@ -340,6 +379,7 @@ __all__ = [
     "StoredHits",
     "best_rows",
     "effective_filter",
+    "excluded_hits",
     "post_files",
     "post_hits",
     "shared_subjects",

@@ -255,3 +255,44 @@ def test_seen_identities_flag_every_repeat_across_merged_runs() -> None:
         repeats = [_row(i, 1, 0.9) for i in range(0, start, 37)]  # identities of earlier batches
         flagged = seen.add([*batch, *repeats])
         assert [r.digest for r in flagged] == [r.digest for r in repeats]
+
+
+def test_post_summary_and_shared_subjects_follow_the_latest_labels(db_url: str) -> None:
+    """The post hook's statements, set-based: a hit whose latest label excludes it does not count; the
+    post's own open incident shares all its subjects, another incident those its other posts hold."""
+    from storage.models.cases import EXCLUDING_LABELS, Incident, IncidentPost
+    from storage.repositories.hits import post_hits, shared_subjects
+
+    sessions, post_id, (a, b, c) = _world(db_url)
+    with sessions.begin() as session:
+        other = Post(source="chan", external_id="2", venue="file", first_seen=T0, last_seen=T0, content_hash="h")
+        session.add(other)
+        session.flush()
+        store_hits(session, post_id, [[_row(1, a, 0.9), _row(2, b, 0.8), _row(3, c, 0.7), _row(4, None, 0.3)]], T0)
+        store_hits(session, other.id, [[_row(1, a, 0.9), _row(3, c, 0.9)]], T0)
+        query = select(HitRecord.subject_id, HitRecord.id).where(HitRecord.post_id == post_id)
+        ids = {row.subject_id: row.id for row in session.execute(query)}
+        session.add(HitLabel(hit_id=ids[b], label="false_positive", note="", actor="x", created_at=T0))
+        session.add(HitLabel(hit_id=ids[c], label="test_data", note="", actor="x", created_at=T0))
+        session.add(HitLabel(hit_id=ids[c], label="confirmed", note="", actor="x", created_at=T0))  # latest wins
+        mine, theirs = (
+            Incident(title=t, status="open", created_at=T0, updated_at=T0, first_seen=T0, last_seen=T0) for t in "mt"
+        )
+        session.add_all([mine, theirs])
+        session.flush()
+        session.add_all(
+            [
+                IncidentPost(post_id=post_id, incident_id=mine.id, joined_at=T0, reason="new", fingerprint=""),
+                IncidentPost(post_id=other.id, incident_id=theirs.id, joined_at=T0, reason="new", fingerprint=""),
+            ]
+        )
+        session.flush()
+        summary = post_hits(session, post_id, EXCLUDING_LABELS)
+        assert (summary.hits, summary.subjects, summary.identities, summary.one_subject) == (3, 2, 3, False)
+        assert summary.first == (min(ids[a], ids[None]), "phone")
+        expected = {mine.id: 2, theirs.id: 2}
+        assert shared_subjects(session, post_id, EXCLUDING_LABELS) == expected
+        assert shared_subjects(session, post_id, EXCLUDING_LABELS, summary.subjects) == expected
+        theirs.status = "closed"
+        session.flush()
+        assert shared_subjects(session, post_id, EXCLUDING_LABELS) == {mine.id: 2}
