@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, aliased
 
 from storage.models.cases import HitLabel, Incident, IncidentPost, SuppressionRule
 from storage.models.core import HitRecord
+from storage.repositories.cases import BIG_INCIDENT, BIG_SHARE
 
 IDENTITY = ("post_id", "id_type", "form", "digest", "subject_slot")
 
@@ -282,14 +283,36 @@ def excluded_hits(post_id: int, excluded: Sequence[str]) -> Any:
     )
 
 
-def _effective(post_id: int, excluded: Sequence[str]) -> Any:
-    """The post's hits that survived triage (its hits less :func:`excluded_hits`)."""
-    return and_(HitRecord.post_id == post_id, HitRecord.id.not_in(excluded_hits(post_id, excluded)))
+def _effective(post_id: int, excluded: Sequence[str], session: Session | None = None) -> Any:
+    """The post's hits that survived triage (its hits less :func:`excluded_hits`).
+
+    With ``session``, on SQLite, a big post's hits are read in table order (see :func:`_in_post`).
+    """
+    in_post = HitRecord.post_id == post_id if session is None else _in_post(session, post_id)
+    return and_(in_post, HitRecord.id.not_in(excluded_hits(post_id, excluded)))
+
+
+def _in_post(session: Session, post_id: int) -> Any:
+    """``hits.post_id = :post``, read so that a big post costs one pass in table order on SQLite.
+
+    SQLite reaches a post's rows through the identity index, whose entries are in digest order: a
+    statement that reads the rows (not only the index) reads the table at random, minutes at
+    millions of hits once the table outgrows the page cache. A post holding many hits and a good
+    share of all of them is read by walking the table instead (the rule of
+    :func:`storage.repositories.cases.incident_aggregate`).
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return HitRecord.post_id == post_id
+    rows = session.scalar(select(func.count()).where(HitRecord.post_id == post_id)) or 0  # the index alone
+    top = session.scalar(select(func.max(HitRecord.id))) or 0
+    if rows >= BIG_INCIDENT and rows * BIG_SHARE >= top:
+        return HitRecord.post_id + 0 == post_id  # not indexable: the table is walked in order
+    return HitRecord.post_id == post_id
 
 
 def post_hits(session: Session, post_id: int, excluded: Sequence[str]) -> PostHits:
     """The summary of the post's effective hits: two set-based statements, each one pass over them."""
-    effective = _effective(post_id, excluded)
+    effective = _effective(post_id, excluded, session)
     slot = func.coalesce(HitRecord.subject_id, 0)
     hits, best, in_files, subjects, first_id, low, high = session.execute(
         select(
@@ -306,7 +329,7 @@ def post_hits(session: Session, post_id: int, excluded: Sequence[str]) -> PostHi
     identities = session.scalar(
         select(func.count()).select_from(
             select(HitRecord.id_type, HitRecord.form, HitRecord.digest)
-            .where(effective)
+            .where(_effective(post_id, excluded))
             .group_by(HitRecord.id_type, HitRecord.form, HitRecord.digest)
             .subquery()
         )

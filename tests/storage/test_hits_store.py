@@ -257,11 +257,18 @@ def test_seen_identities_flag_every_repeat_across_merged_runs() -> None:
         assert [r.digest for r in flagged] == [r.digest for r in repeats]
 
 
-def test_post_summary_and_shared_subjects_follow_the_latest_labels(db_url: str) -> None:
+@pytest.mark.parametrize("walk", [True, False], ids=["walked", "indexed"])
+def test_post_summary_and_shared_subjects_follow_the_latest_labels(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, walk: bool
+) -> None:
     """The post hook's statements, set-based: a hit whose latest label excludes it does not count; the
-    post's own open incident shares all its subjects, another incident those its other posts hold."""
+    post's own open incident shares all its subjects, another incident those its other posts hold.
+    On SQLite a big post is read in table order (``walked``), a small one through its index."""
     from storage.models.cases import EXCLUDING_LABELS, Incident, IncidentPost
+    from storage.repositories import hits
     from storage.repositories.hits import post_hits, shared_subjects
+
+    monkeypatch.setattr(hits, "BIG_INCIDENT", 0 if walk else 10**12)
 
     sessions, post_id, (a, b, c) = _world(db_url)
     with sessions.begin() as session:
