@@ -40,14 +40,14 @@ spool.BATCH_ROWS = {batch}
 real = hits._executemany_batches if "{dialect}" == "sqlite" else hits._copy_batches
 name = "_executemany_batches" if "{dialect}" == "sqlite" else "_copy_batches"
 
-def killing(session, post_id, batches, now):
+def killing(session, post_id, batches, now, **options):
     def first_then_die():
         for number, batch in enumerate(batches):
             if number == 1:
                 session.flush()
                 os.kill(os.getpid(), signal.SIGKILL)  # mid-transaction, one batch written
             yield batch
-    real(session, post_id, first_then_die(), now)
+    real(session, post_id, first_then_die(), now, **options)
 
 setattr(hits, name, killing)
 sys.exit(main(sys.argv[1:]))
