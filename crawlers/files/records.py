@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 from crawlers.model import TextBlock
 
-_FLATTEN = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
+#: Tabs and line ends inside a value become spaces (a value stays on its row).
+FLATTEN = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
 ROW_DELIMITER = "\t"
 
 
@@ -19,7 +20,7 @@ def cell_text(value: object) -> str:
         return str(int(value))
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
-    return str(value).translate(_FLATTEN)
+    return str(value).translate(FLATTEN)
 
 
 class RowBlocks:

@@ -134,7 +134,10 @@ class DelimitedReader:
             try:
                 for row in reader:
                     span = start + reader.line_num - len(out)
-                    out.append(delimiter.join(field.translate(clean) for field in row))
+                    joined = delimiter.join(row)  # as is unless a field holds the delimiter or a line end
+                    if joined.count(delimiter) != len(row) - 1 or "\n" in joined or "\r" in joined:
+                        joined = delimiter.join(field.translate(clean) for field in row)
+                    out.append(joined)
                     out.extend([""] * (span - 1))
             except csv.Error:
                 consumed = start + reader.line_num
