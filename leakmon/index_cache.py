@@ -7,7 +7,7 @@ arrays (:data:`matchers.index.TIERS`: digest prefixes, as sensitive as the datab
 written with mode 0600, to a temporary name and then renamed over the old file (a process that
 still maps the old file keeps reading it unchanged).
 
-Layout (v6): a magic line, the header's length (8 bytes, little-endian), a JSON header (fingerprint,
+Layout (v7): a magic line, the header's length (8 bytes, little-endian), a JSON header (fingerprint,
 types, each array's dtype, length and offset), then the arrays at page-aligned offsets. Loading maps
 the file read-only and views the arrays in place: no copy, no parse, and only the pages a scan
 touches are read (a 10M-identifier index starts in milliseconds instead of reading 100-200 MB).
@@ -34,10 +34,10 @@ IndexData = tuple[Tiers, frozenset[str]]
 
 
 #: Bumped when the file's layout changes (v2: sorted arrays; v3: the set's types; v4: the built
-#: index's arrays; v5: subject ids in 3 bytes; v6: one mapped file instead of an .npz), so an old
-#: file is never trusted.
-CACHE_FORMAT = "v6"
-MAGIC = b"leakmon-index-v6\n"
+#: index's arrays; v5: subject ids in 3 bytes; v6: one mapped file instead of an .npz; v7: keys packed
+#: in bytes, 6 each under a 16-bit or wider radix table), so an old file is never trusted.
+CACHE_FORMAT = "v7"
+MAGIC = b"leakmon-index-v7\n"
 _ALIGN = 4096
 _OLD_FILES = (
     "index-{key_id}.npz",
@@ -45,6 +45,7 @@ _OLD_FILES = (
     "index-v3-{key_id}.npz",
     "index-v4-{key_id}.npz",
     "index-v5-{key_id}.npz",
+    "index-v6-{key_id}.bin",
 )
 
 
@@ -97,6 +98,7 @@ def _read(path: Path, fingerprint: str) -> IndexData | None:
                 if count
                 else np.empty(0, dtype=np.dtype(dtype))
             )
+        ProtectedIndex.from_tiers(tiers)  # the arrays fit together (raises ValueError otherwise)
         return tiers, frozenset(header["types"])
     except (OSError, KeyError, ValueError, TypeError):
         return None

@@ -19,9 +19,9 @@ class Keyed:
     def scan(
         self,
         block: bytes,
-        flat_keys: npt.NDArray[np.uint64],
+        flat_keys: npt.NDArray[np.uint8],
         flat_buckets: npt.NDArray[np.uint32],
-        group_keys: npt.NDArray[np.uint64],
+        group_keys: npt.NDArray[np.uint8],
         group_buckets: npt.NDArray[np.uint32],
         aliases: tuple[tuple[bytes, bytes], ...] = ...,
         everything: bool = ...,

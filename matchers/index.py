@@ -1,15 +1,22 @@
 """The in-memory protected index: sorted 64-bit digest prefixes -> subject ids.
 
 Layout (two tiers, both sorted by prefix, built automatically from flat arrays):
-- *flat*: one (uint64 prefix, subject id) pair per entry. Holds every prefix shared by fewer than
+- *flat*: one (prefix, subject id) pair per entry. Holds every prefix shared by fewer than
   ``group_min`` subjects (full forms: nearly all of them).
 - *grouped*: prefixes shared by many subjects (partial forms such as ``010-****-5678``) are stored
   once with a CSR offset, so each extra subject costs only its id.
-Subject ids take 3 bytes each while every id is below 2^24 (16.7M subjects), 4 bytes beyond: a
-full-form entry costs 11 bytes plus at most 1/8 byte of radix table. Only the keys and the radix
-tables are read per candidate (by the kernel); subject ids only for the rare hits.
-Look-ups are batched: sort the queries once, then ``searchsorted`` in both tiers (the native kernel
-binary-searches the same two sorted arrays).
+Each tier's keys sit in one uint8 array, little-endian, :func:`key_width` bytes each, under a radix
+table (uint32 offsets by the keys' top ``bits`` bits, :func:`radix_table`):
+- from :data:`NARROW_MIN` keys up (bits >= 16): 6 bytes, the 48 bits that follow the radix slot's
+  ``bits`` implied top bits (``prefix << bits >> 16``). As bits + 48 >= 64, nothing of the 64-bit prefix
+  is dropped: look-ups answer exactly as with 8-byte keys.
+- smaller tiers: the whole 64-bit prefix in 8 bytes (a 16-bit radix table would cost more than it saves).
+Subject ids take 3 bytes each while every id is below 2^24 (16.7M subjects), 4 bytes beyond. A
+full-form entry of a big index costs 6 + 3 bytes plus its share of the radix table: 9.26 B/identifier
+at 1M (the 2^16-slot table is 0.26 B), 9.10 B at 10M, at most 10 from 262k identifiers up.
+Only the keys and the radix tables are read per candidate (by the kernel); subject ids only for the
+rare hits. Look-ups are batched: the native kernel and :meth:`ProtectedIndex.lookup` (numpy, a
+vectorized binary search within each query's radix slot) search the same arrays.
 A 64-bit prefix has ~N/2^64 false positives per query; pass ``confirm`` to the Matcher to check
 the full digest in storage and bring false positives to zero.
 """
@@ -67,18 +74,110 @@ def first_ids(packed: npt.NDArray[np.unsignedinteger], starts: npt.NDArray[np.in
 
 #: Arrays smaller than this are binary-searched without a radix table.
 RADIX_MIN = 1024
+#: Radix bits from which keys are stored in 6 bytes (``LK_NARROW_BITS`` in matchers/kernel/scan.h).
+NARROW_BITS = 16
+#: Tiers of at least this many keys get a radix table of at least :data:`NARROW_BITS` bits and 6-byte
+#: keys: 2 bytes saved per key outweigh the table's 256 KiB from here on.
+NARROW_MIN = 1 << 17
+
+U8 = npt.NDArray[np.uint8]
 
 
-def radix_table(keys: U64) -> U32:
-    """Offsets into sorted ``keys`` by their top bits (32-64 keys per slot, 2^bits + 1 entries, at most
-    1/8 byte per key): the kernel reads one slot, then binary-searches a few cache lines (empty: no table)."""
-    if len(keys) < RADIX_MIN:
+def radix_bits(n: int) -> int:
+    """The radix table's bits for a tier of ``n`` keys (0: no table): 32-64 keys per slot, and at least
+    :data:`NARROW_BITS` from :data:`NARROW_MIN` keys up (then 6-byte keys)."""
+    if n < RADIX_MIN:
+        return 0
+    bits = n.bit_length() - 6
+    return max(bits, NARROW_BITS) if n >= NARROW_MIN else bits
+
+
+def key_width(bits: int) -> int:
+    """Bytes per stored key under a radix table of ``bits`` bits (``LK_KEY_WIDTH`` in scan.h)."""
+    return 6 if bits >= NARROW_BITS else 8
+
+
+def table_bits(radix: npt.NDArray[np.unsignedinteger]) -> int:
+    """The bits of a radix table (2^bits + 1 entries; empty: 0)."""
+    return 0 if len(radix) == 0 else (len(radix) - 1).bit_length() - 1
+
+
+def radix_table(keys: U64, bits: int | None = None) -> U32:
+    """Offsets into sorted 64-bit ``keys`` by their top ``bits`` bits (default :func:`radix_bits`;
+    2^bits + 1 entries): the kernel reads one slot, then searches a few cache lines (empty: no table)."""
+    bits = radix_bits(len(keys)) if bits is None else bits
+    if bits == 0:
         return np.empty(0, dtype=np.uint32)
-    bits = len(keys).bit_length() - 6
     counts = np.bincount((keys >> np.uint64(64 - bits)).astype(np.intp), minlength=1 << bits)
     table = np.zeros((1 << bits) + 1, dtype=np.uint32)
     table[1:] = np.cumsum(counts)
     return table
+
+
+def stored_keys(prefixes: U64, bits: int) -> U64:
+    """The sorted 64-bit ``prefixes`` as a tier under a ``bits``-bit radix table compares them: whole,
+    or (6-byte keys) the 48 bits after the top ``bits`` (which the radix slot implies)."""
+    if key_width(bits) == 8:
+        return prefixes
+    return (prefixes << np.uint64(bits)) >> np.uint64(16)
+
+
+def pack_keys(prefixes: U64, bits: int) -> U8:
+    """Sorted 64-bit ``prefixes`` as the tier stores them: :func:`key_width` little-endian bytes each."""
+    width = key_width(bits)
+    wide = np.ascontiguousarray(stored_keys(prefixes, bits), dtype="<u8").view(np.uint8).reshape(-1, 8)
+    return np.ascontiguousarray(wide[:, :width]).reshape(-1)
+
+
+def keys_at(packed: U8, width: int, at: npt.NDArray[np.intp]) -> U64:
+    """Stored keys ``at`` positions of a tier's packed keys, as 64-bit integers (one gather)."""
+    rows = packed.reshape(-1, width)[at]
+    if width == 8:
+        return np.ascontiguousarray(rows).view("<u8").reshape(-1).astype(np.uint64)
+    wide = np.zeros((len(at), 8), dtype=np.uint8)
+    wide[:, :width] = rows
+    return wide.view("<u8").reshape(-1).astype(np.uint64)
+
+
+class Tier:
+    """One tier's sorted packed keys and radix table, searched like the kernel searches them."""
+
+    def __init__(self, keys: U8, radix: U32) -> None:
+        self.keys, self.radix = keys, radix
+        self.bits = table_bits(radix)
+        self.width = key_width(self.bits)
+        if len(keys) % self.width or (len(radix) and (len(radix) != (1 << self.bits) + 1 or radix[0] != 0)):
+            raise ValueError("a tier's keys and radix table do not fit together")
+        self.n = len(keys) // self.width
+        if len(radix) and int(radix[-1]) != self.n:
+            raise ValueError("a tier's keys and radix table do not fit together")
+
+    def find(self, q: U64) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        """For each prefix in ``q``: the positions [lo, hi) of the keys equal to it (lo == hi: absent)."""
+        if self.bits:
+            slot = (q >> np.uint64(64 - self.bits)).astype(np.intp)
+            lo, hi = self.radix[slot].astype(np.intp), self.radix[slot + 1].astype(np.intp)
+        else:
+            lo, hi = np.zeros(len(q), dtype=np.intp), np.full(len(q), self.n, dtype=np.intp)
+        qk = stored_keys(q, self.bits)
+        first = self._bound(qk, lo, hi, right=False)
+        last = self._bound(qk, first, hi, right=True)
+        return first, last
+
+    def _bound(
+        self, qk: U64, lo: npt.NDArray[np.intp], hi: npt.NDArray[np.intp], *, right: bool
+    ) -> npt.NDArray[np.intp]:
+        """Vectorized binary search of each qk within its own [lo, hi): the first key >= qk (> with right)."""
+        lo, hi = lo.copy(), hi.copy()
+        active = np.flatnonzero(lo < hi)
+        while len(active):
+            mid = (lo[active] + hi[active]) // 2
+            key = keys_at(self.keys, self.width, mid)
+            after = key <= qk[active] if right else key < qk[active]
+            lo[active[after]] = mid[after] + 1
+            hi[active[~after]] = mid[~after]
+            active = active[lo[active] < hi[active]]
+        return lo
 
 
 def _run_starts(keys: U64) -> npt.NDArray[np.intp]:
@@ -122,15 +221,27 @@ class ProtectedIndex:
         counts = np.diff(np.append(starts, len(keys)))
         big = counts >= group_min
         in_group = np.repeat(big, counts)
-        self._flat_keys: U64 = keys[~in_group]
+        flat: U64 = keys[~in_group]
         self._flat_subjects = pack_ids(subs[~in_group])
-        self._group_keys: U64 = keys[starts[big]]
+        group: U64 = keys[starts[big]]
         offset_type = np.uint32 if len(keys) < 2**32 else np.uint64
         self._group_offsets = np.concatenate(([0], np.cumsum(counts[big]))).astype(offset_type)
         self._group_subjects = pack_ids(subs[in_group])
         self._pairs = len(keys)
-        self._flat_radix = radix_table(self._flat_keys)
-        self._group_radix = radix_table(self._group_keys)
+        bits = radix_bits(len(flat))
+        self._flat_radix = radix_table(flat, bits)
+        self._flat_keys = pack_keys(flat, bits)
+        bits = radix_bits(len(group))
+        self._group_radix = radix_table(group, bits)
+        self._group_keys = pack_keys(group, bits)
+        self._searched()
+
+    def _searched(self) -> None:
+        """The two tiers as :meth:`lookup` searches them (checks that keys and radix tables fit)."""
+        self._flat = Tier(self._flat_keys, self._flat_radix)
+        self._group = Tier(self._group_keys, self._group_radix)
+        if len(self._group_offsets) != self._group.n + 1:
+            raise ValueError("the grouped tier's keys and offsets do not fit together")
 
     @property
     def tiers(self) -> dict[str, npt.NDArray[np.unsignedinteger]]:
@@ -141,13 +252,18 @@ class ProtectedIndex:
     def from_tiers(
         cls, tiers: Mapping[str, npt.NDArray[np.unsignedinteger]], *, domains: frozenset[str] | None = None
     ) -> ProtectedIndex:
-        """An index from arrays :attr:`tiers` returned earlier (a cache), without building it again."""
+        """An index from arrays :attr:`tiers` returned earlier (a cache), without building it again.
+
+        Raises ValueError when the arrays do not fit together (another layout, a damaged file)."""
         index = cls.__new__(cls)
         index.domains = domains
         for name in TIERS:
             setattr(index, f"_{name}", np.ascontiguousarray(tiers[name]))
+        if index._flat_keys.dtype != np.uint8 or index._group_keys.dtype != np.uint8:
+            raise ValueError("the index's keys must be packed bytes")
+        index._searched()
         narrow = index._group_subjects.dtype == np.uint8
-        index._pairs = len(index._flat_keys) + len(index._group_subjects) // (3 if narrow else 1)
+        index._pairs = index._flat.n + len(index._group_subjects) // (3 if narrow else 1)
         return index
 
     @classmethod
@@ -168,7 +284,7 @@ class ProtectedIndex:
         return f"ProtectedIndex(entries={self._pairs}, nbytes={self.nbytes})"
 
     @property
-    def kernel_tiers(self) -> tuple[U64, U32, U64, U32]:
+    def kernel_tiers(self) -> tuple[U8, U32, U8, U32]:
         """(flat keys, their radix table, grouped keys, theirs): what the native kernel searches."""
         return self._flat_keys, self._flat_radix, self._group_keys, self._group_radix
 
@@ -194,29 +310,20 @@ class ProtectedIndex:
         found: dict[int, tuple[int, ...]] = {}
         if len(q) == 0 or self._pairs == 0:
             return found
-        order = np.argsort(q)  # duplicates may come in any order: each still maps to its own position
-        sq = q[order]
-        keys = self._flat_keys
-        if len(keys):
-            lo = np.searchsorted(keys, sq, "left")
-            present = np.flatnonzero(keys[np.minimum(lo, len(keys) - 1)] == sq)
-            if len(present):  # the hits: where each run of equal prefixes ends
-                lo_hit = lo[present]
-                hi_hit = np.searchsorted(keys, sq[present], "right")
+        if self._flat.n:
+            lo, hi = self._flat.find(q)
+            present = np.flatnonzero(hi > lo)
+            if len(present):
+                lo_hit, hi_hit = lo[present], hi[present]
                 subs = self._flat_subjects
                 firsts = first_ids(subs, lo_hit).tolist()  # nearly every run is one subject: in bulk
-                for k, a, b, first in zip(
-                    order[present].tolist(), lo_hit.tolist(), hi_hit.tolist(), firsts, strict=True
-                ):
+                for k, a, b, first in zip(present.tolist(), lo_hit.tolist(), hi_hit.tolist(), firsts, strict=True):
                     found[k] = (first,) if b - a == 1 else tuple(unpack_ids(subs, a, b))
-        if len(self._group_keys):
-            pos = np.searchsorted(self._group_keys, sq, "left")
-            pos_c = np.minimum(pos, len(self._group_keys) - 1)
-            hit = self._group_keys[pos_c] == sq
+        if self._group.n:
+            lo, hi = self._group.find(q)
             offsets, subs = self._group_offsets, self._group_subjects
-            for k in np.flatnonzero(hit).tolist():
-                g = int(pos_c[k])
-                found[int(order[k])] = tuple(unpack_ids(subs, int(offsets[g]), int(offsets[g + 1])))
+            for k, g in zip(np.flatnonzero(hi > lo).tolist(), lo[hi > lo].tolist(), strict=True):
+                found[k] = tuple(unpack_ids(subs, int(offsets[g]), int(offsets[g + 1])))
         return found
 
     def lookup_digest(self, digest: bytes) -> tuple[int, ...]:

@@ -22,6 +22,7 @@ from matchers.native import KERNEL_TYPES, Keyed
 
 U64 = npt.NDArray[np.uint64]
 U32 = npt.NDArray[np.uint32]
+U8 = npt.NDArray[np.uint8]
 
 _BLOCK = 64
 #: RRN and FRN share one number space (the G digit tells them apart), so they share one digest
@@ -80,7 +81,7 @@ class KeyedHasher:
     def scan(
         self,
         block: bytes,
-        tiers: tuple[U64, U32, U64, U32],
+        tiers: tuple[U8, U32, U8, U32],
         *,
         aliases: tuple[tuple[bytes, bytes], ...] = (),
         everything: bool = False,

@@ -58,7 +58,7 @@ def kernel_candidates(
 ) -> list[tuple[str, int, int, int, bytes]]:
     """Every candidate the kernel finds in ``block``, indexed or not (the differential tests' view):
     those of the fast patterns, or (``spaced``) the spaced phones."""
-    keys, radix = np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint32)
+    keys, radix = np.empty(0, dtype=np.uint8), np.empty(0, dtype=np.uint32)
     packed = hasher.scan(block, (keys, radix, keys, radix), aliases=aliases, everything=True)
     want = SPACED if spaced else 0
     return [

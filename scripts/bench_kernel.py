@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from matchers.engine import iter_blocks
-from matchers.index import ProtectedIndex
+from matchers.index import ProtectedIndex, key_width, table_bits
 from matchers.keyed_hash import KeyedHasher
 from matchers.protect import protected_forms
 
@@ -74,6 +74,22 @@ def protected_values(shared: Path) -> list[tuple[str, str]]:
     return [(f"010{pphone(i):08d}", email_of(i)) for i in range(SUBJECTS)]
 
 
+def index_memory(index: ProtectedIndex, identifiers: int) -> str:
+    """The in-memory index's size per identifier, and what it is made of."""
+    parts = {name: array.nbytes for name, array in index.tiers.items()}
+    widths = "/".join(str(key_width(table_bits(radix))) for radix in index.kernel_tiers[1::2])
+
+    def per(*names: str) -> str:
+        return f"{sum(parts[name] for name in names) / identifiers:.3f}"
+
+    return (
+        f"index in memory: {index.nbytes / 2**20:.1f} MiB = {index.nbytes / identifiers:.3f} B/identifier "
+        f"({identifiers:,}): keys {per('flat_keys', 'group_keys')} ({widths}-byte, flat/grouped), "
+        f"subject ids {per('flat_subjects', 'group_subjects')}, radix tables {per('flat_radix', 'group_radix')}, "
+        f"group offsets {per('group_offsets')}"
+    )
+
+
 def kernel_alone(dump: Path, people: list[tuple[str, str]]) -> tuple[float, float, str, int]:
     """The kernel over the dump in 8 MiB blocks (index in memory, no Python per candidate)."""
     hasher = KeyedHasher(os.urandom(32))
@@ -82,6 +98,7 @@ def kernel_alone(dump: Path, people: list[tuple[str, str]]) -> tuple[float, floa
     joined = hasher.joined_digests("phone", phones) + hasher.joined_digests("email", emails)
     prefixes = np.frombuffer(joined, dtype=">u8")[::4].astype(np.uint64)
     index = ProtectedIndex(prefixes, np.tile(np.arange(SUBJECTS, dtype=np.uint32), 2))
+    print(index_memory(index, len(prefixes)))
     blocks = [block for block, _ in iter_blocks(dump.read_bytes(), 8 << 20)]
     found = 0
 

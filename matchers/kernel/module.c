@@ -136,22 +136,34 @@ done:
     return out;
 }
 
-/* A tier from a sorted uint64 array and its radix table (uint32, 2^bits + 1 entries, or empty). */
+/* A tier from its sorted keys (bytes: 8 or 6 each, LK_KEY_WIDTH of the radix table's bits) and its
+ * radix table (uint32, 2^bits + 1 offsets, or empty: bits 0). */
 static int tier(Py_buffer *keys, Py_buffer *buckets, lk_tier *out) {
-    if (keys->len % 8 != 0 || (keys->itemsize != 8 && keys->itemsize != 1)) {
-        PyErr_SetString(PyExc_ValueError, "keys must be a contiguous uint64 array");
-        return 0;
-    }
     out->keys = keys->buf;
-    out->n = (size_t)keys->len / 8;
     out->buckets = NULL;
     out->bits = 0;
-    if (buckets->len == 0) return 1;
-    size_t entries = (size_t)buckets->len / 4, slots = entries - 1;
+    out->width = LK_KEY_WIDTH(0);
+    size_t slots = 0;
     int bits = 0;
-    while (bits < 40 && ((size_t)1 << bits) < slots) bits++;
+    if (buckets->len != 0) {
+        size_t entries = (size_t)buckets->len / 4;
+        slots = entries - 1;
+        while (bits < 40 && ((size_t)1 << bits) < slots) bits++;
+        if (buckets->len % 4 != 0 || entries < 3 || ((size_t)1 << bits) != slots) {
+            PyErr_SetString(PyExc_ValueError, "buckets must be a uint32 radix table of 2^bits + 1 offsets");
+            return 0;
+        }
+    }
+    int width = LK_KEY_WIDTH(bits);
+    if (keys->len % width != 0) {
+        PyErr_Format(PyExc_ValueError, "keys must be a contiguous array of %d-byte keys", width);
+        return 0;
+    }
+    out->n = (size_t)keys->len / (size_t)width;
+    out->width = width;
+    if (slots == 0) return 1;
     const uint32_t *b = buckets->buf;
-    if (buckets->len % 4 != 0 || entries < 3 || ((size_t)1 << bits) != slots || b[0] != 0 || b[slots] != out->n) {
+    if (b[0] != 0 || b[slots] != out->n) {
         PyErr_SetString(PyExc_ValueError, "buckets must be a uint32 radix table of 2^bits + 1 offsets");
         return 0;
     }

@@ -57,6 +57,32 @@ void lk_hmac(const SHA256_CTX *inner, const SHA256_CTX *outer, const uint8_t *ms
 
 /* ------------------------------------------------------------------ index look-up */
 
+/* Key i of a tier (see lk_tier), little-endian: 6 bytes in two loads (nothing read past the array), or 8. */
+static inline uint64_t key_at(const lk_tier *t, size_t i) {
+    const uint8_t *p = t->keys + i * (size_t)t->width;
+    uint64_t k;
+    if (t->width == 6) {
+        uint32_t lo;
+        uint16_t hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + 4, 2);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        lo = __builtin_bswap32(lo);
+        hi = __builtin_bswap16(hi);
+#endif
+        k = ((uint64_t)hi << 32) | lo;
+    } else {
+        memcpy(&k, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        k = __builtin_bswap64(k);
+#endif
+    }
+    return k;
+}
+
+/* The prefix q as the tier stores it: whole, or (6-byte keys) the 48 bits after the slot's top bits. */
+static inline uint64_t tier_key(const lk_tier *t, uint64_t q) { return t->width == 6 ? (q << t->bits) >> 16 : q; }
+
 /* The slice of a tier where q may be: its radix slot, or the whole array. */
 static void tier_bounds(const lk_tier *t, uint64_t q, size_t *lo, size_t *hi) {
     if (t->buckets && t->bits > 0 && t->bits < 64) {
@@ -69,15 +95,18 @@ static void tier_bounds(const lk_tier *t, uint64_t q, size_t *lo, size_t *hi) {
     }
 }
 
-static int tier_search(const lk_tier *t, uint64_t q, size_t lo, size_t hi) {
+/* Whether stored key qk is in keys[lo, hi) (never looks at hi: past a radix slot's end, a 6-byte key
+ * belongs to another slot and may equal qk). */
+static int tier_search(const lk_tier *t, uint64_t qk, size_t lo, size_t hi) {
+    size_t end = hi;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (t->keys[mid] < q)
+        if (key_at(t, mid) < qk)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < t->n && t->keys[lo] == q;
+    return lo < end && key_at(t, lo) == qk;
 }
 
 /* Where q would be in keys[lo, hi) if the keys there are spread evenly (digests are uniform). */
@@ -86,32 +115,35 @@ static size_t tier_guess(const lk_tier *t, uint64_t q, size_t lo, size_t hi) {
     return lo + (size_t)(((unsigned __int128)frac * (hi - lo)) >> 64);
 }
 
-/* tier_search starting from the guess g in [lo, hi): a few steps along the keys from g (one or two
- * cache lines), then a binary search of what is left. */
+/* tier_search for prefix q starting from the guess g in [lo, hi): a few steps along the keys from g
+ * (one or two cache lines), then a binary search of what is left. */
 static int tier_find(const lk_tier *t, uint64_t q, size_t lo, size_t hi, size_t g) {
-    const uint64_t *k = t->keys;
     if (lo >= hi) return 0;
-    if (k[g] == q) return 1;
-    if (k[g] < q) {
+    uint64_t qk = tier_key(t, q), k = key_at(t, g);
+    if (k == qk) return 1;
+    if (k < qk) {
         size_t i = g + 1;
-        for (int step = 0; step < 8 && i < hi; step++, i++)
-            if (k[i] >= q) return k[i] == q;
+        for (int step = 0; step < 8 && i < hi; step++, i++) {
+            k = key_at(t, i);
+            if (k >= qk) return k == qk;
+        }
         lo = i;
     } else {
         size_t i = g;
         for (int step = 0; step < 8 && i > lo; step++) {
             i--;
-            if (k[i] <= q) return k[i] == q;
+            k = key_at(t, i);
+            if (k <= qk) return k == qk;
         }
         hi = i;
     }
-    return tier_search(t, q, lo, hi);
+    return tier_search(t, qk, lo, hi);
 }
 
 static int tier_contains(const lk_tier *t, uint64_t q) {
     size_t lo, hi;
     tier_bounds(t, q, &lo, &hi);
-    return tier_search(t, q, lo, hi);
+    return tier_search(t, tier_key(t, q), lo, hi);
 }
 
 static uint64_t prefix_of(const uint8_t d[32]) {
@@ -193,7 +225,7 @@ static void stage(const lk_index *ix, pending *p) {
     for (int t = 0; t < 2; t++) {
         tier_bounds(tiers[t], p->q, &p->lo[t], &p->hi[t]);
         p->guess[t] = tier_guess(tiers[t], p->q, p->lo[t], p->hi[t]);
-        if (p->lo[t] < p->hi[t]) __builtin_prefetch(&tiers[t]->keys[p->guess[t]]);
+        if (p->lo[t] < p->hi[t]) __builtin_prefetch(tiers[t]->keys + p->guess[t] * (size_t)tiers[t]->width);
     }
     p->staged = 1;
 }

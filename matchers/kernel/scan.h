@@ -33,13 +33,22 @@ typedef struct {
 } lk_keys;
 
 /* One sorted digest-prefix array, with an optional radix table: the keys whose top ``bits`` bits
- * equal b are keys[buckets[b] .. buckets[b + 1]) (buckets has 2^bits + 1 entries; NULL: none). */
+ * equal b are keys buckets[b] .. buckets[b + 1] - 1 (buckets has 2^bits + 1 entries; NULL: none, bits 0).
+ * Keys are little-endian, ``width`` bytes each (LK_KEY_WIDTH of bits):
+ * - 8: the whole 64-bit prefix (tiers without a radix table or with fewer than 16 bits);
+ * - 6: with a radix table of 16 bits or more, the 48 bits after the slot's ``bits`` implied top bits
+ *   (prefix << bits >> 16): nothing of the 64-bit prefix is lost (bits + 48 >= 64). */
 typedef struct {
-    const uint64_t *keys;
+    const uint8_t *keys;
     size_t n;
     const uint32_t *buckets;
     int bits;
+    int width;
 } lk_tier;
+
+/* The key width of a tier whose radix table has ``bits`` bits (matchers/index.py: key_width). */
+#define LK_NARROW_BITS 16
+#define LK_KEY_WIDTH(bits) ((bits) >= LK_NARROW_BITS ? 6 : 8)
 
 /* The protected index's two tiers (matchers/index.py). */
 typedef struct {

@@ -37,9 +37,11 @@ def test_cache_follows_the_set(db_url: str, tmp_path: Path, monkeypatch: pytest.
 
     monkeypatch.setattr(index_cache, "index_arrays", counting)
     (tmp_path / "index-v5-k1.npz").write_bytes(b"an old-format cache")
+    (tmp_path / "index-v6-k1.bin").write_bytes(b"leakmon-index-v6\nan old-format cache")
     with sessions() as session:
         first = index_cache.load_index_tiers(session, "k1", tmp_path)
-    assert not (tmp_path / "index-v5-k1.npz").exists()  # the old format's file is removed, never read
+    assert not (tmp_path / "index-v5-k1.npz").exists()  # the old formats' files are removed, never read
+    assert not (tmp_path / "index-v6-k1.bin").exists()
     with sessions() as session:
         second = index_cache.load_index_tiers(session, "k1", tmp_path)
     assert len(reads) == 1
@@ -103,4 +105,54 @@ def test_the_mapped_index_is_read_only_and_the_kernel_scans_it(db_url: str, tmp_
     assert packed  # the kernel found the phone in the mapped index
     assert packed == hasher.scan(block, copied.kernel_tiers)
     assert not hasher.scan(b"call 010-9999-0000 now\n", index.kernel_tiers)
+    engine.dispose()
+
+
+def test_a_v6_cache_of_the_current_set_is_rebuilt_in_the_v7_layout(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """v6 held 8-byte keys (uint64): left by an older leakmon for the very set in the database, it is
+    neither read under its own name nor trusted under v7's (its arrays do not fit the layout): the set
+    is read again, the v6 file goes, and the index answers as before."""
+    engine = make_engine(db_url)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    labels = [f"v{i}" for i in range(3000)]
+    _load(sessions, labels)
+    prefixes = np.array([int.from_bytes(hashlib.sha256(x.encode()).digest()[:8], "big") for x in labels], np.uint64)
+    order = np.sort(prefixes)
+    v6 = {  # the v6 layout of this set: sorted uint64 keys, 3-byte subject ids, a 5-bit radix table
+        "flat_keys": order,
+        "flat_subjects": np.zeros(3 * len(order), dtype=np.uint8),
+        "flat_radix": np.concatenate(
+            ([0], np.cumsum(np.bincount((order >> np.uint64(59)).astype(int), minlength=32)))
+        ).astype(np.uint32),
+        "group_keys": np.empty(0, dtype=np.uint64),
+        "group_offsets": np.zeros(1, dtype=np.uint32),
+        "group_subjects": np.empty(0, dtype=np.uint8),
+        "group_radix": np.empty(0, dtype=np.uint32),
+    }
+    with sessions() as session:
+        fingerprint = index_cache.set_fingerprint(session, "k1")
+    old = tmp_path / "index-v6-k1.bin"
+    monkeypatch.setattr(index_cache, "MAGIC", b"leakmon-index-v6\n")
+    index_cache._write(old, fingerprint, (v6, frozenset({"phone"})))
+    index_cache._write(index_cache.cache_file(tmp_path, "k1"), fingerprint, (v6, frozenset({"phone"})))
+    monkeypatch.undo()
+    reads: list[str] = []
+    real = index_cache.index_arrays
+    monkeypatch.setattr(
+        index_cache, "index_arrays", lambda session, key_id: reads.append(key_id) or real(session, key_id)
+    )
+    with sessions() as session:
+        tiers, _ = index_cache.load_index_tiers(session, "k1", tmp_path)
+    assert reads == ["k1"]
+    assert not old.exists()
+    assert tiers["flat_keys"].dtype == np.uint8
+    index = ProtectedIndex.from_tiers(tiers)
+    assert index.lookup(prefixes[:5]) == dict.fromkeys(range(5), (1,))
+    with sessions() as session:
+        again, _ = index_cache.load_index_tiers(session, "k1", tmp_path)
+    assert reads == ["k1"]  # the rebuilt v7 file is read from now on
+    assert all(np.array_equal(tiers[name], again[name]) for name in tiers)
     engine.dispose()

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from matchers.index import ProtectedIndex
+from matchers.index import NARROW_MIN, ProtectedIndex, key_width, radix_bits, table_bits
 
 
 @pytest.mark.parametrize("group_min", [2, 4, 1000])
@@ -102,3 +102,88 @@ def test_an_index_restored_from_its_tiers_answers_like_the_built_one() -> None:
     assert restored.lookup(np.array([42], dtype=np.uint64)) == {0: tuple(range(3000, 3006))}  # the grouped tier
     assert (len(restored), restored.nbytes, restored.domains) == (len(built), built.nbytes, None)
     assert [a.tobytes() for a in restored.kernel_tiers] == [a.tobytes() for a in built.kernel_tiers]
+
+
+def test_a_big_index_takes_at_most_ten_bytes_per_identifier() -> None:
+    """Issue 11: 6-byte keys under a 16-bit radix table (2^20 identifiers: 9.25 B, was 11.06)."""
+    rng = np.random.default_rng(1)
+    n = 1 << 20
+    index = ProtectedIndex(rng.integers(0, 2**64 - 1, n, dtype=np.uint64), np.arange(n, dtype=np.uint32) % 500_000)
+    assert len(index) == n
+    assert index.nbytes <= 10 * n
+    assert index.nbytes == 6 * n + 3 * n + 4 * (2**16 + 1) + 4  # keys, subject ids, radix table, group offsets
+
+
+@pytest.mark.parametrize("n", [NARROW_MIN - 1, NARROW_MIN])
+def test_keys_narrow_from_narrow_min_keys(n: int) -> None:
+    assert key_width(radix_bits(n)) == (8 if n < NARROW_MIN else 6)
+    rng = np.random.default_rng(n)
+    keys = rng.integers(0, 2**64 - 1, n, dtype=np.uint64)
+    index = ProtectedIndex(keys, np.arange(n, dtype=np.uint32))
+    flat_keys, flat_radix, _, _ = index.kernel_tiers
+    assert len(flat_keys) == key_width(table_bits(flat_radix)) * n
+    queries = np.concatenate([keys[:500], keys[:500] ^ np.uint64(1)])
+    assert index.lookup(queries) == {i: (i,) for i in range(500)}
+
+
+def _oracle(prefixes: np.ndarray, subjects: np.ndarray, queries: np.ndarray) -> dict[int, tuple[int, ...]]:
+    held: dict[int, set[int]] = {}
+    for p, s in zip(prefixes.tolist(), subjects.tolist(), strict=True):
+        held.setdefault(p, set()).add(s)
+    return {i: tuple(sorted(held[q])) for i, q in enumerate(queries.tolist()) if q in held}
+
+
+@pytest.mark.parametrize("shape", ["flat", "grouped", "one slot", "ends"])
+def test_narrow_keys_answer_exactly_as_the_64_bit_prefixes(shape: str) -> None:
+    """A 6-byte key leaves out the top bits its radix slot implies: a query equal to a held key but
+    for those bits (the same 6 bytes in another slot, the next slot over, the last slot), or but for
+    its last bit, is absent; runs of shared keys, the grouped tier and the key space's ends answer as
+    a dictionary of the 64-bit prefixes does."""
+    rng = np.random.default_rng(21)
+    keys = rng.integers(0, 2**64 - 1, 300_000, dtype=np.uint64)
+    if shape == "one slot":
+        keys = (np.uint64(0xABCD) << np.uint64(48)) | (keys >> np.uint64(16))
+    if shape == "ends":
+        keys[:4] = [0, 1, 2**64 - 2, 2**64 - 1]
+    held, others = keys[:150_000], keys[150_000:]  # others: never held
+    prefixes, subs = held, np.arange(len(held), dtype=np.uint32) % 70_000
+    if shape == "grouped":  # 140,000 keys shared by 4 subjects each: a narrow grouped tier
+        prefixes = np.concatenate([held, np.repeat(held[:140_000], 3)])
+        subs = np.concatenate([subs, np.arange(3 * 140_000, dtype=np.uint32) + 100_000])
+    one = np.uint64(1)
+    probe = held[:3000]
+    queries = np.concatenate(
+        [
+            probe,
+            probe ^ (one << np.uint64(48)),
+            probe ^ (one << np.uint64(63)),
+            probe + (one << np.uint64(48)),
+            probe - (one << np.uint64(48)),
+            probe ^ one,
+            others[:3000],
+            np.array([0, 1, 2**64 - 2, 2**64 - 1, 2**63], dtype=np.uint64),
+        ]
+    )
+    index = ProtectedIndex(prefixes, subs)
+    narrow = [key_width(table_bits(r)) for r in index.kernel_tiers[1::2]]
+    assert narrow == ([8, 6] if shape == "grouped" else [6, 8])  # the narrow tier: 6-byte keys
+    want = _oracle(prefixes, subs, queries)
+    assert index.lookup(queries) == want
+    assert ProtectedIndex.from_tiers(index.tiers).lookup(queries) == want
+
+
+def test_tiers_that_do_not_fit_the_layout_are_refused() -> None:
+    """A v6 cache's 8-byte keys (uint64), cut keys or a radix table of another size are never searched."""
+    rng = np.random.default_rng(2)
+    index = ProtectedIndex(rng.integers(0, 2**64 - 1, NARROW_MIN, dtype=np.uint64), np.arange(NARROW_MIN))
+    good = index.tiers
+    assert ProtectedIndex.from_tiers(good).lookup(good["flat_keys"][:0]) == {}
+    for bad in (
+        {**good, "flat_keys": np.zeros(NARROW_MIN, dtype=np.uint64)},  # v6: uint64 keys
+        {**good, "flat_keys": good["flat_keys"][:-6]},  # one key short of the radix table
+        {**good, "flat_keys": good["flat_keys"][:-1]},  # cut in a key
+        {**good, "flat_radix": good["flat_radix"][:-1]},  # not 2^bits + 1 offsets
+        {**good, "group_offsets": np.zeros(3, dtype=np.uint32)},  # offsets of groups it lacks
+    ):
+        with pytest.raises(ValueError, match=r"fit|packed"):
+            ProtectedIndex.from_tiers(bad)

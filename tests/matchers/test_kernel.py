@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from matchers.engine import Matcher
 from matchers.index import ProtectedIndex
 from matchers.keyed_hash import KeyedHasher, prefix64
-from matchers.native import email_aliases, kernel_candidates
+from matchers.native import HIT, KERNEL_TYPES, email_aliases, kernel_candidates
 from matchers.reference import ReferenceHasher, ReferenceMatcher, reference_candidates
 from matchers.registry import IdentifierRegistry
 from tests.matchers.conftest import TEST_KEY
@@ -253,6 +253,58 @@ def test_an_uneven_index_gives_the_same_hits(spread: str) -> None:
     index = ProtectedIndex(prefixes, subjects)
     assert len(index.kernel_tiers[1]) > 0  # the radix table is in use
     assert spread != "grouped" or len(index.kernel_tiers[3]) > 0  # the grouped tier's too
+    native = _hits(Matcher(KERNEL, index, REGISTRY), block)
+    assert native
+    assert native == _hits(ReferenceMatcher(REFERENCE, index, REGISTRY), block)
+
+
+@pytest.mark.parametrize("spread", ["uniform", "other slots", "one slot", "grouped"])
+def test_a_narrow_keyed_index_gives_exactly_the_held_hits(spread: str) -> None:
+    """From NARROW_MIN keys a tier stores 6 bytes per key (the 48 bits after its 16+ radix bits). Keys
+    that differ from a candidate's prefix only in the bits the radix slot implies (their stored 6 bytes
+    are the candidate's, in a neighbouring slot or one far off), only in its last bit, and a slot that
+    holds most keys never make a candidate hit: the kernel keeps exactly the candidates whose 64-bit
+    prefix is held, and agrees with the reference."""
+    block = "\n".join(row[0] for row in ROWS).encode("utf-8", "surrogatepass") * 2
+    aliases = email_aliases(REGISTRY)
+    cands = kernel_candidates(KERNEL, block, aliases)
+    assert cands == reference_candidates(REGISTRY, REFERENCE, block)
+    every = prefix64([c[4] for c in cands])
+    held = every[1::3]
+    rng = np.random.default_rng(11)
+    one = np.uint64(1)
+    misses = np.concatenate(
+        [  # the stored 6 bytes of a candidate that is not held, under other top bits (slots)
+            every[::3] ^ (one << np.uint64(48)),
+            every[::3] ^ (one << np.uint64(63)),
+            every[::3] + (one << np.uint64(48)),
+            every[::3] - (one << np.uint64(48)),
+            every[::3] ^ one,
+        ]
+    )
+    misses = misses[~np.isin(misses, every)]
+    if spread == "one slot":  # nearly every key in the slot of the first candidates
+        noise = (every[0] & ~np.uint64(2**48 - 1)) | rng.integers(0, 2**48, 200_000, dtype=np.uint64)
+    else:
+        noise = rng.integers(0, 2**64 - 1, 200_000, dtype=np.uint64)
+    noise = noise[~np.isin(noise, every)]
+    if spread == "grouped":  # 140,000 keys of four subjects each: a narrow grouped tier
+        prefixes = np.repeat(np.concatenate([noise[:139_000], misses, held]), 4)
+        subjects = np.arange(len(prefixes)) % 1000
+    else:
+        prefixes = np.concatenate([noise, misses, held])
+        subjects = np.arange(len(prefixes)) % 100_000
+    index = ProtectedIndex(prefixes, subjects)
+    flat_keys, flat_radix, group_keys, group_radix = index.kernel_tiers
+    narrow = (group_keys, group_radix) if spread == "grouped" else (flat_keys, flat_radix)
+    assert len(narrow[1]) >= 2**16 + 1  # a 16-bit radix table
+    assert len(narrow[0]) % 6 == 0  # and 6-byte keys
+    packed = KERNEL.scan(block, index.kernel_tiers, aliases=aliases)
+    got = [(kind, start, end, digest) for start, end, _, kind, _, digest in HIT.iter_unpack(packed)]
+    held_set = set(held.tolist())
+    kinds = {name: k for k, name in enumerate(KERNEL_TYPES)}
+    want = [(kinds[c[0]], c[1], c[2], c[4]) for c, p in zip(cands, every.tolist(), strict=True) if p in held_set]
+    assert sorted(got) == sorted(want)
     native = _hits(Matcher(KERNEL, index, REGISTRY), block)
     assert native
     assert native == _hits(ReferenceMatcher(REFERENCE, index, REGISTRY), block)
