@@ -305,24 +305,32 @@ class ProtectedIndex:
         )
 
     def lookup(self, queries: npt.ArrayLike) -> dict[int, tuple[int, ...]]:
-        """For each query prefix present in the index: query position -> sorted subject ids."""
+        """For each query prefix present in the index: query position -> sorted subject ids.
+
+        Entries come in the order of the query prefixes' values (flat tier first, then grouped):
+        callers iterate the answer, so that order is part of what a hit looks like."""
         q = np.ascontiguousarray(queries, dtype=np.uint64)
         found: dict[int, tuple[int, ...]] = {}
         if len(q) == 0 or self._pairs == 0:
             return found
+        order = np.argsort(q)  # duplicates may come in any order: each still maps to its own position
+        sq = q[order]
         if self._flat.n:
-            lo, hi = self._flat.find(q)
+            lo, hi = self._flat.find(sq)
             present = np.flatnonzero(hi > lo)
             if len(present):
                 lo_hit, hi_hit = lo[present], hi[present]
                 subs = self._flat_subjects
                 firsts = first_ids(subs, lo_hit).tolist()  # nearly every run is one subject: in bulk
-                for k, a, b, first in zip(present.tolist(), lo_hit.tolist(), hi_hit.tolist(), firsts, strict=True):
+                for k, a, b, first in zip(
+                    order[present].tolist(), lo_hit.tolist(), hi_hit.tolist(), firsts, strict=True
+                ):
                     found[k] = (first,) if b - a == 1 else tuple(unpack_ids(subs, a, b))
         if self._group.n:
-            lo, hi = self._group.find(q)
+            lo, hi = self._group.find(sq)
+            present = np.flatnonzero(hi > lo)
             offsets, subs = self._group_offsets, self._group_subjects
-            for k, g in zip(np.flatnonzero(hi > lo).tolist(), lo[hi > lo].tolist(), strict=True):
+            for k, g in zip(order[present].tolist(), lo[present].tolist(), strict=True):
                 found[k] = tuple(unpack_ids(subs, int(offsets[g]), int(offsets[g + 1])))
         return found
 
