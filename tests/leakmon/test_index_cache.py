@@ -97,6 +97,9 @@ def test_the_mapped_index_is_read_only_and_the_kernel_scans_it(db_url: str, tmp_
         index_cache.load_index_tiers(session, "k1", tmp_path)  # builds and writes
         tiers, _ = index_cache.load_index_tiers(session, "k1", tmp_path)  # maps
     assert not tiers["flat_keys"].flags.writeable
+    written = index_cache.cache_file(tmp_path, "k1").read_bytes()
+    for plain in (b"821012345678", b"01012345678", b"010-1234-5678", "821012345678".encode("utf-16-le")):
+        assert plain not in written  # digest prefixes only, never the identifier
     index = ProtectedIndex.from_tiers(tiers)
     assert index.lookup_digest(phone) == (1,)
     block = b"call 010-1234-5678 now\n"
