@@ -1,10 +1,13 @@
 """Leaked-file reader benchmark: MB/s and peak RSS for a big CSV, a zip of it, an xlsx, and a zip bomb.
 
     python scripts/bench_files.py [--csv-mb 100] [--xlsx-rows 50000] [--bomb-mb 1100] [--full]
+        [--formats-from /tmp/leakbench/dump_100M.csv]
 
 ``--full`` reads a 1 GB CSV (and its zip) and a 200k-row xlsx. Each case runs in a fresh child process, so the peak RSS
 printed is that case's own (``ru_maxrss``, including the interpreter and imports). Files are
 synthetic and generated in a temporary directory. Speed is measured here, never asserted in tests.
+``--formats-from DUMP`` adds a CSV, a JSON-lines file and a SQL dump made of DUMP's rows of each kind
+(as ``bench_kernel.py --formats`` makes them, each as big as DUMP): the per-record readers' cost.
 """
 
 from __future__ import annotations
@@ -135,6 +138,7 @@ def main() -> None:
     parser.add_argument("--xlsx-rows", type=int, default=50_000, help="rows in the xlsx (default 50000)")
     parser.add_argument("--bomb-mb", type=int, default=1100, help="what the zip bomb expands to (default 1100)")
     parser.add_argument("--full", action="store_true", help="1 GB CSV and 200k xlsx rows (overrides both)")
+    parser.add_argument("--formats-from", type=Path, help="also read csv/jsonl/sql files made of this dump's rows")
     parser.add_argument("--child", nargs=2, metavar=("CASE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -152,7 +156,6 @@ def main() -> None:
         make_zip(csv_path, zip_path)
         make_xlsx(xlsx_path, xlsx_rows)
         make_bomb(bomb_path, args.bomb_mb * MiB)
-        print(f"generated in {time.perf_counter() - started:.1f} s\n")
         cases = [
             ("csv", csv_path),
             ("zip", zip_path),
@@ -160,6 +163,12 @@ def main() -> None:
             ("bomb-default-limits", bomb_path),
             ("bomb-uncapped", bomb_path),
         ]
+        if args.formats_from:
+            from bench_kernel import format_file
+
+            for fmt in ("csv", "jsonl", "sql"):
+                cases.append((f"dump rows, {fmt}", format_file(args.formats_from, workdir, fmt)))
+        print(f"generated in {time.perf_counter() - started:.1f} s\n")
         print(
             f"{'case':<21}{'file MB':>8}{'out MB':>8}{'wall s':>8}{'cpu s':>7}{'MB/s wall':>10}{'MB/s cpu':>9}"
             f"{'lines':>10}{'RSS MB':>8}  status"
