@@ -129,14 +129,17 @@ def pack_keys(prefixes: U64, bits: int) -> U8:
     return np.ascontiguousarray(wide[:, :width]).reshape(-1)
 
 
+#: A 6-byte key as numpy reads it: low 32 bits, then high 16 (little-endian, packed).
+KEY6 = np.dtype([("low", "<u4"), ("high", "<u2")])
+
+
 def keys_at(packed: U8, width: int, at: npt.NDArray[np.intp]) -> U64:
     """Stored keys ``at`` positions of a tier's packed keys, as 64-bit integers (one gather)."""
-    rows = packed.reshape(-1, width)[at]
     if width == 8:
-        return np.ascontiguousarray(rows).view("<u8").reshape(-1).astype(np.uint64)
-    wide = np.zeros((len(at), 8), dtype=np.uint8)
-    wide[:, :width] = rows
-    return wide.view("<u8").reshape(-1).astype(np.uint64)
+        return packed.view("<u8")[at].astype(np.uint64)
+    rows = packed.view(KEY6)[at]
+    keys: U64 = rows["low"].astype(np.uint64) | (rows["high"].astype(np.uint64) << np.uint64(32))
+    return keys
 
 
 class Tier:
@@ -161,7 +164,14 @@ class Tier:
             lo, hi = np.zeros(len(q), dtype=np.intp), np.full(len(q), self.n, dtype=np.intp)
         qk = stored_keys(q, self.bits)
         first = self._bound(qk, lo, hi, right=False)
-        last = self._bound(qk, first, hi, right=True)
+        last = first.copy()
+        held = np.flatnonzero(first < hi)
+        held = held[keys_at(self.keys, self.width, first[held]) == qk[held]]
+        last[held] += 1  # a run of one key (nearly all): done; longer runs are searched for their end
+        longer = held[last[held] < hi[held]]
+        longer = longer[keys_at(self.keys, self.width, last[longer]) == qk[longer]]
+        if len(longer):
+            last[longer] = self._bound(qk[longer], last[longer], hi[longer], right=True)
         return first, last
 
     def _bound(

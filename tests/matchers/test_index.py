@@ -133,7 +133,7 @@ def _oracle(prefixes: np.ndarray, subjects: np.ndarray, queries: np.ndarray) -> 
     return {i: tuple(sorted(held[q])) for i, q in enumerate(queries.tolist()) if q in held}
 
 
-@pytest.mark.parametrize("shape", ["flat", "grouped", "one slot", "ends"])
+@pytest.mark.parametrize("shape", ["flat", "grouped", "runs", "one slot", "ends"])
 def test_narrow_keys_answer_exactly_as_the_64_bit_prefixes(shape: str) -> None:
     """A 6-byte key leaves out the top bits its radix slot implies: a query equal to a held key but
     for those bits (the same 6 bytes in another slot, the next slot over, the last slot), or but for
@@ -147,6 +147,9 @@ def test_narrow_keys_answer_exactly_as_the_64_bit_prefixes(shape: str) -> None:
         keys[:4] = [0, 1, 2**64 - 2, 2**64 - 1]
     held, others = keys[:150_000], keys[150_000:]  # others: never held
     prefixes, subs = held, np.arange(len(held), dtype=np.uint32) % 70_000
+    if shape == "runs":  # a run of two or three subjects per key in the narrow flat tier
+        prefixes = np.concatenate([held, held[::2], held[::3]])
+        subs = np.arange(len(prefixes), dtype=np.uint32) % 90_000
     if shape == "grouped":  # 140,000 keys shared by 4 subjects each: a narrow grouped tier
         prefixes = np.concatenate([held, np.repeat(held[:140_000], 3)])
         subs = np.concatenate([subs, np.arange(3 * 140_000, dtype=np.uint32) + 100_000])
