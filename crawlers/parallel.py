@@ -4,19 +4,19 @@ matcher itself stays a pure function of its input).
 Workers are forked after the Matcher is built, so they share the protected index copy-on-write
 (numpy arrays are never written, so their pages stay shared).
 
-:class:`ParallelScanner` is what the analyzer uses. A big plain line file (text, CSV/TSV, JSON
-lines; see :mod:`crawlers.files.ranges`) is cut at newlines into byte ranges: the parent only hashes
-the file and counts line ends (one cheap pass) while each worker reads, decodes and matches its own
-range and returns finished hit rows (locators built and redacted); the parent merges them in order.
-Everything else (archives, SQL dumps, JSON documents) is read by the parent's reader and each block
-sent to a worker, which returns its finished rows. ``jobs=1`` runs the very same code in-process,
-so one and several jobs give identical rows.
+:class:`ParallelScanner` is what the analyzer uses. A big plain line file (text, CSV/TSV, SQL dumps,
+JSON lines; see :mod:`crawlers.files.ranges`) is cut at newlines into byte ranges: the parent only
+hashes the file and counts line ends (one cheap pass) while each worker reads, decodes and matches
+its own range and returns finished hit rows (locators built and redacted); the parent merges them in
+order. Everything else (archives, JSON documents) is read by the parent's reader and each block sent
+to a worker, which returns its finished rows. ``jobs=1`` runs the very same code in-process, so one
+and several jobs give identical rows.
 
-:class:`ParallelScanner`'s workers confirm digests inside the matcher, as one process does, over
-their own database connections: ``after_fork`` (run first in each worker) must give them those
-(e.g. ``engine.dispose(close=False)``). A matcher that confirms without ``after_fork`` is run in this
-process: confirming returned hits afterwards (:func:`confirm_hits`, used by :func:`scan_file` and
-:func:`scan_items`) keeps, for example, the composite name next to a phone the database rejected.
+Workers confirm digests inside the matcher, as one process does, over their own database
+connections: ``after_fork`` (run first in each worker) must give them those (e.g.
+``engine.dispose(close=False)``). A matcher that confirms without ``after_fork`` is run in this
+process (``jobs`` becomes 1): confirming returned rows afterwards would keep, for example, the
+composite name next to a phone the database rejected.
 """
 
 from __future__ import annotations
@@ -24,10 +24,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import multiprocessing
-import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from itertools import chain
 from pathlib import Path
@@ -38,18 +37,17 @@ from crawlers.files.ranges import LinePlan, RangeState, SqlState, plan_lines, ra
 from crawlers.files.report import status_of
 from crawlers.model import Finding, TextBlock
 from crawlers.redact import redact_locator
-from matchers.engine import Confirm, Matcher
-from matchers.headers import detect_header
+from matchers.engine import Matcher
 from matchers.model import Hit
 from storage.repositories.hits import HitRow
 
-DEFAULT_BLOCK = 8 << 20
-#: Smaller blocks when several workers share a file: the last blocks then even out across workers.
+#: Bytes per range when several workers share a file: the last ranges then even out across workers.
 PARALLEL_BLOCK = 2 << 20
 _MATCHER: Matcher | None = None  # set in the parent right before forking
+T = TypeVar("T")
 
 
-def block_ranges(path: Path, block_size: int = DEFAULT_BLOCK) -> list[tuple[int, int]]:
+def block_ranges(path: Path, block_size: int = PARALLEL_BLOCK) -> list[tuple[int, int]]:
     """Newline-aligned (start, end) byte ranges covering the file."""
     size = path.stat().st_size
     ranges = []
@@ -68,121 +66,15 @@ def block_ranges(path: Path, block_size: int = DEFAULT_BLOCK) -> list[tuple[int,
     return ranges
 
 
-def sniff_header(
-    path: Path, encoding: str = "utf-8", delimiter: str | None = None
-) -> tuple[list[str] | None, str | None]:
-    """(columns, delimiter) if the file's first line is a header row, else (None, ``delimiter``)."""
-    with path.open("rb") as fh:
-        first = fh.readline(64 * 1024).decode(encoding, "replace")
-    delim = delimiter or max(("\t", ",", "|", ";"), key=first.count)
-    if delim not in first:
-        return None, delimiter
-    columns = detect_header(first, delim)
-    return (columns, delim) if columns else (None, delimiter)
-
-
-def read_range(path: Path, start: int, end: int, encoding: str = "utf-8") -> bytes:
-    with path.open("rb") as fh:
-        fh.seek(start)
-        data = fh.read(end - start)
-    if encoding.replace("-", "").lower() not in ("utf8", "ascii"):
-        data = data.decode(encoding, "replace").encode("utf-8")  # newline-safe for CP949/EUC-KR
-    return data
-
-
-def _scan_range(args: tuple[str, int, int, str, Sequence[str] | None, str | None]) -> tuple[list[Hit], int]:
-    path, start, end, encoding, columns, delimiter = args
-    assert _MATCHER is not None  # noqa: S101 - set by the parent before forking
-    data = read_range(Path(path), start, end, encoding)
-    return _MATCHER.scan_bytes(data, columns=columns, delimiter=delimiter), data.count(b"\n")
-
-
-T = TypeVar("T")
-ScanItem = tuple[str | bytes, Sequence[str] | None, str | None, str]
-
-
-def _scan_item(item: ScanItem) -> list[Hit]:
-    text, columns, delimiter, scope = item
-    assert _MATCHER is not None  # noqa: S101
-    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
-    return _MATCHER.scan_bytes(data, columns=columns, delimiter=delimiter, record_scope=scope)
-
-
-def scan_items(matcher: Matcher, items: Iterable[ScanItem], *, jobs: int = 2) -> Iterator[list[Hit]]:
-    """One hit list per (text, columns, delimiter, record_scope) item, in order; lines per item.
-
-    For many independent texts (table blocks of a leaked archive, posts of a channel export).
-    """
-    if jobs <= 1:
-        for text, columns, delimiter, scope in items:
-            data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
-            yield matcher.scan_bytes(data, columns=columns, delimiter=delimiter, record_scope=scope)
-        return
-    with _pool(matcher, jobs) as pool:
-        for hits in ordered_map(pool, _scan_item, items, 2 * jobs):
-            yield confirm_hits(hits, matcher.confirm)
-
-
-def confirm_hits(hits: list[Hit], confirm: Confirm | None) -> list[Hit]:
-    """Drop hits whose full digest storage does not confirm; narrow subject ids to the confirmed ones."""
-    if confirm is None or not hits:
-        return hits
-    confirmed = confirm(list(dict.fromkeys(h.digest for h in hits)))
-    out = []
-    for hit in hits:
-        subjects = set(confirmed.get(hit.digest, ())) & set(hit.subject_ids)
-        if subjects:
-            out.append(
-                hit if len(subjects) == len(hit.subject_ids) else replace(hit, subject_ids=tuple(sorted(subjects)))
-            )
-    return out
-
-
-def scan_file(
-    matcher: Matcher,
-    path: str | os.PathLike[str],
-    *,
-    jobs: int = 1,
-    columns: Sequence[str] | None = None,
-    delimiter: str | None = None,
-    encoding: str = "utf-8",
-    block_size: int | None = None,
-    auto_header: bool = True,
-) -> Iterator[Hit]:
-    """Hits of a (big) text file in file order, line-scoped; memory does not grow with file size.
-
-    With ``auto_header`` and no ``columns``, a first line that names two or more identifier types
-    (이름, 전화번호, email, ...) is taken as the header row (and the delimiter guessed from it).
-    """
-    file = Path(path)
-    if columns is None and auto_header:
-        columns, delimiter = sniff_header(file, encoding, delimiter)
-    if block_size is None:
-        block_size = DEFAULT_BLOCK if jobs <= 1 else PARALLEL_BLOCK
-    ranges = block_ranges(file, block_size)
-    if jobs <= 1 or len(ranges) <= 1:
-        line = 0
-        for start, end in ranges:
-            data = read_range(file, start, end, encoding)
-            yield from matcher.scan_bytes(data, columns=columns, delimiter=delimiter, line_offset=line)
-            line += data.count(b"\n")
-        return
-    tasks = [(str(file), s, e, encoding, columns, delimiter) for s, e in ranges]
-    yield from _run(matcher, _scan_range, tasks, jobs)
-
-
 @contextlib.contextmanager
-def _pool(
-    matcher: Matcher, jobs: int, after_fork: Callable[[], None] | None = None, *, confirm: bool = False
-) -> Iterator[Any]:
+def _pool(matcher: Matcher, jobs: int, after_fork: Callable[[], None] | None = None) -> Iterator[Any]:
     """A fork pool whose workers inherit a copy of ``matcher`` (index shared copy-on-write).
 
-    The copy confirms digests only with ``confirm`` (then ``after_fork``, run first in each worker,
-    must give it its own database connections); the parent then need not.
+    The copy confirms digests as ``matcher`` does: ``after_fork``, run first in each worker, must
+    then give it its own database connections.
     """
     global _MATCHER
-    confirm_in_worker = matcher.confirm if confirm else None
-    _MATCHER = Matcher(matcher.hasher, matcher.index, matcher.registry, confirm_in_worker, matcher.options)
+    _MATCHER = matcher
     try:
         with multiprocessing.get_context("fork").Pool(jobs, initializer=after_fork) as pool:
             yield pool
@@ -203,18 +95,6 @@ def ordered_map(pool: Any, func: Callable[[Any], T], items: Iterable[Any], windo
             yield pending.popleft().get()
     while pending:
         yield pending.popleft().get()
-
-
-def _run(
-    matcher: Matcher, func: Callable[[Any], tuple[list[Hit], int]], tasks: Iterable[Any], jobs: int
-) -> Iterator[Hit]:
-    line = 0
-    with _pool(matcher, jobs) as pool:
-        for hits, newlines in ordered_map(pool, func, tasks, 2 * jobs):
-            if line:
-                hits = [replace(h, line=h.line + line) for h in hits]
-            yield from confirm_hits(hits, matcher.confirm)
-            line += newlines
 
 
 def block_scanner(matcher: Matcher, jobs: int, *, after_fork: Callable[[], None] | None = None) -> ParallelScanner:
@@ -373,7 +253,7 @@ class ParallelScanner:
                 in_flight.append(b)
                 yield (b.text, b.columns, b.delimiter, b.locator, b.first_line, b.unit, source, token)
 
-        with _pool(self.matcher, self.jobs, self.after_fork, confirm=True) as pool:
+        with _pool(self.matcher, self.jobs, self.after_fork) as pool:
             for rows in ordered_map(pool, _worker_block, tasks(), 2 * self.jobs):
                 yield in_flight.popleft(), [make(row) for row in rows]
 
@@ -452,7 +332,7 @@ class ParallelScanner:
         if self.jobs <= 1:
             yield from self._joined(tasks, lambda task: _Now(_range_rows(self.matcher, task)), redo)
             return
-        with _pool(self.matcher, self.jobs, self.after_fork, confirm=True) as pool:
+        with _pool(self.matcher, self.jobs, self.after_fork) as pool:
             yield from self._joined(tasks, lambda task: pool.apply_async(_worker_range, (task,)), redo)
 
     def _joined(

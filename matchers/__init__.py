@@ -50,7 +50,7 @@ Scanning, :mod:`matchers.engine`::
     MatcherOptions(chunk_size=8 MiB, deobfuscate=True, partial=True, weak=True, header_types={})
 
 The process pool and file reading for ``--jobs N`` live outside ``matchers/``, in
-:mod:`crawlers.parallel` (``scan_file``, ``scan_items``, ``confirm_hits``).
+:mod:`crawlers.parallel` (``ParallelScanner``) and :mod:`crawlers.files.ranges`.
 
 De-obfuscation slow path, :mod:`matchers.deobfuscate`::
 

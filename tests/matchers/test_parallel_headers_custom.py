@@ -1,12 +1,19 @@
+"""Headers, custom types, hits crossing process boundaries, and big files matched by
+:class:`crawlers.parallel.ParallelScanner` (one and two jobs give the same rows)."""
+
 from __future__ import annotations
 
 import itertools
+import json
 import pickle
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
-from crawlers.parallel import block_ranges, confirm_hits, scan_file
+from crawlers.files import ReadLimits
+from crawlers.model import TextBlock
+from crawlers.parallel import ParallelScanner, block_ranges
 from matchers.engine import Matcher
 from matchers.headers import detect_header, header_type, map_headers
 from matchers.index import ProtectedIndex
@@ -14,7 +21,10 @@ from matchers.keyed_hash import KeyedHasher
 from matchers.protect import protected_forms
 from matchers.registry import IdentifierRegistry
 from matchers.types.custom import CustomType
+from storage.repositories.hits import HitRow
 from tests.matchers.conftest import TEST_KEY
+
+LIMITS = ReadLimits(block_bytes=4096)
 
 
 def _dump(tmp_path: Path) -> Path:
@@ -41,16 +51,33 @@ def test_block_ranges_cover_the_file_on_line_boundaries(tmp_path: Path) -> None:
     assert all(data[e - 1 : e] == b"\n" for _, e in ranges)
 
 
+def _line_rows(matcher: Matcher, path: Path, jobs: int, range_bytes: int = 4096) -> list[HitRow]:
+    """The finished rows of ``path`` read in ranges by ``jobs`` workers, in file order."""
+    scanner = ParallelScanner(matcher, jobs)
+    scanner.range_bytes = range_bytes
+    scan = scanner.line_file(path, path.name, LIMITS, "scan", None)
+    assert scan is not None, "this file should be read in ranges"
+    return [row for rows, _ in scan.rows for row in rows]
+
+
+def _line(row: HitRow) -> int:
+    """The 0-based line of a row located ``name:row N`` / ``name:line N`` (N 1-based)."""
+    return int(row.locator.rpartition(" ")[2]) - 1
+
+
 @pytest.mark.slow
 def test_parallel_equals_serial(tmp_path: Path, matcher: Matcher) -> None:
     path = _dump(tmp_path)
-    serial = list(scan_file(matcher, path, jobs=1, block_size=4096))
-    parallel = list(scan_file(matcher, path, jobs=2, block_size=4096))
+    serial = _line_rows(matcher, path, 1)
+    parallel = _line_rows(matcher, path, 2)
     assert serial == parallel
-    assert [h.line for h in serial] == sorted(h.line for h in serial)
-    assert {h.line for h in serial} == {7, 507, 1007, 1507, 2007, 2507, 3, 703, 1403, 2103, 2803}
+    lines = [_line(row) for row in serial]
+    assert lines == sorted(lines)
+    assert set(lines) == {7, 507, 1007, 1507, 2007, 2507, 3, 703, 1403, 2103, 2803}
     whole = matcher.scan_text(path.read_text(encoding="utf-8"))
-    assert whole == serial
+    assert sorted({(h.line, h.id_type, h.digest) for h in whole}) == sorted(
+        {(_line(row), row.id_type, row.digest) for row in serial}
+    )
 
 
 def test_hits_survive_the_trip_between_processes(matcher: Matcher) -> None:
@@ -62,10 +89,22 @@ def test_hits_survive_the_trip_between_processes(matcher: Matcher) -> None:
     assert copies[0].explanation == hits[0].explanation
 
 
-def test_confirm_hits_in_parent(matcher: Matcher) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_digests_storage_does_not_confirm_are_dropped_and_subjects_narrowed(matcher: Matcher, jobs: int) -> None:
+    """A matcher that confirms without a way for workers to (no ``after_fork``) scans in this process."""
     hits = matcher.scan_text("02-345-6789\n010-1234-5678")
-    kept = confirm_hits(hits, lambda ds: {hits[0].digest: [2]})
-    assert [(h.line, h.subject_ids) for h in kept] == [(0, (2,))]
+    assert {h.subject_ids for h in hits if h.id_type == "phone"} == {(2, 3), (1,)}
+    kept = hits[0].digest
+
+    def confirm(digests: Sequence[bytes]) -> Mapping[bytes, Sequence[int]]:
+        return {kept: [2]} if kept in digests else {}
+
+    confirming = Matcher(matcher.hasher, matcher.index, matcher.registry, confirm, matcher.options)
+    scanner = ParallelScanner(confirming, jobs)
+    assert scanner.jobs == 1
+    block = TextBlock("t.txt", "02-345-6789\n010-1234-5678", 1, "line")
+    ((_, rows),) = list(scanner.blocks([block], "scan", None))
+    assert [(row.locator, row.id_type, row.subject_id) for row in rows] == [("t.txt:line 1", "phone", 2)]
 
 
 @pytest.mark.parametrize(
@@ -137,32 +176,43 @@ def test_custom_type_validation(kwargs: dict[str, str], message: str) -> None:
         CustomType(**kwargs)  # type: ignore[arg-type]
 
 
-def test_scan_file_detects_the_header_row(tmp_path: Path, matcher: Matcher) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_big_file_s_header_row_names_its_columns(tmp_path: Path, matcher: Matcher, jobs: int) -> None:
     path = tmp_path / "leak.tsv"
     path.write_text("번호\t성명\t휴대폰\n1\t김철수\t010-1234-5678\n", encoding="utf-8")
-    hits = list(scan_file(matcher, path))
-    phone = next(h for h in hits if h.id_type == "phone")
-    assert phone.line == 1
-    assert phone.extra["column"] == "휴대폰"
-    assert {h.id_type for h in hits} == {"phone", "name"}
-
-
-def test_scan_file_transcodes_cp949(tmp_path: Path, matcher: Matcher) -> None:
-    path = tmp_path / "leak.txt"
-    path.write_bytes("이름 김철수 연락처 010-1234-5678\n".encode("cp949"))
-    hits = list(scan_file(matcher, path, encoding="cp949"))
-    assert sorted(h.id_type for h in hits) == ["name", "phone"]
+    rows = _line_rows(matcher, path, jobs)
+    phone = next(row for row in rows if row.id_type == "phone")
+    assert phone.locator == "leak.tsv:row 2"
+    explanation = json.loads(phone.explanation)
+    assert explanation["context"] == ["휴대폰"]
+    assert "column header names the type" in explanation["reasons"]
+    assert {row.id_type for row in rows} == {"phone", "name"}
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_scan_items_keeps_order_and_per_item_lines(matcher: Matcher, jobs: int) -> None:
-    from crawlers.parallel import scan_items
+def test_a_big_cp949_file_is_read_in_ranges(tmp_path: Path, matcher: Matcher, jobs: int) -> None:
+    path = tmp_path / "leak.txt"
+    path.write_bytes("이름 김철수 연락처 010-1234-5678\n".encode("cp949") * 300)
+    rows = _line_rows(matcher, path, jobs, range_bytes=1000)
+    assert {row.id_type for row in rows} == {"name", "phone"}
+    assert len({_line(row) for row in rows}) == 300
 
-    items = [
-        ("x\n010-1234-5678", None, None, "line"),
-        (b"nothing", None, None, "line"),
-        ("김철수\n연락 010-1234-5678", None, None, "all"),
-        ("성명,휴대폰\n김철수,010-1234-5678", ["성명", "휴대폰"], ",", "line"),
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_blocks_keep_their_order_and_their_own_lines(matcher: Matcher, jobs: int) -> None:
+    blocks = [
+        TextBlock("a", "x\n010-1234-5678", 1, "line"),
+        TextBlock("b", "nothing", 1, "line"),
+        TextBlock("c", "김철수\n연락 010-1234-5678", 10, "line"),
+        TextBlock("d", "성명,휴대폰\n김철수,010-1234-5678", 1, "row", ("성명", "휴대폰"), ","),
     ]
-    got = [[(h.id_type, h.line) for h in hits] for hits in scan_items(matcher, items, jobs=jobs)]
-    assert got == [[("phone", 1)], [], [("name", 0), ("phone", 1)], [("name", 1), ("phone", 1)]]
+    got = [
+        (block.locator, sorted({(row.id_type, row.locator) for row in rows}))
+        for block, rows in ParallelScanner(matcher, jobs).blocks(blocks, "scan", None)
+    ]
+    assert got == [
+        ("a", [("phone", "a:line 2")]),
+        ("b", []),
+        ("c", [("phone", "c:line 11")]),
+        ("d", [("name", "d:row 2"), ("phone", "d:row 2")]),
+    ]
