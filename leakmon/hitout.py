@@ -63,16 +63,46 @@ class HitOut:
 
     def json(self) -> dict[str, object]:
         """The contract's keys in order, the confidence rounded: the one rendering."""
-        return {
-            "source": self.source,
-            "locator": self.locator,
-            "subject_ref": self.subject_ref,
-            "id_type": self.id_type,
-            "match_kind": self.match_kind,
-            "obfuscation": self.obfuscation,
-            "confidence": round(float(self.confidence), CONFIDENCE_DIGITS),
-            "masked": self.masked,
-            "hit_id": self.hit_id,
-            "post_id": self.post_id,
-            "incident_id": self.incident_id,
-        }
+        return hit_json(
+            self.source,
+            self.locator,
+            self.subject_ref,
+            self.id_type,
+            self.match_kind,
+            self.obfuscation,
+            self.confidence,
+            self.masked,
+            self.hit_id,
+            self.post_id,
+            self.incident_id,
+        )
+
+
+def hit_json(
+    source: str,
+    locator: str,
+    subject_ref: str | None,
+    id_type: str,
+    match_kind: str,
+    obfuscation: str,
+    confidence: float,
+    masked: str,
+    hit_id: int | None = None,
+    post_id: int | None = None,
+    incident_id: int | None = None,
+) -> dict[str, object]:
+    """:meth:`HitOut.json` of these fields, without building a :class:`HitOut` (a big scan writes one
+    record per hit: the frozen instance and its attribute look-ups were most of the cost)."""
+    return {
+        "source": source,
+        "locator": locator,
+        "subject_ref": subject_ref,
+        "id_type": id_type,
+        "match_kind": match_kind,
+        "obfuscation": obfuscation,
+        "confidence": round(float(confidence), CONFIDENCE_DIGITS),
+        "masked": masked,
+        "hit_id": hit_id,
+        "post_id": post_id,
+        "incident_id": incident_id,
+    }

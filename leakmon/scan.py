@@ -21,7 +21,7 @@ from crawlers.ingest import IngestSink
 from crawlers.model import Attachment, CrawledPost, Finding
 from crawlers.redact import redact, redact_finding
 from leakmon.errors import InputError
-from leakmon.hitout import HIT_FIELDS, HitOut
+from leakmon.hitout import HIT_FIELDS, hit_json
 from storage.models.cases import IncidentPost
 from storage.models.core import HitRecord, Subject
 from storage.repositories.hits import HitRow
@@ -104,8 +104,21 @@ def hit_record(
     row: Any, subject_ref: str | None, hit_id: int | None, post_id: int | None, incident_id: int | None = None
 ) -> HitRecordOut:
     """A hit (a :class:`HitRow` or a stored row) for ``scan`` output: the one rendering, then ``scan``'s own column."""
-    out = HitOut.of(row, subject_ref=subject_ref, hit_id=hit_id, post_id=post_id, incident_id=incident_id)
-    return {**out.json(), "compatible_subjects": row.compatible_subjects}
+    record = hit_json(
+        row.source,
+        row.locator,
+        subject_ref,
+        row.id_type,
+        row.match_kind,
+        row.obfuscation,
+        row.confidence,
+        row.masked,
+        hit_id,
+        post_id,
+        incident_id,
+    )
+    record["compatible_subjects"] = row.compatible_subjects
+    return record
 
 
 def stored_records(

@@ -4,13 +4,14 @@ protected identifiers (500k subjects, phone + e-mail): the native kernel alone, 
 pipeline (shared/bench/e2e_bench.py), and `grep -F -f` over 1M plaintext phones, with ratios and the
 machine's load average beside every figure (the machine is shared: figures are noisy).
 
-A second table scans the dump's rows as one file per format (CSV, JSON lines, SQL INSERTs, each
-cycled to the dump's size) with --jobs 1 and --jobs N: CPU seconds of the parent and of the workers,
-the wall ratio, and the ratio the measured CPU allows on N idle cores (start-up, measured on a
-one-line file, is serial; the rest of the parent's and the workers' CPU is spread over N cores, and the
-parent's CPU is a floor).
+A second table scans the dump's rows as one file per format (CSV with quoted fields, TSV, JSON
+lines, SQL INSERTs, free text; each cycled to the dump's size) with --jobs 1 and --jobs N: CPU
+seconds of the parent and of the workers, the wall ratio, and the ratio the measured CPU allows on
+N idle cores (start-up, measured on a one-line file, is serial; the rest of the parent's and the
+workers' CPU is spread over N cores, and the parent's CPU is a floor).
 
-    python scripts/bench_kernel.py [--size-mb 100] [--jobs 2] [--shared ../shared/bench] [--formats csv,jsonl,sql]
+    python scripts/bench_kernel.py [--size-mb 100] [--jobs 2] [--shared ../shared/bench]
+        [--formats csv,tsv,jsonl,sql,text]
 
 Nothing is asserted: speed is measured, not tested.
 """
@@ -165,24 +166,42 @@ def e2e(shared: Path, size_mb: int, only: str) -> float | None:
     return None
 
 
+def _csvish(line: str) -> bool:
+    return not line.startswith(("INSERT", "{", "["))
+
+
+def _tsv(line: str) -> str:
+    return "\t".join(next(csv.reader([line]))) + "\n"
+
+
+def _text(line: str) -> str:
+    """A CSV-like row or a log line as free text: fields joined by spaces, no quotes."""
+    if line.startswith("["):
+        return line
+    return " ".join(next(csv.reader([line]))) + "\n"
+
+
 #: How each format file is made from the dump's lines: (file name, header, which lines, how to write one).
-FORMATS: dict[str, tuple[str, str, Callable[[str], bool]]] = {
-    "csv": ("rows.csv", "이름,전화번호,이메일,주소,주민번호\n", lambda line: not line.startswith(("INSERT", "{", "["))),
-    "jsonl": ("rows.jsonl", "", lambda line: line.startswith("{")),
+FORMATS: dict[str, tuple[str, str, Callable[[str], bool], Callable[[str], str] | None]] = {
+    "csv": ("rows.csv", "이름,전화번호,이메일,주소,주민번호\n", _csvish, None),
+    "tsv": ("rows.tsv", "이름\t전화번호\t이메일\t주소\t주민번호\n", _csvish, _tsv),
+    "jsonl": ("rows.jsonl", "", lambda line: line.startswith("{"), None),
     "sql": (
         "rows.sql",
         "CREATE TABLE `members` (\n  `id` int,\n  `name` varchar(20),\n  `phone` varchar(20),\n"
         "  `email` varchar(80),\n  `address` text,\n  `joined` datetime\n);\n",
         lambda line: line.startswith("INSERT"),
+        None,
     ),
+    "text": ("rows.txt", "", lambda line: not line.startswith(("INSERT", "{")), _text),
 }
 
 
 def format_file(dump: Path, folder: Path, fmt: str) -> Path:
     """The dump's lines of one format, cycled until the file is as big as the dump."""
-    name, header, keep = FORMATS[fmt]
+    name, header, keep, write = FORMATS[fmt]
     with dump.open(encoding="utf-8") as lines:
-        rows = [line for line in lines if keep(line)]
+        rows = [line if write is None else write(line) for line in lines if keep(line)]
     path, target = folder / name, dump.stat().st_size
     with path.open("w", encoding="utf-8") as out:
         size = out.write(header)
@@ -233,7 +252,7 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--shared", type=Path, help="the shared bench folder (default: ../shared/bench)")
-    parser.add_argument("--formats", default="csv,jsonl,sql", help="per-format files to scan ('' for none)")
+    parser.add_argument("--formats", default="csv,tsv,jsonl,sql,text", help="per-format files to scan ('' for none)")
     args = parser.parse_args()
     near = [up / "shared" / "bench" for up in (ROOT.parent, ROOT.parent.parent)]  # a clone or a worktree
     shared = (args.shared or next((p for p in near if p.is_dir()), near[0])).resolve()

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from leakmon.hitout import HIT_FIELDS, HitOut
+from leakmon.scan import hit_record
+from storage.repositories.hits import HitRow
 from tests.leakmon.cli import run_cli
 from tests.leakmon.test_protect_and_scan import _leak, _setup, workspace  # noqa: F401 - the fixture
 
@@ -36,6 +38,34 @@ def test_the_contract_keys_in_order() -> None:
     hit = HitOut("forum", "text:line 1", "cust-1", "phone", "exact", "none", 0.91234, "010-****-5678")
     assert list(hit.json()) == list(CONTRACT)
     assert hit.json()["confidence"] == 0.912
+
+
+@pytest.mark.parametrize(("subject_ref", "ids"), [(None, (None, None, None)), ("cust-7", (12, 3, 4))])
+def test_a_scan_record_is_the_one_rendering_of_its_row(subject_ref: str | None, ids: tuple[int | None, ...]) -> None:
+    """``scan`` renders rows without building a HitOut: the same keys, order and values as HitOut's."""
+    row = HitRow(
+        "sha",
+        "scan",
+        "leak.csv:row 2",
+        "phone",
+        "full",
+        b"d" * 32,
+        "k1",
+        7,
+        7,
+        1,
+        "exact",
+        "none",
+        0.98765,
+        "010-****-5678",
+        "{}",
+    )
+    hit_id, post_id, incident_id = ids
+    record = hit_record(row, subject_ref, hit_id, post_id, incident_id)
+    expected = HitOut.of(row, subject_ref=subject_ref, hit_id=hit_id, post_id=post_id, incident_id=incident_id).json()
+    assert record == {**expected, "compatible_subjects": 1}
+    assert list(record) == [*CONTRACT, "compatible_subjects"]
+    assert record["confidence"] == 0.988
 
 
 @pytest.mark.usefixtures("workspace")
