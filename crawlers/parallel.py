@@ -72,12 +72,23 @@ def _pool(matcher: Matcher, jobs: int, after_fork: Callable[[], None] | None = N
 
     The copy confirms digests as ``matcher`` does: ``after_fork``, run first in each worker, must
     then give it its own database connections.
+
+    A finished scan closes the pool and waits for its workers (a range read again with the next one
+    leaves the first read's task running); only an error terminates them. ``Pool.terminate`` kills a
+    worker even while it writes a result, holding the result queue's lock, and then waits forever
+    for its task thread, which needs that lock to send its last message.
     """
     global _MATCHER
     _MATCHER = matcher
     try:
-        with multiprocessing.get_context("fork").Pool(jobs, initializer=after_fork) as pool:
+        pool = multiprocessing.get_context("fork").Pool(jobs, initializer=after_fork)
+        try:
             yield pool
+        except BaseException:
+            pool.terminate()
+            raise
+        pool.close()
+        pool.join()
     finally:
         _MATCHER = None
 

@@ -7,14 +7,17 @@ workers. Either way the hit rows must be exactly those of the plain serial reade
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import crawlers.analyzer as analyzer_module
+import crawlers.parallel as parallel_module
 from crawlers.analyzer import Analysis, AnalysisOptions, Analyzer
 from crawlers.files import ReadLimits
 from crawlers.files.ranges import RangeState, plan_lines, range_items, raw_block
@@ -278,3 +281,30 @@ def test_a_file_past_max_seconds_stops_with_the_readers_cap_time_finding(tmp_pat
         outcomes.append(([f.kind for f in analysis.findings], [(f.status, f.sha256) for f in analysis.files]))
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][0] == ["cap_time"]
+
+
+def test_a_finished_scan_lets_its_workers_exit_instead_of_killing_them(
+    tmp_path: Path, matcher: Matcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Pool.terminate`` kills a worker even while it writes a result (holding the result queue's
+    lock) and then waits forever for the pool's task thread, which needs that lock: a scan that read
+    a range again with the next one (its first task still running) hung so under load. A finished
+    scan closes the pool and joins its workers; they exit by themselves."""
+    workers: list[Any] = []
+    real_pool = parallel_module._pool
+
+    @contextlib.contextmanager
+    def spying_pool(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        with real_pool(*args, **kwargs) as pool:
+            workers.extend(pool._pool)
+            yield pool
+
+    monkeypatch.setattr(parallel_module, "_pool", spying_pool)
+    path = tmp_path / "users.csv"
+    path.write_bytes(FILES["users.csv"])  # quoted rows over range ends: ranges read again
+    reader = _outcome(_analysis(matcher, path, None))
+    assert _outcome(_analysis(matcher, path, _scanner(matcher, 2))) == reader
+    assert len(workers) == 2
+    for worker in workers:
+        worker.join(10)
+    assert [worker.exitcode for worker in workers] == [0, 0]
