@@ -16,13 +16,15 @@ a quote with the csv module and rebuilds it field by field. :class:`_RangeDelimi
 same rows for a batch whose every line is *simple* (each field either unquoted without a quote, or
 wholly quoted without a quote or line end inside) by splitting the batch at its quotes once, and
 hands any other batch to the reader's own parser (tests/crawlers/test_ranges_csv.py proves the two
-equal).
+equal). JSON lines likewise: :func:`json_rows` writes a flat object of strings and integers as its
+row directly, and leaves any other line to the reader's flattening (tests/crawlers/test_ranges_jsonl.py).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -36,12 +38,12 @@ from crawlers.files.jsondoc import Columns, json_lines, parse_line
 from crawlers.files.limits import ReadLimits
 from crawlers.files.lines import Batch, LineSplitter, split_lines
 from crawlers.files.names import safe_name
-from crawlers.files.records import RowBlocks
+from crawlers.files.records import ROW_DELIMITER, RowBlocks
 from crawlers.files.sniff import HEAD_BYTES, sniff, text_format
 from crawlers.files.sqldump import SqlDumpReader
 from crawlers.files.tabular import DelimitedReader, header_of, sniff_delimiter
 from crawlers.files.text import is_combolist, text_blocks
-from crawlers.model import Finding
+from crawlers.model import Finding, TextBlock
 
 #: Encodings whose multi-byte sequences never hold the bytes of ``\n`` and ``\r``.
 NEWLINE_SAFE = frozenset({"utf-8", "utf-8-sig", "cp949"})
@@ -216,6 +218,46 @@ def simple_rows(lines: list[str], delimiter: str) -> list[str] | None:
     return text.split("\n")
 
 
+def json_rows(lines: list[str], columns: Columns) -> list[str]:
+    """What :func:`crawlers.files.jsondoc.json_lines` makes of ``lines`` (columns already known).
+
+    A line holding a flat object whose values are all strings and integers is written straight
+    from ``json.loads``: no flattening, and no tab or line end to replace unless the line has a
+    backslash (JSON text holds those only escaped). Any other line goes through the reader's own
+    :func:`parse_line` and :meth:`Columns.row`.
+    """
+    names = columns.names or ()
+    rows: list[str] = []
+    for line in lines:
+        try:
+            value = json.loads(line)
+        except (ValueError, RecursionError):
+            value = None
+        if type(value) is not dict or "" in value or not all(type(v) is str or type(v) is int for v in value.values()):
+            record = parse_line(line)
+            rows.append(line if record is None else columns.row(record))
+            continue
+        if "\\" in line:
+            value = {key: v.translate(_FLATTEN) if type(v) is str else v for key, v in value.items()}
+        fields = [str(value.pop(name)) if name in value else "" for name in names]
+        fields.extend(f"{key}={v}" for key, v in value.items())
+        rows.append(ROW_DELIMITER.join(fields))
+    return rows
+
+
+_FLATTEN = str.maketrans({"\t": " ", "\n": " ", "\r": " "})  # as crawlers.files.records.cell_text
+
+
+def _json_lines(member: Member, batches: Iterator[Batch | Finding], columns: Columns) -> Iterator[Item]:
+    """:func:`crawlers.files.jsondoc.json_lines` with its columns known, rows by :func:`json_rows`."""
+    for batch in batches:
+        if isinstance(batch, Finding):
+            yield batch
+            continue
+        text = "\n".join(json_rows(batch.lines, columns))
+        yield TextBlock(member.locator, text, batch.first_line, columns=columns.names, delimiter=ROW_DELIMITER)
+
+
 def plan_lines(path: Path, name: str, limits: ReadLimits) -> LinePlan | None:
     """How to read ``path`` in ranges, or None when only the reader can read it faithfully."""
     locator, escapes = safe_name(name)
@@ -351,7 +393,11 @@ def range_items(
         if plan.fmt == "jsonl":
             columns = Columns()
             columns.names = plan.columns
-            items = json_lines(member, batches, columns=columns)
+            items = (
+                json_lines(member, batches, columns=columns)
+                if plan.columns is None
+                else _json_lines(member, batches, columns)
+            )
         elif plan.fmt == "sql":
             limits = ReadLimits(block_bytes=plan.block_bytes)  # the only limit a SQL reader reads
             ctx = Context(limits, Budget(limits), (), lambda _: iter(()))
