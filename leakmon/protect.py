@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO
 
 import numpy as np
+import numpy.typing as npt
 
 from crawlers.parallel import ordered_map
 from leakmon.errors import InputError
@@ -154,28 +155,37 @@ def hash_chunk(hasher: KeyedHasher, forms_of: FormsOf, plan: ColumnPlan, chunk: 
     invalid: list[tuple[int, str, str]] = []
     subject_index, typed = plan.subject_index, plan.typed
     refs: dict[str, int] = {}
-    numbers = [number for number, _ in chunk]
-    kept = [row for _, row in chunk]
+    numbers: Sequence[int] = [number for number, _ in chunk]
+    kept: Sequence[tuple[str, ...]] = [row for _, row in chunk]
     width = max(subject_index, *(index for index, _ in typed)) + 1
     columns: list[tuple[str, ...]] | None = None
+    row_subjects: Sequence[int] | npt.NDArray[np.intp] = []
     if kept and min(map(len, kept)) >= width:  # the usual file: every row has every column
         columns = list(zip(*kept, strict=False))
         subjects = [cell.strip() for cell in columns[subject_index]]
         if all(subjects):
-            row_subjects = [refs.setdefault(subject, len(refs)) for subject in subjects]
+            refs = dict.fromkeys(subjects, 0)
+            if len(refs) == len(subjects):  # one row per subject (the usual file): refs in row order
+                row_subjects = np.arange(len(subjects), dtype=np.intp)
+            else:
+                refs = {}
+                row_subjects = [refs.setdefault(subject, len(refs)) for subject in subjects]
         else:
             columns = None
     if columns is None:  # short rows or empty subject references: row by row
-        refs.clear()
-        numbers, kept, row_subjects = [], [], []
+        refs = {}
+        short_numbers: list[int] = []
+        short_kept: list[tuple[str, ...]] = []
+        short_subjects: list[int] = []
         for row_number, row in chunk:
             subject = row[subject_index].strip() if subject_index < len(row) else ""
             if not subject:
                 invalid.append((row_number, "subject_ref", "empty subject reference"))
                 continue
-            row_subjects.append(refs.setdefault(subject, len(refs)))
-            kept.append(row)
-            numbers.append(row_number)
+            short_subjects.append(refs.setdefault(subject, len(refs)))
+            short_kept.append(row)
+            short_numbers.append(row_number)
+        numbers, kept, row_subjects = short_numbers, short_kept, short_subjects
     subjects_of = np.array(row_subjects, dtype=np.uint32)
     groups: list[DigestGroup] = []
     values = 0

@@ -237,3 +237,19 @@ def test_confirmation_reads_the_primary_key_right_after_a_bulk_load(sessions: se
             plan = " ".join(str(row[-1]) for row in session.execute(text(f"EXPLAIN QUERY PLAN {query}")))
             assert "PRIMARY KEY" in plan, plan
         assert len(protected.confirm_digests(session, [_digest(f"plan{i}") for i in range(0, 20_000, 200)])) == 100
+
+
+def test_subject_refs_with_copy_escapes_are_stored_exactly(sessions: sessionmaker[Session]) -> None:
+    """PostgreSQL writes new subjects by text COPY: tabs, newlines, backslashes and quotes in a ref must
+    come back unchanged, and a later load (new and known refs) keeps every ref on its own id."""
+    refs = ["a\tb", "c\\nd", "e\nf", "g\\h", 'i"j', "k\rl", "plain", "한글"]
+    first = [(ref, "k1", "phone", "full", _digest(f"esc{ref}")) for ref in refs]
+    assert _load(sessions, first).subjects_added == len(refs)
+    second = [(ref, "k1", "phone", "full", _digest(f"again{ref}")) for ref in [*refs[2:], "new\t1", "new2"]]
+    assert _load(sessions, second).subjects_added == 2
+    third = [(f"later{i}", "k1", "phone", "full", _digest(f"later{i}")) for i in range(3)]
+    assert _load(sessions, third).subjects_added == 3
+    with sessions() as session:
+        assert _stored_pairs(session) == _expected(first + second + third)
+        stored = session.execute(text("SELECT subject_ref FROM subjects")).scalars().all()
+    assert sorted(stored) == sorted([*refs, "new\t1", "new2", "later0", "later1", "later2"])
