@@ -3,6 +3,7 @@ at a time (the reference) or a column of a chunk at a time, packed for one nativ
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -213,6 +214,11 @@ def _phone_fast(values: Sequence[str], partial: bool, out: PackedForms) -> npt.N
     return np.flatnonzero(~done)
 
 
+#: A whole NUL-joined column of addresses of the recognizer's shape (no value holds a NUL, so each
+#: repetition is exactly one value): one regex call checks a column instead of one per value.
+_EMAIL_COLUMN = re.compile(f"(?:{_EMAIL_SHAPE.pattern})(?:\x00(?:{_EMAIL_SHAPE.pattern}))*")
+
+
 def _email_fast(rec: EmailRecognizer, values: Sequence[str], partial: bool, out: PackedForms) -> Sequence[int]:
     """Forms of the plain ASCII addresses (nothing for ``strip``/``casefold`` to change beyond lower
     case); returns the positions left to the reference path."""
@@ -220,18 +226,30 @@ def _email_fast(rec: EmailRecognizer, values: Sequence[str], partial: bool, out:
     joined = "\x00".join(values)
     if n == 0 or joined.count("\x00") != n - 1 or not joined.isascii():
         return range(n)
-    fullmatch = _EMAIL_SHAPE.fullmatch
-    lowered = joined.lower().split("\x00")
-    good = [i for i, v in enumerate(lowered) if v[:1] != "." and fullmatch(v) is not None]
-    if not good:
-        return range(n)
-    canon = [lowered[i] for i in good] if len(good) < n else lowered
-    for alias, target in rec.aliases.items():
-        suffix = "@" + alias
-        canon = [f"{c[: -len(alias)]}{target}" if c.endswith(suffix) else c for c in canon]
-    rows = np.array(good, dtype=np.intp)
-    out.forms.append(PackedForm("full", rows, "\x00".join(canon).encode(), 0))
+    lowered_joined = joined.lower()
+    canon: list[str] | None = None
+    if lowered_joined[:1] != "." and "\x00." not in lowered_joined and _EMAIL_COLUMN.fullmatch(lowered_joined):
+        good: list[int] | range = range(n)
+        folded = lowered_joined + "\x00"
+        for alias, target in rec.aliases.items():  # a value ends with "@alias" exactly where "@alias\x00" is
+            folded = folded.replace(f"@{alias}\x00", f"@{target}\x00")
+        canon_joined = folded[:-1]
+    else:
+        fullmatch = _EMAIL_SHAPE.fullmatch
+        lowered = lowered_joined.split("\x00")
+        good = [i for i, v in enumerate(lowered) if v[:1] != "." and fullmatch(v) is not None]
+        if not good:
+            return range(n)
+        canon = [lowered[i] for i in good] if len(good) < n else lowered
+        for alias, target in rec.aliases.items():
+            suffix = "@" + alias
+            canon = [f"{c[: -len(alias)]}{target}" if c.endswith(suffix) else c for c in canon]
+        canon_joined = "\x00".join(canon)
+    rows = np.arange(n, dtype=np.intp) if isinstance(good, range) else np.array(good, dtype=np.intp)
+    out.forms.append(PackedForm("full", rows, canon_joined.encode(), 0))
     if partial:
+        if canon is None:
+            canon = canon_joined.split("\x00")
         at = np.fromiter((c.index("@") for c in canon), dtype=np.intp, count=len(canon))
         for k in (1, 2, 3):
             keep = np.flatnonzero(at > k)

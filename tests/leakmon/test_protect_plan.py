@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,45 @@ def test_utf8_csv_whose_sniffed_sample_ends_inside_a_korean_character(tmp_path: 
     assert table.header == ("subject_ref", "name", "phone")
     assert rows[-1][1] == ("김철수", "010-1234-5678")
     assert len(rows) == 1 + _SNIFF_BYTES // len(row) + 10
+
+
+def test_hashing_pauses_the_collector_and_always_restores_it(tmp_path: Path) -> None:
+    """The cyclic collector is off while rows are read and hashed (it took half the time), and comes
+    back after the last batch, after a consumer that stops early or fails, and stays off if it was."""
+    import gc
+    import os
+
+    from leakmon.protect import ImportReport, hash_rows
+    from matchers.keyed_hash import KeyedHasher
+    from matchers.protect import ProtectedForms
+    from storage.repositories.protected import DigestBatch
+
+    path = tmp_path / "set.csv"
+    path.write_text("subject_ref,phone\n" + "".join(f"s{i},010{i:08d}\n" for i in range(25_000)), encoding="utf-8")
+    hasher = KeyedHasher(os.urandom(32), "k")
+
+    def batches() -> Iterator[DigestBatch]:
+        table = open_table(path)
+        plan = plan_columns(table.header, subject_column="subject_ref", mapping={}, known_types=KNOWN)
+        return hash_rows(table, plan, hasher, ProtectedForms(), ImportReport())
+
+    assert gc.isenabled()
+    seen = []
+    for _batch in batches():
+        seen.append(gc.isenabled())
+    assert seen == [False, False, False]
+    assert gc.isenabled()
+
+    def store_fails() -> None:
+        for _batch in batches():
+            raise RuntimeError("the store failed")
+
+    with pytest.raises(RuntimeError):
+        store_fails()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert sum(1 for _ in batches()) == 3
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
