@@ -20,10 +20,11 @@ from __future__ import annotations
 import itertools
 import json
 import secrets
+import struct
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any, cast
 
 import numpy as np
@@ -58,8 +59,8 @@ _SUBJECTS = np.dtype(">i8")
 #: A digest row while loading (native byte order): the signed prefix, subject id, kind, other 24 bytes.
 ROW = np.dtype([("prefix", "<i8"), ("subject", "<i8"), ("kind", "<i2"), ("rest", "V24")])
 
-#: PostgreSQL text COPY escapes for a field (a NUL cannot be stored in text at all).
-_COPY_TEXT_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+#: PostgreSQL's timestamp epoch (binary COPY counts microseconds from it).
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 #: Rows held in memory before they are spilled to disk in buckets (42 B each: about 84 MB).
 SPILL_ROWS = 2_000_000
@@ -311,12 +312,17 @@ class ProtectedLoader:
                 (self._subject_sequence, len(refs)),
             )
             ids = np.array(cursor.fetchone()[0], dtype=np.int64)
-            escaped = "\x00".join(refs).translate(_COPY_TEXT_ESCAPES).split("\x00")
-            stamp = "\t" + self._now.isoformat() + "\n"
+            # Binary rows: 3 fields (id int8, subject_ref text, created_at as microseconds since 2000).
+            stamp = struct.pack(">iq", 8, (self._now - _PG_EPOCH) // timedelta(microseconds=1))
+            head = struct.Struct(">hiqi").pack
+            body = b"".join(
+                head(3, 8, i, len(ref)) + ref + stamp
+                for i, ref in zip(ids.tolist(), (r.encode() for r in refs), strict=True)
+            )
             cursor.execute("SAVEPOINT leakmon_new_subjects")
             try:
-                with cursor.copy("COPY subjects (id, subject_ref, created_at) FROM STDIN") as copy:
-                    copy.write("".join(f"{i}\t{ref}{stamp}" for i, ref in zip(ids.tolist(), escaped, strict=True)))
+                with cursor.copy("COPY subjects (id, subject_ref, created_at) FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.write(_PGCOPY_HEADER + body + _PGCOPY_TRAILER)
             except UniqueViolation:
                 cursor.execute("ROLLBACK TO SAVEPOINT leakmon_new_subjects")
                 return None

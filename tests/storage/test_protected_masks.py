@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import upgrade
-from storage.models.core import ProtectedIdentifier, ProtectedMask
+from storage.models.core import ProtectedIdentifier, ProtectedMask, Subject
 from storage.repositories import protected
 
 
@@ -49,7 +50,7 @@ def _masks(subjects: range, digests: int, *, form: str = "p3s4") -> list[protect
 
 def _stored_pairs(session: Session) -> set[tuple[bytes, str]]:
     """Every stored (digest, subject ref), from both tables."""
-    refs = dict(session.execute(text("SELECT id, subject_ref FROM subjects")).all())
+    refs = {int(i): str(r) for i, r in session.execute(text("SELECT id, subject_ref FROM subjects"))}
     pairs = {
         (protected.join_digest(p, r), refs[s])
         for p, r, s in session.execute(
@@ -94,7 +95,7 @@ def test_index_arrays_hold_a_pair_per_subject_of_each_mask_digest(sessions: sess
     rows = [*_masks(range(12), 3), ("x", "k2", "email", "p1d", _digest("other key"))]
     _load(sessions, rows)
     with sessions() as session:
-        ids = dict(session.execute(text("SELECT subject_ref, id FROM subjects")).all())
+        ids = {str(r): int(i) for r, i in session.execute(text("SELECT subject_ref, id FROM subjects"))}
         prefixes, subjects = protected.index_arrays(session, "k1")
     assert prefixes.dtype == np.uint64
     assert subjects.dtype == np.uint32
@@ -252,4 +253,7 @@ def test_subject_refs_with_copy_escapes_are_stored_exactly(sessions: sessionmake
     with sessions() as session:
         assert _stored_pairs(session) == _expected(first + second + third)
         stored = session.execute(text("SELECT subject_ref FROM subjects")).scalars().all()
+        created = session.scalars(select(Subject.created_at)).all()
     assert sorted(stored) == sorted([*refs, "new\t1", "new2", "later0", "later1", "later2"])
+    now = datetime.now(UTC)
+    assert all(now - timedelta(minutes=5) < at <= now for at in created), created
