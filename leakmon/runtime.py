@@ -7,7 +7,7 @@ share one code path from post to stored hit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -34,7 +34,7 @@ from matchers.types.custom import CustomType
 from storage.evidence import EvidenceSealer, EvidenceStore
 from storage.models.core import Post
 from storage.repositories.hits import StoredHits
-from storage.repositories.protected import confirm_digests
+from storage.repositories.protected import confirm_digests, confirm_pairs
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +96,26 @@ def build_match_context(app: App) -> MatchContext:
     if len(index) == 0:
         log.warning("the protected set under key %s is empty: nothing can match", hasher.key_id)
 
-    def confirm(digests: Sequence[bytes]) -> Mapping[bytes, Sequence[int]]:
-        with app.sessions() as session:
-            return confirm_digests(session, digests)
-
+    confirm = _Confirmer(app)
     options = MatcherOptions(partial=app.settings.identifiers.partial_forms)
     matcher = Matcher(hasher, index, registry, confirm=confirm, options=options)
     return MatchContext(hasher=hasher, registry=registry, index=index, matcher=matcher)
+
+
+class _Confirmer:
+    """Full-digest confirmation in the database: digests (``confirm_digests``), or (digest, subject)
+    pairs alone (``pairs``: what a name beside a strong value needs, see ``matchers.engine.PairConfirm``)."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def __call__(self, digests: Sequence[bytes]) -> Mapping[bytes, Sequence[int]]:
+        with self.app.sessions() as session:
+            return confirm_digests(session, digests)
+
+    def pairs(self, pairs: Sequence[tuple[bytes, int]]) -> Collection[tuple[bytes, int]]:
+        with self.app.sessions() as session:
+            return confirm_pairs(session, pairs)
 
 
 def build_sink(

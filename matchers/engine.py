@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import gc
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -35,6 +35,9 @@ from matchers.registry import IdentifierRegistry
 from matchers.types.base import Recognizer, digits
 
 Confirm = Callable[[Sequence[bytes]], Mapping[bytes, Sequence[int]]]
+#: (digest, subject) pairs -> the pairs the set truly holds. A :data:`Confirm` callable that has one as
+#: its ``pairs`` attribute lets weak values (names) be confirmed for the record's subjects only.
+ConfirmPairs = Callable[[Sequence[tuple[bytes, int]]], Collection[tuple[bytes, int]]]
 RECORD_SCOPES = ("line", "all")
 #: A fast-path hit before it becomes a Found: recognizer, raw match start (boundary byte included)
 #: and end, 0-based line of the value, digest, subjects, canonical value (None: canonicalize it).
@@ -156,12 +159,15 @@ class Matcher:
         self._folded: tuple[str, str] = ("", "")
         self._headers: dict[tuple[str, str], bool] = {}
         self._extractors = {r.id_type: f"{r.id_type}.fast" for r in self.registry.recognizers()}
+        pairs: ConfirmPairs | None = getattr(confirm, "pairs", None)
         self._rules = records.RecordRules(
             weak=tuple(r for r in recs if r.weak) if self.options.weak else (),
             partial=self.options.partial,
             key_id=hasher.key_id,
             digest_many=hasher.digest_many,
             lookup=self.lookup,
+            candidates=self.index_lookup if pairs is not None or confirm is None else self.lookup,
+            confirm_pairs=pairs,
             context_words=self.context_words,
             header_for=self.header_for,
         )
@@ -222,6 +228,10 @@ class Matcher:
     def lookup(self, digests: Sequence[bytes]) -> dict[int, tuple[int, ...]]:
         """Position -> subject ids for the digests in the index (confirmed when ``confirm`` is set)."""
         return self._confirmed(self.index.lookup(prefix64(digests)), digests.__getitem__)
+
+    def index_lookup(self, digests: Sequence[bytes]) -> dict[int, tuple[int, ...]]:
+        """Position -> subject ids by digest prefix (the in-memory index alone, nothing confirmed)."""
+        return self.index.lookup(prefix64(digests))
 
     def _confirmed(
         self, found: dict[int, tuple[int, ...]], digest_at: Callable[[int], bytes]

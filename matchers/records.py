@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 
@@ -26,6 +26,10 @@ class RecordRules:
     key_id: str
     digest_many: Callable[[str, Sequence[bytes | str], str], list[bytes]]
     lookup: Callable[[Sequence[bytes]], Mapping[int, tuple[int, ...]]]
+    #: Weak values' holders by position: the index alone when ``confirm_pairs`` confirms them (or
+    #: nothing is confirmed), else ``lookup``.
+    candidates: Callable[[Sequence[bytes]], Mapping[int, tuple[int, ...]]]
+    confirm_pairs: Callable[[Sequence[tuple[bytes, int]]], Collection[tuple[bytes, int]]] | None
     context_words: Callable[[str, str], tuple[str, ...]]
     header_for: Callable[[str, str], bool]
 
@@ -89,7 +93,7 @@ def _weak_evidence(
             tokens = rec.record_tokens(text, partial=False)
             if tokens:
                 read.append((key, rec, text, base_line, tokens))
-    full = _weak_found(rules, read)
+    full = _weak_found(rules, read, groups)
     if not rules.partial:
         return full, {}
     read = []
@@ -101,7 +105,7 @@ def _weak_evidence(
             tokens = rec.masked_tokens(text)
             if tokens:
                 read.append((key, rec, text, base_line, tokens))
-    return full, _weak_found(rules, read)
+    return full, _weak_found(rules, read, groups)
 
 
 #: One recognizer's tokens in one record: record key, recognizer, record text, its first line, and
@@ -109,9 +113,16 @@ def _weak_evidence(
 Tokens = tuple[int, Recognizer, str, int, list[tuple[str, str, int]]]
 
 
-def _weak_found(rules: RecordRules, read: list[Tokens]) -> dict[int, list[Found]]:
+def _weak_found(rules: RecordRules, read: list[Tokens], groups: Mapping[int, list[Found]]) -> dict[int, list[Found]]:
     """The tokens whose digest is in the index, as Found by record key (each distinct value hashed once:
-    records repeat the same words, product names, statuses)."""
+    records repeat the same words, product names, statuses).
+
+    A weak value only ever counts for subjects of the strong values of its record (a composite, a
+    household made exact, a partial narrowed: always an intersection with them), so its subjects are
+    the holders among those alone, and only those (digest, subject) pairs are confirmed. A common
+    name is held by a number of subjects that grows with the set: confirming all of them per block
+    made a dump of N users cost N squared.
+    """
     if not read:
         return {}
     distinct: dict[tuple[str, str], dict[str, int]] = {}
@@ -127,7 +138,7 @@ def _weak_found(rules: RecordRules, read: list[Tokens]) -> dict[int, list[Found]
         for canonical, digest in zip(values, rules.digest_many(domain, list(values), form), strict=True):
             values[canonical] = len(digests)
             digests.append(digest)
-    matched = rules.lookup(digests)
+    matched = rules.candidates(digests)
     out: dict[int, list[Found]] = {}
     if not matched:
         return out
@@ -135,38 +146,65 @@ def _weak_found(rules: RecordRules, read: list[Tokens]) -> dict[int, list[Found]
     hits: dict[tuple[str, str], dict[str, int]] = {}
     for (domain, form), values in distinct.items():
         hits[(domain, form)] = {canonical: p for canonical, p in values.items() if p in matched}
-    newlines: dict[int, list[int]] = {}  # per text (by id): its newline offsets, found once
+    record_subjects: dict[int, tuple[tuple[int, ...], set[int]]] = {}  # key -> strong subjects (sorted, set)
+    holder_sets: dict[int, frozenset[int]] = {}
+    located: list[tuple[int, Recognizer, str, int, str, str, int, int, tuple[int, ...]]] = []
     for key, rec, text, base_line, tokens in read:
         domain = rec.domain
         for canonical, form, start in tokens:
             position = hits[(domain, form)].get(canonical)
             if position is None:
                 continue
-            nl = newlines.get(id(text))
-            if nl is None:
-                nl = newlines[id(text)] = [m.start() for m in _NEWLINE.finditer(text)]
-            # The token's line comes from the text's newline offsets (a bisection, never a count from
-            # the start of the text).
-            line = bisect.bisect_left(nl, start) if nl else 0
-            line_start = nl[line - 1] + 1 if line else 0
-            line_end = nl[line] if line < len(nl) else len(text)
-            f = Found.of(
-                rec,
-                canonical,
-                form,
-                digest=digests[position],
-                subjects=matched[position],
-                line=base_line + line,
-                start=start - line_start,
-                obfuscation=rec.token_classes(text, start, canonical) if form == "full" else (OBF_MASKED,),
-                extractor=f"{rec.id_type}.record",
-                line_text=text[line_start:line_end],
-            )
-            found = out.get(key)
-            if found is None:
-                out[key] = [f]
+            strong = record_subjects.get(key)
+            if strong is None:
+                union = {s for f in groups[key] for s in f.subjects}
+                strong = record_subjects[key] = (tuple(sorted(union)), union)
+            holders = matched[position]
+            if len(holders) < len(strong[0]):
+                subjects = tuple(sorted(s for s in holders if s in strong[1]))
             else:
-                found.append(f)
+                held = holder_sets.get(position)
+                if held is None:
+                    held = holder_sets[position] = frozenset(holders)
+                subjects = tuple(s for s in strong[0] if s in held)
+            if subjects:
+                located.append((key, rec, text, base_line, canonical, form, start, position, subjects))
+    if rules.confirm_pairs is not None and located:
+        pairs = {(digests[position], s): None for *_, position, subjects in located for s in subjects}
+        confirmed = rules.confirm_pairs(list(pairs))
+        held_pairs = confirmed if isinstance(confirmed, (set, frozenset)) else set(confirmed)
+        located = [
+            (key, rec, text, base_line, canonical, form, start, position, kept)
+            for key, rec, text, base_line, canonical, form, start, position, subjects in located
+            if (kept := tuple(s for s in subjects if (digests[position], s) in held_pairs))
+        ]
+    newlines: dict[int, list[int]] = {}  # per text (by id): its newline offsets, found once
+    for key, rec, text, base_line, canonical, form, start, position, subjects in located:
+        nl = newlines.get(id(text))
+        if nl is None:
+            nl = newlines[id(text)] = [m.start() for m in _NEWLINE.finditer(text)]
+        # The token's line comes from the text's newline offsets (a bisection, never a count from
+        # the start of the text).
+        line = bisect.bisect_left(nl, start) if nl else 0
+        line_start = nl[line - 1] + 1 if line else 0
+        line_end = nl[line] if line < len(nl) else len(text)
+        f = Found.of(
+            rec,
+            canonical,
+            form,
+            digest=digests[position],
+            subjects=subjects,
+            line=base_line + line,
+            start=start - line_start,
+            obfuscation=rec.token_classes(text, start, canonical) if form == "full" else (OBF_MASKED,),
+            extractor=f"{rec.id_type}.record",
+            line_text=text[line_start:line_end],
+        )
+        found = out.get(key)
+        if found is None:
+            out[key] = [f]
+        else:
+            found.append(f)
     return out
 
 

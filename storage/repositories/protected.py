@@ -857,6 +857,48 @@ def confirm_digests(session: Session, digests: Iterable[bytes]) -> dict[bytes, t
     return {digest: tuple(sorted(set(ids))) for digest, ids in found.items()}
 
 
+def confirm_pairs(session: Session, pairs: Iterable[tuple[bytes, int]]) -> set[tuple[bytes, int]]:
+    """The (digest, subject) pairs the set truly holds: :func:`confirm_digests` for given subjects only.
+
+    A weak value (a name) counts only for the subjects of the strong values beside it, and a common
+    name is held by thousands of subjects: confirming the digest alone reads every holder's row
+    (in a dump of N users, each name's holders grow with N, so matching grew with N squared). Each
+    pair is one seek of the primary key (prefix, subject_id, rest) through a joined VALUES list
+    (an ``IN`` of row values makes SQLite scan the table).
+    """
+    wanted: dict[tuple[int, int], list[bytes]] = {}
+    for digest, subject in dict.fromkeys(pairs):
+        wanted.setdefault((int.from_bytes(digest[:8], "big", signed=True), subject), []).append(digest)
+    found: set[tuple[bytes, int]] = set()
+    keys = list(wanted)
+    connection = session.connection()
+    step = CONFIRM_BATCH // 2  # two parameters a pair
+    for start in range(0, len(keys), step):
+        chunk = keys[start : start + step]
+        params = {f"p{i}": p for i, (p, _) in enumerate(chunk)} | {f"s{i}": s for i, (_, s) in enumerate(chunk)}
+        for prefix, subject_id, rest in connection.execute(_pairs_query(len(chunk)), params):
+            digest = join_digest(prefix, rest)
+            if digest in wanted.get((prefix, subject_id), ()):
+                found.add((digest, subject_id))
+    return found
+
+
+_PAIRS_QUERIES: dict[int, Any] = {}
+
+
+def _pairs_query(n: int) -> Any:
+    """``WITH wanted (p, s) AS (VALUES ...)`` joined to the set's primary key, for ``n`` pairs (cached)."""
+    query = _PAIRS_QUERIES.get(n)
+    if query is None:
+        rows = ", ".join(f"(CAST(:p{i} AS BIGINT), CAST(:s{i} AS BIGINT))" for i in range(n))
+        query = _PAIRS_QUERIES[n] = text(
+            f"WITH wanted (p, s) AS (VALUES {rows}) "  # noqa: S608 - generated placeholders only
+            "SELECT t.prefix, t.subject_id, t.rest FROM wanted "
+            "JOIN protected_identifiers t ON t.prefix = wanted.p AND t.subject_id = wanted.s"
+        )
+    return query
+
+
 def subject_refs(session: Session, subject_ids: Iterable[int]) -> dict[int, str]:
     """Opaque references of internal subject ids (Core queries of up to CONFIRM_BATCH ids)."""
     ids = list(set(subject_ids))

@@ -89,3 +89,56 @@ def test_hit_digest_is_the_full_keyed_digest(matcher: Matcher, hasher: KeyedHash
 def test_record_scope_is_validated(matcher: Matcher) -> None:
     with pytest.raises(ValueError, match="record_scope"):
         matcher.scan_text("x", record_scope="page")
+
+
+class _Storage:
+    """A confirm callable that also confirms (digest, subject) pairs, recording what it is asked."""
+
+    def __init__(self, held: set[tuple[bytes, int]]) -> None:
+        self.held = held
+        self.digests: list[bytes] = []
+        self.pairs_asked: list[tuple[bytes, int]] = []
+
+    def __call__(self, digests: Sequence[bytes]) -> Mapping[bytes, Sequence[int]]:
+        self.digests += digests
+        return {d: [s for held, s in sorted(self.held) if held == d] for d in digests}
+
+    def pairs(self, pairs: Sequence[tuple[bytes, int]]) -> set[tuple[bytes, int]]:
+        self.pairs_asked += pairs
+        return {pair for pair in pairs if pair in self.held}
+
+
+def _common_name_set(hasher: KeyedHasher, holders: int) -> tuple[ProtectedIndex, set[tuple[bytes, int]]]:
+    """Subject 1 has a phone; the name 김철수 is held by ``holders`` subjects, subject 1 among them."""
+    name = hasher.digest("name", "김철수")
+    held = {(hasher.digest("phone", "821012345678"), 1), *((name, s) for s in range(1, holders + 1))}
+    return ProtectedIndex.from_digests(held), held
+
+
+def test_a_name_is_confirmed_for_the_subjects_beside_it_only(hasher: KeyedHasher, registry: IdentifierRegistry) -> None:
+    """A common name is held by a number of subjects that grows with the set: the database is asked
+    about the (name, subject) pair of the record's phone, never for every holder of the name (in a
+    dump of N users that was N squared). The hits are those of a matcher confirming whole digests."""
+    index, held = _common_name_set(hasher, 500)
+    storage = _Storage(held)
+    text = "김철수,010-1234-5678\n김철수,010-0000-0000"
+    hits = Matcher(hasher, index, registry, confirm=storage).scan_text(text, columns=("이름", "전화"), delimiter=",")
+    name = hasher.digest("name", "김철수")
+    assert name not in storage.digests
+    assert storage.pairs_asked == [(name, 1)]
+    plain = Matcher(hasher, index, registry, confirm=lambda ds: _Storage(held)(ds)).scan_text(
+        text, columns=("이름", "전화"), delimiter=","
+    )
+    assert hits == plain
+    found = [(h.id_type, h.match_kind, h.subject_ids) for h in hits]
+    assert found == [("name", "composite", (1,)), ("phone", "exact", (1,))]
+
+
+def test_a_name_pair_the_database_does_not_hold_is_no_composite(
+    hasher: KeyedHasher, registry: IdentifierRegistry
+) -> None:
+    index, held = _common_name_set(hasher, 3)
+    storage = _Storage(held - {(hasher.digest("name", "김철수"), 1)})  # the index holds it, the database not
+    hits = Matcher(hasher, index, registry, confirm=storage).scan_text("김철수 010-1234-5678")
+    assert [(h.id_type, h.match_kind) for h in hits] == [("phone", "exact")]
+    assert storage.pairs_asked == [(hasher.digest("name", "김철수"), 1)]

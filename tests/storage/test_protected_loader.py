@@ -96,6 +96,24 @@ def test_index_arrays_and_confirmation(sessions) -> None:  # type: ignore[no-unt
     assert list(refs.values()) == ["s3"]
 
 
+def test_confirm_pairs_holds_exactly_the_stored_digest_and_subject_pairs(sessions) -> None:  # type: ignore[no-untyped-def]
+    """A name beside a phone is confirmed for the phone's subject alone: (digest, subject) pairs, each
+    a primary-key seek; a twin of a stored prefix with other bytes after it is not confirmed, nor is
+    a stored digest under another subject. More pairs than one statement's parameters allow."""
+    shared = [(f"s{i}", "k1", "name", "full", _digest("kim")) for i in range(1200)]  # a name 1,200 hold
+    _load(sessions, [*shared, ("t0", "k1", "phone", "full", _digest("phone"))])
+    with sessions() as session:
+        ids: dict[str, int] = dict(session.execute(select(Subject.subject_ref, Subject.id)).tuples().all())
+        twin = _digest("kim")[:8] + bytes(24)  # same prefix, other 24 bytes
+        wanted = [(_digest("kim"), ids[f"s{i}"]) for i in range(1200)]
+        asked = [*wanted, (_digest("kim"), ids["t0"]), (twin, ids["s1"]), (_digest("absent"), ids["s2"])]
+        asked += [(_digest("phone"), ids["t0"]), (_digest("phone"), ids["s3"]), wanted[0]]
+        confirmed = protected.confirm_pairs(session, asked)
+    assert confirmed == {*wanted, (_digest("phone"), ids["t0"])}
+    with sessions() as session:
+        assert protected.confirm_pairs(session, []) == set()
+
+
 def test_a_bulk_load_leaves_the_primary_key_in_place(sessions) -> None:  # type: ignore[no-untyped-def]
     """PostgreSQL loads an empty set with its primary key dropped and rebuilt: it must come back, and
     work; every stored subject id is one the loader created (there is no foreign key to check it)."""
