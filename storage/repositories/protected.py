@@ -17,6 +17,7 @@ a digest count), so start-up reads a few rows instead of scanning the set.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import secrets
@@ -864,7 +865,8 @@ def confirm_pairs(session: Session, pairs: Iterable[tuple[bytes, int]]) -> set[t
     name is held by thousands of subjects: confirming the digest alone reads every holder's row
     (in a dump of N users, each name's holders grow with N, so matching grew with N squared). Each
     pair is one seek of the primary key (prefix, subject_id, rest) through a joined VALUES list
-    (an ``IN`` of row values makes SQLite scan the table).
+    (an ``IN`` of row values makes SQLite scan the table). Positional parameters straight to the
+    driver: this runs for every record holding a name.
     """
     wanted: dict[tuple[int, int], list[bytes]] = {}
     for digest, subject in dict.fromkeys(pairs):
@@ -872,31 +874,27 @@ def confirm_pairs(session: Session, pairs: Iterable[tuple[bytes, int]]) -> set[t
     found: set[tuple[bytes, int]] = set()
     keys = list(wanted)
     connection = session.connection()
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     step = CONFIRM_BATCH // 2  # two parameters a pair
     for start in range(0, len(keys), step):
         chunk = keys[start : start + step]
-        params = {f"p{i}": p for i, (p, _) in enumerate(chunk)} | {f"s{i}": s for i, (_, s) in enumerate(chunk)}
-        for prefix, subject_id, rest in connection.execute(_pairs_query(len(chunk)), params):
+        params = tuple(value for pair in chunk for value in pair)
+        for prefix, subject_id, rest in connection.exec_driver_sql(_pairs_query(len(chunk), marker), params):
             digest = join_digest(prefix, rest)
             if digest in wanted.get((prefix, subject_id), ()):
                 found.add((digest, subject_id))
     return found
 
 
-_PAIRS_QUERIES: dict[int, Any] = {}
-
-
-def _pairs_query(n: int) -> Any:
-    """``WITH wanted (p, s) AS (VALUES ...)`` joined to the set's primary key, for ``n`` pairs (cached)."""
-    query = _PAIRS_QUERIES.get(n)
-    if query is None:
-        rows = ", ".join(f"(CAST(:p{i} AS BIGINT), CAST(:s{i} AS BIGINT))" for i in range(n))
-        query = _PAIRS_QUERIES[n] = text(
-            f"WITH wanted (p, s) AS (VALUES {rows}) "  # noqa: S608 - generated placeholders only
-            "SELECT t.prefix, t.subject_id, t.rest FROM wanted "
-            "JOIN protected_identifiers t ON t.prefix = wanted.p AND t.subject_id = wanted.s"
-        )
-    return query
+@functools.lru_cache(maxsize=8)
+def _pairs_query(n: int, marker: str) -> str:
+    """``WITH wanted (p, s) AS (VALUES ...)`` joined to the set's primary key, for ``n`` pairs."""
+    row = f"(CAST({marker} AS BIGINT), CAST({marker} AS BIGINT))"
+    return (
+        f"WITH wanted (p, s) AS (VALUES {', '.join([row] * n)}) "  # noqa: S608 - placeholders only
+        "SELECT t.prefix, t.subject_id, t.rest FROM wanted "
+        "JOIN protected_identifiers t ON t.prefix = wanted.p AND t.subject_id = wanted.s"
+    )
 
 
 def subject_refs(session: Session, subject_ids: Iterable[int]) -> dict[int, str]:
