@@ -20,7 +20,7 @@ from crawlers.files import ReadLimits, passwords_from_text, read_attachment
 from crawlers.hitspool import HitSpool
 from crawlers.model import Attachment, CrawledPost, Finding, FindingKind, TextBlock, content_hash_of
 from crawlers.redact import Redactor, redact_locator
-from matchers.model import PARTIAL, Explanation, Hit
+from matchers.model import OBF_NONE, PARTIAL, Explanation, Hit
 from storage.models.vocab import AttachmentStatus, PostStatus
 from storage.repositories.hits import HitRow
 
@@ -271,32 +271,50 @@ def hit_rows(located: Iterable[LocatedHit], source: str) -> Iterator[HitRow]:
     value compatible with several subjects) is one row with no subject and the compatible count.
     Rows of one identity are merged later, the most confident winning (spool batches, then the
     database upsert).
+
+    Per hit only what differs is computed: a line's hits share their locator (redacted once), and
+    the matcher's explanations are few shared objects (rendered once each, found by identity).
     """
-    rendered: dict[Explanation | None, str] = {}
+    rendered: dict[int, tuple[Explanation | None, str]] = {}  # id -> (the object, kept alive; JSON)
+    last_locator, last_redacted = "", ""
+    new_row = tuple.__new__
     for item in located:
         hit = item.hit
-        subjects: Sequence[int | None] = (None,) if hit.match_kind == PARTIAL else hit.subject_ids
-        locator = redact_locator(item.locator)[:2048]
-        explanation = rendered.get(hit.explanation)
-        if explanation is None:
-            explanation = rendered[hit.explanation] = json.dumps(_explanation(hit), ensure_ascii=False)
+        locator = item.locator
+        if locator != last_locator:
+            last_locator, last_redacted = locator, redact_locator(locator)[:2048]
+        explanation_of = hit.explanation
+        done = rendered.get(id(explanation_of))
+        if done is None:
+            done = rendered[id(explanation_of)] = (explanation_of, json.dumps(_explanation(hit), ensure_ascii=False))
+        explanation = done[1]
+        obfuscation = "+".join(hit.obfuscation) if hit.obfuscation else OBF_NONE
+        masked = hit.masked[:255]
+        subject_ids = hit.subject_ids
+        if hit.match_kind == PARTIAL:
+            subjects: Sequence[int | None] = (None,)
+        else:
+            subjects = subject_ids
         for subject_id in subjects:
-            yield HitRow(
-                attachment_sha256=item.attachment_sha256,
-                source=source,
-                locator=locator,
-                id_type=hit.id_type,
-                form=hit.form,
-                digest=hit.digest,
-                key_id=hit.key_id,
-                subject_id=subject_id,
-                subject_slot=subject_id or 0,
-                compatible_subjects=len(hit.subject_ids),
-                match_kind=hit.match_kind,
-                obfuscation=hit.obfuscation_label,
-                confidence=hit.confidence,
-                masked=hit.masked[:255],
-                explanation=explanation,
+            yield new_row(
+                HitRow,
+                (
+                    item.attachment_sha256,
+                    source,
+                    last_redacted,
+                    hit.id_type,
+                    hit.form,
+                    hit.digest,
+                    hit.key_id,
+                    subject_id,
+                    subject_id or 0,
+                    len(subject_ids),
+                    hit.match_kind,
+                    obfuscation,
+                    hit.confidence,
+                    masked,
+                    explanation,
+                ),
             )
 
 

@@ -156,6 +156,7 @@ class Matcher:
         self._masked = [r for r in recs if not r.weak and r.masked_pattern is not None]
         self._context = {r.id_type: _context_re(r.context_words) for r in recs}
         self._context_plain = {r.id_type: tuple({w.casefold() for w in r.context_words}) for r in recs}
+        self._context_any = tuple(dict.fromkeys(w for words in self._context_plain.values() for w in words))
         self._folded: tuple[str, str] = ("", "")
         self._headers: dict[tuple[str, str], bool] = {}
         self._extractors = {r.id_type: f"{r.id_type}.fast" for r in self.registry.recognizers()}
@@ -169,6 +170,7 @@ class Matcher:
             candidates=self.index_lookup if pairs is not None or confirm is None else self.lookup,
             confirm_pairs=pairs,
             context_words=self.context_words,
+            any_context=self.any_context,
             header_for=self.header_for,
         )
 
@@ -487,6 +489,16 @@ class Matcher:
         else:  # no word occurs at all (most records): skip the regular expression
             return ()
         return tuple(dict.fromkeys(m.group(0) for m in pattern.finditer(folded)))[:3]
+
+    def any_context(self, text: str) -> bool:
+        """Whether ``text`` holds a context word of any type (case-folded, as :meth:`context_words` looks)."""
+        last = self._folded
+        if last[0] is text:
+            folded = last[1]
+        else:
+            folded = text.casefold()
+            self._folded = (text, folded)
+        return any(word in folded for word in self._context_any)
 
     def header_for(self, id_type: str, header: str) -> bool:
         key = (id_type, header)

@@ -31,6 +31,8 @@ class RecordRules:
     candidates: Callable[[Sequence[bytes]], Mapping[int, tuple[int, ...]]]
     confirm_pairs: Callable[[Sequence[tuple[bytes, int]]], Collection[tuple[bytes, int]]] | None
     context_words: Callable[[str, str], tuple[str, ...]]
+    #: Whether a text holds a context word of any type (False: every type's context_words is empty).
+    any_context: Callable[[str], bool]
     header_for: Callable[[str, str], bool]
 
 
@@ -43,11 +45,19 @@ class RecordContext:
     whole: bool
     block: bytes
     context_cache: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    #: The last text found to hold no context word of any type (a dump's rows: every hit of the row
+    #: asks, type after type).
+    quiet: list[str | None] = field(default_factory=lambda: [None])
 
     def context(self, id_type: str, line_text: str) -> tuple[str, ...]:
+        if line_text is self.quiet[0]:
+            return ()
         key = (id_type, line_text)
         found = self.context_cache.get(key)
         if found is None:
+            if not self.rules.any_context(line_text):
+                self.quiet[0] = line_text
+                return ()
             found = self.context_cache[key] = self.rules.context_words(id_type, line_text)
         return found
 
@@ -365,9 +375,7 @@ def _hit(
         if field < len(columns):
             header = columns[field]
     header_match = header if header is not None and ctx.rules.header_for(id_type, header) else None
-    context = ctx.context_cache.get((id_type, line_text))
-    if context is None:
-        context = ctx.context(id_type, line_text)
+    context = () if line_text is ctx.quiet[0] else ctx.context(id_type, line_text)
     evidence = (
         base,
         kind,
