@@ -1,7 +1,7 @@
 """Mass-breach benchmark (issue 12): a dump of our own users, SQLite and PostgreSQL side by side.
 
     python scripts/bench_massbreach.py [--rows 1000000] [--json-records 70000] [--pg URL] [--only store]
-        [--backends sqlite,postgresql] [--workdir DIR]
+        [--backends sqlite,postgresql] [--workdir DIR] [--scan-jobs N]
 
 Each figure is a fresh `leakmon` process as a user runs it; peak RSS and CPU (user + system) are
 the child's own (``os.wait4``), plus on a local PostgreSQL its backends' CPU; every phase is printed
@@ -14,7 +14,8 @@ as it ends. Measured, never asserted:
 The PostgreSQL column runs when ``--pg`` (or LEAKMON_TEST_PG) names a server: a database is made
 for the run and dropped after. ``--backends`` picks the columns (run one process per backend to
 measure them side by side); ``--workdir`` keeps the inputs and the SQLite workspace (inputs made
-once and reused).
+once and reused); ``--scan-jobs N`` runs the scan with ``--jobs N`` (the default is the
+``scan.jobs`` setting: one process).
 """
 
 from __future__ import annotations
@@ -133,7 +134,9 @@ def pg_database(admin_url: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def bench_backend(label: str, db_url: str, root: Path, rows: int, json_records: int) -> dict[str, str]:
+def bench_backend(
+    label: str, db_url: str, root: Path, rows: int, json_records: int, scan_jobs: int | None = None
+) -> dict[str, str]:
     out: dict[str, str] = {"load average at start": f"{os.getloadavg()[0]:.1f}"}
     home = root / f"ws-{label}"
     run(home, db_url, "init")
@@ -141,11 +144,21 @@ def bench_backend(label: str, db_url: str, root: Path, rows: int, json_records: 
     seconds, rss, _, cpu = run(home, db_url, "protect", "import", str(protected), "--jobs", "2")
     out["protect import"] = f"{seconds:.1f} s, CPU {cpu:.1f} s, {rss:.0f} MB"
     _said(label, out)
+    jobs = ("--jobs", str(scan_jobs)) if scan_jobs else ()
     seconds, rss, summary, cpu = run(
-        home, db_url, "scan", str(root / "dump.csv"), "--format", "jsonl", "--output", str(root / f"hits-{label}.jsonl")
+        home,
+        db_url,
+        "scan",
+        str(root / "dump.csv"),
+        "--format",
+        "jsonl",
+        "--output",
+        str(root / f"hits-{label}.jsonl"),
+        *jobs,
     )
     hits = summary.split(": ", 1)[-1].split(" hit", 1)[0] if summary else "?"
-    out[f"scan+store {rows:,} rows"] = f"{seconds:.1f} s, CPU {cpu:.1f} s, {rss:.0f} MB, {hits} hits"
+    scanned = f"scan+store {rows:,} rows" + (f" --jobs {scan_jobs}" if scan_jobs else "")
+    out[scanned] = f"{seconds:.1f} s, CPU {cpu:.1f} s, {rss:.0f} MB, {hits} hits"
     _said(label, out)
     seconds, rss, _, cpu = run(
         home, db_url, "export", "affected", "--all", "--format", "csv", "--output", str(root / f"aff-{label}.csv")
@@ -351,6 +364,9 @@ def main() -> None:
     parser.add_argument(
         "--backends", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql (one process each)"
     )
+    parser.add_argument(
+        "--scan-jobs", type=int, help="scan --jobs N (default: the scan.jobs setting, 1 unless configured)"
+    )
     parser.add_argument("--workdir", type=Path, help="keep inputs and workspaces here (made if missing; not deleted)")
     args = parser.parse_args()
     backends = set(args.backends.split(","))
@@ -366,7 +382,7 @@ def main() -> None:
         def bench(label: str, db_url: str) -> dict[str, str]:
             if args.only == "store":
                 return bench_store_only(db_url, args.rows)
-            return bench_backend(label, db_url, root, args.rows, args.json_records)
+            return bench_backend(label, db_url, root, args.rows, args.json_records, args.scan_jobs)
 
         if args.only is None and not (root / "dump.csv").exists():
             build_inputs(root, args.rows, args.json_records)
