@@ -1,10 +1,11 @@
-"""Writing rows as CSV (utf-8-sig), XLSX (XlsxWriter) or JSON lines, safe against formula injection.
+"""Writing rows as CSV (utf-8-sig), XLSX (streamed sheet XML) or JSON lines, safe against formula injection.
 
 Post text, titles and handles are attacker-written, so in CSV every string cell that a spreadsheet
 could read as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) gets a
-leading ``'``. XLSX types its cells: text is written as a string cell (``write_string``, with
-``strings_to_formulas``, ``strings_to_urls`` and ``strings_to_numbers`` off), which no spreadsheet
-evaluates, so the value stays exactly as stored (a subject reference still equals the CRM value).
+leading ``'``. XLSX types its cells: text is written as an inline string cell (what XlsxWriter's
+``write_string`` wrote with ``strings_to_formulas``, ``strings_to_urls`` and ``strings_to_numbers``
+off; see :mod:`leakmon.workflows.xlsx_stream`), which no spreadsheet evaluates, so the value stays
+exactly as stored (a subject reference still equals the CRM value).
 JSON lines keep values as they are (no spreadsheet evaluates them).
 """
 
@@ -117,47 +118,43 @@ def _write_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: T
 
 
 def _write_jsonl(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: TextIO) -> int:
+    """One JSON object a line, keys in ``columns`` order, as ``json.dumps`` writes it (``", "`` and
+    ``": "``), built from per-cell encodings: repeated tuple and UTC time cells encoded once."""
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    keys = [(name, encode(name) + ": ") for name in columns]
+    memo: dict[tuple[str, Any], str] = {}
     count = 0
     for row in rows:
-        out.write(json.dumps({c: json_value(row.get(c)) for c in columns}, ensure_ascii=False) + "\n")
+        parts = []
+        for name, key in keys:
+            value: Any = row.get(name)
+            kind = type(value)
+            if kind is str:
+                parts.append(key + encode(value))
+            elif kind is int:
+                parts.append(key + int.__repr__(value))
+            elif kind is tuple or (kind is datetime and value.tzinfo is UTC):
+                done = memo.get((name, value))
+                if done is None:
+                    if len(memo) >= 4096:
+                        memo.clear()
+                    done = memo[(name, value)] = key + encode(json_value(value))
+                parts.append(done)
+            else:
+                parts.append(key + encode(json_value(value)))
+        out.write("{" + ", ".join(parts) + "}\n")
         count += 1
     return count
 
 
 #: Data rows per XLSX sheet: a sheet holds 1,048,576 rows, the first is the header. Further rows
-#: go on to sheets "rows 2", "rows 3", ... (XlsxWriter would drop them silently).
+#: go on to sheets "rows 2", "rows 3", ...
 XLSX_SHEET_ROWS = 1_048_575
 
 
 def _write_xlsx(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], output: Path) -> int:
-    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-    import xlsxwriter  # only exports need it (0.15 s of every CLI start otherwise)
+    """A workbook written row by row (see :mod:`leakmon.workflows.xlsx_stream`): string cells, never
+    formulas, as XlsxWriter's constant-memory mode with ``strings_to_*`` off wrote them, 10x cheaper."""
+    from leakmon.workflows.xlsx_stream import write_xlsx
 
-    workbook = xlsxwriter.Workbook(str(output), {**options, "constant_memory": True})
-    try:
-        count = line = 0
-        sheet = None
-        for count, row in enumerate(rows, start=1):
-            if sheet is None or line == XLSX_SHEET_ROWS:
-                title = "rows" if sheet is None else f"rows {count // XLSX_SHEET_ROWS + 1}"
-                sheet = _xlsx_sheet(workbook, columns, title)
-                line = 0
-            line += 1
-            for col, name in enumerate(columns):
-                value = flat(row.get(name))
-                if isinstance(value, str):  # a string cell: never a formula, value unaltered
-                    sheet.write_string(line, col, value)
-                else:
-                    sheet.write(line, col, value)
-        if sheet is None:
-            _xlsx_sheet(workbook, columns, "rows")
-    finally:
-        workbook.close()
-    return count
-
-
-def _xlsx_sheet(workbook: Any, columns: Sequence[str], name: str) -> Any:
-    sheet = workbook.add_worksheet(name)
-    for col, column in enumerate(columns):
-        sheet.write_string(0, col, column)
-    return sheet
+    return write_xlsx(rows, columns, output, sheet_rows=XLSX_SHEET_ROWS)
