@@ -1,7 +1,8 @@
 """Engines and sessions for SQLite (one machine) and PostgreSQL (shared).
 
 SQLite runs in WAL mode with a busy timeout, and writers take the lock up front with
-``BEGIN IMMEDIATE`` so two writers queue instead of failing mid-transaction.
+``BEGIN IMMEDIATE`` so two writers queue instead of failing mid-transaction; a long read (an
+export) takes a :func:`read_snapshot` instead, which holds no lock writers wait for.
 """
 
 from __future__ import annotations
@@ -66,7 +67,31 @@ def _configure_sqlite(engine: Engine, *, wal: bool = True) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A snapshot (see :func:`read_snapshot`) only reads: a deferred BEGIN takes no write lock.
+        snapshot = connection.get_execution_options().get(_SNAPSHOT, False)
+        connection.exec_driver_sql("BEGIN" if snapshot else "BEGIN IMMEDIATE")
+
+
+_SNAPSHOT = "leakmon_snapshot"
+
+
+@contextmanager
+def read_snapshot(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session that only reads, from one consistent snapshot, without holding writers back.
+
+    SQLite: a deferred ``BEGIN`` (no ``BEGIN IMMEDIATE``): in WAL mode the first read fixes the
+    snapshot and writers go on committing while it is read (a checkpoint cannot pass the snapshot
+    until it ends, so the -wal file grows meanwhile). PostgreSQL: ``REPEATABLE READ``, read only.
+    The transaction is rolled back at the end; a write through this session fails.
+    """
+    with factory() as session:
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        options = {_SNAPSHOT: True} if sqlite else {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        session.connection(execution_options=options)
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -20,6 +20,7 @@ from leakmon.workflows.affected import COLUMNS, affected_rows, select_incidents
 from leakmon.workflows.cli_support import open_app, parse_since
 from leakmon.workflows.incidents import get_incident
 from leakmon.workflows.tables import write_rows
+from storage.db import read_snapshot
 
 export_app = typer.Typer(help="Exports: affected subjects for notification, incidents for sharing.")
 ActorOption = Annotated[str | None, typer.Option("--actor", help="Who is exporting (default: the OS user).")]
@@ -45,30 +46,34 @@ def affected(
     start = parse_since(since) if since else None
     app = open_app()
     target = f"incident {incident}" if incident is not None else ("all" if all_ else f"since {start:%Y-%m-%d %H:%M}")
-    with app.sessions() as session, _staged(app.settings.home, fmt, output) as staged:
-        if incident is not None:
-            get_incident(session, incident)
-        chosen = select_incidents(session, incident_id=incident, since=start)
-        rows = ({c: getattr(r, c) for c in COLUMNS} for r in affected_rows(session, chosen))
-        from leakmon.progress import Ticker
+    with _staged(app.settings.home, fmt, output) as staged:
+        # One consistent snapshot that holds no write lock: a scan or scheduled job stores its hits
+        # while a long export reads (SQLite: a deferred read in WAL mode, see read_snapshot).
+        with read_snapshot(app.sessions) as session:
+            if incident is not None:
+                get_incident(session, incident)
+            chosen = select_incidents(session, incident_id=incident, since=start)
+            rows = ({c: getattr(r, c) for c in COLUMNS} for r in affected_rows(session, chosen))
+            from leakmon.progress import Ticker
 
-        with Ticker("export affected", None, "rows", log_json=log_format is ProgressFormat.JSON) as progress:
-            count = write_rows(progress.counting(rows), COLUMNS, fmt, staged, sys.stdout)
+            with Ticker("export affected", None, "rows", log_json=log_format is ProgressFormat.JSON) as progress:
+                count = write_rows(progress.counting(rows), COLUMNS, fmt, staged, sys.stdout)
+            incidents = len(chosen)
         # Audited (and committed) before the rows reach their destination: an export whose audit
         # entry cannot be stored (read-only or full workspace) delivers nothing. The rows were
         # staged, not held, so the count is the one written and no second pass counts them.
-        audit.record(
-            session,
-            "export_affected",
-            target,
-            rows=count,
-            actor=actor,
-            details={"format": fmt, "output": str(output or "stdout"), "incidents": len(chosen)},
-        )
-        session.commit()
+        with app.sessions.begin() as session:
+            audit.record(
+                session,
+                "export_affected",
+                target,
+                rows=count,
+                actor=actor,
+                details={"format": fmt, "output": str(output or "stdout"), "incidents": incidents},
+            )
         _deliver(staged, output)
     app.close()
-    err_console.print(f"{count} affected subject row(s) from {len(chosen)} incident(s)", markup=False)
+    err_console.print(f"{count} affected subject row(s) from {incidents} incident(s)", markup=False)
 
 
 @contextmanager

@@ -24,6 +24,7 @@ from leakmon.errors import LeakmonError, NotFoundError
 from leakmon.web import accounts, i18n
 from leakmon.web.accounts import Signed
 from leakmon.web.security import LoginLimiter, same_origin, security_headers, token_matches
+from storage.db import read_snapshot
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "leakmon_session"
@@ -47,6 +48,16 @@ class Console:
 
         def run() -> T:
             with self.app.sessions.begin() as session:
+                return job(session)
+
+        return await run_in_threadpool(run)
+
+    async def read(self, job: Callable[[Session], T]) -> T:
+        """Run ``job`` on one read-only snapshot, off the event loop: a long read (an export) holds
+        no lock the scheduled jobs' writes wait for (see :func:`storage.db.read_snapshot`)."""
+
+        def run() -> T:
+            with read_snapshot(self.app.sessions) as session:
                 return job(session)
 
         return await run_in_threadpool(run)

@@ -96,17 +96,23 @@ async def export_affected(request: Request) -> Response:
     _spools[folder] = time.monotonic()
     output = folder / f"affected.{fmt}"
 
-    def export(session: Session) -> int:
+    def export(session: Session) -> tuple[int, int, int]:
         found = get_incident(session, incident_id)
         chosen = select_incidents(session, incident_id=found.id)
         rows = ({c: getattr(r, c) for c in AFFECTED_COLUMNS} for r in affected_rows(session, chosen))
         count = write_rows(rows, AFFECTED_COLUMNS, fmt, output, io.StringIO())  # to the spool file
-        details = {"format": fmt, "output": "web download", "incidents": len(chosen)}
-        audit.record(session, "export_affected", f"incident {found.id}", rows=count, actor=signed.name, details=details)
-        return found.id
+        return found.id, count, len(chosen)
 
     try:
-        found_id = await console.work(export)
+        # Read on a snapshot (no write lock held while the rows are written), then audited in a
+        # short write transaction before the file is sent.
+        found_id, count, chosen = await console.read(export)
+        details = {"format": fmt, "output": "web download", "incidents": chosen}
+        await console.work(
+            lambda session: audit.record(
+                session, "export_affected", f"incident {found_id}", rows=count, actor=signed.name, details=details
+            )
+        )
     except BaseException:
         _release(folder)
         raise
