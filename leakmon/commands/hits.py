@@ -18,16 +18,8 @@ from leakmon.workflows.cli_support import open_app, parse_since
 from leakmon.workflows.evidence import hit_post_text
 from leakmon.workflows.hitviews import COLUMNS, HitFilters, evidence_trail, iter_hits
 from leakmon.workflows.incidents import get_incident, refresh_for_hit
-from leakmon.workflows.triage import (
-    RULE_COLUMNS,
-    label_hit,
-    lift_rule,
-    refresh_hits,
-    remove_rule,
-    rule_rows,
-    undo_details,
-    undo_label,
-)
+from leakmon.workflows.triage import RULE_COLUMNS, drop_rule, label_hit, rule_rows
+from leakmon.workflows.triage import unlabel as unlabel_hit
 
 hits_app = typer.Typer(help="Hits: list with filters, show the evidence trail, label in triage.")
 
@@ -161,9 +153,7 @@ def unlabel(
     """
     app = open_app()
     with app.sessions.begin() as session:
-        undone = undo_label(session, hit_id)
-        refresh_hits(session, [hit_id, *undone.unlabelled], app.settings.incidents)
-        audit.record(session, "unlabel_hit", f"hit {hit_id}", rows=1, actor=actor, details=undo_details(undone))
+        undone = unlabel_hit(session, hit_id, actor=actor, rules=app.settings.incidents)
     app.close()
     extra = ""
     if undone.rule_removed is not None:
@@ -209,13 +199,9 @@ def remove(
     """
     app = open_app()
     with app.sessions.begin() as session:
-        if keep_labels:
-            row, returned = remove_rule(session, rule_id), list[int]()
-        else:
-            row, returned = lift_rule(session, rule_id)
-            refresh_hits(session, returned, app.settings.incidents)
-        details = {"id_type": row["id_type"], "source": row["source"], "note": note, "unlabelled": len(returned)}
-        audit.record(session, "remove_rule", f"rule {rule_id}", rows=1, actor=actor, details=details)
+        row, returned = drop_rule(
+            session, rule_id, keep_labels=keep_labels, actor=actor, rules=app.settings.incidents, note=note
+        )
     app.close()
     kept = "its labels kept" if keep_labels else f"{len(returned)} hit(s) it labelled unlabelled"
     console.print(f"rule {rule_id} removed ({row['id_type']} {row['masked']} in {row['source']}); {kept}", markup=False)

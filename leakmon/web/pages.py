@@ -41,15 +41,7 @@ from leakmon.workflows.incident_view import incident_view
 from leakmon.workflows.incidents import get_incident, refresh_for_hit, set_flags
 from leakmon.workflows.legal import time_left
 from leakmon.workflows.masked_text import ShownLine, masked_post_text
-from leakmon.workflows.triage import (
-    label_hit,
-    lift_rule,
-    refresh_hits,
-    remove_rule,
-    rule_rows,
-    undo_details,
-    undo_label,
-)
+from leakmon.workflows.triage import drop_rule, label_hit, rule_rows, unlabel
 from storage.models.cases import LABELS, Incident
 from storage.repositories.cases import list_incidents
 
@@ -295,13 +287,10 @@ async def label_hits(request: Request) -> Response:
 
     def apply(session: Session) -> None:
         for hit_id in hit_ids:
-            details: dict[str, Any] = {"via": "web"}
             if undo:
-                undone = undo_label(session, hit_id)
-                details.update(undo_details(undone))
-                refresh_hits(session, [hit_id, *undone.unlabelled], rules)
-                audit.record(session, "unlabel_hit", f"hit {hit_id}", rows=1, actor=signed.name, details=details)
+                unlabel(session, hit_id, actor=signed.name, rules=rules, via="web")
                 continue
+            details: dict[str, Any] = {"via": "web"}
             done = label_hit(session, hit_id, label, actor=signed.name, note=note)
             refresh_for_hit(session, hit_id, rules)
             details["label"] = label
@@ -366,17 +355,11 @@ async def remove_suppression_rule(request: Request) -> Response:
     that label) return to unlabelled and their incidents are refreshed (as `leakmon hits rules remove`)."""
     signed, form = await posted(request, "analyst")
     rule_id = request.path_params["rule_id"]
-    unlabel = form.get("unlabel") == "1"
+    unlabel_hits = form.get("unlabel") == "1"
     rules = console_of(request).app.settings.incidents
 
     def apply(session: Session) -> None:
-        if unlabel:
-            row, returned = lift_rule(session, rule_id)
-            refresh_hits(session, returned, rules)
-        else:
-            row, returned = remove_rule(session, rule_id), []
-        details = {"id_type": row["id_type"], "source": row["source"], "unlabelled": len(returned), "via": "web"}
-        audit.record(session, "remove_rule", f"rule {rule_id}", rows=1, actor=signed.name, details=details)
+        drop_rule(session, rule_id, keep_labels=not unlabel_hits, actor=signed.name, rules=rules, via="web")
 
     await console_of(request).work(apply)
     return RedirectResponse("/hits/rules", status_code=303)

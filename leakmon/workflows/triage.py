@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from leakmon.errors import InputError, NotFoundError
 from leakmon.settings import IncidentSettings
+from leakmon.workflows import audit
 from storage.models.cases import EXCLUDING_LABELS, LABELS, HitLabel, SuppressionRule
 from storage.models.core import HitRecord
 from storage.repositories.cases import add_label, current_labels
@@ -188,3 +189,44 @@ def undo_details(undone: Undone) -> dict[str, Any]:
     if undone.rule_removed is not None:
         details.update(removed_rule=undone.rule_removed, unlabelled=len(undone.unlabelled))
     return details
+
+
+def unlabel(
+    session: Session, hit_id: int, *, actor: str | None, rules: IncidentSettings, via: str | None = None
+) -> Undone:
+    """``hits unlabel`` and the console's undo: undo the hit's current label (see :func:`undo_label`),
+    refresh the incidents of the hits concerned, audited as ``unlabel_hit``."""
+    undone = undo_label(session, hit_id)
+    refresh_hits(session, [hit_id, *undone.unlabelled], rules)
+    details: dict[str, Any] = {"via": via} if via is not None else {}
+    details.update(undo_details(undone))
+    audit.record(session, "unlabel_hit", f"hit {hit_id}", rows=1, actor=actor, details=details)
+    return undone
+
+
+def drop_rule(
+    session: Session,
+    rule_id: int,
+    *,
+    keep_labels: bool,
+    actor: str | None,
+    rules: IncidentSettings,
+    note: str | None = None,
+    via: str | None = None,
+) -> tuple[dict[str, Any], list[int]]:
+    """``hits rules remove`` and the console's removal: delete a rule and, unless ``keep_labels``, the
+    labels it gave hits that still carry them (their incidents refreshed), audited as ``remove_rule``.
+    Returns the rule as it was and the hits it unlabelled."""
+    if keep_labels:
+        row, returned = remove_rule(session, rule_id), list[int]()
+    else:
+        row, returned = lift_rule(session, rule_id)
+        refresh_hits(session, returned, rules)
+    details: dict[str, Any] = {"id_type": row["id_type"], "source": row["source"]}
+    if note is not None:
+        details["note"] = note
+    details["unlabelled"] = len(returned)
+    if via is not None:
+        details["via"] = via
+    audit.record(session, "remove_rule", f"rule {rule_id}", rows=1, actor=actor, details=details)
+    return row, returned
