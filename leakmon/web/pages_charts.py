@@ -2,10 +2,10 @@
 state, drawn on the server as SVG (no script, nothing fetched from elsewhere). Aggregate counts only,
 so a viewer may see it.
 
-The counts are grouped in the database; "new subjects" needs every subject's first sighting, a
-scan of all hits (about 5 s of CPU per grouping at a million hits on SQLite), so one computation
-at a time runs and its counts are kept for :data:`KEEP_SECONDS` per database and window; the page
-says when they were counted.
+The counts are grouped in the database; "new subjects" reads every subject's first sighting per
+source and type, kept as hits are stored (``subject_first_seen``, not a scan of every hit). One
+computation at a time runs and its counts are kept for :data:`KEEP_SECONDS` per database and
+window; the page says when they were counted.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Counts per day for the console's pictures, grouped in the database (never a row per hit loaded).
 
-Days are UTC calendar days. Hits a triage label excludes (``excluded``) are not counted.
+Days are UTC calendar days. Hits a triage label excludes (``excluded``) are not counted. New
+subjects per day read the first sightings kept at store time (``subject_first_seen``).
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session, aliased
 
-from storage.models.cases import Incident
+from storage.models.cases import HitLabel, Incident
+from storage.models.charts import BY_ID_TYPE, BY_SOURCE, SubjectFirstSeen
 from storage.models.core import HitRecord
 from storage.repositories.hits import effective_filter
 
@@ -57,22 +59,49 @@ def new_subjects_per_day(
     """(day, source or identifier type, subjects first seen that day for that source or type).
 
     A subject counts once per source (or type): on the day of its earliest effective hit there, if
-    that day is on or after ``since``. Partial hits (no subject) never count.
+    that day is on or after ``since``. Partial hits (no subject) never count. Read from the first
+    sightings kept as hits are stored (:class:`storage.models.charts.SubjectFirstSeen`), never a
+    scan of every hit; a subject with a hit whose current label is an excluding one (a handful:
+    triage labels are human or suppression-rule made) is recounted from its hits instead.
     """
+    kind = BY_SOURCE if by == "source" else BY_ID_TYPE
+    seen = SubjectFirstSeen
+    day = _day(session, seen.first_seen)
+    kept = (
+        select(day, seen.key, func.count())
+        .where(seen.kind == kind, seen.first_seen >= since, seen.subject_id.not_in(_labelled_subjects(excluded)))
+        .group_by(day, seen.key)
+    )
+    counts: dict[tuple[date, str], int] = {}
+    for d, k, n in session.execute(kept):
+        counts[(_as_date(d), str(k))] = int(n)
     label, (joined, effective) = effective_filter(excluded)
     key = HitRecord.source if by == "source" else HitRecord.id_type
     first = (
         select(HitRecord.subject_id, key.label("key"), func.min(HitRecord.first_seen).label("first"))
         .select_from(HitRecord)
         .outerjoin(label, joined)
-        .where(HitRecord.subject_id.is_not(None), effective)
+        .where(HitRecord.subject_id.in_(_labelled_subjects(excluded)), effective)
         .group_by(HitRecord.subject_id, key)
         .having(func.min(HitRecord.first_seen) >= since)
         .subquery()
     )
-    day = _day(session, first.c.first)
-    statement = select(day, first.c.key, func.count()).group_by(day, first.c.key)
-    return sorted((_as_date(d), str(k), int(n)) for d, k, n in session.execute(statement))
+    recount = _day(session, first.c.first)
+    for d, k, n in session.execute(select(recount, first.c.key, func.count()).group_by(recount, first.c.key)):
+        counts[(_as_date(d), str(k))] = counts.get((_as_date(d), str(k)), 0) + int(n)
+    return sorted((d, k, n) for (d, k), n in counts.items())
+
+
+def _labelled_subjects(excluded: Sequence[str]) -> Any:
+    """Subjects with a hit whose current (latest) label is one of ``excluded``, from the labels' side."""
+    later = aliased(HitLabel)
+    newer = exists().where(later.hit_id == HitLabel.hit_id, later.id > HitLabel.id)
+    return (
+        select(HitRecord.subject_id)
+        .select_from(HitLabel)
+        .join(HitRecord, HitRecord.id == HitLabel.hit_id)
+        .where(HitLabel.label.in_(excluded), ~newer, HitRecord.subject_id.is_not(None))
+    )
 
 
 def incidents_by_status(session: Session) -> dict[str, int]:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, aliased
 from storage.models.cases import HitLabel, Incident, IncidentPost, SuppressionRule
 from storage.models.core import HitRecord
 from storage.repositories.cases import BIG_INCIDENT, BIG_SHARE
+from storage.repositories.first_seen import note_first_seen
 
 IDENTITY = ("post_id", "id_type", "form", "digest", "subject_slot")
 
@@ -99,6 +100,7 @@ def store_hits(session: Session, post_id: int, batches: Iterable[Sequence[HitRow
         _copy_batches(session, post_id, batches, now, fresh=before == 0)
     else:
         _executemany_batches(session, post_id, batches, now)
+    note_first_seen(session, post_id, before)  # subjects' first sightings, for the console's chart
     total, new = session.execute(
         select(func.count(), func.coalesce(func.sum(case((table.c.id > before, 1), else_=0)), 0)).where(
             table.c.post_id == post_id

@@ -21,6 +21,7 @@ from leakmon.workflows.incidents import on_post_ingested
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 from storage.models.core import AttachmentRecord, HitRecord, Post, Subject
+from storage.repositories.first_seen import note_first_seen
 from storage.repositories.hits import StoredHits
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -152,6 +153,7 @@ class World:
         before = min(ids) - 1 if ids else 0
         total = self.session.scalar(select(func.count()).where(HitRecord.post_id == post.id)) or 0
         stored = StoredHits(post_id=post.id, before=before, new=len(ids), total=total)
+        note_first_seen(self.session, post.id, before)  # what store_hits does after its batches
         on_post_ingested(self.session, post, stored, settings=self.settings)
         self.session.flush()
 
