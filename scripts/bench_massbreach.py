@@ -1,14 +1,14 @@
 """Mass-breach benchmark (issue 12): a dump of our own users, SQLite and PostgreSQL side by side.
 
     python scripts/bench_massbreach.py [--rows 1000000] [--json-records 70000] [--pg URL] [--only store]
-        [--backends sqlite,postgresql] [--workdir DIR] [--scan-jobs N]
+        [--backends sqlite,postgresql] [--workdir DIR] [--scan-jobs N] [--export-formats csv,xlsx,jsonl]
 
 Each figure is a fresh `leakmon` process as a user runs it; peak RSS and CPU (user + system) are
 the child's own (``os.wait4``), plus on a local PostgreSQL its backends' CPU; every phase is printed
 as it ends. Measured, never asserted:
 - scan+store of a CSV dump of N protected users (name, phone, e-mail, address): seconds, RSS, hits;
 - hits stored per second: ``store_hits`` alone on N*2 generated rows (in this process);
-- `export affected` of the dump's incident (N subjects): seconds, RSS;
+- `export affected` of the dump's incident (N subjects): seconds, RSS (each of ``--export-formats``);
 - scan of a one-line JSON array of 70k member records (40 protected): seconds, RSS, composites.
 ``--only store`` runs the ``store_hits`` figure alone (subjects inserted in SQL, no import or scan).
 The PostgreSQL column runs when ``--pg`` (or LEAKMON_TEST_PG) names a server: a database is made
@@ -134,6 +134,9 @@ def pg_database(admin_url: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+EXPORT_FORMATS: tuple[str, ...] = ("csv",)
+
+
 def bench_backend(
     label: str, db_url: str, root: Path, rows: int, json_records: int, scan_jobs: int | None = None
 ) -> dict[str, str]:
@@ -160,12 +163,14 @@ def bench_backend(
     scanned = f"scan+store {rows:,} rows" + (f" --jobs {scan_jobs}" if scan_jobs else "")
     out[scanned] = f"{seconds:.1f} s, CPU {cpu:.1f} s, {rss:.0f} MB, {hits} hits"
     _said(label, out)
-    seconds, rss, _, cpu = run(
-        home, db_url, "export", "affected", "--all", "--format", "csv", "--output", str(root / f"aff-{label}.csv")
-    )
-    exported = sum(1 for _ in (root / f"aff-{label}.csv").open(encoding="utf-8-sig")) - 1
-    out[f"export affected ({exported:,} subjects)"] = f"{seconds:.1f} s, CPU {cpu:.1f} s, {rss:.0f} MB"
-    _said(label, out)
+    for fmt in EXPORT_FORMATS:  # --export-formats
+        seconds, rss, said, cpu = run(
+            home, db_url, "export", "affected", "--all", "--format", fmt, "--output", str(root / f"aff-{label}.{fmt}")
+        )
+        exported = int(said.split(" ", 1)[0])  # "N affected subject row(s) from M incident(s)"
+        name = f"export affected ({exported:,} subjects)" + ("" if fmt == "csv" else f" {fmt}")
+        out[name] = f"{seconds:.1f} s, CPU {cpu:.1f} s, {rss:.0f} MB"
+        _said(label, out)
     json_file = root / "members.json"
     seconds, rss, _, cpu = run(
         home, db_url, "scan", str(json_file), "--format", "jsonl", "--output", str(root / f"json-{label}.jsonl")
@@ -368,7 +373,10 @@ def main() -> None:
         "--scan-jobs", type=int, help="scan --jobs N (default: the scan.jobs setting, 1 unless configured)"
     )
     parser.add_argument("--workdir", type=Path, help="keep inputs and workspaces here (made if missing; not deleted)")
+    parser.add_argument("--export-formats", default="csv", help="comma-separated: csv, xlsx, jsonl (export phase)")
     args = parser.parse_args()
+    global EXPORT_FORMATS
+    EXPORT_FORMATS = tuple(args.export_formats.split(","))
     backends = set(args.backends.split(","))
     load = os.getloadavg()[0]
     print(f"mass breach: {args.rows:,} users, load average {load:.1f} on {os.cpu_count()} cores", flush=True)
