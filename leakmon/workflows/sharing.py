@@ -10,7 +10,6 @@ MISP distribution defaults to "your organisation only" (0); both carry TLP:AMBER
 from __future__ import annotations
 
 import json
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leakmon.errors import InputError
-from leakmon.workflows.triage import is_excluded
-from storage.models.cases import Incident
+from storage.models.cases import EXCLUDING_LABELS, Incident
 from storage.models.core import AttachmentRecord, Post
-from storage.repositories.cases import current_labels, hits_of_posts, incident_posts
+from storage.repositories.cases import incident_posts
+from storage.repositories.incident_views import type_counts
 
 FORMATS = ("misp", "stix")
 MISP_ORG_ONLY = 0
@@ -53,20 +52,16 @@ class IncidentFacts:
 
 
 def incident_facts(session: Session, incident: Incident) -> IncidentFacts:
+    """The incident's posts and files, and its effective hits counted by type in SQL (a dump's
+    millions of hits are never loaded)."""
     posts = incident_posts(session, incident.id)
-    hits = hits_of_posts(session, [p.id for p in posts])
-    labels = current_labels(session, [h.id for h in hits])
-    effective = [h for h in hits if not is_excluded(labels.get(h.id))]
-    people: dict[str, set[int]] = {}
-    for hit in effective:
-        if hit.subject_id is not None:
-            people.setdefault(hit.id_type, set()).add(hit.subject_id)
+    hits, people, subjects = type_counts(session, incident.id, EXCLUDING_LABELS)
     return IncidentFacts(
         incident=incident,
         posts=posts,
-        type_counts=dict(Counter(h.id_type for h in effective)),
-        subject_counts={t: len(people.get(t, ())) for t in {h.id_type for h in effective}},
-        subjects=len({h.subject_id for h in effective if h.subject_id is not None}),
+        type_counts=hits,
+        subject_counts=people,
+        subjects=subjects,
         files=_files(session, posts),
     )
 

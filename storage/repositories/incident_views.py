@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, distinct, func, select
 from sqlalchemy.orm import Session, aliased
 
 from storage.models.cases import AlertRecord, HitLabel, IncidentPost, TakedownCase, TakedownEvent
 from storage.models.core import HitRecord, Post
-from storage.repositories.cases import chunks
+from storage.repositories.cases import chunks, excluded_by_label
 
 
 def memberships(session: Session, incident_id: int) -> list[tuple[IncidentPost, Post]]:
@@ -91,3 +91,28 @@ def post_digests(session: Session, post_id: int) -> list[tuple[str, bytes, int]]
 
 def post_of_hit(session: Session, hit_id: int) -> int:
     return int(session.execute(select(HitRecord.post_id).where(HitRecord.id == hit_id)).scalar_one())
+
+
+def type_counts(
+    session: Session, incident_id: int, excluded: Sequence[str]
+) -> tuple[dict[str, int], dict[str, int], int]:
+    """Over the incident's hits that triage has not excluded: hits per identifier type, distinct
+    subjects per type, distinct subjects in all. Counted by the database (no hit loaded)."""
+    effective = ~excluded_by_label(excluded)
+    in_incident = HitRecord.post_id.in_(select(IncidentPost.post_id).where(IncidentPost.incident_id == incident_id))
+    hits: dict[str, int] = {}
+    people: dict[str, int] = {}
+    for id_type, count, subjects in session.execute(
+        select(HitRecord.id_type, func.count(), func.count(distinct(HitRecord.subject_id)))
+        .where(in_incident, effective)
+        .group_by(HitRecord.id_type)
+    ):
+        hits[str(id_type)] = int(count)
+        people[str(id_type)] = int(subjects)
+    grouped = (
+        select(HitRecord.subject_id)
+        .where(in_incident, HitRecord.subject_id.is_not(None), effective)
+        .group_by(HitRecord.subject_id)
+        .subquery()
+    )
+    return hits, people, int(session.scalar(select(func.count()).select_from(grouped)) or 0)

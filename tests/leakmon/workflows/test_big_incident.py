@@ -13,6 +13,7 @@ from leakmon.workflows.affected import affected_rows
 from leakmon.workflows.hitviews import HitFilters, iter_hits
 from leakmon.workflows.incidents import get_incident, update_post
 from leakmon.workflows.legal import NOTIFY_WITHIN, REPORT_SUBJECTS
+from leakmon.workflows.sharing import incident_facts
 from storage.models.core import Post
 from storage.repositories.cases import incident_posts
 from tests.leakmon.workflows.world import T0, Db
@@ -85,6 +86,15 @@ def test_a_big_incident_is_counted_clocked_and_exported_in_sql(db: Db, statement
         statements.count = 0
         listed = sum(1 for _ in iter_hits(session, HitFilters(incident=incident_id), page=5000))
         listing_statements = statements.count
+        statements.count = 0
+        facts = incident_facts(session, incident)  # what `export incident` (MISP, STIX) shares
+        sharing_statements = statements.count
+    assert (facts.subjects, facts.type_counts, facts.subject_counts) == (
+        SUBJECTS,
+        {"phone": SUBJECTS, "email": SUBJECTS},
+        {"phone": SUBJECTS, "email": SUBJECTS},
+    )
+    assert sharing_statements < 10  # counted in SQL: no hit or label loaded in chunks
     assert exported == SUBJECTS
     assert export_statements < 5  # one streamed query, fetched in chunks
     assert listed == 2 * SUBJECTS
