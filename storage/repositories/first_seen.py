@@ -6,7 +6,10 @@ Takes a Session, never commits.
 
 from __future__ import annotations
 
-from sqlalchemy import text
+import weakref
+from typing import Any
+
+from sqlalchemy import inspect, text
 from sqlalchemy.orm import Session
 
 from storage.models.charts import BY_ID_TYPE, BY_SOURCE
@@ -38,6 +41,16 @@ _SQL = {
 }
 
 
+#: Engines whose schema has the table (looked up until it does: a schema older than migration
+#: ``exports_0009`` stores hits without it, and that migration fills the table from them).
+_READY: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
 def note_first_seen(session: Session, post_id: int, after: int) -> None:
     """Fold the post's hits stored after hit id ``after`` into the subjects' first sightings."""
-    session.execute(text(_SQL[session.get_bind().dialect.name]), {"post": post_id, "after": after})
+    bind = session.get_bind()
+    if bind not in _READY:
+        if not inspect(session.connection()).has_table("subject_first_seen"):
+            return
+        _READY.add(bind)
+    session.execute(text(_SQL[bind.dialect.name]), {"post": post_id, "after": after})
