@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -66,15 +67,22 @@ def scan(
     ):
         limits = read_limits(app).with_time_cap(max_seconds)  # an explicit scan: no crawl time cap
         sink = build_sink(app, jobs=jobs, on_block=progress.block, limits=limits)
-        outcome = scan_paths(
-            sink,
-            paths,
-            writer.write if audited else lambda record: writer.write({**record, "subject_ref": None}),
-            passwords=tuple(password or ()),
-            store=store,
-            min_confidence=min_confidence,
-            on_file=progress.file,
-        )
+        # What start-up built (modules, the matcher, the index) lives as long as the command: the
+        # garbage collector stops walking it (in the forked workers too, whose walks would also
+        # copy those shared pages). About 0.25 CPU s of a 100 MB `--jobs 2` scan.
+        gc.freeze()
+        try:
+            outcome = scan_paths(
+                sink,
+                paths,
+                writer.write if audited else lambda record: writer.write({**record, "subject_ref": None}),
+                passwords=tuple(password or ()),
+                store=store,
+                min_confidence=min_confidence,
+                on_file=progress.file,
+            )
+        finally:
+            gc.unfreeze()  # a caller that goes on (tests run commands in-process) collects it again
     if not audited and outcome.hits:
         err_console.print("subject references withheld: the workspace is read-only, so this output cannot be audited")
     elif outcome.hits:  # the output names subjects: audited like every other such output

@@ -7,6 +7,7 @@ depend on the number of jobs, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -120,3 +121,33 @@ def test_one_and_two_jobs_print_and_store_the_same_hits(
         assert phone not in everything
         assert email not in everything
         assert email.upper() not in everything
+
+
+def test_a_scan_freezes_what_start_up_built_and_thaws_it_after(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The garbage collector skips start-up's objects while files are scanned (in the workers too),
+    and walks them again once the command is done, also after an error: a caller that goes on
+    running commands in this process (the tests) must not keep garbage frozen."""
+    import leakmon.scan as scan_module
+
+    seen: list[int] = []
+    real = scan_module.scan_paths
+
+    def spying(*args: object, **kwargs: object) -> object:
+        seen.append(gc.get_freeze_count())
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scan_module, "scan_paths", spying)
+    protected = tmp_path / "p.csv"
+    protected.write_text("subject_ref,name,phone,email\n" + "".join(",".join(p) + "\n" for p in PEOPLE))
+    assert run_cli(capsys, "init").code == 0
+    assert run_cli(capsys, "protect", "import", str(protected)).code == 0
+    files = _files(tmp_path / "leaks")
+    result = run_cli(capsys, "scan", str(files["users.csv"]), "--no-store", "--jobs", "2")
+    assert result.code == 0, result.err
+    missing = run_cli(capsys, "scan", str(tmp_path / "missing.csv"), "--no-store")
+    assert missing.code != 0
+    assert len(seen) == 2
+    assert all(count > 0 for count in seen)
+    assert gc.get_freeze_count() == 0
