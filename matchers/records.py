@@ -15,6 +15,7 @@ from matchers.types.base import Recognizer
 
 PARTIAL_BASE = 0.6
 _NEWLINE = re.compile("\n")
+_NO_NEWLINES: list[int] = []
 
 
 @dataclass(frozen=True)
@@ -190,9 +191,15 @@ def _weak_found(rules: RecordRules, read: list[Tokens], groups: Mapping[int, lis
         ]
     newlines: dict[int, list[int]] = {}  # per text (by id): its newline offsets, found once
     for key, rec, text, base_line, canonical, form, start, position, subjects in located:
-        nl = newlines.get(id(text))
-        if nl is None:
-            nl = newlines[id(text)] = [m.start() for m in _NEWLINE.finditer(text)]
+        if "\n" not in text:  # a line record's text is its line
+            nl = _NO_NEWLINES
+        else:
+            known = newlines.get(id(text))
+            nl = (
+                known
+                if known is not None
+                else newlines.setdefault(id(text), [m.start() for m in _NEWLINE.finditer(text)])
+            )
         # The token's line comes from the text's newline offsets (a bisection, never a count from
         # the start of the text).
         line = bisect.bisect_left(nl, start) if nl else 0
