@@ -885,6 +885,30 @@ def confirm_pairs(session: Session, pairs: Iterable[tuple[bytes, int]]) -> set[t
             digest = join_digest(prefix, rest)
             if digest in wanted.get((prefix, subject_id), ()):
                 found.add((digest, subject_id))
+    # Mask-form digests (a name's "김*연") are one row each with their sorted subjects: read each wanted
+    # prefix's rows once and look the subjects up in them (a blob of 8 bytes a holder, not a row each).
+    by_prefix: dict[int, list[tuple[bytes, int]]] = {}
+    for (prefix, subject), digests in wanted.items():
+        for digest in digests:
+            by_prefix.setdefault(prefix, []).append((digest, subject))
+    masks = cast(Table, ProtectedMask.__table__)
+    mask_query = select(masks.c.prefix, masks.c.rest, masks.c.subjects).where(
+        masks.c.prefix.in_(bindparam("wanted", expanding=True))
+    )
+    prefixes = list(by_prefix)
+    for start in range(0, len(prefixes), CONFIRM_BATCH):
+        for prefix, rest, subjects in connection.execute(
+            mask_query, {"wanted": prefixes[start : start + CONFIRM_BATCH]}
+        ):
+            digest = join_digest(prefix, rest)
+            asked = [s for d, s in by_prefix[prefix] if d == digest]
+            if not asked:
+                continue
+            held = np.frombuffer(bytes(subjects), dtype=_SUBJECTS)
+            at = np.searchsorted(held, asked)
+            for subject, i in zip(asked, at.tolist(), strict=True):
+                if i < len(held) and int(held[i]) == subject:
+                    found.add((digest, subject))
     return found
 
 

@@ -257,3 +257,18 @@ def test_subject_refs_with_copy_escapes_are_stored_exactly(sessions: sessionmake
     assert sorted(stored) == sorted([*refs, "new\t1", "new2", "later0", "later1", "later2"])
     now = datetime.now(UTC)
     assert all(now - timedelta(minutes=5) < at <= now for at in created), created
+
+
+def test_confirm_pairs_finds_mask_form_pairs(sessions: sessionmaker[Session]) -> None:
+    """A name's mask form ("김*연") is a weak value confirmed per (digest, subject): the pair must be found
+    in the mask row's subjects, and a subject or a same-prefix twin the row does not hold must not."""
+    masked = _digest("kim*yeon")
+    twin = masked[:8] + bytes(24)
+    rows = [(f"s{i}", "k1", "name", "fl", masked) for i in range(0, 40, 2)]
+    rows += [(f"s{i}", "k1", "name", "full", _digest(f"name{i}")) for i in range(40)]
+    _load(sessions, rows)
+    with sessions() as session:
+        ids = {str(r): int(i) for r, i in session.execute(text("SELECT subject_ref, id FROM subjects"))}
+        asked = [(masked, ids[f"s{i}"]) for i in range(40)] + [(twin, ids["s0"]), (_digest("name3"), ids["s3"])]
+        confirmed = protected.confirm_pairs(session, asked)
+    assert confirmed == {(masked, ids[f"s{i}"]) for i in range(0, 40, 2)} | {(_digest("name3"), ids["s3"])}
