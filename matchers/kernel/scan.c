@@ -540,7 +540,11 @@ static int64_t phone_body(const uint8_t *s, int64_t n, int64_t p) {
     return phone_other(s, n, p);
 }
 
-/* National number (with trunk 0) of a raw match's digits, as matchers.types.phone.national. */
+/* The most digits a phone match is read with (a valid Korean form has at most 17; see scan_phones). */
+#define PHONE_DIGITS 20
+
+/* National number (with trunk 0) of a raw match's digits, as matchers.types.phone.national.
+ * nat holds at least len bytes (len + 1 - 2: a leading 82 is dropped before a 0 is added). */
 static int national(const uint8_t *d, int64_t len, uint8_t *nat, int64_t *nat_len) {
     if (len >= 2 && d[0] == '0' && d[1] == '0') {
         if (len >= 4 && d[2] == '8' && d[3] == '2') {
@@ -682,13 +686,15 @@ static void scan_phones(scan_ctx *c, lk_out *out) {
         }
         e = digit_run_end(s, n, e);
         prev_end = e;
-        /* canonical: as PhoneRecognizer.fast_canonicals (E.164 digits; another country only with a "+") */
-        uint8_t d[16], nat[20];
+        /* canonical: as PhoneRecognizer.fast_canonicals (E.164 digits; another country only with a "+").
+         * A Korean number can take 17 digits as written (001 82 0 505 1234 5678); past PHONE_DIGITS
+         * digits no form is valid, so the run is skipped as the reference finds nothing there either. */
+        uint8_t d[PHONE_DIGITS], nat[PHONE_DIGITS];
         int64_t dl = 0, nl = 0;
         int plus = 0, too_long = 0;
         for (int64_t i = start; i < e; i++) {
             if (is_digit(s[i])) {
-                if (dl == 15) {
+                if (dl == PHONE_DIGITS) {
                     too_long = 1;
                     break;
                 }
@@ -703,7 +709,7 @@ static void scan_phones(scan_ctx *c, lk_out *out) {
             uint8_t canon[20] = {'8', '2'};
             memcpy(canon + 2, nat + 1, (size_t)(nl - 1));
             emit(c, out, LK_PHONE, canon, (size_t)(nl + 1), start, e);
-        } else if (plus && dl >= 8) {
+        } else if (plus && dl >= 8 && dl <= 15) { /* E.164: at most 15 digits */
             emit(c, out, LK_PHONE, d, (size_t)dl, start, e);
         }
     }

@@ -123,6 +123,28 @@ def test_a_dense_sample_agrees_and_finds_every_type() -> None:
     same_hits(block)
 
 
+# Korean numbers written with an international dial prefix take 16 or 17 digits (00 82 0 505 ...,
+# 001 82 0 505 ...): the kernel once dropped any run past 15 digits, the E.164 limit that only binds
+# another country's number. Found by the token-soup test below.
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"0082050505050505",
+        b"0082 0505-0505-0505",
+        b"0082-0505-1234-5678",
+        b"001 82 0505 1234 5678",
+        b"00182050512345678",
+        b"tel 0082050512345678 end",
+        b"+8201012345678901234",  # 19 digits: no form is valid
+        b"+1234567890123456",  # another country past 15 digits: not E.164
+        b"0082050512345678901234567",
+    ],
+)
+def test_long_international_korean_numbers_agree(text: bytes) -> None:
+    same_candidates(text)
+    same_hits(text)
+
+
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(TOKENS), max_size=60).map(b"".join))
 def test_random_token_soup_agrees(block: bytes) -> None:
