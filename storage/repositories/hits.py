@@ -125,15 +125,28 @@ _INSERT_SQL = (
 )
 
 
+#: SQLite page cache while hits are stored, in KiB (the default is 2 MB). The identity index is keyed
+#: by digest, so a dump's hits land at random places in it: with the default cache, 2M hits spent
+#: more CPU in the kernel (cache pages spilled to the WAL and read back) than in SQLite (user 25.6 s,
+#: system 29.7 s; with 128 MB: 30.3 s and 8.5 s). The pages are only held while a store runs.
+SQLITE_STORE_CACHE_KIB = 128 * 1024
+
+
 def _executemany_batches(session: Session, post_id: int, batches: Iterable[Sequence[HitRow]], now: datetime) -> None:
-    """SQLite: ``executemany`` of one prepared statement per batch, rows passed as plain tuples."""
+    """SQLite: ``executemany`` of one prepared statement per batch, rows passed as plain tuples,
+    with a larger page cache for the call (restored after, so the pooled connection gives it back)."""
     connection = session.connection()
     dialect = connection.dialect
     stamp = cast(Table, HitRecord.__table__).c.first_seen.type.dialect_impl(dialect).bind_processor(dialect)
     when = stamp(now) if stamp is not None else now
-    for batch in batches:
-        if batch:
-            connection.exec_driver_sql(_INSERT_SQL, [(*row, post_id, when, when) for row in batch])
+    cache = connection.exec_driver_sql("PRAGMA main.cache_size").scalar_one()
+    connection.exec_driver_sql(f"PRAGMA main.cache_size = -{SQLITE_STORE_CACHE_KIB}")
+    try:
+        for batch in batches:
+            if batch:
+                connection.exec_driver_sql(_INSERT_SQL, [(*row, post_id, when, when) for row in batch])
+    finally:
+        connection.exec_driver_sql(f"PRAGMA main.cache_size = {int(cache)}")
 
 
 _STAGE = "hit_stage"

@@ -6,7 +6,9 @@ delete triggers stand in for the keys' ``ON DELETE`` actions.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -18,7 +20,7 @@ from storage.db import make_engine, make_sessionmaker
 from storage.migrate import alembic_config, upgrade
 from storage.models.cases import HitLabel
 from storage.models.core import HitRecord, Post, Subject
-from storage.repositories.hits import HitRow, MissingParentError, store_hits
+from storage.repositories.hits import SQLITE_STORE_CACHE_KIB, HitRow, MissingParentError, store_hits
 
 T0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
@@ -303,3 +305,26 @@ def test_post_summary_and_shared_subjects_follow_the_latest_labels(
         theirs.status = "closed"
         session.flush()
         assert shared_subjects(session, post_id, EXCLUDING_LABELS) == {mine.id: 2}
+
+
+def test_sqlite_stores_with_a_larger_page_cache_and_gives_it_back(tmp_path: Path) -> None:
+    """A dump's hits land at random places in the digest-keyed identity index: with SQLite's default
+    2 MB cache most of a big store's time went to spilling pages and reading them back."""
+    sessions, post_id, (a, b, _c) = _world(f"sqlite:///{tmp_path / 'hits.db'}")
+    seen: list[int] = []
+    with sessions.begin() as session:
+        default = session.execute(text("PRAGMA main.cache_size")).scalar()
+
+        def batches() -> Iterator[list[HitRow]]:
+            for digest, subject in ((1, a), (2, b)):
+                seen.append(session.execute(text("PRAGMA main.cache_size")).scalar_one())
+                yield [_row(digest, subject, 0.9)]
+
+        store_hits(session, post_id, batches(), T0)
+        after = session.execute(text("PRAGMA main.cache_size")).scalar()
+    assert seen == [-SQLITE_STORE_CACHE_KIB] * 2
+    assert after == default != -SQLITE_STORE_CACHE_KIB
+    with sessions() as session, pytest.raises(IntegrityError):  # given back after a failed store too
+        store_hits(session, post_id, [[_row(3, 10_000_000, 0.9)]], T0)
+    with sessions() as session:
+        assert session.execute(text("PRAGMA main.cache_size")).scalar() == default
