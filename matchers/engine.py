@@ -260,7 +260,7 @@ class Matcher:
         *,
         whole: bool,
     ) -> list[Hit]:
-        with _collector_paused():
+        with collector_paused():
             return self._block_hits(block, line_base, columns, delimiter, whole=whole)
 
     def _block_hits(
@@ -512,7 +512,7 @@ class Matcher:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """The cyclic garbage collector off while a block's hits are built, back on after (if it was on).
 
     A dump's block makes hundreds of thousands of small objects that stay alive (its hits) and form no
