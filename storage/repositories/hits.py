@@ -170,13 +170,15 @@ def _copy_batches(
     raw = session.connection().connection.driver_connection
     if raw is None:
         raise RuntimeError("no PostgreSQL connection to COPY into")
-    seen = _SeenIdentities() if fresh else None
+    seen: _SeenIdentities | None = _SeenIdentities() if fresh else None
     staged = False
     stamp = now.isoformat()  # COPY's text form: psycopg's datetime dumper per row costs a third of the client
     for batch in batches:
         if not batch:
             continue
         _check_subjects(session, batch)
+        if seen is not None and seen.size >= SEEN_IDENTITIES_MAX:
+            seen = None  # memory stays bounded: the rest of the call upserts, which is always correct
         again = batch if seen is None else seen.add(batch)
         if len(again) < len(batch):
             direct = batch if not again else _without(batch, again)
@@ -231,6 +233,11 @@ def _without(batch: Sequence[HitRow], again: Sequence[HitRow]) -> list[HitRow]:
 _IDENTITY_OF = itemgetter(*(ROW_COLUMNS.index(name) for name in IDENTITY[1:]))
 
 
+#: Identities one call tracks for the direct ``COPY`` (8 bytes each: 128 MB). A post with more hits
+#: stores the rest through the staging upsert, so memory does not grow with a 30M-row dump's hits.
+SEEN_IDENTITIES_MAX = 16_000_000
+
+
 class _SeenIdentities:
     """The identities one call has COPYed so far, as sorted runs of 64-bit hashes (8 bytes each).
 
@@ -241,6 +248,7 @@ class _SeenIdentities:
 
     def __init__(self) -> None:
         self._runs: list[npt.NDArray[np.int64]] = []
+        self.size = 0  # identities recorded
 
     def add(self, batch: Sequence[HitRow]) -> list[HitRow]:
         """Record the batch's identities; return its rows whose identity may have been seen."""
@@ -253,6 +261,7 @@ class _SeenIdentities:
         while self._runs and len(self._runs[-1]) <= len(run):
             run = np.sort(np.concatenate((self._runs.pop(), run)))
         self._runs.append(run)
+        self.size += len(hashes)
         return [batch[i] for i in np.flatnonzero(maybe).tolist()]
 
 

@@ -215,9 +215,15 @@ def _stored(sessions: sessionmaker[Session], post_id: int) -> list[tuple[object,
         )
 
 
-def test_a_new_posts_hits_are_stored_as_the_upsert_stores_them(db_url: str) -> None:
+@pytest.mark.parametrize("tracked", [None, 3], ids=["all-tracked", "tracking-capped"])
+def test_a_new_posts_hits_are_stored_as_the_upsert_stores_them(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, tracked: int | None
+) -> None:
     """PostgreSQL COPYs a post's first hits straight into ``hits``; identities repeated across batches
-    (more and less confident) still end as the upsert makes them, on both databases."""
+    (more and less confident) still end as the upsert makes them, on both databases, also once the
+    call stops tracking identities (past ``SEEN_IDENTITIES_MAX`` every further batch upserts)."""
+    if tracked is not None:
+        monkeypatch.setattr("storage.repositories.hits.SEEN_IDENTITIES_MAX", tracked)
     sessions, fresh, (a, b, c) = _world(db_url)
     batches = [
         [_row(1, a, 0.5, "d.csv:row 2"), _row(2, b, 0.9), _row(3, None, 0.3)],
