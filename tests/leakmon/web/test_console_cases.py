@@ -201,6 +201,17 @@ LEAK_TEXT = "\n".join(
 )
 
 
+def _seal_post_text(db: Db, post_id: int, text: str) -> None:
+    """Seal ``text`` as the post's stored text with the workspace's active evidence key."""
+    app = App()
+    evidence_id, evidence_key = app.keyring.active_key("evidence")
+    app.close()
+    with db.sessions.begin() as session:
+        post = session.get_one(Post, post_id)
+        post.text_ciphertext = EvidenceSealer(evidence_id, evidence_key).seal(text.encode(), f"post:{post.id}")
+        post.text_key_id = evidence_id
+
+
 def _seal_with_real_digests(db: Db, s: Seeded) -> int:
     """The leak post's text sealed, and one of its hits carrying the real keyed digest of the phone."""
     app = App()
@@ -256,14 +267,7 @@ def test_post_text_only_after_an_audited_post_and_masked(cli_db: Db, seeded: See
 
 
 def test_post_text_lines_without_a_hit_pass_the_redaction_rule(cli_db: Db, seeded: Seeded) -> None:
-    app = App()
-    evidence_id, evidence_key = app.keyring.active_key("evidence")
-    app.close()
-    sealed = f"연락 {SECRET_VALUES[0]} / {SECRET_VALUES[2]}\n주민 {SECRET_VALUES[1]}"
-    with cli_db.sessions.begin() as session:
-        post = session.get_one(Post, seeded.leak_post)
-        post.text_ciphertext = EvidenceSealer(evidence_id, evidence_key).seal(sealed.encode(), f"post:{post.id}")
-        post.text_key_id = evidence_id
+    _seal_post_text(cli_db, seeded.leak_post, f"연락 {SECRET_VALUES[0]} / {SECRET_VALUES[2]}\n주민 {SECRET_VALUES[1]}")
     with client() as http:
         csrf = sign_in(http, "analyst")
         shown = http.post(f"/hits/{seeded.hit}/text", data={"csrf": csrf})
@@ -282,9 +286,6 @@ def test_post_text_masks_protected_names_and_addresses_on_lines_without_a_hit(
     imported = run_cli(capsys, "protect", "import", str(people))
     assert imported.code == 0, imported.err
     people.unlink()
-    app = App()
-    evidence_id, evidence_key = app.keyring.active_key("evidence")
-    app.close()
     sealed = "\n".join(
         [
             "다시 010-9876-5432 끝",  # the hit's line
@@ -293,10 +294,7 @@ def test_post_text_masks_protected_names_and_addresses_on_lines_without_a_hit(
             f"배송지 {address}",  # a protected address on a line with no hit
         ]
     )
-    with cli_db.sessions.begin() as session:
-        post = session.get_one(Post, seeded.leak_post)
-        post.text_ciphertext = EvidenceSealer(evidence_id, evidence_key).seal(sealed.encode(), f"post:{post.id}")
-        post.text_key_id = evidence_id
+    _seal_post_text(cli_db, seeded.leak_post, sealed)
     with client() as http:
         csrf = sign_in(http, "analyst")
         shown = http.post(f"/hits/{hit_id}/text", data={"csrf": csrf})
