@@ -11,16 +11,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import make_engine, make_sessionmaker
-from storage.migrate import alembic_config, upgrade
+from storage.migrate import upgrade
 from storage.models.cases import HitLabel
 from storage.models.core import HitRecord, Post, Subject
 from storage.repositories.hits import SQLITE_STORE_CACHE_KIB, HitRow, MissingParentError, store_hits
+from tests.storage.migrations import migrate
 
 T0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
@@ -139,14 +139,7 @@ def test_hits_have_no_foreign_keys_on_postgresql_only(db_url: str) -> None:
 
 def test_store_0008_upgrades_with_data_and_downgrades(db_url: str) -> None:
     engine = make_engine(db_url)
-    config = alembic_config(engine.url.render_as_string(hide_password=False))
-
-    def migrate(step: object, target: str) -> None:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            step(config, target)  # type: ignore[operator]
-
-    migrate(command.upgrade, "mbstore_0007_hits_post_index")
+    migrate(engine, "upgrade", "mbstore_0007_hits_post_index")
     with engine.begin() as connection:
         connection.execute(
             text("INSERT INTO subjects (id, subject_ref, created_at) VALUES (7, 'cust-7', :t)"), {"t": T0}
@@ -162,13 +155,13 @@ def test_store_0008_upgrades_with_data_and_downgrades(db_url: str) -> None:
     sessions = make_sessionmaker(engine)
     with sessions.begin() as session:
         store_hits(session, 1, [[_row(1, 7, 0.9), _row(2, None, 0.3)]], T0)
-    migrate(command.upgrade, "store_0008_hits_pg_parents")
+    migrate(engine, "upgrade", "store_0008_hits_pg_parents")
     with sessions.begin() as session:
         assert session.scalar(text("SELECT count(*) FROM hits")) == 2
         with pytest.raises(IntegrityError), session.begin_nested():
             store_hits(session, 1, [[_row(3, 8, 0.9)]], T0)
         store_hits(session, 1, [[_row(3, 7, 0.9)]], T0)
-    migrate(command.downgrade, "mbstore_0007_hits_post_index")
+    migrate(engine, "downgrade", "mbstore_0007_hits_post_index")
     keys = {key["referred_table"] for key in inspect(engine).get_foreign_keys("hits")}
     with engine.begin() as connection:
         assert connection.execute(text("SELECT count(*) FROM hits")).scalar_one() == 3

@@ -16,6 +16,7 @@ from storage.db import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 from storage.models.core import ProtectedIdentifier, ProtectedMask, Subject
 from storage.repositories import protected
+from tests.storage.migrations import migrate
 
 
 def _digest(label: str) -> bytes:
@@ -165,19 +166,8 @@ def test_replace_and_a_failed_load_cover_the_mask_rows(sessions: sessionmaker[Se
 def test_the_migration_carries_mask_rows_over_and_back(db_url: str) -> None:
     """From one row per (mask digest, subject) to one row per mask digest and back, with data: every
     pair survives both ways; confirmation and the index agree before and after."""
-    from alembic import command
-
-    from storage.migrate import alembic_config
-
     engine = make_engine(db_url)
-    config = alembic_config(engine.url.render_as_string(hide_password=False))
-
-    def migrate(step: str, target: str) -> None:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            getattr(command, step)(config, target)
-
-    migrate("upgrade", "import_0008_lean_protected")
+    migrate(engine, "upgrade", "import_0008_lean_protected")
     full = [(1 + i, _digest(f"f{i}"), 1) for i in range(6)]
     shared = [(1 + i, _digest(f"m{i % 3}"), 2) for i in range(6)] + [(2, bytes(8) + b"x" * 24, 3)]
     shared += [(4, bytes(8) + b"y" * 24, 3), (5, bytes(8) + b"y" * 24, 3)]  # two digests, one prefix
@@ -209,7 +199,7 @@ def test_the_migration_carries_mask_rows_over_and_back(db_url: str) -> None:
         prefixes, subjects = protected.index_arrays(session, "k1")
         pairs = sorted(zip(prefixes.astype(np.int64).tolist(), subjects.tolist(), strict=True))
         assert pairs == sorted((p, s) for p, s, _, _ in lean)
-    migrate("downgrade", "import_0008_lean_protected")
+    migrate(engine, "downgrade", "import_0008_lean_protected")
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT prefix, subject_id, rest, kind FROM protected_identifiers")).all()
         tables = set(connection.dialect.get_table_names(connection))

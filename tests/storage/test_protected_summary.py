@@ -17,6 +17,7 @@ from storage.db import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 from storage.models.core import ProtectedSet
 from storage.repositories import protected
+from tests.storage.migrations import migrate
 
 
 def _rows(n: int, *, key_id: str = "k1", offset: int = 0) -> list[protected.StagedRow]:
@@ -85,19 +86,8 @@ def test_a_replace_by_a_set_of_the_same_size_changes_the_fingerprint(sessions: s
 def test_the_migrations_carry_an_existing_set_over_and_back(db_url: str) -> None:
     """Upgrade from the wide rows (one 32-byte digest and three strings per row) to the lean ones and
     downgrade again, with data: every digest and subject survives both ways, counts and summary follow."""
-    from alembic import command
-
-    from storage.migrate import alembic_config
-
     engine = make_engine(db_url)
-    config = alembic_config(engine.url.render_as_string(hide_password=False))
-
-    def migrate(step: str, target: str) -> None:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            getattr(command, step)(config, target)
-
-    migrate("upgrade", "kernel2_0006_protected_sets")
+    migrate(engine, "upgrade", "kernel2_0006_protected_sets")
     digests = [hashlib.sha256(bytes([i])).digest() for i in range(5)] + [bytes([0x80]) + bytes(31)]
     wide = {
         (key, form, d, subject) for i, d in enumerate(digests) for key, form, subject in [("k1", "full", 1 + i % 2)]
@@ -125,7 +115,7 @@ def test_the_migrations_carry_an_existing_set_over_and_back(db_url: str) -> None
         first = protected.set_fingerprint(session, "k1")
     assert first.startswith("k1:")
     assert first.endswith(":6")
-    migrate("downgrade", "kernel2_0006_protected_sets")
+    migrate(engine, "downgrade", "kernel2_0006_protected_sets")
     with engine.connect() as connection:
         rows = connection.execute(
             text("SELECT key_id, form, digest, subject_id FROM protected_identifiers ORDER BY id")
