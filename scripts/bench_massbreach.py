@@ -7,7 +7,7 @@ Each figure is a fresh `leakmon` process as a user runs it; peak RSS and CPU (us
 the child's own (``os.wait4``), plus on a local PostgreSQL its backends' CPU; every phase is printed
 as it ends. Measured, never asserted:
 - scan+store of a CSV dump of N protected users (name, phone, e-mail, address): seconds, RSS, hits;
-- hits stored per second: ``store_hits`` alone on N*2 generated rows (in this process);
+- hits stored per second: ``store_hits`` alone on N*4 generated rows (in this process);
 - `export affected` of the dump's incident (N subjects): seconds, RSS (each of ``--export-formats``);
 - scan of a one-line JSON array of 70k member records (40 protected): seconds, RSS, composites.
 ``--only store`` runs the ``store_hits`` figure alone (subjects inserted in SQL, no import or scan).
@@ -183,7 +183,7 @@ def bench_backend(
         f"{seconds:.1f} s, CPU {cpu:.1f} s, {rss:.0f} MB, {len(found)} hits, {composites} composites"
     )
     _said(label, out)
-    out["store_hits alone"] = store_rate(db_url, rows * 2)
+    out["store_hits alone"] = store_rate(db_url, rows * HITS_PER_ROW)
     if db_url.startswith("postgresql"):
         out["hits on disk"] = pg_sizes(db_url)
     return out
@@ -213,17 +213,25 @@ def bench_store_only(db_url: str, rows: int) -> dict[str, str]:
             {"rows": rows, "now": datetime.now(UTC)},
         )
     engine.dispose()
-    return {"load average at start": f"{os.getloadavg()[0]:.1f}", "store_hits alone": store_rate(db_url, rows * 2)}
+    return {
+        "load average at start": f"{os.getloadavg()[0]:.1f}",
+        "store_hits alone": store_rate(db_url, rows * HITS_PER_ROW),
+    }
+
+
+#: Hits a dump row gives in the store-alone figure: name, phone, e-mail and address (as a scan finds).
+HITS_PER_ROW = 4
 
 
 def store_rate(db_url: str, count: int) -> str:
     """Hits per second through ``store_hits`` alone (one post, batches of the spool's size).
 
-    Rows name the imported subjects (two hits each, as a dump's phone and e-mail would), so both
-    foreign keys are checked as in a real scan. Their digests are random, as a scan's are: they land
-    at random places in the identity index (sequential digests made SQLite look 2-3x faster).
-    CPU is this process's and, on a local PostgreSQL, the server backend's. Making the rows is timed
-    apart and left out (a scan's rows come from the spool, whose cost is the analyzer's).
+    Rows name the imported subjects (four hits each, as a dump's name, phone, e-mail and address
+    are found: a scan of N rows stores 4N hits), so both foreign keys are checked as in a real
+    scan. Their digests are random, as a scan's are: they land at random places in the identity
+    index (sequential digests made SQLite look 2-3x faster). CPU is this process's and, on a local
+    PostgreSQL, the server backend's. Making the rows is timed apart and left out (a scan's rows
+    come from the spool, whose cost is the analyzer's).
     """
     from sqlalchemy import text
 
@@ -237,7 +245,19 @@ def store_rate(db_url: str, count: int) -> str:
     now = datetime.now(UTC)
     with engine.connect() as connection:
         first, subjects = connection.execute(text("SELECT min(id), count(*) FROM subjects")).one()
-    explanation = '{"extractor": "phone.fast", "validation": null, "context": [], "reasons": ["exact digest"]}'
+    kinds = [
+        (
+            id_type,
+            masked,
+            f'{{"extractor": "{id_type}.fast", "validation": null, "context": [], "reasons": ["exact digest"]}}',
+        )
+        for id_type, masked in (
+            ("name", "김*수"),
+            ("phone", "010-****-0000"),
+            ("email", "k***@naver.com"),
+            ("address", "서울 ***"),
+        )
+    ]
 
     making = [0.0, 0.0]  # wall and CPU seconds spent making rows, not storing them
 
@@ -248,19 +268,19 @@ def store_rate(db_url: str, count: int) -> str:
                 HitRow(
                     None,
                     "bench",
-                    f"dump.csv:row {i // 2 + 2}",
-                    "email" if i % 2 else "phone",
+                    f"dump.csv:row {i // HITS_PER_ROW + 2}",
+                    kinds[i % HITS_PER_ROW][0],
                     "full",
                     hashlib.sha256(i.to_bytes(8, "big")).digest(),  # random, as a dump's digests are
                     "k",
-                    first + (i // 2) % subjects,
-                    first + (i // 2) % subjects,
+                    first + (i // HITS_PER_ROW) % subjects,
+                    first + (i // HITS_PER_ROW) % subjects,
                     1,
                     "exact",
                     "none",
                     0.9,
-                    "010-****-0000",
-                    explanation,
+                    kinds[i % HITS_PER_ROW][1],
+                    kinds[i % HITS_PER_ROW][2],
                 )
                 for i in range(start, min(start + BATCH_ROWS, count))
             ]

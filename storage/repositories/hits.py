@@ -96,11 +96,14 @@ def store_hits(session: Session, post_id: int, batches: Iterable[Sequence[HitRow
     table = cast(Table, HitRecord.__table__)
     before = session.scalar(select(func.coalesce(func.max(table.c.id), 0)).where(table.c.post_id == post_id)) or 0
     session.flush()
+    # Every hit this call inserts gets an id above the table's highest (SQLite's next rowid, a
+    # PostgreSQL sequence's next value): the first-sighting fold reads them as an id range.
+    floor = session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0
     if session.get_bind().dialect.name == "postgresql":
         _copy_batches(session, post_id, batches, now, fresh=before == 0)
     else:
         _executemany_batches(session, post_id, batches, now)
-    note_first_seen(session, post_id, before)  # subjects' first sightings, for the console's chart
+    note_first_seen(session, post_id, floor)  # subjects' first sightings, for the console's chart
     total, new = session.execute(
         select(func.count(), func.coalesce(func.sum(case((table.c.id > before, 1), else_=0)), 0)).where(
             table.c.post_id == post_id

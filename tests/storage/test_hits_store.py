@@ -19,6 +19,7 @@ from storage.db import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 from storage.models.cases import HitLabel
 from storage.models.core import HitRecord, Post, Subject
+from storage.repositories.first_seen import _SQL
 from storage.repositories.hits import SQLITE_STORE_CACHE_KIB, HitRow, MissingParentError, store_hits
 from tests.storage.migrations import migrate
 
@@ -327,3 +328,40 @@ def test_sqlite_stores_with_a_larger_page_cache_and_gives_it_back(tmp_path: Path
         store_hits(session, post_id, [[_row(3, 10_000_000, 0.9)]], T0)
     with sessions() as session:
         assert session.execute(text("PRAGMA main.cache_size")).scalar() == default
+
+
+def test_the_first_sighting_fold_reads_the_new_hits_in_table_order(tmp_path: Path) -> None:
+    """SQLite read a store's new hits through the identity index (digest order: one random rowid
+    look-up each, half of a dump's store) instead of as the id range they are."""
+    sessions, post_id, _subjects = _world(f"sqlite:///{tmp_path / 'hits.db'}")
+    with sessions() as session:
+        plan = " ".join(
+            str(step[-1])
+            for step in session.execute(text(f"EXPLAIN QUERY PLAN {_SQL['sqlite']}"), {"post": post_id, "after": 0})
+        )
+    assert "INTEGER PRIMARY KEY (rowid>?)" in plan
+    assert "sqlite_autoindex_hits" not in plan
+
+
+def test_a_later_store_of_an_older_post_folds_only_its_new_hits(db_url: str) -> None:
+    """The fold reads the hits above the table's highest id before the store: an older post stored
+    again after other posts' hits folds its own new hits, and no other post's."""
+    sessions, post_id, (a, b, c) = _world(db_url)
+    with sessions.begin() as session:
+        other = Post(
+            source="other", external_id="2", venue="file", first_seen=T0, last_seen=T0, content_hash="h", status="ok"
+        )
+        session.add(other)
+        session.flush()
+        store_hits(session, post_id, [[_row(1, a, 0.9)]], T0)
+        store_hits(session, other.id, [[_row(2, b, 0.9)._replace(source="other")]], T0 + timedelta(days=1))
+        session.execute(text("DELETE FROM subject_first_seen WHERE subject_id = :b"), {"b": b})  # would come back
+        again = store_hits(
+            session,
+            post_id,
+            [[_row(1, a, 0.9), _row(3, c, 0.9, "d.csv:row 7")._replace(id_type="email")]],
+            T0 + timedelta(days=2),
+        )
+        assert (again.new, again.total) == (1, 2)
+        seen = sorted(tuple(r) for r in session.execute(text("SELECT subject_id, kind, key FROM subject_first_seen")))
+    assert seen == sorted([(a, 0, "chan"), (a, 1, "phone"), (c, 0, "chan"), (c, 1, "email")])
