@@ -20,7 +20,7 @@ from storage.migrate import upgrade
 from storage.models.cases import HitLabel
 from storage.models.core import HitRecord, Post, Subject
 from storage.repositories.first_seen import _SQL
-from storage.repositories.hits import SQLITE_STORE_CACHE_KIB, HitRow, MissingParentError, store_hits
+from storage.repositories.hits import ROW_COLUMNS, SQLITE_STORE_CACHE_KIB, HitRow, MissingParentError, store_hits
 from tests.storage.migrations import migrate
 
 T0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -365,3 +365,26 @@ def test_a_later_store_of_an_older_post_folds_only_its_new_hits(db_url: str) -> 
         assert (again.new, again.total) == (1, 2)
         seen = sorted(tuple(r) for r in session.execute(text("SELECT subject_id, kind, key FROM subject_first_seen")))
     assert seen == sorted([(a, 0, "chan"), (a, 1, "phone"), (c, 0, "chan"), (c, 1, "email")])
+
+
+def test_every_value_is_stored_as_given(db_url: str) -> None:
+    """PostgreSQL COPYs hits in binary (direct and staged): each value reads back as it was given,
+    the explanation's JSON text verbatim (not quoted again as a JSON string)."""
+    sessions, post_id, (a, _b, _c) = _world(db_url)
+    explanation = '{"extractor": "이름.fast", "validation": null, "context": ["김*수"], "reasons": ["x"]}'
+    given = [
+        _row(1, a, 0.1 + 0.2, "가나.csv:row 2")._replace(explanation=explanation, masked="김*수"),
+        _row(2, None, 1e-300)._replace(attachment_sha256="ab" * 32, obfuscation="spaced"),
+    ]
+    when = T0 + timedelta(microseconds=123_457)
+    with sessions.begin() as session:
+        store_hits(session, post_id, [given[:1], given], when)  # the repeat goes through the staged upsert
+    as_text = "explanation::text" if db_url.startswith("postgresql") else "explanation"
+    with sessions() as session:
+        stored = session.execute(
+            text(f"SELECT {', '.join(ROW_COLUMNS[:-1])}, {as_text} FROM hits WHERE post_id = :p ORDER BY id"),  # noqa: S608
+            {"p": post_id},
+        ).all()
+        times = {(r.first_seen, r.last_seen) for r in session.scalars(select(HitRecord))}
+    assert [tuple(r) for r in stored] == [tuple(r) for r in given]
+    assert times == {(when, when)}
