@@ -47,11 +47,19 @@ TIERS = (
 NARROW_LIMIT = 1 << 24
 
 
+#: Elements converted at a time by the packing functions (their temporaries stay this small).
+CHUNK = 1 << 20
+
+
 def pack_ids(ids: U32) -> npt.NDArray[np.uint8] | U32:
     """``ids`` in 3 bytes each (a uint8 array of 3 bytes per id) when they all fit, else unchanged."""
     if len(ids) and int(ids.max()) >= NARROW_LIMIT:
         return ids
-    return np.ascontiguousarray(ids.astype("<u4").view(np.uint8).reshape(-1, 4)[:, :3]).reshape(-1)
+    packed = np.empty((len(ids), 3), dtype=np.uint8)
+    for start in range(0, len(ids), CHUNK):
+        part = np.ascontiguousarray(ids[start : start + CHUNK], dtype="<u4")
+        packed[start : start + CHUNK] = part.view(np.uint8).reshape(-1, 4)[:, :3]
+    return packed.reshape(-1)
 
 
 def unpack_ids(packed: npt.NDArray[np.unsignedinteger], start: int, stop: int) -> list[int]:
@@ -104,13 +112,14 @@ def table_bits(radix: npt.NDArray[np.unsignedinteger]) -> int:
 
 def radix_table(keys: U64, bits: int | None = None) -> U32:
     """Offsets into sorted 64-bit ``keys`` by their top ``bits`` bits (default :func:`radix_bits`;
-    2^bits + 1 entries): the kernel reads one slot, then searches a few cache lines (empty: no table)."""
+    2^bits + 1 entries): the kernel reads one slot, then searches a few cache lines (empty: no table).
+    Each slot's start is a binary search of the sorted keys (no temporary as long as the keys)."""
     bits = radix_bits(len(keys)) if bits is None else bits
     if bits == 0:
         return np.empty(0, dtype=np.uint32)
-    counts = np.bincount((keys >> np.uint64(64 - bits)).astype(np.intp), minlength=1 << bits)
-    table = np.zeros((1 << bits) + 1, dtype=np.uint32)
-    table[1:] = np.cumsum(counts)
+    table = np.empty((1 << bits) + 1, dtype=np.uint32)
+    table[:-1] = np.searchsorted(keys, np.arange(1 << bits, dtype=np.uint64) << np.uint64(64 - bits))
+    table[-1] = len(keys)
     return table
 
 
@@ -125,8 +134,11 @@ def stored_keys(prefixes: U64, bits: int) -> U64:
 def pack_keys(prefixes: U64, bits: int) -> U8:
     """Sorted 64-bit ``prefixes`` as the tier stores them: :func:`key_width` little-endian bytes each."""
     width = key_width(bits)
-    wide = np.ascontiguousarray(stored_keys(prefixes, bits), dtype="<u8").view(np.uint8).reshape(-1, 8)
-    return np.ascontiguousarray(wide[:, :width]).reshape(-1)
+    packed = np.empty((len(prefixes), width), dtype=np.uint8)
+    for start in range(0, len(prefixes), CHUNK):
+        wide = np.ascontiguousarray(stored_keys(prefixes[start : start + CHUNK], bits), dtype="<u8")
+        packed[start : start + CHUNK] = wide.view(np.uint8).reshape(-1, 8)[:, :width]
+    return packed.reshape(-1)
 
 
 #: A 6-byte key as numpy reads it: low 32 bits, then high 16 (little-endian, packed).
@@ -190,13 +202,62 @@ class Tier:
         return lo
 
 
-def _run_starts(keys: U64) -> npt.NDArray[np.intp]:
-    if len(keys) == 0:
-        return np.empty(0, dtype=np.intp)
+def sort_pairs(prefixes: U64, subjects: U32) -> tuple[U64, U32]:
+    """(prefix, subject) pairs sorted by prefix, then subject, as new arrays.
+
+    A lexsort of the whole set held about 40 bytes a pair besides its input (the order, its work
+    arrays, the permuted copies): 440 MB for the 11M pairs of 1M users. The pairs are sorted a slice
+    of the prefixes' top bits at a time instead (digests spread them evenly; :data:`CHUNK` pairs a
+    slice or so), so only the 12-byte output, a byte a pair and one slice's work are held."""
+    n = len(prefixes)
+    if n <= 2 * CHUNK:
+        order = np.lexsort((subjects, prefixes))
+        return prefixes[order], subjects[order]
+    bits = min(8, (n // CHUNK).bit_length())
+    shift = np.uint64(64 - bits)
+    top = np.empty(n, dtype=np.uint8)
+    for start in range(0, n, CHUNK):
+        top[start : start + CHUNK] = prefixes[start : start + CHUNK] >> shift
+    keys, subs = np.empty(n, dtype=np.uint64), np.empty(n, dtype=np.uint32)
+    at = 0
+    for slot in range(1 << bits):
+        members = np.flatnonzero(top == slot)
+        part_keys, part_subs = prefixes[members], subjects[members]
+        order = np.lexsort((part_subs, part_keys))
+        keys[at : at + len(members)] = part_keys[order]
+        subs[at : at + len(members)] = part_subs[order]
+        at += len(members)
+    return keys, subs
+
+
+def _run_changes(keys: U64) -> npt.NDArray[np.bool_]:
+    """True where a run of equal (sorted) keys starts."""
     change = np.empty(len(keys), dtype=bool)
-    change[0] = True
-    np.not_equal(keys[1:], keys[:-1], out=change[1:])
-    return np.flatnonzero(change)
+    if len(keys):
+        change[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=change[1:])
+    return change
+
+
+def _in_long_runs(keys: U64, change: npt.NDArray[np.bool_], least: int) -> npt.NDArray[np.bool_]:
+    """True for each (sorted) key whose run of equal keys is at least ``least`` long.
+
+    A key is in such a run when some window of ``least`` keys around it starts and ends equal: one
+    byte a key, not the run starts and lengths (two 8-byte integers a distinct key)."""
+    n = len(keys)
+    if least <= 1:
+        return np.ones(n, dtype=bool)
+    if least > 64:  # few callers (tests): run starts and lengths
+        starts = np.flatnonzero(change)
+        counts = np.diff(np.append(starts, n))
+        return np.repeat(counts >= least, counts)
+    long_run = np.zeros(n, dtype=bool)
+    if n < least:
+        return long_run
+    window = keys[: n - least + 1] == keys[least - 1 :]  # window j: keys j .. j + least - 1 are equal
+    for shift in range(least):
+        long_run[shift : shift + len(window)] |= window
+    return long_run
 
 
 class ProtectedIndex:
@@ -219,25 +280,28 @@ class ProtectedIndex:
         if keys.shape != subs.shape or keys.ndim != 1:
             raise ValueError("prefixes and subjects must be 1-d arrays of equal length")
         if not presorted:
-            order = np.lexsort((subs, keys))
-            keys, subs = keys[order], subs[order]
+            keys, subs = sort_pairs(keys, subs)
         if len(keys) > 1:  # drop duplicate (prefix, subject) pairs (re-imports, equal partial forms)
             keep = np.empty(len(keys), dtype=bool)
             keep[0] = True
             keep[1:] = (keys[1:] != keys[:-1]) | (subs[1:] != subs[:-1])
             if not keep.all():
                 keys, subs = keys[keep], subs[keep]
-        starts = _run_starts(keys)
-        counts = np.diff(np.append(starts, len(keys)))
-        big = counts >= group_min
-        in_group = np.repeat(big, counts)
-        flat: U64 = keys[~in_group]
-        self._flat_subjects = pack_ids(subs[~in_group])
-        group: U64 = keys[starts[big]]
+        # Only arrays of a byte a pair besides the tiers themselves (see sort_pairs for why)
+        change = _run_changes(keys)
+        in_group = _in_long_runs(keys, change, group_min)
+        group: U64 = keys[change & in_group]
         offset_type = np.uint32 if len(keys) < 2**32 else np.uint64
-        self._group_offsets = np.concatenate(([0], np.cumsum(counts[big]))).astype(offset_type)
+        grouped = change[in_group]  # where each group's subjects start among the grouped pairs
+        self._group_offsets = np.append(np.flatnonzero(grouped), len(grouped)).astype(offset_type)
         self._group_subjects = pack_ids(subs[in_group])
+        del change, grouped
+        flat_pairs = ~in_group
+        del in_group
+        flat: U64 = keys[flat_pairs]
+        self._flat_subjects = pack_ids(subs[flat_pairs])
         self._pairs = len(keys)
+        del keys, subs, flat_pairs
         bits = radix_bits(len(flat))
         self._flat_radix = radix_table(flat, bits)
         self._flat_keys = pack_keys(flat, bits)

@@ -1,6 +1,6 @@
 """Mass-breach benchmark (issue 12): a dump of our own users, SQLite and PostgreSQL side by side.
 
-    python scripts/bench_massbreach.py [--rows 1000000] [--json-records 70000] [--pg URL] [--only store]
+    python scripts/bench_massbreach.py [--rows 1000000] [--json-records 70000] [--pg URL] [--only store|export]
         [--backends sqlite,postgresql] [--workdir DIR] [--scan-jobs N] [--export-formats csv,xlsx,jsonl]
 
 Each figure is a fresh `leakmon` process as a user runs it; peak RSS and CPU (user + system) are
@@ -11,6 +11,10 @@ as it ends. Measured, never asserted:
 - `export affected` of the dump's incident (N subjects): seconds, RSS (each of ``--export-formats``);
 - scan of a one-line JSON array of 70k member records (40 protected): seconds, RSS, composites.
 ``--only store`` runs the ``store_hits`` figure alone (subjects inserted in SQL, no import or scan).
+``--only export`` measures `export affected` of N subjects without a scan: `protect import` of the
+N users, then four hits a subject (name composite; phone, e-mail, address exact) stored by
+``store_hits`` in this process from generated rows and placed in an incident (``update_post``),
+then one fresh `export affected` process per format of ``--export-formats``.
 The PostgreSQL column runs when ``--pg`` (or LEAKMON_TEST_PG) names a server: a database is made
 for the run and dropped after. ``--backends`` picks the columns (run one process per backend to
 measure them side by side); ``--workdir`` keeps the inputs and the SQLite workspace (inputs made
@@ -189,6 +193,90 @@ def bench_backend(
     return out
 
 
+def bench_export_only(label: str, db_url: str, root: Path, rows: int) -> dict[str, str]:
+    """`export affected` of ``rows`` imported subjects with four stored hits each, no scan (``--only export``)."""
+    out: dict[str, str] = {"load average at start": f"{os.getloadavg()[0]:.1f}"}
+    home = root / f"ws-export-{label}"
+    run(home, db_url, "init")
+    seconds, rss, _, cpu = run(home, db_url, "protect", "import", str(root / "protected.csv"), "--jobs", "2")
+    out["protect import"] = f"{seconds:.1f} s, CPU {cpu:.1f} s, {rss:.0f} MB"
+    _said(label, out)
+    out["seed: store_hits + update_post"] = seed_incident(db_url, rows)
+    _said(label, out)
+    for fmt in EXPORT_FORMATS:  # --export-formats
+        target = root / f"aff-{label}.{fmt}"
+        seconds, rss, said, cpu = run(
+            home, db_url, "export", "affected", "--all", "--format", fmt, "--output", str(target)
+        )
+        exported = int(said.split(" ", 1)[0])  # "N affected subject row(s) from M incident(s)"
+        size = target.stat().st_size / 2**20
+        out[f"export affected {fmt} ({exported:,} subjects)"] = (
+            f"{seconds:.1f} s, CPU {cpu:.1f} s, {rss:.0f} MB, {size:.0f} MB file"
+        )
+        _said(label, out)
+    return out
+
+
+#: A dump row's four hits: (id_type, match_kind, masked).
+_SEEDED = (("name", "composite", "김**"), ("phone", "exact", "010-****-0000"),
+           ("email", "exact", "u***@example.com"), ("address", "exact", "서울특별시 강남구 ***"))  # fmt: skip
+
+
+def seed_incident(db_url: str, rows: int) -> str:
+    """Four hits for each of the first ``rows`` subjects in one post (``store_hits`` on generated rows,
+    as a scan's spool hands them over), then the post hook's incident placement (``update_post``).
+
+    Timed in this process: wall, CPU (and the server backend's on a local PostgreSQL)."""
+    import numpy as np
+    from sqlalchemy import text
+
+    from crawlers.hitspool import BATCH_ROWS
+    from leakmon.workflows.incidents import update_post
+    from storage.db import make_engine, make_sessionmaker
+    from storage.models.core import Post
+    from storage.repositories.hits import HitRow, store_hits
+
+    engine = make_engine(db_url)
+    sessions = make_sessionmaker(engine)
+    now = datetime.now(UTC)
+    with engine.connect() as connection:
+        ids = np.array(connection.execute(text("SELECT id FROM subjects ORDER BY id")).scalars().all())[:rows]
+    explanation = '{"extractor": "phone.fast", "validation": null, "context": [], "reasons": ["exact digest"]}'
+    per = len(_SEEDED)
+
+    def row(i: int) -> HitRow:
+        id_type, kind, masked = _SEEDED[i % per]
+        subject = int(ids[i // per])
+        digest = hashlib.sha256(i.to_bytes(8, "big")).digest()  # random, as a dump's digests are
+        locator = f"users.csv:row {i // per + 2}"
+        return HitRow(None, "dump_site", locator, id_type, "full", digest, "k", subject, subject, 1, kind, "none",
+                      0.9, masked, explanation)  # fmt: skip
+
+    def batches() -> Iterator[list[HitRow]]:
+        for start in range(0, len(ids) * per, BATCH_ROWS):
+            yield [row(i) for i in range(start, min(start + BATCH_ROWS, len(ids) * per))]
+
+    with sessions() as session:
+        session.begin()
+        post = Post(
+            source="dump_site", external_id=uuid.uuid4().hex, venue="forum", url="https://127.0.0.1/t/1",
+            first_seen=now, last_seen=now, versions=1, content_hash="", status="ok",
+        )  # fmt: skip
+        session.add(post)
+        session.flush()
+        backend = _backend_cpu(session)
+        server = backend()
+        started, cpu = time.perf_counter(), time.process_time()
+        stored = store_hits(session, post.id, batches(), now)
+        incident = update_post(session, post, now=now)
+        session.commit()
+        seconds, cpu, server = time.perf_counter() - started, time.process_time() - cpu, backend() - server
+    engine.dispose()
+    assert incident is not None
+    where = f" + server {server:.1f} s" if server else ""
+    return f"{stored.new:,} hits in {seconds:.1f} s, CPU {cpu:.1f} s{where}"
+
+
 def _said(label: str, out: dict[str, str]) -> None:
     """Print the phase just measured at once (a long run shows its figures as it goes)."""
     key = list(out)[-1]
@@ -357,10 +445,14 @@ def pg_sizes(db_url: str) -> str:
     return f"{total / hits:.0f} B/hit in all ({hits:,} hits): heap {heap / hits:.0f}, {parts}"
 
 
-def build_inputs(root: Path, rows: int, json_records: int) -> None:
+def build_protected(root: Path, rows: int) -> None:
     with (root / "protected.csv").open("w", encoding="utf-8") as out:
         out.write("subject_ref,name,phone,email,address\n")
         out.writelines(",".join(person(i)) + "\n" for i in range(rows))
+
+
+def build_inputs(root: Path, rows: int, json_records: int) -> None:
+    build_protected(root, rows)
     with (root / "dump.csv").open("w", encoding="utf-8") as out:
         out.write("이름,전화번호,이메일,주소\n")
         out.writelines(",".join(person(i)[1:]) + "\n" for i in range(rows))
@@ -387,7 +479,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--json-records", type=int, default=70_000)
     parser.add_argument("--pg", default=os.environ.get("LEAKMON_TEST_PG"))
-    parser.add_argument("--only", choices=["store"], help="run one phase alone: store = store_hits on generated rows")
+    parser.add_argument(
+        "--only",
+        choices=["store", "export"],
+        help="run one phase alone: store = store_hits on generated rows; export = export affected of seeded hits",
+    )
     parser.add_argument(
         "--backends", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql (one process each)"
     )
@@ -412,10 +508,14 @@ def main() -> None:
         def bench(label: str, db_url: str) -> dict[str, str]:
             if args.only == "store":
                 return bench_store_only(db_url, args.rows)
+            if args.only == "export":
+                return bench_export_only(label, db_url, root, args.rows)
             return bench_backend(label, db_url, root, args.rows, args.json_records, args.scan_jobs)
 
         if args.only is None and not (root / "dump.csv").exists():
             build_inputs(root, args.rows, args.json_records)
+        if args.only == "export" and not (root / "protected.csv").exists():
+            build_protected(root, args.rows)
         results = {}
         if "sqlite" in backends:
             results["sqlite"] = bench("sqlite", f"sqlite:///{root / 'bench.db'}")

@@ -697,42 +697,68 @@ def _key_kinds(session: Session, key_id: str) -> list[int]:
 
 
 def index_arrays(session: Session, key_id: str, *, batch: int = 500_000) -> tuple[np.ndarray, np.ndarray]:
-    """The set under ``key_id`` as (uint64 big-endian digest prefixes, uint32 subject ids)."""
+    """The set under ``key_id`` as (uint64 big-endian digest prefixes, uint32 subject ids).
+
+    The pairs are written into arrays sized once from the set's kind counts (full forms, then a pair
+    per subject of each mask digest): a list of parts joined at the end held the parts and the whole
+    at once, 24 bytes a pair."""
     kinds = _key_kinds(session, key_id)
     if not kinds:
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint32)
+    expected = session.scalar(select(func.sum(ProtectedKind.digests)).where(ProtectedKind.kind.in_(kinds)))
+    pairs = _Pairs(int(expected or 0))
     if session.get_bind().dialect.name == "sqlite":
-        prefixes, subjects = _index_arrays_sqlite(session, kinds, batch)
+        _index_arrays_sqlite(session, kinds, batch, pairs)
     else:
-        prefixes, subjects = _index_arrays_postgres(session, kinds)
-    mask_prefixes, mask_subjects = _mask_pairs(session, kinds)
-    if not len(mask_prefixes):
-        return prefixes, subjects
-    return np.concatenate((prefixes, mask_prefixes)), np.concatenate((subjects, mask_subjects))
+        _index_arrays_postgres(session, kinds, pairs)
+    _mask_pairs(session, kinds, pairs)
+    return pairs.arrays()
 
 
-def _mask_pairs(session: Session, kinds: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """The mask digests under ``kinds`` as (prefix, subject) pairs, a pair per subject a digest lists."""
+class _Pairs:
+    """(prefix, subject) pairs appended in place; grows (doubling) only if the expected count fell short."""
+
+    def __init__(self, expected: int) -> None:
+        self.prefixes = np.empty(expected, dtype=np.uint64)
+        self.subjects = np.empty(expected, dtype=np.uint32)
+        self.size = 0
+
+    def add(self, prefixes: npt.NDArray[Any], subjects: npt.NDArray[Any]) -> None:
+        """Append: any integer dtype and byte order (signed prefixes keep their 64 bits)."""
+        end = self.size + len(prefixes)
+        if end > len(self.prefixes):
+            grown = max(end, 2 * len(self.prefixes))
+            for name, dtype in (("prefixes", np.uint64), ("subjects", np.uint32)):
+                larger = np.empty(grown, dtype=dtype)
+                larger[: self.size] = getattr(self, name)[: self.size]
+                setattr(self, name, larger)
+        wide = prefixes.astype(np.uint64 if prefixes.dtype.kind == "u" else np.int64, copy=False)
+        self.prefixes[self.size : end] = wide.view(np.uint64)
+        self.subjects[self.size : end] = subjects
+        self.size = end
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.size == len(self.prefixes):
+            return self.prefixes, self.subjects
+        return self.prefixes[: self.size].copy(), self.subjects[: self.size].copy()
+
+
+def _mask_pairs(session: Session, kinds: list[int], pairs: _Pairs) -> None:
+    """The mask digests under ``kinds`` as (prefix, subject) pairs, a pair per subject a digest lists.
+
+    Streamed (a mask of a dump's common e-mail domain lists every subject: one row of 8 MB per 1M)."""
     table = cast(Table, ProtectedMask.__table__)
     query = select(table.c.prefix, table.c.subjects).where(table.c.kind.in_(kinds))
-    prefixes: list[int] = []
-    counts: list[int] = []
-    blobs: list[bytes] = []
-    for prefix, subjects in session.connection().execute(query):
-        prefixes.append(prefix)
-        counts.append(len(subjects) // 8)
-        blobs.append(bytes(subjects))
-    if not prefixes:
-        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint32)
-    keys = np.repeat(np.array(prefixes, dtype=np.int64).view(np.uint64), counts)
-    return keys, np.frombuffer(b"".join(blobs), dtype=_SUBJECTS).astype(np.uint32)
+    for prefix, subjects in session.connection().execute(query.execution_options(stream_results=True, yield_per=64)):
+        ids = np.frombuffer(subjects, dtype=_SUBJECTS)
+        pairs.add(np.full(len(ids), prefix, dtype=np.int64), ids)
 
 
 #: One row of the SQLite fast path: the 8-byte prefix and the subject id, both big-endian.
 _PACKED = np.dtype([("prefix", ">u8"), ("subject", ">u4")])
 
 
-def _index_arrays_sqlite(session: Session, kinds: list[int], batch: int) -> tuple[np.ndarray, np.ndarray]:
+def _index_arrays_sqlite(session: Session, kinds: list[int], batch: int, pairs: _Pairs) -> None:
     """SQLite packs each prefix range into one hex string (prefix and subject id side by side per row):
     two C-level conversions instead of a Python tuple per row."""
     connection = session.connection()
@@ -743,17 +769,15 @@ def _index_arrays_sqlite(session: Session, kinds: list[int], batch: int) -> tupl
         "SELECT group_concat(printf('%016X%08X', prefix, subject_id), '') FROM protected_identifiers "  # noqa: S608 - integers only
         f"WHERE prefix >= :low AND prefix <= :high AND kind IN ({kind_list})"
     )
-    parts = []
     step = 1 << (64 - bits)
     for low in range(-(1 << 63), 1 << 63, step):
         hexed = connection.execute(packed, {"low": low, "high": low + step - 1}).scalar()
         if hexed:
-            parts.append(np.frombuffer(bytes.fromhex(hexed), dtype=_PACKED))
-    rows = np.concatenate(parts) if parts else np.empty(0, dtype=_PACKED)
-    return rows["prefix"].astype(np.uint64), rows["subject"].astype(np.uint32)
+            rows = np.frombuffer(bytes.fromhex(hexed), dtype=_PACKED)
+            pairs.add(rows["prefix"], rows["subject"])
 
 
-def _index_arrays_postgres(session: Session, kinds: list[int]) -> tuple[np.ndarray, np.ndarray]:
+def _index_arrays_postgres(session: Session, kinds: list[int], pairs: _Pairs) -> None:
     """PostgreSQL sends (prefix, subject id) as binary ``COPY`` records, parsed by numpy as they come.
 
     Slices of about 4 MiB become arrays at once: holding the whole stream first (its blocks, their
@@ -765,13 +789,10 @@ def _index_arrays_postgres(session: Session, kinds: list[int]) -> tuple[np.ndarr
     size = _PGCOPY_PAIR.itemsize
     pending = bytearray()
     header = len(_PGCOPY_HEADER)
-    prefixes: list[np.ndarray] = []
-    subjects: list[np.ndarray] = []
 
     def parse(count: int) -> None:
         rows = np.frombuffer(pending, dtype=_PGCOPY_PAIR, count=count, offset=header)
-        prefixes.append(rows["prefix"].astype(np.int64))
-        subjects.append(rows["subject"].astype(np.uint32))
+        pairs.add(rows["prefix"], rows["subject"])
         del rows  # releases the buffer before it is cut
         del pending[header : header + count * size]
 
@@ -783,9 +804,6 @@ def _index_arrays_postgres(session: Session, kinds: list[int]) -> tuple[np.ndarr
     count = (len(pending) - header - len(_PGCOPY_TRAILER)) // size
     if count > 0:
         parse(count)
-    if not prefixes:
-        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint32)
-    return np.concatenate(prefixes).view(np.uint64), np.concatenate(subjects)
 
 
 #: Bytes of binary COPY records parsed at a time (:func:`_index_arrays_postgres`).
