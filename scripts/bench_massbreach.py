@@ -446,9 +446,13 @@ def pg_sizes(db_url: str) -> str:
 
 
 def build_protected(root: Path, rows: int) -> None:
-    with (root / "protected.csv").open("w", encoding="utf-8") as out:
+    """The protected users' CSV, renamed into place once whole (a second bench process on the same
+    ``--workdir`` never imports half of it)."""
+    partial = root / f"protected.csv.{os.getpid()}"
+    with partial.open("w", encoding="utf-8") as out:
         out.write("subject_ref,name,phone,email,address\n")
         out.writelines(",".join(person(i)) + "\n" for i in range(rows))
+    partial.replace(root / "protected.csv")
 
 
 def build_inputs(root: Path, rows: int, json_records: int) -> None:
