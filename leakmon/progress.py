@@ -10,19 +10,14 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Self, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Self, TypeVar
 
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-
-from crawlers.model import Finding, TextBlock
 from leakmon.output import err_console
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from crawlers.model import Finding, TextBlock
 
 T = TypeVar("T")
 
@@ -48,6 +43,16 @@ class Ticker:
 
     def __enter__(self) -> Self:
         if not self._json and err_console.is_terminal:
+            # rich.progress loads only for a bar on a terminal (cron, CI and pipes never draw one)
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                MofNCompleteColumn,
+                Progress,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
             columns: list[Any] = ["[progress.description]{task.description}", BarColumn()]
             columns += [DownloadColumn(), TransferSpeedColumn()] if self.unit == "bytes" else [MofNCompleteColumn()]
             columns.append(TimeRemainingColumn())

@@ -1,8 +1,17 @@
 """Settings: defaults < config/leakmon.toml (or $LEAKMON_CONFIG) < environment (LEAKMON_...).
 
-Nested values use ``__`` in the environment: ``LEAKMON_EVIDENCE__STORE_POST_TEXT=none``.
+Nested values use ``__`` in the environment: ``LEAKMON_EVIDENCE__STORE_POST_TEXT=none``; a table or
+list as a whole takes JSON (``LEAKMON_BRANDS='["acme"]'``). Names are matched without regard to case.
 Secrets (the HMAC and evidence keys, Telegram sessions, forum cookies) never live in the TOML:
 they come from the key file / environment / secret files.
+
+The rules are pydantic-settings' (``EnvSettingsSource`` with prefix ``LEAKMON_`` and delimiter ``__``,
+then the TOML file, merged table by table). Reading them costs every command start-up about 0.1 s of
+CPU for pydantic-settings' import, so the common case is read here: when each ``LEAKMON_`` variable
+that names a setting names a plain top-level value (``LEAKMON_HOME``, ``LEAKMON_DATABASE_URL``,
+``LEAKMON_KEY_FILE``, ``LEAKMON_REDIS_URL``), its text is the value, as pydantic-settings takes it.
+Any other (a nested ``__`` key, a JSON table or list) is read by pydantic-settings itself.
+tests/leakmon/test_settings_sources.py holds the two equal.
 """
 
 from __future__ import annotations
@@ -13,16 +22,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
 
 from leakmon.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("config/leakmon.toml")
+#: The environment's names for settings: ``LEAKMON_`` and a field, ``__`` between nested keys.
+ENV_PREFIX = "LEAKMON_"
+ENV_NESTED_DELIMITER = "__"
 
 
 class Section(BaseModel):
@@ -125,14 +131,11 @@ class IdentifierSettings(Section):
     )
 
 
-class Settings(BaseSettings):
-    """Everything leakmon reads from configuration."""
+class Settings(BaseModel):
+    """Everything leakmon reads from configuration: ``Settings(**overrides)`` reads the environment
+    and the TOML file under the overrides, as ``pydantic_settings.BaseSettings`` did."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="LEAKMON_",
-        env_nested_delimiter="__",
-        extra="forbid",
-    )
+    model_config = ConfigDict(extra="forbid", validate_default=True)
 
     home: Path = Field(Path(".leakmon"), description="Workspace: SQLite database, key file, evidence.")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in the workspace.")
@@ -149,17 +152,8 @@ class Settings(BaseSettings):
     retention: dict[str, Any] = Field(default_factory=dict, description="Retention per table, in days.")
     brands: list[str] = Field(default_factory=list, description="The company's brand names for trade scoring.")
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_path())
-        return (init_settings, env_settings, file_secret_settings, toml)
+    def __init__(self, **overrides: Any) -> None:
+        super().__init__(**sourced_values(overrides))
 
     @property
     def resolved_database_url(self) -> str:
@@ -168,6 +162,70 @@ class Settings(BaseSettings):
     @property
     def resolved_key_file(self) -> Path:
         return self.key_file or self.home / "keys.json"
+
+
+#: Top-level settings whose environment value is their text (no JSON, no nested keys).
+PLAIN_FIELDS = frozenset({"home", "database_url", "key_file", "redis_url"})
+
+
+def sourced_values(overrides: dict[str, Any]) -> dict[str, Any]:
+    """The values to validate: the TOML file's, then the environment's, then ``overrides``, each
+    merged into the one before table by table (pydantic-settings' order and merge)."""
+    toml_path = config_path()
+    values: dict[str, Any] = {}
+    if toml_path is not None:
+        with toml_path.open("rb") as handle:
+            values = tomllib.load(handle)
+    environment = plain_environment()
+    if environment is None:
+        environment = environment_by_pydantic_settings()
+    return deep_update(values, environment, overrides)
+
+
+def plain_environment() -> dict[str, str] | None:
+    """The settings the environment sets, when each is a plain top-level value (else None).
+
+    Other ``LEAKMON_`` variables (``LEAKMON_HMAC_KEY``, ``LEAKMON_CONFIG``, ...) name no setting and
+    are not read here, as pydantic-settings does not read them.
+    """
+    fields = Settings.model_fields
+    prefix = ENV_PREFIX.lower()
+    values: dict[str, str] = {}
+    for name, value in os.environ.items():
+        lowered = name.lower()
+        if not lowered.startswith(prefix):
+            continue
+        key = lowered[len(prefix) :]
+        if key in PLAIN_FIELDS and key not in values:
+            values[key] = value
+        elif key in fields or any(key.startswith(f"{field}{ENV_NESTED_DELIMITER}") for field in fields):
+            return None  # a table, a list, a nested key, or one name spelled twice: pydantic-settings' rules
+    return values
+
+
+def environment_by_pydantic_settings() -> dict[str, Any]:
+    """The environment's settings as pydantic-settings reads them (JSON values, nested ``__`` keys)."""
+    from pydantic_settings import EnvSettingsSource
+
+    source = EnvSettingsSource(
+        Settings,  # type: ignore[arg-type]  # the source reads only the fields and the arguments given
+        case_sensitive=False,
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+    )
+    return source()
+
+
+def deep_update(base: dict[str, Any], *updates: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with each of ``updates`` laid over it; a table present in both is merged key by key."""
+    merged = dict(base)
+    for update in updates:
+        for key, value in update.items():
+            if isinstance(merged.get(key), dict) and isinstance(value, dict):
+                merged[key] = deep_update(merged[key], value)
+            else:
+                merged[key] = value
+    return merged
 
 
 def config_path() -> Path | None:

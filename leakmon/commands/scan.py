@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from leakmon.app import App, is_read_only
 from leakmon.choices import Format, FormatOption
 from leakmon.output import LogFormatOption, ProgressFormat, err_console
 from leakmon.settings import MAX_JOBS
@@ -52,6 +51,7 @@ def scan(
     (skipped, capped or unreadable parts) go to stderr and to the database. A file a cap stopped
     before its end (time, bytes, members) gets a WARNING naming it and how to rerun, and exit code 1.
     """
+    from leakmon.app import App, is_read_only
     from leakmon.output import RecordWriter
     from leakmon.progress import scan_progress
     from leakmon.runtime import build_sink, read_limits
