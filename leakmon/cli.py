@@ -13,6 +13,7 @@ import importlib
 import os
 import sys
 from collections.abc import MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 import typer
@@ -56,14 +57,60 @@ COMMANDS: dict[str, str] = {
 }
 
 
+#: Each command's help summary (the first paragraph of its help, what the root's help lists), so
+#: `leakmon --help` imports no command module. tests/leakmon/test_imports.py checks them against
+#: the modules' own help and the rendered root help against the one eager registration gives.
+SUMMARIES: dict[str, str] = {
+    "crawl": "Crawl web sources now, one child process each, and print each run's summary.",
+    "demo": "Build a synthetic world on 127.0.0.1 and run one scheduled cycle over it (nobody real).",
+    "findings": "List findings (skips, caps, errors) recorded by runs, newest first.",
+    "init": (
+        "Create the workspace (folder 0700, files 0600), bring the schema up to date, create a key file if none exists."
+    ),
+    "purge": "Remove evidence, hits and posts older than the retention policy; counts go to the audit log.",
+    "scan": "Scan files and directories; print every protected subject found (masked, never the value).",
+    "run": "Run the scheduled job. With --once: every due source once, then exit (non-zero if a run failed).",
+    "schedule": "Run sources on their schedules until SIGINT/SIGTERM, then finish the post in flight and exit.",
+    "status": (
+        "A summary (failed runs, undelivered alerts, overdue incidents), then per source: last run, result,\n"
+        "posts and hits found, errors, the last error's reason, next run, and any deferral."
+    ),
+    "web": "Serve the console: incidents, hits and triage, takedown cases, exports, sources (Korean/English).",
+    "audit": "The append-only, hash-chained audit log of exports and evidence views.",
+    "sources": "Web sources declared in the configuration.",
+    "export": "Exports: affected subjects for notification, incidents for sharing.",
+    "hits": "Hits: list with filters, show the evidence trail, label in triage.",
+    "incidents": "Incidents: one leak across venues, with its 72-hour clock.",
+    "keys": "Key ids in use and key rotation (keys never enter the database).",
+    "protect": "Manage the protected identifier set (stored as keyed digests only).",
+    "takedown": "Takedown cases: open -> requested -> removed | refused | expired.",
+    "telegram": "Read Telegram chats with a user account; import Telegram Desktop exports.",
+    "users": "Web console accounts: roles viewer < analyst < responder < admin.",
+}
+
+
+@dataclass(frozen=True)
+class ListedCommand:
+    """What the root's help panel reads of a command it lists (typer.rich_utils): its module stays unloaded."""
+
+    name: str
+    help: str
+    short_help: None = None
+    hidden: bool = False
+    deprecated: bool = False
+    rich_help_panel: None = None
+
+
 class LazyGroup(TyperGroup):
     """The root group: a command's module is imported when the command is resolved.
 
     ``commands`` (what code walking the tree reads) loads every module; parsing a command line
-    goes through :meth:`get_command`, which loads only the module of the named command.
+    goes through :meth:`get_command`, which loads only the module of the named command; the root's
+    help loads none.
     """
 
     _loaded: dict[str, Any]
+    _listing: bool = False
 
     @property
     def commands(self) -> MutableMapping[str, Any]:
@@ -79,7 +126,17 @@ class LazyGroup(TyperGroup):
     def list_commands(self, ctx: Any) -> list[str]:
         return list(COMMANDS)
 
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """The root's help: commands not loaded yet are listed by their :data:`SUMMARIES`."""
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if self._listing and cmd_name not in self._loaded and cmd_name in SUMMARIES:
+            return ListedCommand(cmd_name, SUMMARIES[cmd_name])
         module = COMMANDS.get(cmd_name)
         if module is not None and cmd_name not in self._loaded:
             self._loaded.update(load_commands(module))
@@ -143,26 +200,32 @@ def main(argv: list[str] | None = None) -> Any:
 
 
 def expected_error(exc: BaseException) -> LeakmonError | None:
-    """The one-sentence error for a failure the operator can fix; None for a bug (a traceback)."""
-    import sqlite3
+    """The one-sentence error for a failure the operator can fix; None for a bug (a traceback).
 
-    import psycopg
-    from pydantic import ValidationError
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
+    A library's error types are looked up only when the library is loaded (an exception of a module
+    never imported cannot have been raised): a usage error or `leakmon` alone imports none of them.
+    """
     from leakmon.errors import database_error, storage_error
-    from leakmon.settings import invalid_section
 
     if isinstance(exc, LeakmonError):
         return exc
-    if isinstance(exc, ValidationError):
-        return invalid_section(exc)
+    if "pydantic" in sys.modules:
+        from pydantic import ValidationError
+
+        if isinstance(exc, ValidationError):
+            from leakmon.settings import invalid_section
+
+            return invalid_section(exc)
     if isinstance(exc, OSError):
         return storage_error(exc)
-    if isinstance(exc, OperationalError | InterfaceError):
-        return database_error(exc, _database_label())
-    if isinstance(exc, sqlite3.OperationalError | psycopg.OperationalError):
-        # DB-API errors not wrapped by SQLAlchemy: bulk loads write through the raw connection.
+    if "sqlalchemy" in sys.modules:
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        if isinstance(exc, OperationalError | InterfaceError):
+            return database_error(exc, _database_label())
+    # DB-API errors not wrapped by SQLAlchemy: bulk loads write through the raw connection.
+    raw = [module.OperationalError for name in ("sqlite3", "psycopg") if (module := sys.modules.get(name))]
+    if raw and isinstance(exc, Exception) and isinstance(exc, tuple(raw)):
         return database_error(exc, _database_label())
     return None
 

@@ -5,7 +5,10 @@ Checked by the modules a fresh interpreter holds afterwards, never by timing.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import inspect
+import io
 import json
 import pkgutil
 import subprocess
@@ -16,7 +19,7 @@ import pytest
 import typer
 
 import leakmon.commands
-from leakmon.cli import COMMANDS
+from leakmon.cli import COMMANDS, SUMMARIES, command
 from tests.leakmon.cli import run_cli
 
 #: Imported by a command that needs them, never by start-up or by another command's help.
@@ -91,12 +94,58 @@ def test_a_command_loads_its_own_module_only(argv: list[str]) -> None:
     assert loaded(modules, HEAVY) == []
 
 
-def test_the_full_help_loads_no_heavy_library() -> None:
-    """`leakmon --help` reads every command module; the crawler, Telegram, the console stay unloaded."""
-    modules = modules_after("--help")
-    assert len(loaded(modules, ("leakmon.commands.",))) == len(set(COMMANDS.values()))
-    shared = ("twisted", "leakmon.workflows.audit")  # structlog loads twisted; several commands audit
-    assert loaded(modules, tuple(m for m in HEAVY if m not in shared)) == []
+#: `leakmon --help` lists the commands from the manifest: none of these load.
+NOT_FOR_THE_ROOT_HELP = (
+    *HEAVY,
+    "leakmon.commands.",
+    "leakmon.app",
+    "leakmon.settings",
+    "sqlalchemy",
+    "numpy",
+    "pydantic_settings",
+    "storage.db",
+    "storage.models",
+    "storage.repositories",
+    "matchers.engine",
+    "matchers.types",
+    "matchers._kernel",
+    "crawlers.files",
+    "crawlers.analyzer",
+    "structlog",
+    "cryptography",
+)
+
+
+@pytest.mark.parametrize("argv", [["--help"], []], ids=["--help", "no arguments"])
+def test_the_root_help_loads_no_command_module(argv: list[str]) -> None:
+    """`leakmon --help` (and `leakmon` alone) list every command by its summary, importing none."""
+    assert loaded(modules_after(*argv), NOT_FOR_THE_ROOT_HELP) == []
+
+
+def root_help(*, eager: bool) -> str:
+    """The root's help text, with every command module loaded first (eager) or none."""
+    root = command()
+    if eager:
+        assert len(root.commands) == len(COMMANDS)  # loads every module
+    context = typer.Context(root, info_name="leakmon", terminal_width=100, max_content_width=100)
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        text = root.get_help(context)
+    return text + out.getvalue()
+
+
+def test_the_summaries_are_the_commands_own() -> None:
+    """SUMMARIES holds each command's first help paragraph, and the root help reads the same either way."""
+    lazy = root_help(eager=False)
+    root = command()
+    assert list(SUMMARIES) == list(COMMANDS)
+    for name, cmd in root.commands.items():
+        assert SUMMARIES[name] == inspect.cleandoc(cmd.short_help or cmd.help or "").split("\n\n")[0], name
+        assert not cmd.hidden
+        assert not cmd.deprecated
+        assert not getattr(cmd, "rich_help_panel", None)
+    assert lazy == root_help(eager=True)
+    assert "scan" in lazy
+    assert SUMMARIES["scan"][:40] in " ".join(lazy.split())
 
 
 #: A file scan with no hit and nothing stored needs none of these: archive and spreadsheet
@@ -114,6 +163,14 @@ NOT_FOR_A_TEXT_SCAN = (
     "leakmon.workflows",
     "crawlers.web",
     "leakmon.commands.",
+    # start-up (issue 11): settings from plain values, the scan's own models, no bar off a terminal
+    "pydantic_settings",
+    "dotenv",
+    "storage.models.crawl",
+    "storage.models.telegram",
+    "storage.models.web",
+    "rich.progress",
+    "psycopg",
 )
 
 
