@@ -7,16 +7,19 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from leakmon.errors import ConfigError
-from leakmon.keyring import Keyring, load_keyring
 from leakmon.settings import Settings, load_settings
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import upgrade
+
+if TYPE_CHECKING:
+    from leakmon.keyring import Keyring
 
 
 @dataclass
@@ -52,6 +55,8 @@ class App:
 
     @cached_property
     def keyring(self) -> Keyring:
+        from leakmon.keyring import load_keyring  # numpy (the key id's hash module): not for a listing
+
         return load_keyring(self.settings.resolved_key_file)
 
     def create_workspace(self) -> None:

@@ -29,13 +29,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from leakmon.errors import KeyError_
-from matchers.keyed_hash import key_id_for
 
 PURPOSES = ("hmac", "evidence", "signature", "audit", "redaction")
 #: Purposes added to an older key file on first use (their keys protect no existing data yet).
 ADDED_ON_USE = ("signature", "audit", "redaction")
 KEY_BYTES = 32
 _DERIVE_LABEL = b"leakmon/derived-key/v1/"
+
+
+def key_id_for(key: bytes) -> str:
+    """:func:`matchers.keyed_hash.key_id_for`, imported on use (that module loads numpy, which a
+    command that only reads keys, such as an audited listing, never needs)."""
+    from matchers.keyed_hash import key_id_for as key_id
+
+    return key_id(key)
 
 
 @dataclass

@@ -10,16 +10,8 @@ from typing import Annotated, Any
 import typer
 
 from leakmon.choices import MAX_ID, Format, FormatOption, MatchKind, TextFormat
-from leakmon.filters import check_id_type, check_source
 from leakmon.hitout import HIT_FIELDS, HitOut
 from leakmon.output import console, write_records
-from leakmon.workflows import audit
-from leakmon.workflows.cli_support import open_app, parse_since
-from leakmon.workflows.evidence import hit_post_text
-from leakmon.workflows.hitviews import COLUMNS, HitFilters, evidence_trail, iter_hits
-from leakmon.workflows.incidents import get_incident, refresh_for_hit
-from leakmon.workflows.triage import RULE_COLUMNS, drop_rule, label_hit, rule_rows
-from leakmon.workflows.triage import unlabel as unlabel_hit
 
 hits_app = typer.Typer(help="Hits: list with filters, show the evidence trail, label in triage.")
 
@@ -49,6 +41,11 @@ def hits(
     actor: ActorOption = None,
 ) -> None:
     """List hits (masked values only); every listing is written to the audit log."""
+    from leakmon.filters import check_id_type, check_source
+    from leakmon.workflows import audit
+    from leakmon.workflows.cli_support import open_app, parse_since
+    from leakmon.workflows.hitviews import COLUMNS, HitFilters, iter_hits
+
     if ctx.invoked_subcommand is not None:
         return
     filters = HitFilters(
@@ -66,6 +63,8 @@ def hits(
         check_source(app, session, source)
         check_id_type(app, session, id_type)
         if incident is not None:
+            from leakmon.workflows.incidents import get_incident  # rapidfuzz and re2: for this filter only
+
             get_incident(session, incident)  # a missing incident is "not found", not 0 rows
         count = write_records(
             map(listed_record, iter_hits(session, filters)),
@@ -93,6 +92,11 @@ def show(
 
     With --text the post's sealed text is decrypted for the analyst; that view is audited on its own.
     """
+    from leakmon.workflows import audit
+    from leakmon.workflows.cli_support import open_app
+    from leakmon.workflows.evidence import hit_post_text
+    from leakmon.workflows.hitviews import evidence_trail
+
     app = open_app()
     with app.sessions.begin() as session:
         trail = evidence_trail(session, hit_id)
@@ -124,6 +128,11 @@ def label(
 ) -> None:
     """Label a hit; a false positive also suppresses the same identifier in the same source later,
     any other label lifts the suppression rules that cover the hit."""
+    from leakmon.workflows import audit
+    from leakmon.workflows.cli_support import open_app
+    from leakmon.workflows.incidents import refresh_for_hit
+    from leakmon.workflows.triage import label_hit
+
     app = open_app()
     with app.sessions.begin() as session:
         done = label_hit(session, hit_id, as_, actor=audit.resolve_actor(actor), note=note, everywhere=everywhere)
@@ -151,6 +160,9 @@ def unlabel(
     other hits (if they still carry them); rules the undone label lifted are not restored. The
     incidents of the hits concerned are refreshed; audited as unlabel_hit.
     """
+    from leakmon.workflows.cli_support import open_app
+    from leakmon.workflows.triage import unlabel as unlabel_hit
+
     app = open_app()
     with app.sessions.begin() as session:
         undone = unlabel_hit(session, hit_id, actor=actor, rules=app.settings.incidents)
@@ -173,6 +185,9 @@ def rules(
     output: Annotated[Path | None, typer.Option("--output", help="Write here instead of stdout.")] = None,
 ) -> None:
     """List suppression rules: type, source, masked value, who made it, when and why."""
+    from leakmon.workflows.cli_support import open_app
+    from leakmon.workflows.triage import RULE_COLUMNS, rule_rows
+
     if ctx.invoked_subcommand is not None:
         return
     app = open_app()
@@ -197,6 +212,9 @@ def remove(
     As in the console, the hits the rule labelled automatically (and that still carry that label)
     return to unlabelled and their incidents are refreshed, unless --keep-labels.
     """
+    from leakmon.workflows.cli_support import open_app
+    from leakmon.workflows.triage import drop_rule
+
     app = open_app()
     with app.sessions.begin() as session:
         row, returned = drop_rule(
