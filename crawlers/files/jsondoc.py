@@ -17,8 +17,6 @@ from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import ijson
-
 from crawlers.files.budget import PrefixedReader, read_exactly
 from crawlers.files.context import Context, Item, Member
 from crawlers.files.decode import detect_encoding
@@ -337,6 +335,8 @@ def json_document(member: Member, ctx: Context) -> Generator[Item, None, bytes |
         source = io.TextIOWrapper(io.BufferedReader(tail), encoding=encoding, errors="replace")
     elif head.startswith(b"\xef\xbb\xbf"):
         source = io.TextIOWrapper(io.BufferedReader(tail), encoding="utf-8-sig", errors="replace")
+    import ijson  # loaded by the first JSON document, not by every scan
+
     reader = _DocumentReader(member, ctx)
     events = ijson.basic_parse(source, use_float=True, multiple_values=True, buf_size=_READ_SIZE)
     try:

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import ClassVar, cast
 
 import numpy as np
-import phonenumbers
 
 from matchers.errors import InvalidIdentifier
 from matchers.model import OBF_EXCEL_ZERO, OBF_INTERNATIONAL, OBF_SEPARATORS, PHONE
@@ -188,6 +187,8 @@ class PhoneRecognizer(Recognizer):
             n = nat.decode()
             area = area_code(n)
             return [("full", "82" + n[1:]), (f"p{len(area)}s4", f"{area}*{n[-4:]}"), (f"p{len(n) - 4}", n[:-4] + "*")]
+        import phonenumbers  # a foreign or unusual number in the protected set: not loaded by a scan
+
         try:
             parsed = phonenumbers.parse(raw, "KR")
         except phonenumbers.NumberParseException:

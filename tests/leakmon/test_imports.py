@@ -171,6 +171,8 @@ NOT_FOR_A_TEXT_SCAN = (
     "storage.models.web",
     "rich.progress",
     "psycopg",
+    "phonenumbers",  # the protected set's foreign numbers only
+    "ijson",  # JSON documents only
 )
 
 
