@@ -84,6 +84,25 @@ class RecordWriter:
         for record in records:
             self.write(record)
 
+    def write_row(self, values: Sequence[object]) -> None:
+        """A record given as its values in ``columns`` order: what :meth:`write` writes for it,
+        without the dict (CSV and table cells straight from the values)."""
+        if self.fmt == "jsonl":
+            self.write(dict(zip(self.columns, values, strict=True)))
+        elif self._csv is not None:
+            self.count += 1
+            self._csv.writerow([safe_cell(v) for v in values])
+        else:
+            self.write(dict(zip(self.columns, values, strict=True)))
+
+    def write_json_lines(self, lines: Sequence[str]) -> None:
+        """JSON-lines records already rendered, each ending in a line break (``jsonl`` only): the
+        bytes :meth:`write` would write for them (see :func:`leakmon.scan.jsonl_lines`), in one write."""
+        if self.fmt != "jsonl":
+            raise ValueError(f"JSON lines written to {self.fmt} output")
+        self.count += len(lines)
+        self._target.write("".join(lines))
+
     def close(self) -> None:
         try:
             if self._held is not None and self._widths is None:

@@ -75,10 +75,11 @@ def scan(
             outcome = scan_paths(
                 sink,
                 paths,
-                writer.write if audited else lambda record: writer.write({**record, "subject_ref": None}),
+                writer,
                 passwords=tuple(password or ()),
                 store=store,
                 min_confidence=min_confidence,
+                withhold_refs=not audited,
                 on_file=progress.file,
             )
         finally:
