@@ -128,7 +128,7 @@ def linked_incidents(
     rules = rules or IncidentSettings()
     window_start = now - timedelta(days=rules.text_window_days)
     links: dict[int, str] = {}
-    files = post_files(session, post.id) if hits.in_files else set()
+    files = set(hits.files) if hits.files is not None else post_files(session, post.id)
     files.update(session.scalars(select(AttachmentRecord.sha256).where(AttachmentRecord.post_id == post.id)))
     if hits.hits and files:
         for incident_id in incidents_by_attachment(session, files):

@@ -90,7 +90,13 @@ def update_post(
         if membership is not None:
             membership.fingerprint = text
     session.flush()
-    refresh_incident(session, incident, now, awareness_confidence=rules.awareness_confidence)
+    refresh_incident(
+        session,
+        incident,
+        now,
+        awareness_confidence=rules.awareness_confidence,
+        known_subjects=(post.id, effective.subjects),
+    )
     return incident
 
 

@@ -53,10 +53,19 @@ def refresh_incident(
     now: datetime | None = None,
     *,
     awareness_confidence: float = AWARENESS_EXACT_CONFIDENCE,
+    known_subjects: tuple[int, int] | None = None,
 ) -> None:
-    """Recompute the incident's aggregates and legal clock from its posts' hits (in SQL)."""
+    """Recompute the incident's aggregates and legal clock from its posts' hits (in SQL).
+
+    ``known_subjects``: (post id, its effective hits' distinct subjects), reused when that post is
+    the incident's only one (see :func:`storage.repositories.cases.incident_aggregate`)."""
     agg = incident_aggregate(
-        session, incident.id, excluded=EXCLUDING_LABELS, exact_kind=EXACT, strong=awareness_confidence
+        session,
+        incident.id,
+        excluded=EXCLUDING_LABELS,
+        exact_kind=EXACT,
+        strong=awareness_confidence,
+        known_subjects=known_subjects,
     )
     incident.subject_count = agg.subjects
     incident.hit_count = agg.hits

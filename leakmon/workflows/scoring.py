@@ -34,7 +34,7 @@ def seller_contact_hit(post: Post, hits: PostHits) -> tuple[int, str] | None:
     exactly one identifier, a phone or e-mail, of at most one subject, and no file matched anything."""
     if (post.trade_score or 0.0) < SELLER_AD_TRADE_SCORE or not hits.hits or hits.first is None:
         return None
-    if hits.in_files or hits.identities != 1 or not hits.one_subject:
+    if hits.in_files or not hits.one_identity or not hits.one_subject:
         return None
     if hits.first[1] not in CONTACT_TYPES:
         return None

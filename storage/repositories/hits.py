@@ -310,11 +310,14 @@ class PostHits:
 
     hits: int
     best: float
-    identities: int  # distinct (type, form, digest)
+    one_identity: bool  # every hit has one (type, form, digest)
     in_files: bool
     subjects: int
     first: tuple[int, str] | None  # (hit id, type) of the lowest hit id, for the seller-contact rule
     one_subject: bool  # at most one distinct subject id (None counts as one)
+    #: The files the hits were found in, when they were found in at most one (else None: see
+    #: :func:`post_files`).
+    files: tuple[str, ...] | None = ()
 
 
 def effective_filter(excluded: Sequence[str]) -> tuple[Any, Any]:
@@ -367,40 +370,51 @@ def _in_post(session: Session, post_id: int) -> Any:
 
 
 def post_hits(session: Session, post_id: int, excluded: Sequence[str]) -> PostHits:
-    """The summary of the post's effective hits: two set-based statements, each one pass over them."""
-    effective = _effective(post_id, excluded, session)
+    """The summary of the post's effective hits: one set-based pass over them.
+
+    One subject and one file are each a ``min`` equal to its ``max`` (one identity: one type and
+    form, then a look for a second digest); hits whose latest label excludes them are taken out only
+    when the post has such a label (found from the labels' side), so a post without one is read with
+    no per-hit label look-up at all. The files come with it, so grouping reads them again only when
+    there are several (:func:`post_files`).
+    """
+    where = _in_post(session, post_id)
+    if session.scalar(select(excluded_hits(post_id, excluded).exists())):
+        where = and_(where, HitRecord.id.not_in(excluded_hits(post_id, excluded)))
     slot = func.coalesce(HitRecord.subject_id, 0)
-    hits, best, in_files, subjects, first_id, low, high = session.execute(
+    lowest_and_highest = (HitRecord.attachment_sha256, slot, HitRecord.id_type, HitRecord.form)
+    hits, best, subjects, first_id, *ends = session.execute(
         select(
             func.count(),
             func.max(HitRecord.confidence),
-            func.max(case((HitRecord.attachment_sha256.is_not(None), 1), else_=0)),
             func.count(distinct(HitRecord.subject_id)),
             func.min(HitRecord.id),
-            func.min(slot),
-            func.max(slot),
-        ).where(effective)
+            *(f(column) for column in lowest_and_highest for f in (func.min, func.max)),
+        ).where(where)
     ).one()
-    # Grouped in the identity index's order (post, type, form, digest, ...): no sort of the hits.
-    identities = session.scalar(
-        select(func.count()).select_from(
-            select(HitRecord.id_type, HitRecord.form, HitRecord.digest)
-            .where(_effective(post_id, excluded))
-            .group_by(HitRecord.id_type, HitRecord.form, HitRecord.digest)
-            .subquery()
-        )
-    )
+    file_low, file_high, low, high, type_low, type_high, form_low, form_high = ends
     first = None
+    one_identity = False
     if first_id is not None:
-        first = (int(first_id), str(session.scalar(select(HitRecord.id_type).where(HitRecord.id == first_id))))
+        first_type, digest = session.execute(
+            select(HitRecord.id_type, HitRecord.digest).where(HitRecord.id == first_id)
+        ).one()
+        first = (int(first_id), str(first_type))
+        if type_low == type_high and form_low == form_high:  # one digest? (PostgreSQL has no min(bytea))
+            other = select(HitRecord.id).where(where, HitRecord.digest != digest).limit(1)
+            one_identity = session.scalar(other) is None
+    files: tuple[str, ...] | None = None
+    if file_low == file_high:
+        files = () if file_low is None else (str(file_low),)
     return PostHits(
         hits=int(hits or 0),
         best=float(best or 0.0),
-        identities=int(identities or 0),
-        in_files=bool(in_files),
+        one_identity=one_identity,
+        in_files=file_high is not None,
         subjects=int(subjects or 0),
         first=first,
         one_subject=low == high,  # at most one distinct subject id (None counting as one)
+        files=files,
     )
 
 
