@@ -132,3 +132,18 @@ def test_untitled_telegram_reposts_link_by_signature(db: Db) -> None:
         assert incident_of_post(w.session, other.id) != incident_of_post(w.session, first.id)
         reasons = dict(w.session.execute(select(IncidentPost.post_id, IncidentPost.reason)).all())
     assert reasons[repost.id] == "signature"
+
+
+def test_a_post_matching_in_two_files_joins_the_incident_of_either(db: Db) -> None:
+    """A post's files come with its summary when there is one; with two, both are looked up."""
+    with db.world() as w:
+        first = w.leak("chan_a", "1", ["u1", "u2"], file_sha="f" * 64, title="무제 하나")
+        both = w.post("chan_b", "2", title="무제 둘")
+        w.ingest(
+            both,
+            [w.hit(both, "z1", attachment_sha256="c" * 64), w.hit(both, "z2", attachment_sha256="f" * 64)],
+        )
+    assert _incident_of(db, both.id) == _incident_of(db, first.id) is not None
+    with db.sessions() as session:
+        reason = session.scalar(select(IncidentPost.reason).where(IncidentPost.post_id == both.id))
+    assert reason == "attachment"

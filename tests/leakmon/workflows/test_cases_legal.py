@@ -125,3 +125,13 @@ def test_hits_below_the_awareness_confidence_or_labelled_test_data_do_not_start_
         refresh_for_hit(w.session, test.id, IncidentSettings(awareness_confidence=0.75))
         assert incident.awareness_at == T0
         assert f"exact hit {weak.id}" in (incident.awareness_basis or "")
+
+
+def test_two_phones_of_one_person_in_an_ad_are_not_a_seller_contact(db: Db) -> None:
+    """One identity is one type, form and digest: a second phone (same type, same form, another digest)
+    of the same person makes the ad a sample, whose exact hits start the clock."""
+    with db.world() as w:
+        post = w.post("chan_a", "1", trade_score=0.9, at=T0)
+        w.ingest(post, [w.hit(post, "u1", label="phone:1"), w.hit(post, "u1", label="phone:2")])
+        incident = _incident(w, post.id)
+        assert incident.awareness_at == T0
