@@ -3,14 +3,16 @@
 Pipeline per newline-aligned block (~8 MB of UTF-8):
 1. fast path: the native kernel (:mod:`matchers.native`) scans phones, e-mails, RRN/FRNs and cards,
    canonicalizes, hashes and looks them up in one call and returns only the candidates in the index;
-   custom types and addresses take one RE2 ``findall`` per pass, canonicalization in Python, and
-   native hashing; one sorted numpy look-up confirms subjects;
+   so does its address pass for addresses already in canonical form (the others go to the Python
+   parser); custom types take one RE2 ``findall`` per pass, canonicalization in Python, and native
+   hashing; one sorted numpy look-up confirms subjects;
 2. only for the (rare) hits: the value's obfuscation class, mask, explanation;
 3. slow path: lines carrying obfuscation signatures (full-width digits, zero-width characters, Hangul
    digit words, (at)/골뱅이, tags inside numbers, letter-digit swaps, masks) are de-obfuscated in Python;
-4. records (a line, or the whole text) that hold a hit are searched for weak types (name, birthdate),
-   which count only for the same subject (composite), and masked values become partial hits whose
-   compatible subject sets intersect.
+4. records (a line, or the whole text) that hold a hit are searched for weak types (name, birthdate)
+   by the kernel in one call per block (only the tokens in the index come back), which count only for
+   the same subject (composite), and masked values become partial hits whose compatible subject sets
+   intersect.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -29,10 +32,25 @@ from matchers.headers import header_type
 from matchers.index import ProtectedIndex
 from matchers.keyed_hash import KeyedHasher, prefix64
 from matchers.model import OBF_SEPARATORS, Found, Hit
-from matchers.native import HIT, KERNEL_TYPES, SPACED, email_aliases
+from matchers.native import (
+    ADDR_PARSE,
+    ADDR_SPACED,
+    HIT,
+    KERNEL_TYPES,
+    READ_BIRTH,
+    READ_MASKED,
+    READ_NAMES,
+    SPACED,
+    WEAK,
+    WEAK_KINDS,
+    email_aliases,
+)
 from matchers.passes import Pass, build_passes
 from matchers.registry import IdentifierRegistry
+from matchers.types.address import AddressRecognizer
 from matchers.types.base import Recognizer, digits
+from matchers.types.birthdate import BirthdateRecognizer
+from matchers.types.name import NameRecognizer
 
 Confirm = Callable[[Sequence[bytes]], Mapping[bytes, Sequence[int]]]
 #: (digest, subject) pairs -> the pairs the set truly holds. A :data:`Confirm` callable that has one as
@@ -161,8 +179,16 @@ class Matcher:
         self._headers: dict[tuple[str, str], bool] = {}
         self._extractors = {r.id_type: f"{r.id_type}.fast" for r in self.registry.recognizers()}
         pairs: ConfirmPairs | None = getattr(confirm, "pairs", None)
+        weak = tuple(r for r in recs if r.weak) if self.options.weak else ()
+        #: The address recognizer whose pass the kernel runs (matchers/kernel/address.c), if indexed.
+        self._native_address = next((r for r in recs if type(r) is AddressRecognizer), None)
+        #: Weak tokens the kernel reads (READ_* bits), when every weak recognizer is one it knows.
+        self._weak_what = 0
+        for r in weak:
+            self._weak_what |= _NATIVE_WEAK.get(type(r), -1)
+        self._weak_recs = {(r.domain, form): r for r in weak for form in ("full", *r.partial_forms)}
         self._rules = records.RecordRules(
-            weak=tuple(r for r in recs if r.weak) if self.options.weak else (),
+            weak=weak,
             partial=self.options.partial,
             key_id=hasher.key_id,
             digest_many=hasher.digest_many,
@@ -172,6 +198,7 @@ class Matcher:
             context_words=self.context_words,
             any_context=self.any_context,
             header_for=self.header_for,
+            read_weak=self._read_weak if self._weak_what > 0 else None,
         )
 
     # ---------------------------------------------------------------- public API
@@ -334,11 +361,21 @@ class Matcher:
         return out + self._found_fast(block, lines, located)
 
     def _regex_path(self, passes: Sequence[Pass], block: bytes, lines: LineIndex) -> list[Found]:
-        """Types without a native scanner: RE2 passes, canonicalization in Python, native hashing."""
-        batches: list[tuple[Pass, Recognizer, list[bytes], Sequence[int], list[bytes]]] = []
+        """Types without a native scanner: RE2 passes, canonicalization in Python, native hashing.
+        The address pass is the kernel's (spans, lines and the canonical forms it can read)."""
+        #: per batch: pass, recognizer, raw matches (None: the kernel's addresses, whose ``idx`` holds
+        #: their (start, end, line)), positions of the valid ones, their canonical bytes
+        batches: list[tuple[Pass, Recognizer, list[bytes] | None, Sequence[Any], list[bytes]]] = []
         bases: list[int] = []
         digests: list[bytes] = []
         for pass_ in passes:
+            if self._native_address is not None and pass_.members == (self._native_address,):
+                spans, canon, hashed = self._kernel_addresses(block)
+                if canon:
+                    bases.append(len(digests))
+                    batches.append((pass_, pass_.members[0], None, spans, canon))
+                    digests.extend(hashed)
+                continue
             all_raws = pass_.find_all(block)
             if not all_raws:
                 continue
@@ -361,9 +398,16 @@ class Matcher:
             per_batch.setdefault(b, []).append(g - bases[b])
         located: list[Located] = []
         for b, locals_ in per_batch.items():
-            pass_, rec, raws, idx, canon = batches[b]
-            raw_ids = [idx[k] for k in locals_]
-            positions = _locate(block, pass_, raws, raw_ids)
+            pass_, rec, maybe_raws, places, canon = batches[b]
+            if maybe_raws is None:  # the kernel's addresses: located already
+                for k in locals_:
+                    g = bases[b] + k
+                    span: tuple[int, int, int] = places[k]
+                    located.append((rec, *span, digests[g], matched[g], canon[k].decode("utf-8", "replace")))
+                continue
+            raws = maybe_raws
+            raw_ids = [places[k] for k in locals_]
+            positions = self._positions(block, pass_, raws, raw_ids)
             lead = 1 if rec.has_lead else 0
             for k, raw_id in zip(locals_, raw_ids, strict=True):
                 pos = positions.get(raw_id)
@@ -374,6 +418,67 @@ class Matcher:
                 canonical = canon[k].decode("utf-8", "replace") if rec.fast_canonical_exact else None
                 located.append((rec, pos, pos + len(raws[raw_id]), line, digests[g], matched[g], canonical))
         return self._found_fast(block, lines, located)
+
+    def _positions(self, block: bytes, pass_: Pass, raws: list[bytes], raw_ids: list[int]) -> dict[int, int]:
+        """Byte position of each wanted raw match of a pass (see :func:`_locate`)."""
+        return _locate(block, pass_, raws, raw_ids)
+
+    def _kernel_addresses(self, block: bytes) -> tuple[list[tuple[int, int, int]], list[bytes], list[bytes]]:
+        """The address matches of ``block`` the kernel reports, in order: (start, end, line) each, the
+        canonical bytes and digest of each valid one. The kernel canonicalized and looked up the ones
+        already in canonical form (only the indexed ones come back); the others are parsed here."""
+        packed = self.hasher.addresses(block, self.index.kernel_tiers)
+        if not packed:
+            return [], [], []
+        spans: list[tuple[int, int, int]] = []
+        canon: list[bytes] = []
+        hashed: list[bytes] = []
+        parse: list[int] = []  # positions (in canon) of the ones for the parser
+        for start, end, line, _, flags, digest in HIT.iter_unpack(packed):
+            raw = block[start:end]
+            if flags & ADDR_PARSE:
+                parse.append(len(canon))
+            elif flags & ADDR_SPACED:  # the raw holds no whitespace but spaces
+                raw = b" ".join(raw.replace(b",", b" ").split())
+            spans.append((start, end, line))
+            canon.append(raw)
+            hashed.append(digest)
+        rec = self._native_address
+        if parse and rec is not None:
+            parsed, valid = rec.valid_canonicals([canon[i] for i in parse])
+            for i, digest in zip(valid, self.hasher.digest_many(rec.domain, parsed), strict=True):
+                canon[parse[i]] = parsed[i]
+                hashed[parse[i]] = digest
+            if len(valid) < len(parse):  # invalid ones out
+                drop = set(parse) - {parse[i] for i in valid}
+                keep = [i for i in range(len(canon)) if i not in drop]
+                spans = [spans[i] for i in keep]
+                canon = [canon[i] for i in keep]
+                hashed = [hashed[i] for i in keep]
+        return spans, canon, hashed
+
+    def _read_weak(self, block: bytes, lines: Sequence[int] | None, masked: bool) -> records.WeakRead:
+        """records.WeakReader: the indexed name and birth-date tokens of the records, by the kernel."""
+        what = self._weak_what if masked else self._weak_what & ~READ_MASKED
+        packed, canon = self.hasher.weak(block, lines, self.index.kernel_tiers, what)
+        full: records.TokensByRecord = {}
+        part: records.TokensByRecord = {}
+        digests: dict[tuple[str, str, str], bytes] = {}
+        for record, start, off, length, kind, digest in WEAK.iter_unpack(packed):
+            domain, form = WEAK_KINDS[kind]
+            canonical = canon[off : off + length].decode()
+            digests[(domain, form, canonical)] = digest
+            key = record if lines is None else lines[record]
+            id_type = self._weak_recs[(domain, form)].id_type
+            by_type = (full if form == "full" else part).get(key)
+            if by_type is None:
+                by_type = (full if form == "full" else part)[key] = {}
+            found = by_type.get(id_type)
+            if found is None:
+                by_type[id_type] = [(canonical, form, start)]
+            else:
+                found.append((canonical, form, start))
+        return (full, part), digests
 
     def _found_fast(self, block: bytes, lines: LineIndex, located: list[Located]) -> list[Found]:
         """Located fast-path hits: each raw match is ``block[pos:end]`` (with its boundary byte, if any);
@@ -528,6 +633,10 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+#: The weak recognizers the kernel reads, and what it reads for each (matchers/kernel/weak.c).
+_NATIVE_WEAK: dict[type[Recognizer], int] = {NameRecognizer: READ_NAMES | READ_MASKED, BirthdateRecognizer: READ_BIRTH}
 
 
 def _context_re(words: Sequence[str]) -> re.Pattern[str] | None:

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from matchers.model import CANONICAL_VERSION, FRN, RRN
-from matchers.native import KERNEL_TYPES, Keyed
+from matchers.model import ADDRESS, CANONICAL_VERSION, FRN, RRN
+from matchers.native import KERNEL_TYPES, WEAK_KINDS, Keyed
 
 U64 = npt.NDArray[np.uint64]
 U32 = npt.NDArray[np.uint32]
@@ -90,6 +90,28 @@ class KeyedHasher:
         index ``tiers`` (``ProtectedIndex.kernel_tiers``): ``aliases`` are the e-mail domain aliases
         ``(alias, target)``; ``everything`` reports every candidate, indexed or not (tests)."""
         found: bytes = self._keyed.scan(block, *tiers, aliases, everything)
+        return found
+
+    def weak(
+        self,
+        block: bytes,
+        lines: Sequence[int] | None,
+        tiers: tuple[U8, U32, U8, U32],
+        what: int,
+        *,
+        everything: bool = False,
+    ) -> tuple[bytes, bytes]:
+        """Packed weak tokens (names, birth dates; :data:`matchers.native.WEAK`) of the records of ``block``
+        whose digest prefix is in ``tiers``, and their canonical bytes: the lines numbered ``lines``
+        (increasing), or with None the whole block as one record; ``what``: ``READ_*`` bits."""
+        rows = None if lines is None else np.asarray(lines, dtype=np.int64)
+        headers = tuple(message_header(domain, form) for domain, form in WEAK_KINDS)
+        found: tuple[bytes, bytes] = self._keyed.weak(block, rows, headers, *tiers, what, everything)
+        return found
+
+    def addresses(self, block: bytes, tiers: tuple[U8, U32, U8, U32], *, everything: bool = False) -> bytes:
+        """Packed address hits of ``block`` (see :mod:`matchers.native`: ``ADDR_*`` flags) against ``tiers``."""
+        found: bytes = self._keyed.addresses(block, message_header(ADDRESS), *tiers, everything)
         return found
 
 

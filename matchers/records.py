@@ -35,6 +35,8 @@ class RecordRules:
     #: Whether a text holds a context word of any type (False: every type's context_words is empty).
     any_context: Callable[[str], bool]
     header_for: Callable[[str, str], bool]
+    #: The native reader of the weak tokens (None: the recognizers' ``record_tokens``, the reference).
+    read_weak: WeakReader | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,13 @@ def _weak_evidence(
     """
     rules = ctx.rules
     whole_text = ctx.block.decode("utf-8", "replace") if ctx.whole else ""
+    if rules.read_weak is not None:  # the kernel reads every record in one call: the indexed tokens alone
+        (named, masks), digests = rules.read_weak(ctx.block, None if ctx.whole else sorted(groups), rules.partial)
+        masks = {key: by_type for key, by_type in masks.items() if _maybe_partial(groups[key])}
+        found = _weak_found(rules, _kernel_read(rules, named, groups, ctx.whole, whole_text), groups, digests)
+        if not masks:
+            return found, {}
+        return found, _weak_found(rules, _kernel_read(rules, masks, groups, ctx.whole, whole_text), groups, digests)
     texts = {key: (whole_text, 0) if ctx.whole else (fs[0].line_text, fs[0].line) for key, fs in groups.items()}
     read: list[Tokens] = []
     for key, (text, base_line) in texts.items():
@@ -109,7 +118,7 @@ def _weak_evidence(
         return full, {}
     read = []
     for key, fs in groups.items():
-        if not any(f.form != "full" or f.rec.household for f in fs):
+        if not _maybe_partial(fs):
             continue
         text, base_line = texts[key]
         for rec in rules.weak:
@@ -119,12 +128,49 @@ def _weak_evidence(
     return full, _weak_found(rules, read, groups)
 
 
+def _maybe_partial(found: list[Found]) -> bool:
+    """Whether a record can have a partial hit (a strong partial or a household value)."""
+    return any(f.form != "full" or f.rec.household for f in found)
+
+
+#: Tokens by record key and type: (canonical, form, start) each, in the recognizer's order.
+TokensByRecord = dict[int, dict[str, list[tuple[str, str, int]]]]
+#: (records' full-form tokens, their masked tokens), and the digest of each (domain, form, canonical).
+WeakRead = tuple[tuple[TokensByRecord, TokensByRecord], Mapping[tuple[str, str, str], bytes]]
+#: The native reader: (block, record lines or None for the whole block, masked too) -> the tokens whose
+#: digest is in the index (matchers/kernel/weak.c; engine.Matcher._read_weak).
+WeakReader = Callable[[bytes, Sequence[int] | None, bool], WeakRead]
+
+
+def _kernel_read(
+    rules: RecordRules, tokens: TokensByRecord, groups: Mapping[int, list[Found]], whole: bool, whole_text: str
+) -> list[Tokens]:
+    """The kernel's tokens as :func:`_weak_found` reads them (per record, in the order of ``rules.weak``)."""
+    read: list[Tokens] = []
+    for key, by_type in tokens.items():
+        if whole:
+            text, base_line = whole_text, 0
+        else:
+            first = groups[key][0]
+            text, base_line = first.line_text, first.line
+        for rec in rules.weak:
+            found = by_type.get(rec.id_type)
+            if found:
+                read.append((key, rec, text, base_line, found))
+    return read
+
+
 #: One recognizer's tokens in one record: record key, recognizer, record text, its first line, and
 #: (canonical, form, start) per token.
 Tokens = tuple[int, Recognizer, str, int, list[tuple[str, str, int]]]
 
 
-def _weak_found(rules: RecordRules, read: list[Tokens], groups: Mapping[int, list[Found]]) -> dict[int, list[Found]]:
+def _weak_found(
+    rules: RecordRules,
+    read: list[Tokens],
+    groups: Mapping[int, list[Found]],
+    digest_of: Mapping[tuple[str, str, str], bytes] | None = None,
+) -> dict[int, list[Found]]:
     """The tokens whose digest is in the index, as Found by record key (each distinct value hashed once:
     records repeat the same words, product names, statuses).
 
@@ -146,7 +192,12 @@ def _weak_found(rules: RecordRules, read: list[Tokens], groups: Mapping[int, lis
             values[canonical] = 0
     digests: list[bytes] = []
     for (domain, form), values in distinct.items():
-        for canonical, digest in zip(values, rules.digest_many(domain, list(values), form), strict=True):
+        hashed = (
+            rules.digest_many(domain, list(values), form)
+            if digest_of is None
+            else [digest_of[(domain, form, canonical)] for canonical in values]  # hashed by the kernel's reader
+        )
+        for canonical, digest in zip(values, hashed, strict=True):
             values[canonical] = len(digests)
             digests.append(digest)
     matched = rules.candidates(digests)

@@ -227,6 +227,107 @@ done:
     return result;
 }
 
+/* The index of a call from its four buffers (tier() raises on a malformed one). */
+static int index_of(Py_buffer *flat, Py_buffer *flat_buckets, Py_buffer *group, Py_buffer *group_buckets, int everything,
+                    lk_index *index) {
+    memset(index, 0, sizeof *index);
+    index->everything = everything;
+    return tier(flat, flat_buckets, &index->flat) && tier(group, group_buckets, &index->group);
+}
+
+/* weak(block, lines, headers, flat_keys, flat_buckets, group_keys, group_buckets, what, everything=False)
+ * -> (tokens, canon): packed weak tokens (lk_weak_token) of the records and their canonical bytes.
+ * lines: increasing 0-based line numbers (int64 buffer), or None for the whole block as one record;
+ * headers: the message header of each LW_* kind. */
+static PyObject *Keyed_weak(KeyedObject *self, PyObject *args) {
+    Py_buffer block, flat, flat_buckets, group, group_buckets, lines = {0};
+    PyObject *lines_obj, *headers;
+    int what = 0, everything = 0;
+    if (!PyArg_ParseTuple(args, "y*OO!y*y*y*y*i|p", &block, &lines_obj, &PyTuple_Type, &headers, &flat, &flat_buckets,
+                          &group, &group_buckets, &what, &everything))
+        return NULL;
+    PyObject *result = NULL;
+    int have_lines = 0;
+    lk_weak_keys keys;
+    lk_index index;
+    if (PyTuple_GET_SIZE(headers) != LW_KINDS) {
+        PyErr_SetString(PyExc_ValueError, "headers: one message header per weak kind");
+        goto done;
+    }
+    for (int k = 0; k < LW_KINDS; k++) {
+        PyObject *h = PyTuple_GET_ITEM(headers, k);
+        if (!PyBytes_Check(h)) {
+            PyErr_SetString(PyExc_TypeError, "headers must be bytes");
+            goto done;
+        }
+        lk_inner_for(&self->keys, (const uint8_t *)PyBytes_AS_STRING(h), (size_t)PyBytes_GET_SIZE(h), &keys.inner[k]);
+    }
+    keys.outer = self->keys.outer;
+    if (lines_obj != Py_None) {
+        if (PyObject_GetBuffer(lines_obj, &lines, PyBUF_C_CONTIGUOUS) < 0) goto done;
+        have_lines = 1;
+        if (lines.len % 8 != 0) {
+            PyErr_SetString(PyExc_ValueError, "lines must be a contiguous int64 array");
+            goto done;
+        }
+        const int64_t *l = lines.buf;
+        for (Py_ssize_t i = 1; i < lines.len / 8; i++)
+            if (l[i] <= l[i - 1]) {
+                PyErr_SetString(PyExc_ValueError, "lines must be increasing");
+                goto done;
+            }
+    }
+    if (!index_of(&flat, &flat_buckets, &group, &group_buckets, everything, &index)) goto done;
+    lk_weak_out out = {0};
+    Py_BEGIN_ALLOW_THREADS lk_weak_scan(block.buf, (size_t)block.len, have_lines ? lines.buf : NULL,
+                                        have_lines ? (size_t)lines.len / 8 : 0, what, &keys, &index, &out);
+    Py_END_ALLOW_THREADS if (out.failed) PyErr_NoMemory();
+    else result = Py_BuildValue("(y#y#)", out.tokens ? (const char *)out.tokens : "",
+                                (Py_ssize_t)(out.n * sizeof(lk_weak_token)), out.canon ? (const char *)out.canon : "",
+                                (Py_ssize_t)out.canon_n); /* y# makes None of NULL */
+    free(out.tokens);
+    free(out.canon);
+done:
+    OPENSSL_cleanse(&keys, sizeof keys);
+    if (have_lines) PyBuffer_Release(&lines);
+    PyBuffer_Release(&block);
+    PyBuffer_Release(&flat);
+    PyBuffer_Release(&flat_buckets);
+    PyBuffer_Release(&group);
+    PyBuffer_Release(&group_buckets);
+    return result;
+}
+
+/* addresses(block, header, flat_keys, flat_buckets, group_keys, group_buckets, everything=False) -> bytes of
+ * packed hits (HIT_FORMAT): the address matches in canonical form that are indexed, and every other one
+ * flagged ADDR_PARSE (no digest). */
+static PyObject *Keyed_addresses(KeyedObject *self, PyObject *args) {
+    Py_buffer block, header, flat, flat_buckets, group, group_buckets;
+    int everything = 0;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*|p", &block, &header, &flat, &flat_buckets, &group, &group_buckets,
+                          &everything))
+        return NULL;
+    PyObject *result = NULL;
+    lk_index index;
+    SHA256_CTX inner;
+    lk_inner_for(&self->keys, header.buf, (size_t)header.len, &inner);
+    if (index_of(&flat, &flat_buckets, &group, &group_buckets, everything, &index)) {
+        lk_out out = {0};
+        Py_BEGIN_ALLOW_THREADS lk_address_scan(block.buf, (size_t)block.len, &inner, &self->keys.outer, &index, &out);
+        Py_END_ALLOW_THREADS if (out.failed) PyErr_NoMemory();
+        else result = PyBytes_FromStringAndSize((const char *)out.hits, (Py_ssize_t)(out.n * sizeof(lk_hit)));
+        free(out.hits);
+    }
+    OPENSSL_cleanse(&inner, sizeof inner);
+    PyBuffer_Release(&block);
+    PyBuffer_Release(&header);
+    PyBuffer_Release(&flat);
+    PyBuffer_Release(&flat_buckets);
+    PyBuffer_Release(&group);
+    PyBuffer_Release(&group_buckets);
+    return result;
+}
+
 static PyMethodDef Keyed_methods[] = {
     {"digest_many", (PyCFunction)Keyed_digest_many, METH_VARARGS,
      "digest_many(header, values) -> bytes: HMAC-SHA256(key, header + value) of each value, concatenated."},
@@ -237,6 +338,12 @@ static PyMethodDef Keyed_methods[] = {
      "scan(block, flat_keys, flat_buckets, group_keys, group_buckets, aliases=(), everything=False) -> bytes: "
      "packed hits of the "
      "strong types in a UTF-8 block (every candidate with everything=True; every spaced phone, flagged SPACED)."},
+    {"weak", (PyCFunction)Keyed_weak, METH_VARARGS,
+     "weak(block, lines, headers, flat_keys, flat_buckets, group_keys, group_buckets, what, everything=False) -> "
+     "(tokens, canon): the indexed name and birth-date tokens of the records (lines, or None: the whole block)."},
+    {"addresses", (PyCFunction)Keyed_addresses, METH_VARARGS,
+     "addresses(block, header, flat_keys, flat_buckets, group_keys, group_buckets, everything=False) -> bytes: "
+     "packed hits of the indexed canonical addresses and of every address left to the parser (ADDR_PARSE)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -271,5 +378,11 @@ PyMODINIT_FUNC PyInit__kernel(void) {
     PyModule_AddIntConstant(m, "RRN", LK_RRN);
     PyModule_AddIntConstant(m, "CARD", LK_CARD);
     PyModule_AddIntConstant(m, "SPACED", LK_SPACED);
+    PyModule_AddIntConstant(m, "WEAK_SIZE", (long)sizeof(lk_weak_token));
+    PyModule_AddIntConstant(m, "READ_NAMES", LW_READ_NAMES);
+    PyModule_AddIntConstant(m, "READ_MASKED", LW_READ_MASKED);
+    PyModule_AddIntConstant(m, "READ_BIRTH", LW_READ_BIRTH);
+    PyModule_AddIntConstant(m, "ADDR_SPACED", LK_ADDR_SPACED);
+    PyModule_AddIntConstant(m, "ADDR_PARSE", LK_ADDR_PARSE);
     return m;
 }

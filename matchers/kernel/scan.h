@@ -92,4 +92,58 @@ int lk_present(const lk_index *index, const uint8_t digest[32]);
 void lk_scan(const uint8_t *buf, size_t n, const lk_keys *keys, const lk_index *index, const lk_aliases *aliases,
              lk_out *out);
 
+/* ------------------------------------------------------------------ weak tokens (weak.c) */
+
+/* The kinds of weak tokens, i.e. their digest headers: name full, name fl, name f, birth date full. */
+enum { LW_NAME = 0, LW_NAME_FL = 1, LW_NAME_F = 2, LW_BIRTH = 3, LW_KINDS = 4 };
+/* What lk_weak_scan reads (bits). */
+#define LW_READ_NAMES 1
+#define LW_READ_MASKED 2
+#define LW_READ_BIRTH 4
+
+typedef struct {
+    SHA256_CTX inner[LW_KINDS]; /* key ^ ipad + the header of each kind */
+    SHA256_CTX outer;
+} lk_weak_keys;
+
+/* One weak token whose digest prefix is in the index. */
+typedef struct {
+    int64_t record;    /* index of its record */
+    int64_t start;     /* character offset in the record's decoded text */
+    int64_t canon_off; /* its canonical UTF-8 bytes: lk_weak_out.canon[canon_off, canon_off + canon_len) */
+    int32_t canon_len;
+    int32_t kind; /* LW_* */
+    uint8_t digest[32];
+} lk_weak_token;
+
+typedef struct {
+    lk_weak_token *tokens;
+    size_t n, cap;
+    uint8_t *canon;
+    size_t canon_n, canon_cap;
+    int failed; /* out of memory */
+} lk_weak_out;
+
+/* Decode UTF-8 as Python does with errors="replace" (cp holds n entries); the number of code points. */
+size_t lk_decode(const uint8_t *s, size_t n, uint32_t *cp);
+
+/* The weak tokens (``what``: LW_READ_* bits) of the records of ``buf``: the lines numbered ``lines``
+ * (0-based, increasing; trailing carriage returns off), or with ``lines`` NULL the whole buffer as one
+ * record. Per record: names, then masked names, then birth dates, each in the recognizer's order. */
+void lk_weak_scan(const uint8_t *buf, size_t n, const int64_t *lines, size_t nlines, int what, const lk_weak_keys *keys,
+                  const lk_index *index,
+                  lk_weak_out *out);
+
+/* ------------------------------------------------------------------ addresses (address.c) */
+
+/* lk_hit.flags of an address: its canonical form is the raw match (0), the raw with commas and spacing
+ * folded (LK_ADDR_SPACED), or left to Python's parser (LK_ADDR_PARSE: no digest). */
+#define LK_ADDR_SPACED 1
+#define LK_ADDR_PARSE 2
+
+/* Every match of address.FAST in ``buf`` (start, end, line of start): the ones in canonical form hashed
+ * (inner: key ^ ipad + the address header) and kept when indexed, the others all kept, flagged PARSE. */
+void lk_address_scan(const uint8_t *buf, size_t n, const SHA256_CTX *inner, const SHA256_CTX *outer,
+                     const lk_index *index, lk_out *out);
+
 #endif
