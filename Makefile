@@ -62,7 +62,8 @@ fuzz:
 	@command -v clang >/dev/null || { echo "make fuzz needs clang with libFuzzer (Debian: apt-get install clang)"; exit 2; }
 	mkdir -p $(FUZZ_DIR)/corpus
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		matchers/kernel/fuzz.c matchers/kernel/scan.c -lcrypto -o $(FUZZ_DIR)/kernel_fuzz
+		matchers/kernel/fuzz.c matchers/kernel/scan.c matchers/kernel/weak.c matchers/kernel/address.c -lcrypto \
+		-o $(FUZZ_DIR)/kernel_fuzz
 	$(FUZZ_DIR)/kernel_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 		-dict=matchers/kernel/fuzz.dict $(FUZZ_DIR)/corpus
 

@@ -1,7 +1,9 @@
 /* libFuzzer target for the scan kernel (make fuzz: clang, ASan + UBSan). Scans the input three times:
  * reporting every candidate, against a fixed small index, and against an index built from some of the
  * candidates' own prefixes (6-byte keys under a 16-bit radix table, 8-byte keys under a small one or
- * none), and checks what comes back: the look-up must keep exactly the candidates whose prefix it holds. */
+ * none), and checks what comes back: the look-up must keep exactly the candidates whose prefix it holds.
+ * The weak-token reader (weak.c: the whole input as one record, and its lines) and the address pass
+ * (address.c) run the same way: every candidate, then an index of some of them. */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +118,129 @@ static void check_lookup(const uint8_t *buf, size_t size, const lk_aliases *alia
     free(gk);
 }
 
+/* ------------------------------------------------------------------ weak tokens and addresses */
+
+static lk_weak_keys weak_keys;
+static SHA256_CTX address_inner;
+
+/* Weak tokens: records in range and in order, offsets and canonical bytes within bounds. */
+static void check_weak(const uint8_t *data, size_t size, const lk_weak_out *out, size_t records) {
+    uint32_t *cp = malloc((size ? size : 1) * sizeof *cp);
+    assert(cp);
+    size_t m = lk_decode(data, size, cp);
+    assert(m <= size);
+    int64_t prev = 0;
+    for (size_t i = 0; i < out->n; i++) {
+        const lk_weak_token *t = &out->tokens[i];
+        assert(t->kind >= 0 && t->kind < LW_KINDS);
+        assert(t->record >= prev && (size_t)t->record < records);
+        prev = t->record;
+        assert(t->start >= 0 && (size_t)t->start < (m ? m : 1));
+        assert(t->canon_len > 0 && t->canon_off >= 0 && (size_t)(t->canon_off + t->canon_len) <= out->canon_n);
+        if (t->kind == LW_BIRTH) assert(t->canon_len == 8);
+    }
+    free(cp);
+}
+
+/* Against an index of every other token's prefix (flat, no radix table): exactly those come back. */
+static void check_weak_lookup(const uint8_t *buf, size_t size, const int64_t *lines, size_t nlines, const lk_weak_out *all) {
+    size_t m = all->n < 4096 ? all->n : 4096, nk = 0;
+    uint64_t *p = malloc((m + 1) * sizeof *p);
+    uint8_t *kb = malloc((m + 1) * 8);
+    assert(p && kb);
+    for (size_t i = 0; i < m; i += 2) p[nk++] = prefix_of(all->tokens[i].digest);
+    qsort(p, nk, sizeof *p, cmp_u64);
+    uint32_t none[1];
+    lk_index ix = {build_tier(p, nk, 0, kb, none), {kb, 0, NULL, 0, 8}, 0};
+    lk_weak_out out = {0};
+    lk_weak_scan(buf, size, lines, nlines, LW_READ_NAMES | LW_READ_MASKED | LW_READ_BIRTH, &weak_keys, &ix, &out);
+    assert(!out.failed);
+    size_t j = 0;
+    for (size_t i = 0; i < all->n; i++) {
+        if (!holds(p, nk, prefix_of(all->tokens[i].digest))) continue;
+        assert(j < out.n);
+        const lk_weak_token *a = &all->tokens[i], *b = &out.tokens[j];
+        assert(a->record == b->record && a->start == b->start && a->kind == b->kind && a->canon_len == b->canon_len);
+        assert(memcmp(all->canon + a->canon_off, out.canon + b->canon_off, (size_t)a->canon_len) == 0);
+        assert(memcmp(a->digest, b->digest, 32) == 0);
+        j++;
+    }
+    assert(j == out.n);
+    free(out.tokens);
+    free(out.canon);
+    free(p);
+    free(kb);
+}
+
+static void fuzz_weak(const uint8_t *buf, size_t size, const lk_index *all_ix) {
+    lk_weak_out out = {0};
+    int what = LW_READ_NAMES | LW_READ_MASKED | LW_READ_BIRTH;
+    lk_weak_scan(buf, size, NULL, 0, what, &weak_keys, all_ix, &out); /* the whole input, one record */
+    assert(!out.failed);
+    check_weak(buf, size, &out, 1);
+    if (out.n) check_weak_lookup(buf, size, NULL, 0, &out);
+    free(out.tokens);
+    free(out.canon);
+    /* its lines, every one (and one past the end), then every other one */
+    size_t nl = 2;
+    for (size_t i = 0; i < size; i++) nl += buf[i] == '\n';
+    int64_t *lines = malloc(nl * sizeof *lines);
+    assert(lines);
+    for (int step = 1; step <= 2; step++) {
+        size_t k = 0;
+        for (size_t i = 0; i < nl; i += (size_t)step) lines[k++] = (int64_t)i;
+        memset(&out, 0, sizeof out);
+        lk_weak_scan(buf, size, lines, k, what, &weak_keys, all_ix, &out);
+        assert(!out.failed);
+        check_weak(buf, size, &out, k);
+        if (out.n && step == 1) check_weak_lookup(buf, size, lines, k, &out);
+        free(out.tokens);
+        free(out.canon);
+    }
+    free(lines);
+}
+
+/* Addresses: in order, not overlapping, within bounds, lines counted; the ones left to the parser
+ * have no digest; against an index of every other canonical one, exactly those and the parser's. */
+static void fuzz_addresses(const uint8_t *buf, size_t size, const lk_index *all_ix) {
+    lk_out out = {0};
+    lk_address_scan(buf, size, &address_inner, &keys.outer, all_ix, &out);
+    assert(!out.failed);
+    int64_t prev = 0, line = 0, counted = 0;
+    size_t held = 0;
+    uint64_t *p = malloc((out.n + 1) * sizeof *p);
+    uint8_t *kb = malloc((out.n + 1) * 8);
+    assert(p && kb);
+    for (size_t i = 0; i < out.n; i++) {
+        const lk_hit *h = &out.hits[i];
+        assert(prev <= h->start && h->start < h->end && (size_t)h->end <= size);
+        prev = h->end;
+        for (; counted < h->start; counted++) line += buf[counted] == '\n';
+        assert(h->line == line);
+        assert(h->flags == 0 || h->flags == LK_ADDR_SPACED || h->flags == LK_ADDR_PARSE);
+        if (h->flags != LK_ADDR_PARSE && i % 2 == 0) p[held++] = prefix_of(h->digest);
+    }
+    qsort(p, held, sizeof *p, cmp_u64);
+    uint32_t none[1];
+    lk_index ix = {build_tier(p, held, 0, kb, none), {kb, 0, NULL, 0, 8}, 0};
+    lk_out some = {0};
+    lk_address_scan(buf, size, &address_inner, &keys.outer, &ix, &some);
+    assert(!some.failed);
+    size_t j = 0;
+    for (size_t i = 0; i < out.n; i++) {
+        const lk_hit *h = &out.hits[i];
+        if (h->flags != LK_ADDR_PARSE && !holds(p, held, prefix_of(h->digest))) continue;
+        assert(j < some.n && some.hits[j].start == h->start && some.hits[j].end == h->end);
+        assert(memcmp(some.hits[j].digest, h->digest, 32) == 0);
+        j++;
+    }
+    assert(j == some.n);
+    free(some.hits);
+    free(out.hits);
+    free(p);
+    free(kb);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!ready) {
         static const uint8_t key[] = "leakmon-fuzz-key-not-a-secret-01";
@@ -123,6 +248,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                             (const uint8_t *)"leakmon/v1/rrn/full", (const uint8_t *)"leakmon/v1/card/full"};
         size_t lens[LK_KINDS] = {22, 22, 20, 21};
         lk_keys_init(&keys, key, sizeof key - 1, headers, lens);
+        static const char *const weak_headers[LW_KINDS] = {"leakmon/v1/name/full", "leakmon/v1/name/fl",
+                                                           "leakmon/v1/name/f", "leakmon/v1/birthdate/full"};
+        for (int k = 0; k < LW_KINDS; k++)
+            lk_inner_for(&keys, (const uint8_t *)weak_headers[k], strlen(weak_headers[k]) + 1, &weak_keys.inner[k]);
+        weak_keys.outer = keys.outer;
+        lk_inner_for(&keys, (const uint8_t *)"leakmon/v1/address/full", 24, &address_inner);
         ready = 1;
     }
     /* Exact-size heap copy so ASan sees any read past the end. */
@@ -147,6 +278,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memset(&out, 0, sizeof out);
     lk_scan(buf, size, &keys, &some, NULL, &out);
     free(out.hits);
+    fuzz_weak(buf, size, &all);
+    fuzz_addresses(buf, size, &all);
     free(buf);
     return 0;
 }

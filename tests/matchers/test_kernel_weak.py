@@ -11,9 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from matchers.engine import Matcher
 from matchers.keyed_hash import KeyedHasher, message_header
 from matchers.native import READ_BIRTH, READ_MASKED, READ_NAMES, weak_candidates
+from matchers.reference import ReferenceHasher, ReferenceMatcher
 from matchers.registry import IdentifierRegistry
+from tests.matchers import mixed_corpus
 from tests.matchers.conftest import TEST_KEY
 from tests.matchers.test_extraction import ROWS
 from tests.matchers.test_name_tokens import ALPHABET, CASES
@@ -145,3 +148,47 @@ def test_lines_past_the_block_or_not_increasing() -> None:
     assert weak_candidates(KERNEL, block, [5], READ_NAMES) == []
     with pytest.raises(ValueError, match="increasing"):
         weak_candidates(KERNEL, block, [1, 0], READ_NAMES)
+
+
+# ---------------------------------------------------------------- hits: the kernel's readers against the Python ones
+
+_GENERATED = mixed_corpus.people(40)
+_MATCHERS: dict[tuple[str, tuple[tuple[str, object], ...]], tuple[Matcher, Matcher]] = {}
+
+
+def _pair(registry_name: str, options: dict[str, object]) -> tuple[Matcher, Matcher]:
+    key = (registry_name, tuple(sorted(options.items())))
+    if key not in _MATCHERS:
+        registry = mixed_corpus.custom_registry() if registry_name == "custom" else IdentifierRegistry.default()
+        native = mixed_corpus.build_matcher(registry, _GENERATED, **options)
+        reference = ReferenceMatcher(ReferenceHasher(TEST_KEY), native.index, registry, options=native.options)
+        _MATCHERS[key] = (native, reference)
+    return _MATCHERS[key]
+
+
+def _scan(matcher: Matcher, data: bytes, case: mixed_corpus.Case) -> list[str]:
+    hits = matcher.scan_bytes(data, columns=case.columns, delimiter=case.delimiter, record_scope=case.scope)
+    return [mixed_corpus.render(h) for h in hits]
+
+
+@pytest.mark.parametrize("name", sorted(c.name for c in mixed_corpus.cases()))
+def test_the_mixed_corpus_gives_the_reference_hits(name: str) -> None:
+    """Every golden case (names in every written form, masks, zero-width characters, dates, addresses,
+    whole-text records, CRLF, broken bytes) against the reference matcher: names, birth dates and
+    addresses read by Python there."""
+    case = next(c for c in mixed_corpus.cases() if c.name == name)
+    native, reference = _pair(case.registry, case.options)
+    data = case.text if isinstance(case.text, bytes) else case.text.encode("utf-8", "surrogatepass")
+    got = _scan(native, data, case)
+    assert got
+    assert got == _scan(reference, data, case)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10**9), st.sampled_from([",", "\t", " "]), st.sampled_from(["line", "all"]))
+def test_random_dumps_give_the_reference_hits(seed: int, delimiter: str, scope: str) -> None:
+    native, reference = _pair("default", {})
+    text = "\r\n".join(mixed_corpus.dump_lines(_GENERATED, 12, seed, delimiter))
+    case = mixed_corpus.Case("random", text, scope=scope)
+    data = text.encode()
+    assert _scan(native, data, case) == _scan(reference, data, case)
