@@ -186,7 +186,12 @@ class Matcher:
         self._weak_what = 0
         for r in weak:
             self._weak_what |= _NATIVE_WEAK.get(type(r), -1)
-        self._weak_recs = {(r.domain, form): r for r in weak for form in ("full", *r.partial_forms)}
+        recs_by_form = {(r.domain, form): r for r in weak for form in ("full", *r.partial_forms)}
+        #: (domain, form, type) of each kind of the kernel's weak tokens (of the weak types the set holds)
+        self._weak_kinds = [
+            (domain, form, recs_by_form[(domain, form)].id_type if (domain, form) in recs_by_form else domain)
+            for domain, form in WEAK_KINDS
+        ]
         self._rules = records.RecordRules(
             weak=weak,
             partial=self.options.partial,
@@ -464,15 +469,17 @@ class Matcher:
         full: records.TokensByRecord = {}
         part: records.TokensByRecord = {}
         digests: dict[tuple[str, str, str], bytes] = {}
+        kinds = self._weak_kinds
         for record, start, off, length, kind, digest in WEAK.iter_unpack(packed):
-            domain, form = WEAK_KINDS[kind]
+            domain, form, id_type = kinds[kind]
             canonical = canon[off : off + length].decode()
             digests[(domain, form, canonical)] = digest
             key = record if lines is None else lines[record]
-            id_type = self._weak_recs[(domain, form)].id_type
-            by_type = (full if form == "full" else part).get(key)
+            into = full if form == "full" else part
+            by_type = into.get(key)
             if by_type is None:
-                by_type = (full if form == "full" else part)[key] = {}
+                into[key] = {id_type: [(canonical, form, start)]}
+                continue
             found = by_type.get(id_type)
             if found is None:
                 by_type[id_type] = [(canonical, form, start)]
