@@ -159,6 +159,37 @@ class Analyzer:
         file, so a big file is not read a second time just to hash it. The caller closes
         ``analysis.hits``.
         """
+        analysis, steps = self._start(post, passwords, content_hash)
+        for _ in steps:
+            pass
+        return analysis
+
+    def analyze_live(
+        self, post: CrawledPost, *, passwords: Sequence[str] = (), content_hash: str | None = None
+    ) -> tuple[Analysis, Iterator[list[HitRow]]]:
+        """:meth:`analyze` run by its consumer: the post's hit batches as they are cut.
+
+        The post's own text is read at once (``trade_score``, ``text_signature`` are set on
+        return); its files are read and matched as the batches are taken, so a consumer stores or
+        writes them while ``scan --jobs`` workers go on matching. The batches are exactly
+        :meth:`HitSpool.batches` of :meth:`analyze` (see :meth:`HitSpool.released`); files,
+        findings and ``content_hash`` are complete once the iterator is exhausted. The caller
+        closes ``analysis.hits``.
+        """
+        analysis, steps = self._start(post, passwords, content_hash)
+        spool = analysis.hits
+
+        def batches() -> Iterator[list[HitRow]]:
+            for _ in steps:
+                yield from spool.released()
+            yield from spool.released(final=True)
+
+        return analysis, batches()
+
+    def _start(
+        self, post: CrawledPost, passwords: Sequence[str], content_hash: str | None
+    ) -> tuple[Analysis, Iterator[None]]:
+        """The analysis with the post's text matched, and its files' steps (one after each batch of rows)."""
         options = self.options
         post = options.redactor.post(post)
         analysis = Analysis(post=post, hits=HitSpool(directory=options.spool_dir))
@@ -173,9 +204,17 @@ class Analyzer:
                     analysis.trade_score, analysis.trade_terms = options.trade_scorer(post.text)
                 if options.fingerprinter is not None:
                     analysis.text_signature = options.fingerprinter(post.text) or None
+        except BaseException:
+            analysis.hits.close()
+            raise
+        return analysis, self._files(analysis, passwords, content_hash)
+
+    def _files(self, analysis: Analysis, passwords: Sequence[str], content_hash: str | None) -> Iterator[None]:
+        post = analysis.post
+        try:
             candidates = tuple(dict.fromkeys([*passwords, *passwords_from_text(post.text)]))
             for attachment in post.attachments:
-                self._attachment(analysis, attachment, candidates)
+                yield from self._attachment(analysis, attachment, candidates)
         except BaseException:
             analysis.hits.close()
             raise
@@ -186,9 +225,8 @@ class Analyzer:
                 for attachment, outcome in zip(post.attachments, analysis.files, strict=True)
             ],
         )
-        return analysis
 
-    def _attachment(self, analysis: Analysis, attachment: Attachment, passwords: Sequence[str]) -> None:
+    def _attachment(self, analysis: Analysis, attachment: Attachment, passwords: Sequence[str]) -> Iterator[None]:
         if attachment.skipped_reason:
             analysis.findings.append(Finding(attachment.name, FindingKind.NOT_FETCHED, attachment.skipped_reason))
             analysis.files.append(
@@ -203,13 +241,14 @@ class Analyzer:
         if self.parallel is not None and safe.path is not None and (size or 0) >= PARALLEL_MIN_BYTES:
             lines = self.parallel.line_file(safe.path, safe.name, self.options.read_limits, source, token)
             if lines is not None:
-                self._line_file(analysis, attachment, lines, token)
+                yield from self._line_file(analysis, attachment, lines, token)
                 return
         with read_attachment(safe, limits=self.options.read_limits, passwords=passwords) as reading:
             for block, rows in self._block_rows(reading, analysis, size, source, token):
                 analysis.hits.add(rows)
                 if self.on_block is not None:
                     self.on_block(block)
+                yield
         report = reading.report
         analysis.hits.resolve_file(token, report.sha256)
         analysis.files.append(
@@ -218,12 +257,21 @@ class Analyzer:
             )
         )
 
-    def _line_file(self, analysis: Analysis, attachment: Attachment, lines: LineFile, token: str) -> None:
-        """A big line file matched in ranges: its rows come finished (see :mod:`crawlers.parallel`)."""
+    def _line_file(self, analysis: Analysis, attachment: Attachment, lines: LineFile, token: str) -> Iterator[None]:
+        """A big line file matched in ranges: its rows come finished (see :mod:`crawlers.parallel`).
+
+        Its SHA-256 may be known before its last rows (``lines.sha256``): its rows' batches can
+        then be handed over while it is still being matched.
+        """
+        resolved = False
         for rows, nbytes in lines.rows:
+            if not resolved and lines.sha256 is not None:
+                analysis.hits.resolve_file(token, lines.sha256)
+                resolved = True
             analysis.hits.add(rows)
             if self.on_block is not None:  # progress counts characters of blocks: a stand-in of the range's size
                 self.on_block(TextBlock(attachment.name, " " * max(0, nbytes - 1)))
+            yield
         analysis.findings.extend(lines.findings)
         analysis.hits.resolve_file(token, lines.sha256)
         analysis.files.append(

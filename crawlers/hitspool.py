@@ -4,12 +4,20 @@ The analyzer adds rows as the matcher hands over each block's hits; full batches
 identity, the most confident winning) are pickled to an anonymous temporary file, deleted when
 closed. The store reads them back batch by batch inside its one transaction. The rows hold digests,
 masked values and redacted locators only, never an identifier value.
+
+A consumer that runs while the file is still being matched (``scan --jobs N`` storing or writing
+its output as it goes) takes batches as they are cut with :meth:`HitSpool.released`: a batch is
+handed over once every file token in it is resolved and every batch before it was handed over, so
+the consumer sees exactly the batches, in exactly the order, that :meth:`HitSpool.batches` gives
+after the fact. A batch taken this way is never written to disk; one that must wait is spilled as
+before and read back when its file is done.
 """
 
 from __future__ import annotations
 
 import pickle
 import tempfile
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
@@ -25,26 +33,35 @@ BATCH_ROWS = 20_000
 
 
 class HitSpool:
-    """Append-only batches of :class:`HitRow`; iterate :meth:`batches` any number of times."""
+    """Append-only batches of :class:`HitRow`; iterate :meth:`batches` any number of times, or take
+    them as they are cut with :meth:`released` (then only so)."""
 
-    def __init__(self, *, batch_rows: int = BATCH_ROWS, directory: Path | None = None) -> None:
-        self._batch_rows = batch_rows
+    def __init__(self, *, batch_rows: int | None = None, directory: Path | None = None) -> None:
+        self._batch_rows = batch_rows or BATCH_ROWS  # read now: a test (or a bench) may set BATCH_ROWS
         self._directory = directory
         self._pending: list[HitRow] = []
         self._file: IO[bytes] | None = None
         self._spilled = 0
         self._files: dict[str, str | None] = {}
+        self._unresolved: set[str] = set()
+        #: batches cut and not yet released, with the unresolved file tokens in them: in memory (rows,
+        #: tokens; live only) or spilled (None, tokens)
+        self._cut: deque[tuple[Sequence[tuple[Any, ...]] | None, frozenset[str]]] = deque()
+        self._live = False  # released() was called: cut batches wait for it, not for batches()
+        self._read_at = 0  # where the next spilled batch to release starts in the file
         self.hits = 0  # rows added (before de-duplication)
 
     def file_token(self) -> str:
         """A stand-in for the SHA-256 of a file still being read (see :meth:`resolve_file`)."""
         token = f"\x00file{len(self._files)}"
         self._files[token] = None
+        self._unresolved.add(token)
         return token
 
     def resolve_file(self, token: str, sha256: str | None) -> None:
         """The file behind ``token`` was read whole: its rows carry ``sha256`` from now on."""
         self._files[token] = sha256
+        self._unresolved.discard(token)
 
     def add(self, rows: Iterable[HitRow]) -> None:
         """Add rows; a full batch goes to disk."""
@@ -59,8 +76,33 @@ class HitSpool:
                 return
             self._spill()
 
+    def released(self, *, final: bool = False) -> Iterator[list[HitRow]]:
+        """The batches cut so far that can be handed over now, in order, each once (see the module
+        docstring); ``final``: every batch left, the last partial one included (all files read).
+
+        Once called, :meth:`batches` is no longer available: the batches went to this consumer.
+        """
+        self._live = True
+        while self._cut:
+            rows, tokens = self._cut[0]
+            if tokens & self._unresolved and not final:
+                return
+            self._cut.popleft()
+            if rows is None:
+                assert self._file is not None  # noqa: S101 - a spilled batch is in the file
+                self._file.seek(self._read_at)
+                rows = pickle.load(self._file)  # noqa: S301 - our own temporary file
+                self._read_at = self._file.tell()
+                self._file.seek(0, 2)
+            yield self._resolved(rows)
+        if final and self._pending:
+            pending, self._pending = self._pending, []
+            yield self._resolved(best_rows(pending))
+
     def batches(self) -> Iterator[list[HitRow]]:
         """Every batch in the order added, each with one row per identity."""
+        if self._live:
+            raise RuntimeError("the spool's batches were released to a live consumer")
         if self._file is not None:
             self._file.seek(0)
             for _ in range(self._spilled):
@@ -85,6 +127,7 @@ class HitSpool:
             self._file.close()
             self._file = None
         self._pending = []
+        self._cut.clear()
 
     def __len__(self) -> int:
         return self.hits
@@ -96,10 +139,17 @@ class HitSpool:
         self.close()
 
     def _spill(self) -> None:
+        rows = best_rows(self._pending)
+        self._pending = []
+        unresolved = self._unresolved
+        tokens = frozenset({str(row[_FILE]) for row in rows} & unresolved) if unresolved else frozenset()
+        if self._live and not tokens and not self._cut:  # nothing before it waits: kept for released()
+            self._cut.append((rows, tokens))
+            return
+        self._cut.append((None, tokens))  # what released() needs to know of it without reading it
         if self._file is None:
             self._file = tempfile.TemporaryFile(dir=self._directory)  # noqa: SIM115 - closed by close()
         # Plain tuples: a named tuple pickles through its class, three times slower both ways.
-        plain = [tuple(row) for row in best_rows(self._pending)]
+        plain = [tuple(row) for row in rows]
         pickle.dump(plain, self._file, protocol=pickle.HIGHEST_PROTOCOL)
         self._spilled += 1
-        self._pending = []

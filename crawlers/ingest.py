@@ -11,7 +11,11 @@ stops. Otherwise the post is analysed, its files sealed to disk, and ``store`` w
 transaction: the post (text only encrypted, or not at all), its attachments' metadata, its hits
 (bulk upserts, batch by batch from the spool), findings, the checkpoint and the post-ingest hooks.
 
-Crash safety (docs/sizing.md): one post, however big its file, is one transaction. A crash or
+``analyze_and_store`` (``scan``) does both; with worker processes (``--jobs`` > 1) it opens the
+transaction first and upserts each batch of hits as the analyzer cuts it, while the workers go on
+matching: the same rows in the same batches and order, the same one transaction.
+
+Crash safety (docs/crash-safety.md): one post, however big its file, is one transaction. A crash or
 SIGKILL before the commit leaves nothing of it in the database; the re-run reads the file again and
 stores exactly what a clean run stores. Sealed files are written before the transaction and never
 deleted on rollback (see :class:`storage.evidence.EvidenceStore`): at worst a sealed file no row
@@ -131,24 +135,79 @@ class IngestSink:
         analysis.findings = [redact_finding(f) for f in analysis.findings]
         kept = self._keep_files(analysis)  # before the transaction: see EvidenceStore
         now = analysis.stored_at = datetime.now(UTC)
-        run_id = self.policy.run_id
         with self.sessions.begin() as session:
             existing = find_post(session, post.source, post.external_id)
             if if_changed and existing is not None and existing.content_hash == analysis.content_hash:
                 return self._unchanged(session, existing, post, checkpoint, tuple(analysis.findings))
             stored, status = upsert_post(session, existing, post.source, post.external_id, _version(analysis))
-            self._seal_text(stored, post.text)
-            self._store_attachments(session, stored, analysis, kept, now)
             hits = store_hits(session, stored.id, analysis.hits.batches(), now)
-            if analysis.findings:
-                add_findings(session, post.source, _rows(analysis.findings), post_id=stored.id, run_id=run_id)
-            if checkpoint is not None:
-                set_checkpoint(session, checkpoint.scope, checkpoint.key, checkpoint.value)
-            for hook in self.policy.post_hooks:
-                hook(session, stored, hits)
-            post_id = stored.id
+            return self._finish(session, stored, status, analysis, hits, kept, checkpoint)
+
+    @property
+    def stores_live(self) -> bool:
+        """True when :meth:`analyze_and_store` stores hits while worker processes match (``--jobs`` > 1)."""
+        return getattr(self.analyzer.parallel, "jobs", 1) > 1
+
+    def analyze_and_store(
+        self, post: CrawledPost, *, passwords: Sequence[str] = (), checkpoint: CheckpointUpdate | None = None
+    ) -> tuple[Analysis, IngestResult]:
+        """:meth:`analyze` then :meth:`store`, the hits stored as they are matched when :attr:`stores_live`.
+
+        Live, the one transaction opens first: the post is written (its content hash and status
+        once its files are read), then every batch of hits is upserted as the analyzer cuts it
+        while the workers go on matching, then the rest as :meth:`store` writes it; evidence files
+        are sealed inside the transaction, before the commit (the same guarantee: at worst a
+        sealed file no row points to). A crash before the commit leaves nothing, as before; the
+        batches are those :meth:`store` would store, in the same order. The caller closes
+        ``analysis.hits``.
+        """
+        if not self.stores_live:
+            analysis = self.analyze(post, passwords=passwords)
+            try:
+                return analysis, self.store(analysis, checkpoint=checkpoint)
+            except BaseException:
+                analysis.hits.close()
+                raise
+        analysis, batches = self.analyzer.analyze_live(post, passwords=passwords)
+        try:
+            now = analysis.stored_at = datetime.now(UTC)
+            post = analysis.post
+            with self.sessions.begin() as session:
+                existing = find_post(session, post.source, post.external_id)
+                # content hash and status are known once the files are read, before the commit
+                stored, status = upsert_post(session, existing, post.source, post.external_id, _version(analysis))
+                hits = store_hits(session, stored.id, batches, now)
+                stored.content_hash = analysis.content_hash
+                stored.status = analysis.status
+                analysis.findings = [redact_finding(f) for f in analysis.findings]
+                kept = self._keep_files(analysis)
+                return analysis, self._finish(session, stored, status, analysis, hits, kept, checkpoint)
+        except BaseException:
+            analysis.hits.close()
+            raise
+
+    def _finish(
+        self,
+        session: Session,
+        stored: Post,
+        status: PostChange,
+        analysis: Analysis,
+        hits: StoredHits,
+        kept: dict[str, KeptFile],
+        checkpoint: CheckpointUpdate | None,
+    ) -> IngestResult:
+        """The rest of a post's one transaction once its hits are stored: text, files, findings, hooks."""
+        post = analysis.post
+        self._seal_text(stored, post.text)
+        self._store_attachments(session, stored, analysis, kept, analysis.stored_at or datetime.now(UTC))
+        if analysis.findings:
+            add_findings(session, post.source, _rows(analysis.findings), post_id=stored.id, run_id=self.policy.run_id)
+        if checkpoint is not None:
+            set_checkpoint(session, checkpoint.scope, checkpoint.key, checkpoint.value)
+        for hook in self.policy.post_hooks:
+            hook(session, stored, hits)
         return IngestResult(
-            post_id=post_id,
+            post_id=stored.id,
             status=status,
             hits=hits.total,
             new_hits=hits.new,

@@ -5,9 +5,9 @@ Workers are forked after the Matcher is built, so they share the protected index
 (numpy arrays are never written, so their pages stay shared).
 
 :class:`ParallelScanner` is what the analyzer uses. A big plain line file (text, CSV/TSV, SQL dumps,
-JSON lines; see :mod:`crawlers.files.ranges`) is cut at newlines into byte ranges: the parent only
-hashes the file and counts line ends (one cheap pass) while each worker reads, decodes and matches
-its own range and returns finished hit rows (locators built and redacted); the parent merges them in
+JSON lines; see :mod:`crawlers.files.ranges`) is cut at newlines into byte ranges: a thread of the parent
+hashes the file and counts line ends (one cheap pass, ahead of the workers: the SHA-256 is known
+long before the last range is matched) while each worker reads, decodes and matches its own range and returns finished hit rows (locators built and redacted); the parent merges them in
 order. Everything else (archives, JSON documents) is read by the parent's reader and each block sent
 to a worker, which returns its finished rows. ``jobs=1`` runs the very same code in-process, so one
 and several jobs give identical rows.
@@ -24,6 +24,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import multiprocessing
+import queue
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -284,27 +286,21 @@ class ParallelScanner:
         self, scan: LineFileScan, limits: ReadLimits, source: str, token: str | None
     ) -> Iterator[tuple[list[HitRow], int]]:
         deadline = time.monotonic() + limits.max_seconds
-        digest = hashlib.sha256()
         stopped: list[bool] = []
 
         sql: list[SqlState] = [SqlState()]  # a SQL dump's reader state after the ranges taken so far
         offsets: dict[str, int] = {}  # table -> its rows in those ranges
+        ranges = block_ranges(scan.path, self.range_bytes)
+        counted = _Counter(scan, ranges)
 
         def tasks() -> Iterator[RangeTask]:
-            line = 1
-            with scan.path.open("rb") as handle:
-                for start, end in block_ranges(scan.path, self.range_bytes):
-                    data = handle.read(end - start)
-                    digest.update(data)
-                    scan.size += len(data)
-                    if not stopped and time.monotonic() > deadline:
-                        stopped.append(True)
-                    if not stopped:
-                        hint = sql[0] if scan.plan.fmt == "sql" else None  # exact unless ranges are in flight
-                        yield RangeTask(str(scan.path), scan.plan, start, end, line, source, token, hint)
-                    line += data.count(b"\n")
-                    if b"\r" in data:  # a lone CR ends a line too (crawlers.files.lines)
-                        line += data.count(b"\r") - data.count(b"\r\n")
+            for (start, end), line in zip(ranges, counted.first_lines(), strict=True):
+                if not stopped and time.monotonic() > deadline:
+                    stopped.append(True)
+                if stopped:
+                    break
+                hint = sql[0] if scan.plan.fmt == "sql" else None  # exact unless ranges are in flight
+                yield RangeTask(str(scan.path), scan.plan, start, end, line, source, token, hint)
 
         make = HitRow._make
         replaced = False
@@ -323,7 +319,7 @@ class ParallelScanner:
             scan.findings.extend(done.state.findings)
             scan.blocks += done.state.blocks
             yield [make(row) for row in done.rows], done.nbytes
-        scan.sha256 = digest.hexdigest()
+        counted.join()
         if stopped:
             reason = f"reading took longer than max_seconds={limits.max_seconds:g}; stopped"
             scan.findings.append(Finding(scan.plan.locator, "cap_time", reason))
@@ -391,6 +387,61 @@ def _renumber(done: RangeDone, locator: str, offsets: dict[str, int]) -> None:
         done.rows[index] = (*row[:at], where, *row[at + 1 :])
     for table, count in done.state.sql_rows.items():
         offsets[table] = offsets.get(table, 0) + count
+
+
+class _Counter:
+    """Reads the file once in a thread, ahead of the ranges: its SHA-256 (set on ``scan`` as soon
+    as the last byte is hashed, long before the workers are done) and each range's first line.
+
+    ``hashlib`` and file reads release the GIL; counting line ends is the only Python-side work.
+    """
+
+    def __init__(self, scan: LineFileScan, ranges: list[tuple[int, int]]) -> None:
+        self._scan = scan
+        self._ranges = ranges
+        self._lines: queue.SimpleQueue[int | BaseException] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="leakmon-sha256", daemon=True)
+
+    def _run(self) -> None:
+        scan = self._scan
+        try:
+            digest = hashlib.sha256()
+            line, size = 1, 0
+            with scan.path.open("rb") as handle:
+                for start, end in self._ranges:
+                    data = handle.read(end - start)
+                    digest.update(data)
+                    size += len(data)
+                    self._lines.put(line)
+                    line += data.count(b"\n")
+                    if b"\r" in data:  # a lone CR ends a line too (crawlers.files.lines)
+                        line += data.count(b"\r") - data.count(b"\r\n")
+            scan.size = size
+            scan.sha256 = digest.hexdigest()
+        except BaseException as error:
+            self._error = error
+            self._lines.put(error)
+
+    def first_lines(self) -> Iterator[int]:
+        """Each range's first line number, in order (raises what reading the file raised).
+
+        The thread starts here, once the workers are forked (never fork with a thread running).
+        """
+        self._thread.start()
+        for _ in self._ranges:
+            line = self._lines.get()
+            if isinstance(line, BaseException):
+                raise line
+            yield line
+
+    def join(self) -> None:
+        """Wait for the hash (the ranges may have stopped early: the whole file is hashed)."""
+        if not self._thread.is_alive() and self._thread.ident is None:
+            self._thread.start()  # a file without ranges
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 class _Now:

@@ -31,6 +31,7 @@ from matchers.keyed_hash import KeyedHasher
 from matchers.protect import ProtectedForms
 from matchers.registry import IdentifierRegistry
 from matchers.types.custom import CustomType
+from storage.db import read_snapshot
 from storage.evidence import EvidenceSealer, EvidenceStore
 from storage.models.core import Post
 from storage.repositories.hits import StoredHits
@@ -109,12 +110,15 @@ class _Confirmer:
     def __init__(self, app: App) -> None:
         self.app = app
 
+    # A read snapshot, not a write transaction: on SQLite every other session begins IMMEDIATE,
+    # so two workers' confirmations queued for the write lock, and a scan storing its hits while
+    # its workers match (crawlers.ingest.IngestSink.analyze_and_store) holds that lock throughout.
     def __call__(self, digests: Sequence[bytes]) -> Mapping[bytes, Sequence[int]]:
-        with self.app.sessions() as session:
+        with read_snapshot(self.app.sessions) as session:
             return confirm_digests(session, digests)
 
     def pairs(self, pairs: Sequence[tuple[bytes, int]]) -> Collection[tuple[bytes, int]]:
-        with self.app.sessions() as session:
+        with read_snapshot(self.app.sessions) as session:
             return confirm_pairs(session, pairs)
 
 

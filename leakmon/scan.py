@@ -98,23 +98,24 @@ def scan_paths(
             title=path.name,
             attachments=(Attachment(name=path.name, path=path),),
         )
-        analysis = sink.analyze(post, passwords=passwords)
         shown = redact(str(path))  # what is printed follows the rule stored strings follow
+        # Hits are stored (or, not stored, written out) batch by batch while the file is matched
+        # (crawlers.ingest.IngestSink.analyze_and_store, crawlers.analyzer.Analyzer.analyze_live).
+        post_id = incident_id = None
+        if store:
+            analysis, result = sink.analyze_and_store(post, passwords=passwords)
+            post_id = result.post_id or 0
+            with sink.sessions() as session:
+                incident_id = session.scalar(select(IncidentPost.incident_id).where(IncidentPost.post_id == post_id))
+            rows: Iterable[ScanRow] = stored_rows(
+                sink.sessions, post_id, analysis.stored_at, min_confidence, refs=not withhold_refs
+            )
+        else:
+            analysis, batches = sink.analyzer.analyze_live(post, passwords=passwords)
+            rows = spooled_rows(sink.sessions, batches, min_confidence, refs=not withhold_refs)
         with analysis.hits:
-            outcome.findings.extend((shown, redact_finding(finding)) for finding in analysis.findings)
-            post_id = incident_id = None
-            if store:
-                post_id = sink.store(analysis).post_id or 0
-                with sink.sessions() as session:
-                    incident_id = session.scalar(
-                        select(IncidentPost.incident_id).where(IncidentPost.post_id == post_id)
-                    )
-                rows: Iterable[ScanRow] = stored_rows(
-                    sink.sessions, post_id, analysis.stored_at, min_confidence, refs=not withhold_refs
-                )
-            else:
-                rows = spooled_rows(sink.sessions, analysis.hits.batches(), min_confidence, refs=not withhold_refs)
             outcome.hits += write_hits(out, rows, shown, post_id, incident_id)
+        outcome.findings.extend((shown, redact_finding(finding)) for finding in analysis.findings)
     return outcome
 
 

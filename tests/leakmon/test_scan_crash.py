@@ -32,11 +32,15 @@ BATCH_ROWS = 3_000  # several bulk batches per file
 
 _KILLER = """
 import os, signal, sys
+import crawlers.analyzer as analyzer
 import crawlers.hitspool as spool
+import crawlers.parallel as parallel
 import storage.repositories.hits as hits
 from leakmon.cli import main
 
 spool.BATCH_ROWS = {batch}
+analyzer.PARALLEL_MIN_BYTES = 1  # --jobs 2: the dump in ranges, its batches stored while workers match
+parallel.PARALLEL_BLOCK = 65536
 real = hits._executemany_batches if "{dialect}" == "sqlite" else hits._copy_batches
 name = "_executemany_batches" if "{dialect}" == "sqlite" else "_copy_batches"
 
@@ -111,19 +115,31 @@ def _rerun_equals_clean_run(tmp_path: Path, db_url: str, capsys: pytest.CaptureF
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("jobs", ["1", "2"])
 def test_sigkill_mid_file_then_rerun_stores_what_a_clean_run_stores(
-    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, jobs: str
 ) -> None:
+    """``--jobs 2`` stores each batch while the workers still match (``IngestSink.analyze_and_store``):
+    the kill then lands with batches in the open transaction and ranges still being matched."""
     dump = _setup(tmp_path, db_url, capsys, monkeypatch)
     dialect = "postgresql" if db_url.startswith("postgresql") else "sqlite"
     script = _KILLER.format(batch=BATCH_ROWS, dialect=dialect)
-    killed = subprocess.run(
-        [sys.executable, "-c", script, "scan", str(dump), "--format", "jsonl", "--output", str(tmp_path / "k.jsonl")],
-        env=_env(tmp_path / "ws", db_url),
-        capture_output=True,
-        check=False,
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode(errors="replace")[-2000:]
+    argv = ["scan", str(dump), "--format", "jsonl", "--output", str(tmp_path / "k.jsonl"), "--jobs", jobs]
+    errors = tmp_path / "killed.err"
+    with errors.open("wb") as err:
+        killed = subprocess.Popen(
+            [sys.executable, "-c", script, *argv],
+            env=_env(tmp_path / "ws", db_url),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,  # its workers too, to clean up after the test
+        )
+        try:
+            returncode = killed.wait(timeout=600)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(killed.pid, signal.SIGKILL)
+    assert returncode == -signal.SIGKILL, errors.read_text(errors="replace")[-2000:]
     assert _stored(db_url) == []  # the open transaction died with the process
     _rerun_equals_clean_run(tmp_path, db_url, capsys, dump)
 

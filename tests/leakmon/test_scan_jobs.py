@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 import crawlers.analyzer as analyzer_module
+import crawlers.hitspool as hitspool_module
 import crawlers.parallel as parallel_module
 from tests.leakmon.cli import run_cli
 
@@ -38,6 +39,7 @@ def workspace(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> P
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(analyzer_module, "PARALLEL_MIN_BYTES", 1)  # every file is "big"
     monkeypatch.setattr(parallel_module, "PARALLEL_BLOCK", 2048)  # and has many ranges
+    monkeypatch.setattr(hitspool_module, "BATCH_ROWS", 7)  # and many batches of hits
     return home
 
 
@@ -121,6 +123,48 @@ def test_one_and_two_jobs_print_and_store_the_same_hits(
         assert phone not in everything
         assert email not in everything
         assert email.upper() not in everything
+
+
+def test_two_jobs_store_hits_while_the_workers_still_match(
+    workspace: Path, tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --jobs 2 the parent upserts each batch of hits as it is cut, inside the file's one
+    transaction, while ranges are still coming back from the workers (--jobs 1: after the file)."""
+    import storage.repositories.hits as hits_module
+
+    events: list[str] = []
+    real_add = hitspool_module.HitSpool.add
+
+    def add(self: hitspool_module.HitSpool, rows: object) -> None:
+        events.append("matched")
+        real_add(self, rows)  # type: ignore[arg-type]
+
+    name = "_copy_batches" if db_url.startswith("postgresql") else "_executemany_batches"
+    real_store = getattr(hits_module, name)
+
+    def store(session: object, post_id: int, batches: object, now: object, **options: object) -> None:
+        def noted() -> object:
+            for batch in batches:  # type: ignore[attr-defined]
+                events.append("stored")
+                yield batch
+
+        real_store(session, post_id, noted(), now, **options)
+
+    monkeypatch.setattr(hitspool_module.HitSpool, "add", add)
+    monkeypatch.setattr(hits_module, name, store)
+    protected = tmp_path / "p.csv"
+    protected.write_text("subject_ref,name,phone,email\n" + "".join(",".join(p) + "\n" for p in PEOPLE))
+    assert run_cli(capsys, "init").code == 0
+    assert run_cli(capsys, "protect", "import", str(protected)).code == 0
+    files = _files(tmp_path / "leaks")
+    order = {}
+    for jobs in ("1", "2"):
+        events.clear()
+        result = run_cli(capsys, "scan", str(files["users.csv"]), "--format", "jsonl", "--jobs", jobs)
+        assert result.code == 0, result.err
+        assert events.count("stored") >= 5
+        order[jobs] = events.index("stored") < len(events) - 1 - events[::-1].index("matched")
+    assert order == {"1": False, "2": True}  # jobs 2: a batch stored before the last range came back
 
 
 def test_a_scan_freezes_what_start_up_built_and_thaws_it_after(
