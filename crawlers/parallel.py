@@ -4,10 +4,12 @@ matcher itself stays a pure function of its input).
 Workers are forked after the Matcher is built, so they share the protected index copy-on-write
 (numpy arrays are never written, so their pages stay shared).
 
-:class:`ParallelScanner` is what the analyzer uses. A big plain line file (text, CSV/TSV, SQL dumps,
-JSON lines; see :mod:`crawlers.files.ranges`) is cut at newlines into byte ranges: a thread of the parent
-hashes the file and counts line ends (one cheap pass, ahead of the workers: the SHA-256 is known
-long before the last range is matched) while each worker reads, decodes and matches its own range and returns finished hit rows (locators built and redacted); the parent merges them in
+:class:`ParallelScanner` is what the analyzer uses. A big plain line file (text, CSV/TSV, SQL
+dumps, JSON lines; see :mod:`crawlers.files.ranges`) is cut at newlines into byte ranges, smaller
+toward its end so the workers finish together: a thread of the parent hashes the file and counts
+line ends (one cheap pass, ahead of the workers: the SHA-256 is known long before the last range is
+matched) while each worker reads, decodes and matches its own range and returns finished hit rows
+(locators built and redacted); the parent merges them in
 order. Everything else (archives, JSON documents) is read by the parent's reader and each block sent
 to a worker, which returns its finished rows. ``jobs=1`` runs the very same code in-process, so one
 and several jobs give identical rows.
@@ -45,18 +47,26 @@ from storage.repositories.hits import HitRow
 
 #: Bytes per range when several workers share a file: the last ranges then even out across workers.
 PARALLEL_BLOCK = 2 << 20
+#: The smallest range cut toward a file's end (see :func:`block_ranges`).
+MIN_RANGE = 256 << 10
 _MATCHER: Matcher | None = None  # set in the parent right before forking
 T = TypeVar("T")
 
 
-def block_ranges(path: Path, block_size: int = PARALLEL_BLOCK) -> list[tuple[int, int]]:
-    """Newline-aligned (start, end) byte ranges covering the file."""
+def block_ranges(path: Path, block_size: int = PARALLEL_BLOCK, *, workers: int = 1) -> list[tuple[int, int]]:
+    """Newline-aligned (start, end) byte ranges covering the file.
+
+    With several workers the ranges shrink toward the file's end (each at most a ``2 * workers``-th
+    of what is left, never under :data:`MIN_RANGE`), so the workers finish together instead of one
+    matching a last full range alone, and a small file still makes a range or more per worker.
+    """
     size = path.stat().st_size
     ranges = []
     with path.open("rb") as fh:
         start = 0
         while start < size:
-            end = start + block_size
+            step = block_size if workers <= 1 else min(block_size, max(MIN_RANGE, (size - start) // (2 * workers)))
+            end = start + step
             if end >= size:
                 end = size
             else:
@@ -290,7 +300,7 @@ class ParallelScanner:
 
         sql: list[SqlState] = [SqlState()]  # a SQL dump's reader state after the ranges taken so far
         offsets: dict[str, int] = {}  # table -> its rows in those ranges
-        ranges = block_ranges(scan.path, self.range_bytes)
+        ranges = block_ranges(scan.path, self.range_bytes, workers=self.jobs)
         counted = _Counter(scan, ranges)
 
         def tasks() -> Iterator[RangeTask]:

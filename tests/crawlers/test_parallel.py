@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import itertools
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -308,3 +309,28 @@ def test_a_finished_scan_lets_its_workers_exit_instead_of_killing_them(
     for worker in workers:
         worker.join(10)
     assert [worker.exitcode for worker in workers] == [0, 0]
+
+
+def test_ranges_shrink_toward_the_end_so_two_workers_finish_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With two workers, the last ranges are cut smaller (the tail one worker would match alone), never
+    under MIN_RANGE; one worker keeps equal ranges. Every range ends at a line end."""
+    monkeypatch.setattr(parallel_module, "MIN_RANGE", 1000)
+    path = tmp_path / "lines.txt"
+    path.write_bytes(b"".join(b"%06d 010-1234-5678 someone@example.com\n" % i for i in range(2000)))
+    data = path.read_bytes()
+    one, two = block_ranges(path, 8000), block_ranges(path, 8000, workers=2)
+    for ranges in (one, two):
+        assert ranges[0][0] == 0
+        assert ranges[-1][1] == len(data)
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
+        assert all(data[end - 1 : end] == b"\n" for _, end in ranges)
+    sizes = [end - start for start, end in two]
+    assert max(end - start for start, end in one[:-1]) - min(end - start for start, end in one[:-1]) < 50
+    assert sizes[0] >= 8000
+    assert sizes[-3] < 2000  # the tail comes in small pieces
+    assert min(sizes[:-1]) >= 1000
+    assert sizes == sorted(sizes, reverse=True) or all(  # non-increasing, but for line alignment
+        b <= a + 60 for a, b in itertools.pairwise(sizes)
+    )
