@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import re2
 
 from matchers import deobfuscate, records
 from matchers.headers import header_type
@@ -175,9 +176,20 @@ class Matcher:
         self._context = {r.id_type: _context_re(r.context_words) for r in recs}
         self._context_plain = {r.id_type: tuple({w.casefold() for w in r.context_words}) for r in recs}
         self._context_any = tuple(dict.fromkeys(w for words in self._context_plain.values() for w in words))
+        # Every type's words in one RE2 alternation: a dump's row asks once, and a substring test per
+        # word (50 of them) cost about ten times more.
+        self._context_search = (
+            re2.compile("|".join(re2.escape(w) for w in self._context_any)).search if self._context_any else None
+        )
         self._folded: tuple[str, str] = ("", "")
         self._headers: dict[tuple[str, str], bool] = {}
         self._extractors = {r.id_type: f"{r.id_type}.fast" for r in self.registry.recognizers()}
+        #: Types whose reported type follows the value (RRN vs FRN: :meth:`Recognizer.hit_type`).
+        self._typed = frozenset(
+            r.id_type
+            for r in (*self.registry.recognizers(), *self._kernel_recs)
+            if getattr(r.hit_type, "__func__", None) is not Recognizer.hit_type
+        )
         pairs: ConfirmPairs | None = getattr(confirm, "pairs", None)
         weak = tuple(r for r in recs if r.weak) if self.options.weak else ()
         #: The address recognizer whose pass the kernel runs (matchers/kernel/address.c), if indexed.
@@ -494,27 +506,34 @@ class Matcher:
         out: list[Found] = []
         append = out.append
         extractors = self._extractors
+        new = tuple.__new__
+        text_on = lines.text_on
+        typed = self._typed
         for rec, pos, end, line, digest, subjects, canonical in located:
             start = pos + 1 if rec.has_lead and pos > 0 else pos
-            line_text, column = lines.text_on(line, start)
+            line_text, column = text_on(line, start)
             if canonical is None:
                 described = rec.canonicalize(block[start:end].decode("utf-8", "replace"))
                 canonical, classes = described if described else ("", ())
             else:
                 classes = ()
+            id_type = rec.id_type
             append(
-                Found(
-                    rec,
-                    rec.hit_type(canonical),
-                    canonical,
-                    "full",
-                    digest,
-                    subjects,
-                    line,
-                    column,
-                    classes,
-                    extractors[rec.id_type],
-                    line_text,
+                new(
+                    Found,  # Found(...) through tuple.__new__: the same tuple, without the generated __new__
+                    (
+                        rec,
+                        rec.hit_type(canonical) if id_type in typed else id_type,
+                        canonical,
+                        "full",
+                        digest,
+                        subjects,
+                        line,
+                        column,
+                        classes,
+                        extractors[id_type],
+                        line_text,
+                    ),
                 )
             )
         return out
@@ -610,7 +629,13 @@ class Matcher:
         else:
             folded = text.casefold()
             self._folded = (text, folded)
-        return any(word in folded for word in self._context_any)
+        search = self._context_search
+        if search is None:
+            return False
+        try:
+            return search(folded) is not None
+        except UnicodeEncodeError:  # a lone surrogate (RE2 reads UTF-8): word by word
+            return any(word in folded for word in self._context_any)
 
     def header_for(self, id_type: str, header: str) -> bool:
         key = (id_type, header)
@@ -693,10 +718,16 @@ def _digests(hasher: KeyedHasher, values: Sequence[tuple[str, str, str]]) -> lis
 
 
 def _dedupe(found: list[Found]) -> list[Found]:
+    """``found`` without repeats of a (line, type, form, digest), the first kept, in order."""
+    if len(found) < 2:
+        return found
+    _, id_types, _, forms, digests, _, lines, *_ = zip(*found, strict=True)
+    keys = list(zip(lines, id_types, forms, digests, strict=True))
+    if len(set(keys)) == len(keys):  # nearly always: no repeat (the sets are built in C)
+        return found
     seen: set[tuple[int, str, str, bytes]] = set()
     out = []
-    for f in found:
-        key = (f.line, f.id_type, f.form, f.digest)
+    for key, f in zip(keys, found, strict=True):
         if key not in seen:
             seen.add(key)
             out.append(f)

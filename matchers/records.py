@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 
-from matchers.model import COMPOSITE, EXACT, OBF_MASKED, PARTIAL, Found, Hit, build_hit
+from matchers.model import COMPOSITE, EXACT, OBF_MASKED, PARTIAL, Explanation, Found, Hit, HitBuilder, build_hit
 from matchers.scoring import cached_score
 from matchers.types.base import Recognizer
 
@@ -39,6 +39,11 @@ class RecordRules:
     read_weak: WeakReader | None = None
 
 
+#: What a one-subject record's hit shares with every hit of the same shape: type, kind, obfuscation
+#: classes, confidence, form, explanation, extra.
+_Template = tuple[str, str, tuple[str, ...], float, str, Explanation | None, dict[str, str]]
+
+
 @dataclass(frozen=True)
 class RecordContext:
     rules: RecordRules
@@ -51,6 +56,11 @@ class RecordContext:
     #: The last text found to hold no context word of any type (a dump's rows: every hit of the row
     #: asks, type after type).
     quiet: list[str | None] = field(default_factory=lambda: [None])
+    #: One-subject records' hits by shape (:func:`_one_subject_hits`): per hit, what does not vary
+    #: with the values (type, kind, classes, confidence, form, explanation, extra).
+    shapes: dict[tuple[object, ...], list[_Template]] = field(default_factory=dict)
+    #: Per recognizer: whether its validation label and its notes depend on the value.
+    own: dict[Recognizer, tuple[bool, bool]] = field(default_factory=dict)
 
     def context(self, id_type: str, line_text: str) -> tuple[str, ...]:
         if line_text is self.quiet[0]:
@@ -279,8 +289,10 @@ def _weak_found(
 def _record_hits(
     ctx: RecordContext, strong: list[Found], weak_full: Sequence[Found], weak_part: Sequence[Found]
 ) -> list[Hit]:
-    if _one_subject(strong):
-        return _one_subject_hits(ctx, strong, weak_full)
+    if len(strong[0].subjects) == 1:
+        one = _one_subject_hits(ctx, strong, weak_full)
+        if one is not None:
+            return one
     weak_full = _unique(weak_full)
     weak_part = _unique(weak_part)
     full: list[Found] = []
@@ -335,41 +347,127 @@ def _record_hits(
     return hits
 
 
-def _one_subject(strong: list[Found]) -> bool:
-    """Whether every strong value of the record is a full value of one and the same single subject,
-    and one of them is not a household value (a dump's row of one person: the common case)."""
+def _one_subject_hits(ctx: RecordContext, strong: list[Found], weak_full: Sequence[Found]) -> list[Hit] | None:
+    """:func:`_record_hits` for a record whose strong values are all full values of one and the same
+    single subject, one of them not a household value (a dump's row of one person: the common case),
+    with the same hits in the same order; None for any other record. Every strong value is exact (a
+    household value shares its subject with the others), each corroborated by the other types; a
+    weak value of the subject is a composite of it, corroborated by every strong value; no value is
+    partial.
+
+    A dump's rows are alike: the same types in the same columns, with the same classes. A record's
+    hits depend on its values only through their digests, lines and masks once its shape (per value:
+    recognizer, type, form, classes, extractor, field number, context words, validation label,
+    notes) is known, so the hits of the first record of a shape are kept as templates and the next
+    records' hits are built from them (:func:`_one_subject_built` builds the first, by :func:`_hit`).
+    """
     subjects = strong[0].subjects
-    if len(subjects) != 1:
-        return False
-    alone = True
+    exact: list[Found] = []
+    households: list[Found] = []
     for f in strong:
         if f.subjects != subjects or f.form != "full":
-            return False
-        if not f.rec.household:
-            alone = False
-    return not alone
+            return None
+        (households if f.rec.household else exact).append(f)
+    if not exact:
+        return None  # households alone: partial hits
+    if households:
+        exact += households
+    subject = subjects[0]
+    values = [w for w in _unique(weak_full) if subject in w.subjects] if weak_full else []
+    weak = len(values)
+    values += exact
+    columns = ctx.columns
+    delim = ctx.delimiter
+    quiet = ctx.quiet
+    own = ctx.own
+    # The key, flat: per value its recognizer, type, form, classes, extractor, field number and context
+    # words, then its validation label and notes if its recognizer's can differ by value.
+    shape: list[object] = [weak]
+    text = None
+    loud = False
+    for rec, id_type, canonical, form, _, _, _, start, obfuscation, extractor, line_text in values:
+        if line_text is not text:  # a line record's values share its text
+            text = line_text
+            if columns and not ctx.delimiter:
+                delim = next((d for d in ("\t", ",", "|", ";") if d in line_text), ",")
+            if line_text is not quiet[0]:
+                ctx.context(id_type, line_text)  # marks the text quiet if it holds no context word
+            loud = line_text is not quiet[0]
+        shape += (
+            rec,
+            id_type,
+            form,
+            obfuscation,
+            extractor,
+            line_text.count(delim, 0, start) if columns else -1,  # type: ignore[arg-type]
+            ctx.context(id_type, line_text) if loud else (),
+        )
+        flags = own.get(rec)
+        if flags is None:
+            flags = own[rec] = _own(rec)
+        if flags[0]:
+            shape.append(rec.validation_label(canonical) if form == "full" else None)
+        if flags[1]:
+            shape.append(rec.notes(canonical, form))
+    key = tuple(shape)
+    templates = ctx.shapes.get(key)
+    if templates is None:
+        built = _one_subject_built(ctx, exact, values[:weak], subject)
+        if len(ctx.shapes) >= _SHAPES_MAX:
+            ctx.shapes.clear()
+        ctx.shapes[key] = [
+            (h.id_type, h.match_kind, h.obfuscation, h.confidence, h.form, h.explanation, dict(h.extra)) for h in built
+        ]
+        return built
+    key_id = ctx.rules.key_id
+    line_base = ctx.line_base
+    hits: list[Hit] = []
+    append = hits.append
+    for f, (id_type, kind, obfuscation, confidence, form, explanation, extra) in zip(values, templates, strict=True):
+        hit = HitBuilder(
+            id_type,
+            f[4],
+            key_id,
+            subjects,
+            kind,
+            obfuscation,
+            confidence,
+            f[0].mask(f[2], form),
+            line_base + f[6],
+            form,
+            explanation,
+            extra.copy(),
+        )
+        hit.__class__ = Hit  # type: ignore[assignment]
+        append(hit)  # type: ignore[arg-type]
+    return hits
 
 
-def _one_subject_hits(ctx: RecordContext, strong: list[Found], weak_full: Sequence[Found]) -> list[Hit]:
-    """:func:`_record_hits` for a record :func:`_one_subject` holds, with the same hits in the same
-    order: every strong value is exact (a household value shares its subject with the others), each
-    corroborated by the other types; a weak value of the subject is a composite of it, corroborated
-    by every strong value; no value is partial."""
-    exact = [f for f in strong if not f.rec.household]
-    if len(exact) < len(strong):
-        exact += [f for f in strong if f.rec.household]
-    subject = exact[0].subjects[0]
+#: Shapes kept per block (a dump has a handful; text with varied columns and classes a few more).
+_SHAPES_MAX = 1024
+
+
+def _own(rec: Recognizer) -> tuple[bool, bool]:
+    """Whether ``rec``'s validation label, and its notes, can differ from value to value (overridden)."""
+    return (
+        getattr(rec.validation_label, "__func__", None) is not Recognizer.validation_label,
+        getattr(rec.notes, "__func__", None) is not Recognizer.notes,
+    )
+
+
+def _one_subject_built(ctx: RecordContext, exact: list[Found], weak: list[Found], subject: int) -> list[Hit]:
+    """The hits of a one-subject record (``exact``: its strong values, non-household first; ``weak``:
+    its distinct weak values held by ``subject``), built by :func:`_hit` one by one."""
     types = [f.id_type for f in exact]
     hits: list[Hit] = []
     weak_types: list[str] = []
-    if weak_full:
+    if weak:
         partners = tuple(types)
         conf_base = max(f.rec.base_confidence for f in exact)
-        for w in _unique(weak_full):
-            if subject in w.subjects:
-                weak_types.append(w.id_type)
-                composite = w if len(w.subjects) == 1 else w.with_subjects((subject,))
-                hits.append(_hit(ctx, composite, COMPOSITE, conf_base, corroborated=partners))
+        for w in weak:
+            weak_types.append(w.id_type)
+            composite = w if len(w.subjects) == 1 else w.with_subjects((subject,))
+            hits.append(_hit(ctx, composite, COMPOSITE, conf_base, corroborated=partners))
     for f in exact:
         own = f.id_type
         found_with = [t for t in types if t != own] + weak_types
