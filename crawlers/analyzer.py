@@ -336,14 +336,35 @@ def hit_rows(located: Iterable[LocatedHit], source: str) -> Iterator[HitRow]:
         done = rendered.get(id(explanation_of))
         if done is None:
             done = rendered[id(explanation_of)] = (explanation_of, json.dumps(_explanation(hit), ensure_ascii=False))
-        explanation = done[1]
-        obfuscation = "+".join(hit.obfuscation) if hit.obfuscation else OBF_NONE
-        masked = hit.masked[:255]
+        obfuscation = hit.obfuscation
         subject_ids = hit.subject_ids
-        if hit.match_kind == PARTIAL:
-            subjects: Sequence[int | None] = (None,)
-        else:
-            subjects = subject_ids
+        match_kind = hit.match_kind
+        if match_kind != PARTIAL and len(subject_ids) == 1:  # one subject (a dump's rows): no inner loop
+            only = subject_ids[0]
+            yield new_row(
+                HitRow,
+                (
+                    item.attachment_sha256,
+                    source,
+                    last_redacted,
+                    hit.id_type,
+                    hit.form,
+                    hit.digest,
+                    hit.key_id,
+                    only,
+                    only or 0,
+                    1,
+                    match_kind,
+                    "+".join(obfuscation) if obfuscation else OBF_NONE,
+                    hit.confidence,
+                    hit.masked[:255],
+                    done[1],
+                ),
+            )
+            continue
+        label = "+".join(obfuscation) if obfuscation else OBF_NONE
+        masked = hit.masked[:255]
+        subjects: Sequence[int | None] = (None,) if match_kind == PARTIAL else subject_ids
         for subject_id in subjects:
             yield new_row(
                 HitRow,
@@ -358,11 +379,11 @@ def hit_rows(located: Iterable[LocatedHit], source: str) -> Iterator[HitRow]:
                     subject_id,
                     subject_id or 0,
                     len(subject_ids),
-                    hit.match_kind,
-                    obfuscation,
+                    match_kind,
+                    label,
                     hit.confidence,
                     masked,
-                    explanation,
+                    done[1],
                 ),
             )
 
