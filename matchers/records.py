@@ -59,8 +59,9 @@ class RecordContext:
     #: One-subject records' hits by shape (:func:`_one_subject_hits`): per hit, what does not vary
     #: with the values (type, kind, classes, confidence, form, explanation, extra).
     shapes: dict[tuple[object, ...], list[_Template]] = field(default_factory=dict)
-    #: Per recognizer: whether its validation label and its notes depend on the value.
-    own: dict[Recognizer, tuple[bool, bool]] = field(default_factory=dict)
+    #: Per recognizer: whether its validation label and its notes depend on the value, and whether it
+    #: is a household type (:func:`_own`).
+    own: dict[Recognizer, tuple[bool, bool, bool]] = field(default_factory=dict)
 
     def context(self, id_type: str, line_text: str) -> tuple[str, ...]:
         if line_text is self.quiet[0]:
@@ -361,25 +362,34 @@ def _one_subject_hits(ctx: RecordContext, strong: list[Found], weak_full: Sequen
     notes) is known, so the hits of the first record of a shape are kept as templates and the next
     records' hits are built from them (:func:`_one_subject_built` builds the first, by :func:`_hit`).
     """
-    subjects = strong[0].subjects
+    subjects = strong[0][5]
     exact: list[Found] = []
     households: list[Found] = []
-    for f in strong:
-        if f.subjects != subjects or f.form != "full":
+    own = ctx.own
+    for f in strong:  # (Found fields by position: the hot loop of a dump)
+        if f[5] != subjects or f[3] != "full":
             return None
-        (households if f.rec.household else exact).append(f)
+        rec = f[0]
+        flags = own.get(rec)
+        if flags is None:
+            flags = own[rec] = _own(rec)
+        (households if flags[2] else exact).append(f)
     if not exact:
         return None  # households alone: partial hits
     if households:
         exact += households
     subject = subjects[0]
-    values = [w for w in _unique(weak_full) if subject in w.subjects] if weak_full else []
+    if not weak_full:
+        values = []
+    elif len(weak_full) == 1:
+        values = [weak_full[0]] if subject in weak_full[0][5] else []
+    else:
+        values = [w for w in _unique(weak_full) if subject in w[5]]
     weak = len(values)
     values += exact
     columns = ctx.columns
     delim = ctx.delimiter
     quiet = ctx.quiet
-    own = ctx.own
     # The key, flat: per value its recognizer, type, form, classes, extractor, field number and context
     # words, then its validation label and notes if its recognizer's can differ by value.
     shape: list[object] = [weak]
@@ -447,11 +457,13 @@ def _one_subject_hits(ctx: RecordContext, strong: list[Found], weak_full: Sequen
 _SHAPES_MAX = 1024
 
 
-def _own(rec: Recognizer) -> tuple[bool, bool]:
-    """Whether ``rec``'s validation label, and its notes, can differ from value to value (overridden)."""
+def _own(rec: Recognizer) -> tuple[bool, bool, bool]:
+    """Whether ``rec``'s validation label, and its notes, can differ from value to value (overridden),
+    and whether its values are household values."""
     return (
         getattr(rec.validation_label, "__func__", None) is not Recognizer.validation_label,
         getattr(rec.notes, "__func__", None) is not Recognizer.notes,
+        rec.household,
     )
 
 
