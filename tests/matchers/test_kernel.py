@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -199,9 +200,16 @@ def test_every_separator_agrees(sep: str) -> None:
     same_hits(block)
 
 
-def test_without_the_extension_leakmon_says_so_in_one_sentence() -> None:
-    code = "import sys; sys.modules['matchers._kernel'] = None\nfrom leakmon.cli import main\nmain(['--help'])\n"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+def test_without_the_extension_leakmon_says_so_in_one_sentence(tmp_path: Path) -> None:
+    # A command that matches (--help no longer loads the kernel: start-up imports commands lazily).
+    (tmp_path / "dump.txt").write_text("010-1234-5678\n")
+    code = (
+        "import sys; sys.modules['matchers._kernel'] = None\nfrom leakmon.cli import main\n"
+        "main(['scan', '--no-store', 'dump.txt'])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0
     assert "native scan kernel" in proc.stderr
