@@ -4,8 +4,8 @@
         [--backends sqlite,postgresql] [--workdir DIR] [--scan-jobs N] [--export-formats csv,xlsx,jsonl]
 
 Each figure is a fresh `leakmon` process as a user runs it; peak RSS and CPU (user + system) are
-the child's own (``os.wait4``), plus on a local PostgreSQL its backends' CPU; every phase is printed
-as it ends. Measured, never asserted:
+the child's own (CPU from ``os.wait4``; peak RSS is its main process's ``VmHWM``, pool workers not
+included), plus on a local PostgreSQL its backends' CPU; every phase is printed as it ends. Measured, never asserted:
 - scan+store of a CSV dump of N protected users (name, phone, e-mail, address): seconds, RSS, hits;
 - hits stored per second: ``store_hits`` alone on N*4 generated rows (in this process);
 - `export affected` of the dump's incident (N subjects): seconds, RSS (each of ``--export-formats``);
@@ -73,15 +73,51 @@ def run(home: Path, db_url: str, *args: str) -> tuple[float, float, str, float]:
     child = subprocess.Popen(
         [sys.executable, "-m", "leakmon", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
+    peak = PeakRss(child.pid)
     assert child.stderr is not None
     err = child.stderr.read().decode(errors="replace")
+    peak_mb = peak.stop()
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
     cpu = usage.ru_utime + usage.ru_stime + server.stop()
     if child.returncode != 0:
         raise SystemExit(f"leakmon {' '.join(args)} failed ({child.returncode}): {err[-800:]}")
-    return seconds, usage.ru_maxrss / 1024, err.strip().splitlines()[-1] if err.strip() else "", cpu
+    return seconds, peak_mb, err.strip().splitlines()[-1] if err.strip() else "", cpu
+
+
+class PeakRss:
+    """The child's own peak RSS in MB: its ``VmHWM``, read every 50 ms until it exits.
+
+    Not ``wait4``'s ``ru_maxrss``: Linux carries the forked copy of this process's memory (the
+    parent's RSS at fork, before exec) into it, so a bench parent that had seeded a database
+    in-process reported its own 250-330 MB for every child. A peak reached in the child's last
+    50 ms can be missed.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.peak_kib = 0
+        self._status = Path(f"/proc/{pid}/status")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while True:
+            try:
+                text = self._status.read_text()
+            except OSError:
+                return
+            for line in text.splitlines():
+                if line.startswith("VmHWM:"):
+                    self.peak_kib = max(self.peak_kib, int(line.split()[1]))
+            if self._stop.wait(0.05):
+                return
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kib / 1024
 
 
 class ServerCpu:
