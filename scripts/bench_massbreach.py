@@ -38,8 +38,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from storage.models.core import Post
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -269,7 +273,6 @@ def seed_incident(db_url: str, rows: int) -> str:
     from crawlers.hitspool import BATCH_ROWS
     from leakmon.workflows.incidents import update_post
     from storage.db import make_engine, make_sessionmaker
-    from storage.models.core import Post
     from storage.repositories.hits import HitRow, store_hits
 
     engine = make_engine(db_url)
@@ -294,12 +297,7 @@ def seed_incident(db_url: str, rows: int) -> str:
 
     with sessions() as session:
         session.begin()
-        post = Post(
-            source="dump_site", external_id=uuid.uuid4().hex, venue="forum", url="https://127.0.0.1/t/1",
-            first_seen=now, last_seen=now, versions=1, content_hash="", status="ok",
-        )  # fmt: skip
-        session.add(post)
-        session.flush()
+        post = new_post(session, now, source="dump_site", venue="forum", url="https://127.0.0.1/t/1")
         backend = _backend_cpu(session)
         server = backend()
         started, cpu = time.perf_counter(), time.process_time()
@@ -347,6 +345,17 @@ def bench_store_only(db_url: str, rows: int) -> dict[str, str]:
 HITS_PER_ROW = 4
 
 
+def new_post(session: Session, now: datetime, *, source: str, venue: str, url: str | None = None) -> Post:
+    """A fresh post (flushed, so it has its id) for hits stored without a scan."""
+    from storage.models.core import Post
+
+    post = Post(source=source, external_id=uuid.uuid4().hex, venue=venue, url=url, first_seen=now, last_seen=now,
+                versions=1, content_hash="", status="ok")  # fmt: skip
+    session.add(post)
+    session.flush()
+    return post
+
+
 def store_rate(db_url: str, count: int) -> str:
     """Hits per second through ``store_hits`` alone (one post, batches of the spool's size).
 
@@ -361,7 +370,6 @@ def store_rate(db_url: str, count: int) -> str:
 
     from crawlers.hitspool import BATCH_ROWS
     from storage.db import make_engine, make_sessionmaker
-    from storage.models.core import Post
     from storage.repositories.hits import HitRow, store_hits
 
     engine = make_engine(db_url)
@@ -414,18 +422,7 @@ def store_rate(db_url: str, count: int) -> str:
 
     with sessions() as session:
         session.begin()
-        post = Post(
-            source="bench",
-            external_id=uuid.uuid4().hex,
-            venue="file",
-            first_seen=now,
-            last_seen=now,
-            versions=1,
-            content_hash="",
-            status="ok",
-        )
-        session.add(post)
-        session.flush()
+        post = new_post(session, now, source="bench", venue="file")
         backend = _backend_cpu(session)
         server = backend()
         started, cpu = time.perf_counter(), time.process_time()
