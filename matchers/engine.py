@@ -437,8 +437,11 @@ class Matcher:
         return self._found_fast(block, lines, located)
 
     def _positions(self, block: bytes, pass_: Pass, raws: list[bytes], raw_ids: list[int]) -> dict[int, int]:
-        """Byte position of each wanted raw match of a pass (see :func:`_locate`)."""
-        return _locate(block, pass_, raws, raw_ids)
+        """Byte position of each wanted raw match of a pass: the start of its own match (matches are
+        numbered as ``find_all`` returns them). Searching the block for the raw text instead put a
+        value that is also written inside an earlier match (``K-12345`` of ``K-12345-X``) there."""
+        spans = pass_.spans(block, max(raw_ids) + 1)
+        return {i: spans[i][0] for i in raw_ids}
 
     def _kernel_addresses(self, block: bytes) -> tuple[list[tuple[int, int, int]], list[bytes], list[bytes]]:
         """The address matches of ``block`` the kernel reports, in order: (start, end, line) each, the
@@ -676,27 +679,6 @@ def _context_re(words: Sequence[str]) -> re.Pattern[str] | None:
         return None
     alts = "|".join(re.escape(w.casefold()) for w in sorted(words, key=len, reverse=True))
     return re.compile(r"(?<![a-z])(?:" + alts + r")(?![a-z])")
-
-
-def _locate(block: bytes, pass_: Pass, raws: list[bytes], raw_ids: list[int]) -> dict[int, int]:
-    """Byte position of each wanted raw match.
-
-    Matches are ordered and do not overlap, and an equal raw earlier than a wanted one would have
-    the same digest (so it is wanted too): searching forward from the previous wanted match finds
-    each one in a single sweep. Each occurrence is verified with an anchored match.
-    """
-    out: dict[int, int] = {}
-    cursor = 0
-    for i in sorted(raw_ids):
-        raw = raws[i]
-        p = block.find(raw, cursor)
-        while p >= 0 and not pass_.matches_at(block, p, raw):
-            p = block.find(raw, p + 1)
-        if p < 0:
-            continue
-        out[i] = p
-        cursor = p + len(raw)
-    return out
 
 
 def _within(segments: list[tuple[int, int]], starts: list[int], pos: int) -> bool:

@@ -12,6 +12,7 @@ the Matcher runs the other passes here, and :mod:`matchers.reference` runs all o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import islice
 from typing import Any
 
 import re2
@@ -38,16 +39,11 @@ class Pass:
             return self.members[0].find_all(block)
         return self._re.findall(block)  # type: ignore[no-any-return]
 
-    def spans(self, block: bytes) -> list[tuple[int, int]]:
-        """(start, end) of every match, as ``find_all`` finds them (slower: match objects)."""
+    def spans(self, block: bytes, limit: int | None = None) -> list[tuple[int, int]]:
+        """(start, end) of every match (of the first ``limit`` ones), as ``find_all`` finds them (slower:
+        match objects)."""
         regex = self._re if self._re is not None else self.members[0]._compiled()
-        return [m.span() for m in regex.finditer(block)]
-
-    def matches_at(self, block: bytes, pos: int, raw: bytes) -> bool:
-        if self._re is None:
-            return self.members[0].matches_at(block, pos, raw)
-        m = self._re.match(block, pos)
-        return m is not None and m.group(0) == raw
+        return [m.span() for m in islice(regex.finditer(block), limit)]
 
     def split(self, raws: list[bytes]) -> list[tuple[Recognizer, list[bytes], Sequence[int]]]:
         """(member, its raws, their positions in ``raws``) for every member that claims some."""

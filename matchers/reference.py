@@ -16,7 +16,7 @@ from matchers.engine import LineIndex, Matcher
 from matchers.keyed_hash import KeyedHasher, message_header
 from matchers.model import Found
 from matchers.native import KERNEL_TYPES
-from matchers.passes import Pass, build_passes
+from matchers.passes import build_passes
 from matchers.registry import IdentifierRegistry
 
 #: (type, raw start, raw end, line of the value, digest): one fast-path candidate.
@@ -47,11 +47,6 @@ class ReferenceMatcher(Matcher):
         super().__init__(*args, **kwargs)
         self._native_address = None
         self._rules = dataclasses.replace(self._rules, read_weak=None)
-
-    def _positions(self, block: bytes, pass_: Pass, raws: list[bytes], raw_ids: list[int]) -> dict[int, int]:
-        """Where each match is (every match's span, as RE2 finds them), as the kernel reports them."""
-        spans = pass_.spans(block)
-        return {i: spans[i][0] for i in raw_ids}
 
     def _kernel_path(self, block: bytes, lines: LineIndex) -> list[Found]:
         recs = [r for r in self.registry.recognizers() if r.id_type in KERNEL_TYPES]

@@ -49,3 +49,16 @@ def test_non_ascii_patterns_match_over_utf8_bytes() -> None:
     spec = CustomType(name="kakao_id", pattern=r"(?:카카오|kakao):[a-z0-9_]{4,20}")
     matcher = _matcher(spec, "카카오:leak_user")
     assert [h.subject_ids for h in matcher.scan_text("연락 카카오:leak_user 로")] == [(7,)]
+
+
+def test_a_custom_hit_is_located_by_its_own_match_not_an_earlier_equal_text() -> None:
+    """The value ``12345-X`` is also written inside an earlier match (``K-12345`` took the text first,
+    so RE2 never matched ``12345-X`` on line 1): the hit is on line 2, where it was matched. Found by
+    searching the text for the value, it was put on line 1 (its span verified by an anchored match)."""
+    spec = CustomType(name="ticket", pattern=r"K-[0-9]{5}|[0-9]{5}-X", canonical="strip")
+    matcher = _matcher(spec, "12345-X")
+    hits = matcher.scan_text("K-12345-X\n12345-X\n")
+    assert [(h.id_type, h.line, h.subject_ids) for h in hits] == [("ticket", 1, (7,))]
+    # a repeated value: each of its lines holds its own hit
+    hits = matcher.scan_text("12345-X K-12345-X\nK-12345-X 12345-X\n")
+    assert [(h.line, h.subject_ids) for h in hits] == [(0, (7,)), (1, (7,))]
