@@ -35,8 +35,8 @@ from scripts.bench_massbreach import ServerCpu, pg_database, run  # noqa: E402
 
 _SERIES = "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < :n) "
 _TYPES = (
-    "SELECT 'name' AS id_type, 'composite' AS kind UNION ALL SELECT 'phone', 'exact' "
-    "UNION ALL SELECT 'email', 'exact' UNION ALL SELECT 'address', 'exact'"
+    "SELECT 'name' AS id_type, 'composite' AS kind, 0 AS n UNION ALL SELECT 'phone', 'exact', 1 "
+    "UNION ALL SELECT 'email', 'exact', 2 UNION ALL SELECT 'address', 'exact', 3"
 )
 
 
@@ -66,8 +66,9 @@ def build(db_url: str, subjects: int) -> int:
                 _SERIES  # noqa: S608 - fixed text
                 + "INSERT INTO hits (post_id, attachment_sha256, source, locator, id_type, form, digest, key_id,"
                 " subject_id, subject_slot, compatible_subjects, match_kind, obfuscation, confidence, masked,"
-                " explanation, first_seen, last_seen) SELECT :post, NULL, 'dump_site', 'users.csv:row ' || (g.i + 1),"
-                " t.id_type, 'full', :digest, 'k', s.id, s.id, 1, t.kind, 'none', 0.95, '***', '{}', :t, :t"
+                " explanation, first_seen, last_seen, identity_key) SELECT :post, NULL, 'dump_site',"
+                " 'users.csv:row ' || (g.i + 1), t.id_type, 'full', :digest, 'k', s.id, s.id, 1, t.kind, 'none', 0.95,"
+                " '***', '{}', :t, :t, -(g.i * 4 + t.n)"  # keys outside the store: negative, one per hit
                 " FROM g JOIN subjects s ON s.subject_ref = 'cust-' || g.i CROSS JOIN (" + _TYPES + ") t"
             ),
             {"n": subjects, "post": post_id, "digest": b"\x07" * 32, "t": now},

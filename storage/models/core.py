@@ -7,6 +7,7 @@ stored encrypted (``text_ciphertext``) with the id of the evidence key that seal
 from __future__ import annotations
 
 from datetime import datetime
+from hashlib import blake2b
 from typing import Any
 
 from sqlalchemy import (
@@ -14,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     SmallInteger,
@@ -172,6 +174,12 @@ class HitRecord(Base):
 
     Identity is (post, type, form, digest, subject): a re-crawl or a resumed run never duplicates it.
     ``subject_slot`` is the subject id, or 0 for a partial hit compatible with several subjects.
+    It is enforced through ``identity_key`` (migration ``store_0010``): the unique index is on
+    (post, key), 16 bytes an entry instead of the identity's five columns. The key is
+    :func:`identity_key` of the identity (63 bits, never negative); a hit whose key another identity
+    of the post already holds is stored under a negative key of the post (see
+    :mod:`storage.repositories.hits`, which then finds it by its identity). A hit inserted without a
+    key (the ORM) gets :func:`identity_key` by default.
 
     On PostgreSQL the two foreign keys below are not constraints (migration ``store_0008``): the
     store checks and locks the parents set-based, and triggers on ``posts`` and ``subjects`` do what
@@ -179,7 +187,7 @@ class HitRecord(Base):
     """
 
     __tablename__ = "hits"
-    __table_args__ = (UniqueConstraint("post_id", "id_type", "form", "digest", "subject_slot"),)
+    __table_args__ = (Index("uq_hits_post_id_identity_key", "post_id", "identity_key", unique=True),)
 
     id: Mapped[intpk]
     # No index of its own: the identity index below starts with post_id (migration mbstore_0007).
@@ -201,6 +209,19 @@ class HitRecord(Base):
     explanation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     first_seen: Mapped[utc]
     last_seen: Mapped[utc]
+    identity_key: Mapped[int] = mapped_column(BigInteger, default=lambda context: _key_of(context))
+
+
+def identity_key(id_type: str, form: str, digest: bytes, subject_slot: int) -> int:
+    """A hit identity's 63-bit key (BLAKE2b of the identity's columns): the same in every process."""
+    data = b"%s\0%s\0%d\0%s" % (id_type.encode(), form.encode(), subject_slot, digest)
+    return int.from_bytes(blake2b(data, digest_size=8).digest(), "little") >> 1
+
+
+def _key_of(context: Any) -> int:
+    """``identity_key`` of the row an ORM insert is writing (its column default)."""
+    row = context.get_current_parameters()
+    return identity_key(row["id_type"], row["form"], row["digest"], row["subject_slot"])
 
 
 class FindingRecord(Base):

@@ -5,19 +5,23 @@ Rows arrive as bounded batches of :class:`HitRow` (one frozen row type for the s
 PostgreSQL gets ``COPY`` straight into ``hits`` while the post had no hits before the call and a
 row's identity is new to the call (a scan's first store of a dump: half the server's CPU of an
 upsert), else ``COPY`` into a temporary staging table and one ``INSERT ... SELECT ... ON
-CONFLICT``. On PostgreSQL ``hits`` has no foreign keys (migration ``store_0008``: their per-row
-triggers were 41 % of the server's work): the store locks the post once and each batch's distinct
-subjects in one statement (``FOR KEY SHARE``, as the foreign keys did) and refuses a batch naming an
-unknown one; triggers on ``posts`` and ``subjects`` delete or unset hits as the keys' ``ON DELETE``
-did. Nothing loads the stored rows back as ORM objects: what the post-ingest bookkeeping needs is
-read in SQL (:func:`post_hits`).
+CONFLICT``. Both upsert on (post_id, identity_key), the 63-bit key of the identity (migration
+``store_0010``); a hit whose key another identity of the post already holds is stored exactly, by
+its whole identity, under a negative key of the post (:class:`_ExactStore`), so a key collision
+neither merges two hits nor refuses one. On PostgreSQL ``hits`` has no foreign keys (migration
+``store_0008``: their per-row triggers were 41 % of the server's work): the store locks the post
+once and each batch's distinct subjects in one statement (``FOR KEY SHARE``, as the foreign keys
+did) and refuses a batch naming an unknown one; triggers on ``posts`` and ``subjects`` delete or
+unset hits as the keys' ``ON DELETE`` did. Nothing loads the stored rows back as ORM objects: what
+the post-ingest bookkeeping needs is read in SQL (:func:`post_hits`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from hashlib import blake2b
 from operator import itemgetter
 from typing import Any, NamedTuple, cast
 
@@ -28,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from storage.models.cases import HitLabel, Incident, IncidentPost, SuppressionRule
-from storage.models.core import HitRecord
+from storage.models.core import HitRecord, identity_key
 from storage.repositories.cases import BIG_INCIDENT, BIG_SHARE
 from storage.repositories.first_seen import note_first_seen
 
@@ -61,6 +65,53 @@ class HitRow(NamedTuple):
 
 
 ROW_COLUMNS = HitRow._fields
+
+Identity = tuple[str, str, bytes, int]
+#: Keys of identities (type, form, digest, subject slot), in order: :func:`identity_keys`, or in
+#: tests one that makes keys collide.
+KeyFunction = Callable[[Iterable[Identity]], list[int]]
+
+
+def identity_keys(identities: Iterable[Identity]) -> list[int]:
+    """:func:`storage.models.core.identity_key` of each identity (inlined: no call per row)."""
+    return [
+        int.from_bytes(
+            blake2b(b"%s\0%s\0%d\0%s" % (id_type.encode(), form.encode(), slot, digest), digest_size=8).digest(),
+            "little",
+        )
+        >> 1
+        for id_type, form, digest, slot in identities
+    ]
+
+
+#: A stored row: the :class:`HitRow`, then post id, first seen, last seen and identity key.
+Stored = tuple[Any, ...]
+
+
+def _stored(batch: Sequence[HitRow], post_id: int, when: Any, keys: KeyFunction) -> list[Stored]:
+    """The batch's rows as stored, keyed. :func:`identity_keys` is inlined into the one pass that
+    makes the tuples: a list of keys zipped with the rows after cost 0.5 s more per 400k rows
+    (the allocations of a second list of tuples, and the collector's passes over them)."""
+    if keys is not identity_keys:
+        keyed = zip(batch, keys(map(_IDENTITY_OF, batch)), strict=True)
+        return [(*row, post_id, when, when, key) for row, key in keyed]
+    return [
+        (
+            *row,
+            post_id,
+            when,
+            when,
+            int.from_bytes(
+                # row[3:6], row[8]: id_type, form, digest, subject_slot (tests compare with identity_key)
+                blake2b(b"%s\0%s\0%d\0%s" % (row[3].encode(), row[4].encode(), row[8], row[5]), digest_size=8).digest(),
+                "little",
+            )
+            >> 1,
+        )
+        for row in batch
+    ]
+
+
 #: Columns a more confident row overwrites. ``subject_id`` is not one: ``subject_slot`` (identity)
 #: fixes it, and leaving it out of the update spares SQLite a foreign-key check per upserted row
 #: (about 40 % of the insert's CPU); the insert itself still checks both foreign keys.
@@ -87,11 +138,19 @@ def best_rows(rows: Iterable[HitRow]) -> list[HitRow]:
     return list(best.values())
 
 
-def store_hits(session: Session, post_id: int, batches: Iterable[Sequence[HitRow]], now: datetime) -> StoredHits:
+def store_hits(
+    session: Session,
+    post_id: int,
+    batches: Iterable[Sequence[HitRow]],
+    now: datetime,
+    *,
+    keys: KeyFunction = identity_keys,
+) -> StoredHits:
     """Upsert the post's hits batch by batch; the more confident row of an identity wins.
 
     Hits found again get ``last_seen`` = ``now`` (hits of an earlier version of the post that are
-    gone keep theirs). Each batch must hold each identity once (see :func:`best_rows`).
+    gone keep theirs). Each batch must hold each identity once (see :func:`best_rows`). ``keys``
+    is for tests only (forcing key collisions): the stored keys must be :func:`identity_keys`.
     """
     table = cast(Table, HitRecord.__table__)
     before = session.scalar(select(func.coalesce(func.max(table.c.id), 0)).where(table.c.post_id == post_id)) or 0
@@ -100,9 +159,9 @@ def store_hits(session: Session, post_id: int, batches: Iterable[Sequence[HitRow
     # PostgreSQL sequence's next value): the first-sighting fold reads them as an id range.
     floor = session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0
     if session.get_bind().dialect.name == "postgresql":
-        _copy_batches(session, post_id, batches, now, fresh=before == 0)
+        _copy_batches(session, post_id, batches, now, fresh=before == 0, keys=keys)
     else:
-        _executemany_batches(session, post_id, batches, now)
+        _executemany_batches(session, post_id, batches, now, keys=keys)
     note_first_seen(session, post_id, floor)  # subjects' first sightings, for the console's chart
     total, new = session.execute(
         select(func.count(), func.coalesce(func.sum(case((table.c.id > before, 1), else_=0)), 0)).where(
@@ -113,18 +172,29 @@ def store_hits(session: Session, post_id: int, batches: Iterable[Sequence[HitRow
 
 
 def _on_conflict() -> str:
-    """The upsert tail both dialects share: the more confident row wins, ``last_seen`` moves on."""
+    """The upsert tail both dialects share: the more confident row wins, ``last_seen`` moves on.
+
+    Only a row of the same identity is updated: a row whose key another identity holds is neither
+    inserted nor updated (it is left out of the statement's row count and stored exactly after).
+    """
     better = ", ".join(
         f"{name} = CASE WHEN excluded.confidence > hits.confidence THEN excluded.{name} ELSE hits.{name} END"
         for name in _UPDATED
     )
-    return f"ON CONFLICT ({', '.join(IDENTITY)}) DO UPDATE SET {better}, last_seen = excluded.last_seen"
+    same = " AND ".join(f"hits.{name} = excluded.{name}" for name in IDENTITY[1:])
+    return f"ON CONFLICT (post_id, identity_key) DO UPDATE SET {better}, last_seen = excluded.last_seen WHERE {same}"
 
 
 _COLUMNS_SQL = ", ".join(ROW_COLUMNS)
 _INSERT_SQL = (
-    f"INSERT INTO hits ({_COLUMNS_SQL}, post_id, first_seen, last_seen) "  # noqa: S608 - fixed names
-    f"VALUES ({', '.join('?' * (len(ROW_COLUMNS) + 3))}) {_on_conflict()}"
+    f"INSERT INTO hits ({_COLUMNS_SQL}, post_id, first_seen, last_seen, identity_key) "  # noqa: S608 - fixed names
+    f"VALUES ({', '.join('?' * (len(ROW_COLUMNS) + 4))}) {_on_conflict()}"
+)
+#: The same for one row on PostgreSQL (named parameters; the explanation's text cast to ``json``).
+_INSERT_ONE_PG = (
+    f"INSERT INTO hits ({_COLUMNS_SQL}, post_id, first_seen, last_seen, identity_key) "  # noqa: S608 - fixed names
+    f"VALUES ({', '.join(f':{name}' for name in ROW_COLUMNS[:-1])}, CAST(:explanation AS json), :post_id, :now, "
+    f":now, :identity_key) {_on_conflict()}"
 )
 
 
@@ -135,21 +205,91 @@ _INSERT_SQL = (
 SQLITE_STORE_CACHE_KIB = 128 * 1024
 
 
-def _executemany_batches(session: Session, post_id: int, batches: Iterable[Sequence[HitRow]], now: datetime) -> None:
+def _executemany_batches(
+    session: Session, post_id: int, batches: Iterable[Sequence[HitRow]], now: datetime, *, keys: KeyFunction
+) -> None:
     """SQLite: ``executemany`` of one prepared statement per batch, rows passed as plain tuples,
-    with a larger page cache for the call (restored after, so the pooled connection gives it back)."""
+    with a larger page cache for the call (restored after, so the pooled connection gives it back).
+
+    A batch whose row count falls short held a row whose key another identity holds: the batch is
+    stored again exactly (the rows already stored are upserted to what they are)."""
     connection = session.connection()
     dialect = connection.dialect
     stamp = cast(Table, HitRecord.__table__).c.first_seen.type.dialect_impl(dialect).bind_processor(dialect)
     when = stamp(now) if stamp is not None else now
+    exact = _ExactStore(session, post_id, keys)
     cache = connection.exec_driver_sql("PRAGMA main.cache_size").scalar_one()
     connection.exec_driver_sql(f"PRAGMA main.cache_size = -{SQLITE_STORE_CACHE_KIB}")
     try:
         for batch in batches:
-            if batch:
-                connection.exec_driver_sql(_INSERT_SQL, [(*row, post_id, when, when) for row in batch])
+            if not batch:
+                continue
+            rows = _stored(batch, post_id, when, keys)
+            if exact.overflow:
+                rows, rest = exact.split(rows)
+                exact.store(rest)
+            if not rows:
+                continue
+            done = connection.exec_driver_sql(_INSERT_SQL, rows)
+            if done.rowcount != len(rows):
+                exact.store(rows)
     finally:
         connection.exec_driver_sql(f"PRAGMA main.cache_size = {int(cache)}")
+
+
+class _ExactStore:
+    """Hits stored by their whole identity, one at a time: the path of a key collision.
+
+    A hit is looked for under its key and among the post's negative keys (where hits whose key
+    another identity held are stored); found, it is upserted there; else it takes its key if free,
+    or the post's next negative key. ``overflow`` holds the keys (of their identities) of the
+    post's hits stored under a negative key: a row with such a key never takes the fast path, since
+    the hit it may be is not under its key. Storing a row again upserts it to what it is, so a batch
+    can be stored again whole.
+    """
+
+    def __init__(self, session: Session, post_id: int, keys: KeyFunction) -> None:
+        self.session, self.post_id = session, post_id
+        self.pg = session.get_bind().dialect.name == "postgresql"
+        moved = session.execute(
+            text("SELECT id_type, form, digest, subject_slot FROM hits WHERE post_id = :p AND identity_key < 0"),
+            {"p": post_id},
+        ).all()
+        self.overflow: set[int] = set(keys((str(t), str(f), bytes(d), int(s)) for t, f, d, s in moved))
+
+    def split(self, rows: Sequence[Stored]) -> tuple[list[Stored], list[Stored]]:
+        """``rows`` as (those that may take the fast path, those whose key is an overflow's)."""
+        overflow = self.overflow
+        return [r for r in rows if r[-1] not in overflow], [r for r in rows if r[-1] in overflow]
+
+    def store(self, rows: Iterable[Stored]) -> None:
+        for row in rows:
+            self._store(row)
+
+    def _store(self, stored: Stored) -> None:
+        session, post, key = self.session, self.post_id, stored[-1]
+        row = HitRow._make(stored[: len(ROW_COLUMNS)])
+        where = {"p": post, "k": key, "t": row.id_type, "f": row.form, "d": row.digest, "s": row.subject_slot}
+        target = session.scalar(text(_FIND_IDENTITY), where)
+        if target is None:
+            if session.scalar(text(_KEY_HELD), where) is None:
+                target = key
+            else:
+                target = int(session.scalar(text(_LOWEST_MOVED), where) or 0) - 1
+                self.overflow.add(key)
+        if self.pg:
+            values = {**row._asdict(), "post_id": post, "now": stored[-3], "identity_key": target}
+            session.execute(text(_INSERT_ONE_PG), values)
+        else:
+            session.connection().exec_driver_sql(_INSERT_SQL, (*stored[:-1], target))
+
+
+_FIND_IDENTITY = (
+    "SELECT identity_key FROM hits WHERE post_id = :p AND (identity_key = :k OR identity_key < 0) "
+    "AND id_type = :t AND form = :f AND digest = :d AND subject_slot = :s"
+)
+_KEY_HELD = "SELECT 1 FROM hits WHERE post_id = :p AND identity_key = :k"
+_LOWEST_MOVED = "SELECT min(identity_key) FROM hits WHERE post_id = :p AND identity_key < 0"
 
 
 _STAGE = "hit_stage"
@@ -163,17 +303,28 @@ class MissingParentError(IntegrityError):
 
 
 def _copy_batches(
-    session: Session, post_id: int, batches: Iterable[Sequence[HitRow]], now: datetime, *, fresh: bool
+    session: Session,
+    post_id: int,
+    batches: Iterable[Sequence[HitRow]],
+    now: datetime,
+    *,
+    fresh: bool,
+    keys: KeyFunction,
 ) -> None:
     """PostgreSQL: each batch COPYed into ``hits`` (rows new to the call of a post with no hits) or
-    into a temporary table and upserted from there (the rest); parents checked and locked first."""
+    into a temporary table and upserted from there (the rest); parents checked and locked first.
+
+    Rows whose key repeats one of the batch's, or is an overflow's (see :class:`_ExactStore`), are
+    stored exactly (a key may appear once in an upsert); an upsert whose row count falls short
+    left out a row whose key another identity holds, and its rows are stored again exactly."""
     locked = session.scalar(text("SELECT id FROM posts WHERE id = :post_id FOR KEY SHARE"), {"post_id": post_id})
     if locked is None:
         raise MissingParentError(f"hits of post {post_id}, which does not exist")
     raw = session.connection().connection.driver_connection
     if raw is None:
         raise RuntimeError("no PostgreSQL connection to COPY into")
-    seen: _SeenIdentities | None = _SeenIdentities() if fresh else None
+    seen: _SeenKeys | None = _SeenKeys() if fresh else None
+    exact = _ExactStore(session, post_id, keys)
     staged = False
     types = _copy_types(session)
     for batch in batches:
@@ -182,29 +333,50 @@ def _copy_batches(
         _check_subjects(session, batch)
         if seen is not None and seen.size >= SEEN_IDENTITIES_MAX:
             seen = None  # memory stays bounded: the rest of the call upserts, which is always correct
-        again = batch if seen is None else seen.add(batch)
-        if len(again) < len(batch):
-            direct = batch if not again else _without(batch, again)
+        rows = _stored(batch, post_id, now, keys)
+        array = np.fromiter(map(_KEY_OF, rows), dtype=np.int64, count=len(rows))
+        one_by_one = _repeated(array)
+        if exact.overflow:
+            one_by_one |= np.isin(array, np.fromiter(exact.overflow, dtype=np.int64, count=len(exact.overflow)))
+        again = ~one_by_one if seen is None else seen.add(array) & ~one_by_one
+        direct = ~(again | one_by_one)
+        if direct.any():
             with raw.cursor() as cursor, cursor.copy(_COPY_HITS) as copy:
                 copy.set_types(types)
-                for row in direct:
-                    copy.write_row((*row, post_id, now, now))
-        if again:
+                for i in np.flatnonzero(direct).tolist():
+                    copy.write_row(rows[i])
+        if again.any():
             if not staged:
                 session.execute(text(_CREATE_STAGE))
                 staged = True
+            upserted = [rows[i] for i in np.flatnonzero(again).tolist()]
             with raw.cursor() as cursor, cursor.copy(_COPY_STAGE) as copy:
-                copy.set_types(types[: len(ROW_COLUMNS)])
-                for row in again:
+                copy.set_types(types)
+                for row in upserted:
                     copy.write_row(row)
-            session.execute(text(_UPSERT_STAGE), {"post_id": post_id, "now": now})
+            done = session.execute(text(_UPSERT_STAGE))
             session.execute(text(f"TRUNCATE {_STAGE}"))
+            if cast(Any, done).rowcount != len(upserted):
+                exact.store(upserted)
+        if one_by_one.any():
+            exact.store(rows[i] for i in np.flatnonzero(one_by_one).tolist())
+
+
+_KEY_OF = itemgetter(-1)
+
+
+def _repeated(keys: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """True where a key appeared earlier in ``keys``."""
+    repeated = np.ones(len(keys), dtype=bool)
+    repeated[np.unique(keys, return_index=True)[1]] = False
+    return repeated
 
 
 #: Binary ``COPY``: the server reads each value as it is stored instead of parsing its text (two
 #: timestamps, the hex of a digest, a float, integers): 15 % less of the server's CPU per row.
-_COPY_HITS = f"COPY hits ({_COLUMNS_SQL}, post_id, first_seen, last_seen) FROM STDIN (FORMAT BINARY)"
-_COPY_STAGE = f"COPY {_STAGE} ({_COLUMNS_SQL}) FROM STDIN (FORMAT BINARY)"
+_STORED_SQL = f"{_COLUMNS_SQL}, post_id, first_seen, last_seen, identity_key"
+_COPY_HITS = f"COPY hits ({_STORED_SQL}) FROM STDIN (FORMAT BINARY)"
+_COPY_STAGE = f"COPY {_STAGE} ({_STORED_SQL}) FROM STDIN (FORMAT BINARY)"
 #: The wire types of a binary ``COPY`` into ``hits``, read from the table itself (an integer's width
 #: must be the column's). ``varchar`` and ``json`` travel as ``text``: the same bytes, and a ``json``
 #: dumper would quote the explanation's JSON text again as a JSON string.
@@ -215,19 +387,16 @@ _HIT_TYPES = (
 
 
 def _copy_types(session: Session) -> list[int]:
-    """The type oids a binary ``COPY`` of hit rows (then post id, first and last seen) sends."""
+    """The type oids a binary ``COPY`` of hit rows (then post id, first and last seen, key) sends."""
     oids = {str(name): int(oid) for name, oid in session.execute(text(_HIT_TYPES))}
-    return [oids[name] for name in (*ROW_COLUMNS, "post_id", "first_seen", "last_seen")]
+    return [oids[name] for name in (*ROW_COLUMNS, "post_id", "first_seen", "last_seen", "identity_key")]
 
 
 _CREATE_STAGE = (
     f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} ON COMMIT DROP AS "  # noqa: S608 - fixed names
-    f"SELECT {_COLUMNS_SQL} FROM hits WITH NO DATA"
+    f"SELECT {_STORED_SQL} FROM hits WITH NO DATA"
 )
-_UPSERT_STAGE = (
-    f"INSERT INTO hits ({_COLUMNS_SQL}, post_id, first_seen, last_seen) "  # noqa: S608 - fixed names
-    f"SELECT {_COLUMNS_SQL}, :post_id, :now, :now FROM {_STAGE} {_on_conflict()}"
-)
+_UPSERT_STAGE = f"INSERT INTO hits ({_STORED_SQL}) SELECT {_STORED_SQL} FROM {_STAGE} {_on_conflict()}"  # noqa: S608 - fixed names
 #: The batch's subjects that exist, locked against deletion until commit (as a foreign key's check).
 _HELD_SUBJECTS = (
     "WITH held AS (SELECT id FROM subjects WHERE id = ANY(CAST(:ids AS bigint[])) FOR KEY SHARE) "
@@ -246,46 +415,39 @@ def _check_subjects(session: Session, batch: Sequence[HitRow]) -> None:
         raise MissingParentError(f"{len(wanted) - int(held or 0)} subject id(s) of a batch of hits do not exist")
 
 
-def _without(batch: Sequence[HitRow], again: Sequence[HitRow]) -> list[HitRow]:
-    """``batch`` less the rows of ``again`` (the same objects)."""
-    skip = {id(row) for row in again}
-    return [row for row in batch if id(row) not in skip]
-
-
 #: A row's identity as :attr:`HitRow.identity` builds it, read in C (no Python frame per row).
 _IDENTITY_OF = itemgetter(*(ROW_COLUMNS.index(name) for name in IDENTITY[1:]))
 
 
-#: Identities one call tracks for the direct ``COPY`` (8 bytes each: 128 MB). A post with more hits
+#: Keys one call tracks for the direct ``COPY`` (8 bytes each: 128 MB). A post with more hits
 #: stores the rest through the staging upsert, so memory does not grow with a 30M-row dump's hits.
 SEEN_IDENTITIES_MAX = 16_000_000
 
 
-class _SeenIdentities:
-    """The identities one call has COPYed so far, as sorted runs of 64-bit hashes (8 bytes each).
+class _SeenKeys:
+    """The identity keys one call has COPYed so far, as sorted runs (8 bytes each).
 
-    A row whose hash is already there may be a hit stored by an earlier batch of this call: it goes
-    through the upsert instead of ``COPY`` (a hash collision only costs the upsert, never a row).
-    Runs of equal size are merged, so a look-up searches O(log n) runs.
+    A row whose key is already there may be a hit stored by an earlier batch of this call (or one
+    whose key another identity holds): it goes through the upsert instead of ``COPY``. Runs of
+    equal size are merged, so a look-up searches O(log n) runs.
     """
 
     def __init__(self) -> None:
         self._runs: list[npt.NDArray[np.int64]] = []
-        self.size = 0  # identities recorded
+        self.size = 0  # keys recorded
 
-    def add(self, batch: Sequence[HitRow]) -> list[HitRow]:
-        """Record the batch's identities; return its rows whose identity may have been seen."""
-        hashes = np.fromiter(map(hash, map(_IDENTITY_OF, batch)), dtype=np.int64, count=len(batch))
-        maybe = np.zeros(len(batch), dtype=bool)
+    def add(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Record the keys; return where each was recorded before (by an earlier call of ``add``)."""
+        seen = np.zeros(len(keys), dtype=bool)
         for run in self._runs:
-            at = np.searchsorted(run, hashes)
-            maybe |= run[np.minimum(at, len(run) - 1)] == hashes
-        run = np.sort(hashes)
+            at = np.searchsorted(run, keys)
+            seen |= run[np.minimum(at, len(run) - 1)] == keys
+        run = np.sort(keys)
         while self._runs and len(self._runs[-1]) <= len(run):
             run = np.sort(np.concatenate((self._runs.pop(), run)))
         self._runs.append(run)
-        self.size += len(hashes)
-        return [batch[i] for i in np.flatnonzero(maybe).tolist()]
+        self.size += len(keys)
+        return seen
 
 
 def suppressible_new_hits(session: Session, stored: StoredHits) -> list[HitRecord]:
@@ -467,12 +629,15 @@ __all__ = [
     "IDENTITY",
     "ROW_COLUMNS",
     "HitRow",
+    "KeyFunction",
     "MissingParentError",
     "PostHits",
     "StoredHits",
     "best_rows",
     "effective_filter",
     "excluded_hits",
+    "identity_key",
+    "identity_keys",
     "post_files",
     "post_hits",
     "shared_subjects",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from alembic import command
-from sqlalchemy.engine import Engine
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
 
 from storage.migrate import alembic_config
 
@@ -16,3 +18,13 @@ def migrate(engine: Engine, step: Literal["upgrade", "downgrade"], target: str) 
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         getattr(command, step)(config, target)
+
+
+def insert_hit(connection: Connection, post_id: int, row: Any, when: datetime) -> None:
+    """One hit (a ``HitRow``) written as a schema before ``store_0010`` held it (no identity key)."""
+    names = ", ".join(row._fields)
+    values = ", ".join(f":{name}" for name in row._fields)
+    connection.execute(
+        text(f"INSERT INTO hits ({names}, post_id, first_seen, last_seen) VALUES ({values}, :p, :t, :t)"),  # noqa: S608
+        {**row._asdict(), "p": post_id, "t": when},
+    )

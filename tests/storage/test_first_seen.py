@@ -16,6 +16,7 @@ from storage.models.core import HitRecord, Post, Subject
 from storage.repositories.charts import new_subjects_per_day
 from storage.repositories.hits import HitRow, store_hits
 from tests.leakmon.workflows.world import Db, open_db
+from tests.storage.migrations import insert_hit
 
 DAY = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=3)
 SINCE = DAY - timedelta(days=10)
@@ -120,14 +121,13 @@ def test_migration_fills_first_sightings_from_stored_hits_and_downgrades(db_url:
                 (posts[2], None, "phone", DAY),  # a partial hit: no subject, no first sighting
             ]
         ):
-            session.add(
-                HitRecord(
-                    post_id=post.id, source=post.source, locator="x", id_type=id_type, form="full",
-                    digest=n.to_bytes(32, "big"), key_id="k", subject_id=subject.id if subject else None,
-                    subject_slot=subject.id if subject else 0, compatible_subjects=1, match_kind="exact",
-                    obfuscation="none", confidence=0.9, masked="***", explanation={}, first_seen=at, last_seen=at,
-                )
+            row = HitRow(
+                attachment_sha256=None, source=post.source, locator="x", id_type=id_type, form="full",
+                digest=n.to_bytes(32, "big"), key_id="k", subject_id=subject.id if subject else None,
+                subject_slot=subject.id if subject else 0, compatible_subjects=1, match_kind="exact",
+                obfuscation="none", confidence=0.9, masked="***", explanation="{}",
             )  # fmt: skip
+            insert_hit(session.connection(), post.id, row, at)  # the schema of then: no identity key (store_0010)
     upgrade(engine)
     engine.dispose()
     db = open_db(db_url)

@@ -21,7 +21,7 @@ from storage.models.cases import HitLabel
 from storage.models.core import HitRecord, Post, Subject
 from storage.repositories.first_seen import _SQL
 from storage.repositories.hits import ROW_COLUMNS, SQLITE_STORE_CACHE_KIB, HitRow, MissingParentError, store_hits
-from tests.storage.migrations import migrate
+from tests.storage.migrations import insert_hit, migrate
 
 T0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
@@ -153,10 +153,12 @@ def test_store_0008_upgrades_with_data_and_downgrades(db_url: str) -> None:
             ),
             {"t": T0},
         )
-    sessions = make_sessionmaker(engine)
-    with sessions.begin() as session:
-        store_hits(session, 1, [[_row(1, 7, 0.9), _row(2, None, 0.3)]], T0)
+    with engine.begin() as connection:  # as the store wrote them then (it now needs store_0010's key)
+        for row in (_row(1, 7, 0.9), _row(2, None, 0.3)):
+            insert_hit(connection, 1, row, T0)
     migrate(engine, "upgrade", "store_0008_hits_pg_parents")
+    migrate(engine, "upgrade", "store_0010_hits_identity_key")
+    sessions = make_sessionmaker(engine)
     with sessions.begin() as session:
         assert session.scalar(text("SELECT count(*) FROM hits")) == 2
         with pytest.raises(IntegrityError), session.begin_nested():
@@ -173,15 +175,15 @@ def test_store_0008_upgrades_with_data_and_downgrades(db_url: str) -> None:
 
 
 def test_hits_have_one_index_per_look_up(db_url: str) -> None:
-    """Post look-ups use the identity index (it starts with post_id): no separate post_id index."""
+    """Post look-ups use the identity key's index (it starts with post_id): no separate post_id index,
+    and the five-column identity index is gone (store_0010)."""
     engine = make_engine(db_url)
     upgrade(engine)
-    indexes = {tuple(i["column_names"]) for i in inspect(engine).get_indexes("hits")}
+    indexes = {(tuple(i["column_names"]), bool(i["unique"])) for i in inspect(engine).get_indexes("hits")}
     uniques = {tuple(u["column_names"]) for u in inspect(engine).get_unique_constraints("hits")}
     engine.dispose()
-    assert ("post_id",) not in indexes
-    assert ("subject_id",) in indexes
-    assert ("post_id", "id_type", "form", "digest", "subject_slot") in uniques
+    assert indexes == {(("subject_id",), False), (("post_id", "identity_key"), True)}
+    assert uniques == set()
 
 
 def test_a_subject_being_stored_cannot_be_deleted_before_the_commit(pg_url: str) -> None:
@@ -247,16 +249,18 @@ def test_a_new_posts_hits_are_stored_as_the_upsert_stores_them(
     ]
 
 
-def test_seen_identities_flag_every_repeat_across_merged_runs() -> None:
-    """The direct COPY's guard: no identity seen before may pass as new (merges of runs included)."""
-    from storage.repositories.hits import _SeenIdentities
+def test_seen_keys_flag_every_repeat_across_merged_runs() -> None:
+    """The direct COPY's guard: no key seen before may pass as new (merges of runs included)."""
+    import numpy as np
 
-    seen = _SeenIdentities()
+    from storage.repositories.hits import _SeenKeys
+
+    seen = _SeenKeys()
     for start in range(0, 3000, 100):  # 30 batches: runs merged many times
-        batch = [_row(i, 1, 0.9) for i in range(start, start + 100)]
-        repeats = [_row(i, 1, 0.9) for i in range(0, start, 37)]  # identities of earlier batches
-        flagged = seen.add([*batch, *repeats])
-        assert [r.digest for r in flagged] == [r.digest for r in repeats]
+        batch = list(range(start * 7919, (start + 100) * 7919, 7919))
+        repeats = list(range(0, start * 7919, 37 * 7919))  # keys of earlier batches
+        flagged = seen.add(np.array([*batch, *repeats], dtype=np.int64))
+        assert flagged.tolist() == [False] * len(batch) + [True] * len(repeats)
 
 
 @pytest.mark.parametrize("walk", [True, False], ids=["walked", "indexed"])

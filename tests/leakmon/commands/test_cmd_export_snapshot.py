@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from leakmon.commands import export
 from storage.db import make_engine
+from storage.models.core import identity_key
 from tests.leakmon.cli import run_cli
 from tests.leakmon.commands.seed import Seeded, seed
 from tests.leakmon.workflows.world import Db
@@ -42,11 +43,17 @@ def _store_elsewhere(db_url: str, post_id: int) -> None:
                     text(
                         "INSERT INTO hits (post_id, attachment_sha256, source, locator, id_type, form, digest, key_id,"
                         " subject_id, subject_slot, compatible_subjects, match_kind, obfuscation, confidence, masked,"
-                        " explanation, first_seen, last_seen) VALUES (:post, NULL, 'kr_db_market', 'late:line 1',"
-                        " 'phone', 'full', :digest, 'k-test', :subject, :subject, 1, 'exact', 'none', 0.95, '***',"
-                        " '{}', :t, :t)"
+                        " explanation, first_seen, last_seen, identity_key) VALUES (:post, NULL, 'kr_db_market',"
+                        " 'late:line 1', 'phone', 'full', :digest, 'k-test', :subject, :subject, 1, 'exact', 'none',"
+                        " 0.95, '***', '{}', :t, :t, :key)"
                     ),
-                    {"post": post_id, "digest": b"\x05" * 32, "subject": subject, "t": now},
+                    {
+                        "post": post_id,
+                        "digest": b"\x05" * 32,
+                        "subject": subject,
+                        "t": now,
+                        "key": identity_key("phone", "full", b"\x05" * 32, subject),
+                    },
                 )
     finally:
         engine.dispose()

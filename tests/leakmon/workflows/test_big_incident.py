@@ -51,10 +51,11 @@ def _bulk_leak(db: Db, n: int) -> int:
                 _SERIES  # noqa: S608 - fixed text
                 + "INSERT INTO hits (post_id, attachment_sha256, source, locator, id_type, form, digest,"
                 " key_id, subject_id, subject_slot, compatible_subjects, match_kind, obfuscation, confidence, masked,"
-                " explanation, first_seen, last_seen) SELECT :post, :sha, 'dump_site', 'users.csv:row 2', t.id_type,"
-                " 'full', :digest, 'k-test', s.id, s.id, 1, 'exact', 'none', 0.95, '***', '{}', :t, :t"
+                " explanation, first_seen, last_seen, identity_key) SELECT :post, :sha, 'dump_site', 'users.csv:row 2',"
+                " t.id_type, 'full', :digest, 'k-test', s.id, s.id, 1, 'exact', 'none', 0.95, '***', '{}', :t, :t,"
+                " -(g.i * 2 + t.n)"  # keys written outside the store: negative, one per hit of the post
                 " FROM g JOIN subjects s ON s.subject_ref = 'cust-' || g.i"
-                " CROSS JOIN (SELECT 'phone' AS id_type UNION ALL SELECT 'email') t"
+                " CROSS JOIN (SELECT 'phone' AS id_type, 0 AS n UNION ALL SELECT 'email', 1) t"
             ),
             {"n": n, "post": post_id, "sha": "9" * 64, "digest": b"\x07" * 32, "t": T0},
         )
