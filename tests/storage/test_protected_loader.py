@@ -103,7 +103,7 @@ def test_confirm_pairs_holds_exactly_the_stored_digest_and_subject_pairs(session
     shared = [(f"s{i}", "k1", "name", "full", _digest("kim")) for i in range(1200)]  # a name 1,200 hold
     _load(sessions, [*shared, ("t0", "k1", "phone", "full", _digest("phone"))])
     with sessions() as session:
-        ids: dict[str, int] = dict(session.execute(select(Subject.subject_ref, Subject.id)).tuples().all())
+        ids: dict[str, int] = dict(session.execute(select(Subject.subject_ref, Subject.id)).all())
         twin = _digest("kim")[:8] + bytes(24)  # same prefix, other 24 bytes
         wanted = [(_digest("kim"), ids[f"s{i}"]) for i in range(1200)]
         asked = [*wanted, (_digest("kim"), ids["t0"]), (twin, ids["s1"]), (_digest("absent"), ids["s2"])]
