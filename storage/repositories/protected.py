@@ -343,7 +343,7 @@ class ProtectedLoader:
         buckets = _buckets(rows)
         order = np.argsort(buckets, kind="stable")
         bounds = np.searchsorted(buckets[order], np.arange((1 << BUCKET_BITS) + 1))
-        rows = rows[order]
+        rows = np.take(rows, order)
         for b, spill in enumerate(self._spill):
             if bounds[b] < bounds[b + 1]:
                 spill.write(rows[bounds[b] : bounds[b + 1]].tobytes())
@@ -363,11 +363,11 @@ class ProtectedLoader:
         masks = np.array(sorted(k for name, k in self._kinds.items() if name[2] != FULL_FORM), dtype=np.int16)
         for rows in buckets:
             is_mask = np.isin(rows["kind"], masks)
-            full = rows[~is_mask] if is_mask.any() else rows
+            full = np.compress(~is_mask, rows) if is_mask.any() else rows
             for start in range(0, len(full), WRITE_ROWS):
                 yield full[start : start + WRITE_ROWS], rows[:0]
             if is_mask.any():
-                yield rows[:0], rows[is_mask]
+                yield rows[:0], np.compress(is_mask, rows)
 
     def _read_buckets(self) -> Iterator[npt.NDArray[Any]]:
         spills, self._spill = self._spill or [], None
@@ -586,33 +586,34 @@ def _sort_unique(rows: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
     One sort by prefix (full forms almost never share one), then only the runs of equal prefixes
     (mask forms shared by many subjects, duplicates) by subject, and only the rarer runs of equal
-    (prefix, subject) by rest as well.
+    (prefix, subject) by rest as well. The sorts permute an index; the rows are gathered once at the
+    end by ``np.take`` (fancy indexing and assignment of these 42-byte records cost 4-10x as much).
     """
     if len(rows) < 2:
         return rows
-    rows = rows[np.argsort(rows["prefix"])]
-    tie = _ties(rows, "prefix")
+    prefix, subject = rows["prefix"], rows["subject"]
+    order = np.argsort(prefix)
+    tie = _ties(prefix[order])
+    if tie.any():
+        at = _run_members(tie)
+        idx = order[at]
+        order[at] = idx[np.lexsort((subject[idx], prefix[idx]))]
+        tie &= _ties(subject[order])
     if not tie.any():
-        return rows
+        return np.take(rows, order)
     at = _run_members(tie)
-    runs = rows[at]
-    rows[at] = runs[np.lexsort((runs["subject"], runs["prefix"]))]
-    tie &= _ties(rows, "subject")
-    if not tie.any():
-        return rows
-    at = _run_members(tie)
-    runs = rows[at]
-    words = np.frombuffer(runs["rest"].tobytes(), dtype=">u8").reshape(-1, 3)
-    rows[at] = runs[np.lexsort((words[:, 2], words[:, 1], words[:, 0], runs["subject"], runs["prefix"]))]
+    idx = order[at]
+    words = np.frombuffer(np.take(rows["rest"], idx).tobytes(), dtype=">u8").reshape(-1, 3)
+    order[at] = idx[np.lexsort((words[:, 2], words[:, 1], words[:, 0], subject[idx], prefix[idx]))]
+    rows = np.take(rows, order)
     rest = rows["rest"]
     keep = np.ones(len(rows), dtype=bool)
     keep[1:] = ~(tie & (rest[1:] == rest[:-1]))
-    return rows[keep]
+    return np.compress(keep, rows)
 
 
-def _ties(rows: npt.NDArray[Any], field: str) -> npt.NDArray[np.bool_]:
-    """``result[i]``: row i + 1 has the same ``field`` as row i."""
-    values = rows[field]
+def _ties(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """``result[i]``: ``values[i + 1] == values[i]``."""
     return np.asarray(values[1:] == values[:-1])
 
 
@@ -637,7 +638,7 @@ def _mask_groups(rows: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[
     same = prefix[1:] == prefix[:-1]
     if (same & ((rest[1:] != rest[:-1]) | (kind[1:] != kind[:-1]))).any():
         words = np.frombuffer(rest.tobytes(), dtype=">u8").reshape(-1, 3)
-        rows = rows[np.lexsort((rows["subject"], kind, words[:, 2], words[:, 1], words[:, 0], prefix))]
+        rows = np.take(rows, np.lexsort((rows["subject"], kind, words[:, 2], words[:, 1], words[:, 0], prefix)))
         prefix, rest, kind = rows["prefix"], rows["rest"], rows["kind"]
         same = (prefix[1:] == prefix[:-1]) & (rest[1:] == rest[:-1]) & (kind[1:] == kind[:-1])
     starts = np.concatenate(([0], np.flatnonzero(~same) + 1)).astype(np.intp)
