@@ -227,7 +227,6 @@ def _email_fast(rec: EmailRecognizer, values: Sequence[str], partial: bool, out:
     if n == 0 or joined.count("\x00") != n - 1 or not joined.isascii():
         return range(n)
     lowered_joined = joined.lower()
-    canon: list[str] | None = None
     if lowered_joined[:1] != "." and "\x00." not in lowered_joined and _EMAIL_COLUMN.fullmatch(lowered_joined):
         good: list[int] | range = range(n)
         folded = lowered_joined + "\x00"
@@ -246,21 +245,37 @@ def _email_fast(rec: EmailRecognizer, values: Sequence[str], partial: bool, out:
             canon = [f"{c[: -len(alias)]}{target}" if c.endswith(suffix) else c for c in canon]
         canon_joined = "\x00".join(canon)
     rows = np.arange(n, dtype=np.intp) if isinstance(good, range) else np.array(good, dtype=np.intp)
-    out.forms.append(PackedForm("full", rows, canon_joined.encode(), 0))
+    packed = canon_joined.encode()
+    out.forms.append(PackedForm("full", rows, packed, 0))
     if partial:
-        if canon is None:
-            canon = canon_joined.split("\x00")
-        at = np.fromiter((c.index("@") for c in canon), dtype=np.intp, count=len(canon))
-        for k in (1, 2, 3):
-            keep = np.flatnonzero(at > k)
-            if len(keep):
-                masked = "\x00".join(f"{canon[j][:k]}*{canon[j][at[j] :]}" for j in keep.tolist())
-                out.forms.append(PackedForm(f"p{k}d", rows[keep], masked.encode(), 0))
+        _email_masks(packed, rows, out)
     if len(good) == n:
         return ()
     missing = np.ones(n, dtype=bool)
     missing[rows] = False
     return np.flatnonzero(missing).tolist()
+
+
+def _email_masks(canon: bytes, rows: npt.NDArray[np.intp], out: PackedForms) -> None:
+    """The mask forms ``p1d``-``p3d`` (``ab*@naver.com``) of NUL-joined canonical addresses, each with
+    exactly one ``@`` (the recognizer's shape), cut and joined by numpy, no Python object per value:
+    a masked value is three pieces of one buffer (its first k bytes, a ``*``, and its ``@`` through
+    the NUL after it)."""
+    n = len(rows)
+    buf = np.frombuffer(canon + b"\x00*", dtype=np.uint8)  # every value ends in a NUL, a "*" at the end
+    starts, lens = _split_points(buf[:-2], n)
+    at = np.flatnonzero(buf == ord("@")) - starts  # the "@" of each value, from its start
+    ones = np.ones(n, dtype=np.intp)
+    for k in (1, 2, 3):
+        keep = np.flatnonzero(at > k)
+        if not len(keep):
+            continue
+        m = len(keep)
+        piece_starts = np.column_stack((starts[keep], ones[:m] * (len(buf) - 1), starts[keep] + at[keep])).ravel()
+        piece_lens = np.column_stack((ones[:m] * k, ones[:m], lens[keep] - at[keep] + 1)).ravel()
+        ends = np.cumsum(piece_lens)
+        index = np.arange(ends[-1], dtype=np.intp) + np.repeat(piece_starts - (ends - piece_lens), piece_lens)
+        out.forms.append(PackedForm(f"p{k}d", rows[keep], buf[index[:-1]].tobytes(), 0))
 
 
 __all__ = [
