@@ -222,6 +222,21 @@ def test_new_and_known_subjects_in_one_batch_keep_their_own_ids(sessions) -> Non
     assert by_digest == {_digest(f"{p}{i}"): f"r{i}" for p, n in (("a", range(6)), ("b", range(3, 10))) for i in n}
 
 
+def test_a_merge_counts_exactly_the_new_rows_across_insert_statements(sessions) -> None:  # type: ignore[no-untyped-def]
+    """Rows go in by multi-row statements (SQLite): a merge of more rows than one statement holds, half
+    of them stored already, adds and counts exactly the others."""
+    rows = [(f"s{i % 7}", "k1", "phone", "full", _digest(f"v{i}")) for i in range(900)]
+    first = _load(sessions, rows[:600])
+    again = _load(sessions, rows[300:])
+    assert (first.inserted, again.inserted, again.staged) == (600, 300, 600)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ProtectedIdentifier)) == 900
+        assert protected.digest_count(session) == 900
+        assert set(protected.confirm_digests(session, [_digest(f"v{i}") for i in range(0, 1200, 7)])) == {
+            _digest(f"v{i}") for i in range(0, 900, 7)
+        }
+
+
 def test_sort_unique_equals_sorting_the_distinct_rows() -> None:
     """The bucket sort (prefix, then runs by subject, then runs by rest) against sorted(set(...))."""
     rng = np.random.default_rng(7)
