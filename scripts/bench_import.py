@@ -6,6 +6,10 @@ executemany / PostgreSQL binary COPY and primary key) and prints rates by wall c
 time (this process, its hashing workers and, for PostgreSQL, the server backend that ran the load),
 with the load average: on a busy machine the CPU rate is the comparable figure.
 
+``--input PATH`` keeps the set file between runs (written there when missing): a CSV this script
+writes, or a ``gen_dump.py N --kind=ids`` file of plain phones (``*.txt``, one a line), which is
+turned once into ``PATH.csv`` with a subject per phone.
+
 PostgreSQL: ``--pg URL`` (default ``LEAKMON_TEST_PG``; ``--pg none`` skips it) names a server; the
 benchmark creates a database of its own there and drops it at the end.
 Targets from the issue (10M identifiers, ``--full``): SQLite >= 250k/s and PostgreSQL >= 300k/s
@@ -34,7 +38,7 @@ from matchers.protect import ProtectedForms
 from matchers.registry import IdentifierRegistry
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import upgrade
-from storage.repositories.protected import ProtectedLoader
+from storage.repositories.protected import ProtectedLoader, index_arrays
 
 
 def write_set(path: Path, identifiers: int) -> None:
@@ -44,6 +48,21 @@ def write_set(path: Path, identifiers: int) -> None:
         out.write("subject_ref,phone,email\n")
         for i in range(subjects):
             out.write(f"s{i:09d},010{rng.randrange(10**8):08d},user{i}.{rng.randrange(999)}@naver.com\n")
+
+
+def prepare_input(path: Path, identifiers: int) -> Path:
+    """The set file to import: ``path`` itself (written first when missing), or for a plain-phone
+    ``*.txt`` file from ``gen_dump.py --kind=ids`` a CSV beside it with one subject per phone."""
+    if path.suffix != ".txt":
+        if not path.exists():
+            write_set(path, identifiers)
+        return path
+    converted = path.with_suffix(".csv")
+    if not converted.exists():
+        with path.open(encoding="utf-8") as phones, converted.open("w", encoding="utf-8") as out:
+            out.write("subject_ref,phone\n")
+            out.writelines(f"p{i:09d},{line}" for i, line in enumerate(phones))
+    return converted
 
 
 @contextlib.contextmanager
@@ -105,16 +124,22 @@ def run(url: str, path: Path, *, partial: bool, jobs: int) -> dict[str, float]:
             t0 = time.process_time()
             loader.stage(batch)
             staging += time.process_time() - t0
+        server_staged = _pid_cpu(backend) - server_started
         t0 = time.process_time()
         result = loader.finish(replace=False)
         finishing = time.process_time() - t0
         server_cpu = _pid_cpu(backend) - server_started
     elapsed = time.perf_counter() - started
     cpu = _own_cpu() - cpu_started + server_cpu
+    t0 = time.process_time()  # what the first scan after an import does: the index arrays from the set
+    with sessions() as session:
+        index_size = len(index_arrays(session, hasher.key_id)[0])
+    index_seconds = time.process_time() - t0
     engine.dispose()
     return {
         "cpu_seconds": cpu,
         "server_cpu_seconds": server_cpu,
+        "server_stage_seconds": server_staged,
         "ids_per_cpu_s": report.values / cpu,
         "identifiers": report.values,
         "digests": result.inserted,
@@ -123,6 +148,8 @@ def run(url: str, path: Path, *, partial: bool, jobs: int) -> dict[str, float]:
         "stage_seconds": staging,
         "finish_seconds": finishing,
         "ids_per_s": report.values / elapsed,
+        "index_seconds": index_seconds,
+        "index_pairs": index_size,
     }
 
 
@@ -169,15 +196,24 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="the issue-size run: 10M identifiers")
     parser.add_argument("--forms", choices=["full", "mask", "both"], default="both", help="which form sets to run")
     parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None, help="one backend only")
+    parser.add_argument(
+        "--input",
+        type=Path,
+        default=None,
+        help="keep the set file here (written when missing; a gen_dump.py --kind=ids *.txt file is converted once)",
+    )
     args = parser.parse_args()
     if args.full:
         args.identifiers = 10_000_000
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
-        csv_path = Path(tmp) / "set.csv"
-        write_set(csv_path, args.identifiers)
+        csv_path = prepare_input(args.input or Path(tmp) / "set.csv", args.identifiers)
+        what = (
+            f"{csv_path} ({args.input.name})"
+            if args.input is not None and args.input.suffix == ".txt"
+            else f"phones + e-mails, {args.identifiers // 2:,} subjects"
+        )
         print(
-            f"protect import, {args.identifiers:,} identifiers (phones + e-mails, {args.identifiers // 2:,} subjects), "
-            f"{os.cpu_count()} cores, load {_load()}",
+            f"protect import, {args.identifiers:,} identifiers ({what}), {os.cpu_count()} cores, load {_load()}",
             flush=True,
         )
         targets: list[tuple[str, str]] = []
@@ -202,8 +238,10 @@ def main() -> None:
                         f"  {name:10s} {label:17s} --jobs {jobs}  {r['ids_per_s']:>9,.0f} ids/s wall, "
                         f"{r['ids_per_cpu_s']:>9,.0f} ids/s CPU, load {_load()}  ({r['digests']:,} digests in "
                         f"{r['seconds']:.1f} s, CPU {r['cpu_seconds']:.1f} s of which server "
-                        f"{r['server_cpu_seconds']:.1f} s; this process: hashing {r['hash_seconds']:.1f} s, "
-                        f"staging {r['stage_seconds']:.1f} s, sorted insert {r['finish_seconds']:.1f} s)",
+                        f"{r['server_cpu_seconds']:.1f} s ({r['server_stage_seconds']:.1f} s while staging); "
+                        f"this process: hashing {r['hash_seconds']:.1f} s, "
+                        f"staging {r['stage_seconds']:.1f} s, sorted insert {r['finish_seconds']:.1f} s; "
+                        f"then index arrays {r['index_pairs']:,} pairs {r['index_seconds']:.1f} s CPU, not counted)",
                         flush=True,
                     )
 
