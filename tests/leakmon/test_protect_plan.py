@@ -182,3 +182,50 @@ def test_hashing_pauses_the_collector_and_always_restores_it(tmp_path: Path) -> 
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_import_hashes_every_form_in_one_native_call_per_form(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11: protect import hashes with the kernel, every type and form (the bulk paths and the
+    one-value reference alike) packed into ``digest_packed`` calls, never a digest per value; the
+    digests equal the one-value reference's."""
+    from leakmon.protect import ImportReport, hash_rows
+    from matchers.keyed_hash import KeyedHasher
+    from matchers.protect import ProtectedForms, protected_digests
+
+    rows = [
+        ("s1", "010-1234-5678", "user1@naver.com", "김민서"),
+        ("s2", "+82 10 2222 3333", "USER.Two@Daum.net", "이도윤"),
+        ("s3", "(011)345-6789", "a.b@hanmail.net", "박 지 호"),
+    ]
+    path = tmp_path / "set.csv"
+    path.write_text("subject_ref,phone,email,name\n" + "".join(",".join(r) + "\n" for r in rows), encoding="utf-8")
+    hasher = KeyedHasher(b"k" * 32)
+    expected = {
+        (subject, id_type, form, digest)
+        for subject, *values in rows
+        for id_type, value in zip(("phone", "email", "name"), values, strict=True)
+        for form, digest in protected_digests(hasher, id_type, value)
+    }
+    calls: list[str] = []
+    packed = KeyedHasher.digest_packed
+
+    def counted(self: KeyedHasher, id_type: str, data: bytes, width: int = 0, form: str = "full") -> bytes:
+        calls.append(f"{id_type}/{form}")
+        return packed(self, id_type, data, width, form)
+
+    def refused(*_args: object, **_kwargs: object) -> bytes:
+        raise AssertionError("a digest per value during an import")
+
+    monkeypatch.setattr(KeyedHasher, "digest_packed", counted)
+    for name in ("digest", "digest_many", "joined_digests"):
+        monkeypatch.setattr(KeyedHasher, name, refused)
+    table = open_table(path)
+    plan = plan_columns(table.header, subject_column="subject_ref", mapping={}, known_types=KNOWN)
+    report = ImportReport()
+    staged = [row for batch in hash_rows(table, plan, hasher, ProtectedForms(), report) for row in batch]
+    assert {(subject, id_type, form, digest) for subject, _, id_type, form, digest in staged} == expected
+    assert report.invalid == {}
+    # a few calls per type and form in the one chunk (phones: one per bulk length and the reference's)
+    assert max(calls.count(c) for c in calls) <= 3
+    assert {c.split("/")[0] for c in calls} == {"phone", "email", "name"}
+    assert len(expected) > len(calls) > 3
