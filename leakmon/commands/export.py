@@ -16,10 +16,9 @@ from leakmon.choices import ExportFormat, ShareFormat
 from leakmon.errors import InputError
 from leakmon.output import LogFormatOption, ProgressFormat, err_console
 from leakmon.workflows import audit
-from leakmon.workflows.affected import COLUMNS, affected_rows, select_incidents
+from leakmon.workflows.affected import select_incidents, write_affected
 from leakmon.workflows.cli_support import open_app, parse_since
 from leakmon.workflows.incidents import get_incident
-from leakmon.workflows.tables import write_rows
 from storage.db import read_snapshot
 
 export_app = typer.Typer(help="Exports: affected subjects for notification, incidents for sharing.")
@@ -53,11 +52,10 @@ def affected(
             if incident is not None:
                 get_incident(session, incident)
             chosen = select_incidents(session, incident_id=incident, since=start)
-            rows = ({c: getattr(r, c) for c in COLUMNS} for r in affected_rows(session, chosen))
             from leakmon.progress import Ticker
 
             with Ticker("export affected", None, "rows", log_json=log_format is ProgressFormat.JSON) as progress:
-                count = write_rows(progress.counting(rows), COLUMNS, fmt, staged, sys.stdout)
+                count = write_affected(session, chosen, fmt, staged, advance=progress.advance)
             incidents = len(chosen)
         # Audited (and committed) before the rows reach their destination: an export whose audit
         # entry cannot be stored (read-only or full workspace) delivers nothing. The rows were

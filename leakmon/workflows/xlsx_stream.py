@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -108,12 +108,61 @@ def write_xlsx(
     rows: Iterable[Mapping[str, Any]], columns: Sequence[str], output: Path, *, sheet_rows: int, compresslevel: int = 1
 ) -> int:
     """Write ``rows`` (``columns`` of each, a header first) as a workbook; returns the rows written."""
-    letters = column_letters(len(columns))
-    refs = [f'<c r="{letter}' for letter in letters]
+    return write_xlsx_pieces(
+        _mapping_pieces(rows, columns), columns, output, sheet_rows=sheet_rows, compresslevel=compresslevel
+    )
+
+
+def cell_refs(count: int) -> list[str]:
+    """``<c r="A``, ``<c r="B``, ...: the start of each column's cell, before the row number."""
+    return [f'<c r="{letter}' for letter in column_letters(count)]
+
+
+def cell_tail(value: Any) -> str:
+    """A value's cell after its reference and row number, as :func:`write_xlsx` writes it."""
+    return _cell_tail(value)
+
+
+def _mapping_pieces(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> Iterator[list[str]]:
+    refs = cell_refs(len(columns))
     pairs = list(zip(columns, refs, strict=True))
-    header = "".join(f"{ref}1{_text_cell(name)}" for name, ref in pairs)
-    header_row = f'<row r="1">{header}</row>'
     memo: dict[Any, str] = {}
+    for row in rows:
+        pieces = ['<row r="']
+        current = '">'
+        for name, ref in pairs:
+            value: Any = row.get(name)
+            kind = type(value)
+            if kind is str:
+                tail = _text_cell(value)
+            elif kind is int:
+                tail = f'"><v>{value}</v></c>'
+            elif kind is tuple or (kind is datetime and value.tzinfo is UTC):
+                # Repeated cells (a dump's subjects share their types, venues and times):
+                # made once. Other zones are not cached: equal instants print differently.
+                tail = memo.get(value, "")
+                if tail == "":
+                    if len(memo) >= _CACHE_ENTRIES:
+                        memo.clear()
+                    tail = memo[value] = _cell_tail(value)
+            else:
+                tail = _cell_tail(value)
+            pieces.append(current + ref)
+            current = tail
+        pieces.append(current + "</row>")
+        yield pieces
+
+
+def write_xlsx_pieces(
+    rows: Iterable[Sequence[str]], columns: Sequence[str], output: Path, *, sheet_rows: int, compresslevel: int = 1
+) -> int:
+    """Write rows given as their XML cut where the row number goes (the row's XML is the number
+    joined between the pieces: ``<row r="`` N ``"><c r="A`` N ``"><v>1</v></c>...</row>``), a header
+    of ``columns`` first; returns the rows written. A caller that renders the cells it repeats once
+    hands over a few shared strings a row."""
+    refs = cell_refs(len(columns))
+    header = "".join(f"{ref}1{_text_cell(name)}" for name, ref in zip(columns, refs, strict=True))
+    header_row = f'<row r="1">{header}</row>'
     sheets: list[str] = []
     count = 0
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as book:
@@ -121,7 +170,7 @@ def write_xlsx(
         line = 0
         chunk: list[str] = []
         try:
-            for row in rows:
+            for pieces in rows:
                 if entry is None or line == sheet_rows:
                     if entry is not None:
                         chunk.append(_SHEET_TAIL)
@@ -134,28 +183,7 @@ def write_xlsx(
                     line = 0
                 line += 1  # data rows of this sheet; the header is row 1
                 count += 1
-                number = str(line + 1)
-                cells = [f'<row r="{number}">']
-                for name, ref in pairs:
-                    value: Any = row.get(name)
-                    kind = type(value)
-                    if kind is str:
-                        tail = _text_cell(value)
-                    elif kind is int:
-                        tail = f'"><v>{value}</v></c>'
-                    elif kind is tuple or (kind is datetime and value.tzinfo is UTC):
-                        # Repeated cells (a dump's subjects share their types, venues and times):
-                        # made once. Other zones are not cached: equal instants print differently.
-                        tail = memo.get(value, "")
-                        if tail == "":
-                            if len(memo) >= _CACHE_ENTRIES:
-                                memo.clear()
-                            tail = memo[value] = _cell_tail(value)
-                    else:
-                        tail = _cell_tail(value)
-                    cells.append(ref + number + tail)
-                cells.append("</row>")
-                chunk.append("".join(cells))
+                chunk.append(str(line + 1).join(pieces))
                 if len(chunk) >= _CHUNK_ROWS:
                     entry.write("".join(chunk).encode("utf-8"))
                     chunk = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -63,22 +63,19 @@ def test_a_store_commits_while_an_export_reads_and_the_export_is_one_snapshot(
     cli_db: Db, tmp_path: Path, capsys: CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seeded: Seeded = seed(cli_db)
-    real = export.write_rows
+    real = export.write_affected
     stored: list[bool] = []
 
-    def writing(rows: Iterable[dict[str, Any]], *args: Any) -> int:
-        iterator = iter(rows)
-        first = next(iterator)  # the export is reading: its snapshot is taken, a row is out
-        _store_elsewhere(cli_db.url, seeded.leak_post)  # raised "database is locked" before the fix
-        stored.append(True)
+    def writing(*args: Any, advance: Callable[[int], object], **kwargs: Any) -> int:
+        def told(count: int) -> object:
+            if not stored:  # the export is reading: its snapshot is taken, rows are out
+                _store_elsewhere(cli_db.url, seeded.leak_post)  # raised "database is locked" before the fix
+                stored.append(True)
+            return advance(count)
 
-        def rest() -> Iterator[dict[str, Any]]:
-            yield first
-            yield from iterator
+        return real(*args, advance=told, **kwargs)
 
-        return real(rest(), *args)
-
-    monkeypatch.setattr(export, "write_rows", writing)
+    monkeypatch.setattr(export, "write_affected", writing)
     out = tmp_path / "affected.csv"
     result = run_cli(capsys, "export", "affected", str(seeded.incident), "--output", str(out))
     assert result.code == 0, result.err
