@@ -5,14 +5,17 @@
 
 One post holds four hits of each subject (name composite; phone, e-mail, address exact), as a
 dump of our own users would. Measured, never asserted (CPU is user + system; on a local
-PostgreSQL the server backends' CPU is added, see ``bench_massbreach.ServerCpu``):
+PostgreSQL the server backends' CPU is added, see ``benchutil.ServerCpu``; a command's peak RSS is
+its own sampled ``VmHWM``, ``benchutil.PeakRss``, not ``wait4``'s ``ru_maxrss``, which carries this
+process's memory at fork: it holds the in-process phases' work):
 - the new-subjects fold the store runs after a post's hits (``note_first_seen``), in this process;
 - the post-ingest refresh: aggregates, the 72-hour clock and the report-threshold check (``update_post``);
 - the incident page's data (``incident_view`` with hits per day), in this process;
 - the console's new-subjects counts (``new_subjects_per_day``, both groupings) against the old
   grouping of every hit;
-- `leakmon incidents show` and `leakmon export affected` in each format: fresh processes, seconds,
-  CPU, peak RSS.
+- `leakmon incidents show`, `leakmon hits --incident` (the first page of 100, and 50,000 hits: ten
+  pages of 5,000) and `leakmon export affected` in each format: fresh processes, seconds, CPU,
+  peak RSS.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts.bench_massbreach import ServerCpu, pg_database, run  # noqa: E402
+from scripts.bench_massbreach import pg_database, run  # noqa: E402
+from scripts.benchutil import ServerCpu  # noqa: E402
 
 _SERIES = "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < :n) "
 _TYPES = (
@@ -164,6 +168,12 @@ def bench(label: str, db_url: str, root: Path, subjects: int, formats: list[str]
     seconds, rss, _, cpu = run(home, db_url, "incidents", "show", str(incident_id))
     out["incidents show"] = f"{seconds:.1f} s, CPU {cpu:.1f} s, {rss:.0f} MB"
     say(label, out)
+    for limit in (100, 50_000):
+        seconds, rss, _, cpu = run(
+            home, db_url, "hits", "--incident", str(incident_id), "--limit", str(limit), "--format", "jsonl"
+        )
+        out[f"hits --incident --limit {limit:,}"] = f"{seconds:.1f} s, CPU {cpu:.1f} s, {rss:.0f} MB"
+        say(label, out)
     for fmt in formats:
         target = root / f"aff-{label}.{fmt}"
         seconds, rss, _, cpu = run(
