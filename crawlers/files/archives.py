@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import IO, cast
 
 import py7zr
+import py7zr.exceptions
 import pyzipper
 import rarfile
 import stream_unzip
@@ -273,7 +274,17 @@ def sevenzip_members(member: Member, handle: IO[bytes], ctx: Context) -> Iterato
             members, cap = extract_members(handle, password, ctx, size, member.locator)
         except py7zr.PasswordRequired:
             continue
-        except (py7zr.Bad7zFile, py7zr.DecompressionError, lzma.LZMAError, EOFError, OSError, ValueError) as exc:
+        # A wrong password decrypts to noise: mostly an LZMA error, but now and then (about 1 in 170) noise
+        # that decodes, caught by the CRC: CrcError too is "not this password", not an unexpected error.
+        except (
+            py7zr.Bad7zFile,
+            py7zr.DecompressionError,
+            py7zr.exceptions.CrcError,
+            lzma.LZMAError,
+            EOFError,
+            OSError,
+            ValueError,
+        ) as exc:
             if password is None and not _needs_password(handle):
                 yield Finding(member.locator, "corrupt", f"not a readable 7z ({type(exc).__name__})")
                 return
