@@ -392,3 +392,19 @@ def test_every_value_is_stored_as_given(db_url: str) -> None:
         times = {(r.first_seen, r.last_seen) for r in session.scalars(select(HitRecord))}
     assert [tuple(r) for r in stored] == [tuple(r) for r in given]
     assert times == {(when, when)}
+
+
+def test_seen_keys_match_a_set_for_shuffled_batches() -> None:
+    """Keys searched sorted are reported back in the batch's own order."""
+    import numpy as np
+
+    from storage.repositories.hits import _SeenKeys
+
+    rng = np.random.default_rng(7)
+    seen, model = _SeenKeys(), set()
+    for _ in range(40):
+        keys = rng.integers(0, 500, 60, dtype=np.int64)
+        keys = keys[np.unique(keys, return_index=True)[1]]  # a batch holds each key once
+        rng.shuffle(keys)
+        assert seen.add(keys).tolist() == [int(k) in model for k in keys]
+        model.update(int(k) for k in keys)
