@@ -21,8 +21,8 @@ from crawlers.hitspool import HitSpool
 from crawlers.model import Attachment, CrawledPost, Finding, FindingKind, TextBlock, content_hash_of
 from crawlers.redact import Redactor, redact_locator
 from matchers.model import OBF_NONE, PARTIAL, Explanation, Hit
+from storage.hitrow import HitRow
 from storage.models.vocab import AttachmentStatus, PostStatus
-from storage.repositories.hits import HitRow
 
 TradeScorer = Callable[[str], tuple[float, tuple[str, ...]]]
 #: A plaintext-free fingerprint of post text (e.g. a MinHash sketch) used to group untitled reposts.

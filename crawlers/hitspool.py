@@ -23,7 +23,7 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
-from storage.repositories.hits import HitRow, best_rows
+from storage.hitrow import HitRow, best_rows
 
 #: Where a row holds its file's SHA-256 (or the token standing in for it).
 _FILE = HitRow._fields.index("attachment_sha256")

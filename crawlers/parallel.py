@@ -43,7 +43,7 @@ from crawlers.model import Finding, TextBlock
 from crawlers.redact import redact_locator
 from matchers.engine import Matcher
 from matchers.model import Hit
-from storage.repositories.hits import HitRow
+from storage.hitrow import HitRow
 
 #: Bytes per range when several workers share a file: the last ranges then even out across workers.
 PARALLEL_BLOCK = 2 << 20

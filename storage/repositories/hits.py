@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from hashlib import blake2b
 from operator import itemgetter
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -31,37 +31,13 @@ from sqlalchemy import Table, and_, case, distinct, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from storage.hitrow import HitRow, best_rows
 from storage.models.cases import HitLabel, Incident, IncidentPost, SuppressionRule
 from storage.models.core import HitRecord, identity_key
 from storage.repositories.cases import BIG_INCIDENT, BIG_SHARE
 from storage.repositories.first_seen import note_first_seen
 
 IDENTITY = ("post_id", "id_type", "form", "digest", "subject_slot")
-
-
-class HitRow(NamedTuple):
-    """One hit as stored (without its post, id and times): the row type every layer shares."""
-
-    attachment_sha256: str | None
-    source: str
-    locator: str
-    id_type: str
-    form: str
-    digest: bytes
-    key_id: str
-    subject_id: int | None
-    subject_slot: int
-    compatible_subjects: int
-    match_kind: str
-    obfuscation: str
-    confidence: float
-    masked: str
-    explanation: str  # JSON text (rendered once per distinct explanation)
-
-    @property
-    def identity(self) -> tuple[str, str, bytes, int]:
-        """What makes two rows of one post the same hit."""
-        return (self.id_type, self.form, self.digest, self.subject_slot)
 
 
 ROW_COLUMNS = HitRow._fields
@@ -126,16 +102,6 @@ class StoredHits:
     before: int
     new: int
     total: int
-
-
-def best_rows(rows: Iterable[HitRow]) -> list[HitRow]:
-    """One row per identity, the most confident (the first of equals) winning."""
-    best: dict[tuple[str, str, bytes, int], HitRow] = {}
-    for row in rows:
-        current = best.get(row.identity)
-        if current is None or row.confidence > current.confidence:
-            best[row.identity] = row
-    return list(best.values())
 
 
 def store_hits(

@@ -202,3 +202,21 @@ def test_the_crawl_child_loads_neither_the_scheduler_nor_telegram() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
     modules = json.loads(done.stdout)
     assert loaded(modules, ("apscheduler", "telethon", "crawlers.telegram", "leakmon.scheduler.service")) == []
+
+
+#: What a `scan --jobs N` worker runs: the range readers, the matcher and the hit rows. Workers may be
+#: forked before the parent imports SQLAlchemy (0.2-0.3 CPU s, paid again in each worker that needed it).
+SCAN_WORKER = (
+    "crawlers.parallel",
+    "crawlers.analyzer",
+    "crawlers.hitspool",
+    "crawlers.files.ranges",
+    "matchers.engine",
+)
+
+
+def test_the_scan_workers_code_loads_no_database_layer() -> None:
+    code = f"import json, sys\nfor m in {SCAN_WORKER!r}: __import__(m)\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    modules = json.loads(done.stdout)
+    assert loaded(modules, ("sqlalchemy", "storage.models.core", "storage.repositories", "cryptography")) == []
