@@ -30,7 +30,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from itertools import chain
 from pathlib import Path
@@ -96,6 +96,10 @@ def _pool(matcher: Matcher, jobs: int, after_fork: Callable[[], None] | None = N
         pool = multiprocessing.get_context("fork").Pool(jobs, initializer=after_fork)
         try:
             yield pool
+        except _Discarded:  # workers healthy, their results unwanted: let the tasks in flight finish
+            pool.close()
+            pool.join()
+            raise
         except BaseException:
             pool.terminate()
             raise
@@ -228,17 +232,44 @@ def _worker_range(task: RangeTask) -> RangeDone:
     return _range_rows(_MATCHER, task)
 
 
+class _Discarded(Exception):
+    """Thrown into a scan started ahead (:meth:`ParallelScanner.prefetch`) that nobody took over."""
+
+
 @dataclass
 class LineFileScan:
     """A line file matched in ranges: iterate for (rows, bytes read) in file order; then the report."""
 
     path: Path
     plan: LinePlan
-    rows: Iterator[tuple[list[HitRow], int]] = field(init=False)
+    token: str | None = None  # what the rows carry for the file's SHA-256 (see crawlers.hitspool)
     sha256: str | None = None
     size: int = 0
     findings: list[Finding] = field(default_factory=list)
     blocks: int = 0
+    rows: Iterator[tuple[list[HitRow], int]] = field(init=False)  # (rows, bytes read) per range, in order
+    #: the steps: first None once the workers were forked and the first ranges sent, then each range's rows
+    steps: Generator[tuple[list[HitRow], int] | None, None, None] = field(init=False, repr=False)
+    started: bool = field(default=False, repr=False)
+    #: (path, name, limits, source) of a scan started ahead by :meth:`ParallelScanner.prefetch`
+    ahead_of: tuple[Path, str, ReadLimits, str] | None = field(default=None, repr=False)
+
+    def _rows(self) -> Iterator[tuple[list[HitRow], int]]:
+        self.start()
+        for step in self.steps:
+            if step is not None:
+                yield step
+
+    def start(self) -> None:
+        """Fork the workers and send the first ranges (once; iterating :attr:`rows` does it too)."""
+        if not self.started:
+            self.started = True
+            next(self.steps)
+
+    def discard(self) -> None:
+        """Stop a started scan: the ranges in flight finish, their rows are dropped, the workers exit."""
+        with contextlib.suppress(_Discarded, StopIteration):
+            self.steps.throw(_Discarded())
 
     @property
     def status(self) -> str:
@@ -258,6 +289,7 @@ class ParallelScanner:
         self.jobs = max(1, jobs) if workers_confirm else 1
         self.after_fork = after_fork
         self.range_bytes = PARALLEL_BLOCK
+        self._ahead: LineFileScan | None = None  # started by prefetch(), not yet taken over
 
     # ---------------------------------------------------------------- reader blocks
     def blocks(
@@ -284,18 +316,56 @@ class ParallelScanner:
     def line_file(
         self, path: Path, name: str, limits: ReadLimits, source: str, token: str | None
     ) -> LineFileScan | None:
-        """A scan of ``path`` in ranges, or None when the reader must read it (see :func:`plan_lines`)."""
+        """A scan of ``path`` in ranges, or None when the reader must read it (see :func:`plan_lines`).
+
+        The scan :meth:`prefetch` started for the same arguments is taken over (its rows then carry
+        ``token``); one started for other arguments is discarded.
+        """
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            if ahead.ahead_of == (path, name, limits, source):
+                ahead.token = token
+                return ahead
+            ahead.discard()
         plan = plan_lines(path, name, limits)
         if plan is None:
             return None
-        scan = LineFileScan(path, plan)
-        scan.rows = self._line_rows(scan, limits, source, token)
+        scan = LineFileScan(path, plan, token)
+        scan.steps = self._line_rows(scan, limits, source)
+        scan.rows = scan._rows()
         return scan
 
+    def prefetch(self, path: Path, name: str, limits: ReadLimits, source: str) -> bool:
+        """Start matching a big line file now: the workers are forked and the first ranges sent, so
+        what the caller still has to do before reading (imports, the sink, the output) runs beside
+        them; :meth:`line_file` with the same arguments takes the scan over. With one job, or a
+        file the reader must read, nothing starts (False).
+
+        ``scan --jobs N`` calls it right after the matcher is built: start-up before the workers
+        start is serial, and everything after it is shared with them.
+        """
+        if self.jobs <= 1:
+            return False
+        self.close()
+        scan = self.line_file(path, name, limits, source, None)
+        if scan is None:
+            return False
+        scan.start()
+        scan.ahead_of = (path, name, limits, source)
+        self._ahead = scan
+        return True
+
+    def close(self) -> None:
+        """Discard a scan :meth:`prefetch` started that was not taken over."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead.discard()
+
     def _line_rows(
-        self, scan: LineFileScan, limits: ReadLimits, source: str, token: str | None
-    ) -> Iterator[tuple[list[HitRow], int]]:
+        self, scan: LineFileScan, limits: ReadLimits, source: str
+    ) -> Generator[tuple[list[HitRow], int] | None, None, None]:
         deadline = time.monotonic() + limits.max_seconds
+        sent = scan.token  # the token the workers' rows carry (a scan started ahead: replaced when taken over)
         stopped: list[bool] = []
 
         sql: list[SqlState] = [SqlState()]  # a SQL dump's reader state after the ranges taken so far
@@ -310,7 +380,7 @@ class ParallelScanner:
                 if stopped:
                     break
                 hint = sql[0] if scan.plan.fmt == "sql" else None  # exact unless ranges are in flight
-                yield RangeTask(str(scan.path), scan.plan, start, end, line, source, token, hint)
+                yield RangeTask(str(scan.path), scan.plan, start, end, line, source, sent, hint)
 
         make = HitRow._make
         replaced = False
@@ -321,14 +391,24 @@ class ParallelScanner:
                 return None
             return replace(task, sql=sql[0])
 
-        for done in self._ranges(tasks(), redo):
-            if scan.plan.fmt == "sql":
-                _renumber(done, scan.plan.locator, offsets)
-                sql[0] = sql[0].after(done.state)
-            replaced = replaced or done.state.replaced
-            scan.findings.extend(done.state.findings)
-            scan.blocks += done.state.blocks
-            yield [make(row) for row in done.rows], done.nbytes
+        try:
+            for done in self._ranges(tasks(), redo):
+                if done is None:  # the workers have their first ranges
+                    yield None
+                    continue
+                if scan.plan.fmt == "sql":
+                    _renumber(done, scan.plan.locator, offsets)
+                    sql[0] = sql[0].after(done.state)
+                replaced = replaced or done.state.replaced
+                scan.findings.extend(done.state.findings)
+                scan.blocks += done.state.blocks
+                if scan.token == sent:
+                    yield [make(row) for row in done.rows], done.nbytes
+                else:
+                    yield [make((*row[:_FILE], scan.token, *row[_FILE + 1 :])) for row in done.rows], done.nbytes
+        except _Discarded:
+            counted.stop()
+            raise
         counted.join()
         if stopped:
             reason = f"reading took longer than max_seconds={limits.max_seconds:g}; stopped"
@@ -343,9 +423,10 @@ class ParallelScanner:
                 )
             )
 
-    def _ranges(self, tasks: Iterator[RangeTask], redo: _Redo) -> Iterator[RangeDone]:
-        """Each range's result in order; a range whose last CSV row runs on is read again with the next,
-        one read from the wrong SQL state again from the right one (``redo``)."""
+    def _ranges(self, tasks: Iterator[RangeTask], redo: _Redo) -> Iterator[RangeDone | None]:
+        """None once the first ranges are sent, then each range's result in order; a range whose last
+        CSV row runs on is read again with the next, one read from the wrong SQL state again from the
+        right one (``redo``)."""
         if self.jobs <= 1:
             yield from self._joined(tasks, lambda task: _Now(_range_rows(self.matcher, task)), redo)
             return
@@ -354,9 +435,10 @@ class ParallelScanner:
 
     def _joined(
         self, tasks: Iterator[RangeTask], submit: Callable[[RangeTask], Any], redo: _Redo
-    ) -> Iterator[RangeDone]:
+    ) -> Iterator[RangeDone | None]:
         first = next(tasks, None)
         if first is None:
+            yield None
             return
         tasks = chain([first], tasks)
         # A SQL dump's first range alone: the ranges after it then start from the tables it defines.
@@ -371,6 +453,8 @@ class ParallelScanner:
                 pending.append((task, submit(task)))
             return bool(pending)
 
+        fill()
+        yield None  # the first window is in the workers' hands
         while fill():
             task, result = pending.popleft()
             done: RangeDone = result.get()
@@ -386,6 +470,8 @@ class ParallelScanner:
 
 
 _Redo = Callable[[RangeTask, RangeDone], RangeTask | None]
+#: Where a row holds its file's SHA-256 (or the token standing in for it).
+_FILE = HitRow._fields.index("attachment_sha256")
 
 
 def _renumber(done: RangeDone, locator: str, offsets: dict[str, int]) -> None:
@@ -411,6 +497,7 @@ class _Counter:
         self._ranges = ranges
         self._lines: queue.SimpleQueue[int | BaseException] = queue.SimpleQueue()
         self._error: BaseException | None = None
+        self._stopped = False
         self._thread = threading.Thread(target=self._run, name="leakmon-sha256", daemon=True)
 
     def _run(self) -> None:
@@ -420,6 +507,8 @@ class _Counter:
             line, size = 1, 0
             with scan.path.open("rb") as handle:
                 for start, end in self._ranges:
+                    if self._stopped:
+                        return
                     data = handle.read(end - start)
                     digest.update(data)
                     size += len(data)
@@ -444,6 +533,12 @@ class _Counter:
             if isinstance(line, BaseException):
                 raise line
             yield line
+
+    def stop(self) -> None:
+        """Stop reading (the scan was discarded) and wait for the thread, if it ever started."""
+        self._stopped = True
+        if self._thread.ident is not None:
+            self._thread.join()
 
     def join(self) -> None:
         """Wait for the hash (the ranges may have stopped early: the whole file is hashed)."""

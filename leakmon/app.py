@@ -1,4 +1,8 @@
-"""The application context a command works in: settings, database, keys."""
+"""The application context a command works in: settings, database, keys.
+
+SQLAlchemy loads with the first use of the engine or sessions: a scan's start-up reads through
+:attr:`App.driver` when it can (see :mod:`storage.driver`).
+"""
 
 from __future__ import annotations
 
@@ -9,16 +13,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, inspect, make_url
-from sqlalchemy.exc import ArgumentError
-from sqlalchemy.orm import Session, sessionmaker
-
 from leakmon.errors import ConfigError
 from leakmon.settings import Settings, load_settings
-from storage.db import make_engine, make_sessionmaker
-from storage.migrate import upgrade
+from storage.driver import Driver, sqlite_database
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
     from leakmon.keyring import Keyring
 
 
@@ -31,6 +33,10 @@ class App:
     @cached_property
     def engine(self) -> Engine:
         """The database engine; a missing SQLite file is a sentence, never created as a side effect."""
+        from sqlalchemy.exc import ArgumentError
+
+        from storage.db import make_engine
+
         database = sqlite_file(self.settings.resolved_database_url)
         if database is not None and not database.exists():
             raise ConfigError(f"no leakmon database at {database}; run `leakmon init` to create the workspace")
@@ -44,6 +50,9 @@ class App:
     @property
     def database_label(self) -> str:
         """The database URL without its password, for messages."""
+        from sqlalchemy import make_url
+        from sqlalchemy.exc import ArgumentError
+
         try:
             return make_url(self.settings.resolved_database_url).render_as_string(hide_password=True)
         except ArgumentError:
@@ -51,7 +60,27 @@ class App:
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
+        from storage.db import make_sessionmaker
+
         return make_sessionmaker(self.engine)
+
+    @cached_property
+    def driver(self) -> Driver | None:
+        """Reads on the DB-API driver without SQLAlchemy (None: the URL is not a plain one, the
+        SQLite file is missing or on a read-only file system; use :attr:`sessions`)."""
+        url = self.settings.resolved_database_url
+        database = sqlite_database(url)
+        folder = Path(database).parent if database else None
+        read_only = folder is not None and folder.is_dir() and is_read_only(folder)
+        return Driver.for_url(url, read_only=read_only)
+
+    @property
+    def in_memory(self) -> bool:
+        """The database lives in this process's memory (SQLite ``:memory:``): no other process can read it."""
+        if "engine" in self.__dict__:
+            url = self.engine.url
+            return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+        return sqlite_database(self.settings.resolved_database_url) in ("", ":memory:")
 
     @cached_property
     def keyring(self) -> Keyring:
@@ -75,11 +104,15 @@ class App:
 
     def migrate(self) -> None:
         """Create the workspace if needed and bring the schema up to date (what `leakmon init` does)."""
+        from storage.migrate import upgrade
+
         self.create_workspace()
         upgrade(self.engine)
 
     def require_schema(self) -> None:
         """Fail with a clear sentence when the database was never initialised."""
+        from sqlalchemy import inspect
+
         if not inspect(self.engine).has_table("alembic_version"):
             raise ConfigError(
                 f"database {self.engine.url.render_as_string(hide_password=True)} is not initialised; "
@@ -89,10 +122,16 @@ class App:
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
+        driver = self.__dict__.get("driver")
+        if driver is not None:
+            driver.close()
 
 
 def sqlite_file(url: str) -> Path | None:
     """The database file of a SQLite URL (None for other databases and for ``:memory:``)."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except ArgumentError:

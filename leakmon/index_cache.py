@@ -19,14 +19,15 @@ import json
 import mmap
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy.orm import Session
 
 from matchers.index import TIERS, ProtectedIndex, sort_pairs
-from storage.repositories.protected import index_arrays, set_fingerprint, set_types
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 Tiers = dict[str, npt.NDArray[np.unsignedinteger]]
 #: (the built index's arrays by name, the identifier types the set holds)
@@ -51,6 +52,8 @@ _OLD_FILES = (
 
 def load_index_tiers(session: Session, key_id: str, cache_dir: Path | None) -> IndexData:
     """The built index of the set under ``key_id`` and its types, from the cache when current."""
+    from storage.repositories.protected import set_fingerprint
+
     fingerprint = set_fingerprint(session, key_id)
     if cache_dir is None:
         return _build(session, key_id)
@@ -65,6 +68,12 @@ def load_index_tiers(session: Session, key_id: str, cache_dir: Path | None) -> I
     return data
 
 
+def cached_index(cache_dir: Path, key_id: str, fingerprint: str) -> IndexData | None:
+    """The cached index when it is the set's with ``fingerprint`` (read without the database: a
+    scan's start-up reads the fingerprint on the DB-API driver, see :mod:`storage.driver`)."""
+    return _read(cache_file(cache_dir, key_id), fingerprint)
+
+
 def cache_file(cache_dir: Path, key_id: str) -> Path:
     return cache_dir / f"index-{CACHE_FORMAT}-{key_id}.bin"
 
@@ -72,6 +81,8 @@ def cache_file(cache_dir: Path, key_id: str) -> Path:
 def _build(session: Session, key_id: str) -> IndexData:
     """Built from the database: the pairs as read are dropped once sorted, before the tiers are made
     (held through the build they were 12 bytes a pair more at its peak)."""
+    from storage.repositories.protected import index_arrays, set_types
+
     prefixes, subjects = index_arrays(session, key_id)
     prefixes, subjects = sort_pairs(prefixes, subjects)
     return ProtectedIndex(prefixes, subjects, presorted=True).tiers, set_types(session, key_id)

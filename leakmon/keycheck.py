@@ -12,7 +12,6 @@ import os
 
 from leakmon.app import App
 from leakmon.errors import KeyError_
-from storage.repositories.protected import set_key_ids
 
 
 def check_set_key(set_keys: set[str], active_id: str, *, env_key: bool, key_file: str) -> None:
@@ -29,11 +28,20 @@ def check_set_key(set_keys: set[str], active_id: str, *, env_key: bool, key_file
 
 
 def require_set_key(app: App) -> str:
-    """The active HMAC key id, after checking every digest of the set was made with it."""
-    app.require_schema()
+    """The active HMAC key id, after checking every digest of the set was made with it.
+
+    Read on the DB-API driver when the URL allows (no SQLAlchemy before a scan's workers start); a
+    database without its schema, or a read that fails, goes through SQLAlchemy and its sentences.
+    """
+    found = _raw_key_ids(app)
+    if found is None:
+        app.require_schema()
     key_id, _ = app.keyring.active_key("hmac")
-    with app.sessions() as session:
-        found = set_key_ids(session)
+    if found is None:
+        from storage.repositories.protected import set_key_ids
+
+        with app.sessions() as session:
+            found = set_key_ids(session)
     check_set_key(
         found,
         key_id,
@@ -41,3 +49,13 @@ def require_set_key(app: App) -> str:
         key_file=str(app.settings.resolved_key_file),
     )
     return key_id
+
+
+def _raw_key_ids(app: App) -> set[str] | None:
+    driver = app.driver
+    if driver is None:
+        return None
+    try:
+        return driver.set_key_ids() if driver.has_schema() else None
+    except driver.errors:
+        return None

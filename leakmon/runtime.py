@@ -9,20 +9,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
-from crawlers import spool
-from crawlers.analyzer import AnalysisOptions, Analyzer, TradeScorer
+from crawlers.analyzer import TradeScorer
 from crawlers.files import ReadLimits
-from crawlers.ingest import MAX_EVIDENCE_FILE_BYTES, IngestPolicy, IngestSink, PostHook, RemovedHook
 from crawlers.model import TextBlock
-from crawlers.parallel import block_scanner
-from crawlers.redact import Redactor
+from crawlers.parallel import ParallelScanner, block_scanner
 from leakmon.app import App
 from leakmon.errors import ConfigError
-from leakmon.index_cache import load_index_tiers
+from leakmon.index_cache import IndexData, cached_index
 from leakmon.keycheck import require_set_key
 from leakmon.settings import invalid_section
 from matchers.engine import Matcher, MatcherOptions
@@ -31,11 +29,15 @@ from matchers.keyed_hash import KeyedHasher
 from matchers.protect import ProtectedForms
 from matchers.registry import IdentifierRegistry
 from matchers.types.custom import CustomType
-from storage.db import read_snapshot
-from storage.evidence import EvidenceSealer, EvidenceStore
-from storage.models.core import Post
-from storage.repositories.hits import StoredHits
-from storage.repositories.protected import confirm_digests, confirm_pairs
+
+# What only storing a post needs (SQLAlchemy, the models, the evidence sealer) loads in build_sink:
+# `scan --jobs N` builds the matcher and forks its workers first (see leakmon.commands.scan).
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from crawlers.ingest import IngestSink, PostHook, RemovedHook
+    from storage.models.core import Post
+    from storage.repositories.hits import StoredHits
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +92,7 @@ def build_match_context(app: App) -> MatchContext:
     hasher = build_hasher(app)
     registry = build_registry(app)
     cache_dir = app.settings.home if app.settings.home.is_dir() else None
-    with app.sessions() as session:
-        tiers, types = load_index_tiers(session, hasher.key_id, cache_dir)
+    tiers, types = _index_data(app, hasher.key_id, cache_dir)
     domains = frozenset(registry.get(t).domain for t in types if t in registry)
     index = ProtectedIndex.from_tiers(tiers, domains=domains)  # built once, then cached
     if len(index) == 0:
@@ -101,6 +102,24 @@ def build_match_context(app: App) -> MatchContext:
     options = MatcherOptions(partial=app.settings.identifiers.partial_forms)
     matcher = Matcher(hasher, index, registry, confirm=confirm, options=options)
     return MatchContext(hasher=hasher, registry=registry, index=index, matcher=matcher)
+
+
+def _index_data(app: App, key_id: str, cache_dir: Path | None) -> IndexData:
+    """The set's built index: the workspace's cache when current (its fingerprint read on the DB-API
+    driver when the URL allows, see :mod:`storage.driver`), else from the database (and cached)."""
+    driver = app.driver
+    if cache_dir is not None and driver is not None:
+        try:
+            fingerprint = driver.set_fingerprint(key_id)
+        except driver.errors:
+            fingerprint = None
+        cached = cached_index(cache_dir, key_id, fingerprint) if fingerprint is not None else None
+        if cached is not None:
+            return cached
+    from leakmon.index_cache import load_index_tiers
+
+    with app.sessions() as session:
+        return load_index_tiers(session, key_id, cache_dir)
 
 
 class _Confirmer:
@@ -113,11 +132,25 @@ class _Confirmer:
     # A read snapshot, not a write transaction: on SQLite every other session begins IMMEDIATE,
     # so two workers' confirmations queued for the write lock, and a scan storing its hits while
     # its workers match (crawlers.ingest.IngestSink.analyze_and_store) holds that lock throughout.
+    # On the DB-API driver when the URL allows: a worker forked before the parent imported SQLAlchemy
+    # never imports it (storage.driver; each process opens its own connection).
     def __call__(self, digests: Sequence[bytes]) -> Mapping[bytes, Sequence[int]]:
+        driver = self.app.driver
+        if driver is not None:
+            return driver.confirm_digests(digests)
+        from storage.db import read_snapshot
+        from storage.repositories.protected import confirm_digests
+
         with read_snapshot(self.app.sessions) as session:
             return confirm_digests(session, digests)
 
     def pairs(self, pairs: Sequence[tuple[bytes, int]]) -> Collection[tuple[bytes, int]]:
+        driver = self.app.driver
+        if driver is not None:
+            return driver.confirm_pairs(pairs)
+        from storage.db import read_snapshot
+        from storage.repositories.protected import confirm_pairs
+
         with read_snapshot(self.app.sessions) as session:
             return confirm_pairs(session, pairs)
 
@@ -130,9 +163,17 @@ def build_sink(
     jobs: int | None = None,
     on_block: Callable[[TextBlock], None] | None = None,
     limits: ReadLimits | None = None,
+    parallel: ParallelScanner | None = None,
 ) -> IngestSink:
     """The ingest sink with the configured evidence policy, reader limits (``limits`` overrides the
-    ``[files]`` ones) and workflow hooks."""
+    ``[files]`` ones) and workflow hooks; big files go to ``parallel`` (default: :func:`build_scanner`
+    with ``jobs``, whose default is the ``scan.jobs`` setting)."""
+    from crawlers import spool
+    from crawlers.analyzer import AnalysisOptions, Analyzer
+    from crawlers.ingest import MAX_EVIDENCE_FILE_BYTES, IngestPolicy, IngestSink
+    from crawlers.redact import Redactor
+    from storage.evidence import EvidenceSealer, EvidenceStore
+
     context = context or build_match_context(app)
     # Big attachments and rar copies stay in the workspace (a read-only one: the private fallback).
     spool.configure_writable(app.settings.home / "spool")
@@ -142,18 +183,13 @@ def build_sink(
         key_id, key = app.keyring.active_key("evidence")
         sealer = EvidenceSealer(key_id, key)
     post_hooks, removed_hooks = _workflow_hooks(app)
-    jobs = jobs if jobs is not None else app.settings.scan.jobs
     options = AnalysisOptions(
         read_limits=limits or read_limits(app),
         trade_scorer=_trade_scorer(app),
         fingerprinter=_fingerprinter(app.keyring.active_key("signature")[1]),
         redactor=Redactor(app.keyring.active_key("redaction")[1]),
     )
-    # One and several jobs run the same code for big files (identical rows); workers confirm digests
-    # over their own connections (an in-memory SQLite database cannot be shared: the parent confirms).
-    in_memory = app.engine.url.get_backend_name() == "sqlite" and app.engine.url.database in (None, "", ":memory:")
-    after_fork = None if in_memory else _fresh_connections(app)
-    parallel = block_scanner(context.matcher, jobs, after_fork=after_fork)
+    parallel = parallel or build_scanner(app, context, jobs)
     analyzer = Analyzer(context.matcher, options, parallel=parallel, on_block=on_block)
     policy = IngestPolicy(
         text_sealer=sealer if evidence.store_post_text == "encrypted" else None,
@@ -169,11 +205,23 @@ def build_sink(
     return IngestSink(app.sessions, analyzer, policy)
 
 
+def build_scanner(app: App, context: MatchContext, jobs: int | None = None) -> ParallelScanner:
+    """The scanner for big files, ``jobs`` workers (default: the ``scan.jobs`` setting).
+
+    One and several jobs run the same code for big files (identical rows); workers confirm digests
+    over their own connections (an in-memory SQLite database cannot be shared: the parent confirms).
+    """
+    jobs = jobs if jobs is not None else app.settings.scan.jobs
+    after_fork = None if app.in_memory else _fresh_connections(app)
+    return block_scanner(context.matcher, jobs, after_fork=after_fork)
+
+
 def _fresh_connections(app: App) -> Callable[[], None]:
     """Run first in a forked scan worker: its pool forgets the parent's connections (never closing them)."""
 
     def after_fork() -> None:
-        app.engine.dispose(close=False)
+        if "engine" in vars(app):  # else none was opened (the driver opens its own per process)
+            app.engine.dispose(close=False)
 
     return after_fork
 

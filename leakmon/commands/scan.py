@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated
 
 import typer
@@ -11,6 +11,9 @@ import typer
 from leakmon.choices import Format, FormatOption
 from leakmon.output import LogFormatOption, ProgressFormat, err_console
 from leakmon.settings import MAX_JOBS
+
+#: :data:`leakmon.scan.SCAN_SOURCE` (that module loads SQLAlchemy: imported once the workers run).
+SCAN_SOURCE = "scan"
 
 
 def scan(
@@ -51,27 +54,38 @@ def scan(
     (skipped, capped or unreadable parts) go to stderr and to the database. A file a cap stopped
     before its end (time, bytes, members) gets a WARNING naming it and how to rerun, and exit code 1.
     """
+    from crawlers.analyzer import PARALLEL_MIN_BYTES
     from leakmon.app import App, is_read_only
-    from leakmon.output import RecordWriter
-    from leakmon.progress import scan_progress
-    from leakmon.runtime import build_sink, read_limits
-    from leakmon.scan import HIT_COLUMNS, scan_paths
+    from leakmon.runtime import build_match_context, build_scanner, read_limits
 
     app = App()
     # Output naming subjects is audited; a read-only workspace cannot take the audit entry, so
     # there a scan names nobody (subject references withheld) rather than name them unaudited.
     audited = not (app.settings.home.is_dir() and is_read_only(app.settings.home))
-    with (
-        RecordWriter(fmt=fmt, columns=HIT_COLUMNS, output=output, title="hits") as writer,
-        scan_progress(paths, log_json=log_format is ProgressFormat.JSON) as progress,
-    ):
-        limits = read_limits(app).with_time_cap(max_seconds)  # an explicit scan: no crawl time cap
-        sink = build_sink(app, jobs=jobs, on_block=progress.block, limits=limits)
-        # What start-up built (modules, the matcher, the index) lives as long as the command: the
-        # garbage collector stops walking it (in the forked workers too, whose walks would also
-        # copy those shared pages). About 0.25 CPU s of a 100 MB `--jobs 2` scan.
-        gc.freeze()
-        try:
+    limits = read_limits(app).with_time_cap(max_seconds)  # an explicit scan: no crawl time cap
+    context = build_match_context(app)
+    scanner = build_scanner(app, context, jobs)
+    # What start-up built (modules, the matcher, the index) lives as long as the command: the
+    # garbage collector stops walking it (in the forked workers too, whose walks would also
+    # copy those shared pages). About 0.25 CPU s of a 100 MB `--jobs 2` scan.
+    gc.freeze()
+    try:
+        # With --jobs N the workers start on a big first file now: the rest of start-up (the sink,
+        # the output and their imports) runs beside them instead of before them.
+        first = paths[0] if paths and paths[0].is_file() else None
+        if first is not None and first.stat().st_size >= PARALLEL_MIN_BYTES:
+            scanner.prefetch(first, attachment_name(first.name), limits, SCAN_SOURCE)
+
+        from leakmon.output import RecordWriter
+        from leakmon.progress import scan_progress
+        from leakmon.runtime import build_sink
+        from leakmon.scan import HIT_COLUMNS, scan_paths
+
+        with (
+            RecordWriter(fmt=fmt, columns=HIT_COLUMNS, output=output, title="hits") as writer,
+            scan_progress(paths, log_json=log_format is ProgressFormat.JSON) as progress,
+        ):
+            sink = build_sink(app, context=context, parallel=scanner, on_block=progress.block, limits=limits)
             outcome = scan_paths(
                 sink,
                 paths,
@@ -82,8 +96,9 @@ def scan(
                 withhold_refs=not audited,
                 on_file=progress.file,
             )
-        finally:
-            gc.unfreeze()  # a caller that goes on (tests run commands in-process) collects it again
+    finally:
+        scanner.close()  # a scan started ahead and not taken over (an error before the file)
+        gc.unfreeze()  # a caller that goes on (tests run commands in-process) collects it again
     if not audited and outcome.hits:
         err_console.print("subject references withheld: the workspace is read-only, so this output cannot be audited")
     elif outcome.hits:  # the output names subjects: audited like every other such output
@@ -100,6 +115,15 @@ def scan(
     app.close()
     if (fail_on_hit and outcome.hits) or cut_short:
         raise typer.Exit(1)
+
+
+def attachment_name(name: str) -> str:
+    """The name a scanned file's locators start with: redacted as a stored post's file names are
+    (:meth:`crawlers.redact.Redactor.post`), then its last path component (:mod:`crawlers.analyzer`)."""
+    from crawlers.redact import is_redacted, redact
+
+    shown = name if is_redacted(name) else redact(name)
+    return PurePosixPath(shown.replace("\\", "/")).name or "attachment"
 
 
 def register(app: typer.Typer) -> None:

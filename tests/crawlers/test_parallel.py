@@ -334,3 +334,79 @@ def test_ranges_shrink_toward_the_end_so_two_workers_finish_together(
     assert sizes == sorted(sizes, reverse=True) or all(  # non-increasing, but for line alignment
         b <= a + 60 for a, b in itertools.pairwise(sizes)
     )
+
+
+def _counting_pools(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the worker pools forked (one per file matched by workers)."""
+    forked: list[int] = []
+    real = parallel_module._pool
+
+    @contextlib.contextmanager
+    def pool(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        forked.append(1)
+        with real(*args, **kwargs) as started:
+            yield started
+
+    monkeypatch.setattr(parallel_module, "_pool", pool)
+    return forked
+
+
+@pytest.mark.parametrize("name", ["dump.sql", "users.csv", "members.jsonl"])
+def test_a_file_started_ahead_is_taken_over_with_the_readers_rows(
+    tmp_path: Path, matcher: Matcher, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """`scan --jobs N` starts the workers on its first file before the sink exists: the analyzer then
+    takes that scan over (no second pool), and its rows carry the analyzer's file token."""
+    path = tmp_path / name
+    path.write_bytes(FILES[name])
+    reader = _outcome(_analysis(matcher, path, None))
+    forked = _counting_pools(monkeypatch)
+    scanner = _scanner(matcher, 2)
+    assert scanner.prefetch(path, path.name, LIMITS, "scan")
+    assert forked == [1]
+    assert _outcome(_analysis(matcher, path, scanner)) == reader
+    assert forked == [1]
+
+
+@pytest.mark.parametrize(
+    "ahead",
+    [{"name": "other.csv"}, {"source": "crawl"}, {"limits": ReadLimits(block_bytes=8192)}],
+    ids=["name", "source", "limits"],
+)
+def test_a_file_started_ahead_for_other_arguments_is_discarded(
+    tmp_path: Path, matcher: Matcher, monkeypatch: pytest.MonkeyPatch, ahead: dict[str, Any]
+) -> None:
+    path = tmp_path / "users.csv"
+    path.write_bytes(FILES["users.csv"])
+    reader = _outcome(_analysis(matcher, path, None))
+    forked = _counting_pools(monkeypatch)
+    scanner = _scanner(matcher, 2)
+    arguments = {"name": path.name, "limits": LIMITS, "source": "scan", **ahead}
+    assert scanner.prefetch(path, arguments["name"], arguments["limits"], arguments["source"])
+    assert _outcome(_analysis(matcher, path, scanner)) == reader
+    assert forked == [1, 1]  # the first pool was closed, the file matched again
+
+
+def test_a_scan_started_ahead_and_never_taken_over_is_closed(
+    tmp_path: Path, matcher: Matcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "orders.log"
+    path.write_bytes(FILES["orders.log"] * 20)
+    forked = _counting_pools(monkeypatch)
+    scanner = _scanner(matcher, 2)
+    assert scanner.prefetch(path, path.name, LIMITS, "scan")
+    scanner.close()
+    scanner.close()
+    assert forked == [1]
+    assert scanner.prefetch(path, path.name, LIMITS, "scan")
+    scanner.close()
+    assert forked == [1, 1]
+    assert _outcome(_analysis(matcher, path, scanner)) == _outcome(_analysis(matcher, path, None))
+
+
+def test_one_job_starts_nothing_ahead(tmp_path: Path, matcher: Matcher, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "users.csv"
+    path.write_bytes(FILES["users.csv"])
+    forked = _counting_pools(monkeypatch)
+    assert not _scanner(matcher, 1).prefetch(path, path.name, LIMITS, "scan")
+    assert forked == []

@@ -220,3 +220,50 @@ def test_the_scan_workers_code_loads_no_database_layer() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
     modules = json.loads(done.stdout)
     assert loaded(modules, ("sqlalchemy", "storage.models.core", "storage.repositories", "cryptography")) == []
+
+
+#: The modules `scan` holds when its workers start on a big first file (``--jobs 2``).
+AHEAD_PROBE = """
+import json, sys
+import crawlers.parallel as parallel
+seen = []
+real = parallel.ParallelScanner.prefetch
+def prefetch(self, *args, **kwargs):
+    seen.append(sorted(sys.modules))
+    return real(self, *args, **kwargs)
+parallel.ParallelScanner.prefetch = prefetch
+from leakmon.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(json.dumps(seen))
+"""
+
+
+def test_scan_workers_start_before_the_database_layer_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Start-up before `scan --jobs 2` forks its workers is serial: the key check, the set's
+    fingerprint and the workers' confirmations read on the DB-API driver, and SQLAlchemy, the models
+    and the output load in the parent while the workers match (issue 11: --jobs 2 at 1.8x)."""
+    monkeypatch.setenv("LEAKMON_HOME", str(tmp_path / "ws"))
+    for name in ("LEAKMON_CONFIG", "LEAKMON_DATABASE_URL", "LEAKMON_KEY_FILE", "LEAKMON_HMAC_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    protected = tmp_path / "set.csv"
+    protected.write_text("subject_ref,phone\ns1,010-2345-6789\n", encoding="utf-8")
+    assert run_cli(capsys, "init").code == 0
+    assert run_cli(capsys, "protect", "import", str(protected)).code == 0
+    big = tmp_path / "big.txt"
+    big.write_text("주문 고객 연락처 010-0000-0000 처리\n" * 130_000 + "010-2345-6789\n", encoding="utf-8")
+    assert run_cli(capsys, "scan", "big.txt", "--no-store").code == 0  # writes the index cache
+    argv = ["scan", "big.txt", "--no-store", "--format", "jsonl", "--jobs", "2"]
+    done = subprocess.run(
+        [sys.executable, "-c", AHEAD_PROBE, *argv], capture_output=True, text=True, check=True, timeout=300
+    )  # fmt: skip
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(seen) == 1, done.stderr
+    assert '"masked"' in done.stdout  # the hit was found and printed
+    heavy = ("sqlalchemy", "storage.models.core", "storage.repositories", "cryptography", "leakmon.scan", "psycopg")
+    assert loaded(seen[0], heavy) == []

@@ -13,7 +13,8 @@ from leakmon import index_cache
 from matchers.index import ProtectedIndex
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import upgrade
-from storage.repositories.protected import ProtectedLoader
+from storage.repositories import protected
+from storage.repositories.protected import ProtectedLoader, set_fingerprint
 
 
 def _load(sessions, labels: list[str]) -> None:  # type: ignore[no-untyped-def]
@@ -29,13 +30,13 @@ def test_cache_follows_the_set(db_url: str, tmp_path: Path, monkeypatch: pytest.
     sessions = make_sessionmaker(engine)
     _load(sessions, ["a", "b"])
     reads: list[str] = []
-    real = index_cache.index_arrays
+    real = protected.index_arrays
 
     def counting(session, key_id):  # type: ignore[no-untyped-def]
         reads.append(key_id)
         return real(session, key_id)
 
-    monkeypatch.setattr(index_cache, "index_arrays", counting)
+    monkeypatch.setattr(protected, "index_arrays", counting)
     (tmp_path / "index-v5-k1.npz").write_bytes(b"an old-format cache")
     (tmp_path / "index-v6-k1.bin").write_bytes(b"leakmon-index-v6\nan old-format cache")
     with sessions() as session:
@@ -136,16 +137,16 @@ def test_a_v6_cache_of_the_current_set_is_rebuilt_in_the_v7_layout(
         "group_radix": np.empty(0, dtype=np.uint32),
     }
     with sessions() as session:
-        fingerprint = index_cache.set_fingerprint(session, "k1")
+        fingerprint = set_fingerprint(session, "k1")
     old = tmp_path / "index-v6-k1.bin"
     monkeypatch.setattr(index_cache, "MAGIC", b"leakmon-index-v6\n")
     index_cache._write(old, fingerprint, (v6, frozenset({"phone"})))
     index_cache._write(index_cache.cache_file(tmp_path, "k1"), fingerprint, (v6, frozenset({"phone"})))
     monkeypatch.undo()
     reads: list[str] = []
-    real = index_cache.index_arrays
+    real = protected.index_arrays
     monkeypatch.setattr(
-        index_cache, "index_arrays", lambda session, key_id: reads.append(key_id) or real(session, key_id)
+        protected, "index_arrays", lambda session, key_id: reads.append(key_id) or real(session, key_id)
     )
     with sessions() as session:
         tiers, _ = index_cache.load_index_tiers(session, "k1", tmp_path)

@@ -195,3 +195,54 @@ def test_a_scan_freezes_what_start_up_built_and_thaws_it_after(
     assert len(seen) == 2
     assert all(count > 0 for count in seen)
     assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.parametrize("name", ["users.csv", "010-2345-6789 leak.csv"], ids=["plain", "redacted name"])
+def test_two_jobs_start_the_first_file_once_before_the_sink_is_built(
+    workspace: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+) -> None:
+    """`scan FILE --jobs 2` starts the workers on FILE right after the matcher is built; the
+    analyzer takes that scan over (one pool, not a second one) and prints what --jobs 1 prints."""
+    import contextlib
+    from collections.abc import Iterator
+    from typing import Any
+
+    forked: list[int] = []
+    real = parallel_module._pool
+
+    @contextlib.contextmanager
+    def pool(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        forked.append(1)
+        with real(*args, **kwargs) as started:
+            yield started
+
+    import leakmon.runtime as runtime_module
+
+    at_sink: list[int] = []
+    real_sink = runtime_module.build_sink
+
+    def build_sink(*args: Any, **kwargs: Any) -> Any:
+        at_sink.append(len(forked))
+        return real_sink(*args, **kwargs)
+
+    monkeypatch.setattr(parallel_module, "_pool", pool)
+    monkeypatch.setattr(runtime_module, "build_sink", build_sink)
+    protected = tmp_path / "p.csv"
+    protected.write_text("subject_ref,name,phone,email\n" + "".join(",".join(p) + "\n" for p in PEOPLE))
+    assert run_cli(capsys, "init").code == 0
+    assert run_cli(capsys, "protect", "import", str(protected)).code == 0
+    path = tmp_path / name
+    path.write_bytes(_files(tmp_path / "leaks")["users.csv"].read_bytes())
+    printed = {}
+    for jobs in ("1", "2"):
+        result = run_cli(capsys, "scan", str(path), "--format", "jsonl", "--no-store", "--jobs", jobs)
+        assert result.code == 0, result.err
+        printed[jobs] = result.out
+    assert forked == [1]
+    assert at_sink == [0, 1]  # --jobs 2: the workers were matching before the sink was built
+    assert printed["1"] == printed["2"]
+    assert printed["1"].count("\n") >= 5
