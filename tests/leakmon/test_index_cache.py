@@ -160,3 +160,24 @@ def test_a_v6_cache_of_the_current_set_is_rebuilt_in_the_v7_layout(
     assert reads == ["k1"]  # the rebuilt v7 file is read from now on
     assert all(np.array_equal(tiers[name], again[name]) for name in tiers)
     engine.dispose()
+
+
+def test_a_build_hands_the_freed_heap_back_and_a_cached_load_does_not(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """glibc keeps what the build freed (about 56 MB at 1M identifiers) unless asked to trim."""
+    index_cache.release_freed_memory()  # the real one: glibc's malloc_trim, or nothing elsewhere
+    engine = make_engine(db_url)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    _load(sessions, ["a", "b"])
+    trims: list[int] = []
+    monkeypatch.setattr(index_cache, "release_freed_memory", lambda: trims.append(1))
+    with sessions() as session:
+        index_cache.load_index_tiers(session, "k1", tmp_path)
+        assert trims == [1]
+        index_cache.load_index_tiers(session, "k1", tmp_path)
+        assert trims == [1]
+        index_cache.load_index_tiers(session, "k1", None)
+        assert trims == [1, 1]
+    engine.dispose()
