@@ -5,13 +5,15 @@ pipeline (shared/bench/e2e_bench.py), and `grep -F -f` over 1M plaintext phones,
 machine's load average beside every figure (the machine is shared: figures are noisy).
 
 A second table scans the dump's rows as one file per format (CSV with quoted fields, TSV, JSON
-lines, SQL INSERTs, free text; each cycled to the dump's size) with --jobs 1 and --jobs N: CPU
-seconds of the parent and of the workers, the wall ratio, and the ratio the measured CPU allows on
-N idle cores (start-up, measured on a one-line file, is serial; the rest of the parent's and the
-workers' CPU is spread over N cores, and the parent's CPU is a floor).
+lines, SQL INSERTs, free text; each cycled to the dump's size; ``dump``: the dump itself) with
+--jobs 1 and --jobs N, alternated --repeat times: CPU seconds of the parent (in brackets its serial
+part: outside its worker pools, i.e. start-up before the workers start and the output after they
+end) and of the workers, the wall ratio, and "x crit": --jobs 1's CPU over --jobs N's critical
+path on N idle cores (the serial part, then the rest of the parent's and the workers' CPU spread
+over N cores): what the wall ratio would be on an idle machine.
 
     python scripts/bench_kernel.py [--size-mb 100] [--jobs 2] [--shared ../shared/bench]
-        [--formats csv,tsv,jsonl,sql,text]
+        [--formats csv,tsv,jsonl,sql,text,dump] [--repeat 2]
 
 Nothing is asserted: speed is measured, not tested.
 """
@@ -112,20 +114,37 @@ def kernel_alone(dump: Path, people: list[tuple[str, str]]) -> tuple[float, floa
 
 
 #: ``python -m leakmon`` that also prints, at exit, the CPU seconds of the process itself and of its
-#: worker processes (``--jobs N``): where the time of a parallel scan goes.
+#: worker processes (``--jobs N``), and the process's own CPU seconds when its first worker pool
+#: started and when its last one ended: where the time of a parallel scan goes.
 SPLIT_RUNNER = (
-    "import atexit, resource, sys\n"
+    "import atexit, contextlib, resource, sys\n"
+    "def _cpu(who=resource.RUSAGE_SELF):\n"
+    "    used = resource.getrusage(who)\n"
+    "    return used.ru_utime + used.ru_stime\n"
+    "_pools = []\n"
     "def _split():\n"
-    "    own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))\n"
-    "    print(f'cpu-split {own.ru_utime + own.ru_stime:.3f} {kids.ru_utime + kids.ru_stime:.3f}', file=sys.stderr)\n"
+    "    marks = f' {_pools[0]:.3f} {_pools[-1]:.3f}' if _pools else ''\n"
+    "    print(f'cpu-split {_cpu():.3f} {_cpu(resource.RUSAGE_CHILDREN):.3f}{marks}', file=sys.stderr)\n"
     "atexit.register(_split)\n"
+    "import crawlers.parallel as _parallel\n"
+    "_real = _parallel._pool\n"
+    "@contextlib.contextmanager\n"
+    "def _pool(*args, **kwargs):\n"
+    "    _pools.append(_cpu())\n"
+    "    try:\n"
+    "        with _real(*args, **kwargs) as pool:\n"
+    "            yield pool\n"
+    "    finally:\n"
+    "        _pools.append(_cpu())\n"
+    "_parallel._pool = _pool\n"
     "from leakmon.cli import main\n"
     "sys.exit(main(sys.argv[1:]))\n"
 )
 
 
 class Leakmon:
-    """One ``leakmon`` command, run as a user runs it; ``split`` is (parent, workers) CPU s of the last run."""
+    """One ``leakmon`` command, run as a user runs it; ``split`` is (parent, workers) CPU s of the last
+    run and ``serial`` the parent's CPU s outside its worker pools (all of it without one)."""
 
     def __init__(self, home: Path, *args: str) -> None:
         self.env = {**os.environ, "LEAKMON_HOME": str(home)}
@@ -134,6 +153,7 @@ class Leakmon:
             self.env.pop(name, None)
         self.args = args
         self.split = (0.0, 0.0)
+        self.serial = 0.0
 
     def __call__(self) -> None:
         proc = subprocess.run(
@@ -141,8 +161,14 @@ class Leakmon:
         )
         for line in proc.stderr.splitlines():
             if line.startswith("cpu-split "):
-                own, kids = line.split()[1:]
-                self.split = (float(own), float(kids))
+                own, kids, *pools = map(float, line.split()[1:])
+                self.split = (own, kids)
+                self.serial = pools[0] + own - pools[1] if pools else own
+
+    def critical(self, cores: int) -> float:
+        """CPU-normalized critical path on ``cores`` idle cores: the serial part, then the rest shared."""
+        own, kids = self.split
+        return self.serial + (own - self.serial + kids) / cores
 
 
 def leakmon(home: Path, *args: str) -> Leakmon:
@@ -214,37 +240,39 @@ def format_file(dump: Path, folder: Path, fmt: str) -> Path:
     return path
 
 
-def per_format(home: Path, dump: Path, folder: Path, jobs: str, formats: list[str]) -> None:
-    """--jobs 1 and --jobs N per format file: wall, CPU split, wall ratio and the ratio CPU allows."""
+def per_format(home: Path, dump: Path, folder: Path, jobs: str, formats: list[str], repeat: int = 2) -> None:
+    """--jobs 1 and --jobs N per format file, alternated ``repeat`` times: wall, CPU split, wall ratio
+    and the ratio CPU allows (a row per pair of runs)."""
     tiny = folder / "one.txt"
     tiny.write_text("010-0000-0000\n", encoding="utf-8")
     startup = leakmon(
         home, "scan", str(tiny), "--no-store", "--format", "jsonl", "--output", os.devnull, "--jobs", jobs
     )
     startup()
-    serial = startup.split[0]
-    print(f"\nper format, scan --no-store (start-up: {serial:.2f} CPU s on a one-line file)")
+    print(f"\nper format, scan --no-store (start-up: {startup.split[0]:.2f} CPU s on a one-line file)")
     print(
-        "| format | MB  | jobs 1 MB/s | CPU s | jobs N MB/s | parent CPU s | workers CPU s | x wall | x idle est.",
-        end="",
+        "| format | MB  | jobs 1 MB/s | CPU s | jobs N MB/s | parent CPU s (serial) | workers CPU s | x wall "
+        "| x crit | load"
     )
-    print(" | load")
     for fmt in formats:
-        path = format_file(dump, folder, fmt)
+        path = format_file(dump, folder, fmt) if fmt != "dump" else dump
         mb = path.stat().st_size / 1e6
         args = ("scan", str(path), "--no-store", "--format", "jsonl", "--output", os.devnull, "--jobs")
-        one = leakmon(home, *args, "1")
-        wall1, _, _ = timed(one)
-        many = leakmon(home, *args, jobs)
-        wall2, _, at = timed(many)
-        parent, workers = many.split
-        cpu1 = one.split[0]
-        estimate = cpu1 / max(serial + max(parent - serial + workers, 0.0) / int(jobs), parent)
-        print(
-            f"| {fmt:6} | {mb:3.0f} | {mb / wall1:11.1f} | {cpu1:5.1f} | {mb / wall2:11.1f} | {parent:12.1f} "
-            f"| {workers:13.1f} | {wall1 / wall2:6.2f} | {estimate:11.2f} | {at}"
-        )
-        path.unlink()
+        for _ in range(repeat):
+            one = leakmon(home, *args, "1")
+            wall1, _, _ = timed(one)
+            many = leakmon(home, *args, jobs)
+            wall2, _, at = timed(many)
+            parent, workers = many.split
+            cpu1 = one.split[0]
+            # x crit: --jobs 1's CPU over --jobs N's critical path on N idle cores (what wall gives idle)
+            print(
+                f"| {fmt:6} | {mb:3.0f} | {mb / wall1:11.1f} | {cpu1:5.2f} | {mb / wall2:11.1f} "
+                f"| {parent:5.2f} ({many.serial:4.2f}){'':10} | {workers:13.2f} | {wall1 / wall2:6.2f} "
+                f"| {cpu1 / many.critical(int(jobs)):6.2f} | {at}"
+            )
+        if path != dump:
+            path.unlink()
 
 
 def main() -> None:
@@ -252,7 +280,10 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--shared", type=Path, help="the shared bench folder (default: ../shared/bench)")
-    parser.add_argument("--formats", default="csv,tsv,jsonl,sql,text", help="per-format files to scan ('' for none)")
+    parser.add_argument(
+        "--formats", default="csv,tsv,jsonl,sql,text", help="per-format files to scan ('' for none; 'dump': the dump)"
+    )
+    parser.add_argument("--repeat", type=int, default=2, help="--jobs 1 / --jobs N pairs per format, alternated")
     args = parser.parse_args()
     near = [up / "shared" / "bench" for up in (ROOT.parent, ROOT.parent.parent)]  # a clone or a worktree
     shared = (args.shared or next((p for p in near if p.is_dir()), near[0])).resolve()
@@ -293,7 +324,7 @@ def main() -> None:
         rows.append((f"leakmon scan --jobs {jobs} (storing)", mb / wall, mb / cpu, at, note))
         formats = [name for name in args.formats.split(",") if name]
         if formats:
-            per_format(home, dump, Path(tmp), jobs, formats)
+            per_format(home, dump, Path(tmp), jobs, formats, args.repeat)
     for label, only in (
         ("naive Python (e2e_bench.py)", "naive"),
         ("best pure-Python pipeline (e2e_bench.py)", "pyre2 chunks, HMAC-SHA256 (pads), numpy"),
