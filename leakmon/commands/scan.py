@@ -98,6 +98,8 @@ def scan(
             )
     finally:
         scanner.close()  # a scan started ahead and not taken over (an error before the file)
+        if app.driver is not None:  # the matcher's reads are done (a later read reconnects)
+            app.driver.close()
         gc.unfreeze()  # a caller that goes on (tests run commands in-process) collects it again
     if not audited and outcome.hits:
         err_console.print("subject references withheld: the workspace is read-only, so this output cannot be audited")

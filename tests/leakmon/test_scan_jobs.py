@@ -246,3 +246,30 @@ def test_two_jobs_start_the_first_file_once_before_the_sink_is_built(
     assert at_sink == [0, 1]  # --jobs 2: the workers were matching before the sink was built
     assert printed["1"] == printed["2"]
     assert printed["1"].count("\n") >= 5
+
+
+def test_the_drivers_connection_is_closed_after_a_failed_scan(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key check, the index fingerprint and the confirmations read on the DB-API driver; its
+    connection is closed when the scan ends, also when it fails (a file named that is missing)."""
+    from storage.driver import Driver
+
+    opened: list[Driver] = []
+    real = Driver.snapshot
+
+    def snapshot(self: Driver) -> object:
+        opened.append(self)
+        return real(self)
+
+    monkeypatch.setattr(Driver, "snapshot", snapshot)
+    protected = tmp_path / "p.csv"
+    protected.write_text("subject_ref,name,phone,email\n" + "".join(",".join(p) + "\n" for p in PEOPLE))
+    assert run_cli(capsys, "init").code == 0
+    assert run_cli(capsys, "protect", "import", str(protected)).code == 0
+    files = _files(tmp_path / "leaks")
+    result = run_cli(capsys, "scan", str(files["users.csv"]), str(tmp_path / "missing.csv"), "--jobs", "2")
+    assert result.code != 0
+    assert "missing.csv" in result.err
+    assert opened
+    assert all(driver._connection is None for driver in opened)
