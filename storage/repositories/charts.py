@@ -6,15 +6,16 @@ subjects per day read the first sightings kept at store time (``subject_first_se
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from storage.models.cases import HitLabel, Incident
-from storage.models.charts import BY_ID_TYPE, BY_SOURCE, SubjectFirstSeen
+from storage.models.charts import SubjectFirstSeen
 from storage.models.core import HitRecord
 from storage.repositories.hits import effective_filter
 
@@ -26,6 +27,16 @@ def _day(session: Session, column: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return func.date(func.timezone("UTC", column))
     return func.date(column)  # SQLite keeps the UTC time as text
+
+
+def _utc_day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date() if moment.tzinfo else moment.date()
+
+
+def _day_param(session: Session, moment: datetime) -> Any:
+    """``moment``'s UTC day as a value to compare with :func:`_day`'s."""
+    day = _utc_day(moment)
+    return day if session.get_bind().dialect.name == "postgresql" else day.isoformat()
 
 
 def _as_date(value: Any) -> date:
@@ -58,23 +69,24 @@ def new_subjects_per_day(
 ) -> list[tuple[date, str, int]]:
     """(day, source or identifier type, subjects first seen that day for that source or type).
 
-    A subject counts once per source (or type): on the day of its earliest effective hit there, if
-    that day is on or after ``since``. Partial hits (no subject) never count. Read from the first
-    sightings kept as hits are stored (:class:`storage.models.charts.SubjectFirstSeen`), never a
-    scan of every hit; a subject with a hit whose current label is an excluding one (a handful:
-    triage labels are human or suppression-rule made) is recounted from its hits instead.
+    A subject counts once per source (or type): on the (UTC) day of its earliest effective hit there,
+    if that day is on or after ``since``'s day. Partial hits (no subject) never count. Read from the
+    first sightings kept as hits are stored (:class:`storage.models.charts.SubjectFirstSeen`: one
+    row per subject and day, grouped by day and its JSON list of keys in SQL, the lists split here),
+    never a scan of every hit; a subject with a hit whose current label is an excluding one (a
+    handful: triage labels are human or suppression-rule made) is recounted from its hits instead.
     """
-    kind = BY_SOURCE if by == "source" else BY_ID_TYPE
     seen = SubjectFirstSeen
-    day = _day(session, seen.first_seen)
+    keys = seen.sources if by == "source" else seen.types
     kept = (
-        select(day, seen.key, func.count())
-        .where(seen.kind == kind, seen.first_seen >= since, seen.subject_id.not_in(_labelled_subjects(excluded)))
-        .group_by(day, seen.key)
-    )
+        select(seen.day, keys, func.count())
+        .where(seen.day >= _utc_day(since), seen.subject_id.not_in(_labelled_subjects(excluded)))
+        .group_by(seen.day, keys)
+    )  # one group per day and set of keys first seen that day (a mass breach: a handful), split here
     counts: dict[tuple[date, str], int] = {}
-    for d, k, n in session.execute(kept):
-        counts[(_as_date(d), str(k))] = int(n)
+    for d, found, n in session.execute(kept):
+        for k in json.loads(found):
+            counts[(_as_date(d), str(k))] = counts.get((_as_date(d), str(k)), 0) + int(n)
     label, (joined, effective) = effective_filter(excluded)
     key = HitRecord.source if by == "source" else HitRecord.id_type
     first = (
@@ -83,7 +95,7 @@ def new_subjects_per_day(
         .outerjoin(label, joined)
         .where(HitRecord.subject_id.in_(_labelled_subjects(excluded)), effective)
         .group_by(HitRecord.subject_id, key)
-        .having(func.min(HitRecord.first_seen) >= since)
+        .having(_day(session, func.min(HitRecord.first_seen)) >= _day_param(session, since))
         .subquery()
     )
     recount = _day(session, first.c.first)

@@ -1,50 +1,124 @@
-"""Subjects' first sightings per source and per identifier type (see
+"""Subjects' first sightings, one row per subject and day (see
 :class:`storage.models.charts.SubjectFirstSeen`), folded in set-based as hits are stored.
 
-Takes a Session, never commits.
+The fold of a post's new hits reads them once, grouped by subject (the first and last time, the
+distinct sources and types). A subject with no row yet whose new hits all fall on one UTC day (every
+subject of a first mass breach) gets one row in that one statement. The others (a subject seen
+before, or new hits spanning midnight) go through :func:`_fold_known`: their new (source or type,
+earliest time) pairs that an existing row of the same or an earlier day already holds change
+nothing and are dropped in SQL; what is left (a new source or type for the subject, or a sighting
+stored later but dated earlier) is merged in Python row by row. The rule for an earlier-dated
+sighting: its source or type leaves the later day's row (a row left empty is deleted) and joins the
+row of its own day, so each source and type of a subject is in exactly one row, that of its earliest
+hit's day, whatever order the hits were stored in.
+
+Concurrency: SQLite has one writer. PostgreSQL folds under the incident grouping lock
+(:func:`storage.repositories.cases.lock_grouping`, taken by the post hook of the same transaction
+right after anyway), so two stores never merge into one subject's rows at once: the fold reads
+what the previous one committed. Takes a Session, never commits.
 """
 
 from __future__ import annotations
 
+import json
 import weakref
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import inspect, text
 from sqlalchemy.orm import Session
 
-from storage.models.charts import BY_ID_TYPE, BY_SOURCE
+from storage.repositories.cases import lock_grouping
 
-_NEW = "FROM hits WHERE post_id = :post AND id > :after AND subject_id IS NOT NULL"
-#: SQLite: ``+post_id`` keeps the planner off the identity index (post, type, form, digest, ...),
-#: whose order is the digests' (random): the new hits were read one rowid look-up each, at random
-#: over the table (2.4 s CPU for 200k hits, half of ``store_hits``). A rowid range (``id > :after``)
-#: reads them in table order instead (0.3 s); ``after`` is then best the table's highest id before
-#: the store (see :func:`storage.repositories.hits.store_hits`), so the range holds this store's rows.
-_NEW_SQLITE = "FROM hits WHERE +post_id = :post AND id > :after AND subject_id IS NOT NULL"
-_UPSERT = (
-    "ON CONFLICT (subject_id, kind, key) DO UPDATE SET first_seen = excluded.first_seen "
-    "WHERE excluded.first_seen < subject_first_seen.first_seen"  # only an earlier sighting writes
+#: The post's new hits grouped by subject: the first and last time, the source when there is one
+#: (``s0 = s1``), the distinct types as a JSON array. SQLite: ``NOT INDEXED`` keeps the planner off
+#: the identity index (post, type, form, digest, ...), whose order is the digests' (random), and off
+#: the ``subject_id`` index the grouping would otherwise walk (one random read of the table a hit): a
+#: rowid range (``id > :after``, which NOT INDEXED allows) reads the new hits in table order and the
+#: grouping sorts them; ``after`` is best the table's highest id before the store (see
+#: :func:`storage.repositories.hits.store_hits`), so the range holds this store's rows.
+_GROUPED = (
+    "SELECT subject_id, {d0} AS d0, {d1} AS d1, min(source) = max(source) AS one, {sources} AS sources, "
+    "{types} AS types FROM {hits} WHERE post_id = :post AND id > :after AND subject_id IS NOT NULL "
+    "GROUP BY subject_id"
 )
-#: The post's hits with ``id > :after`` (those just stored) upserted as (subject, source) and
-#: (subject, type) rows, keeping the earlier time. PostgreSQL: grouped first (one statement may
-#: not touch a row twice) and in key order, so two stores upserting overlapping subjects take their
-#: row locks in one order (no deadlock). SQLite (one writer at a time): every hit straight into the
-#: upsert, no sort; a repeated key is one index probe (27 % less CPU than grouping at 4M hits).
-_SQL = {
-    "postgresql": (
-        "INSERT INTO subject_first_seen (subject_id, kind, key, first_seen) "
-        f"SELECT subject_id, {BY_SOURCE}, source, min(first_seen) {_NEW} GROUP BY subject_id, source "
-        f"UNION ALL SELECT subject_id, {BY_ID_TYPE}, id_type, min(first_seen) {_NEW} GROUP BY subject_id, id_type "
-        f"ORDER BY 1, 2, 3 {_UPSERT}"
-    ),
-    "sqlite": (
-        "INSERT INTO subject_first_seen (subject_id, kind, key, first_seen) "  # noqa: S608 - fixed names
-        "SELECT subject_id, kind, key, first_seen FROM ("
-        f"SELECT subject_id, {BY_SOURCE} AS kind, source AS key, first_seen {_NEW_SQLITE} "
-        f"UNION ALL SELECT subject_id, {BY_ID_TYPE}, id_type, first_seen {_NEW_SQLITE}"
-        f") AS new WHERE true {_UPSERT}"  # WHERE: SQLite's rule for an upsert after a SELECT
-    ),
-}
+#: Per grouped subject: ``fresh``, no row yet and one day and source (its row is the grouped one);
+#: ``rest``, anything else but a row of the same or an earlier day holding exactly the same source and
+#: types (a dump stored again, a repost: nothing new). Only ``rest`` subjects go to :func:`_fold_known`.
+_CLASSIFY = (
+    "SELECT g.*, one AND d0 = d1 AND NOT EXISTS (SELECT 1 FROM subject_first_seen f WHERE f.subject_id = g.subject_id) "
+    "AS fresh, NOT (one AND d0 = d1) OR (EXISTS (SELECT 1 FROM subject_first_seen f WHERE f.subject_id = g.subject_id) "
+    "AND NOT EXISTS (SELECT 1 FROM subject_first_seen f WHERE f.subject_id = g.subject_id AND f.day <= g.d0 "
+    "AND f.sources = g.sources AND f.types = g.types)) AS rest FROM ({grouped}) AS g"
+)
+_SQLITE_GROUPED = _GROUPED.format(
+    d0="date(min(first_seen))",
+    d1="date(max(first_seen))",
+    sources="json_array(min(source))",
+    types="json_group_array(DISTINCT id_type)",  # in the order stored
+    hits="main.hits NOT INDEXED",
+)
+_SQLITE_TEMP = (
+    "CREATE TEMP TABLE IF NOT EXISTS first_seen_new (subject_id INTEGER PRIMARY KEY, d0 TEXT, d1 TEXT, "
+    "one INTEGER, sources TEXT, types TEXT, fresh INTEGER, rest INTEGER)"
+)
+_SQLITE_GROUP = (
+    "INSERT INTO temp.first_seen_new (subject_id, d0, d1, one, sources, types, fresh, rest) "
+    + _CLASSIFY.format(grouped=_SQLITE_GROUPED)
+)
+_SQLITE_FRESH = (
+    "INSERT INTO main.subject_first_seen (subject_id, day, sources, types) "
+    "SELECT subject_id, d0, sources, types FROM temp.first_seen_new WHERE fresh"
+)
+_SQLITE_REST = "SELECT 1 FROM temp.first_seen_new WHERE rest LIMIT 1"
+#: PostgreSQL: the same in one statement (the classified subjects materialized once, the fresh
+#: ones' rows inserted in subject order); it returns the ``rest`` subjects' ids.
+_PG_GROUPED = _GROUPED.format(
+    d0="(min(first_seen) AT TIME ZONE 'UTC')::date",
+    d1="(max(first_seen) AT TIME ZONE 'UTC')::date",
+    sources="json_build_array(min(source))::text",
+    types="json_agg(DISTINCT id_type)::text",  # sorted
+    hits="hits",
+)
+_PG_FRESH = (
+    "WITH c AS MATERIALIZED (" + _CLASSIFY.format(grouped=_PG_GROUPED) + "), fresh AS ("  # noqa: S608
+    "INSERT INTO subject_first_seen (subject_id, day, sources, types) "
+    "SELECT subject_id, d0, sources, types FROM c WHERE fresh ORDER BY subject_id"
+    ") SELECT array_agg(subject_id) FROM c WHERE rest"
+)
+#: Per dialect, for tests that check the plan: the statement that reads the new hits.
+_SQL = {"sqlite": _SQLITE_GROUPED, "postgresql": _PG_FRESH}
+
+#: The (subject, kind, key, day) pairs of the new hits of the subjects in ``{rest}`` that no row of
+#: the subject of the same or an earlier day holds yet. kind 0: a source, 1: an identifier type.
+_NEW_PAIRS = (
+    "SELECT subject_id, 0 AS kind, source AS key, min(first_seen) AS t FROM {hits} "
+    "WHERE post_id = :post AND id > :after AND {rest} GROUP BY subject_id, source "
+    "UNION ALL SELECT subject_id, 1, id_type, min(first_seen) FROM {hits} "
+    "WHERE post_id = :post AND id > :after AND {rest} GROUP BY subject_id, id_type"
+)
+_SQLITE_UNCOVERED = (
+    f"SELECT n.subject_id, n.kind, n.key, date(n.t) FROM ({_NEW_PAIRS}) AS n WHERE NOT EXISTS ("  # noqa: S608
+    "SELECT 1 FROM subject_first_seen e, json_each(CASE n.kind WHEN 0 THEN e.sources ELSE e.types END) AS j "
+    "WHERE e.subject_id = n.subject_id AND e.day <= date(n.t) AND j.value = n.key)"
+).format(
+    hits="hits NOT INDEXED",
+    rest="subject_id IN (SELECT subject_id FROM temp.first_seen_new WHERE rest)",
+)
+_PG_UNCOVERED = (
+    f"SELECT n.subject_id, n.kind, n.key, (n.t AT TIME ZONE 'UTC')::date FROM ({_NEW_PAIRS}) AS n "  # noqa: S608
+    "WHERE NOT EXISTS (SELECT 1 FROM subject_first_seen e WHERE e.subject_id = n.subject_id "
+    "AND e.day <= (n.t AT TIME ZONE 'UTC')::date "
+    "AND (CASE n.kind WHEN 0 THEN e.sources ELSE e.types END)::jsonb @> jsonb_build_array(n.key))"
+).format(hits="hits", rest="subject_id IN (SELECT unnest(CAST(:rest AS bigint[])))")
+_UPSERT = (
+    "INSERT INTO subject_first_seen (subject_id, day, sources, types) VALUES (:s, :d, :sources, :types) "
+    "ON CONFLICT (subject_id, day) DO UPDATE SET sources = excluded.sources, types = excluded.types"
+)
+_DELETE = "DELETE FROM subject_first_seen WHERE subject_id = :s AND day = :d"
+#: Subjects per look-up of existing rows (the statement's parameters stay far below 2,000).
+_CHUNK = 1000
 
 
 #: Engines whose schema has the table (looked up until it does: a schema older than migration
@@ -59,4 +133,86 @@ def note_first_seen(session: Session, post_id: int, after: int) -> None:
         if not inspect(session.connection()).has_table("subject_first_seen"):
             return
         _READY.add(bind)
-    session.execute(text(_SQL[bind.dialect.name]), {"post": post_id, "after": after})
+    params: dict[str, Any] = {"post": post_id, "after": after}
+    if bind.dialect.name == "postgresql":
+        lock_grouping(session)
+        rest = session.execute(text(_PG_FRESH), params).scalar()
+        if rest:
+            _fold_known(session, session.execute(text(_PG_UNCOVERED), {**params, "rest": rest}).all())
+        return
+    session.execute(text(_SQLITE_TEMP))
+    try:
+        session.execute(text(_SQLITE_GROUP), params)
+        session.execute(text(_SQLITE_FRESH))
+        if session.execute(text(_SQLITE_REST)).first() is not None:
+            _fold_known(session, session.execute(text(_SQLITE_UNCOVERED), params).all())
+    finally:
+        session.execute(text("DELETE FROM temp.first_seen_new"))
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _keys(value: str) -> set[str]:
+    return set(json.loads(value))
+
+
+def _json(keys: set[str], sqlite: bool) -> str:
+    """Sorted and spaced as the dialect's own JSON functions write them (see ``rest`` in :data:`_CLASSIFY`)."""
+    return json.dumps(sorted(keys), ensure_ascii=False, separators=(",", ":") if sqlite else (", ", ": "))
+
+
+def _fold_known(session: Session, pairs: Sequence[Any]) -> None:
+    """Merge (subject, kind, key, day) pairs no row of that day or earlier holds into the subjects' rows.
+
+    A pair's key leaves a later day's row of the subject (a sighting stored later but dated earlier;
+    a row left with no key is deleted) and joins the row of its own day (made if missing).
+    """
+    if not pairs:
+        return
+    subjects = sorted({int(p[0]) for p in pairs})
+    rows: dict[tuple[int, date], tuple[set[str], set[str]]] = {}
+    for start in range(0, len(subjects), _CHUNK):
+        chunk = subjects[start : start + _CHUNK]
+        marks = ", ".join(f":s{i}" for i in range(len(chunk)))
+        found = session.execute(
+            text(f"SELECT subject_id, day, sources, types FROM subject_first_seen WHERE subject_id IN ({marks})"),  # noqa: S608 - placeholders
+            {f"s{i}": s for i, s in enumerate(chunk)},
+        )
+        for s, d, sources, types in found:
+            rows[(int(s), _as_date(d))] = (_keys(sources), _keys(types))
+    by_subject: dict[int, list[date]] = {}
+    for s, d in rows:
+        by_subject.setdefault(s, []).append(d)
+    changed: set[tuple[int, date]] = set()
+    for s, kind, key, d in pairs:
+        subject, day, which = int(s), _as_date(d), int(kind)
+        for other in by_subject.get(subject, []):
+            if other > day and key in rows[(subject, other)][which]:
+                rows[(subject, other)][which].discard(key)
+                changed.add((subject, other))
+        if (subject, day) not in rows:
+            rows[(subject, day)] = (set(), set())
+            by_subject.setdefault(subject, []).append(day)
+        rows[(subject, day)][which].add(key)
+        changed.add((subject, day))
+    iso = session.get_bind().dialect.name == "sqlite"  # SQLite keeps a date as ISO text
+
+    def day_of(d: date) -> date | str:
+        return d.isoformat() if iso else d
+
+    gone = [{"s": s, "d": day_of(d)} for s, d in sorted(changed) if not any(rows[(s, d)])]
+    kept = [
+        {"s": s, "d": day_of(d), "sources": _json(rows[(s, d)][0], iso), "types": _json(rows[(s, d)][1], iso)}
+        for s, d in sorted(changed)
+        if any(rows[(s, d)])
+    ]
+    if gone:
+        session.execute(text(_DELETE), gone)
+    if kept:
+        session.execute(text(_UPSERT), kept)

@@ -1,9 +1,15 @@
-"""Subjects' first sightings (the console's new-subjects chart): kept by the store, read instead of every
-hit, honouring triage labels, gone with the subject; migration exports_0009 fills them from stored hits."""
+"""Subjects' first sightings (the console's new-subjects chart): kept by the store, one row per subject
+and day, read instead of every hit, honouring triage labels, gone with the subject; migration exports_0009
+fills them from stored hits, firstseen_0010 moves them to one row per subject and day and back."""
 
 from __future__ import annotations
 
+import json
+import random
+import uuid
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from alembic import command
@@ -16,7 +22,7 @@ from storage.models.core import HitRecord, Post, Subject
 from storage.repositories.charts import new_subjects_per_day
 from storage.repositories.hits import HitRow, store_hits
 from tests.leakmon.workflows.world import Db, open_db
-from tests.storage.migrations import insert_hit
+from tests.storage.migrations import insert_hit, migrate
 
 DAY = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=3)
 SINCE = DAY - timedelta(days=10)
@@ -73,8 +79,8 @@ def test_a_record_outlives_purged_hits_and_goes_with_the_subject(db: Db) -> None
     assert _new(db) == []
     with db.engine.connect() as connection:
         assert (
-            connection.execute(text("SELECT count(*) FROM subject_first_seen")).scalar_one() == 2
-        )  # cust-1: source, type
+            connection.execute(text("SELECT count(*) FROM subject_first_seen")).scalar_one() == 1
+        )  # cust-1: one day, its source and type
 
 
 def test_an_excluded_first_sighting_moves_the_subjects_day(db: Db) -> None:
@@ -142,3 +148,170 @@ def test_migration_fills_first_sightings_from_stored_hits_and_downgrades(db_url:
         tables = connection.execute(text("SELECT count(*) FROM hits WHERE subject_id IS NOT NULL")).scalar_one()
     assert tables == 0
     db.engine.dispose()
+
+
+#: A history of sightings: posts in the order they are stored, each (source, [(subject, type, day offset)]).
+#: Offsets are days before DAY; posts stored later hold sightings dated earlier, a post spans two days,
+#: a same-day post adds a type to a subject's row, a partial hit has no subject.
+HISTORY: list[tuple[str, list[tuple[str | None, str, int]]]] = [
+    ("chan", [("a", "phone", 0), ("a", "email", 0), ("b", "phone", 0), ("c", "name", 0)]),
+    ("chan", [("a", "name", 0), ("b", "phone", 0)]),  # same day: a's row gains a type, b's nothing
+    ("forum", [("a", "phone", 2), ("b", "email", 0), ("c", "name", 3)]),  # stored later, dated earlier
+    ("chan", [("b", "phone", 1), ("b", "email", 4), ("d", "phone", 0), ("d", "email", 1)]),  # two days
+    ("forum", [(None, "phone", 5), ("e", "rrn", 1)]),
+    ("chan", [("c", "name", 4), ("c", "phone", 4)]),  # moves all of c's earlier rows' chan and name
+]
+
+
+def _expected(history: list[tuple[str, list[tuple[str | None, str, int]]]], by: str) -> list[tuple[date, str, int]]:
+    """The chart's figures counted straight from the sightings (no labels)."""
+    first: dict[tuple[str, str], date] = {}
+    for source, sightings in history:
+        for subject, id_type, back in sightings:
+            if subject is None:
+                continue
+            key = source if by == "source" else id_type
+            day = DAY.date() - timedelta(days=back)
+            first[(subject, key)] = min(day, first.get((subject, key), day))
+    return sorted((d, k, n) for (d, k), n in Counter((d, k) for (_s, k), d in first.items()).items())
+
+
+def _store(db: Db, history: list[tuple[str, list[tuple[str | None, str, int]]]], prefix: str = "") -> None:
+    with db.world() as w:
+        for n, (source, sightings) in enumerate(history):
+            post = w.post(source, f"{prefix}{n}-{uuid.uuid4().hex}", at=DAY)
+            hits = [
+                w.hit(
+                    post, f"{prefix}{s}" if s else None, t, at=DAY - timedelta(days=back), label=f"{prefix}{s}{t}{back}"
+                )
+                for s, t, back in sightings
+            ]
+            w.ingest(post, hits)
+
+
+def _rows(db: Db) -> dict[int, list[tuple[str, list[str], list[str]]]]:
+    with db.engine.connect() as connection:
+        found = connection.execute(text("SELECT subject_id, day, sources, types FROM subject_first_seen"))
+        rows: dict[int, list[tuple[str, list[str], list[str]]]] = {}
+        for s, d, sources, types in found:
+            rows.setdefault(s, []).append((str(d)[:10], sorted(json.loads(sources)), sorted(json.loads(types))))
+    return {s: sorted(r) for s, r in rows.items()}
+
+
+def test_one_row_per_subject_and_day_whatever_the_storing_order(db: Db) -> None:
+    """Each source and type of a subject is in one row, that of its earliest sighting's day: a sighting
+    stored later but dated earlier moves it to the earlier day's row (a row left empty goes)."""
+    _store(db, HISTORY)
+    for by in ("source", "id_type"):
+        assert _new(db, by) == _expected(HISTORY, by)
+    with db.sessions() as session:
+        ids = {s.subject_ref: s.id for s in session.query(Subject)}
+    day = {back: (DAY.date() - timedelta(days=back)).isoformat() for back in range(6)}
+    rows = _rows(db)
+    assert rows[ids["a"]] == [(day[2], ["forum"], ["phone"]), (day[0], ["chan"], ["email", "name"])]
+    assert rows[ids["c"]] == [(day[4], ["chan"], ["name", "phone"]), (day[3], ["forum"], [])]
+    assert rows[ids["d"]] == [(day[1], ["chan"], ["email"]), (day[0], [], ["phone"])]
+    assert len(rows) == 5  # a, b, c, d, e: the partial hit has no subject
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_figures_do_not_depend_on_the_storing_order(db: Db, seed: int) -> None:
+    shuffled = HISTORY[:]
+    random.Random(seed).shuffle(shuffled)
+    _store(db, shuffled)
+    assert _new(db, "source") == _expected(HISTORY, "source")
+    assert _new(db, "id_type") == _expected(HISTORY, "id_type")
+
+
+def test_a_subject_seen_again_later_adds_only_what_is_new(db: Db) -> None:
+    first = [("chan", [("a", "phone", 3), ("a", "email", 3)])]
+    _store(db, first)
+    before = _rows(db)
+    _store(db, [("chan", [("a", "phone", 0), ("a", "email", 1)])])  # nothing new: no write
+    assert _rows(db) == before
+    _store(db, [("chan", [("a", "phone", 1)])])  # a part of what is known (not the same set)
+    assert _rows(db) == before
+    _store(db, [("forum", [("a", "phone", 0), ("a", "name", 0)])])
+    (rows,) = _rows(db).values()
+    day = {back: (DAY.date() - timedelta(days=back)).isoformat() for back in (0, 3)}
+    assert rows == [(day[3], ["chan"], ["email", "phone"]), (day[0], ["forum"], ["name"])]
+
+
+def _old_figures(connection: Any, kind: int) -> list[tuple[date, str, int]]:
+    """What exports_0009's chart counted: its rows of ``kind`` per (UTC) day and key."""
+    day = "(first_seen AT TIME ZONE 'UTC')::date" if connection.dialect.name == "postgresql" else "date(first_seen)"
+    found = connection.execute(
+        text(f"SELECT {day}, key, count(*) FROM subject_first_seen WHERE kind = :k GROUP BY 1, 2"),  # noqa: S608
+        {"k": kind},
+    )
+    return sorted((d if isinstance(d, date) else date.fromisoformat(d), k, n) for d, k, n in found)
+
+
+def test_the_migration_keeps_the_figures_of_rows_stored_both_ways(db_url: str) -> None:
+    """Rows exports_0009 kept (one per subject and source or type) read the same after firstseen_0010
+    as rows the new fold stores, and as the sightings themselves; the downgrade gives them back."""
+    engine = make_engine(db_url)
+    migrate(engine, "upgrade", "exports_0009_subject_first_seen")
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as session:
+        subjects = {ref: Subject(subject_ref=f"old-{ref}", created_at=DAY) for ref in "abcde"}
+        session.add_all(subjects.values())
+        session.flush()
+        for n, (source, sightings) in enumerate(HISTORY):
+            post = Post(source=source, external_id=f"old{n}", venue="telegram", first_seen=DAY, last_seen=DAY,
+                        versions=1, content_hash="h", status="ok")  # fmt: skip
+            session.add(post)
+            session.flush()
+            for m, (ref, id_type, back) in enumerate(sightings):
+                subject = subjects[ref] if ref else None
+                row = HitRow(
+                    attachment_sha256=None, source=source, locator="x", id_type=id_type, form="full",
+                    digest=(n * 100 + m).to_bytes(32, "big"), key_id="k", subject_id=subject.id if subject else None,
+                    subject_slot=subject.id if subject else 0, compatible_subjects=1, match_kind="exact",
+                    obfuscation="none", confidence=0.9, masked="***", explanation="{}",
+                )  # fmt: skip
+                insert_hit(session.connection(), post.id, row, DAY - timedelta(days=back))  # no identity key then
+    # exports_0009's own fill (the hits above were stored before it) ...
+    migrate(engine, "downgrade", "store_0008_hits_pg_parents")
+    migrate(engine, "upgrade", "exports_0009_subject_first_seen")
+    with engine.connect() as connection:
+        old = {by: _old_figures(connection, kind) for by, kind in (("source", 0), ("id_type", 1))}
+        old_rows = sorted(
+            tuple(r) for r in connection.execute(text("SELECT subject_id, kind, key FROM subject_first_seen"))
+        )
+    assert old == {by: _expected(HISTORY, by) for by in ("source", "id_type")}
+    engine.dispose()
+    db = open_db(db_url)  # ... moved by firstseen_0010
+    for by in ("source", "id_type"):
+        assert _new(db, by) == old[by]
+    _store(db, HISTORY, prefix="new-")  # the same sightings through the new fold, other subjects
+    for by in ("source", "id_type"):
+        assert _new(db, by) == [(d, k, 2 * n) for d, k, n in old[by]]
+    with db.engine.begin() as connection:
+        connection.execute(text("DELETE FROM subjects WHERE subject_ref LIKE 'new-%'"))
+    migrate(db.engine, "downgrade", "exports_0009_subject_first_seen")
+    with db.engine.connect() as connection:
+        assert {by: _old_figures(connection, kind) for by, kind in (("source", 0), ("id_type", 1))} == old
+        back = sorted(
+            tuple(r) for r in connection.execute(text("SELECT subject_id, kind, key FROM subject_first_seen"))
+        )
+    assert back == old_rows
+    migrate(db.engine, "upgrade", "heads")
+    for by in ("source", "id_type"):
+        assert _new(db, by) == old[by]
+    with db.engine.begin() as connection:
+        connection.execute(text("DELETE FROM subjects"))  # the trigger still deletes their rows
+        assert connection.execute(text("SELECT count(*) FROM subject_first_seen")).scalar_one() == 0
+    db.engine.dispose()
+
+
+def test_one_store_of_two_sources_and_two_days(db: Db) -> None:
+    """Rows of one store naming two sources (or spanning midnight) are split by their own first day."""
+    with db.world() as w:
+        a, b = w.subject("cust-1").id, w.subject("cust-2").id
+        post = w.post("chan", "1", at=DAY)
+        rows = [_row(a, "phone", 1), _row(a, "email", 2)._replace(source="forum"), _row(b, "phone", 3)]
+        store_hits(w.session, post.id, [rows], DAY)
+    assert _new(db) == [(DAY.date(), "chan", 2), (DAY.date(), "forum", 1)]
+    assert _new(db, "id_type") == [(DAY.date(), "email", 1), (DAY.date(), "phone", 2)]
+    assert sorted(len(r) for r in _rows(db).values()) == [1, 1]

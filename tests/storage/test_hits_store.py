@@ -6,6 +6,7 @@ delete triggers stand in for the keys' ``ON DELETE`` actions.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -367,7 +368,12 @@ def test_a_later_store_of_an_older_post_folds_only_its_new_hits(db_url: str) -> 
             T0 + timedelta(days=2),
         )
         assert (again.new, again.total) == (1, 2)
-        seen = sorted(tuple(r) for r in session.execute(text("SELECT subject_id, kind, key FROM subject_first_seen")))
+        seen = sorted(
+            (s, kind, key)
+            for s, sources, types in session.execute(text("SELECT subject_id, sources, types FROM subject_first_seen"))
+            for kind, keys in enumerate((sources, types))
+            for key in json.loads(keys)
+        )  # one row per subject and day (firstseen_0010), its sources and types as JSON
     assert seen == sorted([(a, 0, "chan"), (a, 1, "phone"), (c, 0, "chan"), (c, 1, "email")])
 
 
