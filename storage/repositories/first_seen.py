@@ -47,10 +47,11 @@ _GROUPED = (
 #: ``rest``, anything else but a row of the same or an earlier day holding exactly the same source and
 #: types (a dump stored again, a repost: nothing new). Only ``rest`` subjects go to :func:`_fold_known`.
 _CLASSIFY = (
-    "SELECT g.*, one AND d0 = d1 AND NOT EXISTS (SELECT 1 FROM subject_first_seen f WHERE f.subject_id = g.subject_id) "
-    "AS fresh, NOT (one AND d0 = d1) OR (EXISTS (SELECT 1 FROM subject_first_seen f WHERE f.subject_id = g.subject_id) "
-    "AND NOT EXISTS (SELECT 1 FROM subject_first_seen f WHERE f.subject_id = g.subject_id AND f.day <= g.d0 "
-    "AND f.sources = g.sources AND f.types = g.types)) AS rest FROM ({grouped}) AS g"
+    "SELECT subject_id, d0, d1, one, sources, types, one AND d0 = d1 AND NOT known AS fresh, "
+    "NOT (one AND d0 = d1) OR (known AND NOT EXISTS (SELECT 1 FROM subject_first_seen f "
+    "WHERE f.subject_id = k.subject_id AND f.day <= k.d0 AND f.sources = k.sources AND f.types = k.types)) AS rest "
+    "FROM (SELECT g.*, EXISTS (SELECT 1 FROM subject_first_seen f WHERE f.subject_id = g.subject_id) AS known "
+    "FROM ({grouped}) AS g) AS k"
 )
 _SQLITE_GROUPED = _GROUPED.format(
     d0="date(min(first_seen))",
@@ -72,8 +73,9 @@ _SQLITE_FRESH = (
     "SELECT subject_id, d0, sources, types FROM temp.first_seen_new WHERE fresh"
 )
 _SQLITE_REST = "SELECT 1 FROM temp.first_seen_new WHERE rest LIMIT 1"
-#: PostgreSQL: the same in one statement (the classified subjects materialized once, the fresh
-#: ones' rows inserted in subject order); it returns the ``rest`` subjects' ids.
+#: PostgreSQL: the same in one statement (the classified subjects materialized once); it returns the
+#: ``rest`` subjects' ids. No sort before the insert: folds run one at a time (the grouping lock), so
+#: no two take row locks in different orders.
 _PG_GROUPED = _GROUPED.format(
     d0="(min(first_seen) AT TIME ZONE 'UTC')::date",
     d1="(max(first_seen) AT TIME ZONE 'UTC')::date",
@@ -84,9 +86,10 @@ _PG_GROUPED = _GROUPED.format(
 _PG_FRESH = (
     "WITH c AS MATERIALIZED (" + _CLASSIFY.format(grouped=_PG_GROUPED) + "), fresh AS ("  # noqa: S608
     "INSERT INTO subject_first_seen (subject_id, day, sources, types) "
-    "SELECT subject_id, d0, sources, types FROM c WHERE fresh ORDER BY subject_id"
+    "SELECT subject_id, d0, sources, types FROM c WHERE fresh"
     ") SELECT array_agg(subject_id) FROM c WHERE rest"
 )
+_PG_ANY = "SELECT 1 FROM hits WHERE post_id = :post AND id > :after AND subject_id IS NOT NULL LIMIT 1"
 #: Per dialect, for tests that check the plan: the statement that reads the new hits.
 _SQL = {"sqlite": _SQLITE_GROUPED, "postgresql": _PG_FRESH}
 
@@ -135,6 +138,8 @@ def note_first_seen(session: Session, post_id: int, after: int) -> None:
         _READY.add(bind)
     params: dict[str, Any] = {"post": post_id, "after": after}
     if bind.dialect.name == "postgresql":
+        if session.execute(text(_PG_ANY), params).first() is None:
+            return  # most crawled posts: no hit, so no lock (concurrent sinks stay concurrent)
         lock_grouping(session)
         rest = session.execute(text(_PG_FRESH), params).scalar()
         if rest:

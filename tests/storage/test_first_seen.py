@@ -315,3 +315,17 @@ def test_one_store_of_two_sources_and_two_days(db: Db) -> None:
     assert _new(db) == [(DAY.date(), "chan", 2), (DAY.date(), "forum", 1)]
     assert _new(db, "id_type") == [(DAY.date(), "email", 1), (DAY.date(), "phone", 2)]
     assert sorted(len(r) for r in _rows(db).values()) == [1, 1]
+
+
+def test_a_post_without_subjects_takes_no_lock(db: Db) -> None:
+    """PostgreSQL folds under the grouping lock; a post with no hit naming a subject (most crawled
+    posts) must not take it, or every sink would wait for every other one's commit."""
+    with db.world() as w:
+        post = w.post("chan", "1", at=DAY)
+        partial = _row(w.subject("cust-1").id, "phone", 1)._replace(subject_id=None, subject_slot=0)
+        store_hits(w.session, post.id, [[partial]], DAY)
+        store_hits(w.session, w.post("chan", "2", at=DAY).id, [], DAY)
+        if db.engine.dialect.name == "postgresql":
+            held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+            assert w.session.execute(text(held)).scalar_one() == 0
+    assert _new(db) == []
