@@ -3,6 +3,7 @@
  * quantifier greedily, with backtracking, in the order the pattern lists them. */
 #include "scan.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef __SSE2__
@@ -182,6 +183,7 @@ typedef struct {
 } line_counter;
 
 static int64_t line_at(line_counter *lc, int64_t pos) {
+    assert(pos >= lc->pos); /* asked in position order (counting on from the last position) */
     const uint8_t *p = lc->buf + lc->pos, *end = lc->buf + pos;
     while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
         lc->line++;
@@ -234,8 +236,10 @@ static void decide(scan_ctx *c, pending *p) {
     const lk_index *ix = c->index;
     if (!p->staged) stage(ix, p);
     if (ix->everything || tier_find(&ix->flat, p->q, p->lo[0], p->hi[0], p->guess[0]) ||
-        tier_find(&ix->group, p->q, p->lo[1], p->hi[1], p->guess[1]))
+        tier_find(&ix->group, p->q, p->lo[1], p->hi[1], p->guess[1])) {
+        p->hit.line = line_at(&c->lines, p->hit.line); /* enqueued: the value's first byte; decided in order */
         push(p->dest, &p->hit);
+    }
 }
 
 static void enqueue(scan_ctx *c, lk_out *dest, const lk_hit *hit) {
@@ -278,7 +282,7 @@ static void emit(scan_ctx *c, lk_out *out, int kind, const uint8_t *canon, size_
     hit.end = end;
     hit.kind = kind;
     hit.flags = 0;
-    hit.line = line_at(&c->lines, start + (start > 0)); /* the value's first byte (Python: lead = pos > 0) */
+    hit.line = start + (start > 0); /* the value's first byte (Python: lead = pos > 0): its line once indexed */
     enqueue(c, out, &hit);
 }
 
@@ -657,8 +661,8 @@ static void spaced_phone(scan_ctx *c, lk_out *out, int64_t p, int64_t e) {
     hit.end = e;
     hit.kind = LK_PHONE;
     hit.flags = LK_SPACED;
-    hit.line = line_at(&c->lines, p);
     flush(c); /* in order, ahead of every later candidate, and without a look-up */
+    hit.line = line_at(&c->lines, p); /* after the earlier candidates' lines (the counter only goes forward) */
     push(out, &hit);
 }
 
@@ -769,7 +773,7 @@ static void hash_email(scan_ctx *c, lk_out *out, int64_t start, int64_t value, i
     hit.end = end;
     hit.kind = LK_EMAIL;
     hit.flags = 0;
-    hit.line = line_at(&c->lines, start + (start > 0));
+    hit.line = start + (start > 0); /* its line once indexed (decide) */
     enqueue(c, out, &hit);
 }
 
@@ -856,7 +860,6 @@ static void scan_numbers(scan_ctx *c, lk_out *out) {
     const uint8_t *s = c->s;
     int64_t n = c->n, prev_end = 0;
     lk_out cards = {0};
-    line_counter card_lines = c->lines;
     starts it;
     starts_init(&it, s, n, 0);
     for (int64_t j = next_start(&it, 0); j < n; j = next_start(&it, j + 1)) {
@@ -879,11 +882,7 @@ static void scan_numbers(scan_ctx *c, lk_out *out) {
             if (is_digit(s[i])) d[dl++] = s[i];
         if (dl == 13 && rrn_date_ok(d)) emit(c, out, LK_RRN, d, 13, start, e);
         if (dl >= 13 && dl <= 19 && luhn_ok(d, dl)) {
-            line_counter keep = c->lines;
-            c->lines = card_lines;
             emit(c, &cards, LK_CARD, d, (size_t)dl, start, e);
-            card_lines = c->lines;
-            c->lines = keep;
         }
     }
     flush(c);
