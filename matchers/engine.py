@@ -52,6 +52,7 @@ from matchers.types.address import AddressRecognizer
 from matchers.types.base import Recognizer, digits
 from matchers.types.birthdate import BirthdateRecognizer
 from matchers.types.name import NameRecognizer
+from matchers.types.phone import PhoneRecognizer
 
 Confirm = Callable[[Sequence[bytes]], Mapping[bytes, Sequence[int]]]
 #: (digest, subject) pairs -> the pairs the set truly holds. A :data:`Confirm` callable that has one as
@@ -194,6 +195,8 @@ class Matcher:
         weak = tuple(r for r in recs if r.weak) if self.options.weak else ()
         #: The address recognizer whose pass the kernel runs (matchers/kernel/address.c), if indexed.
         self._native_address = next((r for r in recs if type(r) is AddressRecognizer), None)
+        #: The kernel's phone recognizer, if it is the built-in one (:meth:`_plain_phones`).
+        self._plain_phone = next((r for r in self._kernel_recs if type(r) is PhoneRecognizer), None)
         #: Weak tokens the kernel reads (READ_* bits), when every weak recognizer is one it knows.
         self._weak_what = 0
         for r in weak:
@@ -364,17 +367,28 @@ class Matcher:
             prefixes = prefixes[keep]
         at = keep.__getitem__ if keep is not None else int
         matched = self._confirmed(self.index.lookup(prefixes), lambda i: HIT.unpack_from(packed, at(i) * size)[5])
+        if not matched:
+            return []
+        order = sorted(matched)
+        if keep is not None:
+            entries = [hits[keep[i]] for i in order]
+        elif len(order) * 4 >= len(prefixes):  # most are indexed (a dump of our users): unpacked in bulk
+            every = list(HIT.iter_unpack(packed))
+            entries = [every[i] for i in order]
+        else:
+            entries = [HIT.unpack_from(packed, i * size) for i in order]
+        recs = self._kernel_recs
         out: list[Found] = []
         located: list[Located] = []
-        for i in sorted(matched):
-            start, end, line, kind, flag, digest = HIT.unpack_from(packed, at(i) * size)
-            rec = self._kernel_recs[kind]
+        subjects_of = map(matched.__getitem__, order)
+        for (start, end, line, kind, flag, digest), subjects in zip(entries, subjects_of, strict=True):
+            rec = recs[kind]
             if flag & SPACED:
                 out += self._found_fast(block, lines, located)  # in order: the plain ones before it
                 located = []
-                out.append(self._found_spaced(block, lines, line, rec, start, end, digest, matched[i]))
+                out.append(self._found_spaced(block, lines, line, rec, start, end, digest, subjects))
             else:
-                located.append((rec, start, end, line, digest, matched[i], None))
+                located.append((rec, start, end, line, digest, subjects, None))
         return out + self._found_fast(block, lines, located)
 
     def _regex_path(self, passes: Sequence[Pass], block: bytes, lines: LineIndex) -> list[Found]:
@@ -506,6 +520,8 @@ class Matcher:
         """Located fast-path hits: each raw match is ``block[pos:end]`` (with its boundary byte, if any);
         ``canonical`` is given when the recognizer's fast canonical is what ``canonicalize`` returns
         (no classes), else the value is canonicalized here (for its obfuscation classes)."""
+        if self._plain_phone is not None:
+            located = self._plain_phones(block, located, self._plain_phone)
         out: list[Found] = []
         append = out.append
         extractors = self._extractors
@@ -539,6 +555,25 @@ class Matcher:
                     ),
                 )
             )
+        return out
+
+    def _plain_phones(self, block: bytes, located: list[Located], rec: PhoneRecognizer) -> list[Located]:
+        """``located`` with the canonical value of each plainly written mobile number of ``rec`` (the
+        kernel's phones) filled in: what ``rec.canonicalize`` returns for it, with no class
+        (:data:`_PLAIN_MOBILE`), from the recognizer's batch (C-level); the others are left to it."""
+        at = [k for k, item in enumerate(located) if item[0] is rec and item[6] is None]
+        if not at:
+            return located
+        raws = [block[located[k][1] + (located[k][1] > 0) : located[k][2]] for k in at]
+        if len(_PLAIN_MOBILES.findall(b"\n".join(raws))) != len(raws):  # not all plain: the plain ones
+            plain = [i for i, raw in enumerate(raws) if _PLAIN_MOBILE.fullmatch(raw)]
+            at = [at[i] for i in plain]
+            raws = [raws[i] for i in plain]
+        out = list(located)
+        for k, canonical in zip(at, rec.fast_canonicals(raws), strict=True):
+            if canonical is not None:
+                item = out[k]
+                out[k] = (item[0], item[1], item[2], item[3], item[4], item[5], canonical.decode())
         return out
 
     def _found_spaced(
@@ -669,6 +704,12 @@ def collector_paused() -> Iterator[None]:
     finally:
         gc.enable()
 
+
+#: A Korean mobile number written plainly (010-1234-5678, 010.1234.5678, 01012345678, 011-234-5678):
+#: ``PhoneRecognizer.canonicalize`` gives it no class, and its canonical value is its ``fast_canonicals``
+#: item (82, then its digits after the leading 0). :data:`_PLAIN_MOBILES` checks a newline-joined batch.
+_PLAIN_MOBILE = re.compile(rb"01[016789]([-. ]?)[0-9]{3,4}\1[0-9]{4}")
+_PLAIN_MOBILES = re.compile(rb"^01[016789]([-. ]?)[0-9]{3,4}\1[0-9]{4}$", re.M)
 
 #: The weak recognizers the kernel reads, and what it reads for each (matchers/kernel/weak.c).
 _NATIVE_WEAK: dict[type[Recognizer], int] = {NameRecognizer: READ_NAMES | READ_MASKED, BirthdateRecognizer: READ_BIRTH}

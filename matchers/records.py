@@ -15,7 +15,6 @@ from matchers.types.base import Recognizer
 
 PARTIAL_BASE = 0.6
 _NEWLINE = re.compile("\n")
-_NO_NEWLINES: list[int] = []
 
 
 @dataclass(frozen=True)
@@ -219,7 +218,8 @@ def _weak_found(
     hits: dict[tuple[str, str], dict[str, int]] = {}
     for (domain, form), values in distinct.items():
         hits[(domain, form)] = {canonical: p for canonical, p in values.items() if p in matched}
-    record_subjects: dict[int, tuple[tuple[int, ...], set[int]]] = {}  # key -> strong subjects (sorted, set)
+    # key -> the record's strong subjects: (sorted, as a set); the set is None for one subject (a dump's row)
+    record_subjects: dict[int, tuple[tuple[int, ...], set[int] | None]] = {}
     holder_sets: dict[int, frozenset[int]] = {}
     located: list[tuple[int, Recognizer, str, int, str, str, int, int, tuple[int, ...]]] = []
     for key, rec, text, base_line, tokens in read:
@@ -230,10 +230,14 @@ def _weak_found(
                 continue
             strong = record_subjects.get(key)
             if strong is None:
-                union = {s for f in groups[key] for s in f.subjects}
-                strong = record_subjects[key] = (tuple(sorted(union)), union)
+                strong = record_subjects[key] = _strong_subjects(groups[key])
             holders = matched[position]
-            if len(holders) < len(strong[0]):
+            if strong[1] is None:  # one strong subject: it, if it holds the value
+                held = holder_sets.get(position)
+                if held is None:
+                    held = holder_sets[position] = frozenset(holders)
+                subjects = strong[0] if strong[0][0] in held else ()
+            elif len(holders) < len(strong[0]):
                 subjects = tuple(sorted(s for s in holders if s in strong[1]))
             else:
                 held = holder_sets.get(position)
@@ -252,32 +256,43 @@ def _weak_found(
             if (kept := tuple(s for s in subjects if (digests[position], s) in held_pairs))
         ]
     newlines: dict[int, list[int]] = {}  # per text (by id): its newline offsets, found once
+    # per recognizer: whether its reported type follows the value, and its extractor's name
+    own: dict[Recognizer, tuple[bool, str]] = {}
+    new = tuple.__new__
     for key, rec, text, base_line, canonical, form, start, position, subjects in located:
         if "\n" not in text:  # a line record's text is its line
-            nl = _NO_NEWLINES
+            line_start = line = 0
+            line_text = text
         else:
-            known = newlines.get(id(text))
-            nl = (
-                known
-                if known is not None
-                else newlines.setdefault(id(text), [m.start() for m in _NEWLINE.finditer(text)])
+            nl = newlines.get(id(text))
+            if nl is None:
+                nl = newlines[id(text)] = [m.start() for m in _NEWLINE.finditer(text)]
+            # The token's line comes from the text's newline offsets (a bisection, never a count from
+            # the start of the text).
+            line = bisect.bisect_left(nl, start)
+            line_start = nl[line - 1] + 1 if line else 0
+            line_text = text[line_start : nl[line] if line < len(nl) else len(text)]
+        flags = own.get(rec)
+        if flags is None:
+            flags = own[rec] = (
+                getattr(rec.hit_type, "__func__", None) is not Recognizer.hit_type,
+                f"{rec.id_type}.record",
             )
-        # The token's line comes from the text's newline offsets (a bisection, never a count from
-        # the start of the text).
-        line = bisect.bisect_left(nl, start) if nl else 0
-        line_start = nl[line - 1] + 1 if line else 0
-        line_end = nl[line] if line < len(nl) else len(text)
-        f = Found.of(
-            rec,
-            canonical,
-            form,
-            digest=digests[position],
-            subjects=subjects,
-            line=base_line + line,
-            start=start - line_start,
-            obfuscation=rec.token_classes(text, start, canonical) if form == "full" else (OBF_MASKED,),
-            extractor=f"{rec.id_type}.record",
-            line_text=text[line_start:line_end],
+        f = new(
+            Found,  # Found.of(...) as a tuple.__new__ (the type follows the value only if hit_type is overridden)
+            (
+                rec,
+                rec.hit_type(canonical) if flags[0] else rec.id_type,
+                canonical,
+                form,
+                digests[position],
+                subjects,
+                base_line + line,
+                start - line_start,
+                rec.token_classes(text, start, canonical) if form == "full" else (OBF_MASKED,),
+                flags[1],
+                line_text,
+            ),
         )
         found = out.get(key)
         if found is None:
@@ -285,6 +300,15 @@ def _weak_found(
         else:
             found.append(f)
     return out
+
+
+def _strong_subjects(found: list[Found]) -> tuple[tuple[int, ...], set[int] | None]:
+    """A record's strong subjects, sorted, and as a set (None when there is one subject)."""
+    first = found[0][5]
+    if len(first) == 1 and all(f[5] == first for f in found):
+        return first, None
+    union = {s for f in found for s in f[5]}
+    return tuple(sorted(union)), union
 
 
 def _record_hits(
