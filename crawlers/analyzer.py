@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from crawlers.files import ReadLimits, passwords_from_text, read_attachment
 from crawlers.hitspool import HitSpool
@@ -87,9 +87,9 @@ class BlockScanner(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class LocatedHit:
-    """A matcher hit with where it was found."""
+class LocatedHit(NamedTuple):
+    """A matcher hit with where it was found (a tuple: built once per hit, about a third of the cost of a
+    frozen dataclass's ``__init__``)."""
 
     hit: Hit
     locator: str
