@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -195,6 +196,9 @@ class Matcher:
         weak = tuple(r for r in recs if r.weak) if self.options.weak else ()
         #: The address recognizer whose pass the kernel runs (matchers/kernel/address.c), if indexed.
         self._native_address = next((r for r in recs if type(r) is AddressRecognizer), None)
+        #: Per fast-path recognizer: whether its raw matches hold a boundary byte, whether its reported type
+        #: follows the value, its type, its extractor (:meth:`_found_fast`).
+        self._fast_kinds: dict[Recognizer, tuple[bool, bool, str, str]] = {}
         #: The kernel's phone recognizer, if it is the built-in one (:meth:`_plain_phones`).
         self._plain_phone = next((r for r in self._kernel_recs if type(r) is PhoneRecognizer), None)
         #: Weak tokens the kernel reads (READ_* bits), when every weak recognizer is one it knows.
@@ -524,25 +528,34 @@ class Matcher:
             located = self._plain_phones(block, located, self._plain_phone)
         out: list[Found] = []
         append = out.append
-        extractors = self._extractors
         new = tuple.__new__
         text_on = lines.text_on
-        typed = self._typed
+        texts = lines._texts
+        kinds = self._fast_kinds
         for rec, pos, end, line, digest, subjects, canonical in located:
-            start = pos + 1 if rec.has_lead and pos > 0 else pos
-            line_text, column = text_on(line, start)
+            kind = kinds.get(rec)
+            if kind is None:
+                id_type = rec.id_type
+                kind = kinds[rec] = (rec.has_lead, id_type in self._typed, id_type, self._extractors[id_type])
+            start = pos + 1 if kind[0] and pos > 0 else pos
+            cached = texts.get(line)
+            if cached is not None and start - cached[1][0] <= _SHORT_PREFIX:  # text_on's common case, inline
+                line_text = cached[0]
+                gap = block[cached[1][0] : start]
+                column = len(gap) if gap.isascii() else len(gap.decode("utf-8", "replace"))
+            else:
+                line_text, column = text_on(line, start)
             if canonical is None:
                 described = rec.canonicalize(block[start:end].decode("utf-8", "replace"))
                 canonical, classes = described if described else ("", ())
             else:
                 classes = ()
-            id_type = rec.id_type
             append(
                 new(
                     Found,  # Found(...) through tuple.__new__: the same tuple, without the generated __new__
                     (
                         rec,
-                        rec.hit_type(canonical) if id_type in typed else id_type,
+                        rec.hit_type(canonical) if kind[1] else kind[2],
                         canonical,
                         "full",
                         digest,
@@ -550,7 +563,7 @@ class Matcher:
                         line,
                         column,
                         classes,
-                        extractors[id_type],
+                        kind[3],
                         line_text,
                     ),
                 )
@@ -740,12 +753,15 @@ def _digests(hasher: KeyedHasher, values: Sequence[tuple[str, str, str]]) -> lis
     return out
 
 
+#: A Found's identity in :func:`_dedupe`: line, type, form, digest.
+_DEDUPE_KEY = itemgetter(6, 1, 3, 4)
+
+
 def _dedupe(found: list[Found]) -> list[Found]:
     """``found`` without repeats of a (line, type, form, digest), the first kept, in order."""
     if len(found) < 2:
         return found
-    _, id_types, _, forms, digests, _, lines, *_ = zip(*found, strict=True)
-    keys = list(zip(lines, id_types, forms, digests, strict=True))
+    keys = list(map(_DEDUPE_KEY, found))  # (C-level: one 4-tuple per Found, no column transposed)
     if len(set(keys)) == len(keys):  # nearly always: no repeat (the sets are built in C)
         return found
     seen: set[tuple[int, str, str, bytes]] = set()
