@@ -237,14 +237,16 @@ def test_a_merge_counts_exactly_the_new_rows_across_insert_statements(sessions) 
         }
 
 
-def test_sort_unique_equals_sorting_the_distinct_rows() -> None:
-    """The bucket sort (prefix, then runs by subject, then runs by rest) against sorted(set(...))."""
+@pytest.mark.parametrize("subjects", [(1, 4), (1, 1 << 40), (1 << 61, (1 << 61) + 3), (1, 1 << 62)])
+def test_sort_unique_equals_sorting_the_distinct_rows(subjects: tuple[int, int]) -> None:
+    """The bucket sort (prefix, then runs by subject, then runs by rest) against sorted(set(...)); subject
+    ids small and large (runs and subjects packed into one sort key, or too wide for it)."""
     rng = np.random.default_rng(7)
     for _ in range(200):
         n = int(rng.integers(0, 200))
         rows = np.zeros(n, dtype=protected.ROW)
         rows["prefix"] = rng.integers(-3, 3, n)
-        rows["subject"] = rng.integers(1, 4, n)
+        rows["subject"] = rng.integers(*subjects, n)
         rest = np.zeros((n, 24), dtype=np.uint8)
         rest[:, int(rng.integers(0, 24))] = rng.integers(0, 3, n)
         rows["rest"] = np.frombuffer(rest.tobytes(), dtype="V24")
