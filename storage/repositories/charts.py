@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from storage.models.cases import HitLabel, Incident
 from storage.models.charts import SubjectFirstSeen
 from storage.models.core import HitRecord
+from storage.repositories.first_seen import as_date
 from storage.repositories.hits import effective_filter
 
 GroupBy = Literal["source", "id_type"]
@@ -39,14 +40,6 @@ def _day_param(session: Session, moment: datetime) -> Any:
     return day if session.get_bind().dialect.name == "postgresql" else day.isoformat()
 
 
-def _as_date(value: Any) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
-
-
 def hits_per_day(
     session: Session, *, since: datetime, by: GroupBy, excluded: Sequence[str]
 ) -> list[tuple[date, str, int]]:
@@ -61,7 +54,7 @@ def hits_per_day(
         .where(HitRecord.first_seen >= since, effective)
         .group_by(day, key)
     )
-    return sorted((_as_date(d), str(k), int(n)) for d, k, n in session.execute(statement))
+    return sorted((as_date(d), str(k), int(n)) for d, k, n in session.execute(statement))
 
 
 def new_subjects_per_day(
@@ -86,7 +79,7 @@ def new_subjects_per_day(
     counts: dict[tuple[date, str], int] = {}
     for d, found, n in session.execute(kept):
         for k in json.loads(found):
-            counts[(_as_date(d), str(k))] = counts.get((_as_date(d), str(k)), 0) + int(n)
+            counts[(as_date(d), str(k))] = counts.get((as_date(d), str(k)), 0) + int(n)
     label, (joined, effective) = effective_filter(excluded)
     key = HitRecord.source if by == "source" else HitRecord.id_type
     first = (
@@ -100,7 +93,7 @@ def new_subjects_per_day(
     )
     recount = _day(session, first.c.first)
     for d, k, n in session.execute(select(recount, first.c.key, func.count()).group_by(recount, first.c.key)):
-        counts[(_as_date(d), str(k))] = counts.get((_as_date(d), str(k)), 0) + int(n)
+        counts[(as_date(d), str(k))] = counts.get((as_date(d), str(k)), 0) + int(n)
     return sorted((d, k, n) for (d, k), n in counts.items())
 
 

@@ -159,7 +159,8 @@ def note_first_seen(session: Session, post_id: int, after: int) -> None:
         session.execute(text("DELETE FROM temp.first_seen_new"))
 
 
-def _as_date(value: Any) -> date:
+def as_date(value: Any) -> date:
+    """A day as the driver returns it (a date, a datetime, or SQLite's ISO text) as a ``date``."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -194,13 +195,13 @@ def _fold_known(session: Session, pairs: Sequence[Any]) -> None:
             {f"s{i}": s for i, s in enumerate(chunk)},
         )
         for s, d, sources, types in found:
-            rows[(int(s), _as_date(d))] = (_keys(sources), _keys(types))
+            rows[(int(s), as_date(d))] = (_keys(sources), _keys(types))
     by_subject: dict[int, list[date]] = {}
     for s, d in rows:
         by_subject.setdefault(s, []).append(d)
     changed: set[tuple[int, date]] = set()
     for s, kind, key, d in pairs:
-        subject, day, which = int(s), _as_date(d), int(kind)
+        subject, day, which = int(s), as_date(d), int(kind)
         for other in by_subject.get(subject, []):
             if other > day and key in rows[(subject, other)][which]:
                 rows[(subject, other)][which].discard(key)
