@@ -3,26 +3,32 @@
 
 The fold of a post's new hits reads them once, grouped by subject (the first and last time, the
 distinct sources and types). A subject with no row yet whose new hits all fall on one UTC day (every
-subject of a first mass breach) gets one row in that one statement. The others (a subject seen
-before, or new hits spanning midnight) go through :func:`_fold_known`: their new (source or type,
-earliest time) pairs that an existing row of the same or an earlier day already holds change
-nothing and are dropped in SQL; what is left (a new source or type for the subject, or a sighting
-stored later but dated earlier) is merged in Python row by row. The rule for an earlier-dated
-sighting: its source or type leaves the later day's row (a row left empty is deleted) and joins the
-row of its own day, so each source and type of a subject is in exactly one row, that of its earliest
-hit's day, whatever order the hits were stored in.
+subject of a first mass breach) gets one row in that one statement. The others, ``rest`` (a subject
+seen before, or new hits spanning midnight), are noted in a temporary table (SQLite
+``temp.first_seen_new``, PostgreSQL ``first_seen_rest``), never passed as parameters. Their new
+(subject, source or type, earliest day) pairs that an existing row of the same or an earlier day
+already holds change nothing and are dropped in SQL; what is left (a new source or type for the
+subject, or a sighting stored later but dated earlier) is read in one pass ordered by subject
+(PostgreSQL: a server-side cursor; SQLite: the pairs are written to ``temp.first_seen_pairs`` in
+one statement, keyed by subject, and read back in that order) and merged in Python
+:data:`FOLD_SUBJECTS` subjects at a time (:func:`_fold_known`): the memory and every statement's
+parameters are bounded by that, not by the number of subjects (a repeat breach of a million
+people). The rule for an earlier-dated sighting: its source or type leaves the later day's row (a
+row left empty is deleted) and joins the row of its own day, so each source and type of a subject
+is in exactly one row, that of its earliest hit's day, whatever order the hits were stored in.
 
 Concurrency: SQLite has one writer. PostgreSQL folds under the incident grouping lock
 (:func:`storage.repositories.cases.lock_grouping`, taken by the post hook of the same transaction
 right after anyway), so two stores never merge into one subject's rows at once: the fold reads
-what the previous one committed. Takes a Session, never commits.
+what the previous one committed (and its cursor sees the rows as they were when it opened, not
+the merge's own writes). Takes a Session, never commits.
 """
 
 from __future__ import annotations
 
 import json
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -73,9 +79,13 @@ _SQLITE_FRESH = (
     "SELECT subject_id, d0, sources, types FROM temp.first_seen_new WHERE fresh"
 )
 _SQLITE_REST = "SELECT 1 FROM temp.first_seen_new WHERE rest LIMIT 1"
-#: PostgreSQL: the same in one statement (the classified subjects materialized once); it returns the
-#: ``rest`` subjects' ids. No sort before the insert: folds run one at a time (the grouping lock), so
-#: no two take row locks in different orders.
+_SQLITE_PAIRS_TEMP = (
+    "CREATE TEMP TABLE IF NOT EXISTS first_seen_pairs (subject_id INTEGER, kind INTEGER, key TEXT, day TEXT, "
+    "PRIMARY KEY (subject_id, kind, key)) WITHOUT ROWID"
+)
+#: PostgreSQL: the same in one statement (the classified subjects materialized once); it notes the
+#: ``rest`` subjects in ``first_seen_rest`` and returns how many. No sort before the insert: folds
+#: run one at a time (the grouping lock), so no two take row locks in different orders.
 _PG_GROUPED = _GROUPED.format(
     d0="(min(first_seen) AT TIME ZONE 'UTC')::date",
     d1="(max(first_seen) AT TIME ZONE 'UTC')::date",
@@ -87,9 +97,16 @@ _PG_FRESH = (
     "WITH c AS MATERIALIZED (" + _CLASSIFY.format(grouped=_PG_GROUPED) + "), fresh AS ("  # noqa: S608
     "INSERT INTO subject_first_seen (subject_id, day, sources, types) "
     "SELECT subject_id, d0, sources, types FROM c WHERE fresh"
-    ") SELECT array_agg(subject_id) FROM c WHERE rest"
+    "), rest AS (INSERT INTO first_seen_rest (subject_id) SELECT subject_id FROM c WHERE rest RETURNING 1"
+    ") SELECT count(*) FROM rest"
 )
-_PG_ANY = "SELECT 1 FROM hits WHERE post_id = :post AND id > :after AND subject_id IS NOT NULL LIMIT 1"
+#: Whether the post has a hit naming a subject, and whether this connection has ``first_seen_rest``
+#: (a temporary table lives as long as the connection; one made in a rolled-back transaction is gone).
+_PG_ANY = (
+    "SELECT to_regclass('pg_temp.first_seen_rest') IS NOT NULL FROM hits "
+    "WHERE post_id = :post AND id > :after AND subject_id IS NOT NULL LIMIT 1"
+)
+_PG_TEMP = "CREATE TEMP TABLE IF NOT EXISTS first_seen_rest (subject_id bigint PRIMARY KEY) ON COMMIT DELETE ROWS"
 #: Per dialect, for tests that check the plan: the statement that reads the new hits.
 _SQL = {"sqlite": _SQLITE_GROUPED, "postgresql": _PG_FRESH}
 
@@ -102,26 +119,34 @@ _NEW_PAIRS = (
     "WHERE post_id = :post AND id > :after AND {rest} GROUP BY subject_id, id_type"
 )
 _SQLITE_UNCOVERED = (
-    f"SELECT n.subject_id, n.kind, n.key, date(n.t) FROM ({_NEW_PAIRS}) AS n WHERE NOT EXISTS ("  # noqa: S608
+    "INSERT INTO temp.first_seen_pairs (subject_id, kind, key, day) "  # noqa: S608
+    f"SELECT n.subject_id, n.kind, n.key, date(n.t) FROM ({_NEW_PAIRS}) AS n WHERE NOT EXISTS ("
     "SELECT 1 FROM subject_first_seen e, json_each(CASE n.kind WHEN 0 THEN e.sources ELSE e.types END) AS j "
     "WHERE e.subject_id = n.subject_id AND e.day <= date(n.t) AND j.value = n.key)"
 ).format(
     hits="hits NOT INDEXED",
     rest="subject_id IN (SELECT subject_id FROM temp.first_seen_new WHERE rest)",
 )
+#: The pairs in the order of their key (subject first): read lazily, written to no table while read.
+_SQLITE_PAIRS = "SELECT subject_id, kind, key, day FROM temp.first_seen_pairs ORDER BY subject_id, kind, key"
 _PG_UNCOVERED = (
     f"SELECT n.subject_id, n.kind, n.key, (n.t AT TIME ZONE 'UTC')::date FROM ({_NEW_PAIRS}) AS n "  # noqa: S608
     "WHERE NOT EXISTS (SELECT 1 FROM subject_first_seen e WHERE e.subject_id = n.subject_id "
     "AND e.day <= (n.t AT TIME ZONE 'UTC')::date "
-    "AND (CASE n.kind WHEN 0 THEN e.sources ELSE e.types END)::jsonb @> jsonb_build_array(n.key))"
-).format(hits="hits", rest="subject_id IN (SELECT unnest(CAST(:rest AS bigint[])))")
+    "AND (CASE n.kind WHEN 0 THEN e.sources ELSE e.types END)::jsonb @> jsonb_build_array(n.key)) "
+    "ORDER BY n.subject_id"
+).format(hits="hits", rest="subject_id IN (SELECT subject_id FROM first_seen_rest)")
 _UPSERT = (
     "INSERT INTO subject_first_seen (subject_id, day, sources, types) VALUES (:s, :d, :sources, :types) "
     "ON CONFLICT (subject_id, day) DO UPDATE SET sources = excluded.sources, types = excluded.types"
 )
 _DELETE = "DELETE FROM subject_first_seen WHERE subject_id = :s AND day = :d"
+#: Subjects merged at a time: their pairs and rows are all the merge holds (each subject's whole).
+FOLD_SUBJECTS = 10_000
 #: Subjects per look-up of existing rows (the statement's parameters stay far below 2,000).
 _CHUNK = 1000
+#: Pairs fetched from the server at a time (PostgreSQL's cursor).
+_FETCH = 2_000
 
 
 #: Engines whose schema has the table in this shape (looked up until it does: a schema older than
@@ -142,21 +167,31 @@ def note_first_seen(session: Session, post_id: int, after: int) -> None:
         _READY.add(bind)
     params: dict[str, Any] = {"post": post_id, "after": after}
     if bind.dialect.name == "postgresql":
-        if session.execute(text(_PG_ANY), params).first() is None:
+        ready = session.execute(text(_PG_ANY), params).first()
+        if ready is None:
             return  # most crawled posts: no hit, so no lock (concurrent sinks stay concurrent)
         lock_grouping(session)
-        rest = session.execute(text(_PG_FRESH), params).scalar()
-        if rest:
-            _fold_known(session, session.execute(text(_PG_UNCOVERED), {**params, "rest": rest}).all())
+        if not ready[0]:
+            session.execute(text(_PG_TEMP))
+        if session.execute(text(_PG_FRESH), params).scalar():
+            pairs = session.execute(text(_PG_UNCOVERED).execution_options(yield_per=_FETCH), params)
+            _fold_stream(session, pairs)
+            session.execute(text("DELETE FROM first_seen_rest"))  # for another fold in this transaction
         return
     session.execute(text(_SQLITE_TEMP))
+    paired = False
     try:
         session.execute(text(_SQLITE_GROUP), params)
         session.execute(text(_SQLITE_FRESH))
         if session.execute(text(_SQLITE_REST)).first() is not None:
-            _fold_known(session, session.execute(text(_SQLITE_UNCOVERED), params).all())
+            session.execute(text(_SQLITE_PAIRS_TEMP))
+            paired = True
+            session.execute(text(_SQLITE_UNCOVERED), params)
+            _fold_stream(session, session.execute(text(_SQLITE_PAIRS)))
     finally:
         session.execute(text("DELETE FROM temp.first_seen_new"))
+        if paired:
+            session.execute(text("DELETE FROM temp.first_seen_pairs"))
 
 
 def as_date(value: Any) -> date:
@@ -175,6 +210,20 @@ def _keys(value: str) -> set[str]:
 def _json(keys: set[str], sqlite: bool) -> str:
     """Sorted and spaced as the dialect's own JSON functions write them (see ``rest`` in :data:`_CLASSIFY`)."""
     return json.dumps(sorted(keys), ensure_ascii=False, separators=(",", ":") if sqlite else (", ", ": "))
+
+
+def _fold_stream(session: Session, pairs: Iterable[Any]) -> None:
+    """Merge pairs ordered by subject :data:`FOLD_SUBJECTS` subjects at a time (a subject's pairs together)."""
+    chunk: list[Any] = []
+    subjects, last = 0, None
+    for pair in pairs:
+        if pair[0] != last:
+            if subjects >= FOLD_SUBJECTS:
+                _fold_known(session, chunk)
+                chunk, subjects = [], 0
+            subjects, last = subjects + 1, pair[0]
+        chunk.append(pair)
+    _fold_known(session, chunk)
 
 
 def _fold_known(session: Session, pairs: Sequence[Any]) -> None:

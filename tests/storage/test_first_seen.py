@@ -13,12 +13,14 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import delete, text
+from sqlalchemy import delete, event, text
 
+import storage.repositories.hits as hits_module
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import alembic_config, upgrade
 from storage.models.cases import EXCLUDING_LABELS, HitLabel
 from storage.models.core import HitRecord, Post, Subject
+from storage.repositories import first_seen
 from storage.repositories.charts import new_subjects_per_day
 from storage.repositories.hits import HitRow, store_hits
 from tests.leakmon.workflows.world import Db, open_db
@@ -329,3 +331,116 @@ def test_a_post_without_subjects_takes_no_lock(db: Db) -> None:
             held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
             assert w.session.execute(text(held)).scalar_one() == 0
     assert _new(db) == []
+
+
+def _random_history(seed: int, people: int = 40) -> list[tuple[str, list[tuple[str | None, str, int]]]]:
+    """Posts of many subjects: a first breach, the same people again from a new source (a few dated
+    earlier), posts spanning days, and a post dated earliest that empties some subjects' rows."""
+    rng = random.Random(seed)
+    refs = [f"p{i:02d}" for i in range(people)]
+    types = ("phone", "email", "name", "rrn")
+    history: list[tuple[str, list[tuple[str | None, str, int]]]] = [
+        ("chan", [(r, t, 1) for r in refs for t in types[:2]]),  # the first breach, one day
+        ("forum", [(r, t, rng.choice((0, 1, 1, 2))) for r in refs for t in types[:3]]),  # again, a new source
+    ]
+    for _ in range(4):
+        source = rng.choice(("chan", "forum", "paste"))
+        sightings = {(rng.choice(refs), rng.choice(types), rng.randrange(5)) for _ in range(people)}
+        history.append((source, sorted(sightings)))  # type: ignore[arg-type]
+    history.append(("paste", [(r, t, 6) for r in refs[::3] for t in types]))  # earliest: moves everything
+    return history
+
+
+def _rows_by_ref(db: Db, prefix: str) -> dict[str, list[tuple[str, list[str], list[str]]]]:
+    with db.sessions() as session:
+        refs = {
+            s.id: s.subject_ref.removeprefix(prefix) for s in session.query(Subject) if s.subject_ref.startswith(prefix)
+        }
+    return {refs[s]: rows for s, rows in _rows(db).items() if s in refs}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_folding_one_subject_at_a_time_gives_the_same_rows(db: Db, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    """The merge's chunks (FOLD_SUBJECTS subjects) change nothing: one subject at a time, three, or the
+    default give the same rows on a repeat breach from a new source, sightings stored later but dated
+    earlier, posts spanning midnight and rows left empty (deleted)."""
+    history = _random_history(seed)
+    _store(db, history, prefix="d-")
+    for size in (1, 3):
+        monkeypatch.setattr(first_seen, "FOLD_SUBJECTS", size)
+        _store(db, history, prefix=f"c{size}-")
+    default = _rows_by_ref(db, "d-")
+    assert _rows_by_ref(db, "c1-") == default
+    assert _rows_by_ref(db, "c3-") == default
+    assert len(default) == 40
+    assert any(types == [] for rows in default.values() for _d, _s, types in rows)  # a row with sources only
+    assert _new(db, "source", since=DAY - timedelta(days=10)) == [
+        (d, k, 3 * n) for d, k, n in _expected(history, "source")
+    ]
+
+
+def test_a_repeat_breach_is_folded_in_bounded_chunks(db: Db, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A repeat breach of N people from a new source: no statement of the fold gets more parameters
+    (nor an array longer) than FOLD_SUBJECTS, the post's hits are read a fixed number of times, and
+    the pairs are fetched as they are merged (PostgreSQL: a server-side cursor), not all at once."""
+    people, size = 60, 4
+    refs = [f"r{i:02d}" for i in range(people)]
+    _store(db, [("chan", [(r, t, 1) for r in refs for t in ("phone", "email")])])
+    monkeypatch.setattr(hits_module, "note_first_seen", lambda *_: None)
+    with db.world() as w:
+        ids = {ref: w.subject(ref).id for ref in refs}
+        post = w.post("forum", "again", at=DAY)
+        floor = w.session.scalar(text("SELECT max(id) FROM hits"))
+        rows = [_row(ids[r], t, 10_000 + n)._replace(source="forum") for n, r in enumerate(refs) for t in ("phone",)]
+        store_hits(w.session, post.id, [rows], DAY)
+    monkeypatch.undo()
+    monkeypatch.setattr(first_seen, "FOLD_SUBJECTS", size, raising=False)
+    widths: list[int] = []
+    hit_reads: list[str] = []
+    server_side: list[bool] = []
+
+    def width(value: Any) -> int:
+        if isinstance(value, dict):
+            return max([len(value), *(width(v) for v in value.values())])
+        return len(value) if isinstance(value, list | tuple) else 1
+
+    def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        widths.append(len(parameters) if executemany else width(parameters or {}))
+        if " hits" in statement:
+            hit_reads.append(statement)
+        if "ORDER BY n.subject_id" in statement or "FROM temp.first_seen_pairs ORDER BY" in statement:
+            server_side.append(bool(getattr(cursor, "name", None)))
+
+    merged: list[tuple[int, int]] = []  # (pairs pulled from the database so far, pairs merged)
+    pulled = [0]
+    fold_stream, fold_known = getattr(first_seen, "_fold_stream", None), first_seen._fold_known
+
+    def counting(pairs: Any) -> Any:
+        for pair in pairs:
+            pulled[0] += 1
+            yield pair
+
+    monkeypatch.setattr(
+        first_seen, "_fold_stream", lambda session, pairs: fold_stream(session, counting(pairs)), raising=False
+    )
+    monkeypatch.setattr(
+        first_seen,
+        "_fold_known",
+        lambda session, pairs: (merged.append((pulled[0], len(pairs))), fold_known(session, pairs)),
+    )
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        with db.sessions.begin() as session:
+            first_seen.note_first_seen(session, post.id, floor)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert max(widths) <= size
+    assert len(hit_reads) <= 3  # grouped once, the pairs once (PostgreSQL: its "any" probe): not per chunk
+    assert server_side == [db.engine.dialect.name == "postgresql"]  # the pairs' one read (SQLite's is lazy)
+    assert len(merged) == people // size
+    assert all(n <= size for _pulled, n in merged)
+    assert merged[0][0] <= size + 1  # the first chunk merged before the rest were fetched
+    day = DAY.date().isoformat(), (DAY.date() - timedelta(days=1)).isoformat()
+    assert set(map(str, _rows_by_ref(db, "r").values())) == {
+        str([(day[1], ["chan"], ["email", "phone"]), (day[0], ["forum"], [])])
+    }
