@@ -2,8 +2,9 @@
 incident as a MISP event or a STIX 2.1 bundle. Every download is written to the audit log with the
 user; subjects are named by opaque reference only (the workflows never read an identifier value).
 
-CSV and XLSX rows are streamed to a private spool file in the workspace (never the system temp
-folder, never held in memory), which is deleted however the download ends: sent, the browser gone
+CSV and XLSX rows are written in bulk, the bytes `leakmon export affected` writes
+(:func:`leakmon.workflows.affected.write_affected`), to a private spool file in the workspace
+(never the system temp folder, never held in memory), which is deleted however the download ends: sent, the browser gone
 mid-way (the server's send fails) or the request cancelled. A spool this process made more than
 ``ABANDONED_SECONDS`` ago is deleted at the start of every download (on Linux a file still being
 sent stays readable by its open handle), and the console's start removes those of a console that
@@ -11,7 +12,6 @@ was killed (:func:`crawlers.spool.configure`)."""
 
 from __future__ import annotations
 
-import io
 import time
 from pathlib import Path
 from typing import Any
@@ -26,10 +26,8 @@ from starlette.types import Receive, Scope, Send
 from crawlers import spool
 from leakmon.web.app import console_of, render, signed_in
 from leakmon.workflows import audit
-from leakmon.workflows.affected import COLUMNS as AFFECTED_COLUMNS
-from leakmon.workflows.affected import affected_rows, select_incidents
+from leakmon.workflows.affected import select_incidents, write_affected
 from leakmon.workflows.incidents import get_incident
-from leakmon.workflows.tables import write_rows
 from storage.repositories.cases import list_incidents
 
 ROLE = "responder"
@@ -99,8 +97,7 @@ async def export_affected(request: Request) -> Response:
     def export(session: Session) -> tuple[int, int, int]:
         found = get_incident(session, incident_id)
         chosen = select_incidents(session, incident_id=found.id)
-        rows = ({c: getattr(r, c) for c in AFFECTED_COLUMNS} for r in affected_rows(session, chosen))
-        count = write_rows(rows, AFFECTED_COLUMNS, fmt, output, io.StringIO())  # to the spool file
+        count = write_affected(session, chosen, fmt, output)  # to the spool file, as `export affected` writes
         return found.id, count, len(chosen)
 
     try:

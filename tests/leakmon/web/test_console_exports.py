@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+from leakmon.web import pages_exports
+from leakmon.workflows import affected
+from tests.leakmon.cli import run_cli
 from tests.leakmon.commands.seed import Seeded, seed
 from tests.leakmon.web.console import add_users, audit_rows, client, sign_in
 from tests.leakmon.workflows.world import SECRET_VALUES, Db
@@ -147,3 +150,42 @@ def test_a_download_sweeps_older_abandoned_spools(cli_db: Db, seeded: Seeded, mo
         assert http.get(_paths(seeded.incident)["csv"]).status_code == 200
     assert not old.exists()
     assert pages_exports._spools == {}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_download_is_what_the_cli_exports(
+    cli_db: Db,
+    seeded: Seeded,
+    fmt: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The console writes an incident's affected subjects with the CLI's bulk writer: the bytes of
+    `leakmon export affected` (every member of the XLSX package), never a row object per subject."""
+    with client() as http:
+        sign_in(http, "responder")
+        with monkeypatch.context() as patched:
+
+            def refused(*_args: object) -> None:
+                raise AssertionError("the row-by-row path")
+
+            patched.setattr(pages_exports, "affected_rows", refused, raising=False)
+            patched.setattr(affected, "affected_rows", refused)
+            response = http.get(f"/incidents/{seeded.incident}/affected.{fmt}")
+        assert response.status_code == 200, response.text
+    web = tmp_path / f"web.{fmt}"
+    web.write_bytes(response.content)
+    cli = tmp_path / f"cli.{fmt}"
+    result = run_cli(capsys, "export", "affected", str(seeded.incident), "--format", fmt, "--output", str(cli))
+    assert result.code == 0, result.err
+    assert _members(web) == _members(cli)
+    assert "cust-001" in _text_of(fmt, response.content)
+
+
+def _members(path: Path) -> dict[str, bytes]:
+    """The file's bytes, and for an XLSX package every member's, uncompressed."""
+    if path.suffix != ".xlsx":
+        return {"": path.read_bytes()}
+    with zipfile.ZipFile(path) as package:
+        return {name: package.read(name) for name in package.namelist()}
