@@ -73,11 +73,6 @@ class Recognizer:
         """In a shared pass: is this raw match (possibly) of my type? Cheap, C-level checks only."""
         return True
 
-    def matches_at(self, block: bytes, pos: int, raw: bytes) -> bool:
-        """True if the fast pattern, anchored at ``pos``, matches exactly ``raw`` (to locate a hit)."""
-        m = self._compiled().match(block, pos)
-        return m is not None and m.group(0) == raw
-
     def fast_canonicals(self, raws: list[bytes]) -> list[bytes | None]:
         """Canonical bytes for each raw fast match (None where the raw is not a valid value)."""
         out: list[bytes | None] = []

@@ -95,10 +95,6 @@ class CustomRecognizer(Recognizer):
             return list(self._bytes_re.findall(block))
         return [m.group(0) for m in self._bytes_re.finditer(block)]
 
-    def matches_at(self, block: bytes, pos: int, raw: bytes) -> bool:
-        m = self._bytes_re.match(block, pos)
-        return m is not None and m.group(0) == raw
-
     def canonicalize(self, raw: str) -> tuple[str, tuple[str, ...]] | None:
         value = apply_rule(self.spec.canonical, raw)
         return (value, ()) if value else None
