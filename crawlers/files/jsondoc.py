@@ -321,6 +321,29 @@ class _Tail(io.RawIOBase):
         return len(data)
 
 
+class _Utf8(io.RawIOBase):
+    """The UTF-8 bytes of a text stream: ijson is given bytes (a text stream is deprecated there)."""
+
+    def __init__(self, text: io.TextIOBase) -> None:
+        super().__init__()
+        self._text = text
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        while not self._pending:
+            chunk = self._text.read(max(1, len(buffer) // 4))  # at most 4 bytes a character
+            if not chunk:
+                return 0
+            self._pending = chunk.encode("utf-8", "surrogatepass")
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
 def json_document(member: Member, ctx: Context) -> Generator[Item, None, bytes | None]:
     """Records of a JSON document streamed from ``member.source``.
 
@@ -332,9 +355,9 @@ def json_document(member: Member, ctx: Context) -> Generator[Item, None, bytes |
     tail = _Tail(PrefixedReader(head, member.source))
     source: Any = tail
     if encoding.replace("_", "-").lower() not in ("utf-8", "ascii"):
-        source = io.TextIOWrapper(io.BufferedReader(tail), encoding=encoding, errors="replace")
+        source = _Utf8(io.TextIOWrapper(io.BufferedReader(tail), encoding=encoding, errors="replace"))
     elif head.startswith(b"\xef\xbb\xbf"):
-        source = io.TextIOWrapper(io.BufferedReader(tail), encoding="utf-8-sig", errors="replace")
+        source = _Utf8(io.TextIOWrapper(io.BufferedReader(tail), encoding="utf-8-sig", errors="replace"))
     import ijson  # loaded by the first JSON document, not by every scan
 
     reader = _DocumentReader(member, ctx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from files_builders import blocks, kinds, lines_at
 
 from crawlers.files import ReadLimits, read_bytes
@@ -80,10 +81,20 @@ def test_damage_after_some_elements_keeps_them_and_reads_the_rest_as_text() -> N
     assert kinds(items) == ["format_fallback"]
 
 
+@pytest.mark.filterwarnings("error::DeprecationWarning")  # ijson is given bytes, never a text stream
 def test_cp949_json_is_decoded() -> None:
     data = json.dumps([{"이름": "김철수", "email": "kim@naver.com"}], ensure_ascii=False).encode("cp949")
     found = lines_at(read_bytes("kr.json", data))
     assert found == {"kr.json#[0]": "김철수\tkim@naver.com"}
+
+
+@pytest.mark.filterwarnings("error::DeprecationWarning")
+def test_json_with_a_byte_order_mark_is_decoded() -> None:
+    members = [{"이름": f"김철수{i}", "memo": "가" * 3000, "email": f"kim{i}@naver.com"} for i in range(40)]
+    data = b"\xef\xbb\xbf" + json.dumps(members, ensure_ascii=False).encode()
+    found = lines_at(read_bytes("bom.json", data))
+    assert len(found) == 40
+    assert found["bom.json#[39]"] == f"김철수39\t{'가' * 3000}\tkim39@naver.com"
 
 
 def test_an_overlong_element_is_cut_into_pieces_with_a_finding() -> None:
