@@ -32,7 +32,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from itertools import chain
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -428,45 +427,37 @@ class ParallelScanner:
         CSV row runs on is read again with the next, one read from the wrong SQL state again from the
         right one (``redo``)."""
         if self.jobs <= 1:
-            yield from self._joined(tasks, lambda task: _Now(_range_rows(self.matcher, task)), redo)
+            feed = _Feed(tasks, lambda task, _: _Now(_range_rows(self.matcher, task)), live=False)
+            yield from self._joined(feed, redo)
             return
         with _pool(self.matcher, self.jobs, self.after_fork) as pool:
-            yield from self._joined(tasks, lambda task: pool.apply_async(_worker_range, (task,)), redo)
+            feed = _Feed(
+                tasks,
+                lambda task, done: pool.apply_async(_worker_range, (task,), callback=done, error_callback=done),
+            )
+            try:
+                yield from self._joined(feed, redo)
+            finally:
+                feed.close()
 
-    def _joined(
-        self, tasks: Iterator[RangeTask], submit: Callable[[RangeTask], Any], redo: _Redo
-    ) -> Iterator[RangeDone | None]:
-        first = next(tasks, None)
+    def _joined(self, feed: _Feed, redo: _Redo) -> Iterator[RangeDone | None]:
+        first = feed.peek()
         if first is None:
             yield None
             return
-        tasks = chain([first], tasks)
         # A SQL dump's first range alone: the ranges after it then start from the tables it defines.
-        window = 1 if first.sql is not None else 2 * self.jobs
-        pending: deque[tuple[RangeTask, Any]] = deque()
-
-        def fill() -> bool:
-            while len(pending) < window:
-                task = next(tasks, None)
-                if task is None:
-                    break
-                pending.append((task, submit(task)))
-            return bool(pending)
-
-        fill()
+        feed.open(1 if first.sql is not None else 2 * self.jobs)
         yield None  # the first window is in the workers' hands
-        while fill():
-            task, result = pending.popleft()
-            done: RangeDone = result.get()
-            while not done.state.clean_end and fill():
-                following, _ = pending.popleft()  # read again as part of this range
-                task = replace(task, end=following.end)
-                done = submit(task).get()
+        while (slot := feed.take()) is not None:
+            task, done = slot.task, slot.get()
+            while not done.state.clean_end and (following := feed.take()) is not None:
+                task = replace(task, end=following.task.end)  # read again as part of this range
+                done = feed.now(task)
             again = redo(task, done)
             if again is not None:
-                done = submit(again).get()
+                done = feed.now(again)
             yield done
-            window = 2 * self.jobs
+            feed.open(2 * self.jobs)
 
 
 _Redo = Callable[[RangeTask, RangeDone], RangeTask | None]
@@ -547,6 +538,130 @@ class _Counter:
         self._thread.join()
         if self._error is not None:
             raise self._error
+
+
+#: Finished ranges held for a busy consumer (the parent importing, or writing output) at most:
+#: the workers go on with later ranges until this much waits to be taken.
+AHEAD_BYTES = 64 << 20
+AHEAD_ROWS = 50_000
+
+
+class _Slot:
+    """A range handed to a worker (or matched in this process), in file order."""
+
+    __slots__ = ("finished", "held", "result", "taken", "task")
+
+    def __init__(self, task: RangeTask) -> None:
+        self.task = task
+        self.result: Any = None
+        self.finished = False
+        self.taken = False
+        self.held = (0, 0)  # (bytes, rows) counted against AHEAD_BYTES / AHEAD_ROWS
+
+    def get(self) -> RangeDone:
+        done: RangeDone = self.result.get()
+        return done
+
+
+class _Feed:
+    """Ranges sent ahead of the consumer: ``window`` of them in the workers' hands, refilled as each
+    finishes (from the pool's result thread), not only when the consumer takes one. The parent's
+    main thread is busy now and then (the imports after :meth:`ParallelScanner.prefetch`, writing a
+    batch's output): the workers go on meanwhile, until :data:`AHEAD_BYTES` or :data:`AHEAD_ROWS`
+    of finished ranges wait to be taken. ``live`` False: ``submit`` matches in this process, and
+    ``window`` ranges are matched ahead of the one taken (one job).
+    """
+
+    def __init__(self, tasks: Iterator[RangeTask], submit: Callable[..., Any], *, live: bool = True) -> None:
+        self._tasks = tasks
+        self._submit = submit
+        self._live = live
+        self._lock = threading.Lock()
+        self._pending: deque[_Slot] = deque()
+        self._window = 0
+        self._in_flight = 0
+        self._held = [0, 0]
+        self._first: RangeTask | None = None
+        self._ended = False
+        self._closed = False
+        self._error: BaseException | None = None
+
+    def peek(self) -> RangeTask | None:
+        """The first range (taken from the tasks, sent by :meth:`open`)."""
+        self._first = next(self._tasks, None)
+        if self._first is None:
+            self._ended = True
+        return self._first
+
+    def open(self, window: int) -> None:
+        """Keep ``window`` ranges in the workers' hands from now on."""
+        with self._lock:
+            self._window = window
+            self._fill()
+
+    def take(self) -> _Slot | None:
+        """The next range in file order (not waited for), or None after the last."""
+        with self._lock:
+            self._fill()
+            if not self._pending:
+                if self._error is not None:
+                    raise self._error
+                return None
+            slot = self._pending.popleft()
+            slot.taken = True
+            self._release(slot)
+            return slot
+
+    def now(self, task: RangeTask) -> RangeDone:
+        """``task`` matched out of turn, waited for (a range read again)."""
+        done: RangeDone = self._submit(task, None).get()
+        return done
+
+    def close(self) -> None:
+        """Send nothing more (the pool is closing)."""
+        with self._lock:
+            self._closed = True
+
+    def _fill(self) -> None:  # under the lock
+        while not self._closed and not self._ended and self._error is None:
+            if self._live:
+                bytes_held, rows_held = self._held
+                if self._in_flight >= self._window or bytes_held >= AHEAD_BYTES or rows_held >= AHEAD_ROWS:
+                    return
+            elif len(self._pending) >= self._window:
+                return
+            task, self._first = self._first, None
+            try:
+                task = task if task is not None else next(self._tasks, None)
+            except BaseException as error:  # raised to the consumer once it reaches it
+                self._error = error
+                return
+            if task is None:
+                self._ended = True
+                return
+            slot = _Slot(task)
+            self._pending.append(slot)
+            self._in_flight += 1
+            slot.result = self._submit(task, lambda value, slot=slot: self._finished(slot, value))
+
+    def _finished(self, slot: _Slot, value: object) -> None:
+        """A worker's result arrived (the pool's result thread): count it, send the next ranges."""
+        with self._lock:
+            slot.finished = True
+            self._in_flight -= 1
+            if not slot.taken and isinstance(value, RangeDone):
+                slot.held = (value.nbytes, len(value.rows))
+                self._held[0] += value.nbytes
+                self._held[1] += len(value.rows)
+            try:
+                self._fill()
+            except BaseException as error:  # never into the pool's result thread: it would hang the pool
+                self._error = self._error or error
+
+    def _release(self, slot: _Slot) -> None:  # under the lock
+        self._held[0] -= slot.held[0]
+        self._held[1] -= slot.held[1]
+        slot.held = (0, 0)
 
 
 class _Now:

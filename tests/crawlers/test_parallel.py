@@ -11,6 +11,7 @@ import contextlib
 import gzip
 import itertools
 import json
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -410,3 +411,58 @@ def test_one_job_starts_nothing_ahead(tmp_path: Path, matcher: Matcher, monkeypa
     forked = _counting_pools(monkeypatch)
     assert not _scanner(matcher, 1).prefetch(path, path.name, LIMITS, "scan")
     assert forked == []
+
+
+def _counting_sends(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the ranges sent to the workers' pool (``apply_async`` calls, from any thread)."""
+    sent: list[int] = []
+    real = parallel_module._pool
+
+    class Spy:
+        def __init__(self, pool: Any) -> None:
+            self._pool = pool
+
+        def apply_async(self, *args: Any, **kwargs: Any) -> Any:
+            sent.append(1)
+            return self._pool.apply_async(*args, **kwargs)
+
+    @contextlib.contextmanager
+    def pool(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        with real(*args, **kwargs) as started:
+            yield Spy(started)
+
+    monkeypatch.setattr(parallel_module, "_pool", pool)
+    return sent
+
+
+def _settled(sent: list[int], seconds: float = 30.0) -> int:
+    """How many ranges were sent once no more are sent for a while (or ``seconds`` passed)."""
+    deadline, seen, since = time.monotonic() + seconds, -1, time.monotonic()
+    while time.monotonic() < deadline:
+        if len(sent) != seen:
+            seen, since = len(sent), time.monotonic()
+        elif time.monotonic() - since > 1.5:
+            break
+        time.sleep(0.05)
+    return len(sent)
+
+
+def test_the_workers_go_on_while_the_parent_is_busy_up_to_a_bound(
+    tmp_path: Path, matcher: Matcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parent takes no range for a while (it imports, or writes a batch's output): the workers are
+    sent the next ranges as theirs finish, not only when the parent takes one (they stood idle with
+    four ranges done), until AHEAD_BYTES of finished ranges wait; the rows are the reader's."""
+    path = tmp_path / "orders.log"
+    path.write_bytes(FILES["orders.log"] * 4)
+    ranges = len(block_ranges(path, RANGE_BYTES, workers=2))
+    monkeypatch.setattr(parallel_module, "AHEAD_BYTES", 12 * RANGE_BYTES)
+    reader = _outcome(_analysis(matcher, path, None))
+    sent = _counting_sends(monkeypatch)
+    scanner = _scanner(matcher, 2)
+    assert scanner.prefetch(path, path.name, LIMITS, "scan")
+    ahead = _settled(sent)
+    assert ranges > 40
+    assert 2 * 2 + 8 <= ahead <= 2 * 2 + 14  # the window, then finished ranges up to the bound
+    assert _outcome(_analysis(matcher, path, scanner)) == reader
+    assert len(sent) >= ranges
