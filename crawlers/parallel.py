@@ -368,6 +368,9 @@ class ParallelScanner:
         stopped: list[bool] = []
 
         sql: list[SqlState] = [SqlState()]  # a SQL dump's reader state after the ranges taken so far
+        # what the next ranges sent assume: sql[0], or the state after the first range as soon as the
+        # first range is matched (the workers need not wait for the parent to take it)
+        hint: list[SqlState] = [sql[0]]
         offsets: dict[str, int] = {}  # table -> its rows in those ranges
         ranges = block_ranges(scan.path, self.range_bytes, workers=self.jobs)
         counted = _Counter(scan, ranges)
@@ -378,8 +381,8 @@ class ParallelScanner:
                     stopped.append(True)
                 if stopped:
                     break
-                hint = sql[0] if scan.plan.fmt == "sql" else None  # exact unless ranges are in flight
-                yield RangeTask(str(scan.path), scan.plan, start, end, line, source, sent, hint)
+                assumed = hint[0] if scan.plan.fmt == "sql" else None  # exact unless ranges are in flight
+                yield RangeTask(str(scan.path), scan.plan, start, end, line, source, sent, assumed)
 
         make = HitRow._make
         replaced = False
@@ -390,14 +393,17 @@ class ParallelScanner:
                 return None
             return replace(task, sql=sql[0])
 
+        def first(done: RangeDone) -> None:  # a SQL dump's first range, matched from the file's start
+            hint[0] = SqlState().after(done.state)
+
         try:
-            for done in self._ranges(tasks(), redo):
+            for done in self._ranges(tasks(), redo, first):
                 if done is None:  # the workers have their first ranges
                     yield None
                     continue
                 if scan.plan.fmt == "sql":
                     _renumber(done, scan.plan.locator, offsets)
-                    sql[0] = sql[0].after(done.state)
+                    sql[0] = hint[0] = sql[0].after(done.state)
                 replaced = replaced or done.state.replaced
                 scan.findings.extend(done.state.findings)
                 scan.blocks += done.state.blocks
@@ -422,13 +428,16 @@ class ParallelScanner:
                 )
             )
 
-    def _ranges(self, tasks: Iterator[RangeTask], redo: _Redo) -> Iterator[RangeDone | None]:
+    def _ranges(
+        self, tasks: Iterator[RangeTask], redo: _Redo, first: Callable[[RangeDone], None]
+    ) -> Iterator[RangeDone | None]:
         """None once the first ranges are sent, then each range's result in order; a range whose last
         CSV row runs on is read again with the next, one read from the wrong SQL state again from the
-        right one (``redo``)."""
+        right one (``redo``). A SQL dump's first range is matched alone: ``first`` gets its result as
+        soon as a worker returns it, and the ranges after it are sent then."""
         if self.jobs <= 1:
             feed = _Feed(tasks, lambda task, _: _Now(_range_rows(self.matcher, task)), live=False)
-            yield from self._joined(feed, redo)
+            yield from self._joined(feed, redo, first)
             return
         with _pool(self.matcher, self.jobs, self.after_fork) as pool:
             feed = _Feed(
@@ -436,17 +445,20 @@ class ParallelScanner:
                 lambda task, done: pool.apply_async(_worker_range, (task,), callback=done, error_callback=done),
             )
             try:
-                yield from self._joined(feed, redo)
+                yield from self._joined(feed, redo, first)
             finally:
                 feed.close()
 
-    def _joined(self, feed: _Feed, redo: _Redo) -> Iterator[RangeDone | None]:
+    def _joined(self, feed: _Feed, redo: _Redo, first_done: Callable[[RangeDone], None]) -> Iterator[RangeDone | None]:
         first = feed.peek()
         if first is None:
             yield None
             return
         # A SQL dump's first range alone: the ranges after it then start from the tables it defines.
-        feed.open(1 if first.sql is not None else 2 * self.jobs)
+        if first.sql is not None:
+            feed.open(1, then=(2 * self.jobs, first_done))
+        else:
+            feed.open(2 * self.jobs)
         yield None  # the first window is in the workers' hands
         while (slot := feed.take()) is not None:
             task, done = slot.task, slot.get()
@@ -549,12 +561,13 @@ AHEAD_ROWS = 50_000
 class _Slot:
     """A range handed to a worker (or matched in this process), in file order."""
 
-    __slots__ = ("finished", "held", "result", "taken", "task")
+    __slots__ = ("finished", "first", "held", "result", "taken", "task")
 
     def __init__(self, task: RangeTask) -> None:
         self.task = task
         self.result: Any = None
         self.finished = False
+        self.first = False
         self.taken = False
         self.held = (0, 0)  # (bytes, rows) counted against AHEAD_BYTES / AHEAD_ROWS
 
@@ -585,6 +598,8 @@ class _Feed:
         self._ended = False
         self._closed = False
         self._error: BaseException | None = None
+        self._then: tuple[int, Callable[[RangeDone], None]] | None = None
+        self._sent = 0
 
     def peek(self) -> RangeTask | None:
         """The first range (taken from the tasks, sent by :meth:`open`)."""
@@ -593,10 +608,12 @@ class _Feed:
             self._ended = True
         return self._first
 
-    def open(self, window: int) -> None:
-        """Keep ``window`` ranges in the workers' hands from now on."""
+    def open(self, window: int, then: tuple[int, Callable[[RangeDone], None]] | None = None) -> None:
+        """Keep ``window`` ranges in the workers' hands from now on; ``then`` = (window, callback): once
+        the first range is matched, call back with its result and open to that window (live only)."""
         with self._lock:
             self._window = window
+            self._then = then if self._live else None
             self._fill()
 
     def take(self) -> _Slot | None:
@@ -640,6 +657,8 @@ class _Feed:
                 self._ended = True
                 return
             slot = _Slot(task)
+            slot.first = self._sent == 0
+            self._sent += 1
             self._pending.append(slot)
             self._in_flight += 1
             slot.result = self._submit(task, lambda value, slot=slot: self._finished(slot, value))
@@ -654,6 +673,10 @@ class _Feed:
                 self._held[0] += value.nbytes
                 self._held[1] += len(value.rows)
             try:
+                if slot.first and self._then is not None and isinstance(value, RangeDone):
+                    self._window, then = self._then
+                    self._then = None
+                    then(value)
                 self._fill()
             except BaseException as error:  # never into the pool's result thread: it would hang the pool
                 self._error = self._error or error

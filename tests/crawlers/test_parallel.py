@@ -466,3 +466,23 @@ def test_the_workers_go_on_while_the_parent_is_busy_up_to_a_bound(
     assert 2 * 2 + 8 <= ahead <= 2 * 2 + 14  # the window, then finished ranges up to the bound
     assert _outcome(_analysis(matcher, path, scanner)) == reader
     assert len(sent) >= ranges
+
+
+def test_a_sql_dumps_later_ranges_are_sent_once_its_first_is_matched_and_read_once(
+    tmp_path: Path, matcher: Matcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SQL dump's first range is matched alone (it defines the tables); the ranges after it are sent
+    as soon as a worker returns it, not when the parent takes it, and start from the state after it:
+    none is read twice."""
+    path = tmp_path / "members.sql"
+    rows = (f"{INTO}`members` VALUES ('{n}','{p}','{e}','{x}');\n" for n, p, e, x in map(_rows, range(1200)))
+    path.write_text(_sql(0) + "".join(rows), encoding="utf-8")
+    ranges = len(block_ranges(path, RANGE_BYTES, workers=2))
+    reader = _outcome(_analysis(matcher, path, None))
+    sent = _counting_sends(monkeypatch)
+    scanner = _scanner(matcher, 2)
+    assert scanner.prefetch(path, path.name, LIMITS, "scan")
+    assert _settled(sent) > 2 * 2 + 8
+    assert _outcome(_analysis(matcher, path, scanner)) == reader
+    assert reader[2][2] >= 10
+    assert len(sent) == ranges
