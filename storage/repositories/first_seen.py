@@ -30,6 +30,7 @@ import json
 import weakref
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import inspect, text
@@ -136,6 +137,15 @@ _PG_UNCOVERED = (
     "AND (CASE n.kind WHEN 0 THEN e.sources ELSE e.types END)::jsonb @> jsonb_build_array(n.key)) "
     "ORDER BY n.subject_id"
 ).format(hits="hits", rest="subject_id IN (SELECT subject_id FROM first_seen_rest)")
+#: The existing rows of a chunk's subjects: SQLite, those of the pairs' table in a range of subjects;
+#: PostgreSQL, an array of the chunk's subjects (at most :data:`FOLD_SUBJECTS`).
+_SQLITE_ROWS = (
+    "SELECT subject_id, day, sources, types FROM subject_first_seen WHERE subject_id IN "
+    "(SELECT DISTINCT subject_id FROM temp.first_seen_pairs WHERE subject_id BETWEEN :lo AND :hi)"
+)
+_PG_ROWS = (
+    "SELECT subject_id, day, sources, types FROM subject_first_seen WHERE subject_id = ANY(CAST(:ids AS bigint[]))"
+)
 _UPSERT = (
     "INSERT INTO subject_first_seen (subject_id, day, sources, types) VALUES (:s, :d, :sources, :types) "
     "ON CONFLICT (subject_id, day) DO UPDATE SET sources = excluded.sources, types = excluded.types"
@@ -143,8 +153,6 @@ _UPSERT = (
 _DELETE = "DELETE FROM subject_first_seen WHERE subject_id = :s AND day = :d"
 #: Subjects merged at a time: their pairs and rows are all the merge holds (each subject's whole).
 FOLD_SUBJECTS = 10_000
-#: Subjects per look-up of existing rows (the statement's parameters stay far below 2,000).
-_CHUNK = 1000
 #: Pairs fetched from the server at a time (PostgreSQL's cursor).
 _FETCH = 2_000
 
@@ -203,11 +211,14 @@ def as_date(value: Any) -> date:
     return date.fromisoformat(str(value)[:10])
 
 
-def _keys(value: str) -> set[str]:
-    return set(json.loads(value))
+@lru_cache(maxsize=4096)
+def _keys(value: str) -> frozenset[str]:
+    """A row's JSON array as a set (a dump's subjects share a few arrays: each parsed once)."""
+    return frozenset(json.loads(value))
 
 
-def _json(keys: set[str], sqlite: bool) -> str:
+@lru_cache(maxsize=4096)
+def _json(keys: frozenset[str], sqlite: bool) -> str:
     """Sorted and spaced as the dialect's own JSON functions write them (see ``rest`` in :data:`_CLASSIFY`)."""
     return json.dumps(sorted(keys), ensure_ascii=False, separators=(",", ":") if sqlite else (", ", ": "))
 
@@ -234,33 +245,31 @@ def _fold_known(session: Session, pairs: Sequence[Any]) -> None:
     """
     if not pairs:
         return
-    subjects = sorted({int(p[0]) for p in pairs})
-    rows: dict[tuple[int, date], tuple[set[str], set[str]]] = {}
-    for start in range(0, len(subjects), _CHUNK):
-        chunk = subjects[start : start + _CHUNK]
-        marks = ", ".join(f":s{i}" for i in range(len(chunk)))
-        found = session.execute(
-            text(f"SELECT subject_id, day, sources, types FROM subject_first_seen WHERE subject_id IN ({marks})"),  # noqa: S608 - placeholders
-            {f"s{i}": s for i, s in enumerate(chunk)},
-        )
-        for s, d, sources, types in found:
-            rows[(int(s), as_date(d))] = (_keys(sources), _keys(types))
+    iso = session.get_bind().dialect.name == "sqlite"  # SQLite keeps a date as ISO text
+    if iso:  # the chunk's subjects: a range of the pairs' table (no parameter list)
+        found = session.execute(text(_SQLITE_ROWS), {"lo": pairs[0][0], "hi": pairs[-1][0]})
+    else:
+        found = session.execute(text(_PG_ROWS), {"ids": sorted({int(p[0]) for p in pairs})})
+    rows: dict[tuple[int, date], list[frozenset[str]]] = {}
     by_subject: dict[int, list[date]] = {}
-    for s, d in rows:
-        by_subject.setdefault(s, []).append(d)
+    for s, d, sources, types in found:
+        day = as_date(d)
+        rows[(int(s), day)] = [_keys(sources), _keys(types)]
+        by_subject.setdefault(int(s), []).append(day)
     changed: set[tuple[int, date]] = set()
     for s, kind, key, d in pairs:
         subject, day, which = int(s), as_date(d), int(kind)
-        for other in by_subject.get(subject, []):
-            if other > day and key in rows[(subject, other)][which]:
-                rows[(subject, other)][which].discard(key)
+        for other in by_subject.get(subject, ()):
+            later = rows[(subject, other)]
+            if other > day and key in later[which]:
+                later[which] = later[which] - {key}
                 changed.add((subject, other))
-        if (subject, day) not in rows:
-            rows[(subject, day)] = (set(), set())
+        row = rows.get((subject, day))
+        if row is None:
+            row = rows[(subject, day)] = [frozenset(), frozenset()]
             by_subject.setdefault(subject, []).append(day)
-        rows[(subject, day)][which].add(key)
+        row[which] = row[which] | {key}
         changed.add((subject, day))
-    iso = session.get_bind().dialect.name == "sqlite"  # SQLite keeps a date as ISO text
 
     def day_of(d: date) -> date | str:
         return d.isoformat() if iso else d
