@@ -23,6 +23,7 @@ from leakmon.workflows.grouping import fingerprint, linked_incidents
 from leakmon.workflows.legal import refresh_incident
 from leakmon.workflows.scoring import score_post
 from leakmon.workflows.triage import apply_suppression
+from matchers.model import EXACT
 from storage.models.cases import EXCLUDING_LABELS, Incident, IncidentPost
 from storage.models.core import HitRecord, Post
 from storage.repositories.cases import incident_of_post, lock_grouping, merge_incidents
@@ -67,7 +68,7 @@ def update_post(
     if current is None and session.scalar(select(HitRecord.id).where(HitRecord.post_id == post.id).limit(1)) is None:
         return None  # most crawled posts: nothing to score or group
     lock_grouping(session)
-    effective = post_hits(session, post.id, EXCLUDING_LABELS)
+    effective = post_hits(session, post.id, EXCLUDING_LABELS, exact=(EXACT, rules.awareness_confidence))
     score_post(session, post, effective)
     if not effective.hits and current is None:
         return None
@@ -95,7 +96,7 @@ def update_post(
         incident,
         now,
         awareness_confidence=rules.awareness_confidence,
-        known_subjects=(post.id, effective.subjects),
+        known=effective.totals,
     )
     return incident
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from matchers.model import EXACT, UNIQUE_ID_TYPES
 from storage.models.cases import EXCLUDING_LABELS, Incident
-from storage.repositories.cases import incident_aggregate
+from storage.repositories.cases import PostTotals, incident_aggregate
 
 NOTIFY_WITHIN = timedelta(hours=72)
 AWARENESS_EXACT_CONFIDENCE = 0.9  # the default of [incidents] awareness_confidence
@@ -53,19 +53,19 @@ def refresh_incident(
     now: datetime | None = None,
     *,
     awareness_confidence: float = AWARENESS_EXACT_CONFIDENCE,
-    known_subjects: tuple[int, int] | None = None,
+    known: PostTotals | None = None,
 ) -> None:
     """Recompute the incident's aggregates and legal clock from its posts' hits (in SQL).
 
-    ``known_subjects``: (post id, its effective hits' distinct subjects), reused when that post is
-    the incident's only one (see :func:`storage.repositories.cases.incident_aggregate`)."""
+    ``known``: a post's totals, taken as they are when that post is the incident's only one (see
+    :func:`storage.repositories.cases.incident_aggregate`)."""
     agg = incident_aggregate(
         session,
         incident.id,
         excluded=EXCLUDING_LABELS,
         exact_kind=EXACT,
         strong=awareness_confidence,
-        known_subjects=known_subjects,
+        known=known,
     )
     incident.subject_count = agg.subjects
     incident.hit_count = agg.hits

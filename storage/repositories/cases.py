@@ -200,6 +200,28 @@ class IncidentAggregate:
     first_strong_exact: tuple[datetime, int, float] | None
 
 
+@dataclass(frozen=True, slots=True)
+class PostTotals:
+    """One post's part of :class:`IncidentAggregate`, summed up in the pass of its summary
+    (:func:`storage.repositories.hits.post_hits`) when no label excludes any of its hits: an
+    incident whose only post it is (a first mass breach) is not aggregated over its hits again."""
+
+    post_id: int
+    subjects: int
+    hits: int
+    id_types: tuple[str, ...]
+    first_seen: datetime | None
+    last_seen: datetime | None
+    #: The match kind and the least confidence ``first_strong_exact`` was looked for with.
+    exact_kind: str
+    strong: float
+    #: The first strong exact hit (first seen, hit id, confidence), None when there is none, seller
+    #: contact or not; when ``exact_known`` is False it was not found in the pass (strong exact hits
+    #: first seen at different times) and the aggregate looks for it.
+    first_strong_exact: tuple[datetime, int, float] | None
+    exact_known: bool
+
+
 #: An incident with at least this many hits, and at least 1/BIG_SHARE of all hits, has its subjects
 #: counted on SQLite by walking the hits' subject index (groups come whole, nothing sorted); a
 #: smaller one through its posts' hits (a sort of only those). The hits listing uses the same rule.
@@ -222,7 +244,7 @@ def incident_aggregate(
     excluded: Sequence[str],
     exact_kind: str,
     strong: float,
-    known_subjects: tuple[int, int] | None = None,
+    known: PostTotals | None = None,
 ) -> IncidentAggregate:
     """Counts, types and the clock's candidate times over the incident's hits, in a few SQL passes.
 
@@ -231,22 +253,97 @@ def incident_aggregate(
     subject-index order (see :data:`BIG_INCIDENT`): through the post index, whose entries are in
     digest order, every hit is a random read of the table (minutes at 3M hits instead of seconds).
     Hits are tested against their labels only when an excluding label is the latest of one of the
-    incident's hits (found from the labels' side). ``known_subjects`` = (post id, distinct subjects
-    of its effective hits, as :func:`storage.repositories.hits.post_hits` counted them): when that
-    post is the incident's only one, its subjects are not counted again.
+    incident's hits (found from the labels' side). ``known``: a post's totals (see
+    :class:`PostTotals`): when that post is the incident's only one, its hits are not read again
+    (but for its first strong exact hit when the totals could not tell it).
     """
     post_ids = select(IncidentPost.post_id).where(IncidentPost.incident_id == incident_id)
+    members = session.scalars(post_ids.limit(2)).all()
+    if known is not None and (members != [known.post_id] or (known.exact_kind, known.strong) != (exact_kind, strong)):
+        known = None
+    effective: ColumnElement[bool] = true()  # the known totals are of a post no label excludes a hit of
+    if known is None and session.scalar(select(_excluded_in(post_ids, excluded).exists())):
+        effective = ~excluded_by_label(excluded)
+    walk: ColumnElement[bool] | None = None
+    if known is not None:
+        types, hits, first_seen, last_seen = known.id_types, known.hits, known.first_seen, known.last_seen
+        subjects: int | None = known.subjects
+    else:
+        walk = _walk(session, post_ids)
+        types, hits, first_seen, last_seen = _per_type(session, walk, effective)
+        grouped = (
+            select(HitRecord.subject_id)
+            .where(walk, HitRecord.subject_id.is_not(None), effective)
+            .group_by(HitRecord.subject_id)
+            .subquery()
+        )
+        subjects = session.scalar(select(func.count()).select_from(grouped))
+    label, later, labelled = aliased(HitLabel), aliased(HitLabel), aliased(HitRecord)
+    post_of = select(labelled.post_id).where(labelled.id == label.hit_id).scalar_subquery()
+    confirmed = session.execute(  # driven by the labels (a look-up per label, none per hit)
+        select(label.created_at, label.hit_id, label.actor)
+        .where(
+            label.label == "confirmed",
+            post_of.in_(post_ids),
+            ~exists().where(later.hit_id == label.hit_id, later.id > label.id),
+        )
+        .order_by(label.created_at, label.hit_id)
+        .limit(1)
+    ).first()
+    seller_contacts = select(PostScore.seller_contact_hit_id).where(
+        PostScore.post_id.in_(post_ids), PostScore.seller_contact_hit_id.is_not(None)
+    )
+    exact = known.first_strong_exact if known is not None and known.exact_known else None
+    if exact is not None and exact[1] in session.scalars(seller_contacts).all():
+        known = None  # the pass's candidate is the post's likely seller contact: the next one is looked for
+    if known is None or not known.exact_known:
+        found = session.execute(
+            select(HitRecord.first_seen, HitRecord.id, HitRecord.confidence)
+            .where(
+                walk if walk is not None else _walk(session, post_ids),
+                effective,
+                HitRecord.match_kind == exact_kind,
+                HitRecord.confidence >= strong,
+                HitRecord.id.not_in(seller_contacts),
+            )
+            .order_by(HitRecord.first_seen, HitRecord.id)
+            .limit(1)
+        ).first()
+        exact = (found[0], found[1], found[2]) if found else None
+    posts = session.scalar(
+        select(func.count()).select_from(IncidentPost).where(IncidentPost.incident_id == incident_id)
+    )
+    confidence = session.scalar(select(func.max(PostScore.confidence)).where(PostScore.post_id.in_(post_ids)))
+    return IncidentAggregate(
+        subjects=int(subjects or 0),
+        hits=int(hits or 0),
+        posts=int(posts or 0),
+        id_types=types,
+        first_seen=first_seen,
+        last_seen=last_seen,
+        confidence=float(confidence or 0.0),
+        first_confirmed=(confirmed[0], confirmed[1], confirmed[2]) if confirmed else None,
+        first_strong_exact=exact,
+    )
+
+
+def _walk(session: Session, post_ids: Any) -> ColumnElement[bool]:
+    """``hits.post_id IN (the incident's posts)``; on SQLite, for a big incident, not indexable: the
+    table or the subject index is walked in order, at most BIG_SHARE times the incident's rows (the
+    post index's digest order reads the table at random)."""
     in_incident = HitRecord.post_id.in_(post_ids)
-    labelled = _excluded_in(post_ids, excluded)
-    effective = ~excluded_by_label(excluded) if session.scalar(select(labelled.exists())) else true()
-    walk = in_incident
     if session.get_bind().dialect.name == "sqlite":
         everything = session.scalar(select(func.count()).where(in_incident)) or 0  # the post index alone
         top = session.scalar(select(func.max(HitRecord.id))) or 0
         if everything >= BIG_INCIDENT and everything * BIG_SHARE >= top:
-            # Off the post index (whose digest order reads the table at random): the table or the
-            # subject index is walked in order, at most BIG_SHARE times the incident's rows.
-            walk = (HitRecord.post_id + 0).in_(post_ids)
+            return (HitRecord.post_id + 0).in_(post_ids)
+    return in_incident
+
+
+def _per_type(
+    session: Session, walk: ColumnElement[bool], effective: ColumnElement[bool]
+) -> tuple[tuple[str, ...], int, datetime | None, datetime | None]:
+    """Types with an effective hit, effective hits, first and last seen of every hit (one ``GROUP BY``)."""
     per_type = session.execute(
         select(
             HitRecord.id_type,
@@ -261,59 +358,7 @@ def incident_aggregate(
     hits = sum(int(counted or 0) for _, counted, _, _ in per_type)
     first_seen = min((first for _, _, first, _ in per_type), default=None)
     last_seen = max((last for _, _, _, last in per_type), default=None)
-    members = session.scalars(post_ids.limit(2)).all()
-    if known_subjects is not None and members == [known_subjects[0]]:
-        subjects: int | None = known_subjects[1]
-    else:
-        grouped = (
-            select(HitRecord.subject_id)
-            .where(walk, HitRecord.subject_id.is_not(None), effective)
-            .group_by(HitRecord.subject_id)
-            .subquery()
-        )
-        subjects = session.scalar(select(func.count()).select_from(grouped))
-    label, later = aliased(HitLabel), aliased(HitLabel)
-    confirmed = session.execute(
-        select(label.created_at, HitRecord.id, label.actor)
-        .join(HitRecord, HitRecord.id == label.hit_id)
-        .where(
-            in_incident,
-            label.label == "confirmed",
-            ~exists().where(later.hit_id == label.hit_id, later.id > label.id),
-        )
-        .order_by(label.created_at, HitRecord.id)
-        .limit(1)
-    ).first()
-    seller_contacts = select(PostScore.seller_contact_hit_id).where(
-        PostScore.post_id.in_(post_ids), PostScore.seller_contact_hit_id.is_not(None)
-    )
-    exact = session.execute(
-        select(HitRecord.first_seen, HitRecord.id, HitRecord.confidence)
-        .where(
-            walk,
-            effective,
-            HitRecord.match_kind == exact_kind,
-            HitRecord.confidence >= strong,
-            HitRecord.id.not_in(seller_contacts),
-        )
-        .order_by(HitRecord.first_seen, HitRecord.id)
-        .limit(1)
-    ).first()
-    posts = session.scalar(
-        select(func.count()).select_from(IncidentPost).where(IncidentPost.incident_id == incident_id)
-    )
-    confidence = session.scalar(select(func.max(PostScore.confidence)).where(PostScore.post_id.in_(post_ids)))
-    return IncidentAggregate(
-        subjects=int(subjects or 0),
-        hits=int(hits or 0),
-        posts=int(posts or 0),
-        id_types=types,
-        first_seen=first_seen,
-        last_seen=last_seen,
-        confidence=float(confidence or 0.0),
-        first_confirmed=(confirmed[0], confirmed[1], confirmed[2]) if confirmed else None,
-        first_strong_exact=(exact[0], exact[1], exact[2]) if exact else None,
-    )
+    return types, hits, first_seen, last_seen
 
 
 def _excluded_in(post_ids: Any, excluded: Sequence[str]) -> Any:

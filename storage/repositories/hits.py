@@ -18,6 +18,7 @@ the post-ingest bookkeeping needs is read in SQL (:func:`post_hits`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session, aliased
 from storage.hitrow import HitRow, best_rows
 from storage.models.cases import HitLabel, Incident, IncidentPost, SuppressionRule
 from storage.models.core import HitRecord, identity_key
-from storage.repositories.cases import BIG_INCIDENT, BIG_SHARE
+from storage.repositories.cases import BIG_INCIDENT, BIG_SHARE, PostTotals
 from storage.repositories.first_seen import note_first_seen
 
 IDENTITY = ("post_id", "id_type", "form", "digest", "subject_slot")
@@ -462,6 +463,8 @@ class PostHits:
     #: The files the hits were found in, when they were found in at most one (else None: see
     #: :func:`post_files`).
     files: tuple[str, ...] | None = ()
+    #: What the post adds to its incident's aggregate, when asked for and no hit is excluded.
+    totals: PostTotals | None = None
 
 
 def effective_filter(excluded: Sequence[str]) -> tuple[Any, Any]:
@@ -513,30 +516,51 @@ def _in_post(session: Session, post_id: int) -> Any:
     return HitRecord.post_id == post_id
 
 
-def post_hits(session: Session, post_id: int, excluded: Sequence[str]) -> PostHits:
+def post_hits(
+    session: Session, post_id: int, excluded: Sequence[str], *, exact: tuple[str, float] | None = None
+) -> PostHits:
     """The summary of the post's effective hits: one set-based pass over them.
 
     One subject and one file are each a ``min`` equal to its ``max`` (one identity: one type and
     form, then a look for a second digest); hits whose latest label excludes them are taken out only
     when the post has such a label (found from the labels' side), so a post without one is read with
     no per-hit label look-up at all. The files come with it, so grouping reads them again only when
-    there are several (:func:`post_files`).
+    there are several (:func:`post_files`). The types come from the same pass (SQLite: its distinct
+    values as a JSON array, a tiny index; PostgreSQL: grouped by type in a hash), the distinct
+    subjects from a count of their own. With ``exact`` = (match kind, least confidence) and no hit
+    excluded, the pass also sums up what the post adds to its incident's aggregate
+    (:attr:`PostHits.totals`), so an incident whose only post it is is not read again.
     """
     where = _in_post(session, post_id)
-    if session.scalar(select(excluded_hits(post_id, excluded).exists())):
+    labelled = bool(session.scalar(select(excluded_hits(post_id, excluded).exists())))
+    if labelled:
         where = and_(where, HitRecord.id.not_in(excluded_hits(post_id, excluded)))
     slot = func.coalesce(HitRecord.subject_id, 0)
-    lowest_and_highest = (HitRecord.attachment_sha256, slot, HitRecord.id_type, HitRecord.form)
-    hits, best, subjects, first_id, *ends = session.execute(
-        select(
-            func.count(),
-            func.max(HitRecord.confidence),
-            func.count(distinct(HitRecord.subject_id)),
-            func.min(HitRecord.id),
-            *(f(column) for column in lowest_and_highest for f in (func.min, func.max)),
-        ).where(where)
-    ).one()
-    file_low, file_high, low, high, type_low, type_high, form_low, form_high = ends
+    columns: list[Any] = [func.count(), func.max(HitRecord.confidence), func.min(HitRecord.id)]
+    columns += [
+        f(column) for column in (HitRecord.attachment_sha256, slot, HitRecord.form) for f in (func.min, func.max)
+    ]
+    columns += [func.min(HitRecord.first_seen), func.max(HitRecord.last_seen)]
+    if exact is not None:
+        strong = and_(HitRecord.match_kind == exact[0], HitRecord.confidence >= exact[1])
+        columns += [func.min(case((strong, HitRecord.first_seen))), func.max(case((strong, HitRecord.first_seen)))]
+        columns.append(func.min(case((strong, HitRecord.id))))
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite:  # one row; the types' distinct values as a JSON array (no sort of the hits)
+        row = session.execute(select(func.json_group_array(distinct(HitRecord.id_type)), *columns).where(where)).one()
+        groups = [tuple(row[1:])] if row[1] else []
+        types = sorted(set(json.loads(row[0]))) if row[1] else []
+    else:  # a hash of a few groups (no sort either)
+        grouped = session.execute(select(HitRecord.id_type, *columns).where(where).group_by(HitRecord.id_type)).all()
+        groups = [tuple(row[1:]) for row in grouped]
+        types = sorted(str(row[0]) for row in grouped)
+    hits = sum(int(group[0]) for group in groups)
+    best = _most(group[1] for group in groups)
+    first_id = _least(group[2] for group in groups)
+    file_low, file_high, low, high, form_low, form_high, first_seen, last_seen = (
+        (_least if i % 2 == 0 else _most)(group[3 + i] for group in groups) for i in range(8)
+    )
+    subjects = session.scalar(select(func.count(distinct(HitRecord.subject_id))).where(where)) if hits else 0
     first = None
     one_identity = False
     if first_id is not None:
@@ -544,14 +568,17 @@ def post_hits(session: Session, post_id: int, excluded: Sequence[str]) -> PostHi
             select(HitRecord.id_type, HitRecord.digest).where(HitRecord.id == first_id)
         ).one()
         first = (int(first_id), str(first_type))
-        if type_low == type_high and form_low == form_high:  # one digest? (PostgreSQL has no min(bytea))
+        if len(types) == 1 and form_low == form_high:  # one digest? (PostgreSQL has no min(bytea))
             other = select(HitRecord.id).where(where, HitRecord.digest != digest).limit(1)
             one_identity = session.scalar(other) is None
     files: tuple[str, ...] | None = None
     if file_low == file_high:
         files = () if file_low is None else (str(file_low),)
+    totals = None
+    if exact is not None and not labelled:
+        totals = _totals(session, post_id, groups, exact, int(subjects or 0), hits, tuple(types), first_seen, last_seen)
     return PostHits(
-        hits=int(hits or 0),
+        hits=hits,
         best=float(best or 0.0),
         one_identity=one_identity,
         in_files=file_high is not None,
@@ -559,7 +586,53 @@ def post_hits(session: Session, post_id: int, excluded: Sequence[str]) -> PostHi
         first=first,
         one_subject=low == high,  # at most one distinct subject id (None counting as one)
         files=files,
+        totals=totals,
     )
+
+
+def _totals(
+    session: Session,
+    post_id: int,
+    groups: Sequence[tuple[Any, ...]],
+    exact: tuple[str, float],
+    subjects: int,
+    hits: int,
+    types: tuple[str, ...],
+    first_seen: Any,
+    last_seen: Any,
+) -> PostTotals:
+    """The post's part of its incident's aggregate. Its first strong exact hit in (first seen, id)
+    order is the lowest id of them when they were all first seen at once (a dump stored in one go);
+    else it is left for the aggregate to look for."""
+    exact_first = _least(group[11] for group in groups)
+    exact_last = _most(group[12] for group in groups)
+    found: tuple[datetime, int, float] | None = None
+    known = exact_first is None or exact_first == exact_last
+    if exact_first is not None and known:
+        hit_id = int(_least(group[13] for group in groups))
+        confidence = session.scalar(select(HitRecord.confidence).where(HitRecord.id == hit_id))
+        found = (exact_first, hit_id, float(confidence or 0.0))
+    return PostTotals(
+        post_id=post_id,
+        subjects=subjects,
+        hits=hits,
+        id_types=types,
+        first_seen=first_seen,
+        last_seen=last_seen,
+        exact_kind=exact[0],
+        strong=exact[1],
+        first_strong_exact=found,
+        exact_known=known,
+    )
+
+
+def _least(values: Iterable[Any]) -> Any:
+    """SQL's ``min`` of group minima: None values ignored, None when there is no other."""
+    return min((value for value in values if value is not None), default=None)
+
+
+def _most(values: Iterable[Any]) -> Any:
+    return max((value for value in values if value is not None), default=None)
 
 
 def post_files(session: Session, post_id: int) -> set[str]:
