@@ -20,10 +20,11 @@ from crawlers.model import TextBlock
 from crawlers.parallel import ParallelScanner, block_scanner
 from leakmon.app import App
 from leakmon.errors import ConfigError
-from leakmon.index_cache import IndexData, cached_index
+from leakmon.index_cache import IndexData, cache_file, cached_index, rests_of
 from leakmon.keycheck import require_set_key
 from leakmon.settings import invalid_section
-from matchers.engine import Matcher, MatcherOptions
+from matchers.confirm import IndexConfirm
+from matchers.engine import Confirm, Matcher, MatcherOptions
 from matchers.index import ProtectedIndex
 from matchers.keyed_hash import KeyedHasher
 from matchers.protect import ProtectedForms
@@ -98,7 +99,11 @@ def build_match_context(app: App) -> MatchContext:
     if len(index) == 0:
         log.warning("the protected set under key %s is empty: nothing can match", hasher.key_id)
 
-    confirm = _Confirmer(app)
+    confirm: Confirm = _Confirmer(app)
+    rests = rests_of(tiers, index)
+    if rests is not None and cache_dir is not None:  # by position in the cached store; the database after damage
+        damaged = cache_file(cache_dir, hasher.key_id)
+        confirm = IndexConfirm(index, rests, confirm, on_damage=lambda: damaged.unlink(missing_ok=True))
     options = MatcherOptions(partial=app.settings.identifiers.partial_forms)
     matcher = Matcher(hasher, index, registry, confirm=confirm, options=options)
     return MatchContext(hasher=hasher, registry=registry, index=index, matcher=matcher)

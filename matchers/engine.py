@@ -30,6 +30,7 @@ import numpy as np
 import re2
 
 from matchers import deobfuscate, records
+from matchers.confirm import IndexConfirm
 from matchers.headers import header_type
 from matchers.index import ProtectedIndex
 from matchers.keyed_hash import KeyedHasher, prefix64
@@ -167,6 +168,8 @@ class Matcher:
         self.index = index
         self.registry = registry if registry is not None else IdentifierRegistry.default()
         self.confirm = confirm
+        #: Confirmation by position in the index's store (matchers.confirm), when ``confirm`` is one
+        self._local = confirm if isinstance(confirm, IndexConfirm) and confirm.index is index else None
         self.options = options if options is not None else MatcherOptions()
         recs = tuple(r for r in self.registry.recognizers() if index.holds(r.domain))
         self._kernel_recs = tuple(self.registry.get(t) for t in KERNEL_TYPES)  # cheap enough to always run
@@ -280,7 +283,13 @@ class Matcher:
 
     def lookup(self, digests: Sequence[bytes]) -> dict[int, tuple[int, ...]]:
         """Position -> subject ids for the digests in the index (confirmed when ``confirm`` is set)."""
-        return self._confirmed(self.index.lookup(prefix64(digests)), digests.__getitem__)
+        prefixes = prefix64(digests)
+        if self._local is not None and digests:
+            tails = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(-1, 32)[:, 8:]
+            found = self._local.lookup(prefixes, tails)
+            if found is not None:
+                return found
+        return self._confirmed(self.index.lookup(prefixes), digests.__getitem__)
 
     def index_lookup(self, digests: Sequence[bytes]) -> dict[int, tuple[int, ...]]:
         """Position -> subject ids by digest prefix (the in-memory index alone, nothing confirmed)."""
@@ -370,7 +379,15 @@ class Matcher:
         if keep is not None:
             prefixes = prefixes[keep]
         at = keep.__getitem__ if keep is not None else int
-        matched = self._confirmed(self.index.lookup(prefixes), lambda i: HIT.unpack_from(packed, at(i) * size)[5])
+        local = None
+        if self._local is not None:  # the hits' other 24 bytes, compared in place (no bytes object per hit)
+            tails = np.frombuffer(packed, dtype=np.uint8).reshape(-1, size)[:, size - 24 :]
+            local = self._local.lookup(prefixes, tails[keep] if keep is not None else tails)
+        matched = (
+            local
+            if local is not None
+            else self._confirmed(self.index.lookup(prefixes), lambda i: HIT.unpack_from(packed, at(i) * size)[5])
+        )
         if not matched:
             return []
         order = sorted(matched)

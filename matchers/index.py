@@ -18,12 +18,14 @@ Only the keys and the radix tables are read per candidate (by the kernel); subje
 rare hits. Look-ups are batched: the native kernel and :meth:`ProtectedIndex.lookup` (numpy, a
 vectorized binary search within each query's radix slot) search the same arrays.
 A 64-bit prefix has ~N/2^64 false positives per query; pass ``confirm`` to the Matcher to check
-the full digest in storage and bring false positives to zero.
+the full digest (in the database, or by position in the cached confirmation store:
+:mod:`matchers.confirm`) and bring false positives to zero.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -377,6 +379,26 @@ class ProtectedIndex:
                 self._group_radix,
             )
         )
+
+    @property
+    def tier_sizes(self) -> tuple[int, int]:
+        """(flat entries, group keys): the rows a confirmation store (:mod:`matchers.confirm`) holds."""
+        return self._flat.n, self._group.n
+
+    @property
+    def flat_subjects(self) -> npt.NDArray[np.unsignedinteger]:
+        """The flat tier's subject ids, packed (:func:`pack_ids`), one per entry."""
+        return self._flat_subjects
+
+    @property
+    def group_members(self) -> tuple[npt.NDArray[Any], npt.NDArray[np.unsignedinteger]]:
+        """(offsets, packed subject ids) of the grouped tier: group g holds ids offsets[g]:offsets[g + 1]."""
+        return self._group_offsets, self._group_subjects
+
+    def positions(self, q: U64) -> tuple[tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]], ...]:
+        """Per tier (flat, grouped): the positions [lo, hi) of the entries of each prefix in ``q``."""
+        empty = np.zeros(len(q), dtype=np.intp)
+        return tuple(tier.find(q) if tier.n else (empty, empty) for tier in (self._flat, self._group))
 
     def lookup(self, queries: npt.ArrayLike) -> dict[int, tuple[int, ...]]:
         """For each query prefix present in the index: query position -> sorted subject ids.

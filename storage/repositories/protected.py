@@ -948,6 +948,110 @@ def _index_arrays_postgres(session: Session, kinds: list[int], pairs: _Pairs) ->
 _COPY_SLICE = 4 << 20
 
 
+#: One row of :func:`digest_rows`' SQLite path: prefix, subject id and the other 24 bytes, big-endian.
+_PACKED_ROW = np.dtype([("prefix", ">u8"), ("subject", ">u4"), ("rest", "V24")])
+#: One row of ``COPY (SELECT prefix, subject_id, rest ...) TO STDOUT (FORMAT BINARY)``.
+_PGCOPY_TRIPLE = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("prefix_len", ">i4"),
+        ("prefix", ">i8"),
+        ("subject_len", ">i4"),
+        ("subject", ">i8"),
+        ("rest_len", ">i4"),
+        ("rest", "V24"),
+    ]
+)
+#: (unsigned prefixes, subject ids, the other 24 bytes as an n x 24 uint8 array)
+DigestRows = tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[np.uint8]]
+
+
+def _triples(prefixes: npt.NDArray[Any], subjects: npt.NDArray[Any], rests: npt.NDArray[Any]) -> DigestRows:
+    wide = prefixes.astype(np.uint64 if prefixes.dtype.kind == "u" else np.int64).view(np.uint64)
+    tails = np.frombuffer(rests.tobytes(), dtype=np.uint8).reshape(-1, 24)
+    return wide, subjects.astype(np.int64), tails
+
+
+def digest_rows(session: Session, key_id: str, *, batch: int = 500_000) -> Iterator[DigestRows]:
+    """The full-form digests under ``key_id`` with their subjects, a slice at a time (what the
+    confirmation store of :mod:`matchers.confirm` is built from; :func:`index_arrays` reads the pairs)."""
+    kinds = _key_kinds(session, key_id)
+    if not kinds:
+        return
+    kind_list = ",".join(str(int(k)) for k in kinds)
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        total = int(session.scalar(select(func.sum(ProtectedKind.digests))) or 0)
+        bits = max(0, min(16, (total // max(batch, 1)).bit_length()))
+        packed = text(
+            "SELECT group_concat(printf('%016X%08X', prefix, subject_id) || hex(rest), '') "  # noqa: S608 - integers only
+            f"FROM protected_identifiers WHERE prefix >= :low AND prefix <= :high AND kind IN ({kind_list})"
+        )
+        step = 1 << (64 - bits)
+        for low in range(-(1 << 63), 1 << 63, step):
+            hexed = connection.execute(packed, {"low": low, "high": low + step - 1}).scalar()
+            if hexed:
+                rows = np.frombuffer(bytes.fromhex(hexed), dtype=_PACKED_ROW)
+                yield _triples(rows["prefix"], rows["subject"], rows["rest"])
+        return
+    raw: Any = connection.connection.dbapi_connection
+    query = (
+        "COPY (SELECT prefix, subject_id, rest FROM protected_identifiers "  # noqa: S608 - integers only
+        f"WHERE kind IN ({kind_list})) TO STDOUT (FORMAT BINARY)"
+    )
+    size = _PGCOPY_TRIPLE.itemsize
+    pending = bytearray()
+    header = len(_PGCOPY_HEADER)
+    with raw.cursor() as cursor, cursor.copy(query) as copy:
+        for block in copy:
+            pending += block
+            if len(pending) - header >= _COPY_SLICE:
+                count = (len(pending) - header) // size
+                rows = np.frombuffer(bytes(pending[header : header + count * size]), dtype=_PGCOPY_TRIPLE)
+                del pending[header : header + count * size]
+                yield _triples(rows["prefix"], rows["subject"], rows["rest"])
+    count = (len(pending) - header - len(_PGCOPY_TRAILER)) // size
+    if count > 0:
+        rows = np.frombuffer(bytes(pending[header : header + count * size]), dtype=_PGCOPY_TRIPLE)
+        yield _triples(rows["prefix"], rows["subject"], rows["rest"])
+
+
+def mask_digests(session: Session, key_id: str) -> Iterator[tuple[int, bytes, npt.NDArray[np.int64]]]:
+    """The mask-form digests under ``key_id``: (unsigned prefix, the other 24 bytes, sorted subject ids)."""
+    kinds = _key_kinds(session, key_id)
+    if not kinds:
+        return
+    table = cast(Table, ProtectedMask.__table__)
+    query = select(table.c.prefix, table.c.rest, table.c.subjects).where(table.c.kind.in_(kinds))
+    for prefix, rest, subjects in session.connection().execute(
+        query.execution_options(stream_results=True, yield_per=64)
+    ):
+        yield prefix % (1 << 64), bytes(rest), np.frombuffer(bytes(subjects), dtype=_SUBJECTS).astype(np.int64)
+
+
+def prefix_rows(session: Session, key_id: str, prefixes: Sequence[int]) -> list[tuple[int, bytes, int]]:
+    """Every (unsigned prefix, other 24 bytes, subject id) under ``key_id`` with one of the unsigned ``prefixes``."""
+    kinds = _key_kinds(session, key_id)
+    signed = [p - (1 << 64) if p >= 1 << 63 else p for p in prefixes]
+    out: list[tuple[int, bytes, int]] = []
+    table = cast(Table, ProtectedIdentifier.__table__)
+    masks = cast(Table, ProtectedMask.__table__)
+    for start in range(0, len(signed), CONFIRM_BATCH):
+        wanted = signed[start : start + CONFIRM_BATCH]
+        query = select(table.c.prefix, table.c.rest, table.c.subject_id).where(
+            table.c.prefix.in_(wanted), table.c.kind.in_(kinds)
+        )
+        for prefix, rest, subject in session.connection().execute(query):
+            out.append((prefix % (1 << 64), bytes(rest), int(subject)))
+        mask_query = select(masks.c.prefix, masks.c.rest, masks.c.subjects).where(
+            masks.c.prefix.in_(wanted), masks.c.kind.in_(kinds)
+        )
+        for prefix, rest, subjects in session.connection().execute(mask_query):
+            for subject in np.frombuffer(bytes(subjects), dtype=_SUBJECTS).tolist():
+                out.append((prefix % (1 << 64), bytes(rest), int(subject)))
+    return out
+
+
 def set_types(session: Session, key_id: str) -> frozenset[str]:
     """The identifier types the set under ``key_id`` holds (a type it lacks need not be scanned for)."""
     query = select(ProtectedKind.id_type).where(ProtectedKind.key_id == key_id, ProtectedKind.digests > 0)
