@@ -9,8 +9,9 @@ A consumer that runs while the file is still being matched (``scan --jobs N`` st
 its output as it goes) takes batches as they are cut with :meth:`HitSpool.released`: a batch is
 handed over once every file token in it is resolved and every batch before it was handed over, so
 the consumer sees exactly the batches, in exactly the order, that :meth:`HitSpool.batches` gives
-after the fact. A batch taken this way is never written to disk; one that must wait is spilled as
-before and read back when its file is done.
+after the fact. A batch taken this way is never written to disk; one that must wait (its file's
+SHA-256 is not known yet: the first moments of a ``scan --jobs`` file) stays in memory up to
+:data:`LIVE_WAITING_BATCHES` batches, and past that is spilled and read back when its file is done.
 """
 
 from __future__ import annotations
@@ -20,24 +21,37 @@ import tempfile
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
 from storage.hitrow import HitRow, best_rows
 
-#: Where a row holds its file's SHA-256 (or the token standing in for it).
+#: Where a row holds its file's SHA-256 (or the token standing in for it): first (see _resolved).
 _FILE = HitRow._fields.index("attachment_sha256")
+if _FILE != 0:  # pragma: no cover - a change of HitRow's fields must revisit _resolved
+    raise ImportError("HitRow.attachment_sha256 is no longer the first field")
+_FILE_OF = itemgetter(_FILE)
 
 #: Rows held in memory before a batch goes to disk (and the size of one bulk insert).
 BATCH_ROWS = 20_000
+
+#: Batches cut for a live consumer that may wait in memory for their file's SHA-256 (about 8 MB
+#: each): writing and reading back such a batch cost about 1.5 us a row, for batches that wait a
+#: moment only.
+LIVE_WAITING_BATCHES = 4
 
 
 class HitSpool:
     """Append-only batches of :class:`HitRow`; iterate :meth:`batches` any number of times, or take
     them as they are cut with :meth:`released` (then only so)."""
 
-    def __init__(self, *, batch_rows: int | None = None, directory: Path | None = None) -> None:
+    def __init__(
+        self, *, batch_rows: int | None = None, directory: Path | None = None, waiting_batches: int | None = None
+    ) -> None:
         self._batch_rows = batch_rows or BATCH_ROWS  # read now: a test (or a bench) may set BATCH_ROWS
+        self._waiting_max = LIVE_WAITING_BATCHES if waiting_batches is None else waiting_batches
+        self._waiting = 0  # cut batches held in memory for released()
         self._directory = directory
         self._pending: list[HitRow] = []
         self._file: IO[bytes] | None = None
@@ -88,7 +102,9 @@ class HitSpool:
             if tokens & self._unresolved and not final:
                 return
             self._cut.popleft()
-            if rows is None:
+            if rows is not None:
+                self._waiting -= 1
+            else:
                 assert self._file is not None  # noqa: S101 - a spilled batch is in the file
                 self._file.seek(self._read_at)
                 rows = pickle.load(self._file)  # noqa: S301 - our own temporary file
@@ -112,15 +128,17 @@ class HitSpool:
             yield self._resolved(best_rows(self._pending))
 
     def _resolved(self, rows: Sequence[tuple[Any, ...]]) -> list[HitRow]:
-        """Rows as :class:`HitRow`, file tokens replaced by the files' SHA-256."""
-        make = HitRow._make
+        """Rows as :class:`HitRow`, file tokens replaced by the files' SHA-256.
+
+        One tuple made a row (``tuple.__new__``: ``HitRow._make`` is a Python call and checks the
+        length; the rows are the spool's own); a row's file is its first field, and a value that is
+        not a token (a SHA-256 already, or None) maps to itself."""
+        new = tuple.__new__
         files = self._files
         if not files:
-            return [make(row) for row in rows]
-        return [
-            make((*row[:_FILE], files[row[_FILE]], *row[_FILE + 1 :])) if row[_FILE] in files else make(row)
-            for row in rows
-        ]
+            return [new(HitRow, row) for row in rows]
+        get = files.get
+        return [new(HitRow, (get(row[0], row[0]), *row[1:])) for row in rows]
 
     def close(self) -> None:
         if self._file is not None:
@@ -128,6 +146,7 @@ class HitSpool:
             self._file = None
         self._pending = []
         self._cut.clear()
+        self._waiting = 0
 
     def __len__(self) -> int:
         return self.hits
@@ -142,9 +161,10 @@ class HitSpool:
         rows = best_rows(self._pending)
         self._pending = []
         unresolved = self._unresolved
-        tokens = frozenset({str(row[_FILE]) for row in rows} & unresolved) if unresolved else frozenset()
-        if self._live and not tokens and not self._cut:  # nothing before it waits: kept for released()
-            self._cut.append((rows, tokens))
+        tokens = frozenset(unresolved.intersection(map(_FILE_OF, rows))) if unresolved else frozenset()
+        if self._live and ((not tokens and not self._cut) or self._waiting < self._waiting_max):
+            self._cut.append((rows, tokens))  # kept for released(): nothing before it waits, or room to wait
+            self._waiting += 1
             return
         self._cut.append((None, tokens))  # what released() needs to know of it without reading it
         if self._file is None:

@@ -1,7 +1,7 @@
 """Mass-breach benchmark (issue 12): a dump of our own users, SQLite and PostgreSQL side by side.
 
     python scripts/bench_massbreach.py [--rows 1000000] [--json-records 70000] [--pg URL] [--only store|export]
-        [--backends sqlite,postgresql] [--workdir DIR] [--scan-jobs N] [--export-formats csv,xlsx,jsonl]
+        [--prefill H] [--backends sqlite,postgresql] [--workdir DIR] [--scan-jobs N] [--export-formats csv,xlsx,jsonl]
 
 Each figure is a fresh `leakmon` process as a user runs it; peak RSS and CPU (user + system) are
 the child's own (CPU from ``os.wait4``; peak RSS is its main process's ``VmHWM``, pool workers not
@@ -10,7 +10,9 @@ included), plus on a local PostgreSQL its backends' CPU; every phase is printed 
 - hits stored per second: ``store_hits`` alone on N*4 generated rows (in this process);
 - `export affected` of the dump's incident (N subjects): seconds, RSS (each of ``--export-formats``);
 - scan of a one-line JSON array of 70k member records (40 protected): seconds, RSS, composites.
-``--only store`` runs the ``store_hits`` figure alone (subjects inserted in SQL, no import or scan).
+``--only store`` runs the ``store_hits`` figure alone (subjects inserted in SQL, no import or scan);
+``--prefill H`` stores H hits of another post first, so the figure is storing into a table that
+already holds hits (each figure also gives its quarters' rates: does storing slow as the table grows?).
 ``--only export`` measures `export affected` of N subjects without a scan: `protect import` of the
 N users, then four hits a subject (name composite; phone, e-mail, address exact) stored by
 ``store_hits`` in this process from generated rows and placed in an incident (``update_post``),
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import subprocess
@@ -242,8 +245,9 @@ def _said(label: str, out: dict[str, str]) -> None:
     print(f"[{label}] {key}: {out[key]} (load {os.getloadavg()[0]:.1f})", flush=True)
 
 
-def bench_store_only(db_url: str, rows: int) -> dict[str, str]:
-    """``store_hits`` alone on a fresh schema with ``rows`` subjects inserted in one statement."""
+def bench_store_only(db_url: str, rows: int, prefill: int = 0) -> dict[str, str]:
+    """``store_hits`` alone on a fresh schema with ``rows`` subjects inserted in one statement; with
+    ``prefill``, into a table already holding that many hits of another post (committed first)."""
     from sqlalchemy import text
 
     from storage.db import make_engine
@@ -260,10 +264,13 @@ def bench_store_only(db_url: str, rows: int) -> dict[str, str]:
             {"rows": rows, "now": datetime.now(UTC)},
         )
     engine.dispose()
-    return {
-        "load average at start": f"{os.getloadavg()[0]:.1f}",
-        "store_hits alone": store_rate(db_url, rows * HITS_PER_ROW),
-    }
+    out = {"load average at start": f"{os.getloadavg()[0]:.1f}"}
+    if prefill:
+        out[f"prefill: store_hits of {prefill:,} hits, another post"] = store_rate(db_url, prefill, offset=1 << 40)
+        out[f"store_hits alone, into {prefill:,} hits"] = store_rate(db_url, rows * HITS_PER_ROW)
+    else:
+        out["store_hits alone"] = store_rate(db_url, rows * HITS_PER_ROW)
+    return out
 
 
 #: Hits a dump row gives in the store-alone figure: name, phone, e-mail and address (as a scan finds).
@@ -281,7 +288,7 @@ def new_post(session: Session, now: datetime, *, source: str, venue: str, url: s
     return post
 
 
-def store_rate(db_url: str, count: int) -> str:
+def store_rate(db_url: str, count: int, *, offset: int = 0) -> str:
     """Hits per second through ``store_hits`` alone (one post, batches of the spool's size).
 
     Rows name the imported subjects (four hits each, as a dump's name, phone, e-mail and address
@@ -317,10 +324,12 @@ def store_rate(db_url: str, count: int) -> str:
     ]
 
     making = [0.0, 0.0]  # wall and CPU seconds spent making rows, not storing them
+    marks: list[tuple[int, float]] = []  # (rows handed over, storing seconds so far) at each batch
 
     def batches() -> Iterator[list[HitRow]]:
         for start in range(0, count, BATCH_ROWS):
             wall, cpu = time.perf_counter(), time.process_time()
+            marks.append((start, wall - started - making[0]))
             batch = [
                 HitRow(
                     None,
@@ -328,7 +337,7 @@ def store_rate(db_url: str, count: int) -> str:
                     f"dump.csv:row {i // HITS_PER_ROW + 2}",
                     kinds[i % HITS_PER_ROW][0],
                     "full",
-                    hashlib.sha256(i.to_bytes(8, "big")).digest(),  # random, as a dump's digests are
+                    hashlib.sha256((i + offset).to_bytes(8, "big")).digest(),  # random, as a dump's digests are
                     "k",
                     first + (i // HITS_PER_ROW) % subjects,
                     first + (i // HITS_PER_ROW) % subjects,
@@ -359,8 +368,16 @@ def store_rate(db_url: str, count: int) -> str:
     where = f", server {server:.1f} s" if server else ""
     return (
         f"{stored.new / seconds:,.0f} hits/s ({stored.new:,} in {seconds:.1f} s; CPU {cpu:.1f} s{where}; "
-        f"load {os.getloadavg()[0]:.1f})"
+        f"load {os.getloadavg()[0]:.1f}); by quarter {_quarters(marks, count)} hits/s"
     )
+
+
+def _quarters(marks: list[tuple[int, float]], count: int) -> str:
+    """Wall hits/s of each quarter of the batches (the last batch's storing is in the commit, left out)."""
+    if len(marks) < 8:
+        return "-"
+    cut = [marks[len(marks) * q // 4] for q in range(4)] + [marks[-1]]
+    return " / ".join(f"{(b[0] - a[0]) / max(b[1] - a[1], 1e-9):,.0f}" for a, b in itertools.pairwise(cut))
 
 
 def _backend_cpu(session: Session) -> Callable[[], float]:
@@ -452,6 +469,12 @@ def main() -> None:
     parser.add_argument(
         "--scan-jobs", type=int, help="scan --jobs N (default: the scan.jobs setting, 1 unless configured)"
     )
+    parser.add_argument(
+        "--prefill",
+        type=int,
+        default=0,
+        help="--only store: first store this many hits of another post (the table already holds hits)",
+    )
     parser.add_argument("--workdir", type=Path, help="keep inputs and workspaces here (made if missing; not deleted)")
     parser.add_argument("--export-formats", default="csv", help="comma-separated: csv, xlsx, jsonl (export phase)")
     args = parser.parse_args()
@@ -469,7 +492,7 @@ def main() -> None:
 
         def bench(label: str, db_url: str) -> dict[str, str]:
             if args.only == "store":
-                return bench_store_only(db_url, args.rows)
+                return bench_store_only(db_url, args.rows, args.prefill)
             if args.only == "export":
                 return bench_export_only(label, db_url, root, args.rows)
             return bench_backend(label, db_url, root, args.rows, args.json_records, args.scan_jobs)

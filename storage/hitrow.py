@@ -8,6 +8,7 @@ parent imports SQLAlchemy (``scan --jobs N``) then never import it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import NamedTuple
 
 
@@ -36,11 +37,21 @@ class HitRow(NamedTuple):
         return (self.id_type, self.form, self.digest, self.subject_slot)
 
 
+#: :attr:`HitRow.identity` read in C (no property call per row): type, form, digest, subject slot.
+_IDENTITY = itemgetter(*(HitRow._fields.index(name) for name in ("id_type", "form", "digest", "subject_slot")))
+
+
 def best_rows(rows: Iterable[HitRow]) -> list[HitRow]:
-    """One row per identity, the most confident (the first of equals) winning."""
+    """One row per identity, the most confident (the first of equals) winning.
+
+    One dictionary operation a row in the usual case (an identity seen once): ``setdefault``
+    stores the row or returns the one already there."""
     best: dict[tuple[str, str, bytes, int], HitRow] = {}
+    keep = best.setdefault
+    identity = _IDENTITY
     for row in rows:
-        current = best.get(row.identity)
-        if current is None or row.confidence > current.confidence:
-            best[row.identity] = row
+        key = identity(row)
+        current = keep(key, row)
+        if current is not row and row.confidence > current.confidence:
+            best[key] = row
     return list(best.values())

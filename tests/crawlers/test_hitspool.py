@@ -80,3 +80,23 @@ def test_a_live_spool_keeps_order_behind_a_waiting_batch() -> None:
         assert got == [[3, 4], [5, 6]]
         with pytest.raises(RuntimeError):
             next(live.batches())
+
+
+def test_batches_waiting_for_their_file_stay_in_memory_up_to_the_allowance() -> None:
+    """A live spool keeps waiting batches in memory (up to ``waiting_batches``), spills the rest,
+    and hands both over in the order cut, resolved, as ``batches()`` gives them after the fact."""
+    with HitSpool(batch_rows=2) as after:
+        token = after.file_token()
+        _cut(after, token, range(1, 11))
+        after.resolve_file(token, "ab" * 32)
+        expected = [[tuple(r) for r in b] for b in after.batches()]
+    for allowance, spilled in ((0, 5), (2, 3), (9, 0)):
+        with HitSpool(batch_rows=2, waiting_batches=allowance) as live:
+            assert list(live.released()) == []
+            token = live.file_token()
+            _cut(live, token, range(1, 11))
+            assert list(live.released()) == []  # the file is still being read: all five wait
+            assert live._spilled == spilled
+            live.resolve_file(token, "ab" * 32)
+            taken = [[tuple(r) for r in b] for b in live.released(final=True)]
+        assert taken == expected

@@ -264,3 +264,34 @@ def test_the_analyzer_streams_each_block_through_iter_hits() -> None:
     analysis.hits.close()
     assert len(matcher.blocks) > 1
     assert b"\n".join(matcher.blocks).count(b"010-0000-") == 400  # every row, block by block
+
+
+def test_a_post_is_stored_without_full_collections_and_the_thresholds_come_back(world: World) -> None:
+    """Full (oldest-generation) collections are deferred while a post is stored, young ones run;
+    the collector's thresholds are restored after a store, and after one that fails."""
+    import gc
+
+    before = gc.get_threshold()
+    seen: list[tuple[int, ...]] = []
+
+    def hook(session, post, hits):  # type: ignore[no-untyped-def]
+        seen.append(gc.get_threshold())
+        for _ in range(5):
+            garbage = [[] for _ in range(5_000)]  # young collections run
+            del garbage
+        if post.external_id == "boom":
+            raise RuntimeError("killed mid-store")
+
+    policy = world.sink.policy
+    world.sink.policy = replace(policy, post_hooks=(hook,))
+    try:
+        assert world.sink.ingest(_post("010-3141-5926")).new_hits == 1
+        assert gc.get_threshold() == before
+        with pytest.raises(RuntimeError):
+            world.sink.ingest(_post("010-2718-2818", external_id="boom"))
+        assert gc.get_threshold() == before
+    finally:
+        world.sink.policy = policy
+    assert [t[:2] for t in seen] == [before[:2]] * 2  # young generations as they were
+    assert all(t[2] > 1_000_000 for t in seen)  # no full collection while storing
+    gc.collect()  # an explicit full collection is still possible
