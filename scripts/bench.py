@@ -10,6 +10,8 @@ Each benchmark is a script of its own that can be run alone with more options:
 - scripts/bench_massbreach.py  a dump of our own users: scan+store, hits/s, export affected, 20 MB
                                one-line JSON; SQLite and PostgreSQL (LEAKMON_TEST_PG) side by side
 - scripts/bench_matchhits.py   Matcher.iter_hits alone on such a dump: hits per CPU second (--profile N)
+- scripts/bench_firstseen.py   the first-sighting fold of a repeat breach (the same N people from a
+                               second source): CPU and peak RSS; SQLite and PostgreSQL (LEAKMON_TEST_PG)
 
 Pass ``--full`` for the issue-size runs (100 MB dump, 10M identifiers, 1 GB CSV): slow.
 """
@@ -30,6 +32,7 @@ QUICK = {
     "bench_cli.py": [],
     "bench_massbreach.py": ["--rows", "100000"],
     "bench_matchhits.py": ["--users", "20000"],
+    "bench_firstseen.py": ["--rows", "100000", "--repeat", "1"],
 }
 FULL = {
     "bench_kernel.py": [],
@@ -39,6 +42,7 @@ FULL = {
     "bench_cli.py": ["--size-mb", "100"],
     "bench_massbreach.py": ["--rows", "1000000"],
     "bench_matchhits.py": ["--users", "100000"],
+    "bench_firstseen.py": ["--rows", "1000000", "--repeat", "1"],
 }
 
 

@@ -163,7 +163,7 @@ def database(backend: str, pg: str | None, workdir: Path) -> Iterator[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--backends", help="default: sqlite, and postgresql when --pg names a server")
     parser.add_argument("--pg", default=os.environ.get("LEAKMON_TEST_PG"))
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--code", action="append", help="a source tree whose fold is measured (repeatable)")
@@ -174,7 +174,8 @@ def main() -> None:
         return
     sys.path.insert(0, str(ROOT))
     trees = [str(Path(c).resolve()) for c in (args.code or [str(ROOT)])]
-    for backend in args.backends.split(","):
+    backends = args.backends or ("sqlite,postgresql" if args.pg else "sqlite")
+    for backend in backends.split(","):
         with tempfile.TemporaryDirectory() as tmp, database(backend, args.pg, Path(tmp)) as url:
             started = time.perf_counter()
             post, after = seed(url, args.rows)

@@ -11,7 +11,8 @@ already holds change nothing and are dropped in SQL; what is left (a new source 
 subject, or a sighting stored later but dated earlier) is read in one pass ordered by subject
 (PostgreSQL: a server-side cursor; SQLite: the pairs are written to ``temp.first_seen_pairs`` in
 one statement, keyed by subject, and read back in that order) and merged in Python
-:data:`FOLD_SUBJECTS` subjects at a time (:func:`_fold_known`): the memory and every statement's
+:data:`FOLD_SUBJECTS` subjects at a time (:func:`_fold_known`: the chunk's existing rows read in one
+statement, its changed rows written in one delete and one upsert): the memory and every statement's
 parameters are bounded by that, not by the number of subjects (a repeat breach of a million
 people). The rule for an earlier-dated sighting: its source or type leaves the later day's row (a
 row left empty is deleted) and joins the row of its own day, so each source and type of a subject
