@@ -63,6 +63,9 @@ ROW = np.dtype([("prefix", "<i8"), ("subject", "<i8"), ("kind", "<i2"), ("rest",
 #: PostgreSQL's timestamp epoch (binary COPY counts microseconds from it).
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
+#: Subject refs resolved to ids at once on PostgreSQL (one ``COPY`` of new subjects: a ``COPY`` of 5,000
+#: cost 0.3-0.6 s more server time per 1M subjects than one of 100,000).
+SUBJECT_REFS_AT_ONCE = 100_000
 #: Rows held in memory before they are spilled to disk in buckets (42 B each: about 84 MB).
 SPILL_ROWS = 2_000_000
 #: Rows written by one ``executemany`` or ``COPY``.
@@ -186,6 +189,8 @@ class ProtectedLoader:
             (k.key_id, k.id_type, k.form): k.kind for k in session.scalars(select(ProtectedKind))
         }
         self._new_kinds: set[int] = set()
+        self._unresolved: list[tuple[npt.NDArray[Any], list[str]]] = []  # PostgreSQL: rows and their refs
+        self._unresolved_refs = 0
         self._pending: list[npt.NDArray[Any]] = []
         self._pending_rows = 0
         self._spill: list[IO[bytes]] | None = None
@@ -217,7 +222,9 @@ class ProtectedLoader:
             return
         if not batch.groups or not len(batch):
             return
-        ids = self._subject_ids(batch.subjects)
+        # PostgreSQL resolves the refs of several batches at once (:meth:`_resolve_subjects`): until then
+        # a row's subject is its position in the batch's refs.
+        ids = None if self._dialect == "postgresql" else self._subject_ids(batch.subjects)
         rows = np.empty(len(batch), dtype=ROW)
         at = 0
         for group in batch.groups:
@@ -226,17 +233,41 @@ class ProtectedLoader:
             chunk = rows[at : at + n]
             chunk["prefix"] = split["prefix"]
             chunk["rest"] = split["rest"]
-            chunk["subject"] = ids[group.subjects]
+            chunk["subject"] = group.subjects if ids is None else ids[group.subjects]
             chunk["kind"] = self._kind(batch.key_id, group.id_type, group.form)
             at += n
+        self._staged += len(rows)
+        if ids is not None:
+            self._keep(rows)
+            return
+        self._unresolved.append((rows, batch.subjects))
+        self._unresolved_refs += len(batch.subjects)
+        if self._unresolved_refs >= SUBJECT_REFS_AT_ONCE:
+            self._resolve_subjects()
+
+    def _keep(self, rows: npt.NDArray[Any]) -> None:
+        """Hold rows whose subjects are resolved (spilled to disk once they grow big)."""
         self._pending.append(rows)
         self._pending_rows += len(rows)
-        self._staged += len(rows)
         if self._pending_rows >= SPILL_ROWS:
             self._spill_pending()
 
+    def _resolve_subjects(self) -> None:
+        """Subject ids for the rows of the batches staged since the last call (PostgreSQL): their refs,
+        concatenated, in one statement or ``COPY`` (a ref in two of the batches makes the ``COPY`` fail
+        and the insert-or-ignore take over, as a ref stored earlier does)."""
+        if not self._unresolved:
+            return
+        waiting, self._unresolved, self._unresolved_refs = self._unresolved, [], 0
+        ids = self._subject_ids(list(itertools.chain.from_iterable(refs for _, refs in waiting)))
+        at = 0
+        for rows, refs in waiting:
+            rows["subject"] = ids[at + rows["subject"]]
+            at += len(refs)
+            self._keep(rows)
+
     def _subject_ids(self, refs: list[str]) -> npt.NDArray[np.int64]:
-        """Subject ids of ``refs`` (distinct) in order, adding the refs not yet known.
+        """Subject ids of ``refs`` in order (distinct on SQLite), adding the refs not yet known.
 
         One statement per batch when every ref is new (a first import): SQLite numbers the new
         subjects itself (the load holds the database's write lock, so the next id is known) and
@@ -273,8 +304,9 @@ class ProtectedLoader:
 
     def _subject_ids_postgres(self, refs: list[str]) -> npt.NDArray[np.int64]:
         """New refs go in by ``COPY`` with ids drawn from the sequence (a third of the server time of an
-        insert-or-ignore that returns the ids); the first batch holding a known ref rolls that attempt
-        back to a savepoint, and from then on the load inserts-or-ignores (a re-import or a merge)."""
+        insert-or-ignore that returns the ids); the first ``refs`` holding a known ref (or one ref twice)
+        roll that attempt back to a savepoint, and from then on the load inserts-or-ignores (a re-import
+        or a merge)."""
         if not refs:
             return np.empty(0, dtype=np.int64)
         if self._copy_subjects:
@@ -284,27 +316,28 @@ class ProtectedLoader:
                 if ids is not None:
                     return ids
             self._copy_subjects = False
+        distinct = list(dict.fromkeys(refs))
         with self._raw().cursor() as cursor:
             cursor.execute(
                 "INSERT INTO subjects (subject_ref, created_at) SELECT r, %s FROM unnest(%s::text[]) AS u(r) "
                 "ORDER BY r ON CONFLICT (subject_ref) DO NOTHING RETURNING subject_ref, id",
-                (self._now, refs),
+                (self._now, distinct),
             )
             known: dict[str, int] = dict(cursor.fetchall())
             self._subjects_added += len(known)
-            if len(known) < len(refs):
+            if len(known) < len(distinct):
                 cursor.execute(
                     "SELECT subject_ref, id FROM subjects WHERE subject_ref = ANY(%s)",
-                    ([r for r in refs if r not in known],),
+                    ([r for r in distinct if r not in known],),
                 )
                 known.update(cursor.fetchall())
-        if len(known) != len(refs):  # pragma: no cover - every ref was just inserted or existed
+        if len(known) != len(distinct):  # pragma: no cover - every ref was just inserted or existed
             raise RuntimeError("subject references could not be resolved")
         return np.fromiter(map(known.__getitem__, refs), dtype=np.int64, count=len(refs))
 
     def _copy_new_subjects(self, joined: bytes, lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.int64] | None:
-        """Insert the refs ``joined`` holds (distinct, UTF-8, none holding NUL; ``lengths`` bytes each) as
-        new subjects by ``COPY``; None (and nothing inserted) when one of them already exists.
+        """Insert the refs ``joined`` holds (UTF-8, none holding NUL; ``lengths`` bytes each) as new subjects
+        by ``COPY``; None (and nothing inserted) when one of them already exists or is there twice.
 
         The ids are one range drawn by a single ``setval``: the load holds ``subjects`` in SHARE ROW
         EXCLUSIVE mode (taken here once), so no other transaction inserts subjects, and so draws from
@@ -386,6 +419,7 @@ class ProtectedLoader:
     def finish(self, *, replace: bool) -> LoadResult:
         """Move the staged rows into the set (idempotent); ``replace`` first empties the set."""
         session = self._session
+        self._resolve_subjects()
         counts = {k.kind: int(k.digests) for k in session.scalars(select(ProtectedKind))}
         removed = 0
         if replace:
@@ -812,17 +846,37 @@ def _pgcopy_subjects(ids: npt.NDArray[np.int64], joined: bytes, lengths: npt.NDA
     return out.tobytes()
 
 
-def _pgcopy_rows(rows: npt.NDArray[Any]) -> bytes:
-    """``rows`` as one PostgreSQL binary COPY stream, laid out by numpy (no Python object per row)."""
-    out = np.empty(len(rows), dtype=_PGCOPY_ROW)
-    out["fields"], out["prefix_len"], out["subject_len"], out["kind_len"], out["rest_len"] = 4, 8, 8, 2, 24
-    out["prefix"], out["subject"], out["kind"], out["rest"] = (
-        rows["prefix"],
-        rows["subject"],
-        rows["kind"],
-        rows["rest"],
-    )
-    return _PGCOPY_HEADER + out.tobytes() + _PGCOPY_TRAILER
+def _pgcopy_rows(rows: npt.NDArray[Any]) -> memoryview:
+    """``rows`` as one PostgreSQL binary COPY stream, laid out by numpy in one buffer (no Python object
+    per row, no copy of the stream: 500k rows 0.06-0.09 -> 0.03 s against the fields assigned into a
+    record array, turned into bytes and framed)."""
+    count, size, head = len(rows), _PGCOPY_ROW.itemsize, len(_PGCOPY_HEADER)
+    buf = np.empty(head + count * size + len(_PGCOPY_TRAILER), dtype=np.uint8)
+    buf[:head] = np.frombuffer(_PGCOPY_HEADER, dtype=np.uint8)
+    buf[head + count * size :] = np.frombuffer(_PGCOPY_TRAILER, dtype=np.uint8)
+    body = buf[head : head + count * size]
+    matrix = body.reshape(count, size)
+    matrix[:] = _PGCOPY_ROW_TEMPLATE
+    out = body.view(_PGCOPY_ROW)
+    out["prefix"], out["subject"], out["kind"] = rows["prefix"], rows["subject"], rows["kind"]
+    source = np.ascontiguousarray(rows).view(np.uint8).reshape(count, ROW.itemsize)
+    rest_from, rest_to = _field_offset(ROW, "rest"), _field_offset(_PGCOPY_ROW, "rest")
+    matrix[:, rest_to : rest_to + 24] = source[:, rest_from : rest_from + 24]
+    return buf.data
+
+
+def _field_offset(dtype: np.dtype[Any], name: str) -> int:
+    return int(cast(Any, dtype.fields)[name][1])
+
+
+def _pgcopy_row_template() -> npt.NDArray[np.uint8]:
+    """One binary COPY row with its field count and lengths set (values zero)."""
+    row = np.zeros(1, dtype=_PGCOPY_ROW)
+    row["fields"], row["prefix_len"], row["subject_len"], row["kind_len"], row["rest_len"] = 4, 8, 8, 2, 24
+    return row.view(np.uint8)
+
+
+_PGCOPY_ROW_TEMPLATE = _pgcopy_row_template()
 
 
 def digest_count(session: Session) -> int:

@@ -175,6 +175,7 @@ def test_a_load_spilled_to_disk_equals_one_in_memory(sessions, monkeypatch) -> N
     """Rows beyond SPILL_ROWS go to bucket files; the stored set and counts are the same."""
     monkeypatch.setattr(protected, "SPILL_ROWS", 7)
     monkeypatch.setattr(protected, "WRITE_ROWS", 3)  # and written in slices
+    monkeypatch.setattr(protected, "SUBJECT_REFS_AT_ONCE", 1)  # PostgreSQL: rows kept as each batch comes
     rows = [(f"s{i % 5}", "k1", "phone", "full", _digest(f"x{i % 40}")) for i in range(120)]
     with sessions.begin() as session:
         loader = protected.ProtectedLoader(session)

@@ -126,6 +126,7 @@ def test_a_spilled_load_with_masks_equals_one_in_memory(
 ) -> None:
     monkeypatch.setattr(protected, "SPILL_ROWS", 7)
     monkeypatch.setattr(protected, "WRITE_ROWS", 3)
+    monkeypatch.setattr(protected, "SUBJECT_REFS_AT_ONCE", 1)  # PostgreSQL: rows kept as each batch comes
     rows = _masks(range(60), 5) + _masks(range(40, 60), 5, form="p7")
     with sessions.begin() as session:
         loader = protected.ProtectedLoader(session)

@@ -48,6 +48,14 @@ def test_a_ref_holding_nul_is_not_copied() -> None:
 
 
 @pytest.fixture
+def sessions(db_url: str):  # type: ignore[no-untyped-def]
+    engine = make_engine(db_url)
+    upgrade(engine)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture
 def pg_sessions(pg_url: str):  # type: ignore[no-untyped-def]
     engine = make_engine(pg_url)
     upgrade(engine)
@@ -127,3 +135,64 @@ def test_a_first_load_writes_frozen_rows_and_restores_the_settings(pg_sessions) 
     with pg_sessions() as session:
         assert protected.digest_count(session) == 2000
         assert len(protected.confirm_digests(session, [_digest(f"f{i}") for i in range(6000)])) == 2000
+
+
+@pytest.mark.parametrize("at_once", [1, 7, 100_000])
+def test_subjects_resolved_several_batches_at_once_keep_their_own_ids(sessions, monkeypatch, at_once) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL resolves the refs of several batches in one go: batches of new refs, a ref repeated in a
+    later batch of the same window (its COPY fails, the insert-or-ignore takes over) and a ref stored by
+    an earlier load, every digest with its own ref; the same on SQLite (one batch at a time)."""
+    monkeypatch.setattr(protected, "SUBJECT_REFS_AT_ONCE", at_once)
+    with sessions.begin() as session:
+        loader = protected.ProtectedLoader(session)
+        loader.stage([("old", "k1", "phone", "full", _digest("old"))])
+        loader.finish(replace=False)
+    batches = [[f"a{i}" for i in range(5)], [f"b{i}" for i in range(4)], ["a2", "c0", "old"], ["d0", "d1"]]
+    with sessions.begin() as session:
+        loader = protected.ProtectedLoader(session)
+        for b, refs in enumerate(batches):
+            loader.stage([(ref, "k1", "phone", "full", _digest(f"{b}:{ref}")) for ref in refs])
+        result = loader.finish(replace=False)
+    assert (result.inserted, result.subjects_added) == (14, 12)
+    with sessions() as session:
+        digests = {_digest(f"{b}:{ref}"): ref for b, refs in enumerate(batches) for ref in refs}
+        digests[_digest("old")] = "old"
+        confirmed = protected.confirm_digests(session, list(digests))
+        refs_of = protected.subject_refs(session, [s for ids in confirmed.values() for s in ids])
+        assert {d: refs_of[ids[0]] for d, ids in confirmed.items()} == digests
+        assert session.scalar(select(func.count()).select_from(Subject)) == 13
+
+
+def _reference_rows(rows: np.ndarray) -> bytes:
+    """The digest rows' stream as it was built before: fields assigned into a record array, framed."""
+    out = np.empty(len(rows), dtype=protected._PGCOPY_ROW)
+    out["fields"], out["prefix_len"], out["subject_len"], out["kind_len"], out["rest_len"] = 4, 8, 8, 2, 24
+    out["prefix"], out["subject"], out["kind"], out["rest"] = (
+        rows["prefix"],
+        rows["subject"],
+        rows["kind"],
+        rows["rest"],
+    )
+    return protected._PGCOPY_HEADER + out.tobytes() + protected._PGCOPY_TRAILER
+
+
+_ROW_VALUES = st.tuples(
+    st.integers(-(1 << 63), (1 << 63) - 1),
+    st.integers(1, (1 << 63) - 1),
+    st.integers(1, 32767),
+    st.binary(min_size=24, max_size=24),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(_ROW_VALUES, max_size=40), step=st.sampled_from([1, 2]))
+def test_digest_row_stream_equals_the_record_array_reference(
+    values: list[tuple[int, int, int, bytes]], step: int
+) -> None:
+    """Extreme prefixes and subject ids, digests of any bytes (tabs, newlines, backslashes, NUL), and a
+    strided slice of rows."""
+    rows = np.zeros(len(values), dtype=protected.ROW)
+    for i, (prefix, subject, kind, rest) in enumerate(values):
+        rows[i] = (prefix, subject, kind, rest)
+    part = rows[::step]
+    assert bytes(protected._pgcopy_rows(part)) == _reference_rows(part)
