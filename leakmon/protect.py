@@ -102,7 +102,7 @@ def plan_columns(
     return ColumnPlan(subject_index=subject_index, typed=tuple(typed))
 
 
-RowChunk = list[tuple[int, tuple[str, ...]]]  # (row number, the row's cells)
+RowChunk = tuple[int, Sequence[Sequence[str]]]  # (the first row's number, each row's cells)
 
 
 @dataclass
@@ -146,10 +146,19 @@ def hash_rows(
 
 
 def _row_chunks(table: Table, report: ImportReport) -> Iterator[RowChunk]:
+    """The table's rows, CHUNK_ROWS at a time: a CSV's straight from its reader (no tuple and row
+    number per row: 500k rows 0.81-0.87 -> 0.49-0.55 s CPU), others' from their numbered rows."""
+    number = 2
+    if table.blocks is not None:
+        for block in table.blocks(CHUNK_ROWS):
+            report.rows += len(block)
+            yield number, block
+            number += len(block)
+        return
     rows = iter(table.rows)
     while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
         report.rows += len(chunk)
-        yield chunk
+        yield chunk[0][0], [row for _, row in chunk]
 
 
 def hash_chunk(hasher: KeyedHasher, forms_of: FormsOf, plan: ColumnPlan, chunk: RowChunk) -> ChunkResult:
@@ -159,8 +168,8 @@ def hash_chunk(hasher: KeyedHasher, forms_of: FormsOf, plan: ColumnPlan, chunk: 
     invalid: list[tuple[int, str, str]] = []
     subject_index, typed = plan.subject_index, plan.typed
     refs: dict[str, int] = {}
-    numbers: Sequence[int] = [number for number, _ in chunk]
-    kept: Sequence[tuple[str, ...]] = [row for _, row in chunk]
+    first, kept = chunk
+    numbers: Sequence[int] = range(first, first + len(kept))
     width = max(subject_index, *(index for index, _ in typed)) + 1
     columns: list[tuple[str, ...]] | None = None
     row_subjects: Sequence[int] | npt.NDArray[np.intp] = []
@@ -179,9 +188,9 @@ def hash_chunk(hasher: KeyedHasher, forms_of: FormsOf, plan: ColumnPlan, chunk: 
     if columns is None:  # short rows or empty subject references: row by row
         refs = {}
         short_numbers: list[int] = []
-        short_kept: list[tuple[str, ...]] = []
+        short_kept: list[Sequence[str]] = []
         short_subjects: list[int] = []
-        for row_number, row in chunk:
+        for row_number, row in zip(numbers, kept, strict=True):
             subject = row[subject_index].strip() if subject_index < len(row) else ""
             if not subject:
                 invalid.append((row_number, "subject_ref", "empty subject reference"))
