@@ -221,7 +221,8 @@ class _ParallelWorkers:
                     except OSError:
                         continue
                     if self._title not in title:
-                        self._other.add(pid)
+                        if title.startswith(b"postgres: ") or b"postgres" not in title:
+                            self._other.add(pid)  # a fresh child still has the server's command line
                         continue
                 cpu = _pid_cpu(pid)
                 if cpu:
