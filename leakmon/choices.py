@@ -61,3 +61,17 @@ FormatOption = Annotated[Format, typer.Option("--format", help="table, csv or js
 RunFormatOption = Annotated[RunFormat, typer.Option("--format", help="table or jsonl.")]
 #: The largest id or count a database integer holds: larger values are refused, not overflowed.
 MAX_ID = 2**63 - 1
+
+
+class ProgressFormat(StrEnum):
+    """How a long command reports progress: a bar on a terminal, or JSON lines on stderr."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+#: The ``--log-format`` option of long commands (scan, protect import, export affected).
+LogFormatOption = Annotated[
+    ProgressFormat,
+    typer.Option("--log-format", help="text (a progress bar on a terminal) or json (progress lines on stderr)."),
+]

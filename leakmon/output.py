@@ -12,29 +12,18 @@ import csv
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from enum import StrEnum
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO
 
-import typer
 from rich.console import Console
+
+# re-exported: defined in leakmon.choices, where no rich loads
+from leakmon.choices import LogFormatOption as LogFormatOption
+from leakmon.choices import ProgressFormat as ProgressFormat
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
-
-class ProgressFormat(StrEnum):
-    """How a long command reports progress: a bar on a terminal, or JSON lines on stderr."""
-
-    TEXT = "text"
-    JSON = "json"
-
-
-#: The ``--log-format`` option of long commands (scan, protect import, export affected).
-LogFormatOption = Annotated[
-    ProgressFormat,
-    typer.Option("--log-format", help="text (a progress bar on a terminal) or json (progress lines on stderr)."),
-]
 
 FORMATS = ("table", "jsonl", "csv")
 #: Above this many rows a table is laid out plainly: rich measures every cell (about 1.4 ms a row),

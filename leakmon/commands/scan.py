@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from leakmon.choices import Format, FormatOption
-from leakmon.output import LogFormatOption, ProgressFormat, err_console
+from leakmon.choices import Format, FormatOption, LogFormatOption, ProgressFormat
 from leakmon.settings import MAX_JOBS
 
 #: :data:`leakmon.scan.SCAN_SOURCE` (that module loads SQLAlchemy: imported once the workers run).
@@ -73,13 +72,19 @@ def scan(
         # With --jobs N the workers start on a big first file now: the rest of start-up (the sink,
         # the output and their imports) runs beside them instead of before them.
         first = paths[0] if paths and paths[0].is_file() else None
+        ahead = False
         if first is not None and first.stat().st_size >= PARALLEL_MIN_BYTES:
-            scanner.prefetch(first, attachment_name(first.name), limits, SCAN_SOURCE)
+            ahead = scanner.prefetch(first, attachment_name(first.name), limits, SCAN_SOURCE)
 
-        from leakmon.output import RecordWriter
+        from leakmon.output import RecordWriter, err_console  # rich loads beside the workers
         from leakmon.progress import scan_progress
         from leakmon.runtime import build_sink
         from leakmon.scan import HIT_COLUMNS, scan_paths
+
+        if ahead:  # the ORM's first query (the audit entry, after the file) would configure its mappers alone
+            from sqlalchemy.orm import configure_mappers
+
+            configure_mappers()
 
         with (
             RecordWriter(fmt=fmt, columns=HIT_COLUMNS, output=output, title="hits") as writer,
