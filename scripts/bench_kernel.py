@@ -156,8 +156,15 @@ class Leakmon:
         self.serial = 0.0
 
     def __call__(self) -> None:
+        # From this checkout's root: `python -c` imports from the working directory first, so a bench
+        # started elsewhere (another worktree) would measure that directory's code.
         proc = subprocess.run(
-            [sys.executable, "-c", SPLIT_RUNNER, *self.args], env=self.env, check=True, capture_output=True, text=True
+            [sys.executable, "-c", SPLIT_RUNNER, *self.args],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
         )
         for line in proc.stderr.splitlines():
             if line.startswith("cpu-split "):
