@@ -117,6 +117,8 @@ def hook_once(db_url: str, post_id: int, subjects: int) -> None:
             session.execute(delete(Incident).where(Incident.id.in_(incidents)))
         total = int(session.scalar(text("SELECT count(*) FROM hits WHERE post_id = :p"), {"p": post_id}) or 0)
         stored = StoredHits(post_id=post_id, before=0, new=total, total=total)
+        if "subjects" in StoredHits.__dataclass_fields__:  # the fold's count, as store_hits reports it
+            stored = StoredHits(post_id=post_id, before=0, new=total, total=total, subjects=subjects)  # type: ignore[call-arg]
         post = session.get_one(Post, post_id)
         settings = Settings()
         load = os.getloadavg()[0]

@@ -41,7 +41,7 @@ def on_post_ingested(session: Session, post: Post, stored: StoredHits, *, settin
     candidates = suppressible_new_hits(session, stored)
     if candidates:
         apply_suppression(session, candidates, at=now)
-    incident = update_post(session, post, now=now, rules=settings.incidents)
+    incident = update_post(session, post, now=now, rules=settings.incidents, subjects=stored.subjects)
     if incident is None:
         return
     try:
@@ -59,16 +59,26 @@ def on_post_removed(session: Session, post: Post) -> None:
 
 
 def update_post(
-    session: Session, post: Post, *, now: datetime | None = None, rules: IncidentSettings | None = None
+    session: Session,
+    post: Post,
+    *,
+    now: datetime | None = None,
+    rules: IncidentSettings | None = None,
+    subjects: int | None = None,
 ) -> Incident | None:
-    """Rescore a post and (re)place it in its incident; returns the incident, if it has one."""
+    """Rescore a post and (re)place it in its incident; returns the incident, if it has one.
+
+    ``subjects``: the distinct subjects of all the post's hits when known (see
+    :attr:`storage.repositories.hits.StoredHits.subjects`)."""
     now = now or datetime.now(UTC)
     rules = rules or IncidentSettings()
     current = incident_of_post(session, post.id)
     if current is None and session.scalar(select(HitRecord.id).where(HitRecord.post_id == post.id).limit(1)) is None:
         return None  # most crawled posts: nothing to score or group
     lock_grouping(session)
-    effective = post_hits(session, post.id, EXCLUDING_LABELS, exact=(EXACT, rules.awareness_confidence))
+    effective = post_hits(
+        session, post.id, EXCLUDING_LABELS, exact=(EXACT, rules.awareness_confidence), subjects=subjects
+    )
     score_post(session, post, effective)
     if not effective.hits and current is None:
         return None

@@ -32,9 +32,9 @@ import weakref
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import inspect, text
+from sqlalchemy import CursorResult, inspect, text
 from sqlalchemy.orm import Session
 
 from storage.repositories.cases import lock_grouping
@@ -100,7 +100,7 @@ _PG_FRESH = (
     "INSERT INTO subject_first_seen (subject_id, day, sources, types) "
     "SELECT subject_id, d0, sources, types FROM c WHERE fresh"
     "), rest AS (INSERT INTO first_seen_rest (subject_id) SELECT subject_id FROM c WHERE rest RETURNING 1"
-    ") SELECT count(*) FROM rest"
+    ") SELECT (SELECT count(*) FROM rest), (SELECT count(*) FROM c)"
 )
 #: Whether the post has a hit naming a subject, and whether this connection has ``first_seen_rest``
 #: (a temporary table lives as long as the connection; one made in a rolled-back transaction is gone).
@@ -164,33 +164,37 @@ _FETCH = 2_000
 _READY: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-def note_first_seen(session: Session, post_id: int, after: int) -> None:
-    """Fold the post's hits stored after hit id ``after`` into the subjects' first sightings."""
+def note_first_seen(session: Session, post_id: int, after: int) -> int | None:
+    """Fold the post's hits stored after hit id ``after`` into the subjects' first sightings.
+
+    Returns the number of distinct subjects those hits name (the fold grouped them by subject), or
+    None when nothing was folded (a schema without the table in this shape)."""
     bind = session.get_bind()
     if bind not in _READY:
         schema = inspect(session.connection())
         if not schema.has_table("subject_first_seen"):
-            return
+            return None
         if "day" not in {column["name"] for column in schema.get_columns("subject_first_seen")}:
-            return  # exports_0009's shape (a test of an older migration): folded by firstseen_0010 only
+            return None  # exports_0009's shape (a test of an older migration): folded by firstseen_0010 only
         _READY.add(bind)
     params: dict[str, Any] = {"post": post_id, "after": after}
     if bind.dialect.name == "postgresql":
         ready = session.execute(text(_PG_ANY), params).first()
         if ready is None:
-            return  # most crawled posts: no hit, so no lock (concurrent sinks stay concurrent)
+            return 0  # most crawled posts: no hit, so no lock (concurrent sinks stay concurrent)
         lock_grouping(session)
         if not ready[0]:
             session.execute(text(_PG_TEMP))
-        if session.execute(text(_PG_FRESH), params).scalar():
+        rest, grouped = session.execute(text(_PG_FRESH), params).one()
+        if rest:
             pairs = session.execute(text(_PG_UNCOVERED).execution_options(yield_per=_FETCH), params)
             _fold_stream(session, pairs)
             session.execute(text("DELETE FROM first_seen_rest"))  # for another fold in this transaction
-        return
+        return int(grouped)
     session.execute(text(_SQLITE_TEMP))
     paired = False
     try:
-        session.execute(text(_SQLITE_GROUP), params)
+        grouped = cast(CursorResult[Any], session.execute(text(_SQLITE_GROUP), params)).rowcount
         session.execute(text(_SQLITE_FRESH))
         if session.execute(text(_SQLITE_REST)).first() is not None:
             session.execute(text(_SQLITE_PAIRS_TEMP))
@@ -201,6 +205,7 @@ def note_first_seen(session: Session, post_id: int, after: int) -> None:
         session.execute(text("DELETE FROM temp.first_seen_new"))
         if paired:
             session.execute(text("DELETE FROM temp.first_seen_pairs"))
+    return int(grouped)
 
 
 def as_date(value: Any) -> date:

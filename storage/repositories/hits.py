@@ -103,6 +103,9 @@ class StoredHits:
     before: int
     new: int
     total: int
+    #: The distinct subjects the post's hits name, when it had no hits before (as the first-sighting
+    #: fold counted them), else None (see :func:`post_hits`).
+    subjects: int | None = None
 
 
 def store_hits(
@@ -129,13 +132,14 @@ def store_hits(
         _copy_batches(session, post_id, batches, now, fresh=before == 0, keys=keys)
     else:
         _executemany_batches(session, post_id, batches, now, keys=keys)
-    note_first_seen(session, post_id, floor)  # subjects' first sightings, for the console's chart
+    folded = note_first_seen(session, post_id, floor)  # subjects' first sightings, for the console's chart
     total, new = session.execute(
         select(func.count(), func.coalesce(func.sum(case((table.c.id > before, 1), else_=0)), 0)).where(
             table.c.post_id == post_id
         )
     ).one()
-    return StoredHits(post_id=post_id, before=int(before), new=int(new), total=int(total))
+    subjects = folded if before == 0 else None  # the fold grouped all of a new post's hits by subject
+    return StoredHits(post_id=post_id, before=int(before), new=int(new), total=int(total), subjects=subjects)
 
 
 def _on_conflict() -> str:
@@ -517,7 +521,12 @@ def _in_post(session: Session, post_id: int) -> Any:
 
 
 def post_hits(
-    session: Session, post_id: int, excluded: Sequence[str], *, exact: tuple[str, float] | None = None
+    session: Session,
+    post_id: int,
+    excluded: Sequence[str],
+    *,
+    exact: tuple[str, float] | None = None,
+    subjects: int | None = None,
 ) -> PostHits:
     """The summary of the post's effective hits: one set-based pass over them.
 
@@ -527,7 +536,9 @@ def post_hits(
     no per-hit label look-up at all. The files come with it, so grouping reads them again only when
     there are several (:func:`post_files`). The types come from the same pass (SQLite: its distinct
     values as a JSON array, a tiny index; PostgreSQL: grouped by type in a hash), the distinct
-    subjects from a count of their own. With ``exact`` = (match kind, least confidence) and no hit
+    subjects from a count of their own, unless the caller knows them (``subjects``: the distinct
+    subjects of all the post's hits, :attr:`StoredHits.subjects`; taken only when no hit is
+    excluded). With ``exact`` = (match kind, least confidence) and no hit
     excluded, the pass also sums up what the post adds to its incident's aggregate
     (:attr:`PostHits.totals`), so an incident whose only post it is is not read again.
     """
@@ -560,7 +571,8 @@ def post_hits(
     file_low, file_high, low, high, form_low, form_high, first_seen, last_seen = (
         (_least if i % 2 == 0 else _most)(group[3 + i] for group in groups) for i in range(8)
     )
-    subjects = session.scalar(select(func.count(distinct(HitRecord.subject_id))).where(where)) if hits else 0
+    if subjects is None or labelled:
+        subjects = session.scalar(select(func.count(distinct(HitRecord.subject_id))).where(where)) if hits else 0
     first = None
     one_identity = False
     if first_id is not None:

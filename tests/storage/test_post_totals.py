@@ -169,3 +169,63 @@ def test_the_one_pass_sums_up_what_the_passes_it_replaced_did(db_url: str) -> No
 
     check()
     engine.dispose()
+
+
+def test_a_new_posts_subjects_come_from_the_fold_and_a_wrong_count_is_never_taken_over_labels(db_url: str) -> None:
+    """``store_hits`` reports the distinct subjects the first-sighting fold grouped, for a post that
+    had no hits (None after); ``post_hits`` takes such a count only when no label excludes a hit."""
+    engine = make_engine(db_url)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as session:
+        people = [Subject(subject_ref=f"cust-{i}", created_at=T0) for i in range(3)]
+        owner = Post(source="chan", external_id="p", venue="file", first_seen=T0, last_seen=T0, content_hash="h")
+        session.add_all([*people, owner])
+        session.flush()
+        subjects = [p.id for p in people]
+        specs = [("phone", "exact", 0.9, s, None, 0, "full") for s in (0, 0, 1, None)]
+        rows = [_row(i, spec, subjects) for i, spec in enumerate(specs)]
+        first = store_hits(session, owner.id, [rows[:2], rows[2:]], T0)
+        again = store_hits(session, owner.id, [[_row(9, ("email", "exact", 0.9, 2, None, 0, "full"), subjects)]], T0)
+        assert (first.subjects, again.subjects) == (2, None)
+        assert post_hits(session, owner.id, EXCLUDING_LABELS, subjects=1234).subjects == 1234  # taken as given
+        some = session.scalar(
+            select(HitRecord.id).where(HitRecord.post_id == owner.id, HitRecord.subject_id == subjects[2])
+        )
+        session.add(HitLabel(hit_id=some, label="false_positive", note="", actor="x", created_at=T0))
+        session.flush()
+        assert post_hits(session, owner.id, EXCLUDING_LABELS, subjects=1234).subjects == 2  # counted
+    engine.dispose()
+
+
+def test_the_folds_count_is_the_distinct_subjects_of_a_new_post(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as session:
+        people = [Subject(subject_ref=f"cust-{i}", created_at=T0) for i in range(3)]
+        session.add_all(people)
+        session.flush()
+        subjects = [p.id for p in people]
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(specs=st.lists(hit, max_size=12))
+    def check(specs: list[tuple[str, str, float, int | None, str | None, int, str]]) -> None:
+        session = sessions()
+        try:
+            owner = Post(source="chan", external_id="p", venue="file", first_seen=T0, last_seen=T0, content_hash="h")
+            session.add(owner)
+            session.flush()
+            rows = {}
+            for i, spec in enumerate(specs):
+                row = _row(i, spec, subjects)
+                rows[(row.id_type, row.form, row.digest, row.subject_slot)] = row
+            stored = store_hits(session, owner.id, [list(rows.values())], T0)
+            assert stored.subjects == len({row.subject_id for row in rows.values() if row.subject_id is not None})
+            assert stored.subjects == post_hits(session, owner.id, EXCLUDING_LABELS).subjects
+        finally:
+            session.rollback()
+            session.close()
+
+    check()
+    engine.dispose()
