@@ -159,6 +159,16 @@ def test_the_one_pass_sums_up_what_the_passes_it_replaced_did(db_url: str) -> No
             "strong": 0.9,
         }
     )
+    @example(  # stored later, first seen earlier: the first strong exact hit is not the lowest id
+        example={
+            "hits": [("phone", "exact", 0.95, 0, None, 2, "full"), ("email", "exact", 0.95, 1, None, 0, "full")],
+            "labels": [],
+            "seller": None,
+            "order": (2, 0, 1),
+            "second_post": False,
+            "strong": 0.9,
+        }
+    )
     def check(example: dict[str, object]) -> None:
         session = sessions()
         try:
