@@ -384,7 +384,7 @@ class ParallelScanner:
                 assumed = hint[0] if scan.plan.fmt == "sql" else None  # exact unless ranges are in flight
                 yield RangeTask(str(scan.path), scan.plan, start, end, line, source, sent, assumed)
 
-        make = HitRow._make
+        new = tuple.__new__
         replaced = False
 
         def redo(task: RangeTask, done: RangeDone) -> RangeTask | None:
@@ -407,10 +407,12 @@ class ParallelScanner:
                 replaced = replaced or done.state.replaced
                 scan.findings.extend(done.state.findings)
                 scan.blocks += done.state.blocks
+                # tuple.__new__: one tuple a row (HitRow._make is a Python call; the rows are the workers')
                 if scan.token == sent:
-                    yield [make(row) for row in done.rows], done.nbytes
+                    yield [new(HitRow, row) for row in done.rows], done.nbytes
                 else:
-                    yield [make((*row[:_FILE], scan.token, *row[_FILE + 1 :])) for row in done.rows], done.nbytes
+                    token = scan.token
+                    yield [new(HitRow, (*row[:_FILE], token, *row[_FILE + 1 :])) for row in done.rows], done.nbytes
         except _Discarded:
             counted.stop()
             raise
