@@ -295,3 +295,28 @@ def test_a_post_is_stored_without_full_collections_and_the_thresholds_come_back(
     assert [t[:2] for t in seen] == [before[:2]] * 2  # young generations as they were
     assert all(t[2] > 1_000_000 for t in seen)  # no full collection while storing
     gc.collect()  # an explicit full collection is still possible
+
+
+def test_a_full_collection_runs_every_few_batches_while_a_post_is_stored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deferred full collections still run every FULL_COLLECTION_BATCHES batches, so the garbage a
+    batch leaves in reference cycles stays bounded whatever the number of hits."""
+    import gc
+
+    import crawlers.ingest as ingest
+
+    monkeypatch.setattr(ingest, "FULL_COLLECTION_BATCHES", 2)
+    full: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full.append(1)
+
+    batches = [[_row] for _row in range(5)]
+    gc.callbacks.append(count)
+    try:
+        with ingest.young_collections_only():
+            taken = list(ingest.collected(batches))  # type: ignore[arg-type]
+    finally:
+        gc.callbacks.remove(count)
+    assert taken == batches
+    assert len(full) == 2  # after the second and the fourth batch
