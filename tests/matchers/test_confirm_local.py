@@ -285,3 +285,28 @@ def test_the_builder_gives_no_store_when_the_set_changed_under_it(world: World) 
     stray.add(np.array([12345], dtype=np.uint64), np.array([1]), np.zeros((1, 24), dtype=np.uint8))
     assert stray.strays == 1
     assert stray.finish(no_odd) is None
+
+
+def test_the_store_keeps_its_file_open_when_the_arrays_are_dropped(world: World, tmp_path: Path) -> None:
+    """The store's descriptor is closed with the array that names it: a store made from a cache file
+    holds it, so dropping the file's arrays (the runtime keeps only the index and the store) neither
+    closes it nor lets a file opened later take its number (the scan read another file's bytes)."""
+    import gc
+
+    with world.sessions() as session:
+        tiers, _ = index_cache.load_index_tiers(session, KEY, tmp_path / "cache")
+    index = ProtectedIndex.from_tiers(tiers)
+    rests = index_cache.rests_of(tiers, index)
+    assert rests is not None
+    del tiers
+    gc.collect()
+    others = [(tmp_path / f"other{i}").open("wb") for i in range(4)]  # would take a freed descriptor
+    try:
+        for handle in others:
+            handle.write(b"\0" * 8192)
+            handle.flush()
+        world.index, world.rests = index, rests
+        assert world.local_lookup(world.asked) == world.db_lookup(world.asked)
+    finally:
+        for handle in others:
+            handle.close()
