@@ -23,7 +23,11 @@ STUBS = {
     "crash": "import sys; sys.stdin.read(); sys.exit(3)",
     "error": "import sys, json; sys.stdin.read(); "
     "print(json.dumps({'event': 'error', 'payload': 'boom 010-1234-5678'}))",
-    "sleeps": "import sys, time; " + READY + "sys.stdin.read(); time.sleep(60)",
+    # Like the real child (leakmon/scheduler/crawl_child.py), the stub sets its own SIGINT handler: a
+    # process started with SIGINT ignored (a pytest-xdist worker, a background job) would pass that on.
+    "sleeps": "import signal, sys, time; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    + READY
+    + "sys.stdin.read(); time.sleep(60)",
     "ignores_sigint": "import signal, sys, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
     + READY
     + "sys.stdin.read(); time.sleep(60)",
